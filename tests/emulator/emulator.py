@@ -1,0 +1,416 @@
+"""The local AWS emulator for cdnctl's tests, demo and benchmark.
+
+Runs moto's server in-process over HTTPS on an ephemeral port of 127.0.0.1, with
+a certificate made for this run, plus a plain-HTTP control port for the test
+harness. It prints one JSON line (ports and the CA bundle's path) and then
+serves until its standard input closes, so it never outlives whoever started it.
+
+Two things are added around moto, both in this file:
+- `patch_moto_like_aws()`: small patches that make moto behave like real AWS
+  where cdnctl depends on it; each names the AWS behaviour it restores.
+- a request log and per-client knobs (latency, faults, slow deployments), keyed
+  by the access key id each test signs with, so parallel tests never see each
+  other's traffic.
+
+Control port (JSON):
+  GET  /requests?key=AKID     requests signed with AKID, in arrival order
+  POST /configure             {"key": AKID, "delay_ms": 50, "deploy_seconds": 3,
+                               "fault_rate": 0.2, "seed": 7}
+"""
+
+import datetime
+import ipaddress
+import json
+import os
+import random
+import re
+import sys
+import threading
+import time
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+
+# --------------------------------------------------------------------------
+# TLS material for this run
+# --------------------------------------------------------------------------
+
+
+def make_certificates(directory):
+    """A throwaway CA and a server certificate for 127.0.0.1 and localhost."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=7)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cdnctl emulator CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    os.makedirs(directory, exist_ok=True)
+    paths = {name: os.path.join(directory, name) for name in ("ca.pem", "cert.pem", "key.pem")}
+    with open(paths["ca.pem"], "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths["cert.pem"], "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths["key.pem"], "wb") as f:
+        f.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return paths
+
+
+# --------------------------------------------------------------------------
+# Per-client knobs and the request log
+# --------------------------------------------------------------------------
+
+LOCK = threading.Lock()
+LOG = {}  # access key id -> [request records]
+KNOBS = {}  # access key id -> settings from /configure
+RNGS = {}  # access key id -> random.Random(seed) for fault injection
+CURRENT = threading.local()  # the access key id of the request this thread serves
+
+AKID = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
+READ_PREFIXES = ("Describe", "List", "Get")
+
+
+def classify(environ):
+    """(access key, service, operation, is_write) of a signed request."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    m = AKID.search(auth)
+    if not m:
+        return None, None, None, False
+    key, _region, service = m.groups()
+    method = environ["REQUEST_METHOD"]
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:  # JSON protocol (ACM): the operation is named in a header
+        op = target.rsplit(".", 1)[-1]
+        return key, service, op, not op.startswith(READ_PREFIXES)
+    query = environ.get("QUERY_STRING", "")
+    op = f"{method} {environ.get('PATH_INFO', '')}" + (f"?{query}" if query else "")
+    return key, service, op, method not in ("GET", "HEAD")
+
+
+FAULTS = {
+    # What each service really answers when it throttles, plus plain 5xx.
+    "s3": [
+        (503, "SlowDown", "Please reduce your request rate."),
+        (500, "InternalError", "We encountered an internal error. Please try again."),
+    ],
+    "cloudfront": [
+        (400, "Throttling", "Rate exceeded"),
+        (503, "ServiceUnavailable", "Service Unavailable"),
+    ],
+    "route53": [
+        (400, "Throttling", "Rate exceeded"),
+        (500, "InternalFailure", "Internal failure"),
+    ],
+}
+
+
+def fault_response(service, choice):
+    if service == "acm":
+        status, code = [(400, "ThrottlingException"), (500, "InternalFailure")][choice % 2]
+        body = json.dumps({"__type": code, "message": "injected by the emulator"})
+        return Response(body, status=status, content_type="application/x-amz-json-1.1")
+    status, code, message = FAULTS.get(service, FAULTS["s3"])[choice % 2]
+    if service == "s3":
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    else:
+        body = (
+            '<ErrorResponse xmlns="https://cloudfront.amazonaws.com/doc/2020-05-31/">'
+            f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+            "</ErrorResponse>"
+        )
+    return Response(body, status=status, content_type="application/xml")
+
+
+class Harness:
+    """WSGI middleware around moto: logs, delays and faults, per access key."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        key, service, op, write = classify(environ)
+        CURRENT.key = key
+        knobs = KNOBS.get(key, {}) if key else {}
+        if knobs.get("delay_ms"):
+            time.sleep(knobs["delay_ms"] / 1000.0)
+        fault = None
+        if key and knobs.get("fault_rate"):
+            with LOCK:
+                rng = RNGS.setdefault(key, random.Random(knobs.get("seed", 0)))
+                if rng.random() < knobs["fault_rate"]:
+                    fault = rng.randrange(3)
+        if key:
+            with LOCK:
+                LOG.setdefault(key, []).append(
+                    {"service": service, "op": op, "write": write, "fault": fault is not None}
+                )
+        if fault == 2:
+            # A dropped connection: close the socket without answering.
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                try:
+                    import socket
+
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            return []
+        if fault is not None:
+            return fault_response(service, fault)(environ, start_response)
+        return self.app(environ, start_response)
+
+
+def control_app(environ, start_response):
+    request = Request(environ)
+    if request.path == "/requests":
+        with LOCK:
+            body = json.dumps(LOG.get(request.args.get("key", ""), []))
+        return Response(body, content_type="application/json")(environ, start_response)
+    if request.path == "/configure" and request.method == "POST":
+        data = json.loads(request.get_data() or b"{}")
+        key = data.pop("key")
+        with LOCK:
+            KNOBS.setdefault(key, {}).update(data)
+            RNGS.pop(key, None)
+        return Response("{}", content_type="application/json")(environ, start_response)
+    return Response("not found", status=404)(environ, start_response)
+
+
+# --------------------------------------------------------------------------
+# moto, made to behave like AWS where cdnctl depends on it
+# --------------------------------------------------------------------------
+
+
+def patch_moto_like_aws():
+    from moto.cloudfront import exceptions as cfx
+    from moto.cloudfront import models as cf
+    from moto.s3 import models as s3
+
+    class DistributionNotDisabled(cfx.CloudFrontException):
+        def __init__(self):
+            super().__init__(
+                "DistributionNotDisabled",
+                "The distribution you are trying to delete has not been disabled.",
+            )
+
+    class PreconditionFailed(cfx.CloudFrontException):
+        code = 412
+
+        def __init__(self):
+            super().__init__(
+                "PreconditionFailed",
+                "The precondition given in one or more of the request-header fields evaluated to false.",
+            )
+
+    class CNAMEAlreadyExists(cfx.CloudFrontException):
+        code = 409
+
+        def __init__(self):
+            super().__init__(
+                "CNAMEAlreadyExists",
+                "One or more of the CNAMEs you provided are already associated with a different resource.",
+            )
+
+    # AWS keeps an origin's OriginAccessControlId; moto drops it.
+    origin_init = cf.Origin.__init__
+
+    def origin_with_oac(self, origin):
+        origin_init(self, origin)
+        self.origin_access_control_id = origin.get("OriginAccessControlId") or ""
+
+    cf.Origin.__init__ = origin_with_oac
+
+    # AWS: a distribution is InProgress for a while after each create or update.
+    # The time is set per client with /configure {"deploy_seconds": S}; 0 is
+    # moto's immediate deployment.
+    def status(self):
+        if time.time() < getattr(self, "_deployed_at", 0):
+            return "InProgress"
+        return "Deployed"
+
+    def set_status(self, value):
+        pass
+
+    cf.Distribution.status = property(status, set_status)
+
+    def start_deployment(dist):
+        seconds = KNOBS.get(getattr(CURRENT, "key", None), {}).get("deploy_seconds", 0)
+        dist._deployed_at = time.time() + seconds
+        dist.etag = cf.random_id()  # AWS: every change gives a new ETag
+
+    def check_aliases(backend, config, own_id=None):
+        # AWS: an alias may be on one distribution only (CNAMEAlreadyExists).
+        wanted = set((config.get("Aliases") or {}).get("Items") or [])
+        for other in backend.distributions.values():
+            if other.distribution_id == own_id:
+                continue
+            theirs = set(other.distribution_config.Aliases.get("Items") or [])
+            if wanted & theirs:
+                raise CNAMEAlreadyExists()
+
+    create = cf.CloudFrontBackend.create_distribution_with_tags
+
+    def create_with_checks(self, distribution_config, tags):
+        check_aliases(self, distribution_config)
+        dist, location, _ = create(self, distribution_config, tags)
+        start_deployment(dist)
+        return dist, location, dist.etag
+
+    cf.CloudFrontBackend.create_distribution_with_tags = create_with_checks
+
+    def update_with_checks(self, dist_config, _id, if_match):
+        # AWS: IfMatch must be the current ETag (PreconditionFailed otherwise).
+        dist = self.distributions.get(_id)
+        if dist is not None and if_match and if_match != dist.etag:
+            raise PreconditionFailed()
+        if dist_config:
+            check_aliases(self, dist_config, own_id=_id)
+        dist, location, _ = update(self, dist_config, _id, if_match)
+        start_deployment(dist)
+        return dist, location, dist.etag
+
+    update = cf.CloudFrontBackend.update_distribution
+    cf.CloudFrontBackend.update_distribution = update_with_checks
+
+    delete = cf.CloudFrontBackend.delete_distribution
+
+    def delete_with_checks(self, distribution_id, if_match):
+        # AWS: only a disabled, Deployed distribution can be deleted, with the
+        # current ETag.
+        dist = self.distributions.get(distribution_id)
+        if dist is not None and if_match:
+            if if_match != dist.etag:
+                raise PreconditionFailed()
+            if dist.distribution_config.Enabled not in (False, "false") or dist.status != "Deployed":
+                raise DistributionNotDisabled()
+        return delete(self, distribution_id, if_match)
+
+    cf.CloudFrontBackend.delete_distribution = delete_with_checks
+
+    # AWS evaluates policy conditions; moto ignores them, so the TLS-only Deny
+    # (aws:SecureTransport = false) denied every request. This emulator only
+    # serves HTTPS, so that condition is false and the statement never applies.
+    get_permission = s3.FakeBucket.get_permission
+
+    def permission_over_tls(self, action, resource):
+        if self.policy is None:
+            return get_permission(self, action, resource)
+        policy = json.loads(self.policy.decode())
+        statements = policy.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        kept = [s for s in statements if not _denies_plain_http(s)]
+        original = self.policy
+        self.policy = json.dumps({**policy, "Statement": kept}).encode()
+        try:
+            return get_permission(self, action, resource)
+        finally:
+            self.policy = original
+
+    s3.FakeBucket.get_permission = permission_over_tls
+
+
+def _denies_plain_http(statement):
+    cond = statement.get("Condition", {}).get("Bool", {})
+    return statement.get("Effect") == "Deny" and str(cond.get("aws:SecureTransport")).lower() == "false"
+
+
+# --------------------------------------------------------------------------
+
+
+def main():
+    directory = sys.argv[1] if len(sys.argv) > 1 else ".emulator/run"
+    paths = make_certificates(directory)
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+
+    patch_moto_like_aws()
+    app = Harness(DomainDispatcherApplication(create_backend_app))
+    server = make_server(
+        "127.0.0.1",
+        0,
+        app,
+        threaded=True,
+        request_handler=MotoRequestHandler,
+        ssl_context=(paths["cert.pem"], paths["key.pem"]),
+    )
+    control = make_server("127.0.0.1", 0, control_app, threaded=True)
+    os.environ["MOTO_PORT"] = str(server.server_port)
+    for s in (server, control):
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+
+    print(
+        json.dumps(
+            {
+                "endpoint": f"https://127.0.0.1:{server.server_port}",
+                "control": f"http://127.0.0.1:{control.server_port}",
+                "ca_bundle": os.path.abspath(paths["ca.pem"]),
+            }
+        ),
+        flush=True,
+    )
+    # Serve until whoever started us closes our standard input (or dies).
+    try:
+        sys.stdin.read()
+    finally:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
