@@ -1,0 +1,198 @@
+//! Apply: carry out a plan's changes, stage by stage, the changes of a stage
+//! concurrently. Ids that later stages need (the new OAC's, the new
+//! distribution's ARN and domain) flow forward as `Facts`.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use futures_util::future::join_all;
+
+use crate::aws::Clients;
+use crate::observe::World;
+use crate::output::Printer;
+use crate::plan::{Change, Plan, Step};
+use crate::resources::{bucket, distribution, dns, oac};
+use crate::spec::Spec;
+
+/// What is known about the stack's resources as the plan proceeds.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub oac_id: Option<String>,
+    pub distribution: Option<distribution::Written>,
+    pub deleted_objects: u64,
+}
+
+impl Facts {
+    pub fn from(world: &World) -> Facts {
+        Facts {
+            oac_id: world.oac.as_ref().map(|o| o.id.clone()),
+            distribution: world.distribution.as_ref().map(|d| distribution::Written {
+                id: d.id.clone(),
+                arn: d.arn.clone(),
+                domain_name: d.domain_name.clone(),
+            }),
+            deleted_objects: 0,
+        }
+    }
+
+    fn oac_id(&self) -> anyhow::Result<&str> {
+        self.oac_id
+            .as_deref()
+            .context("origin access control: its id is not known yet")
+    }
+
+    fn distribution(&self) -> anyhow::Result<&distribution::Written> {
+        self.distribution.as_ref().context("distribution: not created yet")
+    }
+}
+
+enum Learned {
+    Nothing,
+    Oac(String),
+    Distribution(distribution::Written),
+    Deleted(u64),
+}
+
+pub struct Waiting {
+    pub every: Duration,
+    pub timeout: Duration,
+}
+
+pub async fn apply(
+    clients: &Clients,
+    spec: &Spec,
+    plan: &Plan,
+    mut facts: Facts,
+    waiting: &Waiting,
+    printer: &Printer,
+) -> anyhow::Result<Facts> {
+    let mut stages: Vec<u8> = plan.changes.iter().map(|c| c.step.stage()).collect();
+    stages.sort();
+    stages.dedup();
+    for stage in stages {
+        let changes: Vec<&Change> = plan.changes.iter().filter(|c| c.step.stage() == stage).collect();
+        let snapshot = facts.clone();
+        let results = join_all(changes.iter().map(|c| {
+            let snapshot = &snapshot;
+            async move {
+                let result = run(clients, spec, &c.step, snapshot, waiting, printer).await;
+                if result.is_ok() && c.step.is_write() {
+                    printer.done(&format!("{}: {}", c.resource, c.action));
+                }
+                result
+            }
+        }))
+        .await;
+        let mut errors = Vec::new();
+        for result in results {
+            match result {
+                Ok(Learned::Nothing) => {}
+                Ok(Learned::Oac(id)) => facts.oac_id = Some(id),
+                Ok(Learned::Distribution(d)) => facts.distribution = Some(d),
+                Ok(Learned::Deleted(n)) => facts.deleted_objects += n,
+                Err(e) => errors.push(format!("{e:#}")),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(anyhow!("{}", errors.join("\n")));
+        }
+    }
+    Ok(facts)
+}
+
+async fn run(
+    clients: &Clients,
+    spec: &Spec,
+    step: &Step,
+    facts: &Facts,
+    waiting: &Waiting,
+    printer: &Printer,
+) -> anyhow::Result<Learned> {
+    let cf = &clients.cloudfront;
+    Ok(match step {
+        Step::CreateBucket => {
+            bucket::create(&clients.s3, &spec.bucket, &spec.region).await?;
+            Learned::Nothing
+        }
+        Step::PutBucket(setting) => {
+            let policy = match setting {
+                bucket::Setting::Policy => Some(spec.policy(&facts.distribution()?.arn)),
+                _ => None,
+            };
+            bucket::put(&clients.s3, spec, *setting, policy.as_ref()).await?;
+            Learned::Nothing
+        }
+        Step::CreateOac => Learned::Oac(oac::create(cf, &spec.oac_name).await?),
+        Step::UpdateOac { id } => {
+            oac::update(cf, id, &spec.oac_name).await?;
+            Learned::Nothing
+        }
+        Step::CreateDistribution => Learned::Distribution(distribution::create(cf, spec, facts.oac_id()?).await?),
+        Step::UpdateDistribution { id, etag, config } => {
+            // The OAC may have been (re)created in an earlier stage of this run.
+            let (config, _) = distribution::reconcile(config, spec, facts.oac_id()?)?;
+            distribution::update(cf, id, etag, config).await?;
+            Learned::Nothing
+        }
+        Step::TagDistribution { arn } => {
+            distribution::put_tags(cf, arn, spec).await?;
+            Learned::Nothing
+        }
+        Step::UpsertRecords { zone_id } => {
+            let domain = spec.domain.as_ref().context("DNS: no custom domain is configured")?;
+            dns::upsert(
+                &clients.route53,
+                zone_id,
+                &domain.name,
+                &facts.distribution()?.domain_name,
+            )
+            .await?;
+            Learned::Nothing
+        }
+        Step::DeleteRecords { zone_id, records } => {
+            let domain = spec.domain.as_ref().context("DNS: no custom domain is configured")?;
+            dns::delete(&clients.route53, zone_id, &domain.name, records.clone()).await?;
+            Learned::Nothing
+        }
+        Step::DisableDistribution { id } => {
+            distribution::disable(cf, id).await?;
+            Learned::Nothing
+        }
+        Step::WaitDeployed { id } => {
+            let id = if id.is_empty() {
+                facts.distribution()?.id.clone()
+            } else {
+                id.clone()
+            };
+            let progress = printer.spinner(&format!("distribution {id}: waiting for CloudFront to deploy"));
+            let started = std::time::Instant::now();
+            distribution::wait_deployed(cf, &id, waiting.every, waiting.timeout, |status| {
+                if let Some(p) = &progress {
+                    p.set_message(format!(
+                        "distribution {id}: {status} ({}s; safe to interrupt, the next run picks up here)",
+                        started.elapsed().as_secs()
+                    ));
+                }
+            })
+            .await?;
+            if let Some(p) = progress {
+                p.finish_and_clear();
+            }
+            printer.done(&format!("distribution {id}: deployed"));
+            Learned::Nothing
+        }
+        Step::DeleteDistribution { id } => {
+            distribution::delete(cf, id).await?;
+            Learned::Nothing
+        }
+        Step::DeleteOac { id } => {
+            oac::delete(cf, id, &spec.oac_name).await?;
+            Learned::Nothing
+        }
+        Step::EmptyBucket => Learned::Deleted(bucket::empty(&clients.s3, &spec.bucket).await?),
+        Step::DeleteBucket => {
+            bucket::delete(&clients.s3, &spec.bucket).await?;
+            Learned::Nothing
+        }
+    })
+}

@@ -1,0 +1,235 @@
+//! The one place that builds AWS clients, and the one place that reads SDK
+//! errors ("not found", "already exists", unreachable endpoint).
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::cli::GlobalArgs;
+
+/// CloudFront, Route53 and ACM-for-CloudFront live in us-east-1.
+pub const GLOBAL_REGION: &str = "us-east-1";
+
+/// A long `up` should ride out throttling rather than fail: more attempts than
+/// the SDK's default of 3, with its standard exponential backoff.
+const MAX_ATTEMPTS: u32 = 10;
+
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub acm: aws_sdk_acm::Client,
+    /// The bucket's region.
+    pub region: String,
+}
+
+impl Clients {
+    pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Clients> {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(MAX_ATTEMPTS)
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(20));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
+        if let Some(profile) = &global.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &global.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &global.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(client) = http_client_from_ca_bundle()? {
+            loader = loader.http_client(client);
+        }
+        let config = loader.load().await;
+
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            anyhow!("AWS region: not set: set AWS_REGION, pass --region, or set a region in your AWS profile")
+        })?;
+        validate_region(&region)?;
+
+        let credentials = config
+            .credentials_provider()
+            .ok_or_else(|| anyhow!("AWS credentials: no credential provider is configured"))?;
+        use aws_credential_types::provider::ProvideCredentials as _;
+        credentials.provide_credentials().await.map_err(|e| {
+            anyhow!("AWS credentials: none found ({e}): set AWS_PROFILE (after `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        })?;
+
+        let overridden = config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            // Against a local endpoint, `bucket.127.0.0.1` does not resolve.
+            .force_path_style(overridden)
+            .retry_classifier(S3OperationAborted)
+            .build();
+        let global_region = Region::from_static(GLOBAL_REGION);
+        Ok(Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            cloudfront: aws_sdk_cloudfront::Client::from_conf(
+                aws_sdk_cloudfront::config::Builder::from(&config)
+                    .region(global_region.clone())
+                    .build(),
+            ),
+            route53: aws_sdk_route53::Client::from_conf(
+                aws_sdk_route53::config::Builder::from(&config)
+                    .region(global_region.clone())
+                    .build(),
+            ),
+            acm: aws_sdk_acm::Client::from_conf(
+                aws_sdk_acm::config::Builder::from(&config)
+                    .region(global_region)
+                    .build(),
+            ),
+            region,
+        })
+    }
+}
+
+fn validate_region(region: &str) -> anyhow::Result<()> {
+    let ok = region.split('-').count() >= 3
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !ok {
+        anyhow::bail!("AWS_REGION: {region:?} is not valid: expected a region name such as eu-west-1");
+    }
+    Ok(())
+}
+
+/// The SDK does not read AWS_CA_BUNDLE (the AWS CLI does): build an HTTP client
+/// that trusts exactly the certificates in that PEM file.
+fn http_client_from_ca_bundle() -> anyhow::Result<Option<aws_smithy_runtime_api::client::http::SharedHttpClient>> {
+    let Some(path) = std::env::var_os("AWS_CA_BUNDLE").filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let shown = path.to_string_lossy().to_string();
+    let pem = std::fs::read(&path).with_context(|| format!("AWS_CA_BUNDLE: cannot read {shown:?}"))?;
+    use rustls_pki_types::pem::PemObject as _;
+    let certs = rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow!("AWS_CA_BUNDLE: {shown:?} is not a valid PEM file ({e}): expected PEM certificates"))?;
+    if certs.is_empty() {
+        anyhow::bail!("AWS_CA_BUNDLE: {shown:?} holds no certificate: expected a PEM bundle of CA certificates");
+    }
+    let trust = tls::TrustStore::empty().with_pem_certificate(pem);
+    let context = tls::TlsContext::builder().with_trust_store(trust).build()?;
+    let client = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https();
+    Ok(Some(client))
+}
+
+/// Right after CreateBucket, S3 may answer 409 OperationAborted while the
+/// bucket settles; that is worth a retry, like throttling.
+#[derive(Debug)]
+struct S3OperationAborted;
+
+impl ClassifyRetry for S3OperationAborted {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let aborted = ctx.response().is_some_and(|r| {
+            r.status().as_u16() == 409
+                && r.body()
+                    .bytes()
+                    .is_some_and(|b| std::str::from_utf8(b).is_ok_and(|s| s.contains("<Code>OperationAborted</Code>")))
+        });
+        if aborted {
+            RetryAction::transient_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "S3OperationAborted"
+    }
+}
+
+/// The error code AWS answered with, if it answered.
+pub fn code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(e) => e.err().code(),
+        _ => None,
+    }
+}
+
+fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+/// Codes that mean "this thing does not exist" across the four services.
+const NOT_FOUND: &[&str] = &[
+    "NotFound",
+    "NoSuchBucket",
+    "NoSuchTagSet",
+    "NoSuchTagSetError",
+    "NoSuchPublicAccessBlockConfiguration",
+    "OwnershipControlsNotFoundError",
+    "ServerSideEncryptionConfigurationNotFoundError",
+    "NoSuchCORSConfiguration",
+    "NoSuchBucketPolicy",
+    "NoSuchDistribution",
+    "NoSuchOriginAccessControl",
+    "NoSuchHostedZone",
+    "NoSuchResource",
+    "ResourceNotFoundException",
+];
+
+pub fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    code(err).is_some_and(|c| NOT_FOUND.contains(&c)) || (code(err).is_none() && status(err) == Some(404))
+}
+
+/// `Ok(None)` for "not found", the value for success, a described error otherwise.
+pub fn optional<T, E>(
+    what: impl fmt::Display,
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> anyhow::Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(describe(what, e)),
+    }
+}
+
+/// One readable line for a failed request: what was being done, AWS's code and
+/// message, or why the endpoint could not be reached.
+pub fn describe<E>(what: impl fmt::Display, err: SdkError<E, HttpResponse>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if let SdkError::ServiceError(e) = &err {
+        let inner = e.err();
+        if let Some(code) = inner.code() {
+            let message = inner.message().unwrap_or("");
+            return anyhow!("{what}: {code}: {message}");
+        }
+    }
+    // Transport failures: walk the source chain for the useful part.
+    let mut chain = Vec::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    let detail = chain.join(": ");
+    let hint = if detail.contains("certificate") || detail.contains("UnknownIssuer") {
+        " (the endpoint's TLS certificate is not trusted: set AWS_CA_BUNDLE to a PEM bundle that includes its CA)"
+    } else {
+        ""
+    };
+    anyhow!("{what}: {detail}{hint}")
+}

@@ -1,0 +1,74 @@
+//! `cdnctl down`: plan toward nothing (only this stack's resources), confirm,
+//! then apply.
+
+use std::io::{BufRead as _, Write as _};
+
+use serde_json::json;
+
+use super::{refused, waiting};
+use crate::apply::{apply, Facts};
+use crate::aws::Clients;
+use crate::cli::DownArgs;
+use crate::observe::observe;
+use crate::output::{plan_json, Printer};
+use crate::plan::{self, DownOptions};
+use crate::run::Exit;
+use crate::spec::Spec;
+
+pub async fn run(clients: &Clients, spec: &Spec, args: &DownArgs, printer: &Printer) -> anyhow::Result<Exit> {
+    // Count one past the limit, so the plan can tell "too many" from "exactly".
+    let world = observe(clients, spec, Some(args.max_deletes.saturating_add(1))).await?;
+    let opts = DownOptions {
+        wait: !args.no_wait,
+        purge: args.purge,
+        max_deletes: args.max_deletes,
+    };
+    let plan = plan::down(spec, &world, &opts).map_err(refused)?;
+
+    if args.dry_run {
+        printer.plan(&plan, "cdnctl down would");
+        if printer.json {
+            printer.json(&plan_json(&plan));
+        }
+        return Ok(Exit::Success);
+    }
+    if world.nothing_exists() {
+        printer.info(&format!("Nothing to remove: stack {} does not exist.", spec.bucket));
+        if printer.json {
+            printer.json(&json!({"removed": [], "notes": plan.notes}));
+        }
+        return Ok(Exit::Success);
+    }
+    if plan.writes().next().is_some() && !args.yes {
+        printer.plan(&plan, "cdnctl down will");
+        if !confirm(printer)? {
+            anyhow::bail!("down: not confirmed; nothing was changed");
+        }
+    }
+
+    let facts = apply(clients, spec, &plan, Facts::from(&world), &waiting(), printer).await?;
+    for note in &plan.notes {
+        printer.info(&format!("note: {note}"));
+    }
+    if printer.json {
+        printer.json(&json!({
+            "removed": plan.writes().map(|c| format!("{}: {}", c.resource, c.action)).collect::<Vec<_>>(),
+            "deleted_objects": facts.deleted_objects,
+            "notes": plan.notes,
+        }));
+    }
+    Ok(Exit::Success)
+}
+
+/// Ask on a terminal; elsewhere `--yes` is required.
+fn confirm(printer: &Printer) -> anyhow::Result<bool> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() || !printer.is_terminal() {
+        anyhow::bail!("down: deleting needs confirmation: run `cdnctl down --yes` (or `--dry-run` to see the plan); nothing was changed");
+    }
+    eprint!("Delete these? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+}

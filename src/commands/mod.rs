@@ -1,0 +1,63 @@
+//! The three commands, each a thin use of observe → plan (→ apply).
+
+mod down;
+mod status;
+mod up;
+
+use std::time::Duration;
+
+use crate::apply::Waiting;
+use crate::aws::Clients;
+use crate::cli::{Cli, Command};
+use crate::output::Printer;
+use crate::plan::Refusal;
+use crate::run::Exit;
+use crate::settings::Settings;
+use crate::spec::Spec;
+
+pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> anyhow::Result<Exit> {
+    let clients = Clients::connect(&cli.global).await?;
+    let spec = Spec::new(settings, &clients.region);
+    for user in settings.bucket_users.iter().filter(|u| u.contains(":assumed-role/")) {
+        printer.warn(&format!(
+            "BUCKET_USERS: {user} is a session ARN and stops matching when the session ends: prefer the role's ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+        ));
+    }
+    match &cli.command {
+        Command::Up(args) => up::run(&clients, &spec, args, printer).await,
+        Command::Down(args) => down::run(&clients, &spec, args, printer).await,
+        Command::Status(args) => status::run(&clients, &spec, args, printer).await,
+    }
+}
+
+/// Refusals found before any write, as one error with a line each.
+fn refused(refusals: Vec<Refusal>) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}\nnothing was changed",
+        refusals.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n")
+    )
+}
+
+/// How often and how long to wait for CloudFront. CDN_POLL_SECONDS and
+/// CDN_WAIT_MINUTES tune it; the defaults suit AWS, where a deployment takes
+/// minutes.
+fn waiting() -> Waiting {
+    let seconds = |name: &str, default: f64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| *v >= 0.0)
+            .unwrap_or(default)
+    };
+    Waiting {
+        every: Duration::from_secs_f64(seconds("CDN_POLL_SECONDS", 15.0)),
+        timeout: Duration::from_secs_f64(seconds("CDN_WAIT_MINUTES", 30.0) * 60.0),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

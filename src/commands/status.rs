@@ -1,0 +1,227 @@
+//! `cdnctl status`: observe and plan as `up` would, never apply; report each
+//! resource's presence, ownership, health and drift, and say it in the exit code.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::now;
+use crate::aws::Clients;
+use crate::cli::{Format, StatusArgs};
+use crate::observe::{observe, World};
+use crate::output::Printer;
+use crate::plan::{self, Plan, UpOptions};
+use crate::resources::{bucket, certificate, dns};
+use crate::run::Exit;
+use crate::spec::Spec;
+
+/// One resource in the report. The JSON schema is documented in README.md.
+#[derive(Debug, Serialize)]
+pub struct Resource {
+    /// bucket | origin_access_control | distribution | certificate | dns_record
+    pub r#type: &'static str,
+    pub name: String,
+    pub present: bool,
+    pub owned: bool,
+    /// ok | deploying | disabled | pending | failed | expiring | expired | missing | foreign | wrong_target
+    pub health: String,
+    pub differences: Vec<String>,
+}
+
+pub async fn run(clients: &Clients, spec: &Spec, args: &StatusArgs, printer: &Printer) -> anyhow::Result<Exit> {
+    let world = observe(clients, spec, None).await?;
+    let opts = UpOptions {
+        adopt: false,
+        wait: false,
+        now: now(),
+    };
+    let (plan, problems) = match plan::up(spec, &world, &opts) {
+        Ok(plan) => (plan, Vec::new()),
+        Err(refusals) => (Plan::default(), refusals.into_iter().map(|r| r.0).collect()),
+    };
+    let resources = report(spec, &world, &plan, opts.now);
+    let state = if world.nothing_exists() {
+        Exit::Absent
+    } else if !problems.is_empty() || resources.iter().any(|r| !r.differences.is_empty() || !r.present) {
+        Exit::Drift
+    } else if resources
+        .iter()
+        .any(|r| matches!(r.health.as_str(), "deploying" | "pending"))
+    {
+        Exit::NotReady
+    } else {
+        Exit::Success
+    };
+    let state_name = match state {
+        Exit::Success => "in_sync",
+        Exit::Drift => "drift",
+        Exit::NotReady => "not_ready",
+        _ => "absent",
+    };
+
+    match args.format {
+        Format::Json => printer.json(&json!({
+            "stack": spec.bucket,
+            "state": state_name,
+            "exit_code": state as u8,
+            "resources": resources,
+            "problems": problems,
+        })),
+        Format::Env => {
+            let Some(d) = &world.distribution else {
+                anyhow::bail!(
+                    "status: stack {} has no distribution yet: run `cdnctl up` first",
+                    spec.bucket
+                );
+            };
+            let domain = spec
+                .domain
+                .as_ref()
+                .map(|d| d.name.clone())
+                .unwrap_or_else(|| d.domain_name.clone());
+            printer.result(&format!(
+                "AWS_STORAGE_BUCKET_NAME={}\nAWS_S3_REGION_NAME={}\nAWS_S3_CUSTOM_DOMAIN={domain}\nSTATIC_URL=https://{domain}/",
+                spec.bucket, spec.region
+            ));
+        }
+        Format::Text => {
+            for r in &resources {
+                let presence = match (r.present, r.owned) {
+                    (false, _) => "absent",
+                    (true, true) => "present",
+                    (true, false) => "present, not owned by this stack",
+                };
+                printer.result(&format!("{:<22} {:<40} {presence}; {}", r.r#type, r.name, r.health));
+                for d in &r.differences {
+                    printer.result(&format!("{:<22}   - {d}", ""));
+                }
+            }
+            for p in &problems {
+                printer.result(&format!("problem: {p}"));
+            }
+            printer.result(&format!("state: {state_name} (exit code {})", state as u8));
+        }
+    }
+    Ok(state)
+}
+
+fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
+    let drift = |prefix: &str| -> Vec<String> {
+        plan.changes
+            .iter()
+            .filter(|c| c.resource.starts_with(prefix) && c.step.is_write())
+            .flat_map(|c| {
+                if c.details.is_empty() {
+                    vec![c.action.clone()]
+                } else {
+                    c.details.clone()
+                }
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+
+    let (present, owned, health) = match &world.bucket {
+        bucket::State::Absent => (false, false, "missing"),
+        bucket::State::Foreign => (true, false, "foreign"),
+        bucket::State::Present(b) => (true, spec.is_owned(&b.tags), "ok"),
+    };
+    out.push(Resource {
+        r#type: "bucket",
+        name: spec.bucket.clone(),
+        present,
+        owned,
+        health: health.into(),
+        differences: if present { drift("bucket ") } else { vec![] },
+    });
+
+    out.push(Resource {
+        r#type: "origin_access_control",
+        name: spec.oac_name.clone(),
+        present: world.oac.is_some(),
+        owned: world.oac.is_some(),
+        health: if world.oac.is_some() { "ok" } else { "missing" }.into(),
+        differences: if world.oac.is_some() {
+            drift("origin access control")
+        } else {
+            vec![]
+        },
+    });
+
+    let d = world.distribution.as_ref();
+    out.push(Resource {
+        r#type: "distribution",
+        name: d
+            .map(|d| format!("{} ({})", d.id, d.domain_name))
+            .unwrap_or_else(|| spec.distribution.comment.clone()),
+        present: d.is_some(),
+        owned: d.is_some_and(|d| spec.is_owned(&d.tags)),
+        health: match d {
+            None => "missing",
+            Some(d) if !d.config.enabled => "disabled",
+            Some(d) if d.status != "Deployed" => "deploying",
+            Some(_) => "ok",
+        }
+        .into(),
+        differences: if d.is_some() { drift("distribution") } else { vec![] },
+    });
+
+    if let Some(arn) = &spec.distribution.certificate_arn {
+        let c = world.certificate.as_ref();
+        let health = match c {
+            None => "missing".to_string(),
+            Some(c) => match c.status.as_str() {
+                "ISSUED" => match certificate::days_left(c, now) {
+                    Some(days) if days < 0 => "expired".into(),
+                    Some(days) if days < 30 => format!("expiring in {days} days"),
+                    Some(days) => format!("ok ({days} days left)"),
+                    None => "ok".into(),
+                },
+                "PENDING_VALIDATION" => "pending".into(),
+                other => format!("failed ({other})"),
+            },
+        };
+        let in_use = d
+            .and_then(|d| d.config.viewer_certificate.as_ref())
+            .and_then(|v| v.acm_certificate_arn.clone());
+        let differences = match (&in_use, d) {
+            (Some(used), _) if used != arn => vec![format!("distribution uses {used}, not CERTIFICATE_ARN")],
+            _ => vec![],
+        };
+        out.push(Resource {
+            r#type: "certificate",
+            name: arn.clone(),
+            present: c.is_some(),
+            owned: false,
+            health,
+            differences,
+        });
+    }
+
+    if let Some(domain) = &spec.domain {
+        let records = world.records.clone().unwrap_or_default();
+        for (kind, record) in [("A", &records.a), ("AAAA", &records.aaaa)] {
+            let points = record
+                .as_ref()
+                .is_some_and(|r| d.is_some_and(|d| dns::points_at(r, &d.domain_name)));
+            out.push(Resource {
+                r#type: "dns_record",
+                name: format!("{} {kind}", domain.name),
+                present: record.is_some(),
+                owned: points,
+                health: match record {
+                    None => "missing".into(),
+                    Some(_) if points => "ok".into(),
+                    Some(r) => format!("wrong_target ({})", dns::target(r)),
+                },
+                differences: match record {
+                    Some(r) if !points => vec![format!(
+                        "points at {}, not at this stack's distribution",
+                        dns::target(r)
+                    )],
+                    _ => vec![],
+                },
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,70 @@
+//! `cdnctl up`: plan toward the spec, then apply.
+
+use serde_json::json;
+
+use super::{now, refused, waiting};
+use crate::apply::{apply, Facts};
+use crate::aws::Clients;
+use crate::cli::UpArgs;
+use crate::observe::observe;
+use crate::output::{plan_json, Printer};
+use crate::plan::{self, UpOptions};
+use crate::run::Exit;
+use crate::spec::Spec;
+
+pub async fn run(clients: &Clients, spec: &Spec, args: &UpArgs, printer: &Printer) -> anyhow::Result<Exit> {
+    let world = observe(clients, spec, None).await?;
+    let opts = UpOptions {
+        adopt: args.adopt,
+        wait: !args.no_wait && !args.dry_run,
+        now: now(),
+    };
+    let plan = plan::up(spec, &world, &opts).map_err(refused)?;
+
+    if args.dry_run {
+        printer.plan(&plan, "cdnctl up would");
+        if printer.json {
+            printer.json(&plan_json(&plan));
+        }
+        return Ok(if plan.writes().next().is_some() {
+            Exit::Drift
+        } else {
+            Exit::Success
+        });
+    }
+
+    if plan.writes().next().is_none() && plan.changes.is_empty() {
+        printer.info("Everything is up to date.");
+    }
+    let facts = apply(clients, spec, &plan, Facts::from(&world), &waiting(), printer).await?;
+
+    let d = facts.distribution.as_ref();
+    let cdn_domain = d.map(|d| d.domain_name.clone()).unwrap_or_default();
+    let custom = spec.domain.as_ref().map(|d| d.name.clone());
+    let result = json!({
+        "bucket": spec.bucket,
+        "region": spec.region,
+        "distribution_id": d.map(|d| d.id.clone()),
+        "distribution_domain": cdn_domain,
+        "url": format!("https://{cdn_domain}/"),
+        "custom_url": custom.as_ref().map(|c| format!("https://{c}/")),
+        "changes": plan.writes().count(),
+        "waited": opts.wait,
+    });
+    if printer.json {
+        printer.json(&result);
+    } else {
+        printer.result(&format!("bucket:       {} ({})", spec.bucket, spec.region));
+        if let Some(d) = d {
+            printer.result(&format!("distribution: {} ({})", d.id, d.domain_name));
+        }
+        printer.result(&format!("url:          https://{cdn_domain}/"));
+        if let Some(c) = custom {
+            printer.result(&format!("custom url:   https://{c}/"));
+        }
+        if !opts.wait {
+            printer.info("CloudFront is still deploying: `cdnctl status` tells when it is done.");
+        }
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,17 @@
+//! cdnctl: a private S3-origin CloudFront CDN for a web app's static files.
+
+mod apply;
+mod aws;
+mod cli;
+mod commands;
+mod observe;
+mod output;
+mod plan;
+mod resources;
+mod run;
+mod settings;
+mod spec;
+
+fn main() -> std::process::ExitCode {
+    run::main()
+}

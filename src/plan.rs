@@ -1,0 +1,455 @@
+//! Plan: a pure diff from what exists (`World`) to what should (`Spec` for
+//! `up`, nothing for `down`), as an ordered list of changes. `up`, `down` and
+//! `status` all go through here; only `up` and `down` apply the result.
+
+use aws_sdk_cloudfront::types::DistributionConfig;
+use aws_sdk_route53::types::ResourceRecordSet;
+use serde::Serialize;
+
+use crate::observe::World;
+use crate::resources::{bucket, certificate, distribution, dns, oac};
+use crate::spec::Spec;
+
+/// One write, and the stage it runs in: a stage starts when every change of
+/// the stages before it is done; changes within a stage run concurrently.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    CreateBucket,
+    PutBucket(bucket::Setting),
+    CreateOac,
+    UpdateOac {
+        id: String,
+    },
+    CreateDistribution,
+    UpdateDistribution {
+        id: String,
+        etag: String,
+        config: Box<DistributionConfig>,
+    },
+    TagDistribution {
+        arn: String,
+    },
+    UpsertRecords {
+        zone_id: String,
+    },
+    DeleteRecords {
+        zone_id: String,
+        records: Vec<ResourceRecordSet>,
+    },
+    DisableDistribution {
+        id: String,
+    },
+    WaitDeployed {
+        id: String,
+    },
+    DeleteDistribution {
+        id: String,
+    },
+    DeleteOac {
+        id: String,
+    },
+    EmptyBucket,
+    DeleteBucket,
+}
+
+impl Step {
+    pub fn stage(&self) -> u8 {
+        match self {
+            // up: bucket ∥ OAC → bucket settings ∥ distribution → policy ∥ DNS → wait
+            Step::CreateBucket | Step::CreateOac | Step::UpdateOac { .. } => 0,
+            Step::PutBucket(bucket::Setting::Policy) | Step::UpsertRecords { .. } => 2,
+            Step::PutBucket(_)
+            | Step::CreateDistribution
+            | Step::UpdateDistribution { .. }
+            | Step::TagDistribution { .. } => 1,
+            // down: DNS ∥ disable → wait → delete distribution → OAC ∥ bucket
+            Step::DeleteRecords { .. } | Step::DisableDistribution { .. } => 0,
+            Step::WaitDeployed { .. } => 3,
+            Step::DeleteDistribution { .. } => 4,
+            Step::DeleteOac { .. } | Step::EmptyBucket => 5,
+            Step::DeleteBucket => 6,
+        }
+    }
+
+    pub fn is_write(&self) -> bool {
+        !matches!(self, Step::WaitDeployed { .. })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub step: Step,
+    /// "bucket example-static", "distribution E123", "DNS static.example.com".
+    pub resource: String,
+    /// "create", "update public access block", "delete", …
+    pub action: String,
+    /// What differs, one line each.
+    pub details: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    /// Things left alone, and why (a bucket kept because it holds files, …).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn writes(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.step.is_write())
+    }
+
+    fn push(&mut self, step: Step, resource: &str, action: &str, details: Vec<String>) {
+        self.changes.push(Change {
+            step,
+            resource: resource.to_string(),
+            action: action.to_string(),
+            details,
+        });
+    }
+}
+
+/// A reason not to write anything at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal(pub String);
+
+pub struct UpOptions {
+    pub adopt: bool,
+    pub wait: bool,
+    /// Seconds since the epoch, for certificate expiry.
+    pub now: i64,
+}
+
+/// Everything `up` must do to make the world match the spec, or the reasons
+/// it must not start.
+pub fn up(spec: &Spec, world: &World, opts: &UpOptions) -> Result<Plan, Vec<Refusal>> {
+    let mut refusals = Vec::new();
+    let mut plan = Plan::default();
+    let b = format!("bucket {}", spec.bucket);
+
+    // Preflight: things that would make a write fail or touch what is not ours.
+    let owned_bucket = match &world.bucket {
+        bucket::State::Foreign => {
+            refusals.push(Refusal(format!(
+                "BUCKET_NAME: bucket {:?} exists but belongs to another AWS account (or these credentials may not read it): choose another name",
+                spec.bucket
+            )));
+            None
+        }
+        bucket::State::Present(o) if !spec.is_owned(&o.tags) && !opts.adopt => {
+            refusals.push(Refusal(format!(
+                "bucket {}: exists but was not created by cdnctl for this stack (no cdnctl:stack tag): \
+                 run `cdnctl up --adopt` to take it over (its settings and policy will be replaced; its files are kept)",
+                spec.bucket
+            )));
+            None
+        }
+        bucket::State::Present(o) => Some(o),
+        bucket::State::Absent => None,
+    };
+    let dist = world.distribution.as_ref();
+    if let Some(d) = dist {
+        if !spec.is_owned(&d.tags) && !opts.adopt {
+            refusals.push(Refusal(format!(
+                "distribution {}: carries this stack's comment but not its cdnctl:stack tag: run `cdnctl up --adopt` to take it over",
+                d.id
+            )));
+        }
+    }
+    if !world.duplicate_distributions.is_empty() {
+        refusals.push(Refusal(format!(
+            "distribution: several carry this stack's comment ({} besides the first): delete the extra ones by hand",
+            world.duplicate_distributions.join(", ")
+        )));
+    }
+    if let (Some(taken), Some(domain)) = (&world.alias_taken_by, &spec.domain) {
+        refusals.push(Refusal(format!(
+            "SUBDOMAIN: {} is already an alias of distribution {taken}: remove it there first (CloudFront allows one distribution per alias)",
+            domain.name
+        )));
+    }
+    if let (Some(arn), Some(domain)) = (&spec.distribution.certificate_arn, &spec.domain) {
+        match &world.certificate {
+            None => refusals.push(Refusal(format!(
+                "CERTIFICATE_ARN: certificate {arn} does not exist in us-east-1 in this account"
+            ))),
+            Some(cert) => refusals.extend(certificate::problem(cert, &domain.name, opts.now).map(Refusal)),
+        }
+    }
+    if spec.domain.is_some() && spec.distribution.certificate_arn.is_none() {
+        refusals.push(Refusal(
+            "CERTIFICATE_ARN: a custom domain needs a certificate: set CERTIFICATE_ARN to an ISSUED ACM certificate in us-east-1 covering the domain".into(),
+        ));
+    }
+    if let (Some(records), Some(domain)) = (&world.records, &spec.domain) {
+        for r in records.records() {
+            let ours = dist.is_some_and(|d| dns::points_at(r, &d.domain_name));
+            if !ours && !opts.adopt {
+                refusals.push(Refusal(format!(
+                    "DNS {}: a {} record already points at {}: cdnctl will not overwrite it; remove it, or run `cdnctl up --adopt` to replace it",
+                    domain.name,
+                    r.r#type().as_str(),
+                    dns::target(r)
+                )));
+            }
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(refusals);
+    }
+
+    // The bucket.
+    let desired_policy = dist.map(|d| spec.policy(&d.arn));
+    match owned_bucket {
+        None => {
+            plan.push(Step::CreateBucket, &b, "create", vec![format!("in {}", spec.region)]);
+            for setting in [
+                bucket::Setting::PublicAccessBlock,
+                bucket::Setting::Encryption,
+                bucket::Setting::Cors,
+                bucket::Setting::Tags,
+                bucket::Setting::Policy,
+            ] {
+                plan.push(Step::PutBucket(setting), &b, setting_name(setting), vec![]);
+            }
+        }
+        Some(actual) => {
+            let mut settings = bucket::differences(actual, spec, desired_policy.as_ref());
+            if desired_policy.is_none() {
+                settings.push((
+                    bucket::Setting::Policy,
+                    vec!["bucket policy: will name the new distribution".into()],
+                ));
+            }
+            for (setting, details) in settings {
+                plan.push(Step::PutBucket(setting), &b, setting_name(setting), details);
+            }
+        }
+    }
+
+    // The origin access control.
+    let o = format!("origin access control {}", spec.oac_name);
+    match &world.oac {
+        None => plan.push(Step::CreateOac, &o, "create", vec![]),
+        Some(actual) => {
+            let diff = oac::differences(actual);
+            if !diff.is_empty() {
+                plan.push(Step::UpdateOac { id: actual.id.clone() }, &o, "update", diff);
+            }
+        }
+    }
+
+    // The distribution. Its OAC id is the observed one; when the OAC is
+    // created in this run, the apply step fills it in.
+    match dist {
+        None => plan.push(
+            Step::CreateDistribution,
+            "distribution",
+            "create",
+            vec![spec.distribution.comment.clone()],
+        ),
+        Some(d) => {
+            let r = format!("distribution {}", d.id);
+            let oac_id = world.oac.as_ref().map(|o| o.id.as_str()).unwrap_or("(new)");
+            if let Ok((config, details)) = distribution::reconcile(&d.config, spec, oac_id) {
+                if !details.is_empty() {
+                    plan.push(
+                        Step::UpdateDistribution {
+                            id: d.id.clone(),
+                            etag: d.etag.clone(),
+                            config: Box::new(config),
+                        },
+                        &r,
+                        "update",
+                        details,
+                    );
+                }
+            }
+            let tags = distribution::tag_differences(&d.tags, spec);
+            if !tags.is_empty() {
+                plan.push(Step::TagDistribution { arn: d.arn.clone() }, &r, "tag", tags);
+            }
+        }
+    }
+
+    // DNS.
+    if let (Some(domain), Some(zone_id)) = (&spec.domain, &world.zone_id) {
+        let in_place = world.records.as_ref().is_some_and(|rs| {
+            dist.is_some_and(|d| {
+                rs.a.as_ref().is_some_and(|r| dns::points_at(r, &d.domain_name))
+                    && rs.aaaa.as_ref().is_some_and(|r| dns::points_at(r, &d.domain_name))
+            })
+        });
+        if !in_place {
+            plan.push(
+                Step::UpsertRecords {
+                    zone_id: zone_id.clone(),
+                },
+                &format!("DNS {}", domain.name),
+                "point A and AAAA at the distribution",
+                vec![],
+            );
+        }
+    }
+
+    if opts.wait {
+        let deployed = dist.is_some_and(|d| d.status == "Deployed");
+        let touches_distribution = plan
+            .changes
+            .iter()
+            .any(|c| matches!(c.step, Step::CreateDistribution | Step::UpdateDistribution { .. }));
+        if !deployed || touches_distribution {
+            let id = dist.map(|d| d.id.clone()).unwrap_or_default();
+            plan.push(Step::WaitDeployed { id }, "distribution", "wait until deployed", vec![]);
+        }
+    }
+    Ok(plan)
+}
+
+fn setting_name(s: bucket::Setting) -> &'static str {
+    match s {
+        bucket::Setting::PublicAccessBlock => "block public access",
+        bucket::Setting::Ownership => "enforce bucket owner (ACLs off)",
+        bucket::Setting::Encryption => "default encryption",
+        bucket::Setting::Cors => "CORS rules",
+        bucket::Setting::Tags => "tags",
+        bucket::Setting::Policy => "bucket policy",
+    }
+}
+
+pub struct DownOptions {
+    pub wait: bool,
+    pub purge: bool,
+    pub max_deletes: u64,
+}
+
+/// Everything `down` must do to remove this stack's resources, and only them.
+pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<Refusal>> {
+    let mut plan = Plan::default();
+    let dist = world.distribution.as_ref().filter(|d| spec.is_owned(&d.tags));
+    if let Some(d) = world.distribution.as_ref().filter(|d| !spec.is_owned(&d.tags)) {
+        plan.notes
+            .push(format!("distribution {}: not tagged as this stack's, left alone", d.id));
+    }
+
+    // DNS records, only where they point at this stack's distribution.
+    if let (Some(records), Some(zone_id), Some(domain)) = (&world.records, &world.zone_id, &spec.domain) {
+        let (ours, theirs): (Vec<_>, Vec<_>) = records
+            .records()
+            .cloned()
+            .partition(|r| dist.is_some_and(|d| dns::points_at(r, &d.domain_name)));
+        for r in &theirs {
+            plan.notes.push(format!(
+                "DNS {}: the {} record points at {}, not at this stack's distribution: left alone",
+                domain.name,
+                r.r#type().as_str(),
+                dns::target(r)
+            ));
+        }
+        if !ours.is_empty() {
+            let types = ours
+                .iter()
+                .map(|r| r.r#type().as_str().to_string())
+                .collect::<Vec<_>>()
+                .join(" and ");
+            plan.push(
+                Step::DeleteRecords {
+                    zone_id: zone_id.clone(),
+                    records: ours,
+                },
+                &format!("DNS {}", domain.name),
+                &format!("delete {types}"),
+                vec![],
+            );
+        }
+    }
+
+    // The distribution: disable, wait, delete. The OAC and the bucket follow
+    // only once it is gone, so a `--no-wait` run leaves them for the next one.
+    let mut distribution_gone = dist.is_none();
+    if let Some(d) = dist {
+        let r = format!("distribution {}", d.id);
+        if d.config.enabled {
+            plan.push(Step::DisableDistribution { id: d.id.clone() }, &r, "disable", vec![]);
+        }
+        let deployed_disabled = !d.config.enabled && d.status == "Deployed";
+        if deployed_disabled || opts.wait {
+            if !deployed_disabled {
+                plan.push(
+                    Step::WaitDeployed { id: d.id.clone() },
+                    &r,
+                    "wait until disabled everywhere",
+                    vec![],
+                );
+            }
+            plan.push(Step::DeleteDistribution { id: d.id.clone() }, &r, "delete", vec![]);
+            distribution_gone = true;
+        } else {
+            plan.notes.push(format!(
+                "distribution {}: disabling takes CloudFront several minutes; run `cdnctl down` again to delete it, the origin access control and the bucket",
+                d.id
+            ));
+        }
+    }
+
+    if let Some(o) = &world.oac {
+        if distribution_gone {
+            plan.push(
+                Step::DeleteOac { id: o.id.clone() },
+                &format!("origin access control {}", spec.oac_name),
+                "delete",
+                vec![],
+            );
+        }
+    }
+
+    let b = format!("bucket {}", spec.bucket);
+    match &world.bucket {
+        bucket::State::Present(o) if spec.is_owned(&o.tags) => {
+            let objects = world.objects.unwrap_or(0);
+            if !distribution_gone {
+            } else if objects == 0 {
+                plan.push(Step::DeleteBucket, &b, "delete (empty)", vec![]);
+            } else if !opts.purge {
+                plan.notes.push(format!(
+                    "bucket {}: kept, it holds {} object version(s); run `cdnctl down --purge` to delete them and the bucket",
+                    spec.bucket,
+                    count(objects, opts.max_deletes)
+                ));
+            } else if objects > opts.max_deletes {
+                return Err(vec![Refusal(format!(
+                    "bucket {}: holds more than {} object versions, the --max-deletes limit: raise it (e.g. --max-deletes {}) to purge them all",
+                    spec.bucket,
+                    opts.max_deletes,
+                    opts.max_deletes.saturating_mul(10)
+                ))]);
+            } else {
+                plan.push(
+                    Step::EmptyBucket,
+                    &b,
+                    &format!("delete {objects} object version(s)"),
+                    vec![],
+                );
+                plan.push(Step::DeleteBucket, &b, "delete", vec![]);
+            }
+        }
+        bucket::State::Present(_) => plan.notes.push(format!(
+            "bucket {}: not tagged as this stack's, left alone",
+            spec.bucket
+        )),
+        bucket::State::Foreign => plan.notes.push(format!(
+            "bucket {}: belongs to another account, left alone",
+            spec.bucket
+        )),
+        bucket::State::Absent => {}
+    }
+    Ok(plan)
+}
+
+fn count(objects: u64, limit: u64) -> String {
+    if objects > limit {
+        format!("more than {limit}")
+    } else {
+        objects.to_string()
+    }
+}

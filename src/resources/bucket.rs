@@ -1,0 +1,407 @@
+//! The S3 bucket that is the private origin: observe it, create it, correct
+//! each of its settings, empty it and delete it.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, Context as _};
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CorsConfiguration, CorsRule, CreateBucketConfiguration, Delete, ObjectIdentifier,
+    ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
+};
+use aws_sdk_s3::Client;
+use serde_json::Value;
+
+use crate::aws::{code, describe, optional};
+use crate::spec::{policy_differences, Cors, Spec};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    Absent,
+    /// Exists, but not in this account (or not readable by these credentials).
+    Foreign,
+    Present(Observed),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    pub tags: BTreeMap<String, String>,
+    /// BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets.
+    pub public_access_block: Option<[bool; 4]>,
+    pub ownership: Option<String>,
+    pub encryption: Option<String>,
+    pub cors: Option<Cors>,
+    pub policy: Option<Value>,
+}
+
+/// All reads at once: one round trip.
+pub async fn observe(s3: &Client, bucket: &str, region: &str) -> anyhow::Result<State> {
+    let what = |w: &str| format!("bucket {bucket}: {w}");
+    let (head, tags, pab, ownership, encryption, cors, policy) = tokio::join!(
+        s3.head_bucket().bucket(bucket).send(),
+        s3.get_bucket_tagging().bucket(bucket).send(),
+        s3.get_public_access_block().bucket(bucket).send(),
+        s3.get_bucket_ownership_controls().bucket(bucket).send(),
+        s3.get_bucket_encryption().bucket(bucket).send(),
+        s3.get_bucket_cors().bucket(bucket).send(),
+        s3.get_bucket_policy().bucket(bucket).send(),
+    );
+    match head {
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => return Ok(State::Foreign),
+        other => match optional(what("HeadBucket"), other)? {
+            None => return Ok(State::Absent),
+            Some(head) => {
+                if let Some(actual) = head.bucket_region().filter(|r| *r != region) {
+                    anyhow::bail!(
+                        "bucket {bucket}: exists in region {actual}, but AWS_REGION is {region}: set AWS_REGION={actual}"
+                    );
+                }
+            }
+        },
+    }
+    let tags = optional(what("GetBucketTagging"), tags)?
+        .map(|t| {
+            t.tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let public_access_block = optional(what("GetPublicAccessBlock"), pab)?
+        .and_then(|o| o.public_access_block_configuration().cloned())
+        .map(|c| {
+            [
+                c.block_public_acls().unwrap_or(false),
+                c.ignore_public_acls().unwrap_or(false),
+                c.block_public_policy().unwrap_or(false),
+                c.restrict_public_buckets().unwrap_or(false),
+            ]
+        });
+    let ownership = optional(what("GetBucketOwnershipControls"), ownership)?.and_then(|o| {
+        o.ownership_controls()
+            .and_then(|c| c.rules().first())
+            .map(|r| r.object_ownership().as_str().to_string())
+    });
+    let encryption = optional(what("GetBucketEncryption"), encryption)?.and_then(|o| {
+        o.server_side_encryption_configuration()
+            .and_then(|c| c.rules().first())
+            .and_then(|r| r.apply_server_side_encryption_by_default())
+            .map(|d| d.sse_algorithm().as_str().to_string())
+    });
+    let cors = optional(what("GetBucketCors"), cors)?.and_then(|o| {
+        o.cors_rules().first().map(|r| Cors {
+            allowed_origins: r.allowed_origins().to_vec(),
+            allowed_methods: r.allowed_methods().to_vec(),
+            allowed_headers: r.allowed_headers().to_vec(),
+            max_age_seconds: r.max_age_seconds().unwrap_or(0),
+        })
+    });
+    let policy = optional(what("GetBucketPolicy"), policy)?
+        .and_then(|o| o.policy().map(String::from))
+        .map(|p| serde_json::from_str(&p).unwrap_or(Value::String(p)));
+    Ok(State::Present(Observed {
+        tags,
+        public_access_block,
+        ownership,
+        encryption,
+        cors,
+        policy,
+    }))
+}
+
+/// What differs from the spec, one line per setting. `policy` is the desired
+/// policy when the distribution's ARN is known.
+pub fn differences(actual: &Observed, spec: &Spec, policy: Option<&Value>) -> Vec<(Setting, Vec<String>)> {
+    let mut out = Vec::new();
+    match actual.public_access_block {
+        Some(flags) if flags == [true; 4] => {}
+        Some(flags) => {
+            let names = [
+                "BlockPublicAcls",
+                "IgnorePublicAcls",
+                "BlockPublicPolicy",
+                "RestrictPublicBuckets",
+            ];
+            let off = names
+                .iter()
+                .zip(flags)
+                .filter(|(_, on)| !on)
+                .map(|(n, _)| format!("public access block: {n} is false"));
+            out.push((Setting::PublicAccessBlock, off.collect()));
+        }
+        None => out.push((Setting::PublicAccessBlock, vec!["public access block: not set".into()])),
+    }
+    if actual.ownership.as_deref() != Some("BucketOwnerEnforced") {
+        let was = actual.ownership.as_deref().unwrap_or("not set");
+        out.push((
+            Setting::Ownership,
+            vec![format!("object ownership: {was}, expected BucketOwnerEnforced")],
+        ));
+    }
+    if actual.encryption.as_deref() != Some("AES256") {
+        let was = actual.encryption.as_deref().unwrap_or("not set");
+        out.push((
+            Setting::Encryption,
+            vec![format!("default encryption: {was}, expected AES256 (SSE-S3)")],
+        ));
+    }
+    if actual.cors.as_ref() != Some(&spec.cors) {
+        let line = match &actual.cors {
+            None => "CORS: no rules".to_string(),
+            Some(c) if c.allowed_origins != spec.cors.allowed_origins => format!(
+                "CORS: allowed origins {}, expected {}",
+                c.allowed_origins.join(","),
+                spec.cors.allowed_origins.join(",")
+            ),
+            Some(_) => "CORS: rule differs from the settings".to_string(),
+        };
+        out.push((Setting::Cors, vec![line]));
+    }
+    let tag_lines: Vec<String> = spec
+        .tags
+        .iter()
+        .filter(|(k, v)| actual.tags.get(*k) != Some(v))
+        .map(|(k, v)| {
+            format!(
+                "tag {k}: {}, expected {v}",
+                actual.tags.get(k).map(String::as_str).unwrap_or("missing")
+            )
+        })
+        .collect();
+    if !tag_lines.is_empty() {
+        out.push((Setting::Tags, tag_lines));
+    }
+    if let Some(want) = policy {
+        let lines = match &actual.policy {
+            None => vec!["bucket policy: not set".to_string()],
+            Some(have) => policy_differences(have, want),
+        };
+        if !lines.is_empty() {
+            out.push((Setting::Policy, lines));
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    PublicAccessBlock,
+    Ownership,
+    Encryption,
+    Cors,
+    Tags,
+    Policy,
+}
+
+pub async fn create(s3: &Client, bucket: &str, region: &str) -> anyhow::Result<()> {
+    let mut request = s3
+        .create_bucket()
+        .bucket(bucket)
+        // Set at creation: ACLs are never enabled, not even for a moment.
+        .object_ownership(ObjectOwnership::BucketOwnerEnforced);
+    if region != "us-east-1" {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        // An earlier, interrupted run created it.
+        Err(e) if code(&e) == Some("BucketAlreadyOwnedByYou") => Ok(()),
+        Err(e) if code(&e) == Some("BucketAlreadyExists") => Err(anyhow!(
+            "BUCKET_NAME: bucket {bucket:?} already exists in another AWS account: bucket names are global, choose another"
+        )),
+        Err(e) => Err(describe(format!("bucket {bucket}: CreateBucket"), e)),
+    }
+}
+
+pub async fn put(s3: &Client, spec: &Spec, setting: Setting, policy: Option<&Value>) -> anyhow::Result<()> {
+    let bucket = spec.bucket.as_str();
+    let what = |op: &str| format!("bucket {bucket}: {op}");
+    match setting {
+        Setting::PublicAccessBlock => s3
+            .put_public_access_block()
+            .bucket(bucket)
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(true)
+                    .ignore_public_acls(true)
+                    .block_public_policy(true)
+                    .restrict_public_buckets(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| describe(what("PutPublicAccessBlock"), e)),
+        Setting::Ownership => s3
+            .put_bucket_ownership_controls()
+            .bucket(bucket)
+            .ownership_controls(
+                OwnershipControls::builder()
+                    .rules(
+                        OwnershipControlsRule::builder()
+                            .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+                            .build()?,
+                    )
+                    .build()?,
+            )
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| describe(what("PutBucketOwnershipControls"), e)),
+        Setting::Encryption => s3
+            .put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(
+                        ServerSideEncryptionRule::builder()
+                            .apply_server_side_encryption_by_default(
+                                ServerSideEncryptionByDefault::builder()
+                                    .sse_algorithm(ServerSideEncryption::Aes256)
+                                    .build()?,
+                            )
+                            .build(),
+                    )
+                    .build()?,
+            )
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| describe(what("PutBucketEncryption"), e)),
+        Setting::Cors => {
+            let rule = CorsRule::builder()
+                .set_allowed_origins(Some(spec.cors.allowed_origins.clone()))
+                .set_allowed_methods(Some(spec.cors.allowed_methods.clone()))
+                .set_allowed_headers(Some(spec.cors.allowed_headers.clone()))
+                .max_age_seconds(spec.cors.max_age_seconds)
+                .build()?;
+            s3.put_bucket_cors()
+                .bucket(bucket)
+                .cors_configuration(CorsConfiguration::builder().cors_rules(rule).build()?)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| describe(what("PutBucketCors"), e))
+        }
+        Setting::Tags => {
+            let tags = spec
+                .tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()?;
+            s3.put_bucket_tagging()
+                .bucket(bucket)
+                .tagging(Tagging::builder().set_tag_set(Some(tags)).build()?)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| describe(what("PutBucketTagging"), e))
+        }
+        Setting::Policy => {
+            let policy = policy.context("bucket policy: the distribution's ARN is not known yet")?;
+            match s3
+                .put_bucket_policy()
+                .bucket(bucket)
+                .policy(policy.to_string())
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) if code(&e) == Some("MalformedPolicy") => {
+                    let message = e
+                        .as_service_error()
+                        .and_then(|s| s.meta().message())
+                        .unwrap_or("")
+                        .to_string();
+                    Err(anyhow!(
+                        "BUCKET_USERS: AWS rejected the bucket policy ({message}): check that each of {} exists",
+                        spec.bucket_users.join(", ")
+                    ))
+                }
+                Err(e) => Err(describe(what("PutBucketPolicy"), e)),
+            }
+        }
+    }
+}
+
+/// Count object versions and delete markers, stopping past `limit`.
+/// (ListObjectVersions has no SDK paginator: it pages by key and version markers.)
+pub async fn count_objects(s3: &Client, bucket: &str, limit: u64) -> anyhow::Result<u64> {
+    let mut count = 0u64;
+    let (mut key_marker, mut version_marker) = (None, None);
+    loop {
+        let page = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .set_key_marker(key_marker)
+            .set_version_id_marker(version_marker)
+            .send()
+            .await
+            .map_err(|e| describe(format!("bucket {bucket}: ListObjectVersions"), e))?;
+        count += (page.versions().len() + page.delete_markers().len()) as u64;
+        if count > limit || !page.is_truncated().unwrap_or(false) {
+            return Ok(count);
+        }
+        key_marker = page.next_key_marker().map(String::from);
+        version_marker = page.next_version_id_marker().map(String::from);
+    }
+}
+
+/// Delete every object version and delete marker, a page (≤1000) at a time.
+/// Returns how many were deleted.
+pub async fn empty(s3: &Client, bucket: &str) -> anyhow::Result<u64> {
+    let mut deleted = 0u64;
+    loop {
+        // Always list from the start: what was deleted is gone from the listing.
+        let page = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| describe(format!("bucket {bucket}: ListObjectVersions"), e))?;
+        let ids = page
+            .versions()
+            .iter()
+            .map(|v| (v.key(), v.version_id()))
+            .chain(page.delete_markers().iter().map(|m| (m.key(), m.version_id())))
+            .filter_map(|(key, version)| {
+                ObjectIdentifier::builder()
+                    .set_key(key.map(String::from))
+                    .set_version_id(version.map(String::from))
+                    .build()
+                    .ok()
+            })
+            .collect::<Vec<_>>();
+        if ids.is_empty() {
+            return Ok(deleted);
+        }
+        let n = ids.len() as u64;
+        let out = s3
+            .delete_objects()
+            .bucket(bucket)
+            .delete(Delete::builder().set_objects(Some(ids)).quiet(true).build()?)
+            .send()
+            .await
+            .map_err(|e| describe(format!("bucket {bucket}: DeleteObjects"), e))?;
+        if let Some(err) = out.errors().first() {
+            anyhow::bail!(
+                "bucket {bucket}: could not delete {}: {}",
+                err.key().unwrap_or(""),
+                err.message().or(err.code()).unwrap_or("unknown error")
+            );
+        }
+        deleted += n;
+    }
+}
+
+pub async fn delete(s3: &Client, bucket: &str) -> anyhow::Result<()> {
+    match s3.delete_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if code(&e) == Some("NoSuchBucket") => Ok(()),
+        Err(e) => Err(describe(format!("bucket {bucket}: DeleteBucket"), e)),
+    }
+}

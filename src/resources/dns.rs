@@ -1,0 +1,181 @@
+//! Route53: find the hosted zone, and keep the custom domain's A and AAAA
+//! alias records pointing at the distribution.
+
+use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
+use aws_sdk_route53::Client;
+
+use crate::aws::{describe, optional};
+use crate::settings::Domain;
+use crate::spec::CLOUDFRONT_ZONE_ID;
+
+pub const TYPES: [RrType; 2] = [RrType::A, RrType::Aaaa];
+
+/// The zone's id: the one given (checked against the zone name), or the public
+/// zone of that exact name.
+pub async fn find_zone(r53: &Client, domain: &Domain) -> anyhow::Result<String> {
+    let zone = &domain.zone_name;
+    if let Some(id) = &domain.zone_id {
+        let out = optional(
+            format!("hosted zone {id}: GetHostedZone"),
+            r53.get_hosted_zone().id(id).send().await,
+        )?
+        .ok_or_else(|| anyhow::anyhow!("HOSTED_ZONE_ID: hosted zone {id} does not exist in this account"))?;
+        let name = out
+            .hosted_zone()
+            .map(|z| z.name().trim_end_matches('.').to_ascii_lowercase())
+            .unwrap_or_default();
+        if name != *zone {
+            anyhow::bail!(
+                "HOSTED_ZONE_ID: hosted zone {id} is {name}, but HOSTED_ZONE_NAME is {zone}: make them agree"
+            );
+        }
+        return Ok(id.clone());
+    }
+    // Zones come back in order starting at this name; keep exact, public matches.
+    let out = r53
+        .list_hosted_zones_by_name()
+        .dns_name(format!("{zone}."))
+        .max_items(10)
+        .send()
+        .await
+        .map_err(|e| describe(format!("hosted zone {zone}: ListHostedZonesByName"), e))?;
+    let ids: Vec<String> = out
+        .hosted_zones()
+        .iter()
+        .filter(|z| z.name().trim_end_matches('.').eq_ignore_ascii_case(zone))
+        .filter(|z| !z.config().is_some_and(|c| c.private_zone()))
+        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+        .collect();
+    match ids.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => anyhow::bail!("HOSTED_ZONE_NAME: no public Route53 hosted zone named {zone} in this account"),
+        _ => anyhow::bail!(
+            "HOSTED_ZONE_NAME: several public hosted zones are named {zone}: set HOSTED_ZONE_ID to pick one"
+        ),
+    }
+}
+
+/// The A and AAAA records of the domain (absent ones are `None`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    pub a: Option<ResourceRecordSet>,
+    pub aaaa: Option<ResourceRecordSet>,
+}
+
+impl Observed {
+    pub fn records(&self) -> impl Iterator<Item = &ResourceRecordSet> {
+        self.a.iter().chain(self.aaaa.iter())
+    }
+}
+
+pub async fn observe(r53: &Client, zone_id: &str, name: &str) -> anyhow::Result<Observed> {
+    let fqdn = format!("{name}.");
+    let out = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .start_record_name(&fqdn)
+        .start_record_type(RrType::A)
+        .max_items(4)
+        .send()
+        .await
+        .map_err(|e| describe(format!("DNS {name}: ListResourceRecordSets"), e))?;
+    let pick = |t: RrType| {
+        out.resource_record_sets()
+            .iter()
+            .find(|r| r.name().eq_ignore_ascii_case(&fqdn) && *r.r#type() == t)
+            .cloned()
+    };
+    Ok(Observed {
+        a: pick(RrType::A),
+        aaaa: pick(RrType::Aaaa),
+    })
+}
+
+/// Where a record points: the alias target's DNS name, or its values.
+pub fn target(record: &ResourceRecordSet) -> String {
+    match record.alias_target() {
+        Some(a) => a.dns_name().trim_end_matches('.').to_ascii_lowercase(),
+        None => record
+            .resource_records()
+            .iter()
+            .map(|r| r.value().to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+pub fn points_at(record: &ResourceRecordSet, distribution_domain: &str) -> bool {
+    record.alias_target().is_some_and(|a| {
+        a.hosted_zone_id() == CLOUDFRONT_ZONE_ID
+            && a.dns_name()
+                .trim_end_matches('.')
+                .eq_ignore_ascii_case(distribution_domain.trim_end_matches('.'))
+    })
+}
+
+fn alias(name: &str, kind: RrType, distribution_domain: &str) -> anyhow::Result<ResourceRecordSet> {
+    Ok(ResourceRecordSet::builder()
+        .name(format!("{name}."))
+        .r#type(kind)
+        .alias_target(
+            AliasTarget::builder()
+                .hosted_zone_id(CLOUDFRONT_ZONE_ID)
+                .dns_name(format!("{distribution_domain}."))
+                .evaluate_target_health(false)
+                .build()?,
+        )
+        .build()?)
+}
+
+/// Point A and AAAA at the distribution, in one change batch.
+pub async fn upsert(r53: &Client, zone_id: &str, name: &str, distribution_domain: &str) -> anyhow::Result<()> {
+    let changes = TYPES
+        .iter()
+        .map(|t| {
+            Ok(Change::builder()
+                .action(ChangeAction::Upsert)
+                .resource_record_set(alias(name, t.clone(), distribution_domain)?)
+                .build()?)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    send(
+        r53,
+        zone_id,
+        name,
+        changes,
+        "cdnctl: point the CDN's domain at its distribution",
+    )
+    .await
+}
+
+/// Delete these records, repeating each exactly as Route53 requires.
+pub async fn delete(r53: &Client, zone_id: &str, name: &str, records: Vec<ResourceRecordSet>) -> anyhow::Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let changes = records
+        .into_iter()
+        .map(|r| {
+            Ok(Change::builder()
+                .action(ChangeAction::Delete)
+                .resource_record_set(r)
+                .build()?)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    send(r53, zone_id, name, changes, "cdnctl: remove the CDN's domain").await
+}
+
+async fn send(r53: &Client, zone_id: &str, name: &str, changes: Vec<Change>, comment: &str) -> anyhow::Result<()> {
+    r53.change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .comment(comment)
+                .set_changes(Some(changes))
+                .build()?,
+        )
+        .send()
+        .await
+        .map_err(|e| describe(format!("DNS {name}: ChangeResourceRecordSets"), e))?;
+    Ok(())
+}

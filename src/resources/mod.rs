@@ -1,0 +1,8 @@
+//! One module per AWS resource. Each knows how to observe, create, update and
+//! delete its resource, and nothing else; none of them prints.
+
+pub mod bucket;
+pub mod certificate;
+pub mod distribution;
+pub mod dns;
+pub mod oac;

@@ -1,0 +1,306 @@
+//! The desired state of every resource, derived from the settings. Pure: no I/O.
+//!
+//! The stack is identified by its bucket name (globally unique): every name,
+//! tag and reference that lets a later run find what an earlier one made is
+//! derived from it here, so there is no state file.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::settings::{Domain, Settings, OWNER_TAG};
+
+/// CloudFront's managed cache policy "CachingOptimized".
+pub const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
+/// CloudFront's managed origin request policy "CORS-S3Origin": forwards the
+/// browser's Origin header so S3 can answer CORS requests.
+pub const CORS_S3_ORIGIN: &str = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf";
+/// The hosted zone id of every CloudFront alias target.
+pub const CLOUDFRONT_ZONE_ID: &str = "Z2FDTNDATAQYW2";
+
+pub const ORIGIN_ID: &str = "s3-origin";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    pub bucket: String,
+    pub region: String,
+    /// Tags for the bucket and the distribution, the ownership tag included.
+    pub tags: BTreeMap<String, String>,
+    pub bucket_users: Vec<String>,
+    pub cors: Cors,
+    pub oac_name: String,
+    pub distribution: DistributionSpec,
+    pub domain: Option<Domain>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cors {
+    pub allowed_origins: Vec<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub max_age_seconds: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistributionSpec {
+    pub caller_reference: String,
+    pub comment: String,
+    pub origin_domain: String,
+    pub aliases: Vec<String>,
+    pub certificate_arn: Option<String>,
+    pub waf_arn: Option<String>,
+    pub price_class: String,
+}
+
+impl Spec {
+    pub fn new(settings: &Settings, region: &str) -> Spec {
+        let bucket = settings.bucket.clone();
+        let mut tags = settings.tags.clone();
+        tags.insert(OWNER_TAG.to_string(), bucket.clone());
+        Spec {
+            region: region.to_string(),
+            tags,
+            bucket_users: settings.bucket_users.clone(),
+            cors: Cors {
+                allowed_origins: settings.cors_origins.clone(),
+                allowed_methods: vec!["GET".into(), "HEAD".into()],
+                allowed_headers: vec!["*".into()],
+                max_age_seconds: 3600,
+            },
+            oac_name: oac_name(&bucket),
+            distribution: DistributionSpec {
+                caller_reference: format!("cdnctl-{bucket}"),
+                comment: comment(&bucket),
+                origin_domain: format!("{bucket}.s3.{region}.amazonaws.com"),
+                aliases: settings.domain.iter().map(|d| d.name.clone()).collect(),
+                certificate_arn: settings.certificate_arn.clone(),
+                waf_arn: settings.waf_arn.clone(),
+                price_class: settings.price_class.clone(),
+            },
+            domain: settings.domain.clone(),
+            bucket,
+        }
+    }
+
+    pub fn is_owned(&self, tags: &BTreeMap<String, String>) -> bool {
+        tags.get(OWNER_TAG) == Some(&self.bucket)
+    }
+
+    pub fn bucket_arn(&self) -> String {
+        format!("arn:aws:s3:::{}", self.bucket)
+    }
+
+    /// The bucket policy, in the shape AWS CDK generates: the bucket users get
+    /// full access, CloudFront may read through this one distribution, and
+    /// anything not over TLS is denied.
+    pub fn policy(&self, distribution_arn: &str) -> Value {
+        let bucket = self.bucket_arn();
+        let objects = format!("{bucket}/*");
+        let mut statements = Vec::new();
+        if !self.bucket_users.is_empty() {
+            statements.push(json!({
+                "Sid": "BucketUsersFullAccess",
+                "Effect": "Allow",
+                "Principal": {"AWS": self.bucket_users},
+                "Action": "s3:*",
+                "Resource": [bucket, objects],
+            }));
+        }
+        statements.push(json!({
+            "Sid": "CloudFrontRead",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": objects,
+            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+        }));
+        statements.push(json!({
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:*",
+            "Resource": [bucket, objects],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }));
+        json!({"Version": "2012-10-17", "Statement": statements})
+    }
+}
+
+/// The comment that marks a distribution as this stack's in ListDistributions
+/// (which cannot filter by tag); the ownership tag confirms it.
+pub fn comment(bucket: &str) -> String {
+    format!("cdnctl: {bucket}")
+}
+
+/// OAC names are unique per account and at most 64 characters.
+pub fn oac_name(bucket: &str) -> String {
+    let name = format!("cdnctl-{bucket}");
+    if name.len() <= 64 {
+        return name;
+    }
+    // FNV-1a: stable across releases, unlike std's hasher.
+    let hash = bucket
+        .bytes()
+        .fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    format!("{}-{:08x}", &name[..55], hash as u32)
+}
+
+/// Compare two bucket policies as AWS does: the order of statements and of
+/// list items, and a one-item list versus a single string, do not matter.
+/// Returns one line per difference, naming what is missing or extra.
+pub fn policy_differences(actual: &Value, desired: &Value) -> Vec<String> {
+    let statements = |doc: &Value| -> Vec<Value> {
+        match doc.get("Statement") {
+            Some(Value::Array(items)) => items.iter().map(normalize).collect(),
+            Some(one) => vec![normalize(one)],
+            None => Vec::new(),
+        }
+    };
+    let (have, want) = (statements(actual), statements(desired));
+    let mut out = Vec::new();
+    for w in &want {
+        if have.contains(w) {
+            continue;
+        }
+        let sid = w.get("Sid").and_then(Value::as_str).unwrap_or("");
+        let same_sid = have.iter().find(|h| h.get("Sid").and_then(Value::as_str) == Some(sid));
+        match (sid, same_sid) {
+            ("BucketUsersFullAccess", Some(h)) => {
+                let principals = |v: &Value| -> Vec<String> {
+                    v.pointer("/Principal/AWS")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(|p| p.as_str().map(String::from)).collect())
+                        .unwrap_or_default()
+                };
+                let (hp, wp) = (principals(h), principals(w));
+                for p in wp.iter().filter(|p| !hp.contains(p)) {
+                    out.push(format!("bucket policy: no statement for {p}"));
+                }
+                for p in hp.iter().filter(|p| !wp.contains(p)) {
+                    out.push(format!("bucket policy: {p} has access but is not in BUCKET_USERS"));
+                }
+                if out.is_empty() {
+                    out.push("bucket policy: statement BucketUsersFullAccess differs".into());
+                }
+            }
+            ("BucketUsersFullAccess", None) => {
+                for p in w
+                    .pointer("/Principal/AWS")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    out.push(format!("bucket policy: no statement for {}", p.as_str().unwrap_or("")));
+                }
+            }
+            ("CloudFrontRead", _) => {
+                out.push("bucket policy: CloudFront read access for this distribution is missing or differs".into())
+            }
+            ("DenyInsecureTransport", _) => out.push("bucket policy: the TLS-only deny is missing or differs".into()),
+            _ => out.push(format!("bucket policy: statement {sid} missing or differs")),
+        }
+    }
+    for h in &have {
+        if !want.contains(h) {
+            let sid = h.get("Sid").and_then(Value::as_str).unwrap_or("");
+            if !want.iter().any(|w| w.get("Sid").and_then(Value::as_str) == Some(sid)) {
+                out.push(format!(
+                    "bucket policy: unexpected statement {}",
+                    if sid.is_empty() { h.to_string() } else { sid.to_string() }
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Sort lists and turn one-item lists into their item, recursively.
+fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.iter().map(normalize).collect();
+            items.sort_by_key(|a| a.to_string());
+            items.dedup();
+            if items.len() == 1 {
+                items.pop().unwrap()
+            } else {
+                Value::Array(items)
+            }
+        }
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::SettingsArgs;
+
+    fn spec(pairs: &[(&str, &str)]) -> Spec {
+        let env: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Spec::new(&Settings::resolve(&SettingsArgs::default(), &env).unwrap(), "eu-west-1")
+    }
+
+    #[test]
+    fn names_derive_from_the_bucket() {
+        let s = spec(&[("BUCKET_NAME", "example-static")]);
+        assert_eq!(s.oac_name, "cdnctl-example-static");
+        assert_eq!(
+            s.distribution.origin_domain,
+            "example-static.s3.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(s.tags.get(OWNER_TAG).map(String::as_str), Some("example-static"));
+    }
+
+    #[test]
+    fn long_oac_names_fit_and_stay_distinct() {
+        let a = oac_name(&"a".repeat(63));
+        let b = oac_name(&format!("{}b", "a".repeat(62)));
+        assert!(a.len() <= 64 && b.len() <= 64);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn policy_has_the_three_statements() {
+        let s = spec(&[
+            ("BUCKET_NAME", "b-1"),
+            ("BUCKET_USERS", "arn:aws:iam::123456789012:role/deploy"),
+        ]);
+        let p = s.policy("arn:aws:cloudfront::123456789012:distribution/E1");
+        let st = p["Statement"].as_array().unwrap();
+        assert_eq!(st.len(), 3);
+        assert_eq!(st[0]["Principal"]["AWS"][0], "arn:aws:iam::123456789012:role/deploy");
+        assert_eq!(
+            st[1]["Condition"]["StringEquals"]["AWS:SourceArn"],
+            "arn:aws:cloudfront::123456789012:distribution/E1"
+        );
+        assert_eq!(st[2]["Condition"]["Bool"]["aws:SecureTransport"], "false");
+    }
+
+    #[test]
+    fn policy_comparison_ignores_order_and_names_missing_users() {
+        let s = spec(&[
+            ("BUCKET_NAME", "b-1"),
+            (
+                "BUCKET_USERS",
+                "arn:aws:iam::123456789012:role/a,arn:aws:iam::123456789012:role/b",
+            ),
+        ]);
+        let want = s.policy("arn:aws:cloudfront::1:distribution/E1");
+        let mut reordered = want.clone();
+        reordered["Statement"].as_array_mut().unwrap().reverse();
+        reordered["Statement"][2]["Principal"]["AWS"]
+            .as_array_mut()
+            .unwrap()
+            .reverse();
+        assert!(policy_differences(&reordered, &want).is_empty());
+
+        let mut missing = want.clone();
+        missing["Statement"][0]["Principal"]["AWS"] = json!("arn:aws:iam::123456789012:role/a");
+        assert_eq!(
+            policy_differences(&missing, &want),
+            vec!["bucket policy: no statement for arn:aws:iam::123456789012:role/b"]
+        );
+    }
+}
