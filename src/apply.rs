@@ -111,7 +111,7 @@ async fn run(
     let cf = &clients.cloudfront;
     Ok(match step {
         Step::CreateBucket => {
-            bucket::create(&clients.s3, &spec.bucket, &spec.region).await?;
+            bucket::create(&clients.s3, spec).await?;
             Learned::Nothing
         }
         Step::PutBucket(setting) => {

@@ -72,6 +72,7 @@ impl Clients {
             // Against a local endpoint, `bucket.127.0.0.1` does not resolve.
             .force_path_style(overridden)
             .retry_classifier(S3OperationAborted)
+            .retry_classifier(UntrustedCertificate)
             .build();
         let global_region = Region::from_static(GLOBAL_REGION);
         Ok(Clients {
@@ -79,16 +80,19 @@ impl Clients {
             cloudfront: aws_sdk_cloudfront::Client::from_conf(
                 aws_sdk_cloudfront::config::Builder::from(&config)
                     .region(global_region.clone())
+                    .retry_classifier(UntrustedCertificate)
                     .build(),
             ),
             route53: aws_sdk_route53::Client::from_conf(
                 aws_sdk_route53::config::Builder::from(&config)
                     .region(global_region.clone())
+                    .retry_classifier(UntrustedCertificate)
                     .build(),
             ),
             acm: aws_sdk_acm::Client::from_conf(
                 aws_sdk_acm::config::Builder::from(&config)
                     .region(global_region)
+                    .retry_classifier(UntrustedCertificate)
                     .build(),
             ),
             region,
@@ -153,6 +157,36 @@ impl ClassifyRetry for S3OperationAborted {
 
     fn name(&self) -> &'static str {
         "S3OperationAborted"
+    }
+}
+
+/// A TLS handshake that failed because the endpoint's certificate is not
+/// trusted will fail the same way every time: do not spend the retry budget
+/// (minutes of backoff) on it.
+#[derive(Debug)]
+struct UntrustedCertificate;
+
+impl ClassifyRetry for UntrustedCertificate {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(Err(err)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let Some(connector) = err.as_connector_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(connector);
+        while let Some(s) = source {
+            let text = s.to_string();
+            if text.contains("invalid peer certificate") || text.contains("UnknownIssuer") {
+                return RetryAction::RetryForbidden;
+            }
+            source = s.source();
+        }
+        RetryAction::NoActionIndicated
+    }
+
+    fn name(&self) -> &'static str {
+        "UntrustedCertificate"
     }
 }
 

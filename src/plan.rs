@@ -207,7 +207,6 @@ pub fn up(spec: &Spec, world: &World, opts: &UpOptions) -> Result<Plan, Vec<Refu
                 bucket::Setting::PublicAccessBlock,
                 bucket::Setting::Encryption,
                 bucket::Setting::Cors,
-                bucket::Setting::Tags,
                 bucket::Setting::Policy,
             ] {
                 plan.push(Step::PutBucket(setting), &b, setting_name(setting), vec![]);

@@ -166,13 +166,7 @@ pub fn policy_differences(actual: &Value, desired: &Value) -> Vec<String> {
         let same_sid = have.iter().find(|h| h.get("Sid").and_then(Value::as_str) == Some(sid));
         match (sid, same_sid) {
             ("BucketUsersFullAccess", Some(h)) => {
-                let principals = |v: &Value| -> Vec<String> {
-                    v.pointer("/Principal/AWS")
-                        .and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(|p| p.as_str().map(String::from)).collect())
-                        .unwrap_or_default()
-                };
-                let (hp, wp) = (principals(h), principals(w));
+                let (hp, wp) = (aws_principals(h), aws_principals(w));
                 for p in wp.iter().filter(|p| !hp.contains(p)) {
                     out.push(format!("bucket policy: no statement for {p}"));
                 }
@@ -184,13 +178,8 @@ pub fn policy_differences(actual: &Value, desired: &Value) -> Vec<String> {
                 }
             }
             ("BucketUsersFullAccess", None) => {
-                for p in w
-                    .pointer("/Principal/AWS")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    out.push(format!("bucket policy: no statement for {}", p.as_str().unwrap_or("")));
+                for p in aws_principals(w) {
+                    out.push(format!("bucket policy: no statement for {p}"));
                 }
             }
             ("CloudFrontRead", _) => {
@@ -212,6 +201,15 @@ pub fn policy_differences(actual: &Value, desired: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// A statement's `Principal.AWS`, whether one string or a list.
+fn aws_principals(statement: &Value) -> Vec<String> {
+    match statement.pointer("/Principal/AWS") {
+        Some(Value::String(p)) => vec![p.clone()],
+        Some(Value::Array(items)) => items.iter().filter_map(|p| p.as_str().map(String::from)).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Sort lists and turn one-item lists into their item, recursively.

@@ -88,11 +88,13 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &StatusArgs, printer: &Pr
                 let presence = match (r.present, r.owned) {
                     (false, _) => "absent",
                     (true, true) => "present",
+                    (true, false) if r.r#type == "certificate" => "present (given)",
                     (true, false) => "present, not owned by this stack",
                 };
-                printer.result(&format!("{:<22} {:<40} {presence}; {}", r.r#type, r.name, r.health));
+                let kind = r.r#type.replace('_', " ");
+                printer.result(&format!("{kind} {}: {presence}; {}", r.name, r.health));
                 for d in &r.differences {
-                    printer.result(&format!("{:<22}   - {d}", ""));
+                    printer.result(&format!("  - {d}"));
                 }
             }
             for p in &problems {

@@ -193,19 +193,26 @@ pub enum Setting {
     Policy,
 }
 
-pub async fn create(s3: &Client, bucket: &str, region: &str) -> anyhow::Result<()> {
-    let mut request = s3
+/// Create the bucket, tagged as this stack's in the same request, so that a
+/// run interrupted right after creating it leaves a bucket the next run
+/// recognises as its own.
+pub async fn create(s3: &Client, spec: &Spec) -> anyhow::Result<()> {
+    let (bucket, region) = (spec.bucket.as_str(), spec.region.as_str());
+    let tags = spec
+        .tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut config = CreateBucketConfiguration::builder().set_tags(Some(tags));
+    if region != "us-east-1" {
+        config = config.location_constraint(BucketLocationConstraint::from(region));
+    }
+    let request = s3
         .create_bucket()
         .bucket(bucket)
         // Set at creation: ACLs are never enabled, not even for a moment.
-        .object_ownership(ObjectOwnership::BucketOwnerEnforced);
-    if region != "us-east-1" {
-        request = request.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(region))
-                .build(),
-        );
-    }
+        .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+        .create_bucket_configuration(config.build());
     match request.send().await {
         Ok(_) => Ok(()),
         // An earlier, interrupted run created it.

@@ -15,7 +15,11 @@ Two things are added around moto, both in this file:
 Control port (JSON):
   GET  /requests?key=AKID     requests signed with AKID, in arrival order
   POST /configure             {"key": AKID, "delay_ms": 50, "deploy_seconds": 3,
-                               "fault_rate": 0.2, "seed": 7}
+                               "fault_rate": 0.2, "seed": 7, "stall_after_writes": N}
+
+stall_after_writes: the client's writes after the first N hang (logged with
+"stalled": true) and are never applied, so a test can kill the client at
+exactly that point, as if it died between two writes.
 """
 
 import datetime
@@ -116,6 +120,7 @@ LOCK = threading.Lock()
 LOG = {}  # access key id -> [request records]
 KNOBS = {}  # access key id -> settings from /configure
 RNGS = {}  # access key id -> random.Random(seed) for fault injection
+WRITES = {}  # access key id -> writes seen, for stall_after_writes
 CURRENT = threading.local()  # the access key id of the request this thread serves
 
 AKID = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -191,11 +196,19 @@ class Harness:
                 rng = RNGS.setdefault(key, random.Random(knobs.get("seed", 0)))
                 if rng.random() < knobs["fault_rate"]:
                     fault = rng.randrange(3)
+        stall = False
         if key:
             with LOCK:
+                if write:
+                    WRITES[key] = WRITES.get(key, 0) + 1
+                    limit = knobs.get("stall_after_writes")
+                    stall = limit is not None and WRITES[key] > limit
                 LOG.setdefault(key, []).append(
-                    {"service": service, "op": op, "write": write, "fault": fault is not None}
+                    {"service": service, "op": op, "write": write, "fault": fault is not None, "stalled": stall}
                 )
+        if stall:
+            time.sleep(knobs.get("stall_seconds", 30))
+            return fault_response(service, 1)(environ, start_response)
         if fault == 2:
             # A dropped connection: close the socket without answering.
             sock = environ.get("werkzeug.socket")
@@ -224,6 +237,8 @@ def control_app(environ, start_response):
         with LOCK:
             KNOBS.setdefault(key, {}).update(data)
             RNGS.pop(key, None)
+            if "stall_after_writes" in data:
+                WRITES[key] = 0
         return Response("{}", content_type="application/json")(environ, start_response)
     return Response("not found", status=404)(environ, start_response)
 
@@ -263,12 +278,14 @@ def patch_moto_like_aws():
                 "One or more of the CNAMEs you provided are already associated with a different resource.",
             )
 
-    # AWS keeps an origin's OriginAccessControlId; moto drops it.
+    # AWS keeps an origin's OriginAccessControlId and S3OriginConfig; moto drops them.
     origin_init = cf.Origin.__init__
 
     def origin_with_oac(self, origin):
         origin_init(self, origin)
         self.origin_access_control_id = origin.get("OriginAccessControlId") or ""
+        if "S3OriginConfig" in origin:
+            self.s3_origin_config = {"OriginAccessIdentity": origin["S3OriginConfig"].get("OriginAccessIdentity") or ""}
 
     cf.Origin.__init__ = origin_with_oac
 
@@ -360,6 +377,25 @@ def patch_moto_like_aws():
             self.policy = original
 
     s3.FakeBucket.get_permission = permission_over_tls
+
+    # AWS applies tags given in CreateBucketConfiguration; moto ignores them.
+    from moto.s3 import responses as s3r
+
+    bucket_put = s3r.S3Response._bucket_response_put
+
+    def bucket_put_with_tags(self, request, bucket_name, querystring):
+        result = bucket_put(self, request, bucket_name, querystring)
+        if not querystring and self.body and b"<Tags>" in self.body:
+            import xmltodict
+
+            config = xmltodict.parse(self.body).get("CreateBucketConfiguration") or {}
+            tags = (config.get("Tags") or {}).get("Tag") or []
+            if isinstance(tags, dict):
+                tags = [tags]
+            self.backend.put_bucket_tagging(bucket_name, {t["Key"]: t.get("Value") or "" for t in tags})
+        return result
+
+    s3r.S3Response._bucket_response_put = bucket_put_with_tags
 
 
 def _denies_plain_http(statement):

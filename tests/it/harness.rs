@@ -1,0 +1,327 @@
+//! The test harness: one emulator per test binary, and a `Stack` per test with
+//! its own bucket name and access key, so tests run in parallel without seeing
+//! each other's resources or requests.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+pub const REGION: &str = "eu-west-1";
+pub const ACCOUNT: &str = "123456789012";
+
+pub struct Emulator {
+    pub endpoint: String,
+    control: String,
+    pub ca_bundle: PathBuf,
+    // Held for the life of the test binary: when it exits, the emulator's
+    // stdin closes and it stops.
+    _process: Mutex<(Child, ChildStdin)>,
+}
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The emulator, installed and started on first use.
+pub fn emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(|| {
+        let run_dir = root().join(".emulator").join(format!("run-{}", std::process::id()));
+        std::fs::create_dir_all(&run_dir).unwrap();
+        let log = std::fs::File::create(run_dir.join("emulator.log")).unwrap();
+        let mut child = Command::new("python3")
+            .arg(root().join("tests/emulator/start.py"))
+            .arg(&run_dir)
+            // Certificates validate after a second, not moto's default minute.
+            .env("MOTO_ACM_VALIDATION_WAIT", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("python3 runs tests/emulator/start.py");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let info: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+            panic!(
+                "the emulator did not start; see {}",
+                run_dir.join("emulator.log").display()
+            )
+        });
+        Emulator {
+            endpoint: info["endpoint"].as_str().unwrap().to_string(),
+            control: info["control"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("http://")
+                .to_string(),
+            ca_bundle: PathBuf::from(info["ca_bundle"].as_str().unwrap()),
+            _process: Mutex::new((child, stdin)),
+        }
+    })
+}
+
+impl Emulator {
+    /// A request to the plain-HTTP control port.
+    pub fn control(&self, method: &str, path: &str, body: &str) -> String {
+        let mut s = TcpStream::connect(&self.control).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// One request the emulator received.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub service: String,
+    pub op: String,
+    pub write: bool,
+    /// Held by the emulator's `stall_after_writes` and never applied.
+    pub stalled: bool,
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// A test's own stack: a unique bucket name, access key and working directory.
+pub struct Stack {
+    pub bucket: String,
+    pub key: String,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl Stack {
+    pub fn new(label: &str) -> Stack {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let pid = std::process::id();
+        let bucket = format!("t-{label}-{pid}-{n}");
+        let dir = root().join(".emulator").join("work").join(&bucket);
+        std::fs::create_dir_all(&dir).unwrap();
+        // Empty AWS config files: nothing from the machine's own leaks in.
+        std::fs::write(dir.join("aws-config"), "").unwrap();
+        std::fs::write(dir.join("aws-credentials"), "").unwrap();
+        let stack = Stack {
+            key: format!("AKIA{pid}X{n}"),
+            bucket: bucket.clone(),
+            dir,
+            env: Vec::new(),
+        };
+        stack.with("BUCKET_NAME", &bucket)
+    }
+
+    /// Set a setting (environment variable) for every run of this stack.
+    pub fn with(mut self, name: &str, value: &str) -> Stack {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_string(), value.to_string()));
+    }
+
+    pub fn unset(&mut self, name: &str) {
+        self.env.retain(|(k, _)| k != name);
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A custom domain in a new hosted zone of its own; returns (zone id, domain).
+    pub fn with_domain(self) -> (Stack, String, String) {
+        let zone = format!("z{}.example.com", self.key.to_ascii_lowercase());
+        let zone_id = block_on(async {
+            let r53 = clients(&self).route53;
+            let out = r53
+                .create_hosted_zone()
+                .name(&zone)
+                .caller_reference(&self.bucket)
+                .send()
+                .await
+                .unwrap();
+            out.hosted_zone
+                .unwrap()
+                .id
+                .trim_start_matches("/hostedzone/")
+                .to_string()
+        });
+        let domain = format!("static.{zone}");
+        (
+            self.with("HOSTED_ZONE_NAME", &zone).with("SUBDOMAIN", "static"),
+            zone_id,
+            domain,
+        )
+    }
+
+    /// The command, with this stack's settings, talking to the emulator.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let emu = emulator();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cdnctl"));
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.dir)
+            .env("AWS_CONFIG_FILE", self.dir.join("aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.dir.join("aws-credentials"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", &emu.endpoint)
+            .env("AWS_CA_BUNDLE", &emu.ca_bundle)
+            .env("AWS_ACCESS_KEY_ID", &self.key)
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("AWS_REGION", REGION)
+            .env("CDN_POLL_SECONDS", "0.1")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Every request cdnctl sent for this stack, in order.
+    pub fn requests(&self) -> Vec<Request> {
+        let body = emulator().control("GET", &format!("/requests?key={}", self.key), "");
+        let list: Vec<Value> = serde_json::from_str(&body).unwrap();
+        list.into_iter()
+            .map(|r| Request {
+                service: r["service"].as_str().unwrap_or("").to_string(),
+                op: r["op"].as_str().unwrap_or("").to_string(),
+                write: r["write"].as_bool().unwrap_or(false),
+                stalled: r["stalled"].as_bool().unwrap_or(false),
+            })
+            .collect()
+    }
+
+    pub fn writes(&self) -> Vec<Request> {
+        self.requests().into_iter().filter(|r| r.write).collect()
+    }
+
+    /// Per-stack emulator behaviour: `{"deploy_seconds": 2}`, `{"delay_ms": 50}`, …
+    pub fn configure(&self, knobs: Value) {
+        let mut knobs = knobs;
+        knobs["key"] = Value::String(self.key.clone());
+        emulator().control("POST", "/configure", &knobs.to_string());
+    }
+}
+
+/// SDK clients for checking what ended up in the emulator. They sign with
+/// another key, so their requests never count as the stack's.
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub acm: aws_sdk_acm::Client,
+}
+
+pub fn clients(stack: &Stack) -> Clients {
+    use aws_smithy_http_client::tls;
+    let emu = emulator();
+    let pem = std::fs::read(&emu.ca_bundle).unwrap();
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_context(
+            tls::TlsContext::builder()
+                .with_trust_store(tls::TrustStore::empty().with_pem_certificate(pem))
+                .build()
+                .unwrap(),
+        )
+        .build_https();
+    let creds = aws_credential_types::Credentials::new(format!("INSPECT{}", stack.key), "secret", None, None, "test");
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&emu.endpoint)
+        .http_client(http)
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
+        .region(aws_config::Region::new(REGION))
+        .build();
+    let global = aws_config::Region::new("us-east-1");
+    Clients {
+        s3: aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        ),
+        cloudfront: aws_sdk_cloudfront::Client::from_conf(
+            aws_sdk_cloudfront::config::Builder::from(&config)
+                .region(global.clone())
+                .build(),
+        ),
+        route53: aws_sdk_route53::Client::from_conf(
+            aws_sdk_route53::config::Builder::from(&config)
+                .region(global.clone())
+                .build(),
+        ),
+        acm: aws_sdk_acm::Client::from_conf(aws_sdk_acm::config::Builder::from(&config).region(global).build()),
+    }
+}
+
+/// Run a future to completion on a fresh runtime (tests are synchronous).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}

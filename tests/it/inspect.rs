@@ -1,0 +1,381 @@
+//! Reads (and a few hand-made changes) straight against the emulator, with the
+//! SDK, independent of cdnctl's own code: what tests check is what ended up there.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudfront::types::DistributionConfig;
+use serde_json::Value;
+
+use crate::harness::{Clients, Stack, REGION};
+
+#[derive(Debug)]
+pub struct BucketView {
+    pub public_access_block: Option<[bool; 4]>,
+    pub ownership: Option<String>,
+    pub encryption: Option<String>,
+    /// (origins, methods, headers) of the first rule.
+    pub cors: Option<(Vec<String>, Vec<String>, Vec<String>)>,
+    pub tags: BTreeMap<String, String>,
+    pub policy: Option<Value>,
+}
+
+pub async fn bucket(c: &Clients, name: &str) -> BucketView {
+    let s3 = &c.s3;
+    BucketView {
+        public_access_block: s3
+            .get_public_access_block()
+            .bucket(name)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| {
+                o.public_access_block_configuration().map(|p| {
+                    [
+                        p.block_public_acls() == Some(true),
+                        p.ignore_public_acls() == Some(true),
+                        p.block_public_policy() == Some(true),
+                        p.restrict_public_buckets() == Some(true),
+                    ]
+                })
+            }),
+        ownership: s3
+            .get_bucket_ownership_controls()
+            .bucket(name)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| {
+                o.ownership_controls()
+                    .and_then(|c| c.rules().first())
+                    .map(|r| r.object_ownership().as_str().to_string())
+            }),
+        encryption: s3.get_bucket_encryption().bucket(name).send().await.ok().and_then(|o| {
+            o.server_side_encryption_configuration()
+                .and_then(|c| c.rules().first())
+                .and_then(|r| r.apply_server_side_encryption_by_default())
+                .map(|d| d.sse_algorithm().as_str().to_string())
+        }),
+        cors: s3.get_bucket_cors().bucket(name).send().await.ok().and_then(|o| {
+            o.cors_rules().first().map(|r| {
+                (
+                    r.allowed_origins().to_vec(),
+                    r.allowed_methods().to_vec(),
+                    r.allowed_headers().to_vec(),
+                )
+            })
+        }),
+        tags: s3
+            .get_bucket_tagging()
+            .bucket(name)
+            .send()
+            .await
+            .map(|o| {
+                o.tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        policy: s3
+            .get_bucket_policy()
+            .bucket(name)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.policy().map(|p| serde_json::from_str(p).unwrap())),
+    }
+}
+
+pub async fn bucket_exists(c: &Clients, name: &str) -> bool {
+    c.s3.head_bucket().bucket(name).send().await.is_ok()
+}
+
+pub async fn make_bucket(c: &Clients, name: &str, keys: &[&str]) {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    c.s3.create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(REGION))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    put_objects(c, name, keys).await;
+}
+
+pub async fn put_objects(c: &Clients, name: &str, keys: &[&str]) {
+    for key in keys {
+        c.s3.put_object()
+            .bucket(name)
+            .key(*key)
+            .body(key.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+pub async fn keys(c: &Clients, name: &str) -> Vec<String> {
+    let out = c.s3.list_objects_v2().bucket(name).send().await.unwrap();
+    out.contents()
+        .iter()
+        .filter_map(|o| o.key().map(String::from))
+        .collect()
+}
+
+/// (id, origin type, signing behavior, signing protocol)
+pub async fn oac(c: &Clients, name: &str) -> Option<(String, String, String, String)> {
+    let out = c.cloudfront.list_origin_access_controls().send().await.unwrap();
+    let list = out.origin_access_control_list.unwrap();
+    let found: Vec<_> = list.items().iter().filter(|o| o.name() == name).collect();
+    assert!(found.len() <= 1, "{} OACs named {name}", found.len());
+    found.first().map(|o| {
+        (
+            o.id().to_string(),
+            o.origin_access_control_origin_type().as_str().to_string(),
+            o.signing_behavior().as_str().to_string(),
+            o.signing_protocol().as_str().to_string(),
+        )
+    })
+}
+
+pub struct Dist {
+    pub id: String,
+    pub domain_name: String,
+    pub status: String,
+    pub config: DistributionConfig,
+    pub tags: BTreeMap<String, String>,
+}
+
+async fn ids_with_comment(c: &Clients, bucket: &str) -> Vec<(String, String)> {
+    let out = c.cloudfront.list_distributions().send().await.unwrap();
+    let comment = format!("cdnctl: {bucket}");
+    out.distribution_list
+        .map(|l| {
+            l.items()
+                .iter()
+                .filter(|d| d.comment == comment)
+                .map(|d| (d.id.clone(), d.arn.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub async fn distributions_with_comment(c: &Clients, bucket: &str) -> usize {
+    ids_with_comment(c, bucket).await.len()
+}
+
+/// The stack's distribution (there must be at most one).
+pub async fn distribution_of(c: &Clients, bucket: &str) -> Option<Dist> {
+    let ids = ids_with_comment(c, bucket).await;
+    assert!(ids.len() <= 1, "{} distributions for {bucket}", ids.len());
+    let (id, arn) = ids.into_iter().next()?;
+    let d = c
+        .cloudfront
+        .get_distribution()
+        .id(&id)
+        .send()
+        .await
+        .unwrap()
+        .distribution
+        .unwrap();
+    let tags = c
+        .cloudfront
+        .list_tags_for_resource()
+        .resource(&arn)
+        .send()
+        .await
+        .unwrap();
+    Some(Dist {
+        id,
+        domain_name: d.domain_name,
+        status: d.status,
+        config: d.distribution_config.unwrap(),
+        tags: tags
+            .tags
+            .map(|t| {
+                t.items()
+                    .iter()
+                    .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// Change the stack's distribution by hand, as someone in the console would.
+pub async fn edit_distribution(c: &Clients, bucket: &str, edit: impl FnOnce(&mut DistributionConfig)) {
+    let id = ids_with_comment(c, bucket).await.remove(0).0;
+    let current = c.cloudfront.get_distribution_config().id(&id).send().await.unwrap();
+    let mut config = current.distribution_config.unwrap();
+    edit(&mut config);
+    c.cloudfront
+        .update_distribution()
+        .id(&id)
+        .if_match(current.e_tag.unwrap())
+        .distribution_config(config)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Someone else's distribution that already uses `alias`.
+pub async fn distribution_with_alias(c: &Clients, alias: &str, cert: &str) -> String {
+    use aws_sdk_cloudfront::types::*;
+    let config = DistributionConfig::builder()
+        .caller_reference(format!("other-{alias}"))
+        .comment("someone else's")
+        .enabled(true)
+        .aliases(Aliases::builder().quantity(1).items(alias).build().unwrap())
+        .viewer_certificate(
+            ViewerCertificate::builder()
+                .acm_certificate_arn(cert)
+                .ssl_support_method(SslSupportMethod::SniOnly)
+                .build(),
+        )
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(
+                    Origin::builder()
+                        .id("o")
+                        .domain_name("elsewhere.s3.us-east-1.amazonaws.com")
+                        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id("o")
+                .viewer_protocol_policy(ViewerProtocolPolicy::AllowAll)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let out = c
+        .cloudfront
+        .create_distribution()
+        .distribution_config(config)
+        .send()
+        .await
+        .unwrap();
+    out.distribution.unwrap().id
+}
+
+/// Request a certificate for `domain` and wait until the emulator issues it.
+pub async fn issued_certificate(c: &Clients, domain: &str) -> String {
+    let arn = c
+        .acm
+        .request_certificate()
+        .domain_name(domain)
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let cert = c
+            .acm
+            .describe_certificate()
+            .certificate_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .certificate
+            .unwrap();
+        if cert.status.as_ref().map(|s| s.as_str()) == Some("ISSUED") {
+            return arn;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "certificate never issued");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The domain's records by type: "ZONE DNSNAME" for aliases, the values otherwise.
+pub async fn records_of(c: &Clients, zone_id: &str, domain: &str) -> BTreeMap<String, String> {
+    let out = c
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .send()
+        .await
+        .unwrap();
+    let fqdn = format!("{domain}.");
+    let mut found = BTreeMap::new();
+    for r in out.resource_record_sets() {
+        if r.name() != fqdn {
+            continue;
+        }
+        let value = match r.alias_target() {
+            Some(a) => format!("{} {}", a.hosted_zone_id(), a.dns_name()),
+            None => r
+                .resource_records()
+                .iter()
+                .map(|v| v.value().to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        };
+        assert!(
+            found.insert(r.r#type().as_str().to_string(), value).is_none(),
+            "duplicate {} record",
+            r.r#type().as_str()
+        );
+    }
+    found
+}
+
+pub async fn a_record(c: &Clients, zone_id: &str, domain: &str, ip: &str) {
+    use aws_sdk_route53::types::*;
+    let record = ResourceRecordSet::builder()
+        .name(format!("{domain}."))
+        .r#type(RrType::A)
+        .ttl(300)
+        .resource_records(ResourceRecord::builder().value(ip).build().unwrap())
+        .build()
+        .unwrap();
+    c.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(
+                    Change::builder()
+                        .action(ChangeAction::Create)
+                        .resource_record_set(record)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Wait until the stack's next write hangs in the emulator (or the command ends).
+pub fn wait_for_stall(stack: &Stack, child: &mut std::process::Child) {
+    let start = Instant::now();
+    loop {
+        if stack.requests().iter().any(|r| r.stalled) {
+            return;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the command neither stalled nor finished"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,393 @@
+//! Settings are validated before any AWS call; TLS to the endpoint uses AWS_CA_BUNDLE.
+
+use crate::harness::{emulator, Stack};
+
+/// (label, settings to set, settings to remove, flags, what stderr must contain)
+type Case = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+const BAD: &[Case] = &[
+    ("no bucket", &[], &["BUCKET_NAME"], &[], &["BUCKET_NAME: is not set"]),
+    (
+        "upper case bucket",
+        &[("BUCKET_NAME", "Static_Files")],
+        &[],
+        &[],
+        &["BUCKET_NAME", "\"Static_Files\"", "lower-case"],
+    ),
+    (
+        "short bucket",
+        &[("BUCKET_NAME", "ab")],
+        &[],
+        &[],
+        &["BUCKET_NAME", "\"ab\""],
+    ),
+    (
+        "long bucket",
+        &[(
+            "BUCKET_NAME",
+            "a123456789012345678901234567890123456789012345678901234567890123",
+        )],
+        &[],
+        &[],
+        &["BUCKET_NAME", "wrong length"],
+    ),
+    (
+        "leading hyphen",
+        &[("BUCKET_NAME", "-static")],
+        &[],
+        &[],
+        &["BUCKET_NAME", "\"-static\""],
+    ),
+    (
+        "adjacent dots",
+        &[("BUCKET_NAME", "static..files")],
+        &[],
+        &[],
+        &["BUCKET_NAME", "adjacent dots"],
+    ),
+    (
+        "ip bucket",
+        &[("BUCKET_NAME", "192.168.1.10")],
+        &[],
+        &[],
+        &["BUCKET_NAME", "IP address"],
+    ),
+    (
+        "reserved prefix",
+        &[("BUCKET_NAME", "xn--static")],
+        &[],
+        &[],
+        &["BUCKET_NAME", "xn--"],
+    ),
+    (
+        "reserved suffix",
+        &[("BUCKET_NAME", "static-s3alias")],
+        &[],
+        &[],
+        &["BUCKET_NAME", "-s3alias"],
+    ),
+    (
+        "short account",
+        &[("BUCKET_USERS", "arn:aws:iam::12345:role/deploy")],
+        &[],
+        &[],
+        &["BUCKET_USERS", "arn:aws:iam::12345:role/deploy", "IAM principal"],
+    ),
+    (
+        "iam group",
+        &[(
+            "BUCKET_USERS",
+            "arn:aws:iam::123456789012:role/ok,arn:aws:iam::123456789012:group/devs",
+        )],
+        &[],
+        &[],
+        &["BUCKET_USERS", "group/devs"],
+    ),
+    (
+        "bare name",
+        &[("BUCKET_USERS", "alice")],
+        &[],
+        &[],
+        &["BUCKET_USERS", "\"alice\""],
+    ),
+    (
+        "s3 arn as user",
+        &[("BUCKET_USERS", "arn:aws:s3:::bucket")],
+        &[],
+        &[],
+        &["BUCKET_USERS", "arn:aws:s3:::bucket"],
+    ),
+    (
+        "unknown partition",
+        &[("BUCKET_USERS", "arn:azure:iam::123456789012:role/x")],
+        &[],
+        &[],
+        &["BUCKET_USERS", "arn:azure"],
+    ),
+    (
+        "bad zone",
+        &[("HOSTED_ZONE_NAME", "bad_zone.com"), ("SUBDOMAIN", "static")],
+        &[],
+        &[],
+        &["HOSTED_ZONE_NAME", "bad_zone.com"],
+    ),
+    (
+        "single label zone",
+        &[("HOSTED_ZONE_NAME", "com"), ("SUBDOMAIN", "static")],
+        &[],
+        &[],
+        &["HOSTED_ZONE_NAME", "two labels"],
+    ),
+    (
+        "bad subdomain",
+        &[("HOSTED_ZONE_NAME", "example.com"), ("SUBDOMAIN", "-static")],
+        &[],
+        &[],
+        &["SUBDOMAIN", "\"-static\""],
+    ),
+    (
+        "subdomain without zone",
+        &[("SUBDOMAIN", "static")],
+        &[],
+        &[],
+        &["HOSTED_ZONE_NAME: is not set but SUBDOMAIN is"],
+    ),
+    (
+        "zone without subdomain",
+        &[("HOSTED_ZONE_NAME", "example.com")],
+        &[],
+        &[],
+        &["SUBDOMAIN: is not set but HOSTED_ZONE_NAME is"],
+    ),
+    (
+        "zone id alone",
+        &[("HOSTED_ZONE_ID", "Z123ABC")],
+        &[],
+        &[],
+        &["HOSTED_ZONE_ID", "SUBDOMAIN and HOSTED_ZONE_NAME"],
+    ),
+    (
+        "bad zone id",
+        &[
+            ("HOSTED_ZONE_NAME", "example.com"),
+            ("SUBDOMAIN", "static"),
+            ("HOSTED_ZONE_ID", "zone-1"),
+        ],
+        &[],
+        &[],
+        &["HOSTED_ZONE_ID", "zone-1"],
+    ),
+    (
+        "certificate elsewhere",
+        &[
+            ("HOSTED_ZONE_NAME", "example.com"),
+            ("SUBDOMAIN", "static"),
+            (
+                "CERTIFICATE_ARN",
+                "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab",
+            ),
+        ],
+        &[],
+        &[],
+        &["CERTIFICATE_ARN", "eu-west-1", "us-east-1"],
+    ),
+    (
+        "certificate garbage",
+        &[
+            ("HOSTED_ZONE_NAME", "example.com"),
+            ("SUBDOMAIN", "static"),
+            ("CERTIFICATE_ARN", "arn:aws:iam::123456789012:server-certificate/x"),
+        ],
+        &[],
+        &[],
+        &["CERTIFICATE_ARN", "ACM certificate ARN"],
+    ),
+    (
+        "certificate without domain",
+        &[(
+            "CERTIFICATE_ARN",
+            "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab",
+        )],
+        &[],
+        &[],
+        &["CERTIFICATE_ARN", "no custom domain"],
+    ),
+    (
+        "regional waf",
+        &[(
+            "WAF_ARN",
+            "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/site/0a1b2c3d-1234",
+        )],
+        &[],
+        &[],
+        &["WAF_ARN", "regional", "CLOUDFRONT"],
+    ),
+    (
+        "waf garbage",
+        &[("WAF_ARN", "my-web-acl")],
+        &[],
+        &[],
+        &["WAF_ARN", "\"my-web-acl\""],
+    ),
+    (
+        "price class",
+        &[("CDN_PRICE_CLASS", "cheap")],
+        &[],
+        &[],
+        &["CDN_PRICE_CLASS", "\"cheap\"", "PriceClass_100"],
+    ),
+    (
+        "price class flag",
+        &[("CDN_PRICE_CLASS", "PriceClass_All")],
+        &[],
+        &["--price-class", "PriceClass_300"],
+        &["CDN_PRICE_CLASS", "PriceClass_300"],
+    ),
+    (
+        "cors origin",
+        &[("CDN_CORS_ORIGINS", "www.example.com")],
+        &[],
+        &[],
+        &["CDN_CORS_ORIGINS", "www.example.com", "https://"],
+    ),
+    (
+        "tag format",
+        &[("CDN_TAGS", "team")],
+        &[],
+        &[],
+        &["CDN_TAGS", "\"team\"", "key=value"],
+    ),
+    (
+        "reserved tag",
+        &[("CDN_TAGS", "aws:owner=me")],
+        &[],
+        &[],
+        &["CDN_TAGS", "aws:owner"],
+    ),
+    (
+        "region",
+        &[("AWS_REGION", "Europe West")],
+        &[],
+        &[],
+        &["AWS_REGION", "Europe West"],
+    ),
+    (
+        "ca bundle missing",
+        &[("AWS_CA_BUNDLE", "/nonexistent/ca.pem")],
+        &[],
+        &[],
+        &["AWS_CA_BUNDLE", "/nonexistent/ca.pem"],
+    ),
+    (
+        "env file missing",
+        &[],
+        &[],
+        &["--env-file", "/nonexistent/.env"],
+        &["--env-file", "/nonexistent/.env"],
+    ),
+];
+
+#[test]
+fn bad_settings_fail_with_one_clear_line_and_no_request() {
+    assert!(BAD.len() >= 20);
+    let mut failures = Vec::new();
+    for (label, set, unset, flags, fragments) in BAD {
+        let mut stack = Stack::new("bad");
+        for (k, v) in *set {
+            stack.set(k, v);
+        }
+        for k in *unset {
+            stack.unset(k);
+        }
+        for command in ["up", "status", "down"] {
+            let mut args = vec![command];
+            args.extend_from_slice(flags);
+            let run = stack.run(&args);
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            let problems = [
+                (run.code == 0, "exit code 0".to_string()),
+                (lines.len() != 1, format!("{} lines on stderr", lines.len())),
+                (!run.stderr.starts_with("cdnctl: "), "no `cdnctl: ` prefix".into()),
+            ];
+            for (bad, what) in problems {
+                if bad {
+                    failures.push(format!("{label} ({command}): {what}: {}", run.stderr));
+                }
+            }
+            for f in *fragments {
+                if !run.stderr.contains(f) {
+                    failures.push(format!("{label} ({command}): stderr lacks {f:?}: {}", run.stderr));
+                }
+            }
+        }
+        let sent = stack.requests();
+        if !sent.is_empty() {
+            failures.push(format!(
+                "{label}: {} request(s) reached the emulator: {:?}",
+                sent.len(),
+                sent
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn settings_come_from_dot_env_and_the_environment_wins() {
+    let mut stack = Stack::new("dotenv");
+    let bucket = stack.bucket.clone();
+    stack.unset("BUCKET_NAME");
+    std::fs::write(
+        stack.dir().join(".env"),
+        format!("BUCKET_NAME={bucket}\nCDN_PRICE_CLASS=nonsense\n"),
+    )
+    .unwrap();
+    // .env is read: its bad price class is reported.
+    let run = stack.run(&["status"]);
+    assert!(run.stderr.contains("CDN_PRICE_CLASS: \"nonsense\""), "{}", run.stderr);
+    // The environment wins over .env, and a flag over both.
+    stack.set("CDN_PRICE_CLASS", "all");
+    stack.run(&["status"]).code(5);
+    let run = stack.run(&["status", "--price-class", "x"]);
+    assert!(run.stderr.contains("CDN_PRICE_CLASS: \"x\""), "{}", run.stderr);
+    // --env-file picks another file.
+    std::fs::write(stack.dir().join("other.env"), "BUCKET_NAME=Other_Name\n").unwrap();
+    stack.unset("CDN_PRICE_CLASS");
+    let run = stack.run(&["status", "--env-file", "other.env"]);
+    assert!(run.stderr.contains("BUCKET_NAME: \"Other_Name\""), "{}", run.stderr);
+}
+
+#[test]
+fn reaches_the_emulator_over_tls_only_with_its_ca_bundle() {
+    let stack = Stack::new("tls");
+    assert!(emulator().endpoint.starts_with("https://"));
+    stack.run(&["status"]).code(5);
+    assert!(!stack.requests().is_empty());
+
+    let out = stack.command(&["status"]).env_remove("AWS_CA_BUNDLE").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+    assert!(stderr.contains("AWS_CA_BUNDLE"), "{stderr}");
+
+    // A bundle of real CAs that did not sign the emulator's certificate.
+    let system = "/etc/ssl/certs/ca-certificates.crt";
+    let out = stack
+        .command(&["status"])
+        .env("AWS_CA_BUNDLE", system)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+}
+
+#[test]
+fn help_names_the_settings() {
+    let stack = Stack::new("help");
+    for args in [&["--help"][..], &["up", "--help"], &["down", "--help"]] {
+        let run = stack.run(args).ok();
+        for name in [
+            "BUCKET_NAME",
+            "BUCKET_USERS",
+            "HOSTED_ZONE_NAME",
+            "HOSTED_ZONE_ID",
+            "SUBDOMAIN",
+            "CERTIFICATE_ARN",
+            "WAF_ARN",
+        ] {
+            assert!(run.stdout.contains(name), "{args:?} lacks {name}");
+        }
+    }
+    let status = stack.run(&["status", "--help"]).ok();
+    assert!(status.stdout.contains("Exit codes"), "{}", status.stdout);
+    assert!(status.stdout.contains("--bucket-name"), "{}", status.stdout);
+    let version = stack.run(&["--version"]).ok();
+    assert!(version.stdout.starts_with("cdnctl "));
+}
