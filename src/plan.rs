@@ -123,18 +123,24 @@ pub struct UpOptions {
 /// Everything `up` must do to make the world match the spec, or the reasons
 /// it must not start.
 pub fn up(spec: &Spec, world: &World, opts: &UpOptions) -> Result<Plan, Vec<Refusal>> {
-    let mut refusals = Vec::new();
-    let mut plan = Plan::default();
-    let b = format!("bucket {}", spec.bucket);
+    let refusals = preflight(spec, world, opts);
+    if refusals.is_empty() {
+        Ok(changes(spec, world, opts))
+    } else {
+        Err(refusals)
+    }
+}
 
-    // Preflight: things that would make a write fail or touch what is not ours.
-    let owned_bucket = match &world.bucket {
+/// Reasons not to write anything: a write would fail, or would touch what is
+/// not this stack's.
+pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
+    match &world.bucket {
         bucket::State::Foreign => {
             refusals.push(Refusal(format!(
                 "BUCKET_NAME: bucket {:?} exists but belongs to another AWS account (or these credentials may not read it): choose another name",
                 spec.bucket
             )));
-            None
         }
         bucket::State::Present(o) if !spec.is_owned(&o.tags) && !opts.adopt => {
             refusals.push(Refusal(format!(
@@ -142,11 +148,9 @@ pub fn up(spec: &Spec, world: &World, opts: &UpOptions) -> Result<Plan, Vec<Refu
                  run `cdnctl up --adopt` to take it over (its settings and policy will be replaced; its files are kept)",
                 spec.bucket
             )));
-            None
         }
-        bucket::State::Present(o) => Some(o),
-        bucket::State::Absent => None,
-    };
+        _ => {}
+    }
     let dist = world.distribution.as_ref();
     if let Some(d) = dist {
         if !spec.is_owned(&d.tags) && !opts.adopt {
@@ -194,9 +198,19 @@ pub fn up(spec: &Spec, world: &World, opts: &UpOptions) -> Result<Plan, Vec<Refu
             }
         }
     }
-    if !refusals.is_empty() {
-        return Err(refusals);
-    }
+    refusals
+}
+
+/// The changes that make the world match the spec, as if every resource
+/// found were this stack's (`preflight` says when they are not).
+pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
+    let mut plan = Plan::default();
+    let b = format!("bucket {}", spec.bucket);
+    let dist = world.distribution.as_ref();
+    let owned_bucket = match &world.bucket {
+        bucket::State::Present(o) => Some(o),
+        _ => None,
+    };
 
     // The bucket.
     let desired_policy = dist.map(|d| spec.policy(&d.arn));
@@ -302,7 +316,7 @@ pub fn up(spec: &Spec, world: &World, opts: &UpOptions) -> Result<Plan, Vec<Refu
             plan.push(Step::WaitDeployed { id }, "distribution", "wait until deployed", vec![]);
         }
     }
-    Ok(plan)
+    plan
 }
 
 fn setting_name(s: bucket::Setting) -> &'static str {

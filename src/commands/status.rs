@@ -34,10 +34,9 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &StatusArgs, printer: &Pr
         wait: false,
         now: now(),
     };
-    let (plan, problems) = match plan::up(spec, &world, &opts) {
-        Ok(plan) => (plan, Vec::new()),
-        Err(refusals) => (Plan::default(), refusals.into_iter().map(|r| r.0).collect()),
-    };
+    // What up would change, and what would make it refuse to start.
+    let plan = plan::changes(spec, &world, &opts);
+    let problems: Vec<String> = plan::preflight(spec, &world, &opts).into_iter().map(|r| r.0).collect();
     let resources = report(spec, &world, &plan, opts.now);
     let state = if world.nothing_exists() {
         Exit::Absent
@@ -58,7 +57,8 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &StatusArgs, printer: &Pr
         _ => "absent",
     };
 
-    match args.format {
+    let format = if printer.json { Format::Json } else { args.format };
+    match format {
         Format::Json => printer.json(&json!({
             "stack": spec.bucket,
             "state": state_name,

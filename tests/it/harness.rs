@@ -89,7 +89,6 @@ impl Emulator {
 /// One request the emulator received.
 #[derive(Debug, Clone)]
 pub struct Request {
-    pub service: String,
     pub op: String,
     pub write: bool,
     /// Held by the emulator's `stall_after_writes` and never applied.
@@ -246,7 +245,6 @@ impl Stack {
         let list: Vec<Value> = serde_json::from_str(&body).unwrap();
         list.into_iter()
             .map(|r| Request {
-                service: r["service"].as_str().unwrap_or("").to_string(),
                 op: r["op"].as_str().unwrap_or("").to_string(),
                 write: r["write"].as_bool().unwrap_or(false),
                 stalled: r["stalled"].as_bool().unwrap_or(false),

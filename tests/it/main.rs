@@ -1,7 +1,9 @@
 //! cdnctl's integration tests: the real binary against the local AWS emulator.
 //! One test binary, so every test shares one build and one emulator.
 
+mod down;
 mod harness;
 mod inspect;
 mod settings;
+mod status;
 mod up;
