@@ -130,8 +130,11 @@ async fn run(
         Step::CreateDistribution => Learned::Distribution(distribution::create(cf, spec, facts.oac_id()?).await?),
         Step::UpdateDistribution { id, etag, config } => {
             // The OAC may have been (re)created in an earlier stage of this run.
-            let (config, _) = distribution::reconcile(config, spec, facts.oac_id()?)?;
-            distribution::update(cf, id, etag, config).await?;
+            let oac_id = facts.oac_id()?;
+            let (config, _) = distribution::reconcile(config, spec, oac_id)?;
+            let applied =
+                |now: &_| distribution::reconcile(now, spec, oac_id).is_ok_and(|(_, changes)| changes.is_empty());
+            distribution::update(cf, id, etag, config, applied).await?;
             Learned::Nothing
         }
         Step::TagDistribution { arn } => {

@@ -376,20 +376,42 @@ pub async fn create(cf: &Client, spec: &Spec, oac_id: &str) -> anyhow::Result<Wr
     }
 }
 
-pub async fn update(cf: &Client, id: &str, etag: &str, config: DistributionConfig) -> anyhow::Result<()> {
-    cf.update_distribution()
+/// Send back the whole config with If-Match. `done` tells whether a config
+/// already has what this update wants: if the ETag changed because an earlier
+/// attempt of this very update went through (its answer lost), that is success.
+pub async fn update(
+    cf: &Client,
+    id: &str,
+    etag: &str,
+    config: DistributionConfig,
+    done: impl Fn(&DistributionConfig) -> bool,
+) -> anyhow::Result<()> {
+    match cf
+        .update_distribution()
         .id(id)
         .if_match(etag)
         .distribution_config(config)
         .send()
         .await
-        .map_err(|e| match code(&e) {
-            Some("PreconditionFailed") => anyhow!(
-                "distribution {id}: changed by someone else while cdnctl was updating it: run the command again"
-            ),
-            _ => describe(format!("distribution {id}: UpdateDistribution"), e),
-        })?;
-    Ok(())
+    {
+        Ok(_) => Ok(()),
+        Err(e) if code(&e) == Some("PreconditionFailed") => {
+            let now = cf
+                .get_distribution_config()
+                .id(id)
+                .send()
+                .await
+                .map_err(|e| describe(format!("distribution {id}: GetDistributionConfig"), e))?;
+            if now.distribution_config.as_ref().is_some_and(done) {
+                Ok(())
+            } else {
+                Err(anyhow!(
+                    "distribution {id}: changed by someone else while cdnctl was updating it: run the command again"
+                ))
+            }
+        }
+        Err(e) => Err(describe(format!("distribution {id}: UpdateDistribution"), e)),
+    }
 }
 
 pub async fn put_tags(cf: &Client, arn: &str, spec: &Spec) -> anyhow::Result<()> {
@@ -417,7 +439,10 @@ pub async fn disable(cf: &Client, id: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     config.enabled = false;
-    update(cf, id, current.e_tag.as_deref().unwrap_or_default(), config).await
+    update(cf, id, current.e_tag.as_deref().unwrap_or_default(), config, |c| {
+        !c.enabled
+    })
+    .await
 }
 
 /// Delete with the latest ETag. A distribution already gone is fine.

@@ -4,7 +4,11 @@
 use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
 use aws_sdk_route53::Client;
 
-use crate::aws::{describe, optional};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::aws::{code, describe, optional};
 use crate::settings::Domain;
 use crate::spec::CLOUDFRONT_ZONE_ID;
 
@@ -153,16 +157,71 @@ pub async fn delete(r53: &Client, zone_id: &str, name: &str, records: Vec<Resour
     if records.is_empty() {
         return Ok(());
     }
-    let changes = records
-        .into_iter()
-        .map(|r| {
-            Ok(Change::builder()
-                .action(ChangeAction::Delete)
-                .resource_record_set(r)
-                .build()?)
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    send(r53, zone_id, name, changes, "cdnctl: remove the CDN's domain").await
+    let batch = |records: &[ResourceRecordSet]| -> anyhow::Result<ChangeBatch> {
+        let changes = records
+            .iter()
+            .map(|r| {
+                Ok(Change::builder()
+                    .action(ChangeAction::Delete)
+                    .resource_record_set(r.clone())
+                    .build()?)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(ChangeBatch::builder()
+            .comment("cdnctl: remove the CDN's domain")
+            .set_changes(Some(changes))
+            .build()?)
+    };
+    let what = || format!("DNS {name}: ChangeResourceRecordSets");
+    match r53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch(&records)?)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Some are gone already (an earlier attempt whose answer was lost, or
+        // someone else): delete those still there exactly as they were.
+        Err(e) if code(&e) == Some("InvalidChangeBatch") && message(&e).is_some_and(|m| m.contains("not found")) => {
+            let now = observe_all(r53, zone_id, name).await?;
+            let left: Vec<_> = records.into_iter().filter(|r| now.contains(r)).collect();
+            if left.is_empty() {
+                return Ok(());
+            }
+            r53.change_resource_record_sets()
+                .hosted_zone_id(zone_id)
+                .change_batch(batch(&left)?)
+                .send()
+                .await
+                .map_err(|e| describe(what(), e))?;
+            Ok(())
+        }
+        Err(e) => Err(describe(what(), e)),
+    }
+}
+
+/// Every record set named `name` in the zone.
+async fn observe_all(r53: &Client, zone_id: &str, name: &str) -> anyhow::Result<Vec<ResourceRecordSet>> {
+    let fqdn = format!("{name}.");
+    let out = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .start_record_name(&fqdn)
+        .max_items(10)
+        .send()
+        .await
+        .map_err(|e| describe(format!("DNS {name}: ListResourceRecordSets"), e))?;
+    Ok(out
+        .resource_record_sets()
+        .iter()
+        .filter(|r| r.name().eq_ignore_ascii_case(&fqdn))
+        .cloned()
+        .collect())
+}
+
+fn message<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Option<&str> {
+    e.as_service_error().and_then(|s| s.message())
 }
 
 async fn send(r53: &Client, zone_id: &str, name: &str, changes: Vec<Change>, comment: &str) -> anyhow::Result<()> {

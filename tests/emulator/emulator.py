@@ -15,7 +15,11 @@ Two things are added around moto, both in this file:
 Control port (JSON):
   GET  /requests?key=AKID     requests signed with AKID, in arrival order
   POST /configure             {"key": AKID, "delay_ms": 50, "deploy_seconds": 3,
-                               "fault_rate": 0.2, "seed": 7, "stall_after_writes": N}
+                               "fault_rate": 0.2, "seed": 7, "stall_after_writes": N,
+                               "lose_answer_of": ["PUT /bucket/?policy", ...]}
+
+lose_answer_of: the first request whose operation contains each pattern is
+applied, then its connection dropped: the answer is lost.
 
 stall_after_writes: the client's writes after the first N hang (logged with
 "stalled": true) and are never applied, so a test can kill the client at
@@ -191,11 +195,18 @@ class Harness:
         if knobs.get("delay_ms"):
             time.sleep(knobs["delay_ms"] / 1000.0)
         fault = None
-        if key and knobs.get("fault_rate"):
+        lose = knobs.get("lose_answer_of") or []
+        if key and lose:
+            with LOCK:
+                hit = next((pattern for pattern in lose if pattern in op), None)
+                if hit is not None:
+                    lose.remove(hit)
+                    fault = "lost"
+        if key and fault is None and knobs.get("fault_rate"):
             with LOCK:
                 rng = RNGS.setdefault(key, random.Random(knobs.get("seed", 0)))
                 if rng.random() < knobs["fault_rate"]:
-                    fault = rng.randrange(3)
+                    fault = rng.choice(FAULT_KINDS)
         stall = False
         if key:
             with LOCK:
@@ -204,25 +215,39 @@ class Harness:
                     limit = knobs.get("stall_after_writes")
                     stall = limit is not None and WRITES[key] > limit
                 LOG.setdefault(key, []).append(
-                    {"service": service, "op": op, "write": write, "fault": fault is not None, "stalled": stall}
+                    {"service": service, "op": op, "write": write, "fault": fault, "stalled": stall}
                 )
         if stall:
             time.sleep(knobs.get("stall_seconds", 30))
             return fault_response(service, 1)(environ, start_response)
-        if fault == 2:
-            # A dropped connection: close the socket without answering.
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                try:
-                    import socket
-
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        if fault == "lost":
+            # Applied, but the answer never arrives (as when a connection drops
+            # after AWS did the work): the client's retry must be harmless.
+            for _ in self.app(environ, lambda *a, **k: None):
+                pass
+            drop_connection(environ)
+            return []
+        if fault == "reset":
+            drop_connection(environ)
             return []
         if fault is not None:
-            return fault_response(service, fault)(environ, start_response)
+            return fault_response(service, 0 if fault == "throttle" else 1)(environ, start_response)
         return self.app(environ, start_response)
+
+
+FAULT_KINDS = ["throttle", "error", "reset", "lost"]
+
+
+def drop_connection(environ):
+    """Close the client's connection without an answer."""
+    import socket
+
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def control_app(environ, start_response):
@@ -320,6 +345,12 @@ def patch_moto_like_aws():
     create = cf.CloudFrontBackend.create_distribution_with_tags
 
     def create_with_checks(self, distribution_config, tags):
+        # AWS: the same CallerReference with the same request (a retry) returns
+        # the distribution it created; moto answers DistributionAlreadyExists.
+        ref = distribution_config.get("CallerReference")
+        for dist in self.distributions.values():
+            if dist.distribution_config.caller_reference == ref:
+                return dist, dist.location, dist.etag
         check_aliases(self, distribution_config)
         dist, location, _ = create(self, distribution_config, tags)
         start_deployment(dist)
@@ -355,6 +386,64 @@ def patch_moto_like_aws():
         return delete(self, distribution_id, if_match)
 
     cf.CloudFrontBackend.delete_distribution = delete_with_checks
+
+    class OriginAccessControlAlreadyExists(cfx.CloudFrontException):
+        code = 409
+
+        def __init__(self):
+            super().__init__("OriginAccessControlAlreadyExists", "An origin access control with this name already exists.")
+
+    # AWS: OAC names are unique per account.
+    create_oac = cf.CloudFrontBackend.create_origin_access_control
+
+    def create_oac_unique(self, config_dict):
+        if any(o.name == config_dict.get("Name") for o in self.origin_access_controls.values()):
+            raise OriginAccessControlAlreadyExists()
+        return create_oac(self, config_dict)
+
+    cf.CloudFrontBackend.create_origin_access_control = create_oac_unique
+
+    class OriginAccessControlInUse(cfx.CloudFrontException):
+        code = 409
+
+        def __init__(self):
+            super().__init__("OriginAccessControlInUse", "The origin access control is in use.")
+
+    # AWS: deleting a missing OAC is NoSuchOriginAccessControl (moto: a 500),
+    # and one still used by a distribution cannot be deleted.
+    def delete_oac_checked(self, control_id):
+        if control_id not in self.origin_access_controls:
+            raise cfx.NoSuchOriginAccessControl()
+        for dist in self.distributions.values():
+            for origin in dist.distribution_config.Origins["Items"]:
+                if getattr(origin, "origin_access_control_id", "") == control_id:
+                    raise OriginAccessControlInUse()
+        self.origin_access_controls.pop(control_id)
+
+    cf.CloudFrontBackend.delete_origin_access_control = delete_oac_checked
+
+    # AWS: deleting a record that does not exist fails with InvalidChangeBatch;
+    # moto accepts it when the record was ever written.
+    from moto.route53 import models as r53
+    from moto.route53.exceptions import Route53ClientError
+
+    change_records = r53.Route53Backend.change_resource_record_sets
+
+    def change_records_strictly(self, zoneid, change_list):
+        zone = self.get_hosted_zone(zoneid)
+        for change in change_list:
+            if change["Action"] != "DELETE":
+                continue
+            rr = change["ResourceRecordSet"]
+            name = rr["Name"] if rr["Name"].endswith(".") else rr["Name"] + "."
+            if not any(r.name == name and r.type == rr["Type"] for r in zone.rrsets):
+                raise Route53ClientError(
+                    "InvalidChangeBatch",
+                    f"[Tried to delete resource record set [name='{name}', type='{rr['Type']}'] but it was not found]",
+                )
+        return change_records(self, zoneid, change_list)
+
+    r53.Route53Backend.change_resource_record_sets = change_records_strictly
 
     # AWS evaluates policy conditions; moto ignores them, so the TLS-only Deny
     # (aws:SecureTransport = false) denied every request. This emulator only

@@ -93,6 +93,9 @@ pub struct Request {
     pub write: bool,
     /// Held by the emulator's `stall_after_writes` and never applied.
     pub stalled: bool,
+    /// The fault the emulator injected instead of (or after) answering:
+    /// throttle, error, reset or lost.
+    pub fault: Option<String>,
 }
 
 /// What one run of the binary did.
@@ -248,6 +251,7 @@ impl Stack {
                 op: r["op"].as_str().unwrap_or("").to_string(),
                 write: r["write"].as_bool().unwrap_or(false),
                 stalled: r["stalled"].as_bool().unwrap_or(false),
+                fault: r["fault"].as_str().map(String::from),
             })
             .collect()
     }

@@ -2,6 +2,7 @@
 //! One test binary, so every test shares one build and one emulator.
 
 mod down;
+mod faults;
 mod harness;
 mod inspect;
 mod settings;
