@@ -11,21 +11,25 @@ use crate::aws::Clients;
 use crate::observe::World;
 use crate::output::Printer;
 use crate::plan::{Change, Plan, Step};
-use crate::resources::{bucket, distribution, dns, oac};
+use crate::resources::{bucket, certificate, distribution, dns, oac};
 use crate::spec::Spec;
 
 /// What is known about the stack's resources as the plan proceeds.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub oac_id: Option<String>,
+    pub certificate_arn: Option<String>,
+    pub zone_id: Option<String>,
     pub distribution: Option<distribution::Written>,
     pub deleted_objects: u64,
 }
 
 impl Facts {
-    pub fn from(world: &World) -> Facts {
+    pub fn from(spec: &Spec, world: &World) -> Facts {
         Facts {
             oac_id: world.oac.as_ref().map(|o| o.id.clone()),
+            certificate_arn: crate::plan::certificate_arn(spec, world).map(String::from),
+            zone_id: world.zone_id.clone(),
             distribution: world.distribution.as_ref().map(|d| distribution::Written {
                 id: d.id.clone(),
                 arn: d.arn.clone(),
@@ -35,10 +39,18 @@ impl Facts {
         }
     }
 
-    fn oac_id(&self) -> anyhow::Result<&str> {
-        self.oac_id
-            .as_deref()
-            .context("origin access control: its id is not known yet")
+    fn links(&self) -> anyhow::Result<distribution::Links<'_>> {
+        Ok(distribution::Links {
+            oac_id: self
+                .oac_id
+                .as_deref()
+                .context("origin access control: its id is not known yet")?,
+            certificate_arn: self.certificate_arn.as_deref(),
+        })
+    }
+
+    fn zone_id(&self) -> anyhow::Result<&str> {
+        self.zone_id.as_deref().context("DNS: the hosted zone is not known")
     }
 
     fn distribution(&self) -> anyhow::Result<&distribution::Written> {
@@ -49,6 +61,7 @@ impl Facts {
 enum Learned {
     Nothing,
     Oac(String),
+    Certificate(String),
     Distribution(distribution::Written),
     Deleted(u64),
 }
@@ -88,6 +101,7 @@ pub async fn apply(
             match result {
                 Ok(Learned::Nothing) => {}
                 Ok(Learned::Oac(id)) => facts.oac_id = Some(id),
+                Ok(Learned::Certificate(arn)) => facts.certificate_arn = Some(arn),
                 Ok(Learned::Distribution(d)) => facts.distribution = Some(d),
                 Ok(Learned::Deleted(n)) => facts.deleted_objects += n,
                 Err(e) => errors.push(format!("{e:#}")),
@@ -127,13 +141,42 @@ async fn run(
             oac::update(cf, id, &spec.oac_name).await?;
             Learned::Nothing
         }
-        Step::CreateDistribution => Learned::Distribution(distribution::create(cf, spec, facts.oac_id()?).await?),
+        Step::RequestCertificate => {
+            let domain = &spec
+                .domain
+                .as_ref()
+                .context("certificate: no custom domain is configured")?
+                .name;
+            let arn = certificate::request(&clients.acm, spec, domain).await?;
+            validate_certificate(clients, &arn, domain, facts.zone_id()?, waiting, printer).await?;
+            Learned::Certificate(arn)
+        }
+        Step::ValidateCertificate { arn } => {
+            let domain = &spec
+                .domain
+                .as_ref()
+                .context("certificate: no custom domain is configured")?
+                .name;
+            validate_certificate(clients, arn, domain, facts.zone_id()?, waiting, printer).await?;
+            Learned::Certificate(arn.clone())
+        }
+        Step::DeleteCertificate { arn } => {
+            // Its validation record first, if it is still the one ACM asked for.
+            if let (Some(cert), Some(zone_id)) = (certificate::observe(&clients.acm, arn).await?, &facts.zone_id) {
+                if let Some((name, value)) = cert.validation {
+                    dns::delete_cname(&clients.route53, zone_id, &name, &value).await?;
+                }
+            }
+            certificate::delete(&clients.acm, arn).await?;
+            Learned::Nothing
+        }
+        Step::CreateDistribution => Learned::Distribution(distribution::create(cf, spec, facts.links()?).await?),
         Step::UpdateDistribution { id, etag, config } => {
-            // The OAC may have been (re)created in an earlier stage of this run.
-            let oac_id = facts.oac_id()?;
-            let (config, _) = distribution::reconcile(config, spec, oac_id)?;
+            // The OAC or certificate may have been made in an earlier stage of this run.
+            let links = facts.links()?;
+            let (config, _) = distribution::reconcile(config, spec, links)?;
             let applied =
-                |now: &_| distribution::reconcile(now, spec, oac_id).is_ok_and(|(_, changes)| changes.is_empty());
+                |now: &_| distribution::reconcile(now, spec, links).is_ok_and(|(_, changes)| changes.is_empty());
             distribution::update(cf, id, etag, config, applied).await?;
             Learned::Nothing
         }
@@ -198,4 +241,35 @@ async fn run(
             Learned::Nothing
         }
     })
+}
+
+/// Write the certificate's validation record into the zone and wait until ACM
+/// has issued it.
+async fn validate_certificate(
+    clients: &Clients,
+    arn: &str,
+    domain: &str,
+    zone_id: &str,
+    waiting: &Waiting,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let (name, value) = certificate::validation_record(&clients.acm, arn, waiting.every).await?;
+    dns::upsert_cname(&clients.route53, zone_id, &name, &value).await?;
+    let progress = printer.spinner(&format!("certificate for {domain}: waiting for DNS validation"));
+    let started = std::time::Instant::now();
+    let result = certificate::wait_issued(&clients.acm, arn, domain, waiting.every, waiting.timeout, |status| {
+        if let Some(p) = &progress {
+            p.set_message(format!(
+                "certificate for {domain}: {status} ({}s; safe to interrupt, the next run picks up here)",
+                started.elapsed().as_secs()
+            ));
+        }
+    })
+    .await;
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    result?;
+    printer.done(&format!("certificate for {domain}: issued"));
+    Ok(())
 }

@@ -1,7 +1,7 @@
-//! Observe: read the actual state of every resource of the stack. Read-only,
-//! and concurrent: one round of independent reads, then a second round for
-//! what needs an id found in the first (the distribution's details, the DNS
-//! records of the zone that was looked up).
+//! Observe: read the actual state of every resource of the stack. Read-only
+//! and concurrent: every lookup that needs an id found by another (the
+//! distribution's details, the zone's records, the certificate's tags) follows
+//! it at once, so the whole is two round trips deep.
 
 use crate::aws::Clients;
 use crate::resources::{bucket, certificate, distribution, dns, oac};
@@ -34,60 +34,58 @@ impl World {
 }
 
 pub async fn observe(clients: &Clients, spec: &Spec, count_objects_up_to: Option<u64>) -> anyhow::Result<World> {
-    let zone = async {
-        match &spec.domain {
-            Some(d) => dns::find_zone(&clients.route53, d).await.map(Some),
-            None => Ok(None),
-        }
+    // Independent chains, run concurrently; none is more than two requests deep.
+    let bucket = async {
+        let state = bucket::observe(&clients.s3, &spec.bucket, &clients.region).await?;
+        let objects = match (count_objects_up_to, &state) {
+            (Some(limit), bucket::State::Present(b)) if spec.is_owned(&b.tags) => {
+                Some(bucket::count_objects(&clients.s3, &spec.bucket, limit).await?)
+            }
+            _ => None,
+        };
+        anyhow::Ok((state, objects))
+    };
+    let distribution = async {
+        let listing = distribution::list(&clients.cloudfront, spec).await?;
+        let observed = match listing.candidates.first() {
+            Some((id, arn)) => distribution::observe(&clients.cloudfront, id, arn).await?,
+            None => None,
+        };
+        anyhow::Ok((listing, observed))
+    };
+    let dns = async {
+        let Some(domain) = &spec.domain else {
+            return anyhow::Ok((None, None));
+        };
+        let zone_id = dns::find_zone(&clients.route53, domain).await?;
+        let records = dns::observe(&clients.route53, &zone_id, &domain.name).await?;
+        Ok((Some(zone_id), Some(records)))
     };
     let cert = async {
-        match &spec.distribution.certificate_arn {
-            Some(arn) => certificate::observe(&clients.acm, arn).await,
-            None => Ok(None),
+        match (&spec.distribution.certificate_arn, &spec.domain) {
+            (Some(arn), _) => certificate::observe(&clients.acm, arn).await,
+            (None, Some(domain)) => certificate::find_owned(&clients.acm, spec, &domain.name).await,
+            (None, None) => Ok(None),
         }
     };
-    // Round one.
-    let (bucket, oac, listing, zone_id, certificate) = tokio::join!(
-        bucket::observe(&clients.s3, &spec.bucket, &clients.region),
+    let (bucket, oac, distribution, dns, certificate) = tokio::join!(
+        bucket,
         oac::observe(&clients.cloudfront, &spec.oac_name),
-        distribution::list(&clients.cloudfront, spec),
-        zone,
-        cert,
+        distribution,
+        dns,
+        cert
     );
-    let (bucket, oac, listing, zone_id, certificate) = (bucket?, oac?, listing?, zone_id?, certificate?);
-
-    // Round two.
-    let dist = async {
-        match listing.candidates.first() {
-            Some((id, arn)) => distribution::observe(&clients.cloudfront, id, arn).await,
-            None => Ok(None),
-        }
-    };
-    let records = async {
-        match (&zone_id, &spec.domain) {
-            (Some(zone), Some(d)) => dns::observe(&clients.route53, zone, &d.name).await.map(Some),
-            _ => Ok(None),
-        }
-    };
-    let objects = async {
-        match (count_objects_up_to, &bucket) {
-            (Some(limit), bucket::State::Present(b)) if spec.is_owned(&b.tags) => {
-                bucket::count_objects(&clients.s3, &spec.bucket, limit).await.map(Some)
-            }
-            _ => Ok(None),
-        }
-    };
-    let (distribution, records, objects) = tokio::join!(dist, records, objects);
+    let ((bucket, objects), (listing, distribution), (zone_id, records)) = (bucket?, distribution?, dns?);
 
     Ok(World {
         bucket,
-        oac,
-        distribution: distribution?,
+        oac: oac?,
+        distribution,
         duplicate_distributions: listing.candidates.iter().skip(1).map(|(id, _)| id.clone()).collect(),
         alias_taken_by: listing.alias_taken_by,
         zone_id,
-        records: records?,
-        certificate,
-        objects: objects?,
+        records,
+        certificate: certificate?,
+        objects,
     })
 }

@@ -16,6 +16,12 @@ use crate::spec::Spec;
 pub enum Step {
     CreateBucket,
     PutBucket(bucket::Setting),
+    /// Request a certificate, write its validation record, wait until issued.
+    RequestCertificate,
+    /// Write the validation record of a pending certificate, wait until issued.
+    ValidateCertificate {
+        arn: String,
+    },
     CreateOac,
     UpdateOac {
         id: String,
@@ -48,6 +54,10 @@ pub enum Step {
     DeleteOac {
         id: String,
     },
+    /// Delete a certificate cdnctl requested, and its validation record.
+    DeleteCertificate {
+        arn: String,
+    },
     EmptyBucket,
     DeleteBucket,
 }
@@ -56,7 +66,11 @@ impl Step {
     pub fn stage(&self) -> u8 {
         match self {
             // up: bucket ∥ OAC → bucket settings ∥ distribution → policy ∥ DNS → wait
-            Step::CreateBucket | Step::CreateOac | Step::UpdateOac { .. } => 0,
+            Step::CreateBucket
+            | Step::CreateOac
+            | Step::UpdateOac { .. }
+            | Step::RequestCertificate
+            | Step::ValidateCertificate { .. } => 0,
             Step::PutBucket(bucket::Setting::Policy) | Step::UpsertRecords { .. } => 2,
             Step::PutBucket(_)
             | Step::CreateDistribution
@@ -66,7 +80,7 @@ impl Step {
             Step::DeleteRecords { .. } | Step::DisableDistribution { .. } => 0,
             Step::WaitDeployed { .. } => 3,
             Step::DeleteDistribution { .. } => 4,
-            Step::DeleteOac { .. } | Step::EmptyBucket => 5,
+            Step::DeleteOac { .. } | Step::DeleteCertificate { .. } | Step::EmptyBucket => 5,
             Step::DeleteBucket => 6,
         }
     }
@@ -180,11 +194,6 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
             Some(cert) => refusals.extend(certificate::problem(cert, &domain.name, opts.now).map(Refusal)),
         }
     }
-    if spec.domain.is_some() && spec.distribution.certificate_arn.is_none() {
-        refusals.push(Refusal(
-            "CERTIFICATE_ARN: a custom domain needs a certificate: set CERTIFICATE_ARN to an ISSUED ACM certificate in us-east-1 covering the domain".into(),
-        ));
-    }
     if let (Some(records), Some(domain)) = (&world.records, &spec.domain) {
         for r in records.records() {
             let ours = dist.is_some_and(|d| dns::points_at(r, &d.domain_name));
@@ -252,8 +261,27 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         }
     }
 
-    // The distribution. Its OAC id is the observed one; when the OAC is
-    // created in this run, the apply step fills it in.
+    // The certificate, when cdnctl provides it.
+    if let (Some(domain), None) = (&spec.domain, &spec.distribution.certificate_arn) {
+        let r = format!("certificate for {}", domain.name);
+        match &world.certificate {
+            None => plan.push(Step::RequestCertificate, &r, "request, validate through DNS", vec![]),
+            Some(c) if c.status != "ISSUED" => plan.push(
+                Step::ValidateCertificate { arn: c.arn.clone() },
+                &r,
+                "validate through DNS",
+                vec![format!("{} is {}", c.arn, c.status)],
+            ),
+            Some(_) => {}
+        }
+    }
+
+    // The distribution. The ids it links to are the observed ones; where one
+    // is created in this run, the apply step fills it in.
+    let links = distribution::Links {
+        oac_id: world.oac.as_ref().map(|o| o.id.as_str()).unwrap_or("(new)"),
+        certificate_arn: certificate_arn(spec, world).or(spec.domain.as_ref().map(|_| "(new)")),
+    };
     match dist {
         None => plan.push(
             Step::CreateDistribution,
@@ -263,8 +291,7 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         ),
         Some(d) => {
             let r = format!("distribution {}", d.id);
-            let oac_id = world.oac.as_ref().map(|o| o.id.as_str()).unwrap_or("(new)");
-            if let Ok((config, details)) = distribution::reconcile(&d.config, spec, oac_id) {
+            if let Ok((config, details)) = distribution::reconcile(&d.config, spec, links) {
                 if !details.is_empty() {
                     plan.push(
                         Step::UpdateDistribution {
@@ -317,6 +344,18 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         }
     }
     plan
+}
+
+/// The certificate the distribution should use: the given one, else the
+/// stack's own once it is issued.
+pub fn certificate_arn<'a>(spec: &'a Spec, world: &'a World) -> Option<&'a str> {
+    spec.distribution.certificate_arn.as_deref().or_else(|| {
+        world
+            .certificate
+            .as_ref()
+            .filter(|c| c.owned && c.status == "ISSUED")
+            .map(|c| c.arn.as_str())
+    })
 }
 
 fn setting_name(s: bucket::Setting) -> &'static str {
@@ -410,6 +449,17 @@ pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<
             plan.push(
                 Step::DeleteOac { id: o.id.clone() },
                 &format!("origin access control {}", spec.oac_name),
+                "delete",
+                vec![],
+            );
+        }
+    }
+
+    if let Some(c) = world.certificate.as_ref().filter(|c| c.owned) {
+        if distribution_gone {
+            plan.push(
+                Step::DeleteCertificate { arn: c.arn.clone() },
+                &format!("certificate {}", c.arn),
                 "delete",
                 vec![],
             );

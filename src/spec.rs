@@ -138,11 +138,14 @@ pub fn oac_name(bucket: &str) -> String {
     if name.len() <= 64 {
         return name;
     }
-    // FNV-1a: stable across releases, unlike std's hasher.
-    let hash = bucket
-        .bytes()
-        .fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
-    format!("{}-{:08x}", &name[..55], hash as u32)
+    format!("{}-{:08x}", &name[..55], stable_hash(bucket) as u32)
+}
+
+/// FNV-1a: the same on every machine and release, unlike std's hasher, so
+/// names and tokens derived from it stay stable.
+pub fn stable_hash(s: &str) -> u64 {
+    s.bytes()
+        .fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
 }
 
 /// Compare two bucket policies as AWS does: the order of statements and of

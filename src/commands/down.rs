@@ -46,7 +46,7 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &DownArgs, printer: &Prin
         }
     }
 
-    let facts = apply(clients, spec, &plan, Facts::from(&world), &waiting(), printer).await?;
+    let facts = apply(clients, spec, &plan, Facts::from(spec, &world), &waiting(), printer).await?;
     for note in &plan.notes {
         printer.info(&format!("note: {note}"));
     }

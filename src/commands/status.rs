@@ -22,8 +22,10 @@ pub struct Resource {
     pub name: String,
     pub present: bool,
     pub owned: bool,
-    /// ok | deploying | disabled | pending | failed | expiring | expired | missing | foreign | wrong_target
+    /// ok | missing | foreign | deploying | disabled | pending | failed | expiring | expired | wrong_target
     pub health: String,
+    /// More for people: days to a certificate's expiry, where a record points, …
+    pub detail: String,
     pub differences: Vec<String>,
 }
 
@@ -92,7 +94,12 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &StatusArgs, printer: &Pr
                     (true, false) => "present, not owned by this stack",
                 };
                 let kind = r.r#type.replace('_', " ");
-                printer.result(&format!("{kind} {}: {presence}; {}", r.name, r.health));
+                let detail = if r.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", r.detail)
+                };
+                printer.result(&format!("{kind} {}: {presence}; {}{detail}", r.name, r.health));
                 for d in &r.differences {
                     printer.result(&format!("  - {d}"));
                 }
@@ -133,6 +140,7 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
         present,
         owned,
         health: health.into(),
+        detail: String::new(),
         differences: if present { drift("bucket ") } else { vec![] },
     });
 
@@ -142,6 +150,7 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
         present: world.oac.is_some(),
         owned: world.oac.is_some(),
         health: if world.oac.is_some() { "ok" } else { "missing" }.into(),
+        detail: String::new(),
         differences: if world.oac.is_some() {
             drift("origin access control")
         } else {
@@ -164,37 +173,41 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
             Some(_) => "ok",
         }
         .into(),
+        detail: d.map(|d| d.status.clone()).unwrap_or_default(),
         differences: if d.is_some() { drift("distribution") } else { vec![] },
     });
 
-    if let Some(arn) = &spec.distribution.certificate_arn {
+    if let Some(domain) = &spec.domain {
         let c = world.certificate.as_ref();
-        let health = match c {
-            None => "missing".to_string(),
-            Some(c) => match c.status.as_str() {
-                "ISSUED" => match certificate::days_left(c, now) {
-                    Some(days) if days < 0 => "expired".into(),
-                    Some(days) if days < 30 => format!("expiring in {days} days"),
-                    Some(days) => format!("ok ({days} days left)"),
-                    None => "ok".into(),
-                },
-                "PENDING_VALIDATION" => "pending".into(),
-                other => format!("failed ({other})"),
+        let given = spec.distribution.certificate_arn.as_ref();
+        let (health, detail) = match c {
+            None => ("missing", String::new()),
+            Some(c) => match (c.status.as_str(), certificate::days_left(c, now)) {
+                ("ISSUED", Some(days)) if days < 0 => ("expired", String::new()),
+                ("ISSUED", Some(days)) if days < 30 => ("expiring", format!("{days} days left")),
+                ("ISSUED", Some(days)) => ("ok", format!("{days} days left")),
+                ("ISSUED", None) => ("ok", String::new()),
+                ("PENDING_VALIDATION", _) => ("pending", "waiting for DNS validation".into()),
+                (other, _) => ("failed", other.to_string()),
             },
         };
+        let wanted = given.map(String::as_str).or(c.map(|c| c.arn.as_str()));
         let in_use = d
             .and_then(|d| d.config.viewer_certificate.as_ref())
-            .and_then(|v| v.acm_certificate_arn.clone());
-        let differences = match (&in_use, d) {
-            (Some(used), _) if used != arn => vec![format!("distribution uses {used}, not CERTIFICATE_ARN")],
+            .and_then(|v| v.acm_certificate_arn.as_deref());
+        let differences = match (in_use, wanted) {
+            (Some(used), Some(wanted)) if used != wanted => vec![format!("the distribution uses {used}, not {wanted}")],
             _ => vec![],
         };
         out.push(Resource {
             r#type: "certificate",
-            name: arn.clone(),
+            name: wanted
+                .map(String::from)
+                .unwrap_or_else(|| format!("certificate for {}", domain.name)),
             present: c.is_some(),
-            owned: false,
-            health,
+            owned: c.is_some_and(|c| c.owned),
+            health: health.into(),
+            detail,
             differences,
         });
     }
@@ -211,10 +224,12 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
                 present: record.is_some(),
                 owned: points,
                 health: match record {
-                    None => "missing".into(),
-                    Some(_) if points => "ok".into(),
-                    Some(r) => format!("wrong_target ({})", dns::target(r)),
-                },
+                    None => "missing",
+                    Some(_) if points => "ok",
+                    Some(_) => "wrong_target",
+                }
+                .into(),
+                detail: record.as_ref().map(dns::target).unwrap_or_default(),
                 differences: match record {
                     Some(r) if !points => vec![format!(
                         "points at {}, not at this stack's distribution",

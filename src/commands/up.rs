@@ -36,7 +36,7 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &UpArgs, printer: &Printe
     if plan.writes().next().is_none() && plan.changes.is_empty() {
         printer.info("Everything is up to date.");
     }
-    let facts = apply(clients, spec, &plan, Facts::from(&world), &waiting(), printer).await?;
+    let facts = apply(clients, spec, &plan, Facts::from(spec, &world), &waiting(), printer).await?;
 
     let d = facts.distribution.as_ref();
     let cdn_domain = d.map(|d| d.domain_name.clone()).unwrap_or_default();

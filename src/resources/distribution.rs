@@ -92,15 +92,24 @@ pub async fn observe(cf: &Client, id: &str, arn: &str) -> anyhow::Result<Option<
     }))
 }
 
+/// The ids of other resources that the distribution's config names.
+#[derive(Debug, Clone, Copy)]
+pub struct Links<'a> {
+    pub oac_id: &'a str,
+    /// The given certificate or the stack's own; `None` without a domain.
+    pub certificate_arn: Option<&'a str>,
+}
+
 /// `current` with every field cdnctl manages set as the spec says, and one
 /// line per field that changed. Fields cdnctl does not manage are kept as they
 /// are, so a hand-made addition (a second behavior, logging) survives updates.
 pub fn reconcile(
     current: &DistributionConfig,
     spec: &Spec,
-    oac_id: &str,
+    links: Links,
 ) -> anyhow::Result<(DistributionConfig, Vec<String>)> {
     let want = &spec.distribution;
+    let oac_id = links.oac_id;
     let mut c = current.clone();
     let mut changes = Vec::new();
     let mut note = |field: &str, was: String, now: String| {
@@ -233,7 +242,7 @@ pub fn reconcile(
         Some(v) if v.cloud_front_default_certificate == Some(true) => "CloudFront default".into(),
         _ => "none".into(),
     };
-    let desired_cert = viewer_certificate(want.certificate_arn.as_deref());
+    let desired_cert = viewer_certificate(links.certificate_arn);
     note(
         "certificate",
         cert(&c.viewer_certificate),
@@ -292,7 +301,7 @@ fn viewer_certificate(acm_arn: Option<&str>) -> ViewerCertificate {
 }
 
 /// The config of a new distribution: an empty one, reconciled.
-pub fn new_config(spec: &Spec, oac_id: &str) -> anyhow::Result<DistributionConfig> {
+pub fn new_config(spec: &Spec, links: Links) -> anyhow::Result<DistributionConfig> {
     let base = DistributionConfig::builder()
         .caller_reference(&spec.distribution.caller_reference)
         .comment(&spec.distribution.comment)
@@ -300,7 +309,7 @@ pub fn new_config(spec: &Spec, oac_id: &str) -> anyhow::Result<DistributionConfi
         .default_cache_behavior(new_behavior()?)
         .origins(Origins::builder().quantity(0).set_items(Some(Vec::new())).build()?)
         .build()?;
-    Ok(reconcile(&base, spec, oac_id)?.0)
+    Ok(reconcile(&base, spec, links)?.0)
 }
 
 fn tags(spec: &Spec) -> anyhow::Result<Tags> {
@@ -333,9 +342,9 @@ pub struct Written {
     pub domain_name: String,
 }
 
-pub async fn create(cf: &Client, spec: &Spec, oac_id: &str) -> anyhow::Result<Written> {
+pub async fn create(cf: &Client, spec: &Spec, links: Links<'_>) -> anyhow::Result<Written> {
     let config = DistributionConfigWithTags::builder()
-        .distribution_config(new_config(spec, oac_id)?)
+        .distribution_config(new_config(spec, links)?)
         .tags(tags(spec)?)
         .build();
     match cf

@@ -1,7 +1,9 @@
 //! Route53: find the hosted zone, and keep the custom domain's A and AAAA
 //! alias records pointing at the distribution.
 
-use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
+use aws_sdk_route53::types::{
+    AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
 use aws_sdk_route53::Client;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -150,6 +152,44 @@ pub async fn upsert(r53: &Client, zone_id: &str, name: &str, distribution_domain
         "cdnctl: point the CDN's domain at its distribution",
     )
     .await
+}
+
+/// Write the CNAME that proves control of the domain to ACM.
+pub async fn upsert_cname(r53: &Client, zone_id: &str, name: &str, value: &str) -> anyhow::Result<()> {
+    let record = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::Cname)
+        .ttl(300)
+        .resource_records(ResourceRecord::builder().value(value).build()?)
+        .build()?;
+    let change = Change::builder()
+        .action(ChangeAction::Upsert)
+        .resource_record_set(record)
+        .build()?;
+    send(
+        r53,
+        zone_id,
+        name,
+        vec![change],
+        "cdnctl: validate the CDN's certificate",
+    )
+    .await
+}
+
+/// Delete the validation CNAME `name` if it still has exactly `value`.
+pub async fn delete_cname(r53: &Client, zone_id: &str, name: &str, value: &str) -> anyhow::Result<()> {
+    let name = name.trim_end_matches('.');
+    let matching: Vec<_> = observe_all(r53, zone_id, name)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            *r.r#type() == RrType::Cname
+                && r.resource_records()
+                    .iter()
+                    .any(|v| v.value().trim_end_matches('.') == value.trim_end_matches('.'))
+        })
+        .collect();
+    delete(r53, zone_id, name, matching).await
 }
 
 /// Delete these records, repeating each exactly as Route53 requires.

@@ -487,6 +487,55 @@ def patch_moto_like_aws():
     s3r.S3Response._bucket_response_put = bucket_put_with_tags
 
 
+def patch_acm_like_aws():
+    from moto import settings as moto_settings
+    from moto.acm import models as acm
+    from moto.cloudfront.models import cloudfront_backends
+    from moto.core.exceptions import JsonRESTError
+    from moto.route53.models import route53_backends
+
+    # AWS issues a DNS-validated certificate only once its validation CNAME is
+    # in DNS; moto issues it after a timer whatever DNS holds. Here the record
+    # must exist in one of the account's hosted zones, then the timer runs.
+    check = acm.CertBundle.check
+
+    def check_after_dns_validation(self):
+        if self.type == "AMAZON_ISSUED" and self.status == "PENDING_VALIDATION":
+            account = self.arn.split(":")[4]
+            names = set(self.sans + ([self.common_name] if self.common_name else []))
+            wanted = {f"_d930b28be6c5927595552b219965053e.{n[2:] if n.startswith('*.') else n}." for n in names}
+            zones = route53_backends[account]["aws"].zones.values()
+            present = {r.name for z in zones for r in z.rrsets if r.type == "CNAME"}
+            if not wanted <= present:
+                self._dns_seen_at = None
+                return
+            if getattr(self, "_dns_seen_at", None) is None:
+                self._dns_seen_at = time.time()
+            if time.time() - self._dns_seen_at >= moto_settings.ACM_VALIDATION_WAIT:
+                self.status = "ISSUED"
+            return
+        return check(self)
+
+    acm.CertBundle.check = check_after_dns_validation
+
+    class ResourceInUse(JsonRESTError):
+        code = 400
+
+        def __init__(self, arn):
+            super().__init__("ResourceInUseException", f"Certificate {arn} is in use by CloudFront.")
+
+    # AWS: a certificate a distribution uses cannot be deleted.
+    delete = acm.AWSCertificateManagerBackend.delete_certificate
+
+    def delete_unless_in_use(self, arn):
+        for dist in cloudfront_backends[self.account_id]["aws"].distributions.values():
+            if dist.distribution_config.ViewerCertificate.acm_certificate_arn == arn:
+                raise ResourceInUse(arn)
+        return delete(self, arn)
+
+    acm.AWSCertificateManagerBackend.delete_certificate = delete_unless_in_use
+
+
 def _denies_plain_http(statement):
     cond = statement.get("Condition", {}).get("Bool", {})
     return statement.get("Effect") == "Deny" and str(cond.get("aws:SecureTransport")).lower() == "false"
@@ -506,6 +555,7 @@ def main():
     )
 
     patch_moto_like_aws()
+    patch_acm_like_aws()
     app = Harness(DomainDispatcherApplication(create_backend_app))
     server = make_server(
         "127.0.0.1",

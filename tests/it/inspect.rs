@@ -269,18 +269,31 @@ pub async fn distribution_with_alias(c: &Clients, alias: &str, cert: &str) -> St
     out.distribution.unwrap().id
 }
 
-/// Request a certificate for `domain` and wait until the emulator issues it.
+/// Request a certificate for `domain`, validate it through DNS as its owner
+/// would (in the zone holding the domain, made if there is none), and wait
+/// until it is issued.
 pub async fn issued_certificate(c: &Clients, domain: &str) -> String {
-    let arn = c
-        .acm
-        .request_certificate()
-        .domain_name(domain)
-        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
-        .send()
-        .await
-        .unwrap()
-        .certificate_arn
-        .unwrap();
+    let arn = pending_certificate(c, domain).await;
+    let validation = loop {
+        let cert = c
+            .acm
+            .describe_certificate()
+            .certificate_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .certificate
+            .unwrap();
+        if let Some(r) = cert
+            .domain_validation_options()
+            .iter()
+            .find_map(|o| o.resource_record())
+        {
+            break r.clone();
+        }
+    };
+    let zone_id = zone_for(c, domain).await;
+    cname(c, &zone_id, validation.name(), validation.value()).await;
     let start = Instant::now();
     loop {
         let cert = c
@@ -298,6 +311,75 @@ pub async fn issued_certificate(c: &Clients, domain: &str) -> String {
         assert!(start.elapsed() < Duration::from_secs(30), "certificate never issued");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Requested, never validated.
+pub async fn pending_certificate(c: &Clients, domain: &str) -> String {
+    c.acm
+        .request_certificate()
+        .domain_name(domain)
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn
+        .unwrap()
+}
+
+/// The hosted zone that holds `domain`: the longest zone name it ends with,
+/// or a new zone for its parent.
+async fn zone_for(c: &Clients, domain: &str) -> String {
+    let zones = c.route53.list_hosted_zones().send().await.unwrap();
+    let best = zones
+        .hosted_zones()
+        .iter()
+        .filter(|z| format!("{domain}.").ends_with(&format!(".{}", z.name())))
+        .max_by_key(|z| z.name().len());
+    let id = match best {
+        Some(z) => z.id().to_string(),
+        None => {
+            let parent = domain.split_once('.').unwrap().1;
+            let out = c
+                .route53
+                .create_hosted_zone()
+                .name(parent)
+                .caller_reference(domain)
+                .send()
+                .await
+                .unwrap();
+            out.hosted_zone.unwrap().id
+        }
+    };
+    id.trim_start_matches("/hostedzone/").to_string()
+}
+
+pub async fn cname(c: &Clients, zone_id: &str, name: &str, value: &str) {
+    use aws_sdk_route53::types::*;
+    let record = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::Cname)
+        .ttl(300)
+        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+        .build()
+        .unwrap();
+    c.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(
+                    Change::builder()
+                        .action(ChangeAction::Upsert)
+                        .resource_record_set(record)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
 }
 
 /// The domain's records by type: "ZONE DNSNAME" for aliases, the values otherwise.

@@ -6,6 +6,19 @@ use serde_json::{json, Value};
 use crate::harness::{block_on, clients, Stack, REGION};
 use crate::inspect::{self, distribution_of, issued_certificate};
 
+const HEALTH: &[&str] = &[
+    "ok",
+    "missing",
+    "foreign",
+    "deploying",
+    "disabled",
+    "pending",
+    "failed",
+    "expiring",
+    "expired",
+    "wrong_target",
+];
+
 /// Every resource object has exactly the documented fields and types.
 fn assert_schema(report: &Value) {
     let keys: Vec<&str> = report.as_object().unwrap().keys().map(String::as_str).collect();
@@ -20,7 +33,7 @@ fn assert_schema(report: &Value) {
         let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["differences", "health", "name", "owned", "present", "type"],
+            ["detail", "differences", "health", "name", "owned", "present", "type"],
             "{r}"
         );
         assert!([
@@ -32,8 +45,10 @@ fn assert_schema(report: &Value) {
         ]
         .contains(&r["type"].as_str().unwrap()));
         assert!(
-            r["name"].is_string() && r["health"].is_string() && r["present"].is_boolean() && r["owned"].is_boolean()
+            r["name"].is_string() && r["detail"].is_string() && r["present"].is_boolean() && r["owned"].is_boolean()
         );
+        let health = r["health"].as_str().unwrap();
+        assert!(HEALTH.contains(&health), "undocumented health {health:?}");
         assert!(r["differences"].as_array().unwrap().iter().all(Value::is_string));
     }
 }
