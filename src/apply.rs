@@ -200,8 +200,8 @@ async fn run(
             dns::delete(&clients.route53, zone_id, &domain.name, records.clone()).await?;
             Learned::Nothing
         }
-        Step::DisableDistribution { id } => {
-            distribution::disable(cf, id).await?;
+        Step::DisableDistribution { id, etag, config } => {
+            distribution::disable(cf, id, etag, config).await?;
             Learned::Nothing
         }
         Step::WaitDeployed { id } => {
@@ -210,21 +210,13 @@ async fn run(
             } else {
                 id.clone()
             };
-            let progress = printer.spinner(&format!("distribution {id}: waiting for CloudFront to deploy"));
-            let started = std::time::Instant::now();
-            distribution::wait_deployed(cf, &id, waiting.every, waiting.timeout, |status| {
-                if let Some(p) = &progress {
-                    p.set_message(format!(
-                        "distribution {id}: {status} ({}s; safe to interrupt, the next run picks up here)",
-                        started.elapsed().as_secs()
-                    ));
-                }
-            })
-            .await?;
-            if let Some(p) = progress {
-                p.finish_and_clear();
-            }
-            printer.done(&format!("distribution {id}: deployed"));
+            let label = format!("distribution {id}");
+            let progress = printer.progress(&label, "waiting for CloudFront to deploy");
+            let result =
+                distribution::wait_deployed(cf, &id, waiting.every, waiting.timeout, |s| progress.status(s)).await;
+            progress.finish();
+            result?;
+            printer.done(&format!("{label}: deployed"));
             Learned::Nothing
         }
         Step::DeleteDistribution { id } => {
@@ -255,21 +247,14 @@ async fn validate_certificate(
 ) -> anyhow::Result<()> {
     let (name, value) = certificate::validation_record(&clients.acm, arn, waiting.every).await?;
     dns::upsert_cname(&clients.route53, zone_id, &name, &value).await?;
-    let progress = printer.spinner(&format!("certificate for {domain}: waiting for DNS validation"));
-    let started = std::time::Instant::now();
-    let result = certificate::wait_issued(&clients.acm, arn, domain, waiting.every, waiting.timeout, |status| {
-        if let Some(p) = &progress {
-            p.set_message(format!(
-                "certificate for {domain}: {status} ({}s; safe to interrupt, the next run picks up here)",
-                started.elapsed().as_secs()
-            ));
-        }
+    let label = format!("certificate for {domain}");
+    let progress = printer.progress(&label, "waiting for DNS validation");
+    let result = certificate::wait_issued(&clients.acm, arn, domain, waiting.every, waiting.timeout, |s| {
+        progress.status(s)
     })
     .await;
-    if let Some(p) = progress {
-        p.finish_and_clear();
-    }
+    progress.finish();
     result?;
-    printer.done(&format!("certificate for {domain}: issued"));
+    printer.done(&format!("{label}: issued"));
     Ok(())
 }

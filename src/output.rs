@@ -3,7 +3,7 @@
 //! whether a spinner is shown (only on a terminal, never with `--quiet`).
 
 use std::io::{IsTerminal as _, Write as _};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -45,17 +45,24 @@ impl Printer {
         eprintln!("cdnctl: warning: {line}");
     }
 
-    /// A spinner on a terminal; `None` elsewhere.
-    pub fn spinner(&self, message: &str) -> Option<ProgressBar> {
-        if self.quiet || !self.terminal {
-            self.info(message);
-            return None;
+    /// Progress of a long wait: a spinner with the latest status on a
+    /// terminal, one line elsewhere.
+    pub fn progress(&self, label: &str, what: &str) -> Progress {
+        let bar = if self.quiet || !self.terminal {
+            self.info(&format!("{label}: {what}"));
+            None
+        } else {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+            bar.set_message(format!("{label}: {what}"));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            Some(bar)
+        };
+        Progress {
+            bar,
+            label: label.to_string(),
+            started: Instant::now(),
         }
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
-        bar.set_message(message.to_string());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        Some(bar)
     }
 
     /// The result, on stdout.
@@ -87,6 +94,30 @@ impl Printer {
         }
         for n in &plan.notes {
             self.info(&format!("  note: {n}"));
+        }
+    }
+}
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    label: String,
+    started: Instant,
+}
+
+impl Progress {
+    pub fn status(&self, status: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "{}: {status} ({}s; safe to interrupt, the next run picks up here)",
+                self.label,
+                self.started.elapsed().as_secs()
+            ));
+        }
+    }
+
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
         }
     }
 }

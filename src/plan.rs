@@ -44,6 +44,8 @@ pub enum Step {
     },
     DisableDistribution {
         id: String,
+        etag: String,
+        config: Box<DistributionConfig>,
     },
     WaitDeployed {
         id: String,
@@ -422,7 +424,16 @@ pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<
     if let Some(d) = dist {
         let r = format!("distribution {}", d.id);
         if d.config.enabled {
-            plan.push(Step::DisableDistribution { id: d.id.clone() }, &r, "disable", vec![]);
+            plan.push(
+                Step::DisableDistribution {
+                    id: d.id.clone(),
+                    etag: d.etag.clone(),
+                    config: Box::new(d.config.clone()),
+                },
+                &r,
+                "disable",
+                vec![],
+            );
         }
         let deployed_disabled = !d.config.enabled && d.status == "Deployed";
         if deployed_disabled || opts.wait {

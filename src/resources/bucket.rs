@@ -46,18 +46,27 @@ pub async fn observe(s3: &Client, bucket: &str, region: &str) -> anyhow::Result<
         s3.get_bucket_cors().bucket(bucket).send(),
         s3.get_bucket_policy().bucket(bucket).send(),
     );
-    match head {
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => return Ok(State::Foreign),
-        other => match optional(what("HeadBucket"), other)? {
-            None => return Ok(State::Absent),
-            Some(head) => {
-                if let Some(actual) = head.bucket_region().filter(|r| *r != region) {
-                    anyhow::bail!(
-                        "bucket {bucket}: exists in region {actual}, but AWS_REGION is {region}: set AWS_REGION={actual}"
-                    );
-                }
-            }
-        },
+    if head
+        .as_ref()
+        .is_err_and(|e| e.raw_response().is_some_and(|r| r.status().as_u16() == 403))
+    {
+        return Ok(State::Foreign);
+    }
+    // S3 names the bucket's region in a header, also on a 301 from the wrong region.
+    let elsewhere = match &head {
+        Err(e) => e
+            .raw_response()
+            .and_then(|r| r.headers().get("x-amz-bucket-region"))
+            .map(String::from),
+        Ok(h) => h.bucket_region().map(String::from),
+    };
+    if let Some(actual) = elsewhere.filter(|r| r != region) {
+        anyhow::bail!(
+            "bucket {bucket}: exists in region {actual}, but AWS_REGION is {region}: set AWS_REGION={actual}"
+        );
+    }
+    if optional(what("HeadBucket"), head)?.is_none() {
+        return Ok(State::Absent);
     }
     let tags = optional(what("GetBucketTagging"), tags)?
         .map(|t| {

@@ -168,9 +168,11 @@ pub async fn wait_issued(
                     timeout.as_secs() / 60
                 ))
             }
-            other => return Err(anyhow!(
+            other => {
+                return Err(anyhow!(
                 "certificate {arn}: validation ended {other}: delete it in ACM and run `cdnctl up` to request another"
-            )),
+            ))
+            }
         }
     }
 }

@@ -433,25 +433,11 @@ pub async fn put_tags(cf: &Client, arn: &str, spec: &Spec) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Set Enabled to false, sending back the whole current config.
-pub async fn disable(cf: &Client, id: &str) -> anyhow::Result<()> {
-    let current = cf
-        .get_distribution_config()
-        .id(id)
-        .send()
-        .await
-        .map_err(|e| describe(format!("distribution {id}: GetDistributionConfig"), e))?;
-    let mut config = current
-        .distribution_config
-        .ok_or_else(|| anyhow!("distribution {id}: no config returned"))?;
-    if !config.enabled {
-        return Ok(());
-    }
+/// Set Enabled to false, sending back the whole config as observed, with its ETag.
+pub async fn disable(cf: &Client, id: &str, etag: &str, observed: &DistributionConfig) -> anyhow::Result<()> {
+    let mut config = observed.clone();
     config.enabled = false;
-    update(cf, id, current.e_tag.as_deref().unwrap_or_default(), config, |c| {
-        !c.enabled
-    })
-    .await
+    update(cf, id, etag, config, |c| !c.enabled).await
 }
 
 /// Delete with the latest ETag. A distribution already gone is fine.

@@ -85,9 +85,7 @@ fn up_requests_validates_and_attaches_a_certificate_then_reuses_it() {
         (Some(arn.as_str()), Some(true), Some("ok"))
     );
 
-    let before = stack.writes().len();
-    stack.run(&["up"]).ok();
-    assert_eq!(stack.writes().len(), before, "the second up requested or wrote again");
+    stack.run_without_writes(&["up"]).ok();
     assert_eq!(certificates_for(&c, &domain).len(), 1);
 }
 

@@ -256,6 +256,22 @@ impl Stack {
             .collect()
     }
 
+    /// Run, failing the test if the run wrote anything to AWS.
+    #[track_caller]
+    pub fn run_without_writes(&self, args: &[&str]) -> Run {
+        let before = self.writes().len();
+        let run = self.run(args);
+        let writes = self.writes();
+        assert_eq!(
+            writes.len(),
+            before,
+            "`cdnctl {}` wrote: {:?}",
+            args.join(" "),
+            &writes[before..]
+        );
+        run
+    }
+
     pub fn writes(&self) -> Vec<Request> {
         self.requests().into_iter().filter(|r| r.write).collect()
     }

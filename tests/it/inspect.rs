@@ -92,18 +92,28 @@ pub async fn bucket_exists(c: &Clients, name: &str) -> bool {
 }
 
 pub async fn make_bucket(c: &Clients, name: &str, keys: &[&str]) {
+    make_bucket_in(c, name, REGION).await;
+    put_objects(c, name, keys).await;
+}
+
+pub async fn make_bucket_in(c: &Clients, name: &str, region: &str) {
     use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
-    c.s3.create_bucket()
+    let s3 = aws_sdk_s3::Client::from_conf(
+        c.s3.config()
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build(),
+    );
+    s3.create_bucket()
         .bucket(name)
         .create_bucket_configuration(
             CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(REGION))
+                .location_constraint(BucketLocationConstraint::from(region))
                 .build(),
         )
         .send()
         .await
         .unwrap();
-    put_objects(c, name, keys).await;
 }
 
 pub async fn put_objects(c: &Clients, name: &str, keys: &[&str]) {
@@ -354,32 +364,8 @@ async fn zone_for(c: &Clients, domain: &str) -> String {
 }
 
 pub async fn cname(c: &Clients, zone_id: &str, name: &str, value: &str) {
-    use aws_sdk_route53::types::*;
-    let record = ResourceRecordSet::builder()
-        .name(name)
-        .r#type(RrType::Cname)
-        .ttl(300)
-        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
-        .build()
-        .unwrap();
-    c.route53
-        .change_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .change_batch(
-            ChangeBatch::builder()
-                .changes(
-                    Change::builder()
-                        .action(ChangeAction::Upsert)
-                        .resource_record_set(record)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    use aws_sdk_route53::types::{ChangeAction, RrType};
+    write_record(c, zone_id, name, RrType::Cname, value, ChangeAction::Upsert).await;
 }
 
 /// The domain's records by type: "ZONE DNSNAME" for aliases, the values otherwise.
@@ -416,29 +402,35 @@ pub async fn records_of(c: &Clients, zone_id: &str, domain: &str) -> BTreeMap<St
 }
 
 pub async fn a_record(c: &Clients, zone_id: &str, domain: &str, ip: &str) {
+    use aws_sdk_route53::types::{ChangeAction, RrType};
+    write_record(c, zone_id, &format!("{domain}."), RrType::A, ip, ChangeAction::Create).await;
+}
+
+async fn write_record(
+    c: &Clients,
+    zone_id: &str,
+    name: &str,
+    kind: aws_sdk_route53::types::RrType,
+    value: &str,
+    action: aws_sdk_route53::types::ChangeAction,
+) {
     use aws_sdk_route53::types::*;
     let record = ResourceRecordSet::builder()
-        .name(format!("{domain}."))
-        .r#type(RrType::A)
+        .name(name)
+        .r#type(kind)
         .ttl(300)
-        .resource_records(ResourceRecord::builder().value(ip).build().unwrap())
+        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+        .build()
+        .unwrap();
+    let change = Change::builder()
+        .action(action)
+        .resource_record_set(record)
         .build()
         .unwrap();
     c.route53
         .change_resource_record_sets()
         .hosted_zone_id(zone_id)
-        .change_batch(
-            ChangeBatch::builder()
-                .changes(
-                    Change::builder()
-                        .action(ChangeAction::Create)
-                        .resource_record_set(record)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
+        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
         .send()
         .await
         .unwrap();
