@@ -5,9 +5,10 @@
 //! Runs the release binary against the local emulator with a fixed delay added
 //! to every request (as AWS's latency would), and prints, for a fresh
 //! `up --no-wait`, a converged `up`, `status` and `down --no-wait`: wall time,
-//! requests (reads / writes), and depth = wall time ÷ delay, the number of
-//! round trips on the critical path (it includes the emulator's own work and
-//! the process's start-up, so it slightly overstates). Also the release
+//! requests (reads / writes), the critical path (the longest chain of requests
+//! each sent after the previous was answered, from the emulator's timeline),
+//! and wall time ÷ delay, which also counts the emulator's own work and the
+//! process's start-up. `BENCH_TIMELINE=1` prints every request. Also the release
 //! binary's size and `cdnctl --version` start-up time. A benchmark, not a test:
 //! it prints figures and checks nothing.
 
@@ -36,11 +37,14 @@ fn main() {
     let stack = stack
         .with("CERTIFICATE_ARN", &cert)
         .with("BUCKET_USERS", "arn:aws:iam::123456789012:role/deploy");
+    // The emulator sets up each service on first use (about a second); do
+    // that before timing anything.
+    Stack::new("warmup").run(&["status"]);
     stack.configure(json!({"delay_ms": delay_ms}));
 
     println!("cdnctl against the local emulator, {delay_ms} ms added to every request, custom domain with a given certificate\n");
-    println!("| command | wall time | requests (reads / writes) | depth (round trips) |");
-    println!("|---|---|---|---|");
+    println!("| command | wall time | first request after | requests (reads / writes) | critical path (requests in a row) | wall time ÷ delay |");
+    println!("|---|---|---|---|---|---|");
     for (label, args) in [
         ("fresh `up --no-wait`", &["up", "--no-wait"][..]),
         ("converged `up`", &["up"]),
@@ -48,19 +52,36 @@ fn main() {
         ("`down --no-wait`", &["down", "--yes", "--no-wait"]),
     ] {
         let before = stack.requests().len();
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
         let start = Instant::now();
         let run = stack.run(args);
         let wall = start.elapsed();
         assert!(run.code == 0, "{label} failed: {}", run.stderr);
         let requests = &stack.requests()[before..];
         let writes = requests.iter().filter(|r| r.write).count();
+        let first = requests.iter().map(|r| r.start).fold(f64::INFINITY, f64::min);
         println!(
-            "| {label} | {:.0} ms | {} ({} / {writes}) | {:.1} |",
+            "| {label} | {:.0} ms | {:.0} ms | {} ({} / {writes}) | {} | {:.1} |",
             wall.as_secs_f64() * 1000.0,
+            (first - epoch) * 1000.0,
             requests.len(),
             requests.len() - writes,
+            harness::depth(requests),
             wall.as_secs_f64() * 1000.0 / delay_ms as f64
         );
+        if std::env::var_os("BENCH_TIMELINE").is_some() {
+            let t0 = requests.first().map(|r| r.start).unwrap_or(0.0);
+            for r in requests {
+                let end = r
+                    .end
+                    .map(|e| format!("{:6.0}", (e - t0) * 1000.0))
+                    .unwrap_or_else(|| "     -".into());
+                println!("    {:6.0} {end} ms  {}", (r.start - t0) * 1000.0, r.op);
+            }
+        }
     }
     stack.configure(json!({"delay_ms": 0}));
     stack.run(&["down", "--yes"]);

@@ -189,6 +189,7 @@ class Harness:
         self.app = app
 
     def __call__(self, environ, start_response):
+        started = time.time()
         key, service, op, write = classify(environ)
         CURRENT.key = key
         knobs = KNOBS.get(key, {}) if key else {}
@@ -214,9 +215,8 @@ class Harness:
                     WRITES[key] = WRITES.get(key, 0) + 1
                     limit = knobs.get("stall_after_writes")
                     stall = limit is not None and WRITES[key] > limit
-                LOG.setdefault(key, []).append(
-                    {"service": service, "op": op, "write": write, "fault": fault, "stalled": stall}
-                )
+                entry = {"service": service, "op": op, "write": write, "fault": fault, "stalled": stall, "start": started}
+                LOG.setdefault(key, []).append(entry)
         if stall:
             time.sleep(knobs.get("stall_seconds", 30))
             return fault_response(service, 1)(environ, start_response)
@@ -232,7 +232,10 @@ class Harness:
             return []
         if fault is not None:
             return fault_response(service, 0 if fault == "throttle" else 1)(environ, start_response)
-        return self.app(environ, start_response)
+        body = list(self.app(environ, start_response))
+        if key:
+            entry["end"] = time.time()
+        return body
 
 
 FAULT_KINDS = ["throttle", "error", "reset", "lost"]

@@ -96,6 +96,31 @@ pub struct Request {
     /// The fault the emulator injected instead of (or after) answering:
     /// throttle, error, reset or lost.
     pub fault: Option<String>,
+    /// When the emulator received it and finished answering (seconds since the
+    /// epoch); for the benchmark's timeline.
+    #[allow(dead_code)]
+    pub start: f64,
+    #[allow(dead_code)]
+    pub end: Option<f64>,
+}
+
+/// The longest chain of requests each sent after the one before it was
+/// answered: the number of round trips on the critical path. It depends on
+/// timing, so only the benchmark reports it; no test asserts on it.
+#[allow(dead_code)]
+pub fn depth(requests: &[Request]) -> usize {
+    let mut by_start: Vec<&Request> = requests.iter().collect();
+    by_start.sort_by(|a, b| a.start.total_cmp(&b.start));
+    let mut depth = vec![0usize; by_start.len()];
+    for i in 0..by_start.len() {
+        let before = (0..i)
+            .filter(|&j| by_start[j].end.is_some_and(|end| end <= by_start[i].start))
+            .map(|j| depth[j])
+            .max()
+            .unwrap_or(0);
+        depth[i] = before + 1;
+    }
+    depth.into_iter().max().unwrap_or(0)
 }
 
 /// What one run of the binary did.
@@ -252,6 +277,8 @@ impl Stack {
                 write: r["write"].as_bool().unwrap_or(false),
                 stalled: r["stalled"].as_bool().unwrap_or(false),
                 fault: r["fault"].as_str().map(String::from),
+                start: r["start"].as_f64().unwrap_or(0.0),
+                end: r["end"].as_f64(),
             })
             .collect()
     }
