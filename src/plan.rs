@@ -4,7 +4,6 @@
 
 use aws_sdk_cloudfront::types::DistributionConfig;
 use aws_sdk_route53::types::ResourceRecordSet;
-use serde::Serialize;
 
 use crate::observe::World;
 use crate::resources::{bucket, certificate, distribution, dns, oac};
@@ -126,7 +125,7 @@ impl Plan {
 }
 
 /// A reason not to write anything at all.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal(pub String);
 
 pub struct UpOptions {
@@ -479,10 +478,12 @@ pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<
 
     let b = format!("bucket {}", spec.bucket);
     match &world.bucket {
+        // Left for a later run while the distribution still exists (the note
+        // about the distribution says so).
+        bucket::State::Present(o) if spec.is_owned(&o.tags) && !distribution_gone => {}
         bucket::State::Present(o) if spec.is_owned(&o.tags) => {
             let objects = world.objects.unwrap_or(0);
-            if !distribution_gone {
-            } else if objects == 0 {
+            if objects == 0 {
                 plan.push(Step::DeleteBucket, &b, "delete (empty)", vec![]);
             } else if !opts.purge {
                 plan.notes.push(format!(

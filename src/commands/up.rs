@@ -33,7 +33,7 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &UpArgs, printer: &Printe
         });
     }
 
-    if plan.writes().next().is_none() && plan.changes.is_empty() {
+    if plan.changes.is_empty() {
         printer.info("Everything is up to date.");
     }
     let facts = apply(clients, spec, &plan, Facts::from(spec, &world), &waiting(), printer).await?;

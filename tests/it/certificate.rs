@@ -17,15 +17,7 @@ fn certificates_for(c: &Clients, domain: &str) -> Vec<(String, String, Vec<(Stri
             .filter(|s| s.domain_name() == Some(domain))
         {
             let arn = s.certificate_arn().unwrap().to_string();
-            let cert = c
-                .acm
-                .describe_certificate()
-                .certificate_arn(&arn)
-                .send()
-                .await
-                .unwrap()
-                .certificate
-                .unwrap();
+            let cert = inspect::describe_certificate(c, &arn).await;
             let tags = c
                 .acm
                 .list_tags_for_certificate()
@@ -74,12 +66,7 @@ fn up_requests_validates_and_attaches_a_certificate_then_reuses_it() {
     assert_eq!(block_on(records_of(&c, &zone_id, &domain)).len(), 2);
 
     let report = stack.run(&["status", "--json"]).ok().json();
-    let cert = report["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["type"] == "certificate")
-        .unwrap();
+    let cert = inspect::resource(&report, "certificate");
     assert_eq!(
         (cert["name"].as_str(), cert["owned"].as_bool(), cert["health"].as_str()),
         (Some(arn.as_str()), Some(true), Some("ok"))
@@ -105,12 +92,7 @@ fn a_validation_that_does_not_finish_in_time_says_what_to_check_and_resumes() {
     assert_eq!(pending.len(), 1);
 
     let report = stack.run(&["status", "--json"]).code(3).json();
-    let cert = report["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["type"] == "certificate")
-        .unwrap();
+    let cert = inspect::resource(&report, "certificate");
     assert!(["pending", "ok"].contains(&cert["health"].as_str().unwrap()), "{cert}");
 
     stack.unset("CDN_WAIT_MINUTES");

@@ -285,15 +285,7 @@ pub async fn distribution_with_alias(c: &Clients, alias: &str, cert: &str) -> St
 pub async fn issued_certificate(c: &Clients, domain: &str) -> String {
     let arn = pending_certificate(c, domain).await;
     let validation = loop {
-        let cert = c
-            .acm
-            .describe_certificate()
-            .certificate_arn(&arn)
-            .send()
-            .await
-            .unwrap()
-            .certificate
-            .unwrap();
+        let cert = describe_certificate(c, &arn).await;
         if let Some(r) = cert
             .domain_validation_options()
             .iter()
@@ -306,21 +298,34 @@ pub async fn issued_certificate(c: &Clients, domain: &str) -> String {
     cname(c, &zone_id, validation.name(), validation.value()).await;
     let start = Instant::now();
     loop {
-        let cert = c
-            .acm
-            .describe_certificate()
-            .certificate_arn(&arn)
-            .send()
-            .await
-            .unwrap()
-            .certificate
-            .unwrap();
+        let cert = describe_certificate(c, &arn).await;
         if cert.status.as_ref().map(|s| s.as_str()) == Some("ISSUED") {
             return arn;
         }
         assert!(start.elapsed() < Duration::from_secs(30), "certificate never issued");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+pub async fn describe_certificate(c: &Clients, arn: &str) -> aws_sdk_acm::types::CertificateDetail {
+    c.acm
+        .describe_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .certificate
+        .unwrap()
+}
+
+/// The resource of this type in a `status --json` report.
+pub fn resource<'a>(report: &'a Value, kind: &str) -> &'a Value {
+    report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == kind)
+        .unwrap()
 }
 
 /// Requested, never validated.

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::harness::{block_on, clients, Stack, REGION};
-use crate::inspect::{self, distribution_of, issued_certificate};
+use crate::inspect::{self, distribution_of, issued_certificate, resource};
 
 const HEALTH: &[&str] = &[
     "ok",
@@ -51,15 +51,6 @@ fn assert_schema(report: &Value) {
         assert!(HEALTH.contains(&health), "undocumented health {health:?}");
         assert!(r["differences"].as_array().unwrap().iter().all(Value::is_string));
     }
-}
-
-fn resource<'a>(report: &'a Value, kind: &str) -> &'a Value {
-    report["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["type"] == kind)
-        .unwrap()
 }
 
 #[test]
