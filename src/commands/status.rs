@@ -163,7 +163,7 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
         r#type: "distribution",
         name: d
             .map(|d| format!("{} ({})", d.id, d.domain_name))
-            .unwrap_or_else(|| spec.distribution.comment.clone()),
+            .unwrap_or_else(|| spec.distribution.caller_reference.clone()),
         present: d.is_some(),
         owned: d.is_some_and(|d| spec.is_owned(&d.tags)),
         health: match d {
@@ -201,9 +201,7 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
         };
         out.push(Resource {
             r#type: "certificate",
-            name: wanted
-                .map(String::from)
-                .unwrap_or_else(|| format!("certificate for {}", domain.name)),
+            name: wanted.map(String::from).unwrap_or_else(|| domain.name.clone()),
             present: c.is_some(),
             owned: c.is_some_and(|c| c.owned),
             health: health.into(),

@@ -391,3 +391,19 @@ fn help_names_the_settings() {
     let version = stack.run(&["--version"]).ok();
     assert!(version.stdout.starts_with("cdnctl "));
 }
+
+/// The README's first command: the whole job against a local emulator.
+#[test]
+fn the_demo_runs_end_to_end() {
+    let out = std::process::Command::new(crate::harness::root().join("scripts/demo"))
+        .env("CDNCTL_BIN", env!("CARGO_BIN_EXE_cdnctl"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("state: in_sync (exit code 0)"), "{stdout}");
+    assert!(stdout.contains("STATIC_URL=https://static.example.com/"), "{stdout}");
+    assert!(stdout.contains("state: absent (exit code 5)"), "{stdout}");
+}
