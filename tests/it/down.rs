@@ -226,6 +226,29 @@ fn dry_run_and_missing_confirmation_delete_nothing() {
     stack.run(&["status"]).ok();
 }
 
+#[test]
+fn on_a_terminal_down_lists_what_it_will_delete_and_asks() {
+    let stack = Stack::new("tty");
+    stack.run(&["up"]).ok();
+
+    let run = stack.run_in_terminal(&["down"], "n\n");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    for expected in [
+        "cdnctl down will:",
+        "disable",
+        &format!("bucket {}: delete", stack.bucket),
+        "Delete these? [y/N]",
+        "not confirmed",
+    ] {
+        assert!(run.stdout.contains(expected), "lacks {expected:?}: {}", run.stdout);
+    }
+    assert!(block_on(distribution_of(&clients(&stack), &stack.bucket)).is_some());
+
+    let run = stack.run_in_terminal(&["down"], "y\n");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_gone(&stack);
+}
+
 /// Kill `down --purge` after each of its writes in turn, then run it again.
 #[test]
 fn down_killed_after_any_write_finishes_on_the_next_run() {

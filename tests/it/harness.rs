@@ -234,10 +234,40 @@ impl Stack {
 
     /// The command, with this stack's settings, talking to the emulator.
     pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.with_env(Command::new(env!("CARGO_BIN_EXE_cdnctl")));
+        cmd.args(args).stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run in a pseudo-terminal (util-linux `script`), typing `input`.
+    pub fn run_in_terminal(&self, args: &[&str], input: &str) -> Run {
+        let line = std::iter::once(env!("CARGO_BIN_EXE_cdnctl"))
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut child = self
+            .with_env(Command::new("script"))
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("util-linux script runs");
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            // The terminal merges the two streams.
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// This stack's settings and the emulator's address, and nothing from the
+    /// machine's own AWS setup.
+    fn with_env(&self, mut cmd: Command) -> Command {
         let emu = emulator();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cdnctl"));
-        cmd.args(args)
-            .current_dir(&self.dir)
+        cmd.current_dir(&self.dir)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &self.dir)
@@ -250,8 +280,7 @@ impl Stack {
             .env("AWS_SECRET_ACCESS_KEY", "secret")
             .env("AWS_REGION", REGION)
             .env("CDN_POLL_SECONDS", "0.1")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
+            .env("NO_COLOR", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
