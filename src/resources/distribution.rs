@@ -342,9 +342,75 @@ pub struct Written {
     pub domain_name: String,
 }
 
+/// Create the distribution, tagged, with the stack's CallerReference.
+///
+/// CloudFront answers DistributionAlreadyExists, naming the distribution, for
+/// any reference used before, even by the same request retried after a lost
+/// answer. If that distribution is this stack's, it is the one wanted. If it no
+/// longer exists, the reference belonged to a deleted distribution (whether
+/// CloudFront keeps those is not documented): create with a fresh reference.
 pub async fn create(cf: &Client, spec: &Spec, links: Links<'_>) -> anyhow::Result<Written> {
+    let reference = &spec.distribution.caller_reference;
+    let id = match send_create(cf, spec, links, reference).await? {
+        Created::New(written) => return Ok(written),
+        Created::Exists(id) => id,
+    };
+    let Some(d) = optional(
+        format!("distribution {id}: GetDistribution"),
+        cf.get_distribution().id(&id).send().await,
+    )?
+    .and_then(|o| o.distribution) else {
+        let fresh = format!(
+            "{reference}-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs()
+        );
+        return match send_create(cf, spec, links, &fresh).await? {
+            Created::New(written) => Ok(written),
+            Created::Exists(_) => Err(anyhow!(
+                "distribution: CloudFront refused the caller reference {fresh}: run the command again"
+            )),
+        };
+    };
+    let tags = cf
+        .list_tags_for_resource()
+        .resource(&d.arn)
+        .send()
+        .await
+        .map_err(|e| describe(format!("distribution {id}: ListTagsForResource"), e))?;
+    let tags: BTreeMap<String, String> = tags
+        .tags
+        .map(|t| {
+            t.items()
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !spec.is_owned(&tags) {
+        anyhow::bail!(
+            "distribution {id}: holds this stack's caller reference ({reference}) but not its cdnctl:stack tag: run `cdnctl up --adopt` to take it over"
+        );
+    }
+    Ok(Written {
+        id: d.id,
+        arn: d.arn,
+        domain_name: d.domain_name,
+    })
+}
+
+enum Created {
+    New(Written),
+    /// The id CloudFront names as already holding the caller reference.
+    Exists(String),
+}
+
+async fn send_create(cf: &Client, spec: &Spec, links: Links<'_>, reference: &str) -> anyhow::Result<Created> {
+    let mut config = new_config(spec, links)?;
+    config.caller_reference = reference.to_string();
     let config = DistributionConfigWithTags::builder()
-        .distribution_config(new_config(spec, links)?)
+        .distribution_config(config)
         .tags(tags(spec)?)
         .build();
     match cf
@@ -357,29 +423,26 @@ pub async fn create(cf: &Client, spec: &Spec, links: Links<'_>) -> anyhow::Resul
             let d = out
                 .distribution
                 .ok_or_else(|| anyhow!("distribution: CreateDistribution returned nothing"))?;
-            Ok(Written {
+            Ok(Created::New(Written {
                 id: d.id,
                 arn: d.arn,
                 domain_name: d.domain_name,
-            })
+            }))
         }
-        // An earlier, interrupted run created it after this run looked.
         Err(e) if code(&e) == Some("DistributionAlreadyExists") => {
-            let listing = list(cf, spec).await?;
-            let (id, arn) = listing.candidates.first().ok_or_else(|| {
-                anyhow!(
-                    "distribution: CloudFront reports that {} exists but it is not listed",
-                    spec.distribution.caller_reference
-                )
-            })?;
-            let d = observe(cf, id, arn)
-                .await?
-                .ok_or_else(|| anyhow!("distribution {id}: vanished"))?;
-            Ok(Written {
-                id: d.id,
-                arn: d.arn,
-                domain_name: d.domain_name,
-            })
+            // "… associated with another distribution. Already exists: E2O6U8DECVP5UD"
+            let message = e.as_service_error().and_then(|s| s.meta().message()).unwrap_or("");
+            let id = message
+                .rsplit(' ')
+                .next()
+                .unwrap_or("")
+                .trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            if id.is_empty() {
+                return Err(anyhow!(
+                    "distribution: CloudFront says {reference} is taken ({message}) without naming the distribution"
+                ));
+            }
+            Ok(Created::Exists(id.to_string()))
         }
         Err(e) => Err(describe("distribution: CreateDistributionWithTags", e)),
     }

@@ -125,6 +125,7 @@ LOG = {}  # access key id -> [request records]
 KNOBS = {}  # access key id -> settings from /configure
 RNGS = {}  # access key id -> random.Random(seed) for fault injection
 WRITES = {}  # access key id -> writes seen, for stall_after_writes
+DELETED_REFERENCES = {}  # CallerReference -> id of the deleted distribution that used it
 CURRENT = threading.local()  # the access key id of the request this thread serves
 
 AKID = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -348,12 +349,16 @@ def patch_moto_like_aws():
     create = cf.CloudFrontBackend.create_distribution_with_tags
 
     def create_with_checks(self, distribution_config, tags):
-        # AWS: the same CallerReference with the same request (a retry) returns
-        # the distribution it created; moto answers DistributionAlreadyExists.
+        # AWS answers DistributionAlreadyExists for any CallerReference used
+        # before, a retry included (moto does too, for existing distributions).
+        # Whether a deleted distribution's reference stays taken is not
+        # documented; {"remember_deleted_references": true} makes it so.
         ref = distribution_config.get("CallerReference")
+        if ref in DELETED_REFERENCES:
+            raise cfx.DistributionAlreadyExists(DELETED_REFERENCES[ref])
         for dist in self.distributions.values():
             if dist.distribution_config.caller_reference == ref:
-                return dist, dist.location, dist.etag
+                raise cfx.DistributionAlreadyExists(dist.distribution_id)
         check_aliases(self, distribution_config)
         dist, location, _ = create(self, distribution_config, tags)
         start_deployment(dist)
@@ -386,6 +391,8 @@ def patch_moto_like_aws():
                 raise PreconditionFailed()
             if dist.distribution_config.Enabled not in (False, "false") or dist.status != "Deployed":
                 raise DistributionNotDisabled()
+        if dist is not None and KNOBS.get(getattr(CURRENT, "key", None), {}).get("remember_deleted_references"):
+            DELETED_REFERENCES[dist.distribution_config.caller_reference] = distribution_id
         return delete(self, distribution_id, if_match)
 
     cf.CloudFrontBackend.delete_distribution = delete_with_checks

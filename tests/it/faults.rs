@@ -152,3 +152,23 @@ fn ctrl_c_stops_cleanly_and_the_next_run_continues() {
         1
     );
 }
+
+/// Should CloudFront keep a deleted distribution's CallerReference taken,
+/// up after down still creates a new distribution.
+#[test]
+fn up_after_down_even_if_deleted_caller_references_stay_taken() {
+    let stack = Stack::new("reref");
+    stack.configure(json!({"remember_deleted_references": true}));
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let first = block_on(distribution_of(&c, &stack.bucket)).unwrap();
+    stack.run(&["down", "--yes"]).ok();
+    stack.run(&["up"]).ok();
+    let second = block_on(distribution_of(&c, &stack.bucket)).unwrap();
+    assert_ne!(first.id, second.id);
+    assert!(second
+        .config
+        .caller_reference
+        .starts_with(&first.config.caller_reference));
+    stack.run_without_writes(&["up"]).ok();
+}
