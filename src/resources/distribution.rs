@@ -58,22 +58,11 @@ pub async fn list(cf: &Client, spec: &Spec) -> anyhow::Result<Listing> {
 
 /// The full state of one distribution: config with its ETag, status, tags.
 pub async fn observe(cf: &Client, id: &str, arn: &str) -> anyhow::Result<Option<Observed>> {
-    let (dist, tags) = tokio::join!(
-        cf.get_distribution().id(id).send(),
-        cf.list_tags_for_resource().resource(arn).send()
-    );
+    let (dist, tags) = tokio::join!(cf.get_distribution().id(id).send(), tags_of(cf, id, arn));
     let Some(dist) = optional(format!("distribution {id}: GetDistribution"), dist)? else {
         return Ok(None);
     };
-    let tags = optional(format!("distribution {id}: ListTagsForResource"), tags)?
-        .and_then(|t| t.tags)
-        .map(|t| {
-            t.items()
-                .iter()
-                .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let tags = tags?;
     let etag = dist.e_tag.clone().unwrap_or_default();
     let d = dist
         .distribution
@@ -98,6 +87,23 @@ pub struct Links<'a> {
     pub oac_id: &'a str,
     /// The given certificate or the stack's own; `None` without a domain.
     pub certificate_arn: Option<&'a str>,
+}
+
+/// A distribution's tags (none if it has gone).
+async fn tags_of(cf: &Client, id: &str, arn: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let out = optional(
+        format!("distribution {id}: ListTagsForResource"),
+        cf.list_tags_for_resource().resource(arn).send().await,
+    )?;
+    Ok(out
+        .and_then(|t| t.tags)
+        .map(|t| {
+            t.items()
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// `current` with every field cdnctl manages set as the spec says, and one
@@ -373,21 +379,7 @@ pub async fn create(cf: &Client, spec: &Spec, links: Links<'_>) -> anyhow::Resul
             )),
         };
     };
-    let tags = cf
-        .list_tags_for_resource()
-        .resource(&d.arn)
-        .send()
-        .await
-        .map_err(|e| describe(format!("distribution {id}: ListTagsForResource"), e))?;
-    let tags: BTreeMap<String, String> = tags
-        .tags
-        .map(|t| {
-            t.items()
-                .iter()
-                .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let tags = tags_of(cf, &id, &d.arn).await?;
     if !spec.is_owned(&tags) {
         anyhow::bail!(
             "distribution {id}: holds this stack's caller reference ({reference}) but not its cdnctl:stack tag: run `cdnctl up --adopt` to take it over"
