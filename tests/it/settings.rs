@@ -407,3 +407,34 @@ fn the_demo_runs_end_to_end() {
     assert!(stdout.contains("STATIC_URL=https://static.example.com/"), "{stdout}");
     assert!(stdout.contains("state: absent (exit code 5)"), "{stdout}");
 }
+
+#[test]
+fn a_missing_region_or_missing_credentials_is_a_clear_error() {
+    let stack = Stack::new("nocreds");
+    let out = stack.command(&["status"]).env_remove("AWS_REGION").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("cdnctl: AWS region: not set") && stderr.contains("AWS_REGION"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let out = stack
+        .command(&["up"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("AWS credentials: none found") && stderr.contains("AWS_PROFILE"),
+        "{stderr}"
+    );
+    assert!(
+        stack.requests().is_empty(),
+        "requests were sent: {:?}",
+        stack.requests()
+    );
+}
