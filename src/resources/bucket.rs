@@ -12,7 +12,7 @@ use aws_sdk_s3::types::{
 use aws_sdk_s3::Client;
 use serde_json::Value;
 
-use crate::aws::{code, describe, optional};
+use crate::aws::{code, describe, message, optional};
 use crate::spec::{policy_differences, Cors, Spec};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -328,11 +328,7 @@ pub async fn put(s3: &Client, spec: &Spec, setting: Setting, policy: Option<&Val
             {
                 Ok(_) => Ok(()),
                 Err(e) if code(&e) == Some("MalformedPolicy") => {
-                    let message = e
-                        .as_service_error()
-                        .and_then(|s| s.meta().message())
-                        .unwrap_or("")
-                        .to_string();
+                    let message = message(&e).unwrap_or("").to_string();
                     Err(anyhow!(
                         "BUCKET_USERS: AWS rejected the bucket policy ({message}): check that each of {} exists",
                         spec.bucket_users.join(", ")

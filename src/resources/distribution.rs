@@ -13,7 +13,7 @@ use aws_sdk_cloudfront::types::{
 };
 use aws_sdk_cloudfront::Client;
 
-use crate::aws::{code, describe, optional};
+use crate::aws::{code, describe, message, optional};
 use crate::spec::{Spec, CACHING_OPTIMIZED, CORS_S3_ORIGIN, ORIGIN_ID};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -423,7 +423,7 @@ async fn send_create(cf: &Client, spec: &Spec, links: Links<'_>, reference: &str
         }
         Err(e) if code(&e) == Some("DistributionAlreadyExists") => {
             // "… associated with another distribution. Already exists: E2O6U8DECVP5UD"
-            let message = e.as_service_error().and_then(|s| s.meta().message()).unwrap_or("");
+            let message = message(&e).unwrap_or("");
             let id = message
                 .rsplit(' ')
                 .next()

@@ -6,11 +6,7 @@ use aws_sdk_route53::types::{
 };
 use aws_sdk_route53::Client;
 
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-
-use crate::aws::{code, describe, optional};
+use crate::aws::{code, describe, message, optional};
 use crate::settings::Domain;
 use crate::spec::CLOUDFRONT_ZONE_ID;
 
@@ -258,10 +254,6 @@ async fn observe_all(r53: &Client, zone_id: &str, name: &str) -> anyhow::Result<
         .filter(|r| r.name().eq_ignore_ascii_case(&fqdn))
         .cloned()
         .collect())
-}
-
-fn message<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Option<&str> {
-    e.as_service_error().and_then(|s| s.message())
 }
 
 async fn send(r53: &Client, zone_id: &str, name: &str, changes: Vec<Change>, comment: &str) -> anyhow::Result<()> {

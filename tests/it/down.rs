@@ -4,25 +4,7 @@
 use serde_json::json;
 
 use crate::harness::{block_on, clients, Stack};
-use crate::inspect::{self, distribution_of, issued_certificate, records_of};
-
-/// Nothing of the stack is left: bucket, OAC, distribution.
-fn assert_gone(stack: &Stack) {
-    let c = clients(stack);
-    assert!(
-        !block_on(inspect::bucket_exists(&c, &stack.bucket)),
-        "bucket left behind"
-    );
-    assert!(
-        block_on(inspect::oac(&c, &format!("cdnctl-{}", stack.bucket))).is_none(),
-        "OAC left behind"
-    );
-    assert_eq!(
-        block_on(inspect::distributions_with_comment(&c, &stack.bucket)),
-        0,
-        "distribution left behind"
-    );
-}
+use crate::inspect::{self, assert_gone, distribution_of, issued_certificate, records_of};
 
 #[test]
 fn down_after_up_leaves_nothing_behind() {
@@ -30,7 +12,7 @@ fn down_after_up_leaves_nothing_behind() {
     stack.run(&["up"]).ok();
     let run = stack.run(&["down", "--yes"]).ok();
     assert!(run.stderr.contains("delete"), "{}", run.stderr);
-    assert_gone(&stack);
+    assert_gone(&stack, "");
     stack.run(&["status"]).code(5);
 
     // Again: nothing to do, nothing written.
@@ -48,7 +30,7 @@ fn down_with_a_domain_removes_records_but_not_a_given_certificate() {
     assert_eq!(block_on(records_of(&c, &zone_id, &domain)).len(), 2);
 
     stack.run(&["down", "--yes"]).ok();
-    assert_gone(&stack);
+    assert_gone(&stack, "");
     assert!(
         block_on(records_of(&c, &zone_id, &domain)).is_empty(),
         "records left behind"
@@ -132,7 +114,7 @@ fn purge_deletes_every_version_and_delete_marker_under_the_tls_only_policy() {
         4,
         "two versions of a.css, b.js and its delete marker"
     );
-    assert_gone(&stack);
+    assert_gone(&stack, "");
 }
 
 #[test]
@@ -153,7 +135,7 @@ fn purge_refuses_more_objects_than_max_deletes() {
     assert!(block_on(distribution_of(&c, &stack.bucket)).is_some());
 
     stack.run(&["down", "--yes", "--purge", "--max-deletes", "5"]).ok();
-    assert_gone(&stack);
+    assert_gone(&stack, "");
 }
 
 #[test]
@@ -170,7 +152,7 @@ fn a_deploying_distribution_is_waited_for() {
     // The emulator, like AWS, refuses to delete a distribution that is not
     // disabled and deployed: success means down waited.
     stack.run(&["down", "--yes"]).ok();
-    assert_gone(&stack);
+    assert_gone(&stack, "");
 }
 
 #[test]
@@ -188,7 +170,7 @@ fn no_wait_then_a_second_down_finishes_the_job() {
 
     stack.run(&["status"]).code(3);
     stack.run(&["down", "--yes"]).ok();
-    assert_gone(&stack);
+    assert_gone(&stack, "");
 }
 
 #[test]
@@ -246,7 +228,7 @@ fn on_a_terminal_down_lists_what_it_will_delete_and_asks() {
 
     let run = stack.run_in_terminal(&["down"], "y\n");
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert_gone(&stack);
+    assert_gone(&stack, "");
 }
 
 /// Kill `down --purge` after each of its writes in turn, then run it again.
@@ -285,7 +267,7 @@ fn down_killed_after_any_write_finishes_on_the_next_run() {
         stack.configure(json!({"stall_after_writes": null}));
 
         stack.run(&["down", "--yes", "--purge"]).ok();
-        assert_gone(&stack);
+        assert_gone(&stack, "");
         let c = clients(&stack);
         assert!(
             block_on(records_of(&c, &zone_id, &domain)).is_empty(),

@@ -43,19 +43,7 @@ fn up_status_and_down_come_through_twenty_percent_faults() {
         stack.run_without_writes(&["up"]).ok();
 
         stack.run(&["down", "--yes", "--purge"]).ok();
-        assert!(
-            !block_on(inspect::bucket_exists(&c, &stack.bucket)),
-            "seed {seed}: bucket leaked"
-        );
-        assert!(
-            block_on(inspect::oac(&c, &format!("cdnctl-{}", stack.bucket))).is_none(),
-            "seed {seed}: OAC leaked"
-        );
-        assert_eq!(
-            block_on(inspect::distributions_with_comment(&c, &stack.bucket)),
-            0,
-            "seed {seed}: distribution leaked"
-        );
+        inspect::assert_gone(&stack, &format!("seed {seed}: "));
         assert!(
             block_on(records_of(&c, &zone_id, &domain)).is_empty(),
             "seed {seed}: records leaked"
@@ -113,9 +101,7 @@ fn a_lost_answer_to_any_write_is_harmless() {
     block_on(inspect::put_objects(&c, &stack.bucket, &["a.css"]));
     stack.configure(json!({"lose_answer_of": ["/rrset", "/config", "?delete", "DELETE /2020-05-31/distribution/", "DELETE /2020-05-31/origin-access-control/"]}));
     stack.run(&["down", "--yes", "--purge"]).ok();
-    assert!(!block_on(inspect::bucket_exists(&c, &stack.bucket)));
-    assert!(block_on(inspect::oac(&c, &format!("cdnctl-{}", stack.bucket))).is_none());
-    assert_eq!(block_on(inspect::distributions_with_comment(&c, &stack.bucket)), 0);
+    inspect::assert_gone(&stack, "");
     assert!(block_on(records_of(&c, &zone_id, &domain)).is_empty());
 }
 

@@ -87,6 +87,26 @@ pub async fn bucket(c: &Clients, name: &str) -> BucketView {
     }
 }
 
+/// Nothing of the stack is left: bucket, OAC, distribution. `context` prefixes
+/// the failure message (e.g. the seed of a fault run).
+#[track_caller]
+pub fn assert_gone(stack: &Stack, context: &str) {
+    let c = crate::harness::clients(stack);
+    assert!(
+        !crate::harness::block_on(bucket_exists(&c, &stack.bucket)),
+        "{context}bucket left behind"
+    );
+    assert!(
+        crate::harness::block_on(oac(&c, &format!("cdnctl-{}", stack.bucket))).is_none(),
+        "{context}OAC left behind"
+    );
+    assert_eq!(
+        crate::harness::block_on(distributions_with_comment(&c, &stack.bucket)),
+        0,
+        "{context}distribution left behind"
+    );
+}
+
 pub async fn bucket_exists(c: &Clients, name: &str) -> bool {
     c.s3.head_bucket().bucket(name).send().await.is_ok()
 }
