@@ -69,6 +69,17 @@ pub enum Command {
     /// Report whether everything exists, is deployed and matches the settings
     #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
+    /// Print a shell completion script, e.g. `cdnctl completions bash > ~/.local/share/bash-completion/completions/cdnctl`
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `cdnctl man > ~/.local/share/man/man1/cdnctl.1`
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 const STATUS_HELP: &str = "\
@@ -160,6 +171,8 @@ impl SettingsArgs {
             Command::Up(a) => &a.settings,
             Command::Down(a) => &a.settings,
             Command::Status(a) => &a.settings,
+            // These need no settings: run.rs answers them before reading any.
+            Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
         }
     }
 }

@@ -4,6 +4,7 @@ mod apply;
 mod aws;
 mod cli;
 mod commands;
+mod generate;
 mod observe;
 mod output;
 mod plan;

@@ -33,6 +33,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { Exit::Usage as u8 } else { 0 });
         }
     };
+    if let Some(code) = crate::generate::answer(&cli.command) {
+        return code;
+    }
     init_tracing(cli.global.verbose, cli.global.quiet);
     let code = match prepare(&cli) {
         Ok(settings) => execute(cli, settings),
@@ -88,6 +91,7 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
                 Command::Up(_) => "up",
                 Command::Down(_) => "down",
                 Command::Status(_) => "status",
+                Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
             };
             eprintln!(
                 "cdnctl: interrupted: nothing is lost; run `cdnctl {verb}` again to continue where this run stopped"

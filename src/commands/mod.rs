@@ -27,6 +27,7 @@ pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> anyhow::R
         Command::Up(args) => up::run(&clients, &spec, args, printer).await,
         Command::Down(args) => down::run(&clients, &spec, args, printer).await,
         Command::Status(args) => status::run(&clients, &spec, args, printer).await,
+        Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
     }
 }
 

@@ -4,6 +4,7 @@
 mod certificate;
 mod down;
 mod faults;
+mod generate;
 mod harness;
 mod inspect;
 mod settings;

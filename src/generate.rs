@@ -1,0 +1,153 @@
+//! Shell completions and the man page, generated from the same clap
+//! definitions as the command line itself, so they never fall behind it.
+//! Neither needs settings or AWS: run.rs answers them first.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::CommandFactory as _;
+
+use crate::cli::{Cli, Command};
+
+/// Answer `completions` and `man`; `None` for every other command.
+pub fn answer(command: &Command) -> Option<ExitCode> {
+    let result = match command {
+        Command::Completions(args) => {
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "cdnctl", &mut out);
+            write_stdout(&out)
+        }
+        Command::Man => man_page().and_then(|page| write_stdout(&page)),
+        _ => return None,
+    };
+    Some(match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`cdnctl man | head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cdnctl: cannot write to stdout: {e}");
+            ExitCode::FAILURE
+        }
+    })
+}
+
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
+}
+
+/// cdnctl(1): one page for the whole tool, each subcommand with its synopsis
+/// and options under COMMANDS (clap_mangen alone would point to cdnctl-up(1)
+/// and friends, pages nobody installs).
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut cli = Cli::command();
+    cli.build();
+    let man = clap_mangen::Man::new(cli.clone());
+    let mut out = Vec::new();
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+
+    writeln!(out, ".SH COMMANDS")?;
+    for sub in cli
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        let name = format!("cdnctl {}", sub.get_name());
+        writeln!(out, ".SS \"{name}\"")?;
+        // The global flags are described once, under OPTIONS.
+        let sub = sub
+            .clone()
+            .bin_name(&name)
+            .mut_args(|a| if a.is_global_set() { a.hide(true) } else { a })
+            .disable_help_flag(true);
+        let mut section = Vec::new();
+        let sub_man = clap_mangen::Man::new(sub.clone());
+        sub_man.render_description_section(&mut section)?;
+        sub_man.render_synopsis_section(&mut section)?;
+        if sub.get_arguments().any(|a| !a.is_hide_set()) {
+            sub_man.render_options_section(&mut section)?;
+        }
+        // Settings are described once, under ENVIRONMENT; status adds its exit codes.
+        let own_after_help = sub.get_after_help().map(|h| h.to_string());
+        if own_after_help.is_some() && own_after_help != cli.get_after_help().map(|h| h.to_string()) {
+            sub_man.render_extra_section(&mut section)?;
+        }
+        out.extend(subsections(&preformatted(&String::from_utf8_lossy(&section))).into_bytes());
+    }
+
+    // The top-level after_help: the settings and the AWS environment.
+    let mut extra = Vec::new();
+    man.render_extra_section(&mut extra)?;
+    out.extend(
+        preformatted(&String::from_utf8_lossy(&extra))
+            .replacen(".SH EXTRA", ".SH ENVIRONMENT", 1)
+            .into_bytes(),
+    );
+    writeln!(out, ".SH \"SEE ALSO\"")?;
+    writeln!(
+        out,
+        "README.md in the source distribution: exit codes, the JSON schema of \\fBcdnctl status \\-\\-format json\\fR, and the IAM policy (docs/iam-policy.json)."
+    )?;
+    man.render_version_section(&mut out)?;
+    Ok(out)
+}
+
+/// The after_help text is laid out in columns: keep its lines as written.
+fn preformatted(roff: &str) -> String {
+    match roff.split_once(".SH EXTRA\n") {
+        Some((before, text)) => format!("{before}.SH EXTRA\n.nf\n{}\n.fi\n", text.trim_end()),
+        None => roff.to_string(),
+    }
+}
+
+/// A subcommand's own sections become labelled paragraphs inside its `.SS`.
+fn subsections(roff: &str) -> String {
+    let mut out = String::new();
+    for line in roff.lines() {
+        match line.strip_prefix(".SH ") {
+            Some("DESCRIPTION") | Some("EXTRA") => out.push_str(".PP\n"),
+            Some(heading) => {
+                let heading = heading.trim_matches('"');
+                let mut label = heading.to_lowercase();
+                label[..1].make_ascii_uppercase();
+                out.push_str(&format!(".PP\n\\fB{label}:\\fR\n"));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_man_page_names_every_command_and_setting_flag() {
+        let page = String::from_utf8(man_page().unwrap()).unwrap();
+        for needle in [
+            ".TH cdnctl 1",
+            ".SH NAME",
+            ".SH SYNOPSIS",
+            ".SH COMMANDS",
+            ".SS \"cdnctl up\"",
+            ".SS \"cdnctl down\"",
+            ".SS \"cdnctl status\"",
+            ".SS \"cdnctl completions\"",
+            ".SH ENVIRONMENT",
+            "BUCKET_NAME",
+            "\\-\\-bucket\\-name",
+            "\\-\\-max\\-deletes",
+        ] {
+            assert!(page.contains(needle), "the man page lacks {needle:?}");
+        }
+        assert!(!page.contains("cdnctl-up(1)"), "points to pages that do not exist");
+    }
+}
