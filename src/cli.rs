@@ -128,7 +128,7 @@ pub struct DownArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
-    /// text for people, json for programs, env for the web app's .env
+    /// text for people, json for programs, env for the web app's .env, github for workflow annotations
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -138,6 +138,8 @@ pub enum Format {
     Text,
     Json,
     Env,
+    /// The text report, then drift and problems as GitHub Actions annotations
+    Github,
 }
 
 /// Flags that override the settings of the same name in the environment.

@@ -2,6 +2,7 @@
 
 mod apply;
 mod aws;
+mod ci;
 mod cli;
 mod commands;
 mod generate;

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::{refused, waiting};
 use crate::apply::{apply, Facts};
 use crate::aws::Clients;
+use crate::ci;
 use crate::cli::DownArgs;
 use crate::observe::observe;
 use crate::output::{plan_json, Printer};
@@ -33,6 +34,11 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &DownArgs, printer: &Prin
         return Ok(Exit::Success);
     }
     if world.nothing_exists() {
+        ci::Summary::new(
+            format!("cdnctl down {}: nothing to remove", ci::code(&spec.bucket)),
+            &[],
+        )
+        .write(printer);
         printer.info(&format!("Nothing to remove: stack {} does not exist.", spec.bucket));
         if printer.json {
             printer.json(&json!({"removed": [], "notes": plan.notes}));
@@ -47,6 +53,7 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &DownArgs, printer: &Prin
     }
 
     let facts = apply(clients, spec, &plan, Facts::from(spec, &world), &waiting(), printer).await?;
+    ci::changes_summary(format!("cdnctl down {}: removed", ci::code(&spec.bucket)), &plan).write(printer);
     for note in &plan.notes {
         printer.info(&format!("note: {note}"));
     }

@@ -1,7 +1,7 @@
 //! The three commands, each a thin use of observe → plan (→ apply).
 
 mod down;
-mod status;
+pub mod status;
 mod up;
 
 use std::time::Duration;

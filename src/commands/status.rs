@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::now;
 use crate::aws::Clients;
+use crate::ci;
 use crate::cli::{Format, StatusArgs};
 use crate::observe::{observe, World};
 use crate::output::Printer;
@@ -59,6 +60,18 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &StatusArgs, printer: &Pr
         _ => "absent",
     };
 
+    let urls: Vec<(&str, String)> = world
+        .distribution
+        .iter()
+        .map(|d| ("CloudFront", format!("https://{}/", d.domain_name)))
+        .chain(
+            spec.domain
+                .iter()
+                .map(|d| ("custom domain", format!("https://{}/", d.name))),
+        )
+        .collect();
+    ci::status_summary(&spec.bucket, state_name, state as u8, &resources, &problems, &urls).write(printer);
+
     let format = if printer.json { Format::Json } else { args.format };
     match format {
         Format::Json => printer.json(&json!({
@@ -85,7 +98,7 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &StatusArgs, printer: &Pr
                 spec.bucket, spec.region
             ));
         }
-        Format::Text => {
+        Format::Text | Format::Github => {
             for r in &resources {
                 let presence = match (r.present, r.owned) {
                     (false, _) => "absent",
@@ -108,6 +121,11 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &StatusArgs, printer: &Pr
                 printer.result(&format!("problem: {p}"));
             }
             printer.result(&format!("state: {state_name} (exit code {})", state as u8));
+            if format == Format::Github {
+                for line in ci::status_annotations(&resources, &problems) {
+                    printer.result(&line);
+                }
+            }
         }
     }
     Ok(state)

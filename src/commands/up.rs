@@ -5,6 +5,7 @@ use serde_json::json;
 use super::{now, refused, waiting};
 use crate::apply::{apply, Facts};
 use crate::aws::Clients;
+use crate::ci;
 use crate::cli::UpArgs;
 use crate::observe::observe;
 use crate::output::{plan_json, Printer};
@@ -21,7 +22,16 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &UpArgs, printer: &Printe
     };
     let plan = plan::up(spec, &world, &opts).map_err(refused)?;
 
+    let changes = plan.writes().count();
     if args.dry_run {
+        ci::changes_summary(
+            format!(
+                "cdnctl up --dry-run {}: {changes} changes pending",
+                ci::code(&spec.bucket)
+            ),
+            &plan,
+        )
+        .write(printer);
         printer.plan(&plan, "cdnctl up would");
         if printer.json {
             printer.json(&plan_json(&plan));
@@ -51,6 +61,17 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &UpArgs, printer: &Printe
         "changes": plan.writes().count(),
         "waited": opts.wait,
     });
+    let mut summary = ci::changes_summary(
+        format!("cdnctl up {}: {changes} changes", ci::code(&spec.bucket)),
+        &plan,
+    );
+    if d.is_some() {
+        summary.link("CloudFront", &format!("https://{cdn_domain}/"));
+    }
+    if let Some(c) = &custom {
+        summary.link("custom domain", &format!("https://{c}/"));
+    }
+    summary.write(printer);
     if printer.json {
         printer.json(&result);
     } else {
