@@ -7,6 +7,7 @@ mod down;
 mod faults;
 mod generate;
 mod harness;
+mod iam;
 mod inspect;
 mod settings;
 mod status;
