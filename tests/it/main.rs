@@ -9,6 +9,7 @@ mod generate;
 mod harness;
 mod iam;
 mod inspect;
+mod packaging;
 mod settings;
 mod status;
 mod up;
