@@ -336,3 +336,13 @@ fn a_call_the_policy_lacks_is_named_with_its_place() {
         ["cloudfront:CreateResponseHeadersPolicy"]
     );
 }
+
+#[test]
+fn readme_shows_the_status_policy_as_it_is() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let policy = std::fs::read_to_string(root().join("docs/iam-policy-status.json")).unwrap();
+    assert!(
+        readme.contains(&format!("```json\n{}\n```", policy.trim_end())),
+        "README.md's policy JSON differs from docs/iam-policy-status.json: copy the file into it"
+    );
+}
