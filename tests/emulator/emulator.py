@@ -950,6 +950,15 @@ def patch_route53_like_aws():
     from moto.route53 import models as r53
     from moto.route53.exceptions import Route53ClientError
 
+    # AWS hosted zone ids always start with Z (Z1RWWTK7Y8UDDQ); moto draws
+    # every character at random, so a third of its ids look like no AWS id.
+    generate_zone_id = r53.HostedZoneIdentifier.generate
+
+    def zone_id_like_aws(self, *args, **kwargs):
+        return "Z" + generate_zone_id(self, *args, **kwargs)[1:]
+
+    r53.HostedZoneIdentifier.generate = zone_id_like_aws
+
     # AWS: a CNAME cannot share its name with any other record (outside the
     # apex), and CREATE of a record that exists fails; moto accepts both (CREATE
     # adds a duplicate). The batch is checked in order, as AWS applies it.

@@ -6,6 +6,7 @@ mod down;
 mod faults;
 mod harness;
 mod inspect;
+mod real_aws;
 mod settings;
 mod status;
 mod up;
