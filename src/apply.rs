@@ -2,12 +2,10 @@
 //! concurrently. Ids that later stages need (the new OAC's, the new
 //! distribution's ARN and domain) flow forward as `Facts`.
 
-use std::time::Duration;
-
 use anyhow::{anyhow, Context as _};
 use futures_util::future::join_all;
 
-use crate::aws::Clients;
+use crate::aws::{Clients, Waiting};
 use crate::observe::World;
 use crate::output::Printer;
 use crate::plan::{Change, Plan, Step};
@@ -22,6 +20,8 @@ pub struct Facts {
     pub zone_id: Option<String>,
     pub distribution: Option<distribution::Written>,
     pub deleted_objects: u64,
+    /// What was left for a later run, and why.
+    pub notes: Vec<String>,
 }
 
 impl Facts {
@@ -36,6 +36,7 @@ impl Facts {
                 domain_name: d.domain_name.clone(),
             }),
             deleted_objects: 0,
+            notes: Vec::new(),
         }
     }
 
@@ -64,11 +65,7 @@ enum Learned {
     Certificate(String),
     Distribution(distribution::Written),
     Deleted(u64),
-}
-
-pub struct Waiting {
-    pub every: Duration,
-    pub timeout: Duration,
+    Note(String),
 }
 
 pub async fn apply(
@@ -104,6 +101,7 @@ pub async fn apply(
                 Ok(Learned::Certificate(arn)) => facts.certificate_arn = Some(arn),
                 Ok(Learned::Distribution(d)) => facts.distribution = Some(d),
                 Ok(Learned::Deleted(n)) => facts.deleted_objects += n,
+                Ok(Learned::Note(note)) => facts.notes.push(note),
                 Err(e) => errors.push(format!("{e:#}")),
             }
         }
@@ -125,7 +123,7 @@ async fn run(
     let cf = &clients.cloudfront;
     Ok(match step {
         Step::CreateBucket => {
-            bucket::create(&clients.s3, spec).await?;
+            bucket::create(&clients.s3, spec, waiting).await?;
             Learned::Nothing
         }
         Step::PutBucket(setting) => {
@@ -133,7 +131,22 @@ async fn run(
                 bucket::Setting::Policy => Some(spec.policy(&facts.distribution()?.arn)),
                 _ => None,
             };
-            bucket::put(&clients.s3, spec, *setting, policy.as_ref()).await?;
+            let label = format!("bucket {}", spec.bucket);
+            let what = match setting {
+                bucket::Setting::Policy => {
+                    "waiting for S3 to accept the policy (a new bucket, or IAM propagating new principals)"
+                }
+                _ => "waiting for the new bucket to settle",
+            };
+            bucket::put(
+                &clients.s3,
+                spec,
+                *setting,
+                policy.as_ref(),
+                waiting,
+                printer.on_refusal(&label, what),
+            )
+            .await?;
             Learned::Nothing
         }
         Step::CreateOac => Learned::Oac(oac::create(cf, &spec.oac_name).await?),
@@ -160,24 +173,22 @@ async fn run(
             validate_certificate(clients, arn, domain, facts.zone_id()?, waiting, printer).await?;
             Learned::Certificate(arn.clone())
         }
-        Step::DeleteCertificate { arn } => {
-            // Its validation record first, if it is still the one ACM asked for.
-            if let (Some(cert), Some(zone_id)) = (certificate::observe(&clients.acm, arn).await?, &facts.zone_id) {
-                if let Some((name, value)) = cert.validation {
-                    dns::delete_cname(&clients.route53, zone_id, &name, &value).await?;
-                }
-            }
-            certificate::delete(&clients.acm, arn).await?;
-            Learned::Nothing
+        Step::DeleteCertificate { arn, zone_id, wait } => {
+            delete_certificate(clients, arn, zone_id.as_deref(), *wait, waiting, printer).await?
         }
-        Step::CreateDistribution => Learned::Distribution(distribution::create(cf, spec, facts.links()?).await?),
+        Step::CreateDistribution => {
+            let progress = printer.on_refusal("distribution", "waiting for CloudFront to accept the new certificate");
+            Learned::Distribution(distribution::create(cf, spec, facts.links()?, waiting, progress).await?)
+        }
         Step::UpdateDistribution { id, etag, config } => {
             // The OAC or certificate may have been made in an earlier stage of this run.
             let links = facts.links()?;
             let (config, _) = distribution::reconcile(config, spec, links)?;
             let applied =
                 |now: &_| distribution::reconcile(now, spec, links).is_ok_and(|(_, changes)| changes.is_empty());
-            distribution::update(cf, id, etag, config, applied).await?;
+            let label = format!("distribution {id}");
+            let progress = printer.on_refusal(&label, "waiting for CloudFront to accept the new certificate");
+            distribution::update(cf, id, etag, config, Some(links), waiting, progress, applied).await?;
             Learned::Nothing
         }
         Step::TagDistribution { arn } => {
@@ -195,13 +206,12 @@ async fn run(
             .await?;
             Learned::Nothing
         }
-        Step::DeleteRecords { zone_id, records } => {
-            let domain = spec.domain.as_ref().context("DNS: no custom domain is configured")?;
-            dns::delete(&clients.route53, zone_id, &domain.name, records.clone()).await?;
+        Step::DeleteRecords { zone_id, name, records } => {
+            dns::delete(&clients.route53, zone_id, name, records.clone()).await?;
             Learned::Nothing
         }
         Step::DisableDistribution { id, etag, config } => {
-            distribution::disable(cf, id, etag, config).await?;
+            distribution::disable(cf, id, etag, config, waiting).await?;
             Learned::Nothing
         }
         Step::WaitDeployed { id } => {
@@ -220,19 +230,92 @@ async fn run(
             Learned::Nothing
         }
         Step::DeleteDistribution { id } => {
-            distribution::delete(cf, id).await?;
+            let label = format!("distribution {id}");
+            let progress = printer.on_refusal(
+                &label,
+                "disabled and deployed, waiting for CloudFront to allow the delete",
+            );
+            distribution::delete(cf, id, waiting, progress).await?;
             Learned::Nothing
         }
         Step::DeleteOac { id } => {
-            oac::delete(cf, id, &spec.oac_name).await?;
+            let label = format!("origin access control {}", spec.oac_name);
+            let progress = printer.on_refusal(
+                &label,
+                "waiting for CloudFront to release it (minutes after the distribution is deleted)",
+            );
+            oac::delete(cf, id, &spec.oac_name, waiting, progress).await?;
             Learned::Nothing
         }
-        Step::EmptyBucket => Learned::Deleted(bucket::empty(&clients.s3, &spec.bucket).await?),
+        Step::EmptyBucket => {
+            // Look once more, right before deleting files: a distribution
+            // made since the plan was drawn must not lose its origin.
+            let listing = distribution::list(cf, spec).await?;
+            let serving = listing.serving(&spec.bucket);
+            let ours = listing.candidates.first().map(|(id, _)| id.clone());
+            let serving: Vec<_> = serving.into_iter().filter(|id| Some(id) != ours.as_ref()).collect();
+            if !serving.is_empty() {
+                anyhow::bail!(
+                    "bucket {}: --purge refused: distribution {} now serves files from it: nothing was deleted from the bucket",
+                    spec.bucket,
+                    serving.join(", ")
+                );
+            }
+            Learned::Deleted(bucket::empty(&clients.s3, &spec.bucket).await?)
+        }
         Step::DeleteBucket => {
             bucket::delete(&clients.s3, &spec.bucket).await?;
             Learned::Nothing
         }
     })
+}
+
+/// Delete a certificate cdnctl requested, then its validation record, unless
+/// another certificate still needs it: ACM renews a certificate only while
+/// its record resolves, so the record goes only after the certificate.
+async fn delete_certificate(
+    clients: &Clients,
+    arn: &str,
+    zone_id: Option<&str>,
+    wait: bool,
+    waiting: &Waiting,
+    printer: &Printer,
+) -> anyhow::Result<Learned> {
+    let cert = certificate::observe(&clients.acm, arn).await?;
+    let label = format!("certificate {arn}");
+    let progress = printer.on_refusal(
+        &label,
+        "waiting for ACM to release it (it stays in use for minutes after CloudFront stops using it)",
+    );
+    match certificate::delete(&clients.acm, arn, wait.then_some(waiting), progress).await? {
+        certificate::Deleted::Done => {}
+        certificate::Deleted::StillInUse if wait => anyhow::bail!(
+            "certificate {arn}: ACM still counts it in use after {} minutes: run the command again later",
+            waiting.timeout.as_secs() / 60
+        ),
+        certificate::Deleted::StillInUse => {
+            return Ok(Learned::Note(format!(
+                "certificate {arn}: ACM counts it in use for minutes after CloudFront stops using it: run the command again later to delete it (and its validation record)"
+            )))
+        }
+    }
+    let Some((cert, (name, value))) = cert.and_then(|c| c.validation.clone().map(|v| (c, v))) else {
+        return Ok(Learned::Nothing);
+    };
+    let domain = cert.names.first().cloned().unwrap_or_default();
+    if certificate::validation_record_shared(&clients.acm, &name, &domain, &[arn.to_string()]).await? {
+        return Ok(Learned::Note(format!(
+            "DNS {name}: validation record kept: another certificate for {domain} still needs it"
+        )));
+    }
+    let zone_id = match zone_id {
+        Some(z) => Some(z.to_string()),
+        None => dns::zone_holding(&clients.route53, name.trim_end_matches('.')).await?,
+    };
+    if let Some(zone_id) = zone_id {
+        dns::delete_cname(&clients.route53, &zone_id, &name, &value).await?;
+    }
+    Ok(Learned::Nothing)
 }
 
 /// Write the certificate's validation record into the zone and wait until ACM

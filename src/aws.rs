@@ -2,6 +2,7 @@
 //! errors ("not found", "already exists", unreachable endpoint).
 
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
@@ -72,7 +73,7 @@ impl Clients {
             // Against a local endpoint, `bucket.127.0.0.1` does not resolve.
             .force_path_style(overridden)
             .retry_classifier(S3OperationAborted)
-            .retry_classifier(UntrustedCertificate)
+            .retry_classifier(Unreachable)
             .build();
         let global_region = Region::from_static(GLOBAL_REGION);
         Ok(Clients {
@@ -80,19 +81,19 @@ impl Clients {
             cloudfront: aws_sdk_cloudfront::Client::from_conf(
                 aws_sdk_cloudfront::config::Builder::from(&config)
                     .region(global_region.clone())
-                    .retry_classifier(UntrustedCertificate)
+                    .retry_classifier(Unreachable)
                     .build(),
             ),
             route53: aws_sdk_route53::Client::from_conf(
                 aws_sdk_route53::config::Builder::from(&config)
                     .region(global_region.clone())
-                    .retry_classifier(UntrustedCertificate)
+                    .retry_classifier(Unreachable)
                     .build(),
             ),
             acm: aws_sdk_acm::Client::from_conf(
                 aws_sdk_acm::config::Builder::from(&config)
                     .region(global_region)
-                    .retry_classifier(UntrustedCertificate)
+                    .retry_classifier(Unreachable)
                     .build(),
             ),
             region,
@@ -107,6 +108,20 @@ fn validate_region(region: &str) -> anyhow::Result<()> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !ok {
         anyhow::bail!("AWS_REGION: {region:?} is not valid: expected a region name such as eu-west-1");
+    }
+    // ARNs, service principals and CloudFront itself differ outside the aws
+    // partition (GovCloud has no CloudFront; China's takes no ACM certificate).
+    for (prefix, partition) in [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-iso", "aws-iso"),
+        ("eu-iso", "aws-iso"),
+    ] {
+        if region.starts_with(prefix) {
+            anyhow::bail!(
+                "AWS_REGION: {region} is in the {partition} partition, which cdnctl does not support: use a region of the aws partition, such as eu-west-1"
+            );
+        }
     }
     Ok(())
 }
@@ -160,13 +175,15 @@ impl ClassifyRetry for S3OperationAborted {
     }
 }
 
-/// A TLS handshake that failed because the endpoint's certificate is not
-/// trusted will fail the same way every time: do not spend the retry budget
-/// (minutes of backoff) on it.
+/// Failures that will be the same on every attempt: do not spend the retry
+/// budget (minutes of backoff) on them. An endpoint whose TLS certificate is
+/// not trusted, that refuses connections or whose name does not resolve is a
+/// setting to fix, said at once; throttling, 5xx and dropped connections keep
+/// the full budget.
 #[derive(Debug)]
-struct UntrustedCertificate;
+struct Unreachable;
 
-impl ClassifyRetry for UntrustedCertificate {
+impl ClassifyRetry for Unreachable {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
         let Some(Err(err)) = ctx.output_or_error() else {
             return RetryAction::NoActionIndicated;
@@ -177,8 +194,13 @@ impl ClassifyRetry for UntrustedCertificate {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(connector);
         while let Some(s) = source {
             let text = s.to_string();
-            if text.contains("invalid peer certificate") || text.contains("UnknownIssuer") {
+            if PERMANENT.iter().any(|p| text.contains(p)) {
                 return RetryAction::RetryForbidden;
+            }
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                    return RetryAction::RetryForbidden;
+                }
             }
             source = s.source();
         }
@@ -186,8 +208,74 @@ impl ClassifyRetry for UntrustedCertificate {
     }
 
     fn name(&self) -> &'static str {
-        "UntrustedCertificate"
+        "Unreachable"
     }
+}
+
+/// What the connector says when a retry cannot help.
+const PERMANENT: &[&str] = &[
+    "invalid peer certificate",
+    "UnknownIssuer",
+    "Connection refused",
+    "dns error",
+    "failed to lookup address",
+    "Name or service not known",
+    "No address associated with hostname",
+];
+
+/// How often to poll and how long to wait for anything AWS does slowly:
+/// deployments, validation, and the windows in which AWS refuses a request
+/// that it will accept a little later (a certificate still "in use" minutes
+/// after its distribution was deleted, a bucket not yet visible to its own
+/// subresource calls, …).
+#[derive(Debug, Clone, Copy)]
+pub struct Waiting {
+    pub every: Duration,
+    pub timeout: Duration,
+}
+
+impl Waiting {
+    /// The same polling, bounded by `limit` as well.
+    pub fn at_most(self, limit: Duration) -> Waiting {
+        Waiting {
+            every: self.every,
+            timeout: self.timeout.min(limit),
+        }
+    }
+
+    /// Send `request` again while AWS refuses it in a way that ends by itself
+    /// (`passing` says which refusals), backing off from a second up to the
+    /// poll interval, until `timeout`; then the last answer stands.
+    /// `progress` hears each refusal, with the time waited so far.
+    pub async fn through<T, E, F, Fut>(
+        &self,
+        passing: impl Fn(&SdkError<E, HttpResponse>) -> bool,
+        mut progress: impl FnMut(&str, Duration),
+        mut request: F,
+    ) -> Result<T, SdkError<E, HttpResponse>>
+    where
+        E: ProvideErrorMetadata,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        let start = tokio::time::Instant::now();
+        let mut pause = self.every.min(Duration::from_secs(1));
+        loop {
+            match request().await {
+                Err(e) if passing(&e) && start.elapsed() + pause <= self.timeout => {
+                    progress(code(&e).unwrap_or("refused"), start.elapsed());
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(self.every.max(pause));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// A refusal with this code.
+pub fn is_code<E: ProvideErrorMetadata>(codes: &'static [&'static str]) -> impl Fn(&SdkError<E, HttpResponse>) -> bool {
+    move |e| code(e).is_some_and(|c| codes.contains(&c))
 }
 
 /// The error code AWS answered with, if it answered.
@@ -270,6 +358,10 @@ where
     let detail = chain.join(": ");
     let hint = if detail.contains("certificate") || detail.contains("UnknownIssuer") {
         " (the endpoint's TLS certificate is not trusted: set AWS_CA_BUNDLE to a PEM bundle that includes its CA)"
+    } else if detail.contains("Connection refused") {
+        " (nothing listens there: check AWS_ENDPOINT_URL / --endpoint-url, or the network)"
+    } else if detail.contains("dns error") || detail.contains("lookup") {
+        " (the endpoint's name does not resolve: check AWS_ENDPOINT_URL / --endpoint-url, or the network)"
     } else {
         ""
     };

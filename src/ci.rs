@@ -44,6 +44,11 @@ impl Summary {
         self.notes.push(line.to_string());
     }
 
+    pub fn notes(mut self, lines: &[String]) -> Summary {
+        self.notes.extend(lines.iter().cloned());
+        self
+    }
+
     pub fn markdown(&self) -> String {
         let mut md = format!("### {}\n\n", self.heading);
         if !self.rows.is_empty() {

@@ -13,10 +13,13 @@ Settings (environment or .env; a flag of the same name wins):
   HOSTED_ZONE_ID     that zone's id (optional: looked up from HOSTED_ZONE_NAME)
   SUBDOMAIN          the custom domain is SUBDOMAIN.HOSTED_ZONE_NAME
   CERTIFICATE_ARN    ACM certificate in us-east-1 covering the custom domain
-  WAF_ARN            WAFv2 web ACL (scope CLOUDFRONT) to attach
+  WAF_ARN            WAFv2 web ACL (scope CLOUDFRONT) to attach; none detaches any;
+                     unset leaves whatever is attached (e.g. by Firewall Manager)
   CDN_CORS_ORIGINS   origins allowed to fetch files cross-origin (default *)
   CDN_PRICE_CLASS    PriceClass_100 (default), PriceClass_200 or PriceClass_All
-  CDN_TAGS           key=value,... tags for every resource
+  CDN_TAGS           key=value,... tags for every resource (at most 49)
+  CDN_POLL_SECONDS   how often to poll AWS while waiting (default 15)
+  CDN_WAIT_MINUTES   how long to wait at most for CloudFront, ACM and Route53 (default 75)
 AWS: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_CA_BUNDLE and the usual credential chain.";
 
 #[derive(Debug, Parser)]

@@ -1,9 +1,13 @@
 //! Observe: read the actual state of every resource of the stack. Read-only
 //! and concurrent: every lookup that needs an id found by another (the
 //! distribution's details, the zone's records, the certificate's tags) follows
-//! it at once, so the whole is two round trips deep.
+//! it at once. A second, smaller round follows only where the first found
+//! something to look into: the validation record of the stack's certificate,
+//! and what a domain removed from the settings left behind.
 
-use crate::aws::Clients;
+use futures_util::future::join_all;
+
+use crate::aws::{Clients, Waiting};
 use crate::resources::{bucket, certificate, distribution, dns, oac};
 use crate::spec::Spec;
 
@@ -16,9 +20,23 @@ pub struct World {
     pub duplicate_distributions: Vec<String>,
     /// Another distribution already has the custom domain as an alias.
     pub alias_taken_by: Option<String>,
+    /// Every other distribution: what it reads from and uses.
+    pub listing: distribution::Listing,
+    pub zone: Option<dns::Zone>,
     pub zone_id: Option<String>,
     pub records: Option<dns::Observed>,
+    /// The certificate the distribution should use: the given one, or the
+    /// stack's own live one.
     pub certificate: Option<certificate::Observed>,
+    /// Whether the stack's own certificate's validation record is in the zone
+    /// (`None` when there is nothing to check).
+    pub validation_record: Option<bool>,
+    /// The stack's certificates that it no longer needs: failed, timed out,
+    /// expired, or for a domain no longer in the settings.
+    pub spare_certificates: Vec<certificate::Observed>,
+    /// A/AAAA records pointing at the stack's distribution for aliases no
+    /// longer in the settings: (zone id, domain, records).
+    pub stale_records: Vec<(String, String, Vec<aws_sdk_route53::types::ResourceRecordSet>)>,
     /// Object versions and delete markers in the bucket, counted up to a limit
     /// (only when asked: `down` needs it, `up` and `status` do not).
     pub objects: Option<u64>,
@@ -30,13 +48,26 @@ impl World {
             && self.oac.is_none()
             && self.distribution.is_none()
             && self.records.as_ref().is_none_or(|r| r.records().next().is_none())
+            && !self.certificate.as_ref().is_some_and(|c| c.owned)
+            && self.spare_certificates.is_empty()
+            && self.stale_records.is_empty()
+    }
+
+    /// The stack's distribution, if it carries the stack's tag.
+    pub fn owned_distribution(&self, spec: &Spec) -> Option<&distribution::Observed> {
+        self.distribution.as_ref().filter(|d| spec.is_owned(&d.tags))
     }
 }
 
-pub async fn observe(clients: &Clients, spec: &Spec, count_objects_up_to: Option<u64>) -> anyhow::Result<World> {
+pub async fn observe(
+    clients: &Clients,
+    spec: &Spec,
+    waiting: &Waiting,
+    count_objects_up_to: Option<u64>,
+) -> anyhow::Result<World> {
     // Independent chains, run concurrently; none is more than two requests deep.
     let bucket = async {
-        let state = bucket::observe(&clients.s3, &spec.bucket, &clients.region).await?;
+        let state = bucket::observe(&clients.s3, &spec.bucket, &clients.region, waiting).await?;
         let objects = match (count_objects_up_to, &state) {
             (Some(limit), bucket::State::Present(b)) if spec.is_owned(&b.tags) => {
                 Some(bucket::count_objects(&clients.s3, &spec.bucket, limit).await?)
@@ -57,35 +88,134 @@ pub async fn observe(clients: &Clients, spec: &Spec, count_objects_up_to: Option
         let Some(domain) = &spec.domain else {
             return anyhow::Ok((None, None));
         };
-        let zone_id = dns::find_zone(&clients.route53, domain).await?;
-        let records = dns::observe(&clients.route53, &zone_id, &domain.name).await?;
-        Ok((Some(zone_id), Some(records)))
+        let zone = dns::find_zone(&clients.route53, domain).await?;
+        let records = match &zone {
+            dns::Zone::Found(id) => Some(dns::observe(&clients.route53, id, &domain.name).await?),
+            dns::Zone::Unusable(_) => None,
+        };
+        Ok((Some(zone), records))
     };
-    let cert = async {
-        match (&spec.distribution.certificate_arn, &spec.domain) {
-            (Some(arn), _) => certificate::observe(&clients.acm, arn).await,
-            (None, Some(domain)) => certificate::find_owned(&clients.acm, spec, &domain.name).await,
-            (None, None) => Ok(None),
+    // The stack's certificates for its domain (live and dead), and the given one.
+    let certs = async {
+        let listed = certificate::list(&clients.acm).await?;
+        let domain = spec.domain.as_ref().map(|d| d.name.as_str());
+        let for_domain: Vec<String> = listed
+            .iter()
+            .filter(|s| Some(s.domain.as_str()) == domain)
+            .map(|s| s.arn.clone())
+            .collect();
+        let owned = certificate::owned_among(&clients.acm, spec, &for_domain).await?;
+        anyhow::Ok((listed, owned))
+    };
+    let given = async {
+        match &spec.distribution.certificate_arn {
+            Some(arn) => certificate::observe(&clients.acm, arn).await,
+            None => Ok(None),
         }
     };
-    let (bucket, oac, distribution, dns, certificate) = tokio::join!(
+    let (bucket, oac, distribution, dns, certs, given) = tokio::join!(
         bucket,
         oac::observe(&clients.cloudfront, &spec.oac_name),
         distribution,
         dns,
-        cert
+        certs,
+        given
     );
-    let ((bucket, objects), (listing, distribution), (zone_id, records)) = (bucket?, distribution?, dns?);
+    let ((bucket, objects), (listing, distribution), (zone, records)) = (bucket?, distribution?, dns?);
+    let (listed, mut owned) = certs?;
+    let zone_id = match &zone {
+        Some(dns::Zone::Found(id)) => Some(id.clone()),
+        _ => None,
+    };
+
+    // The certificate to use, and the stack's others.
+    let certificate = match given? {
+        Some(c) => Some(c),
+        None if spec.domain.is_some() => certificate::best(&owned).cloned(),
+        None => None,
+    };
+    let in_use = distribution
+        .as_ref()
+        .and_then(|d| d.config.viewer_certificate.as_ref())
+        .and_then(|v| v.acm_certificate_arn.clone())
+        .filter(|a| !a.is_empty());
+
+    // Second round: the validation record, and leftovers of an old domain.
+    let owned_distribution = distribution.as_ref().filter(|d| spec.is_owned(&d.tags));
+    let wanted = spec.domain.as_ref().map(|d| d.name.as_str());
+    let old_aliases: Vec<String> = owned_distribution
+        .and_then(|d| d.config.aliases.as_ref())
+        .map(|a| {
+            a.items()
+                .iter()
+                .filter(|a| Some(a.as_str()) != wanted)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let validation = async {
+        let (Some(cert), Some(zone_id)) = (certificate.as_ref().filter(|c| c.owned), &zone_id) else {
+            return anyhow::Ok(None);
+        };
+        match &cert.validation {
+            Some((name, value)) => Ok(Some(dns::has_cname(&clients.route53, zone_id, name, value).await?)),
+            None => Ok(None),
+        }
+    };
+    let leftover_certs = async {
+        // Certificates of the old aliases, and the one the distribution uses
+        // now, if they are the stack's and not already seen.
+        let seen: Vec<&str> = owned.iter().map(|c| c.arn.as_str()).collect();
+        let mut arns: Vec<String> = listed
+            .iter()
+            .filter(|s| old_aliases.contains(&s.domain) || in_use.as_deref() == Some(s.arn.as_str()))
+            .map(|s| s.arn.clone())
+            .filter(|a| !seen.contains(&a.as_str()) && Some(a) != spec.distribution.certificate_arn.as_ref())
+            .collect();
+        arns.dedup();
+        if arns.is_empty() {
+            return anyhow::Ok(Vec::new());
+        }
+        certificate::owned_among(&clients.acm, spec, &arns).await
+    };
+    let leftover_records = async {
+        let Some(d) = owned_distribution else {
+            return anyhow::Ok(Vec::new());
+        };
+        let found = join_all(old_aliases.iter().map(|alias| async move {
+            let Some(zone_id) = dns::zone_holding(&clients.route53, alias).await? else {
+                return anyhow::Ok(None);
+            };
+            let records = dns::observe(&clients.route53, &zone_id, alias).await?;
+            let ours: Vec<_> = records
+                .records()
+                .filter(|r| dns::points_at(r, &d.domain_name))
+                .cloned()
+                .collect();
+            Ok((!ours.is_empty()).then(|| (zone_id, alias.clone(), ours)))
+        }))
+        .await;
+        found.into_iter().filter_map(|r| r.transpose()).collect()
+    };
+    let (validation_record, leftover_certs, stale_records) = tokio::join!(validation, leftover_certs, leftover_records);
+    owned.extend(leftover_certs?);
+    let chosen = certificate.as_ref().map(|c| c.arn.clone());
+    let spare_certificates = owned.into_iter().filter(|c| Some(&c.arn) != chosen.as_ref()).collect();
 
     Ok(World {
         bucket,
         oac: oac?,
-        distribution,
         duplicate_distributions: listing.candidates.iter().skip(1).map(|(id, _)| id.clone()).collect(),
-        alias_taken_by: listing.alias_taken_by,
+        distribution,
+        alias_taken_by: listing.alias_taken_by.clone(),
+        listing,
+        zone,
         zone_id,
         records,
-        certificate: certificate?,
+        certificate,
+        validation_record: validation_record?,
+        spare_certificates,
+        stale_records: stale_records?,
         objects,
     })
 }

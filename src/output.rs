@@ -115,9 +115,28 @@ impl Progress {
         }
     }
 
-    pub fn finish(self) {
-        if let Some(bar) = self.bar {
+    pub fn finish(self) {}
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+impl Printer {
+    /// A callback for a wait that may not happen: the first time AWS refuses
+    /// (`code`), it shows `what` as progress for `label`; later refusals
+    /// update it. The progress ends when the callback is dropped.
+    pub fn on_refusal<'a>(&'a self, label: &str, what: &'a str) -> impl FnMut(&str, Duration) + Clone + 'a {
+        let label = label.to_string();
+        let shown: std::sync::Arc<std::sync::Mutex<Option<Progress>>> = Default::default();
+        move |code: &str, waited: Duration| {
+            let mut shown = shown.lock().unwrap_or_else(|e| e.into_inner());
+            let progress = shown.get_or_insert_with(|| self.progress(&label, what));
+            progress.status(&format!("{code}, retrying ({}s)", waited.as_secs()));
         }
     }
 }

@@ -39,6 +39,7 @@ pub enum Step {
     },
     DeleteRecords {
         zone_id: String,
+        name: String,
         records: Vec<ResourceRecordSet>,
     },
     DisableDistribution {
@@ -55,9 +56,14 @@ pub enum Step {
     DeleteOac {
         id: String,
     },
-    /// Delete a certificate cdnctl requested, and its validation record.
+    /// Delete a certificate cdnctl requested, then its validation record
+    /// unless another certificate still needs it. With `wait`, wait through
+    /// ACM's "in use" window; without, leave it for a later run if in use.
     DeleteCertificate {
         arn: String,
+        /// The zone of its validation record, when known.
+        zone_id: Option<String>,
+        wait: bool,
     },
     EmptyBucket,
     DeleteBucket,
@@ -77,12 +83,15 @@ impl Step {
             | Step::CreateDistribution
             | Step::UpdateDistribution { .. }
             | Step::TagDistribution { .. } => 1,
-            // down: DNS ∥ disable → wait → delete distribution → OAC ∥ bucket
+            // down: DNS ∥ disable → wait → delete distribution → OAC ∥
+            // certificates → files, last: only once everything that can
+            // refuse has succeeded → bucket
             Step::DeleteRecords { .. } | Step::DisableDistribution { .. } => 0,
             Step::WaitDeployed { .. } => 3,
             Step::DeleteDistribution { .. } => 4,
-            Step::DeleteOac { .. } | Step::DeleteCertificate { .. } | Step::EmptyBucket => 5,
-            Step::DeleteBucket => 6,
+            Step::DeleteOac { .. } | Step::DeleteCertificate { .. } => 5,
+            Step::EmptyBucket => 6,
+            Step::DeleteBucket => 7,
         }
     }
 
@@ -195,6 +204,17 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
             Some(cert) => refusals.extend(certificate::problem(cert, &domain.name, opts.now).map(Refusal)),
         }
     }
+    if let Some(dns::Zone::Unusable(why)) = &world.zone {
+        refusals.push(Refusal(why.clone()));
+    }
+    if let (Some(cname), Some(domain)) = (world.records.as_ref().and_then(|r| r.cname.as_ref()), &spec.domain) {
+        refusals.push(Refusal(format!(
+            "DNS {}: has a CNAME record (to {}), and Route53 allows no A or AAAA record beside a CNAME: \
+             remove that CNAME from the zone yourself (cdnctl never deletes it, not even with --adopt), then run `cdnctl up` again",
+            domain.name,
+            dns::target(cname)
+        )));
+    }
     if let (Some(records), Some(domain)) = (&world.records, &spec.domain) {
         for r in records.records() {
             let ours = dist.is_some_and(|d| dns::points_at(r, &d.domain_name));
@@ -273,6 +293,13 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
                 "validate through DNS",
                 vec![format!("{} is {}", c.arn, c.status)],
             ),
+            // ACM renews a certificate only while its validation record resolves.
+            Some(c) if world.validation_record == Some(false) => plan.push(
+                Step::ValidateCertificate { arn: c.arn.clone() },
+                &r,
+                "restore its DNS validation record",
+                vec![validation_missing(c)],
+            ),
             Some(_) => {}
         }
     }
@@ -333,6 +360,38 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         }
     }
 
+    // What the stack owns and no longer needs: records of a domain removed
+    // from the settings, and certificates it requested that are dead or no
+    // longer wanted (deleted once the distribution no longer uses them).
+    if dist.is_some_and(|d| spec.is_owned(&d.tags)) {
+        for (zone_id, name, records) in &world.stale_records {
+            plan.push(
+                Step::DeleteRecords {
+                    zone_id: zone_id.clone(),
+                    name: name.clone(),
+                    records: records.clone(),
+                },
+                &format!("DNS {name}"),
+                "delete (no longer in the settings)",
+                vec![],
+            );
+        }
+    }
+    for c in &world.spare_certificates {
+        if world.listing.using_certificate(&c.arn).is_empty() {
+            plan.push(
+                Step::DeleteCertificate {
+                    arn: c.arn.clone(),
+                    zone_id: None,
+                    wait: opts.wait,
+                },
+                &format!("certificate {}", c.arn),
+                "delete (no longer needed)",
+                vec![spare_reason(c)],
+            );
+        }
+    }
+
     if opts.wait {
         let deployed = dist.is_some_and(|d| d.status == "Deployed");
         let touches_distribution = plan
@@ -359,6 +418,21 @@ pub fn certificate_arn<'a>(spec: &'a Spec, world: &'a World) -> Option<&'a str> 
     })
 }
 
+/// One line for a certificate whose validation record is missing.
+pub fn validation_missing(c: &certificate::Observed) -> String {
+    let name = c.validation.as_ref().map(|(n, _)| n.as_str()).unwrap_or("?");
+    format!("validation record {name} is missing: ACM cannot renew the certificate without it")
+}
+
+/// Why the stack no longer needs one of its certificates.
+pub fn spare_reason(c: &certificate::Observed) -> String {
+    if certificate::is_live(&c.status) {
+        format!("{} for {}, no longer in the settings", c.status, c.names.join(", "))
+    } else {
+        format!("{}: it can never serve", c.status)
+    }
+}
+
 fn setting_name(s: bucket::Setting) -> &'static str {
     match s {
         bucket::Setting::PublicAccessBlock => "block public access",
@@ -379,10 +453,33 @@ pub struct DownOptions {
 /// Everything `down` must do to remove this stack's resources, and only them.
 pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<Refusal>> {
     let mut plan = Plan::default();
-    let dist = world.distribution.as_ref().filter(|d| spec.is_owned(&d.tags));
-    if let Some(d) = world.distribution.as_ref().filter(|d| !spec.is_owned(&d.tags)) {
-        plan.notes
-            .push(format!("distribution {}: not tagged as this stack's, left alone", d.id));
+    let dist = world.owned_distribution(spec);
+    // A distribution with the stack's comment but not its tag is not the
+    // stack's: it, and everything it may use, is left alone.
+    let untagged = world.distribution.as_ref().filter(|d| !spec.is_owned(&d.tags));
+
+    // Never empty a bucket that a live distribution other than the stack's
+    // own still serves: refuse the whole run, before any write.
+    if opts.purge && world.objects.unwrap_or(0) > 0 {
+        let mut serving = world.listing.serving(&spec.bucket);
+        if let Some(d) = untagged.filter(|d| distribution::reads_from(&d.config, &spec.bucket)) {
+            serving.insert(0, d.id.clone());
+        }
+        if !serving.is_empty() {
+            return Err(vec![Refusal(format!(
+                "bucket {}: --purge refused: distribution {} still serves files from it: \
+                 remove this bucket from its origins (or delete that distribution) first",
+                spec.bucket,
+                serving.join(", ")
+            ))]);
+        }
+    }
+    if let Some(d) = untagged {
+        plan.notes.push(format!(
+            "distribution {}: carries this stack's comment but not its cdnctl:stack tag: left alone, \
+             and with it the origin access control, certificate and bucket it may use",
+            d.id
+        ));
     }
 
     // DNS records, only where they point at this stack's distribution.
@@ -408,6 +505,7 @@ pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<
             plan.push(
                 Step::DeleteRecords {
                     zone_id: zone_id.clone(),
+                    name: domain.name.clone(),
                     records: ours,
                 },
                 &format!("DNS {}", domain.name),
@@ -416,9 +514,28 @@ pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<
             );
         }
     }
+    if let (Some(dns::Zone::Unusable(why)), Some(domain)) = (&world.zone, &spec.domain) {
+        plan.notes.push(format!(
+            "DNS {}: the records could not be checked ({why}); the rest is removed",
+            domain.name
+        ));
+    }
+    for (zone_id, name, records) in world.stale_records.iter().filter(|_| dist.is_some()) {
+        plan.push(
+            Step::DeleteRecords {
+                zone_id: zone_id.clone(),
+                name: name.clone(),
+                records: records.clone(),
+            },
+            &format!("DNS {name}"),
+            "delete",
+            vec![],
+        );
+    }
 
-    // The distribution: disable, wait, delete. The OAC and the bucket follow
-    // only once it is gone, so a `--no-wait` run leaves them for the next one.
+    // The distribution: disable, wait, delete. The OAC, certificates and
+    // bucket follow only once it is gone, so a `--no-wait` run leaves them
+    // for the next one.
     let mut distribution_gone = dist.is_none();
     if let Some(d) = dist {
         let r = format!("distribution {}", d.id);
@@ -453,34 +570,62 @@ pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<
             ));
         }
     }
+    let free = distribution_gone && untagged.is_none();
 
-    if let Some(o) = &world.oac {
-        if distribution_gone {
+    if let Some(o) = world.oac.as_ref().filter(|_| free) {
+        let users = world.listing.using_oac(&o.id);
+        if users.is_empty() {
             plan.push(
                 Step::DeleteOac { id: o.id.clone() },
                 &format!("origin access control {}", spec.oac_name),
                 "delete",
                 vec![],
             );
+        } else {
+            plan.notes.push(format!(
+                "origin access control {}: still used by distribution {}: left alone",
+                spec.oac_name,
+                users.join(", ")
+            ));
         }
     }
 
-    if let Some(c) = world.certificate.as_ref().filter(|c| c.owned) {
-        if distribution_gone {
-            plan.push(
-                Step::DeleteCertificate { arn: c.arn.clone() },
-                &format!("certificate {}", c.arn),
-                "delete",
-                vec![],
-            );
+    let owned_certs = world
+        .certificate
+        .iter()
+        .filter(|c| c.owned)
+        .chain(world.spare_certificates.iter());
+    for c in owned_certs.filter(|_| free) {
+        let users = world.listing.using_certificate(&c.arn);
+        if !users.is_empty() {
+            plan.notes.push(format!(
+                "certificate {}: still used by distribution {}: left alone",
+                c.arn,
+                users.join(", ")
+            ));
+            continue;
         }
+        let zone_id = match &spec.domain {
+            Some(d) if c.names.contains(&d.name) => world.zone_id.clone(),
+            _ => None,
+        };
+        plan.push(
+            Step::DeleteCertificate {
+                arn: c.arn.clone(),
+                zone_id,
+                wait: opts.wait,
+            },
+            &format!("certificate {}", c.arn),
+            "delete, then its validation record",
+            vec![],
+        );
     }
 
     let b = format!("bucket {}", spec.bucket);
     match &world.bucket {
         // Left for a later run while the distribution still exists (the note
         // about the distribution says so).
-        bucket::State::Present(o) if spec.is_owned(&o.tags) && !distribution_gone => {}
+        bucket::State::Present(o) if spec.is_owned(&o.tags) && !free => {}
         bucket::State::Present(o) if spec.is_owned(&o.tags) => {
             let objects = world.objects.unwrap_or(0);
             if objects == 0 {
@@ -508,10 +653,11 @@ pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<
                 plan.push(Step::DeleteBucket, &b, "delete", vec![]);
             }
         }
-        bucket::State::Present(_) => plan.notes.push(format!(
+        bucket::State::Present(o) if !spec.is_owned(&o.tags) => plan.notes.push(format!(
             "bucket {}: not tagged as this stack's, left alone",
             spec.bucket
         )),
+        bucket::State::Present(_) => {}
         bucket::State::Foreign => plan.notes.push(format!(
             "bucket {}: belongs to another account, left alone",
             spec.bucket

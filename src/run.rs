@@ -78,6 +78,8 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
             _ = tokio::signal::ctrl_c() => None,
         }
     });
+    // A prompt's blocking read may still wait for a line: do not wait for it.
+    runtime.shutdown_background();
     match outcome {
         Some(Ok(exit)) => exit,
         Some(Err(e)) => {

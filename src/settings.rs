@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 use crate::cli::SettingsArgs;
 
@@ -32,10 +33,25 @@ pub struct Settings {
     pub bucket_users: Vec<String>,
     pub domain: Option<Domain>,
     pub certificate_arn: Option<String>,
-    pub waf_arn: Option<String>,
+    pub waf: Waf,
     pub cors_origins: Vec<String>,
     pub price_class: String,
     pub tags: BTreeMap<String, String>,
+    /// How often to poll, and how long to wait, for anything AWS does slowly.
+    pub poll: Duration,
+    pub wait: Duration,
+}
+
+/// `WAF_ARN`: what to do with the distribution's web ACL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waf {
+    /// Unset: leave whatever is attached (Firewall Manager and security teams
+    /// attach their own; detaching it would fight them forever).
+    Unmanaged,
+    /// `none`: detach any web ACL.
+    Detach,
+    /// Attach this web ACL.
+    Acl(String),
 }
 
 /// The CDN's custom domain: `SUBDOMAIN.HOSTED_ZONE_NAME` in that zone.
@@ -72,6 +88,23 @@ impl Source for Environment {
 
 pub const PRICE_CLASSES: [&str; 3] = ["PriceClass_100", "PriceClass_200", "PriceClass_All"];
 pub const OWNER_TAG: &str = "cdnctl:stack";
+/// DNS validation commonly takes 5–30 minutes after the record is written, and
+/// a CloudFront deployment or an ACM "in use" window up to ~20: long enough for
+/// all of them (Terraform waits 75 minutes for certificate validation).
+pub const DEFAULT_WAIT_MINUTES: u64 = 75;
+/// AWS allows 50 tags a resource; cdnctl's ownership tag is one of them.
+pub const MAX_TAGS: usize = 49;
+
+/// A non-negative number of `unit` seconds.
+fn seconds(setting: &'static str, value: &str, unit: f64, expected: &str) -> Result<Duration, SettingError> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0 && *v * unit < 1e9)
+        .map(|v| Duration::from_secs_f64(v * unit))
+        .ok_or_else(|| bad(setting, value, expected))
+}
 
 impl Settings {
     /// Merge flags over `env`, then validate every setting. Pure: no I/O
@@ -110,11 +143,29 @@ impl Settings {
                 });
             }
         }
-
-        let waf_arn = pick(&flags.waf_arn, "WAF_ARN");
-        if let Some(arn) = &waf_arn {
-            validate_waf_arn(arn)?;
+        if let (None, Some(d)) = (&certificate_arn, &domain) {
+            // ACM refuses a certificate's domain name longer than 64 characters,
+            // but only after the bucket and OAC exist: say so now.
+            if d.name.len() > 64 {
+                return Err(SettingError {
+                    setting: "SUBDOMAIN",
+                    problem: format!(
+                        "{:?} is {} characters, but ACM certificates allow at most 64: use a shorter SUBDOMAIN, or give CERTIFICATE_ARN (e.g. a wildcard certificate for the zone)",
+                        d.name,
+                        d.name.len()
+                    ),
+                });
+            }
         }
+
+        let waf = match pick(&flags.waf_arn, "WAF_ARN") {
+            None => Waf::Unmanaged,
+            Some(v) if v.eq_ignore_ascii_case("none") => Waf::Detach,
+            Some(arn) => {
+                validate_waf_arn(&arn)?;
+                Waf::Acl(arn)
+            }
+        };
 
         let cors_origins = match pick(&flags.cors_origins, "CDN_CORS_ORIGINS") {
             Some(list) => parse_cors_origins(&list)?,
@@ -131,15 +182,26 @@ impl Settings {
             None => BTreeMap::new(),
         };
 
+        let poll = match env.get("CDN_POLL_SECONDS").filter(|v| !v.trim().is_empty()) {
+            Some(v) => seconds("CDN_POLL_SECONDS", &v, 1.0, "seconds between polls, e.g. 15")?,
+            None => Duration::from_secs(15),
+        };
+        let wait = match env.get("CDN_WAIT_MINUTES").filter(|v| !v.trim().is_empty()) {
+            Some(v) => seconds("CDN_WAIT_MINUTES", &v, 60.0, "minutes to wait at most, e.g. 75")?,
+            None => Duration::from_secs(DEFAULT_WAIT_MINUTES * 60),
+        };
+
         Ok(Settings {
             bucket,
             bucket_users,
             domain,
             certificate_arn,
-            waf_arn,
+            waf,
             cors_origins,
             price_class,
             tags,
+            poll,
+            wait,
         })
     }
 }
@@ -183,7 +245,12 @@ pub fn validate_bucket_name(name: &str) -> Result<(), SettingError> {
     Ok(())
 }
 
-const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
+/// cdnctl supports the `aws` partition only: GovCloud has no CloudFront, and
+/// CloudFront in China takes neither ACM certificates nor the same principals.
+const PARTITIONS: [&str; 1] = ["aws"];
+
+/// Why an ARN of another partition is refused, for the error message.
+const PARTITION_NOTE: &str = "(cdnctl supports the aws partition only; aws-cn and aws-us-gov are not supported)";
 
 fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
@@ -240,8 +307,10 @@ pub fn parse_principals(list: &str) -> Result<Vec<String>, SettingError> {
             return Err(bad(
                 "BUCKET_USERS",
                 entry,
-                "comma-separated IAM principal ARNs such as arn:aws:iam::123456789012:role/deploy, \
-                 arn:aws:iam::123456789012:user/alice or arn:aws:iam::123456789012:root",
+                format!(
+                    "comma-separated IAM principal ARNs such as arn:aws:iam::123456789012:role/deploy, \
+                     arn:aws:iam::123456789012:user/alice or arn:aws:iam::123456789012:root {PARTITION_NOTE}"
+                ),
             ));
         }
         if !out.iter().any(|e| e == entry) {
@@ -326,7 +395,7 @@ pub fn validate_certificate_arn(arn: &str) -> Result<(), SettingError> {
         .strip_prefix("certificate/")
         .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'));
     if prefix != "arn" || !PARTITIONS.contains(&partition) || service != "acm" || !is_account_id(account) || !id_ok {
-        return Err(bad("CERTIFICATE_ARN", arn, expected));
+        return Err(bad("CERTIFICATE_ARN", arn, format!("{expected} {PARTITION_NOTE}")));
     }
     if region != "us-east-1" {
         return Err(SettingError {
@@ -345,7 +414,11 @@ pub fn validate_waf_arn(arn: &str) -> Result<(), SettingError> {
         return Err(bad("WAF_ARN", arn, expected));
     };
     if prefix != "arn" || !PARTITIONS.contains(&partition) || service != "wafv2" || !is_account_id(account) {
-        return Err(bad("WAF_ARN", arn, expected));
+        return Err(bad(
+            "WAF_ARN",
+            arn,
+            format!("{expected}, or none to detach any web ACL {PARTITION_NOTE}"),
+        ));
     }
     let segments: Vec<&str> = resource.split('/').collect();
     if segments.len() == 4 && segments[0] == "regional" {
@@ -411,9 +484,17 @@ pub fn parse_price_class(value: &str) -> Result<String, SettingError> {
         })
 }
 
-/// `CDN_TAGS`: `key=value` pairs separated by commas, applied to every resource.
+/// `CDN_TAGS`: `key=value` pairs separated by commas, applied to every
+/// resource. AWS's rules are checked here, since AWS checks them only once
+/// the first resources exist: at most 49 tags (cdnctl adds its own), keys of
+/// 1–128 and values of at most 256 characters, letters, digits, spaces and
+/// `_ . : / = + - @`, no `aws:` prefix in any case.
 pub fn parse_tags(list: &str) -> Result<BTreeMap<String, String>, SettingError> {
     let mut tags = BTreeMap::new();
+    let allowed = |s: &str| {
+        s.chars()
+            .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
+    };
     for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((key, value)) = pair.split_once('=') else {
             return Err(bad(
@@ -423,14 +504,21 @@ pub fn parse_tags(list: &str) -> Result<BTreeMap<String, String>, SettingError> 
             ));
         };
         let (key, value) = (key.trim(), value.trim());
-        if key.is_empty() || key.len() > 128 || value.len() > 256 {
+        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
             return Err(bad(
                 "CDN_TAGS",
                 pair,
                 "keys of 1 to 128 characters and values of at most 256",
             ));
         }
-        if key.starts_with("aws:") || key == OWNER_TAG {
+        if !allowed(key) || !allowed(value) {
+            return Err(bad(
+                "CDN_TAGS",
+                pair,
+                "keys and values of letters, digits, spaces and _ . : / = + - @ (AWS's tag characters)",
+            ));
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") || key == OWNER_TAG {
             return Err(bad(
                 "CDN_TAGS",
                 pair,
@@ -438,6 +526,15 @@ pub fn parse_tags(list: &str) -> Result<BTreeMap<String, String>, SettingError> 
             ));
         }
         tags.insert(key.to_string(), value.to_string());
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(SettingError {
+            setting: "CDN_TAGS",
+            problem: format!(
+                "has {} tags, but AWS allows 50 a resource and cdnctl adds {OWNER_TAG}: give at most {MAX_TAGS}",
+                tags.len()
+            ),
+        });
     }
     Ok(tags)
 }
@@ -493,8 +590,7 @@ mod tests {
             "arn:aws:iam::123456789012:root",
             "arn:aws:iam::123456789012:user/alice",
             "arn:aws:iam::123456789012:user/team/alice@example.com",
-            "arn:aws-cn:iam::123456789012:role/deploy",
-            "arn:aws-us-gov:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123",
+            "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123",
             "arn:aws:sts::123456789012:assumed-role/deploy/session-1",
             "arn:aws:sts::123456789012:federated-user/bob",
         ] {
@@ -507,6 +603,8 @@ mod tests {
             "arn:aws:s3:::bucket",
             "arn:aws:sts::123456789012:assumed-role/only-role",
             "arn:azure:iam::123456789012:role/x",
+            "arn:aws-cn:iam::123456789012:role/deploy",
+            "arn:aws-us-gov:iam::123456789012:role/deploy",
             "123456789012",
             "arn:aws:iam::123456789012:role/",
             "arn:aws:iam::123456789012:user/a b",

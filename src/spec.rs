@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::settings::{Domain, Settings, OWNER_TAG};
+use crate::settings::{Domain, Settings, Waf, OWNER_TAG};
 
 /// CloudFront's managed cache policy "CachingOptimized".
 pub const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -48,7 +48,7 @@ pub struct DistributionSpec {
     pub origin_domain: String,
     pub aliases: Vec<String>,
     pub certificate_arn: Option<String>,
-    pub waf_arn: Option<String>,
+    pub waf: Waf,
     pub price_class: String,
 }
 
@@ -74,7 +74,7 @@ impl Spec {
                 origin_domain: format!("{bucket}.s3.{region}.amazonaws.com"),
                 aliases: settings.domain.iter().map(|d| d.name.clone()).collect(),
                 certificate_arn: settings.certificate_arn.clone(),
-                waf_arn: settings.waf_arn.clone(),
+                waf: settings.waf.clone(),
                 price_class: settings.price_class.clone(),
             },
             domain: settings.domain.clone(),

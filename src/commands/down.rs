@@ -5,9 +5,9 @@ use std::io::{BufRead as _, Write as _};
 
 use serde_json::json;
 
-use super::{refused, waiting};
+use super::refused;
 use crate::apply::{apply, Facts};
-use crate::aws::Clients;
+use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::DownArgs;
 use crate::observe::observe;
@@ -16,9 +16,15 @@ use crate::plan::{self, DownOptions};
 use crate::run::Exit;
 use crate::spec::Spec;
 
-pub async fn run(clients: &Clients, spec: &Spec, args: &DownArgs, printer: &Printer) -> anyhow::Result<Exit> {
+pub async fn run(
+    clients: &Clients,
+    spec: &Spec,
+    waiting: &Waiting,
+    args: &DownArgs,
+    printer: &Printer,
+) -> anyhow::Result<Exit> {
     // Count one past the limit, so the plan can tell "too many" from "exactly".
-    let world = observe(clients, spec, Some(args.max_deletes.saturating_add(1))).await?;
+    let world = observe(clients, spec, waiting, Some(args.max_deletes.saturating_add(1))).await?;
     let opts = DownOptions {
         wait: !args.no_wait,
         purge: args.purge,
@@ -47,35 +53,43 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &DownArgs, printer: &Prin
     }
     if plan.writes().next().is_some() && !args.yes {
         printer.plan(&plan, "cdnctl down will");
-        if !confirm(printer)? {
+        if !confirm(printer).await? {
             anyhow::bail!("down: not confirmed; nothing was changed");
         }
     }
 
-    let facts = apply(clients, spec, &plan, Facts::from(spec, &world), &waiting(), printer).await?;
-    ci::changes_summary(format!("cdnctl down {}: removed", ci::code(&spec.bucket)), &plan).write(printer);
-    for note in &plan.notes {
+    let facts = apply(clients, spec, &plan, Facts::from(spec, &world), waiting, printer).await?;
+    ci::changes_summary(format!("cdnctl down {}: removed", ci::code(&spec.bucket)), &plan)
+        .notes(&facts.notes)
+        .write(printer);
+    let notes: Vec<&String> = plan.notes.iter().chain(&facts.notes).collect();
+    for note in &notes {
         printer.info(&format!("note: {note}"));
     }
     if printer.json {
         printer.json(&json!({
             "removed": plan.writes().map(|c| format!("{}: {}", c.resource, c.action)).collect::<Vec<_>>(),
             "deleted_objects": facts.deleted_objects,
-            "notes": plan.notes,
+            "notes": notes,
         }));
     }
     Ok(Exit::Success)
 }
 
-/// Ask on a terminal; elsewhere `--yes` is required.
-fn confirm(printer: &Printer) -> anyhow::Result<bool> {
+/// Ask on a terminal; elsewhere `--yes` is required. The answer is read on a
+/// blocking thread, so that Ctrl-C at the prompt ends the run at once (the
+/// caller races every command against Ctrl-C).
+async fn confirm(printer: &Printer) -> anyhow::Result<bool> {
     use std::io::IsTerminal as _;
     if !std::io::stdin().is_terminal() || !printer.is_terminal() {
         anyhow::bail!("down: deleting needs confirmation: run `cdnctl down --yes` (or `--dry-run` to see the plan); nothing was changed");
     }
     eprint!("Delete these? [y/N] ");
     std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer).map(|_| answer)
+    })
+    .await??;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }

@@ -4,10 +4,8 @@ mod down;
 pub mod status;
 mod up;
 
-use std::time::Duration;
-
-use crate::apply::Waiting;
 use crate::aws::Clients;
+use crate::aws::Waiting;
 use crate::cli::{Cli, Command};
 use crate::output::Printer;
 use crate::plan::Refusal;
@@ -24,9 +22,9 @@ pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> anyhow::R
         ));
     }
     match &cli.command {
-        Command::Up(args) => up::run(&clients, &spec, args, printer).await,
-        Command::Down(args) => down::run(&clients, &spec, args, printer).await,
-        Command::Status(args) => status::run(&clients, &spec, args, printer).await,
+        Command::Up(args) => up::run(&clients, &spec, &waiting(settings), args, printer).await,
+        Command::Down(args) => down::run(&clients, &spec, &waiting(settings), args, printer).await,
+        Command::Status(args) => status::run(&clients, &spec, &waiting(settings), args, printer).await,
         Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
     }
 }
@@ -39,20 +37,12 @@ fn refused(refusals: Vec<Refusal>) -> anyhow::Error {
     )
 }
 
-/// How often and how long to wait for CloudFront. CDN_POLL_SECONDS and
-/// CDN_WAIT_MINUTES tune it; the defaults suit AWS, where a deployment takes
-/// minutes.
-fn waiting() -> Waiting {
-    let seconds = |name: &str, default: f64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| *v >= 0.0)
-            .unwrap_or(default)
-    };
+/// How often and how long to wait for AWS: CDN_POLL_SECONDS and
+/// CDN_WAIT_MINUTES; the defaults suit AWS, where a deployment takes minutes.
+fn waiting(settings: &Settings) -> Waiting {
     Waiting {
-        every: Duration::from_secs_f64(seconds("CDN_POLL_SECONDS", 15.0)),
-        timeout: Duration::from_secs_f64(seconds("CDN_WAIT_MINUTES", 30.0) * 60.0),
+        every: settings.poll,
+        timeout: settings.wait,
     }
 }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::now;
-use crate::aws::Clients;
+use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::{Format, StatusArgs};
 use crate::observe::{observe, World};
@@ -13,6 +13,7 @@ use crate::output::Printer;
 use crate::plan::{self, Plan, UpOptions};
 use crate::resources::{bucket, certificate, dns};
 use crate::run::Exit;
+use crate::settings::Waf;
 use crate::spec::Spec;
 
 /// One resource in the report. The JSON schema is documented in README.md.
@@ -30,8 +31,14 @@ pub struct Resource {
     pub differences: Vec<String>,
 }
 
-pub async fn run(clients: &Clients, spec: &Spec, args: &StatusArgs, printer: &Printer) -> anyhow::Result<Exit> {
-    let world = observe(clients, spec, None).await?;
+pub async fn run(
+    clients: &Clients,
+    spec: &Spec,
+    waiting: &Waiting,
+    args: &StatusArgs,
+    printer: &Printer,
+) -> anyhow::Result<Exit> {
+    let world = observe(clients, spec, waiting, None).await?;
     let opts = UpOptions {
         adopt: false,
         wait: false,
@@ -191,7 +198,20 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
             Some(_) => "ok",
         }
         .into(),
-        detail: d.map(|d| d.status.clone()).unwrap_or_default(),
+        detail: d
+            .map(|d| {
+                let acl = d.config.web_acl_id.as_deref().filter(|a| !a.is_empty());
+                match (acl, &spec.distribution.waf) {
+                    (Some(acl), Waf::Unmanaged) => {
+                        format!(
+                            "{}; web ACL {acl} attached outside cdnctl (kept: WAF_ARN is unset)",
+                            d.status
+                        )
+                    }
+                    _ => d.status.clone(),
+                }
+            })
+            .unwrap_or_default(),
         differences: if d.is_some() { drift("distribution") } else { vec![] },
     });
 
@@ -213,10 +233,13 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
         let in_use = d
             .and_then(|d| d.config.viewer_certificate.as_ref())
             .and_then(|v| v.acm_certificate_arn.as_deref());
-        let differences = match (in_use, wanted) {
+        let mut differences = match (in_use, wanted) {
             (Some(used), Some(wanted)) if used != wanted => vec![format!("the distribution uses {used}, not {wanted}")],
             _ => vec![],
         };
+        if let (Some(c), Some(false)) = (c.filter(|c| c.owned), world.validation_record) {
+            differences.push(plan::validation_missing(c));
+        }
         out.push(Resource {
             r#type: "certificate",
             name: wanted.map(String::from).unwrap_or_else(|| domain.name.clone()),
@@ -226,6 +249,40 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
             detail,
             differences,
         });
+    }
+
+    // The stack's certificates it no longer needs, and records of a domain
+    // no longer in the settings: `up` deletes them, `down` too.
+    for c in &world.spare_certificates {
+        out.push(Resource {
+            r#type: "certificate",
+            name: c.arn.clone(),
+            present: true,
+            owned: true,
+            health: match c.status.as_str() {
+                "EXPIRED" => "expired",
+                s if certificate::is_live(s) => "leftover",
+                _ => "failed",
+            }
+            .into(),
+            detail: c.status.clone(),
+            differences: vec![format!("{}: `cdnctl up` deletes it", plan::spare_reason(c))],
+        });
+    }
+    for (_, name, records) in &world.stale_records {
+        for r in records {
+            out.push(Resource {
+                r#type: "dns_record",
+                name: format!("{name} {}", r.r#type().as_str()),
+                present: true,
+                owned: true,
+                health: "leftover".into(),
+                detail: dns::target(r),
+                differences: vec![format!(
+                    "{name} is no longer in the settings: `cdnctl up` deletes this record"
+                )],
+            });
+        }
     }
 
     if let Some(domain) = &spec.domain {

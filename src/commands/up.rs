@@ -2,9 +2,9 @@
 
 use serde_json::json;
 
-use super::{now, refused, waiting};
+use super::{now, refused};
 use crate::apply::{apply, Facts};
-use crate::aws::Clients;
+use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::UpArgs;
 use crate::observe::observe;
@@ -13,8 +13,14 @@ use crate::plan::{self, UpOptions};
 use crate::run::Exit;
 use crate::spec::Spec;
 
-pub async fn run(clients: &Clients, spec: &Spec, args: &UpArgs, printer: &Printer) -> anyhow::Result<Exit> {
-    let world = observe(clients, spec, None).await?;
+pub async fn run(
+    clients: &Clients,
+    spec: &Spec,
+    waiting: &Waiting,
+    args: &UpArgs,
+    printer: &Printer,
+) -> anyhow::Result<Exit> {
+    let world = observe(clients, spec, waiting, None).await?;
     let opts = UpOptions {
         adopt: args.adopt,
         wait: !args.no_wait && !args.dry_run,
@@ -46,7 +52,10 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &UpArgs, printer: &Printe
     if plan.changes.is_empty() {
         printer.info("Everything is up to date.");
     }
-    let facts = apply(clients, spec, &plan, Facts::from(spec, &world), &waiting(), printer).await?;
+    let facts = apply(clients, spec, &plan, Facts::from(spec, &world), waiting, printer).await?;
+    for note in plan.notes.iter().chain(&facts.notes) {
+        printer.info(&format!("note: {note}"));
+    }
 
     let d = facts.distribution.as_ref();
     let cdn_domain = d.map(|d| d.domain_name.clone()).unwrap_or_default();
@@ -60,11 +69,13 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &UpArgs, printer: &Printe
         "custom_url": custom.as_ref().map(|c| format!("https://{c}/")),
         "changes": plan.writes().count(),
         "waited": opts.wait,
+        "notes": plan.notes.iter().chain(&facts.notes).collect::<Vec<_>>(),
     });
     let mut summary = ci::changes_summary(
         format!("cdnctl up {}: {changes} changes", ci::code(&spec.bucket)),
         &plan,
-    );
+    )
+    .notes(&facts.notes);
     if d.is_some() {
         summary.link("CloudFront", &format!("https://{cdn_domain}/"));
     }

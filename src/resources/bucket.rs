@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use anyhow::{anyhow, Context as _};
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CorsConfiguration, CorsRule, CreateBucketConfiguration, Delete, ObjectIdentifier,
@@ -10,9 +12,12 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
 use aws_sdk_s3::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
-use crate::aws::{code, describe, message, optional};
+use crate::aws::{describe, message, optional, Waiting};
 use crate::spec::{policy_differences, Cors, Spec};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,8 +39,33 @@ pub struct Observed {
     pub policy: Option<Value>,
 }
 
-/// All reads at once: one round trip.
-pub async fn observe(s3: &Client, bucket: &str, region: &str) -> anyhow::Result<State> {
+/// A bucket created moments ago can answer NoSuchBucket to its subresource
+/// calls (S3's eventual consistency) for a few seconds.
+const NEW_BUCKET_WINDOW: Duration = Duration::from_secs(120);
+
+/// All reads at once: one round trip. A bucket that HeadBucket finds but
+/// whose settings answer NoSuchBucket has just been created: read again
+/// rather than take that for "no tags" (and the stack's own bucket for
+/// someone else's).
+pub async fn observe(s3: &Client, bucket: &str, region: &str, waiting: &Waiting) -> anyhow::Result<State> {
+    let start = tokio::time::Instant::now();
+    let settle = waiting.at_most(NEW_BUCKET_WINDOW);
+    loop {
+        match observe_once(s3, bucket, region).await? {
+            Some(state) => return Ok(state),
+            None if start.elapsed() < settle.timeout => {
+                tokio::time::sleep(settle.every.min(Duration::from_secs(2))).await
+            }
+            None => anyhow::bail!(
+                "bucket {bucket}: exists, but S3 still answers NoSuchBucket for its settings after {}s: run the command again in a minute",
+                settle.timeout.as_secs()
+            ),
+        }
+    }
+}
+
+/// `None` when the bucket exists but its settings are not readable yet.
+async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result<Option<State>> {
     let what = |w: &str| format!("bucket {bucket}: {w}");
     let (head, tags, pab, ownership, encryption, cors, policy) = tokio::join!(
         s3.head_bucket().bucket(bucket).send(),
@@ -50,7 +80,7 @@ pub async fn observe(s3: &Client, bucket: &str, region: &str) -> anyhow::Result<
         .as_ref()
         .is_err_and(|e| e.raw_response().is_some_and(|r| r.status().as_u16() == 403))
     {
-        return Ok(State::Foreign);
+        return Ok(Some(State::Foreign));
     }
     // S3 names the bucket's region in a header, also on a 301 from the wrong region.
     let elsewhere = match &head {
@@ -66,7 +96,18 @@ pub async fn observe(s3: &Client, bucket: &str, region: &str) -> anyhow::Result<
         );
     }
     if optional(what("HeadBucket"), head)?.is_none() {
-        return Ok(State::Absent);
+        return Ok(Some(State::Absent));
+    }
+    let unsettled = [
+        code(&tags) == Some("NoSuchBucket"),
+        code(&pab) == Some("NoSuchBucket"),
+        code(&ownership) == Some("NoSuchBucket"),
+        code(&encryption) == Some("NoSuchBucket"),
+        code(&cors) == Some("NoSuchBucket"),
+        code(&policy) == Some("NoSuchBucket"),
+    ];
+    if unsettled.contains(&true) {
+        return Ok(None);
     }
     let tags = optional(what("GetBucketTagging"), tags)?
         .map(|t| {
@@ -108,14 +149,19 @@ pub async fn observe(s3: &Client, bucket: &str, region: &str) -> anyhow::Result<
     let policy = optional(what("GetBucketPolicy"), policy)?
         .and_then(|o| o.policy().map(String::from))
         .map(|p| serde_json::from_str(&p).unwrap_or(Value::String(p)));
-    Ok(State::Present(Observed {
+    Ok(Some(State::Present(Observed {
         tags,
         public_access_block,
         ownership,
         encryption,
         cors,
         policy,
-    }))
+    })))
+}
+
+/// The error code of a failed request, if it failed with one.
+fn code<T, E: ProvideErrorMetadata>(result: &Result<T, SdkError<E, HttpResponse>>) -> Option<&str> {
+    result.as_ref().err().and_then(crate::aws::code)
 }
 
 /// What differs from the spec, one line per setting. `policy` is the desired
@@ -205,14 +251,9 @@ pub enum Setting {
 /// Create the bucket, tagged as this stack's in the same request, so that a
 /// run interrupted right after creating it leaves a bucket the next run
 /// recognises as its own.
-pub async fn create(s3: &Client, spec: &Spec) -> anyhow::Result<()> {
+pub async fn create(s3: &Client, spec: &Spec, waiting: &Waiting) -> anyhow::Result<()> {
     let (bucket, region) = (spec.bucket.as_str(), spec.region.as_str());
-    let tags = spec
-        .tags
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut config = CreateBucketConfiguration::builder().set_tags(Some(tags));
+    let mut config = CreateBucketConfiguration::builder().set_tags(Some(tag_set(&spec.tags)?));
     if region != "us-east-1" {
         config = config.location_constraint(BucketLocationConstraint::from(region));
     }
@@ -223,71 +264,167 @@ pub async fn create(s3: &Client, spec: &Spec) -> anyhow::Result<()> {
         .object_ownership(ObjectOwnership::BucketOwnerEnforced)
         .create_bucket_configuration(config.build());
     match request.send().await {
-        Ok(_) => Ok(()),
+        Ok(_) => {}
         // An earlier, interrupted run created it.
-        Err(e) if code(&e) == Some("BucketAlreadyOwnedByYou") => Ok(()),
-        Err(e) if code(&e) == Some("BucketAlreadyExists") => Err(anyhow!(
-            "BUCKET_NAME: bucket {bucket:?} already exists in another AWS account: bucket names are global, choose another"
-        )),
-        Err(e) => Err(describe(format!("bucket {bucket}: CreateBucket"), e)),
+        Err(e) if crate::aws::code(&e) == Some("BucketAlreadyOwnedByYou") => {}
+        Err(e) if crate::aws::code(&e) == Some("BucketAlreadyExists") => {
+            return Err(anyhow!(
+                "BUCKET_NAME: bucket {bucket:?} already exists in another AWS account: bucket names are global, choose another"
+            ))
+        }
+        Err(e) if crate::aws::code(&e) == Some("AccessDenied") => {
+            let message = message(&e).unwrap_or("").to_string();
+            return Err(anyhow!(
+                "bucket {bucket}: CreateBucket: AccessDenied: {message}\n\
+                 cdnctl tags the bucket as it creates it, which needs s3:TagResource besides s3:CreateBucket \
+                 (roles written for the CDK stack often grant only s3:PutBucketTagging): add s3:TagResource \
+                 to the role's policy (see README, Permissions)"
+            ));
+        }
+        Err(e) => return Err(describe(format!("bucket {bucket}: CreateBucket"), e)),
     }
+    // Some S3-compatible endpoints ignore tags given at creation: the tag is
+    // how the next run knows the bucket is this stack's, so make sure of it.
+    let tagged = waiting
+        .at_most(NEW_BUCKET_WINDOW)
+        .through(
+            no_such_bucket,
+            |_, _| {},
+            || s3.get_bucket_tagging().bucket(bucket).send(),
+        )
+        .await;
+    let tags: BTreeMap<String, String> = optional(format!("bucket {bucket}: GetBucketTagging"), tagged)?
+        .map(|t| {
+            t.tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !spec.is_owned(&tags) {
+        put_tags(s3, spec, &tags, waiting).await?;
+    }
+    Ok(())
 }
 
-pub async fn put(s3: &Client, spec: &Spec, setting: Setting, policy: Option<&Value>) -> anyhow::Result<()> {
+fn no_such_bucket<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    crate::aws::code(e) == Some("NoSuchBucket")
+}
+
+fn tag_set(tags: &BTreeMap<String, String>) -> anyhow::Result<Vec<Tag>> {
+    Ok(tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// PutBucketTagging replaces the whole set, and S3 refuses a set that drops
+/// a system tag (`aws:cloudformation:*` on a bucket the CDK made): keep every
+/// tag there is, user tags too, and set the stack's over them.
+async fn put_tags(
+    s3: &Client,
+    spec: &Spec,
+    current: &BTreeMap<String, String>,
+    waiting: &Waiting,
+) -> anyhow::Result<()> {
+    let bucket = spec.bucket.as_str();
+    let mut merged = current.clone();
+    merged.extend(spec.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let tagging = Tagging::builder().set_tag_set(Some(tag_set(&merged)?)).build()?;
+    waiting
+        .at_most(NEW_BUCKET_WINDOW)
+        .through(
+            no_such_bucket,
+            |_, _| {},
+            || s3.put_bucket_tagging().bucket(bucket).tagging(tagging.clone()).send(),
+        )
+        .await
+        .map(drop)
+        .map_err(|e| describe(format!("bucket {bucket}: PutBucketTagging"), e))
+}
+
+/// An IAM role or user created moments ago is unknown to S3's policy check
+/// until IAM propagates, a minute or two.
+const IAM_PROPAGATION_WINDOW: Duration = Duration::from_secs(180);
+
+fn invalid_principal<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    crate::aws::code(e) == Some("MalformedPolicy") && message(e).is_some_and(|m| m.contains("Invalid principal"))
+}
+
+/// Correct one setting. Each waits through the NoSuchBucket window of a new
+/// bucket; the policy also through IAM's propagation of new principals.
+pub async fn put(
+    s3: &Client,
+    spec: &Spec,
+    setting: Setting,
+    policy: Option<&Value>,
+    waiting: &Waiting,
+    mut progress: impl FnMut(&str, Duration),
+) -> anyhow::Result<()> {
     let bucket = spec.bucket.as_str();
     let what = |op: &str| format!("bucket {bucket}: {op}");
+    let settle = waiting.at_most(NEW_BUCKET_WINDOW);
     match setting {
-        Setting::PublicAccessBlock => s3
-            .put_public_access_block()
-            .bucket(bucket)
-            .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(true)
-                    .ignore_public_acls(true)
-                    .block_public_policy(true)
-                    .restrict_public_buckets(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| describe(what("PutPublicAccessBlock"), e)),
-        Setting::Ownership => s3
-            .put_bucket_ownership_controls()
-            .bucket(bucket)
-            .ownership_controls(
-                OwnershipControls::builder()
-                    .rules(
-                        OwnershipControlsRule::builder()
-                            .object_ownership(ObjectOwnership::BucketOwnerEnforced)
-                            .build()?,
-                    )
-                    .build()?,
-            )
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| describe(what("PutBucketOwnershipControls"), e)),
-        Setting::Encryption => s3
-            .put_bucket_encryption()
-            .bucket(bucket)
-            .server_side_encryption_configuration(
-                ServerSideEncryptionConfiguration::builder()
-                    .rules(
-                        ServerSideEncryptionRule::builder()
-                            .apply_server_side_encryption_by_default(
-                                ServerSideEncryptionByDefault::builder()
-                                    .sse_algorithm(ServerSideEncryption::Aes256)
-                                    .build()?,
-                            )
-                            .build(),
-                    )
-                    .build()?,
-            )
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| describe(what("PutBucketEncryption"), e)),
+        Setting::PublicAccessBlock => {
+            let config = PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build();
+            settle
+                .through(no_such_bucket, &mut progress, || {
+                    s3.put_public_access_block()
+                        .bucket(bucket)
+                        .public_access_block_configuration(config.clone())
+                        .send()
+                })
+                .await
+                .map(drop)
+                .map_err(|e| describe(what("PutPublicAccessBlock"), e))
+        }
+        Setting::Ownership => {
+            let controls = OwnershipControls::builder()
+                .rules(
+                    OwnershipControlsRule::builder()
+                        .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+                        .build()?,
+                )
+                .build()?;
+            settle
+                .through(no_such_bucket, &mut progress, || {
+                    s3.put_bucket_ownership_controls()
+                        .bucket(bucket)
+                        .ownership_controls(controls.clone())
+                        .send()
+                })
+                .await
+                .map(drop)
+                .map_err(|e| describe(what("PutBucketOwnershipControls"), e))
+        }
+        Setting::Encryption => {
+            let config = ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(ServerSideEncryption::Aes256)
+                                .build()?,
+                        )
+                        .build(),
+                )
+                .build()?;
+            settle
+                .through(no_such_bucket, &mut progress, || {
+                    s3.put_bucket_encryption()
+                        .bucket(bucket)
+                        .server_side_encryption_configuration(config.clone())
+                        .send()
+                })
+                .await
+                .map(drop)
+                .map_err(|e| describe(what("PutBucketEncryption"), e))
+        }
         Setting::Cors => {
             let rule = CorsRule::builder()
                 .set_allowed_origins(Some(spec.cors.allowed_origins.clone()))
@@ -295,42 +432,53 @@ pub async fn put(s3: &Client, spec: &Spec, setting: Setting, policy: Option<&Val
                 .set_allowed_headers(Some(spec.cors.allowed_headers.clone()))
                 .max_age_seconds(spec.cors.max_age_seconds)
                 .build()?;
-            s3.put_bucket_cors()
-                .bucket(bucket)
-                .cors_configuration(CorsConfiguration::builder().cors_rules(rule).build()?)
-                .send()
+            let config = CorsConfiguration::builder().cors_rules(rule).build()?;
+            settle
+                .through(no_such_bucket, &mut progress, || {
+                    s3.put_bucket_cors()
+                        .bucket(bucket)
+                        .cors_configuration(config.clone())
+                        .send()
+                })
                 .await
                 .map(drop)
                 .map_err(|e| describe(what("PutBucketCors"), e))
         }
         Setting::Tags => {
-            let tags = spec
-                .tags
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()?;
-            s3.put_bucket_tagging()
-                .bucket(bucket)
-                .tagging(Tagging::builder().set_tag_set(Some(tags)).build()?)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| describe(what("PutBucketTagging"), e))
+            // Read what is there now, to merge with it.
+            let current = settle
+                .through(no_such_bucket, &mut progress, || {
+                    s3.get_bucket_tagging().bucket(bucket).send()
+                })
+                .await;
+            let current: BTreeMap<String, String> = optional(what("GetBucketTagging"), current)?
+                .map(|t| {
+                    t.tag_set()
+                        .iter()
+                        .map(|t| (t.key().to_string(), t.value().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            put_tags(s3, spec, &current, waiting).await
         }
         Setting::Policy => {
-            let policy = policy.context("bucket policy: the distribution's ARN is not known yet")?;
-            match s3
-                .put_bucket_policy()
-                .bucket(bucket)
-                .policy(policy.to_string())
-                .send()
-                .await
-            {
+            let policy = policy
+                .context("bucket policy: the distribution's ARN is not known yet")?
+                .to_string();
+            let settling = |e: &SdkError<_, HttpResponse>| no_such_bucket(e) || invalid_principal(e);
+            let result = waiting
+                .at_most(IAM_PROPAGATION_WINDOW)
+                .through(settling, &mut progress, || {
+                    s3.put_bucket_policy().bucket(bucket).policy(policy.clone()).send()
+                })
+                .await;
+            match result {
                 Ok(_) => Ok(()),
-                Err(e) if code(&e) == Some("MalformedPolicy") => {
+                Err(e) if crate::aws::code(&e) == Some("MalformedPolicy") => {
                     let message = message(&e).unwrap_or("").to_string();
                     Err(anyhow!(
-                        "BUCKET_USERS: AWS rejected the bucket policy ({message}): check that each of {} exists",
+                        "BUCKET_USERS: AWS rejected the bucket policy ({message}): check that each of {} exists \
+                         (a role or user created in the last minutes may not have propagated yet: run `cdnctl up` again shortly)",
                         spec.bucket_users.join(", ")
                     ))
                 }
@@ -413,7 +561,7 @@ pub async fn empty(s3: &Client, bucket: &str) -> anyhow::Result<u64> {
 pub async fn delete(s3: &Client, bucket: &str) -> anyhow::Result<()> {
     match s3.delete_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(()),
-        Err(e) if code(&e) == Some("NoSuchBucket") => Ok(()),
+        Err(e) if crate::aws::code(&e) == Some("NoSuchBucket") => Ok(()),
         Err(e) => Err(describe(format!("bucket {bucket}: DeleteBucket"), e)),
     }
 }

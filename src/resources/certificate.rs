@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use aws_sdk_acm::types::{CertificateStatus, Tag, ValidationMethod};
+use aws_sdk_acm::types::{Tag, ValidationMethod};
 use aws_sdk_acm::Client;
 use futures_util::future::join_all;
 
-use crate::aws::{code, describe, optional};
+use crate::aws::{code, describe, is_code, optional, Waiting};
 use crate::spec::{stable_hash, Spec};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,24 +56,37 @@ pub async fn observe(acm: &Client, arn: &str) -> anyhow::Result<Option<Observed>
     }))
 }
 
-/// The stack's own pending or issued certificate for its domain, if any: the
-/// newest issued one, else the newest pending one.
-pub async fn find_owned(acm: &Client, spec: &Spec, domain: &str) -> anyhow::Result<Option<Observed>> {
-    let mut arns = Vec::new();
-    let mut pages = acm
-        .list_certificates()
-        .certificate_statuses(CertificateStatus::Issued)
-        .certificate_statuses(CertificateStatus::PendingValidation)
-        .into_paginator()
-        .send();
+/// One line of ListCertificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub arn: String,
+    pub domain: String,
+    pub status: String,
+}
+
+/// Every certificate in the account (us-east-1), of every status: failed,
+/// timed-out and expired ones stay until deleted, and a filter on ISSUED and
+/// PENDING_VALIDATION would hide the stack's dead ones from `down`.
+pub async fn list(acm: &Client) -> anyhow::Result<Vec<Summary>> {
+    let mut out = Vec::new();
+    let mut pages = acm.list_certificates().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| describe("certificate: ListCertificates", e))?;
-        for summary in page.certificate_summary_list() {
-            if summary.domain_name() == Some(domain) {
-                arns.extend(summary.certificate_arn().map(String::from));
+        for s in page.certificate_summary_list() {
+            if let Some(arn) = s.certificate_arn() {
+                out.push(Summary {
+                    arn: arn.to_string(),
+                    domain: s.domain_name().unwrap_or("").to_ascii_lowercase(),
+                    status: s.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                });
             }
         }
     }
+    Ok(out)
+}
+
+/// Of these certificates, those tagged as this stack's, described.
+pub async fn owned_among(acm: &Client, spec: &Spec, arns: &[String]) -> anyhow::Result<Vec<Observed>> {
     let found = join_all(arns.iter().map(|arn| async move {
         let (tags, cert) = tokio::join!(
             acm.list_tags_for_certificate().certificate_arn(arn).send(),
@@ -98,13 +111,43 @@ pub async fn find_owned(acm: &Client, spec: &Spec, domain: &str) -> anyhow::Resu
     for f in found {
         owned.extend(f?);
     }
-    owned.sort_by_key(|c| (c.status == "ISSUED", c.not_after));
-    Ok(owned.pop())
+    Ok(owned)
+}
+
+/// Whether a certificate can still serve or become able to: issued or
+/// awaiting validation. The others (FAILED, VALIDATION_TIMED_OUT, EXPIRED,
+/// INACTIVE, REVOKED) never will.
+pub fn is_live(status: &str) -> bool {
+    matches!(status, "ISSUED" | "PENDING_VALIDATION")
+}
+
+/// The best of the stack's live certificates: the newest issued one, else the
+/// newest pending one.
+pub fn best(owned: &[Observed]) -> Option<&Observed> {
+    owned
+        .iter()
+        .filter(|c| is_live(&c.status))
+        .max_by_key(|c| (c.status == "ISSUED", c.not_after))
 }
 
 /// Request a DNS-validated certificate for the domain, tagged as the stack's.
-/// The idempotency token makes a retried request return the same certificate.
+///
+/// The idempotency token makes a retried request return the same
+/// certificate. ACM remembers a token for an hour and returns the earlier
+/// certificate even if it has since been deleted (`up`, `down`, `up` within
+/// the hour) or has failed: then request again with a token of this moment.
 pub async fn request(acm: &Client, spec: &Spec, domain: &str) -> anyhow::Result<String> {
+    let arn = send_request(acm, spec, domain, &idempotency_token(&spec.bucket, domain, None)).await?;
+    if observe(acm, &arn).await?.is_some_and(|c| is_live(&c.status)) {
+        return Ok(arn);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    send_request(acm, spec, domain, &idempotency_token(&spec.bucket, domain, Some(now))).await
+}
+
+async fn send_request(acm: &Client, spec: &Spec, domain: &str, token: &str) -> anyhow::Result<String> {
     let tags = spec
         .tags
         .iter()
@@ -114,7 +157,7 @@ pub async fn request(acm: &Client, spec: &Spec, domain: &str) -> anyhow::Result<
         .request_certificate()
         .domain_name(domain)
         .validation_method(ValidationMethod::Dns)
-        .idempotency_token(idempotency_token(&spec.bucket, domain))
+        .idempotency_token(token)
         .set_tags(Some(tags))
         .send()
         .await
@@ -123,9 +166,14 @@ pub async fn request(acm: &Client, spec: &Spec, domain: &str) -> anyhow::Result<
         .ok_or_else(|| anyhow!("certificate for {domain}: RequestCertificate returned no ARN"))
 }
 
-/// At most 32 word characters, stable for the stack and domain.
-fn idempotency_token(bucket: &str, domain: &str) -> String {
-    format!("cdnctl{:016x}", stable_hash(&format!("{bucket}/{domain}")))
+/// At most 32 word characters, stable for the stack and domain (and, for a
+/// second attempt, the moment).
+fn idempotency_token(bucket: &str, domain: &str, moment: Option<u64>) -> String {
+    let seed = match moment {
+        None => format!("{bucket}/{domain}"),
+        Some(t) => format!("{bucket}/{domain}/{t}"),
+    };
+    format!("cdnctl{:016x}", stable_hash(&seed))
 }
 
 /// ACM adds the validation record to the certificate a few seconds after the
@@ -170,19 +218,70 @@ pub async fn wait_issued(
             }
             other => {
                 return Err(anyhow!(
-                "certificate {arn}: validation ended {other}: delete it in ACM and run `cdnctl up` to request another"
-            ))
+                    "certificate {arn}: validation ended {other}: run `cdnctl up` again to request a new one"
+                ))
             }
         }
     }
 }
 
-pub async fn delete(acm: &Client, arn: &str) -> anyhow::Result<()> {
-    match acm.delete_certificate().certificate_arn(arn).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(()),
+/// What became of a delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Done,
+    /// ACM still counts it in use (it does for minutes after the distribution
+    /// that used it is deleted or stops using it).
+    StillInUse,
+}
+
+/// Delete a certificate, waiting through ACM's "in use" window when
+/// `waiting` allows (with `progress`); a certificate already gone is fine.
+pub async fn delete(
+    acm: &Client,
+    arn: &str,
+    waiting: Option<&Waiting>,
+    progress: impl FnMut(&str, Duration),
+) -> anyhow::Result<Deleted> {
+    let send = || acm.delete_certificate().certificate_arn(arn).send();
+    let in_use = is_code(&["ResourceInUseException"]);
+    let result = match waiting {
+        Some(w) => w.through(&in_use, progress, send).await,
+        None => send().await,
+    };
+    match result {
+        Ok(_) => Ok(Deleted::Done),
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(Deleted::Done),
+        Err(e) if in_use(&e) => Ok(Deleted::StillInUse),
         Err(e) => Err(describe(format!("certificate {arn}: DeleteCertificate"), e)),
     }
+}
+
+/// Whether another certificate in the account (other than `except`) still
+/// uses the validation record `name`: ACM gives every certificate for the same
+/// name in an account the same record, and renews each only while it resolves.
+pub async fn validation_record_shared(
+    acm: &Client,
+    name: &str,
+    domain: &str,
+    except: &[String],
+) -> anyhow::Result<bool> {
+    let others: Vec<String> = list(acm)
+        .await?
+        .into_iter()
+        .filter(|s| !except.contains(&s.arn))
+        .filter(|s| covers(&s.domain, domain) || covers(domain, &s.domain) || s.domain == domain)
+        .map(|s| s.arn)
+        .collect();
+    let described = join_all(others.iter().map(|arn| observe(acm, arn))).await;
+    for cert in described {
+        if cert?
+            .and_then(|c| c.validation)
+            .is_some_and(|(n, _)| n.trim_end_matches('.').eq_ignore_ascii_case(name.trim_end_matches('.')))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Whether a certificate name covers `domain`: the same name, or a wildcard one

@@ -13,8 +13,12 @@ use aws_sdk_cloudfront::types::{
 };
 use aws_sdk_cloudfront::Client;
 
-use crate::aws::{code, describe, message, optional};
+use crate::aws::{code, describe, is_code, message, optional, Waiting};
+use crate::settings::Waf;
 use crate::spec::{Spec, CACHING_OPTIMIZED, CORS_S3_ORIGIN, ORIGIN_ID};
+
+/// CloudFront refuses a certificate issued moments ago for about a minute.
+const FRESH_CERTIFICATE_WINDOW: Duration = Duration::from_secs(180);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observed {
@@ -35,6 +39,63 @@ pub struct Listing {
     pub candidates: Vec<(String, String)>,
     /// Another distribution that already has the custom domain as an alias.
     pub alias_taken_by: Option<String>,
+    /// Every distribution but the first candidate: what each reads from and
+    /// uses, so that nothing another one still needs is deleted.
+    pub others: Vec<Other>,
+}
+
+/// Another distribution, as ListDistributions summarises it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Other {
+    pub id: String,
+    /// Its origins' domain names, lower case.
+    pub origins: Vec<String>,
+    pub oac_ids: Vec<String>,
+    pub certificate_arn: Option<String>,
+}
+
+/// Whether `domain` is one of the bucket's S3 endpoints (regional, global,
+/// website).
+fn is_bucket_endpoint(domain: &str, bucket: &str) -> bool {
+    domain
+        .to_ascii_lowercase()
+        .strip_prefix(&format!("{bucket}.s3"))
+        .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('-'))
+}
+
+/// Whether this distribution has an origin in the bucket.
+pub fn reads_from(config: &DistributionConfig, bucket: &str) -> bool {
+    config
+        .origins
+        .as_ref()
+        .is_some_and(|o| o.items().iter().any(|o| is_bucket_endpoint(&o.domain_name, bucket)))
+}
+
+impl Listing {
+    /// Other distributions whose origin is this bucket.
+    pub fn serving(&self, bucket: &str) -> Vec<String> {
+        self.others
+            .iter()
+            .filter(|o| o.origins.iter().any(|d| is_bucket_endpoint(d, bucket)))
+            .map(|o| o.id.clone())
+            .collect()
+    }
+
+    pub fn using_oac(&self, oac_id: &str) -> Vec<String> {
+        self.others
+            .iter()
+            .filter(|o| o.oac_ids.iter().any(|i| i == oac_id))
+            .map(|o| o.id.clone())
+            .collect()
+    }
+
+    pub fn using_certificate(&self, arn: &str) -> Vec<String> {
+        self.others
+            .iter()
+            .filter(|o| o.certificate_arn.as_deref() == Some(arn))
+            .map(|o| o.id.clone())
+            .collect()
+    }
 }
 
 pub async fn list(cf: &Client, spec: &Spec) -> anyhow::Result<Listing> {
@@ -46,6 +107,23 @@ pub async fn list(cf: &Client, spec: &Spec) -> anyhow::Result<Listing> {
             let ours = d.comment == spec.distribution.comment;
             if ours {
                 listing.candidates.push((d.id.clone(), d.arn.clone()));
+            }
+            if !ours || listing.candidates.len() > 1 {
+                let origins = d.origins.as_ref().map(|o| o.items()).unwrap_or_default();
+                listing.others.push(Other {
+                    id: d.id.clone(),
+                    origins: origins.iter().map(|o| o.domain_name.to_ascii_lowercase()).collect(),
+                    oac_ids: origins
+                        .iter()
+                        .filter_map(|o| o.origin_access_control_id.clone())
+                        .filter(|i| !i.is_empty())
+                        .collect(),
+                    certificate_arn: d
+                        .viewer_certificate
+                        .as_ref()
+                        .and_then(|v| v.acm_certificate_arn.clone())
+                        .filter(|a| !a.is_empty()),
+                });
             }
             let aliases = d.aliases.as_ref().map(|a| a.items()).unwrap_or_default();
             if !ours && aliases.iter().any(|a| spec.distribution.aliases.contains(a)) {
@@ -258,13 +336,16 @@ pub fn reconcile(
         c.viewer_certificate = Some(desired_cert);
     }
 
+    // A web ACL attached outside cdnctl (Firewall Manager, a security team)
+    // stays unless WAF_ARN says otherwise.
     let waf = c.web_acl_id.clone().unwrap_or_default();
-    note(
-        "WAF web ACL",
-        or_none(waf),
-        or_none(want.waf_arn.clone().unwrap_or_default()),
-    );
-    c.web_acl_id = Some(want.waf_arn.clone().unwrap_or_default());
+    let desired_waf = match &want.waf {
+        Waf::Unmanaged => waf.clone(),
+        Waf::Detach => String::new(),
+        Waf::Acl(arn) => arn.clone(),
+    };
+    note("WAF web ACL", or_none(waf), or_none(desired_waf.clone()));
+    c.web_acl_id = Some(desired_waf);
 
     Ok((c, changes))
 }
@@ -355,9 +436,15 @@ pub struct Written {
 /// answer. If that distribution is this stack's, it is the one wanted. If it no
 /// longer exists, the reference belonged to a deleted distribution (whether
 /// CloudFront keeps those is not documented): create with a fresh reference.
-pub async fn create(cf: &Client, spec: &Spec, links: Links<'_>) -> anyhow::Result<Written> {
+pub async fn create(
+    cf: &Client,
+    spec: &Spec,
+    links: Links<'_>,
+    waiting: &Waiting,
+    progress: impl FnMut(&str, Duration) + Clone,
+) -> anyhow::Result<Written> {
     let reference = &spec.distribution.caller_reference;
-    let id = match send_create(cf, spec, links, reference).await? {
+    let id = match send_create(cf, spec, links, reference, waiting, progress.clone()).await? {
         Created::New(written) => return Ok(written),
         Created::Exists(id) => id,
     };
@@ -372,7 +459,7 @@ pub async fn create(cf: &Client, spec: &Spec, links: Links<'_>) -> anyhow::Resul
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_secs()
         );
-        return match send_create(cf, spec, links, &fresh).await? {
+        return match send_create(cf, spec, links, &fresh, waiting, progress).await? {
             Created::New(written) => Ok(written),
             Created::Exists(_) => Err(anyhow!(
                 "distribution: CloudFront refused the caller reference {fresh}: run the command again"
@@ -398,17 +485,28 @@ enum Created {
     Exists(String),
 }
 
-async fn send_create(cf: &Client, spec: &Spec, links: Links<'_>, reference: &str) -> anyhow::Result<Created> {
+async fn send_create(
+    cf: &Client,
+    spec: &Spec,
+    links: Links<'_>,
+    reference: &str,
+    waiting: &Waiting,
+    progress: impl FnMut(&str, Duration),
+) -> anyhow::Result<Created> {
     let mut config = new_config(spec, links)?;
     config.caller_reference = reference.to_string();
     let config = DistributionConfigWithTags::builder()
         .distribution_config(config)
         .tags(tags(spec)?)
         .build();
-    match cf
-        .create_distribution_with_tags()
-        .distribution_config_with_tags(config)
-        .send()
+    let send = || {
+        cf.create_distribution_with_tags()
+            .distribution_config_with_tags(config.clone())
+            .send()
+    };
+    match waiting
+        .at_most(FRESH_CERTIFICATE_WINDOW)
+        .through(fresh_certificate(links), progress, send)
         .await
     {
         Ok(out) => {
@@ -436,7 +534,30 @@ async fn send_create(cf: &Client, spec: &Spec, links: Links<'_>, reference: &str
             }
             Ok(Created::Exists(id.to_string()))
         }
-        Err(e) => Err(describe("distribution: CreateDistributionWithTags", e)),
+        Err(e) => Err(certificate_refused(
+            links,
+            describe("distribution: CreateDistributionWithTags", e),
+        )),
+    }
+}
+
+/// InvalidViewerCertificate for a certificate that cdnctl found ISSUED: the
+/// window after issue in which CloudFront does not accept it yet.
+fn fresh_certificate<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    links: Links<'_>,
+) -> impl Fn(
+    &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> bool {
+    let with_certificate = links.certificate_arn.is_some();
+    move |e| with_certificate && is_code(&["InvalidViewerCertificate"])(e)
+}
+
+fn certificate_refused(links: Links<'_>, err: anyhow::Error) -> anyhow::Error {
+    match links.certificate_arn {
+        Some(arn) if format!("{err}").contains("InvalidViewerCertificate") => anyhow!(
+            "{err:#}\ncertificate {arn}: CloudFront still refuses it: check that it is ISSUED, in us-east-1 and covers the domain, then run the command again"
+        ),
+        _ => err,
     }
 }
 
@@ -448,14 +569,22 @@ pub async fn update(
     id: &str,
     etag: &str,
     config: DistributionConfig,
+    links: Option<Links<'_>>,
+    waiting: &Waiting,
+    progress: impl FnMut(&str, Duration),
     done: impl Fn(&DistributionConfig) -> bool,
 ) -> anyhow::Result<()> {
-    match cf
-        .update_distribution()
-        .id(id)
-        .if_match(etag)
-        .distribution_config(config)
-        .send()
+    let send = || {
+        cf.update_distribution()
+            .id(id)
+            .if_match(etag)
+            .distribution_config(config.clone())
+            .send()
+    };
+    let passing = |e: &_| links.is_some_and(|l| fresh_certificate(l)(e));
+    match waiting
+        .at_most(FRESH_CERTIFICATE_WINDOW)
+        .through(passing, progress, send)
         .await
     {
         Ok(_) => Ok(()),
@@ -474,7 +603,13 @@ pub async fn update(
                 ))
             }
         }
-        Err(e) => Err(describe(format!("distribution {id}: UpdateDistribution"), e)),
+        Err(e) => {
+            let err = describe(format!("distribution {id}: UpdateDistribution"), e);
+            Err(match links {
+                Some(l) => certificate_refused(l, err),
+                None => err,
+            })
+        }
     }
 }
 
@@ -489,14 +624,27 @@ pub async fn put_tags(cf: &Client, arn: &str, spec: &Spec) -> anyhow::Result<()>
 }
 
 /// Set Enabled to false, sending back the whole config as observed, with its ETag.
-pub async fn disable(cf: &Client, id: &str, etag: &str, observed: &DistributionConfig) -> anyhow::Result<()> {
+pub async fn disable(
+    cf: &Client,
+    id: &str,
+    etag: &str,
+    observed: &DistributionConfig,
+    waiting: &Waiting,
+) -> anyhow::Result<()> {
     let mut config = observed.clone();
     config.enabled = false;
-    update(cf, id, etag, config, |c| !c.enabled).await
+    update(cf, id, etag, config, None, waiting, |_, _| {}, |c| !c.enabled).await
 }
 
 /// Delete with the latest ETag. A distribution already gone is fine.
-pub async fn delete(cf: &Client, id: &str) -> anyhow::Result<()> {
+/// CloudFront can still answer DistributionNotDisabled for a while after the
+/// disabled distribution turned Deployed: wait through that.
+pub async fn delete(
+    cf: &Client,
+    id: &str,
+    waiting: &Waiting,
+    progress: impl FnMut(&str, Duration),
+) -> anyhow::Result<()> {
     let Some(current) = optional(
         format!("distribution {id}: GetDistribution"),
         cf.get_distribution().id(id).send().await,
@@ -504,11 +652,25 @@ pub async fn delete(cf: &Client, id: &str) -> anyhow::Result<()> {
     else {
         return Ok(());
     };
-    match cf.delete_distribution().id(id).set_if_match(current.e_tag).send().await {
+    if current
+        .distribution
+        .as_ref()
+        .and_then(|d| d.distribution_config.as_ref())
+        .is_some_and(|c| c.enabled)
+    {
+        anyhow::bail!("distribution {id}: was enabled again by someone else: run `cdnctl down` again to disable it");
+    }
+    let etag = current.e_tag;
+    let send = || cf.delete_distribution().id(id).set_if_match(etag.clone()).send();
+    match waiting
+        .through(is_code(&["DistributionNotDisabled"]), progress, send)
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if code(&e) == Some("NoSuchDistribution") => Ok(()),
         Err(e) if code(&e) == Some("DistributionNotDisabled") => Err(anyhow!(
-            "distribution {id}: not yet disabled and deployed: run `cdnctl down` again in a few minutes"
+            "distribution {id}: CloudFront still says it is not disabled after {} minutes: run `cdnctl down` again later",
+            waiting.timeout.as_secs() / 60
         )),
         Err(e) => Err(describe(format!("distribution {id}: DeleteDistribution"), e)),
     }

@@ -12,27 +12,58 @@ use crate::spec::CLOUDFRONT_ZONE_ID;
 
 pub const TYPES: [RrType; 2] = [RrType::A, RrType::Aaaa];
 
-/// The zone's id: the one given (checked against the zone name), or the public
-/// zone of that exact name.
-pub async fn find_zone(r53: &Client, domain: &Domain) -> anyhow::Result<String> {
+/// The hosted zone of the custom domain, or why there is none to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Zone {
+    Found(String),
+    /// Missing, private or not the named zone: what to tell the user.
+    Unusable(String),
+}
+
+/// The zone's id: the one given (checked against the zone name, and public),
+/// or the public zone of that exact name.
+pub async fn find_zone(r53: &Client, domain: &Domain) -> anyhow::Result<Zone> {
     let zone = &domain.zone_name;
     if let Some(id) = &domain.zone_id {
-        let out = optional(
+        let Some(out) = optional(
             format!("hosted zone {id}: GetHostedZone"),
             r53.get_hosted_zone().id(id).send().await,
         )?
-        .ok_or_else(|| anyhow::anyhow!("HOSTED_ZONE_ID: hosted zone {id} does not exist in this account"))?;
-        let name = out
-            .hosted_zone()
+        else {
+            return Ok(Zone::Unusable(format!(
+                "HOSTED_ZONE_ID: hosted zone {id} does not exist in this account"
+            )));
+        };
+        let hosted = out.hosted_zone();
+        let name = hosted
             .map(|z| z.name().trim_end_matches('.').to_ascii_lowercase())
             .unwrap_or_default();
         if name != *zone {
-            anyhow::bail!(
+            return Ok(Zone::Unusable(format!(
                 "HOSTED_ZONE_ID: hosted zone {id} is {name}, but HOSTED_ZONE_NAME is {zone}: make them agree"
-            );
+            )));
         }
-        return Ok(id.clone());
+        if hosted.and_then(|z| z.config()).is_some_and(|c| c.private_zone()) {
+            return Ok(Zone::Unusable(format!(
+                "HOSTED_ZONE_ID: hosted zone {id} is a private zone (served only inside its VPCs): give the id of the public zone {zone}, or remove HOSTED_ZONE_ID to look it up"
+            )));
+        }
+        return Ok(Zone::Found(id.clone()));
     }
+    let ids = public_zones_named(r53, zone).await?;
+    Ok(match ids.as_slice() {
+        [one] => Zone::Found(one.clone()),
+        [] => Zone::Unusable(format!(
+            "HOSTED_ZONE_NAME: no public Route53 hosted zone named {zone} in this account"
+        )),
+        _ => Zone::Unusable(format!(
+            "HOSTED_ZONE_NAME: several public hosted zones are named {zone}: set HOSTED_ZONE_ID to pick one"
+        )),
+    })
+}
+
+/// The ids of the public zones of exactly this name.
+async fn public_zones_named(r53: &Client, zone: &str) -> anyhow::Result<Vec<String>> {
     // Zones come back in order starting at this name; keep exact, public matches.
     let out = r53
         .list_hosted_zones_by_name()
@@ -41,56 +72,74 @@ pub async fn find_zone(r53: &Client, domain: &Domain) -> anyhow::Result<String> 
         .send()
         .await
         .map_err(|e| describe(format!("hosted zone {zone}: ListHostedZonesByName"), e))?;
-    let ids: Vec<String> = out
+    Ok(out
         .hosted_zones()
         .iter()
         .filter(|z| z.name().trim_end_matches('.').eq_ignore_ascii_case(zone))
         .filter(|z| !z.config().is_some_and(|c| c.private_zone()))
         .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
-        .collect();
-    match ids.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => anyhow::bail!("HOSTED_ZONE_NAME: no public Route53 hosted zone named {zone} in this account"),
-        _ => anyhow::bail!(
-            "HOSTED_ZONE_NAME: several public hosted zones are named {zone}: set HOSTED_ZONE_ID to pick one"
-        ),
-    }
+        .collect())
 }
 
-/// The A and AAAA records of the domain (absent ones are `None`).
+/// The public zone that holds `name` (the longest zone name it ends with),
+/// for a domain known only from a distribution's aliases.
+pub async fn zone_holding(r53: &Client, name: &str) -> anyhow::Result<Option<String>> {
+    let labels: Vec<&str> = name.split('.').collect();
+    let suffixes: Vec<String> = (1..labels.len().saturating_sub(1))
+        .map(|i| labels[i..].join("."))
+        .collect();
+    let found = futures_util::future::join_all(suffixes.iter().map(|s| public_zones_named(r53, s))).await;
+    for ids in found {
+        if let Some(id) = ids?.into_iter().next() {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// The records at the custom domain that matter to cdnctl: its A and AAAA
+/// (absent ones are `None`), and a CNAME, which Route53 lets no other record
+/// stand beside.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observed {
     pub a: Option<ResourceRecordSet>,
     pub aaaa: Option<ResourceRecordSet>,
+    pub cname: Option<ResourceRecordSet>,
 }
 
 impl Observed {
+    /// The A and AAAA records.
     pub fn records(&self) -> impl Iterator<Item = &ResourceRecordSet> {
         self.a.iter().chain(self.aaaa.iter())
     }
 }
 
 pub async fn observe(r53: &Client, zone_id: &str, name: &str) -> anyhow::Result<Observed> {
-    let fqdn = format!("{name}.");
-    let out = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .start_record_name(&fqdn)
-        .start_record_type(RrType::A)
-        .max_items(4)
-        .send()
-        .await
-        .map_err(|e| describe(format!("DNS {name}: ListResourceRecordSets"), e))?;
-    let pick = |t: RrType| {
-        out.resource_record_sets()
-            .iter()
-            .find(|r| r.name().eq_ignore_ascii_case(&fqdn) && *r.r#type() == t)
-            .cloned()
-    };
+    let all = observe_all(r53, zone_id, name).await?;
+    let pick = |t: RrType| all.iter().find(|r| *r.r#type() == t).cloned();
     Ok(Observed {
         a: pick(RrType::A),
         aaaa: pick(RrType::Aaaa),
+        cname: pick(RrType::Cname),
     })
+}
+
+/// Whether the CNAME `name` → `value` is in the zone.
+pub async fn has_cname(r53: &Client, zone_id: &str, name: &str, value: &str) -> anyhow::Result<bool> {
+    let name = name.trim_end_matches('.');
+    Ok(observe_all(r53, zone_id, name)
+        .await?
+        .iter()
+        .any(|r| is_cname_to(r, value)))
+}
+
+fn is_cname_to(r: &ResourceRecordSet, value: &str) -> bool {
+    *r.r#type() == RrType::Cname
+        && r.resource_records().iter().any(|v| {
+            v.value()
+                .trim_end_matches('.')
+                .eq_ignore_ascii_case(value.trim_end_matches('.'))
+        })
 }
 
 /// Where a record points: the alias target's DNS name, or its values.
@@ -178,12 +227,7 @@ pub async fn delete_cname(r53: &Client, zone_id: &str, name: &str, value: &str) 
     let matching: Vec<_> = observe_all(r53, zone_id, name)
         .await?
         .into_iter()
-        .filter(|r| {
-            *r.r#type() == RrType::Cname
-                && r.resource_records()
-                    .iter()
-                    .any(|v| v.value().trim_end_matches('.') == value.trim_end_matches('.'))
-        })
+        .filter(|r| is_cname_to(r, value))
         .collect();
     delete(r53, zone_id, name, matching).await
 }

@@ -8,7 +8,9 @@ use aws_sdk_cloudfront::types::{
 };
 use aws_sdk_cloudfront::Client;
 
-use crate::aws::{code, describe};
+use std::time::Duration;
+
+use crate::aws::{code, describe, is_code, Waiting};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
@@ -105,7 +107,16 @@ pub async fn update(cf: &Client, id: &str, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn delete(cf: &Client, id: &str, name: &str) -> anyhow::Result<()> {
+/// Delete the OAC. CloudFront counts it in use for a while after the
+/// distribution that used it was deleted: wait through that (the plan deletes
+/// it only when no distribution lists it any more).
+pub async fn delete(
+    cf: &Client,
+    id: &str,
+    name: &str,
+    waiting: &Waiting,
+    progress: impl FnMut(&str, Duration),
+) -> anyhow::Result<()> {
     let current = match cf.get_origin_access_control().id(id).send().await {
         Ok(c) => c,
         Err(e) if code(&e) == Some("NoSuchOriginAccessControl") => return Ok(()),
@@ -116,11 +127,15 @@ pub async fn delete(cf: &Client, id: &str, name: &str) -> anyhow::Result<()> {
             ))
         }
     };
-    match cf
-        .delete_origin_access_control()
-        .id(id)
-        .set_if_match(current.e_tag().map(String::from))
-        .send()
+    let etag = current.e_tag;
+    let send = || {
+        cf.delete_origin_access_control()
+            .id(id)
+            .set_if_match(etag.clone())
+            .send()
+    };
+    match waiting
+        .through(is_code(&["OriginAccessControlInUse"]), progress, send)
         .await
     {
         Ok(_) => Ok(()),

@@ -6,17 +6,70 @@ harness. It prints one JSON line (ports and the CA bundle's path) and then
 serves until its standard input closes, so it never outlives whoever started it.
 
 Two things are added around moto, both in this file:
-- `patch_moto_like_aws()`: small patches that make moto behave like real AWS
-  where cdnctl depends on it; each names the AWS behaviour it restores.
+- `patch_moto_like_aws()`, `patch_acm_like_aws()`, `patch_s3_like_aws()`,
+  `patch_denied_actions()`, `patch_tags_like_aws()`, `patch_route53_like_aws()`:
+  small patches that make moto behave like real AWS where cdnctl depends on
+  it; each names the AWS behaviour it restores. CloudFront's response
+  headers policy API, which moto lacks, is in response_headers.py.
 - a request log and per-client knobs (latency, faults, slow deployments), keyed
   by the access key id each test signs with, so parallel tests never see each
   other's traffic.
 
 Control port (JSON):
   GET  /requests?key=AKID     requests signed with AKID, in arrival order
-  POST /configure             {"key": AKID, "delay_ms": 50, "deploy_seconds": 3,
-                               "fault_rate": 0.2, "seed": 7, "stall_after_writes": N,
-                               "lose_answer_of": ["PUT /bucket/?policy", ...]}
+  POST /configure             {"key": AKID, <knob>: value, ...}; the knobs of
+                              AKID's requests, all off / 0 unless set:
+      delay_ms                  added latency per request
+      fault_rate, seed          throttling / 5xx / reset / lost answers, seeded
+      lose_answer_of            ["PUT /bucket/?policy", ...], see below
+      stall_after_writes        N (and stall_seconds), see below
+      deploy_seconds            distributions stay InProgress this long
+      remember_deleted_references  a deleted distribution's CallerReference
+                                stays taken (DistributionAlreadyExists)
+      not_disabled_seconds      DeleteDistribution answers DistributionNotDisabled
+                                (409) this long after a disabled one turned Deployed
+      cert_in_use_seconds       DeleteCertificate answers ResourceInUseException
+                                this long after DeleteDistribution of a distribution
+                                that used it (knob of the key deleting the distribution)
+      oac_in_use_seconds        DeleteOriginAccessControl answers
+                                OriginAccessControlInUse (409) this long after the
+                                last distribution using it was deleted (same key)
+      fresh_certificate_seconds Create/UpdateDistribution answers
+                                InvalidViewerCertificate (400) for an ACM
+                                certificate ISSUED less than this long ago
+      new_bucket_seconds        after CreateBucket (creating key's knob), calls on
+                                ?tagging ?policy ?encryption ?ownershipControls
+                                ?publicAccessBlock ?cors ?versioning answer
+                                NoSuchBucket (404) this long
+      check_principals          true: PutBucketPolicy naming an IAM user/role ARN
+                                of the account that moto's IAM lacks answers
+                                MalformedPolicy "Invalid principal in policy"
+      iam_propagation_seconds   the same for users/roles created less than this
+                                long ago (even without check_principals)
+      ignore_create_bucket_tags true: CreateBucket ignores CreateBucketConfiguration tags
+      deny                      ["s3:TagResource", "s3:PutBucketPolicy",
+                                "cloudfront:CreateDistribution", "acm:...", ...]:
+                                AccessDenied (403; ACM: AccessDeniedException) for
+                                those actions; s3:TagResource = CreateBucket with tags.
+                                S3 actions use moto's names (ACTION_MAP), others
+                                the API operation name.
+  POST /seed-bucket-tags      {"bucket": B, "tags": {"k": "v"}}: set a bucket's
+                              tags outright, aws: system tags included
+  POST /certificate-status    {"arn": ARN, "status": "FAILED"} (or
+                              VALIDATION_TIMED_OUT, EXPIRED, INACTIVE, REVOKED,
+                              ISSUED): set an ACM certificate's status for good
+  POST /delete-zone           {"id": ZONEID}: remove a hosted zone and its records
+                              outright (as if deleted under the stack)
+  The three POSTs answer 404 {"error": ...} when the bucket, certificate or
+  zone does not exist.
+
+Always on (AWS behaviour, see each patch): S3 system tags (aws:*) cannot be
+dropped, changed or added (InvalidTag); CloudFront and ACM refuse aws: tag keys
+(InvalidArgument / InvalidTagException); Route53 refuses a CNAME next to other
+records and CREATE of an existing record (InvalidChangeBatch); CloudFront
+refuses an ACM certificate that is missing, outside us-east-1 or not ISSUED
+(InvalidViewerCertificate); an ACM IdempotencyToken returns the earlier
+certificate for an hour, even a deleted one.
 
 lose_answer_of: the first request whose operation contains each pattern is
 applied, then its connection dropped: the answer is lost.
@@ -24,6 +77,9 @@ applied, then its connection dropped: the answer is lost.
 stall_after_writes: the client's writes after the first N hang (logged with
 "stalled": true) and are never applied, so a test can kill the client at
 exactly that point, as if it died between two writes.
+
+tests/emulator/selftest.py exercises the knobs and endpoints (run it with the
+venv's python).
 """
 
 import datetime
@@ -127,6 +183,15 @@ RNGS = {}  # access key id -> random.Random(seed) for fault injection
 WRITES = {}  # access key id -> writes seen, for stall_after_writes
 DELETED_REFERENCES = {}  # CallerReference -> id of the deleted distribution that used it
 CURRENT = threading.local()  # the access key id of the request this thread serves
+CERT_RELEASED = {}  # ACM certificate ARN -> time until which it stays in use (cert_in_use_seconds)
+OAC_RELEASED = {}  # OAC id -> time until which it stays in use (oac_in_use_seconds)
+NEW_BUCKETS = {}  # bucket name -> time until which its subresources are NoSuchBucket (new_bucket_seconds)
+CONTROL_ACTIONS = {}  # control port path -> handler(json body) registered by the patches
+
+
+def knob(name, default=0):
+    """The setting `name` of the client whose request this thread serves."""
+    return KNOBS.get(getattr(CURRENT, "key", None), {}).get(name, default)
 
 AKID = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
 READ_PREFIXES = ("Describe", "List", "Get")
@@ -269,6 +334,13 @@ def control_app(environ, start_response):
             if "stall_after_writes" in data:
                 WRITES[key] = 0
         return Response("{}", content_type="application/json")(environ, start_response)
+    if request.path in CONTROL_ACTIONS and request.method == "POST":
+        try:
+            result = CONTROL_ACTIONS[request.path](json.loads(request.get_data() or b"{}"))
+        except LookupError as e:
+            body = json.dumps({"error": f"not found: {e}"})
+            return Response(body, status=404, content_type="application/json")(environ, start_response)
+        return Response(json.dumps(result or {}), content_type="application/json")(environ, start_response)
     return Response("not found", status=404)(environ, start_response)
 
 
@@ -346,6 +418,39 @@ def patch_moto_like_aws():
             if wanted & theirs:
                 raise CNAMEAlreadyExists()
 
+    class InvalidViewerCertificate(cfx.CloudFrontException):
+        def __init__(self):
+            super().__init__(
+                "InvalidViewerCertificate",
+                "The specified SSL certificate doesn't exist, isn't in us-east-1 region, isn't valid, "
+                "or doesn't include a valid certificate chain.",
+            )
+
+    def check_viewer_certificate(config):
+        # AWS: ACMCertificateArn must name an ISSUED certificate of us-east-1;
+        # moto takes any ARN. CloudFront can also refuse a certificate issued
+        # moments ago ({"fresh_certificate_seconds": S}). The config is the
+        # request's dict, but take a parsed ViewerCertificate object too.
+        from moto.acm.models import acm_backends
+
+        viewer = config.get("ViewerCertificate") or {}
+        if isinstance(viewer, dict):
+            arn = viewer.get("ACMCertificateArn") or ""
+        else:
+            arn = getattr(viewer, "acm_certificate_arn", "") or ""
+        if not arn:
+            return
+        parts = arn.split(":")
+        cert = None
+        if len(parts) == 6 and parts[2] == "acm" and parts[3] == "us-east-1" and parts[4].isdigit():
+            cert = acm_backends[parts[4]]["us-east-1"]._certificates.get(arn)
+        if cert is not None:
+            cert.check()
+        if cert is None or cert.status != "ISSUED":
+            raise InvalidViewerCertificate()
+        if time.time() - getattr(cert, "_issued_at", 0) < knob("fresh_certificate_seconds"):
+            raise InvalidViewerCertificate()
+
     create = cf.CloudFrontBackend.create_distribution_with_tags
 
     def create_with_checks(self, distribution_config, tags):
@@ -360,6 +465,7 @@ def patch_moto_like_aws():
             if dist.distribution_config.caller_reference == ref:
                 raise cfx.DistributionAlreadyExists(dist.distribution_id)
         check_aliases(self, distribution_config)
+        check_viewer_certificate(distribution_config)
         dist, location, _ = create(self, distribution_config, tags)
         start_deployment(dist)
         return dist, location, dist.etag
@@ -373,6 +479,7 @@ def patch_moto_like_aws():
             raise PreconditionFailed()
         if dist_config:
             check_aliases(self, dist_config, own_id=_id)
+            check_viewer_certificate(dist_config)
         dist, location, _ = update(self, dist_config, _id, if_match)
         start_deployment(dist)
         return dist, location, dist.etag
@@ -391,9 +498,27 @@ def patch_moto_like_aws():
                 raise PreconditionFailed()
             if dist.distribution_config.Enabled not in (False, "false") or dist.status != "Deployed":
                 raise DistributionNotDisabled()
+            # AWS: DistributionNotDisabled can still come for a while after a
+            # disabled distribution turned Deployed ({"not_disabled_seconds": S}).
+            if time.time() < getattr(dist, "_deployed_at", 0) + knob("not_disabled_seconds"):
+                raise DistributionNotDisabled()
         if dist is not None and KNOBS.get(getattr(CURRENT, "key", None), {}).get("remember_deleted_references"):
             DELETED_REFERENCES[dist.distribution_config.caller_reference] = distribution_id
-        return delete(self, distribution_id, if_match)
+        result = delete(self, distribution_id, if_match)
+        if dist is not None:
+            # AWS keeps the distribution's certificate (ResourceInUseException)
+            # and OAC (OriginAccessControlInUse) in use for minutes after it is
+            # deleted: {"cert_in_use_seconds": S, "oac_in_use_seconds": S} of
+            # the key that deleted it.
+            now = time.time()
+            cert = dist.distribution_config.ViewerCertificate.acm_certificate_arn
+            if cert:
+                CERT_RELEASED[cert] = max(CERT_RELEASED.get(cert, 0), now + knob("cert_in_use_seconds"))
+            for origin in dist.distribution_config.Origins["Items"]:
+                oac = getattr(origin, "origin_access_control_id", "")
+                if oac:
+                    OAC_RELEASED[oac] = max(OAC_RELEASED.get(oac, 0), now + knob("oac_in_use_seconds"))
+        return result
 
     cf.CloudFrontBackend.delete_distribution = delete_with_checks
 
@@ -428,6 +553,8 @@ def patch_moto_like_aws():
             for origin in dist.distribution_config.Origins["Items"]:
                 if getattr(origin, "origin_access_control_id", "") == control_id:
                     raise OriginAccessControlInUse()
+        if time.time() < OAC_RELEASED.get(control_id, 0):
+            raise OriginAccessControlInUse()
         self.origin_access_controls.pop(control_id)
 
     cf.CloudFrontBackend.delete_origin_access_control = delete_oac_checked
@@ -478,13 +605,15 @@ def patch_moto_like_aws():
     s3.FakeBucket.get_permission = permission_over_tls
 
     # AWS applies tags given in CreateBucketConfiguration; moto ignores them.
+    # {"ignore_create_bucket_tags": true} ignores them again, as some
+    # S3-compatible endpoints do.
     from moto.s3 import responses as s3r
 
     bucket_put = s3r.S3Response._bucket_response_put
 
     def bucket_put_with_tags(self, request, bucket_name, querystring):
         result = bucket_put(self, request, bucket_name, querystring)
-        if not querystring and self.body and b"<Tags>" in self.body:
+        if not querystring and self.body and b"<Tags>" in self.body and not knob("ignore_create_bucket_tags"):
             import xmltodict
 
             config = xmltodict.parse(self.body).get("CreateBucketConfiguration") or {}
@@ -510,6 +639,8 @@ def patch_acm_like_aws():
     check = acm.CertBundle.check
 
     def check_after_dns_validation(self):
+        if getattr(self, "_status_forced", False):
+            return  # set by POST /certificate-status: stays as set
         if self.type == "AMAZON_ISSUED" and self.status == "PENDING_VALIDATION":
             account = self.arn.split(":")[4]
             names = set(self.sans + ([self.common_name] if self.common_name else []))
@@ -523,6 +654,7 @@ def patch_acm_like_aws():
                 self._dns_seen_at = time.time()
             if time.time() - self._dns_seen_at >= moto_settings.ACM_VALIDATION_WAIT:
                 self.status = "ISSUED"
+                self._issued_at = time.time()  # for fresh_certificate_seconds
             return
         return check(self)
 
@@ -534,16 +666,346 @@ def patch_acm_like_aws():
         def __init__(self, arn):
             super().__init__("ResourceInUseException", f"Certificate {arn} is in use by CloudFront.")
 
-    # AWS: a certificate a distribution uses cannot be deleted.
+    # AWS: a certificate a distribution uses cannot be deleted, nor for minutes
+    # after that distribution was deleted ({"cert_in_use_seconds": S} of the key
+    # that deleted the distribution).
     delete = acm.AWSCertificateManagerBackend.delete_certificate
 
     def delete_unless_in_use(self, arn):
         for dist in cloudfront_backends[self.account_id]["aws"].distributions.values():
             if dist.distribution_config.ViewerCertificate.acm_certificate_arn == arn:
                 raise ResourceInUse(arn)
+        if time.time() < CERT_RELEASED.get(arn, 0):
+            raise ResourceInUse(arn)
         return delete(self, arn)
 
     acm.AWSCertificateManagerBackend.delete_certificate = delete_unless_in_use
+
+    class InvalidTag(JsonRESTError):
+        code = 400
+
+        def __init__(self):
+            super().__init__(
+                "InvalidTagException",
+                "One or both of the values that make up the key-value pair is not valid. "
+                "For example, you cannot specify a tag value that begins with aws:.",
+            )
+
+    def check_tags(tags):
+        # AWS: keys starting with aws: are reserved (InvalidTagException);
+        # moto answers ValidationException, and RequestCertificate has by then
+        # created the certificate.
+        if any((t.get("Key") or "").startswith("aws:") for t in tags or []):
+            raise InvalidTag()
+
+    add_tags = acm.AWSCertificateManagerBackend.add_tags_to_certificate
+
+    def add_tags_checked(self, arn, tags):
+        check_tags(tags)
+        return add_tags(self, arn, tags)
+
+    acm.AWSCertificateManagerBackend.add_tags_to_certificate = add_tags_checked
+
+    # AWS: the same IdempotencyToken within an hour returns the earlier
+    # certificate, even one deleted since (moto: a 500, KeyError), and whatever
+    # the tags (moto: a new certificate when they differ).
+    request = acm.AWSCertificateManagerBackend.request_certificate
+
+    def request_idempotent(self, domain_name, idempotency_token, subject_alt_names, tags, *args, **kwargs):
+        check_tags(tags)
+        if idempotency_token is not None:
+            arn = self._get_arn_from_idempotency_token(idempotency_token)
+            if arn:
+                return arn
+        return request(self, domain_name, idempotency_token, subject_alt_names, tags, *args, **kwargs)
+
+    acm.AWSCertificateManagerBackend.request_certificate = request_idempotent
+
+    # Control: POST /certificate-status {"arn": ARN, "status": "FAILED"} sets a
+    # certificate's status (FAILED, VALIDATION_TIMED_OUT, EXPIRED, INACTIVE,
+    # REVOKED, ...) for good: the checks above no longer change it.
+    def set_certificate_status(data):
+        arn, status = data["arn"], data["status"]
+        parts = arn.split(":")
+        if len(parts) != 6 or not parts[4].isdigit():
+            raise LookupError(arn)
+        cert = acm.acm_backends[parts[4]][parts[3]]._certificates[arn]
+        cert.status = status
+        cert._status_forced = True
+        if status == "ISSUED":
+            cert._issued_at = time.time()
+
+    CONTROL_ACTIONS["/certificate-status"] = set_certificate_status
+
+
+def patch_s3_like_aws():
+    import xmltodict
+    from moto.core.utils import utcnow
+    from moto.iam.models import iam_backends
+    from moto.s3 import models as s3
+    from moto.s3 import responses as s3r
+    from moto.s3.exceptions import DuplicateTagKeys, InvalidTagError, MissingBucket, S3ClientError
+
+    # AWS: system tags (aws:*, as CloudFormation sets) cannot be removed,
+    # changed or added by PutBucketTagging, but a set may repeat them as they
+    # are; moto refuses any aws: key, even an unchanged one.
+    def tagging_from_body(self):
+        parsed = xmltodict.parse(self.body, force_list={"Tag": True})
+        tags = {}
+        for tag in (parsed["Tagging"].get("TagSet") or {}).get("Tag") or []:
+            if tag["Key"] in tags:
+                raise DuplicateTagKeys()
+            tags[tag["Key"]] = tag.get("Value") or ""
+        return tags
+
+    s3r.S3Response._bucket_tagging_from_body = tagging_from_body
+
+    def current_tags(backend, bucket_name):
+        return {t["Key"]: t["Value"] for t in backend.get_bucket_tagging(bucket_name)["Tags"]}
+
+    put_tags = s3.S3Backend.put_bucket_tagging
+
+    def put_tags_keeping_system_tags(self, bucket_name, tags):
+        old = current_tags(self, bucket_name)
+        if any(k.startswith("aws:") and tags.get(k) != v for k, v in old.items()):
+            raise InvalidTagError("System tags cannot be removed by requester")
+        if any(k.startswith("aws:") and k not in old for k in tags):
+            raise InvalidTagError("Your TagKey cannot be prefixed with aws:")
+        return put_tags(self, bucket_name, tags)
+
+    s3.S3Backend.put_bucket_tagging = put_tags_keeping_system_tags
+
+    delete_tags = s3.S3Backend.delete_bucket_tagging
+
+    def delete_tags_keeping_system_tags(self, bucket_name):
+        if any(k.startswith("aws:") for k in current_tags(self, bucket_name)):
+            raise InvalidTagError("System tags cannot be removed by requester")
+        return delete_tags(self, bucket_name)
+
+    s3.S3Backend.delete_bucket_tagging = delete_tags_keeping_system_tags
+
+    # Control: POST /seed-bucket-tags {"bucket": B, "tags": {"k": "v"}} sets a
+    # bucket's tags outright, system tags included (as CloudFormation does).
+    def seed_bucket_tags(data):
+        partition, account = s3.s3_backends.bucket_accounts[data["bucket"]]
+        put_tags(s3.s3_backends[account][partition], data["bucket"], data["tags"])
+
+    CONTROL_ACTIONS["/seed-bucket-tags"] = seed_bucket_tags
+
+    # CreateBucket: AWS needs s3:TagResource for tags in CreateBucketConfiguration
+    # ({"deny": ["s3:TagResource"]} refuses it, nothing created) and refuses
+    # aws: keys there; a new bucket's subresources can answer NoSuchBucket for
+    # a few seconds ({"new_bucket_seconds": S} of the creating key).
+    bucket_put = s3r.S3Response._bucket_response_put
+
+    def create_bucket_checked(self, request, bucket_name, querystring):
+        if querystring:
+            return bucket_put(self, request, bucket_name, querystring)
+        tags = []
+        if self.body and b"<Tags>" in self.body:
+            config = xmltodict.parse(self.body).get("CreateBucketConfiguration") or {}
+            tags = (config.get("Tags") or {}).get("Tag") or []
+            tags = [tags] if isinstance(tags, dict) else tags
+        if tags and "s3:TagResource" in knob("deny", []):
+            raise access_denied_s3("s3:TagResource", f"arn:aws:s3:::{bucket_name}")
+        if any(t["Key"].startswith("aws:") for t in tags):
+            raise InvalidTagError("Your TagKey cannot be prefixed with aws:")
+        existed = bucket_name in s3.s3_backends.bucket_accounts
+        result = bucket_put(self, request, bucket_name, querystring)
+        if not existed and bucket_name in s3.s3_backends.bucket_accounts:
+            NEW_BUCKETS[bucket_name] = time.time() + knob("new_bucket_seconds")
+        return result
+
+    s3r.S3Response._bucket_response_put = create_bucket_checked
+
+    settling = ("tagging", "policy", "encryption", "ownershipControls", "publicAccessBlock", "cors", "versioning")
+    bucket_response = s3r.S3Response._bucket_response
+
+    def bucket_response_settling(self, request, full_url):
+        name = self.parse_bucket_name_from_url(request, full_url)
+        if name and time.time() < NEW_BUCKETS.get(name, 0):
+            if any(q in settling for q in self._get_querystring(request, full_url)):
+                raise MissingBucket(bucket=name)
+        return bucket_response(self, request, full_url)
+
+    s3r.S3Response._bucket_response = bucket_response_settling
+
+    # {"deny": ["s3:PutBucketPolicy", ...]}: AccessDenied for those actions
+    # (moto's names for them), as an identity policy without them would.
+    authorize = s3r.S3Response._authenticate_and_authorize_s3_action
+
+    def authorize_unless_denied(self, bucket_name=None, key_name=None):
+        action = "s3:" + str(self.data.get("Action", ""))
+        if action in knob("deny", []):
+            raise access_denied_s3(action, f"arn:aws:s3:::{bucket_name}" + (f"/{key_name}" if key_name else ""))
+        return authorize(self, bucket_name=bucket_name, key_name=key_name)
+
+    s3r.S3Response._authenticate_and_authorize_s3_action = authorize_unless_denied
+
+    def access_denied_s3(action, resource):
+        return S3ClientError("AccessDenied", access_denied_message(action, resource))
+
+    # AWS refuses a bucket policy naming an IAM user or role of the account
+    # that does not exist ({"check_principals": true}), and one created moments
+    # ago until IAM propagates ({"iam_propagation_seconds": S}). moto takes any.
+    put_policy = s3.S3Backend.put_bucket_policy
+
+    def put_policy_checking_principals(self, bucket_name, policy):
+        check, settle = knob("check_principals", False), knob("iam_propagation_seconds")
+        if check or settle:
+            iam = iam_backends[self.account_id]["aws"]
+            entities = {e.arn: e for e in list(iam.users.values()) + list(iam.roles.values())}
+            for arn in _aws_principals(policy):
+                m = re.fullmatch(r"arn:aws:iam::(\d{12}):(user|role)/.+", arn)
+                if not m or m.group(1) != self.account_id:
+                    continue
+                entity = entities.get(arn)
+                if entity is None and check:
+                    raise S3ClientError("MalformedPolicy", "Invalid principal in policy")
+                if entity is not None and (utcnow() - entity.create_date).total_seconds() < settle:
+                    raise S3ClientError("MalformedPolicy", "Invalid principal in policy")
+        return put_policy(self, bucket_name, policy)
+
+    s3.S3Backend.put_bucket_policy = put_policy_checking_principals
+
+
+def _aws_principals(policy):
+    """The Principal.AWS entries of a bucket policy (bytes or str)."""
+    try:
+        doc = json.loads(policy)
+    except (ValueError, TypeError):
+        return []
+    statements = doc.get("Statement", []) if isinstance(doc, dict) else []
+    if isinstance(statements, dict):
+        statements = [statements]
+    found = []
+    for statement in statements:
+        principal = statement.get("Principal") if isinstance(statement, dict) else None
+        if isinstance(principal, dict):
+            aws = principal.get("AWS", [])
+            found += [aws] if isinstance(aws, str) else list(aws)
+    return found
+
+
+def access_denied_message(action, resource):
+    return (
+        f"User: arn:aws:iam::123456789012:user/test is not authorized to perform: {action} "
+        f'on resource: "{resource}" because no identity-based policy allows the {action} action'
+    )
+
+
+def patch_denied_actions():
+    # {"deny": ["cloudfront:CreateDistribution", "acm:DeleteCertificate", ...]}:
+    # AccessDenied for those actions of the JSON/REST services, as when the
+    # caller's identity policy lacks them (S3 is in patch_s3_like_aws).
+    from moto.core.exceptions import ServiceException
+    from moto.core.responses import ActionResult, BaseResponse
+
+    class Denied(ServiceException):
+        pass  # defined outside moto's packages: serialized with the service's own model
+
+    call_action = BaseResponse.call_action
+
+    def call_action_unless_denied(self):
+        deny = knob("deny", [])
+        action = f"{self.service_name}:{self._get_action()}" if deny else None
+        if action in deny:
+            code = "AccessDeniedException" if self.service_name == "acm" else "AccessDenied"
+            error = Denied(code, access_denied_message(action, "*"))
+            status, headers, body = self.serialized(ActionResult(error))
+            return status, headers, body
+        return call_action(self)
+
+    BaseResponse.call_action = call_action_unless_denied
+
+
+def patch_tags_like_aws():
+    # AWS: tag keys starting with aws: are reserved; CloudFront refuses them
+    # (InvalidArgument), moto stores them.
+    from moto.cloudfront import exceptions as cfx
+    from moto.cloudfront import models as cf
+
+    def check(keys):
+        if any(str(k).startswith("aws:") for k in keys):
+            raise cfx.CloudFrontException("InvalidArgument", "The tag key prefix aws: is reserved for AWS use.")
+
+    tag_resource = cf.CloudFrontBackend.tag_resource
+
+    def tag_resource_checked(self, arn, tags):
+        check(tags)
+        return tag_resource(self, arn, tags)
+
+    cf.CloudFrontBackend.tag_resource = tag_resource_checked
+
+    create = cf.CloudFrontBackend.create_distribution_with_tags
+
+    def create_checked(self, distribution_config, tags):
+        check(t.get("Key") for t in tags or [])
+        return create(self, distribution_config, tags)
+
+    cf.CloudFrontBackend.create_distribution_with_tags = create_checked
+
+
+def patch_route53_like_aws():
+    from moto.route53 import models as r53
+    from moto.route53.exceptions import Route53ClientError
+
+    # AWS hosted zone ids always start with Z (Z1RWWTK7Y8UDDQ); moto draws
+    # every character at random, so a third of its ids look like no AWS id.
+    generate_zone_id = r53.HostedZoneIdentifier.generate
+
+    def zone_id_like_aws(self, *args, **kwargs):
+        return "Z" + generate_zone_id(self, *args, **kwargs)[1:]
+
+    r53.HostedZoneIdentifier.generate = zone_id_like_aws
+
+    # AWS: a CNAME cannot share its name with any other record (outside the
+    # apex), and CREATE of a record that exists fails; moto accepts both (CREATE
+    # adds a duplicate). The batch is checked in order, as AWS applies it.
+    change_records = r53.Route53Backend.change_resource_record_sets
+
+    def change_records_without_conflicts(self, zoneid, change_list):
+        zone = self.get_hosted_zone(zoneid)
+        zone_name = zone.name.rstrip(".") + "."
+        present = {(r.name.rstrip(".").lower(), r.type, r.set_identifier) for r in zone.rrsets}
+        for change in change_list:
+            rr = change["ResourceRecordSet"]
+            name, kind = rr["Name"].rstrip(".").lower(), rr["Type"]
+            key = (name, kind, rr.get("SetIdentifier"))
+            if change["Action"] == "DELETE":
+                present.discard(key)
+                continue
+            if change["Action"] == "CREATE" and key in present:
+                raise Route53ClientError(
+                    "InvalidChangeBatch",
+                    f"[Tried to create resource record set [name='{name}.', type='{kind}'] but it already exists]",
+                )
+            if name != zone_name.rstrip(".").lower():
+                others = {t for n, t, _ in present if n == name}
+                conflict = sorted(others - {"CNAME"}) if kind == "CNAME" else sorted(others & {"CNAME"})
+                if conflict:
+                    raise Route53ClientError(
+                        "InvalidChangeBatch",
+                        f"[RRSet of type {kind} with DNS name {name}. is not permitted because a conflicting "
+                        f"RRSet of type {conflict[0]} with the same DNS name already exists in zone {zone_name}]",
+                    )
+            present.add(key)
+        return change_records(self, zoneid, change_list)
+
+    r53.Route53Backend.change_resource_record_sets = change_records_without_conflicts
+
+    # Control: POST /delete-zone {"id": ZONEID} removes a hosted zone and its
+    # records outright, as if deleted under the stack.
+    def delete_zone(data):
+        zone_id = data["id"].replace("/hostedzone/", "")
+        for account in list(r53.route53_backends.keys()):
+            zones = r53.route53_backends[account]["aws"].zones
+            if zone_id in zones:
+                del zones[zone_id]
+                return
+        raise LookupError(zone_id)
+
+    CONTROL_ACTIONS["/delete-zone"] = delete_zone
 
 
 def _denies_plain_http(statement):
@@ -566,7 +1028,15 @@ def main():
 
     patch_moto_like_aws()
     patch_acm_like_aws()
-    app = Harness(DomainDispatcherApplication(create_backend_app))
+    patch_s3_like_aws()
+    patch_denied_actions()
+    patch_tags_like_aws()
+    patch_route53_like_aws()
+    # CloudFront's response headers policy API, which moto lacks (its own file).
+    import response_headers
+
+    response_headers.patch_moto()
+    app = Harness(response_headers.wrap(DomainDispatcherApplication(create_backend_app)))
     server = make_server(
         "127.0.0.1",
         0,

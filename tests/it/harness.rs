@@ -239,15 +239,21 @@ impl Stack {
         cmd
     }
 
-    /// Run in a pseudo-terminal (util-linux `script`), typing `input`.
-    pub fn run_in_terminal(&self, args: &[&str], input: &str) -> Run {
+    /// The command in a pseudo-terminal (util-linux `script`).
+    pub fn terminal(&self, args: &[&str]) -> Command {
         let line = std::iter::once(env!("CARGO_BIN_EXE_cdnctl"))
             .chain(args.iter().copied())
             .collect::<Vec<_>>()
             .join(" ");
+        let mut cmd = self.with_env(Command::new("script"));
+        cmd.args(["-qec", &line, "/dev/null"]);
+        cmd
+    }
+
+    /// Run in a pseudo-terminal, typing `input`.
+    pub fn run_in_terminal(&self, args: &[&str], input: &str) -> Run {
         let mut child = self
-            .with_env(Command::new("script"))
-            .args(["-qec", &line, "/dev/null"])
+            .terminal(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -478,3 +478,174 @@ pub fn wait_for_stall(stack: &Stack, child: &mut std::process::Child) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Someone else's distribution whose origin is `bucket` (as a second site
+/// serving the same files would have).
+pub async fn distribution_reading(c: &Clients, bucket: &str) -> String {
+    use aws_sdk_cloudfront::types::*;
+    let config = DistributionConfig::builder()
+        .caller_reference(format!("reader-{bucket}"))
+        .comment("another site on the same files")
+        .enabled(true)
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(
+                    Origin::builder()
+                        .id("o")
+                        .domain_name(format!("{bucket}.s3.{REGION}.amazonaws.com"))
+                        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id("o")
+                .viewer_protocol_policy(ViewerProtocolPolicy::AllowAll)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let out = c
+        .cloudfront
+        .create_distribution()
+        .distribution_config(config)
+        .send()
+        .await
+        .unwrap();
+    out.distribution.unwrap().id
+}
+
+/// Take the ownership tag off the stack's distribution, as someone tidying
+/// tags in the console might.
+pub async fn untag_distribution(c: &Clients, bucket: &str) {
+    let (_, arn) = ids_with_comment(c, bucket).await.remove(0);
+    c.cloudfront
+        .untag_resource()
+        .resource(arn)
+        .tag_keys(
+            aws_sdk_cloudfront::types::TagKeys::builder()
+                .items("cdnctl:stack")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Object versions and delete markers in the bucket.
+pub async fn object_versions(c: &Clients, bucket: &str) -> usize {
+    let out = c.s3.list_object_versions().bucket(bucket).send().await.unwrap();
+    out.versions().len() + out.delete_markers().len()
+}
+
+/// The CNAME records of the zone: (name, value).
+pub async fn cnames(c: &Clients, zone_id: &str) -> Vec<(String, String)> {
+    let out = c
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .send()
+        .await
+        .unwrap();
+    out.resource_record_sets()
+        .iter()
+        .filter(|r| r.r#type().as_str() == "CNAME")
+        .map(|r| (r.name().to_string(), r.resource_records()[0].value().to_string()))
+        .collect()
+}
+
+/// Delete a CNAME by hand.
+pub async fn delete_cname(c: &Clients, zone_id: &str, name: &str, value: &str) {
+    use aws_sdk_route53::types::{ChangeAction, RrType};
+    write_record(c, zone_id, name, RrType::Cname, value, ChangeAction::Delete).await;
+}
+
+/// The certificates ACM holds for `domain`: (arn, status).
+pub async fn certificates(c: &Clients, domain: &str) -> Vec<(String, String)> {
+    let list = c.acm.list_certificates().send().await.unwrap();
+    let mut out = Vec::new();
+    for s in list
+        .certificate_summary_list()
+        .iter()
+        .filter(|s| s.domain_name() == Some(domain))
+    {
+        let arn = s.certificate_arn().unwrap().to_string();
+        let status = describe_certificate(c, &arn).await.status.unwrap().as_str().to_string();
+        out.push((arn, status));
+    }
+    out
+}
+
+/// A certificate requested for `domain` and tagged as the stack's, as an
+/// earlier cdnctl run would have left it.
+pub async fn stack_certificate(c: &Clients, domain: &str, bucket: &str) -> String {
+    c.acm
+        .request_certificate()
+        .domain_name(domain)
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .tags(
+            aws_sdk_acm::types::Tag::builder()
+                .key("cdnctl:stack")
+                .value(bucket)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn
+        .unwrap()
+}
+
+/// A private hosted zone of this name (for a VPC), beside the public one.
+pub async fn private_zone(c: &Clients, name: &str) -> String {
+    use aws_sdk_route53::types::{HostedZoneConfig, Vpc, VpcRegion};
+    let out = c
+        .route53
+        .create_hosted_zone()
+        .name(name)
+        .caller_reference(format!("private-{name}"))
+        .hosted_zone_config(HostedZoneConfig::builder().private_zone(true).build())
+        .vpc(
+            Vpc::builder()
+                .vpc_id("vpc-0123456789abcdef0")
+                .vpc_region(VpcRegion::from(REGION))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.hosted_zone.unwrap().id.trim_start_matches("/hostedzone/").to_string()
+}
+
+/// A control request to the emulator, which must succeed.
+pub fn control(path: &str, body: Value) {
+    let answer = crate::harness::emulator().control("POST", path, &body.to_string());
+    assert!(!answer.contains("\"error\""), "{path}: {answer}");
+}
+
+/// An IAM role made just now in the emulator's IAM (with the venv's boto3,
+/// since the tests carry no IAM client).
+pub fn create_role(name: &str) -> String {
+    let emu = crate::harness::emulator();
+    let script = format!(
+        "import boto3, json\n\
+         iam = boto3.client('iam', endpoint_url='{}', verify='{}', region_name='us-east-1',\n\
+                            aws_access_key_id='ROLEMAKER', aws_secret_access_key='x')\n\
+         doc = json.dumps({{'Version': '2012-10-17', 'Statement': []}})\n\
+         print(iam.create_role(RoleName='{name}', AssumeRolePolicyDocument=doc)['Role']['Arn'])",
+        emu.endpoint,
+        emu.ca_bundle.display()
+    );
+    let out = std::process::Command::new(crate::harness::root().join(".emulator/venv/bin/python"))
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -10,6 +10,7 @@ mod harness;
 mod iam;
 mod inspect;
 mod packaging;
+mod real_aws;
 mod settings;
 mod status;
 mod up;

@@ -11,6 +11,10 @@ type Case = (
     &'static [&'static str],
 );
 
+const TOO_MANY_TAGS: &str = "t0=v,t1=v,t2=v,t3=v,t4=v,t5=v,t6=v,t7=v,t8=v,t9=v,t10=v,t11=v,t12=v,t13=v,t14=v,t15=v,t16=v,\
+t17=v,t18=v,t19=v,t20=v,t21=v,t22=v,t23=v,t24=v,t25=v,t26=v,t27=v,t28=v,t29=v,t30=v,t31=v,t32=v,t33=v,t34=v,t35=v,t36=v,\
+t37=v,t38=v,t39=v,t40=v,t41=v,t42=v,t43=v,t44=v,t45=v,t46=v,t47=v,t48=v,t49=v";
+
 const BAD: &[Case] = &[
     ("no bucket", &[], &["BUCKET_NAME"], &[], &["BUCKET_NAME: is not set"]),
     (
@@ -109,6 +113,86 @@ const BAD: &[Case] = &[
         &[],
         &[],
         &["BUCKET_USERS", "arn:azure"],
+    ),
+    (
+        "china partition user",
+        &[("BUCKET_USERS", "arn:aws-cn:iam::123456789012:role/deploy")],
+        &[],
+        &[],
+        &["BUCKET_USERS", "arn:aws-cn", "aws partition only"],
+    ),
+    (
+        "govcloud certificate",
+        &[
+            ("HOSTED_ZONE_NAME", "example.com"),
+            ("SUBDOMAIN", "static"),
+            (
+                "CERTIFICATE_ARN",
+                "arn:aws-us-gov:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234",
+            ),
+        ],
+        &[],
+        &[],
+        &["CERTIFICATE_ARN", "aws partition only"],
+    ),
+    (
+        "china region",
+        &[("AWS_REGION", "cn-north-1")],
+        &[],
+        &[],
+        &["AWS_REGION", "aws-cn", "not support"],
+    ),
+    (
+        "govcloud region",
+        &[("AWS_REGION", "us-gov-west-1")],
+        &[],
+        &[],
+        &["AWS_REGION", "aws-us-gov"],
+    ),
+    (
+        "domain too long for a certificate",
+        &[
+            ("HOSTED_ZONE_NAME", "a-rather-long-zone-name-for-the-company.example.com"),
+            ("SUBDOMAIN", "static-assets"),
+        ],
+        &[],
+        &[],
+        &["SUBDOMAIN", "at most 64", "CERTIFICATE_ARN"],
+    ),
+    (
+        "reserved tag prefix in any case",
+        &[("CDN_TAGS", "AWS:cloudformation:stack-name=x")],
+        &[],
+        &[],
+        &["CDN_TAGS", "aws:", "reserved"],
+    ),
+    (
+        "tag characters",
+        &[("CDN_TAGS", "team=web;prod")],
+        &[],
+        &[],
+        &["CDN_TAGS", "team=web;prod", "tag characters"],
+    ),
+    (
+        "too many tags",
+        &[("CDN_TAGS", TOO_MANY_TAGS)],
+        &[],
+        &[],
+        &["CDN_TAGS", "50 tags", "has 50 tags"],
+    ),
+    (
+        "wait minutes",
+        &[("CDN_WAIT_MINUTES", "soon")],
+        &[],
+        &[],
+        &["CDN_WAIT_MINUTES", "\"soon\"", "minutes"],
+    ),
+    (
+        "poll seconds",
+        &[("CDN_POLL_SECONDS", "-1")],
+        &[],
+        &[],
+        &["CDN_POLL_SECONDS", "\"-1\""],
     ),
     (
         "bad zone",
