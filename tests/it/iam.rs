@@ -23,6 +23,10 @@ const NOT_CALLED_DIRECTLY: &[(&str, &str)] = &[
         "s3:PutObject",
         "sync uploads, and CopyObject onto itself to change headers",
     ),
+    (
+        "s3:AbortMultipartUpload",
+        "sync abandons a multipart upload it cannot finish",
+    ),
     ("cloudfront:CreateInvalidation", "sync invalidates what it changed"),
     ("cloudfront:GetInvalidation", "sync waits for its invalidation"),
     (
@@ -31,10 +35,6 @@ const NOT_CALLED_DIRECTLY: &[(&str, &str)] = &[
     ),
     (
         "cloudfront:GetResponseHeadersPolicy",
-        "the CORS response headers policy",
-    ),
-    (
-        "cloudfront:GetResponseHeadersPolicyConfig",
         "the CORS response headers policy",
     ),
     (
