@@ -620,7 +620,11 @@ pub async fn private_zone(c: &Clients, name: &str) -> String {
         .send()
         .await
         .unwrap();
-    out.hosted_zone.unwrap().id.trim_start_matches("/hostedzone/").to_string()
+    out.hosted_zone
+        .unwrap()
+        .id
+        .trim_start_matches("/hostedzone/")
+        .to_string()
 }
 
 /// A control request to the emulator, which must succeed.
@@ -648,4 +652,31 @@ pub fn create_role(name: &str) -> String {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The custom response headers policies named `name`: (id, config).
+pub async fn headers_policies(
+    c: &Clients,
+    name: &str,
+) -> Vec<(String, aws_sdk_cloudfront::types::ResponseHeadersPolicyConfig)> {
+    let out = c
+        .cloudfront
+        .list_response_headers_policies()
+        .r#type(aws_sdk_cloudfront::types::ResponseHeadersPolicyType::Custom)
+        .send()
+        .await
+        .unwrap();
+    out.response_headers_policy_list
+        .map(|l| {
+            l.items()
+                .iter()
+                .filter_map(|s| s.response_headers_policy())
+                .filter_map(|p| {
+                    p.response_headers_policy_config()
+                        .filter(|c| c.name() == name)
+                        .map(|c| (p.id().to_string(), c.clone()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -5,6 +5,7 @@ mod certificate;
 mod down;
 mod faults;
 mod harness;
+mod headers;
 mod inspect;
 mod real_aws;
 mod settings;
