@@ -2,6 +2,7 @@
 //! One test binary, so every test shares one build and one emulator.
 
 mod certificate;
+mod emulator;
 mod down;
 mod faults;
 mod harness;
