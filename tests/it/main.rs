@@ -2,8 +2,8 @@
 //! One test binary, so every test shares one build and one emulator.
 
 mod certificate;
-mod emulator;
 mod down;
+mod emulator;
 mod faults;
 mod harness;
 mod headers;
