@@ -9,13 +9,14 @@ use crate::aws::{Clients, Waiting};
 use crate::observe::World;
 use crate::output::Printer;
 use crate::plan::{Change, Plan, Step};
-use crate::resources::{bucket, certificate, distribution, dns, oac};
+use crate::resources::{bucket, certificate, distribution, dns, oac, response_headers};
 use crate::spec::Spec;
 
 /// What is known about the stack's resources as the plan proceeds.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub oac_id: Option<String>,
+    pub headers_policy_id: Option<String>,
     pub certificate_arn: Option<String>,
     pub zone_id: Option<String>,
     pub distribution: Option<distribution::Written>,
@@ -28,6 +29,7 @@ impl Facts {
     pub fn from(spec: &Spec, world: &World) -> Facts {
         Facts {
             oac_id: world.oac.as_ref().map(|o| o.id.clone()),
+            headers_policy_id: crate::plan::headers_policy_id(spec, world).map(String::from),
             certificate_arn: crate::plan::certificate_arn(spec, world).map(String::from),
             zone_id: world.zone_id.clone(),
             distribution: world.distribution.as_ref().map(|d| distribution::Written {
@@ -46,6 +48,10 @@ impl Facts {
                 .oac_id
                 .as_deref()
                 .context("origin access control: its id is not known yet")?,
+            headers_policy_id: self
+                .headers_policy_id
+                .as_deref()
+                .context("response headers policy: its id is not known yet")?,
             certificate_arn: self.certificate_arn.as_deref(),
         })
     }
@@ -62,6 +68,7 @@ impl Facts {
 enum Learned {
     Nothing,
     Oac(String),
+    HeadersPolicy(String),
     Certificate(String),
     Distribution(distribution::Written),
     Deleted(u64),
@@ -98,6 +105,7 @@ pub async fn apply(
             match result {
                 Ok(Learned::Nothing) => {}
                 Ok(Learned::Oac(id)) => facts.oac_id = Some(id),
+                Ok(Learned::HeadersPolicy(id)) => facts.headers_policy_id = Some(id),
                 Ok(Learned::Certificate(arn)) => facts.certificate_arn = Some(arn),
                 Ok(Learned::Distribution(d)) => facts.distribution = Some(d),
                 Ok(Learned::Deleted(n)) => facts.deleted_objects += n,
@@ -152,6 +160,18 @@ async fn run(
         Step::CreateOac => Learned::Oac(oac::create(cf, &spec.oac_name).await?),
         Step::UpdateOac { id } => {
             oac::update(cf, id, &spec.oac_name).await?;
+            Learned::Nothing
+        }
+        Step::CreateHeadersPolicy => Learned::HeadersPolicy(response_headers::create(cf, owned_headers(spec)?).await?),
+        Step::UpdateHeadersPolicy { id } => {
+            response_headers::update(cf, id, owned_headers(spec)?).await?;
+            Learned::Nothing
+        }
+        Step::DeleteHeadersPolicy { id } => {
+            let name = crate::spec::headers_policy_name(&spec.bucket);
+            let label = format!("response headers policy {name}");
+            let progress = printer.on_refusal(&label, "waiting for CloudFront to release it");
+            response_headers::delete(cf, id, &name, waiting, progress).await?;
             Learned::Nothing
         }
         Step::RequestCertificate => {
@@ -268,6 +288,15 @@ async fn run(
             Learned::Nothing
         }
     })
+}
+
+fn owned_headers(spec: &Spec) -> anyhow::Result<&crate::spec::OwnedHeaders> {
+    match &spec.headers {
+        crate::spec::Headers::Owned(h) => Ok(h),
+        crate::spec::Headers::Managed { .. } => Err(anyhow!(
+            "response headers policy: the settings need none of the stack's own"
+        )),
+    }
 }
 
 /// Delete a certificate cdnctl requested, then its validation record, unless

@@ -273,6 +273,26 @@ impl Waiting {
     }
 }
 
+impl Waiting {
+    /// `through`, with a failure described as `what` failed.
+    pub async fn send<T, E, F, Fut>(
+        &self,
+        passing: impl Fn(&SdkError<E, HttpResponse>) -> bool,
+        progress: impl FnMut(&str, Duration),
+        what: impl fmt::Display,
+        request: F,
+    ) -> anyhow::Result<T>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        self.through(passing, progress, request)
+            .await
+            .map_err(|e| describe(what, e))
+    }
+}
+
 /// A refusal with this code.
 pub fn is_code<E: ProvideErrorMetadata>(codes: &'static [&'static str]) -> impl Fn(&SdkError<E, HttpResponse>) -> bool {
     move |e| code(e).is_some_and(|c| codes.contains(&c))

@@ -18,6 +18,9 @@ Settings (environment or .env; a flag of the same name wins):
   CDN_CORS_ORIGINS   origins allowed to fetch files cross-origin (default *)
   CDN_PRICE_CLASS    PriceClass_100 (default), PriceClass_200 or PriceClass_All
   CDN_TAGS           key=value,... tags for every resource (at most 49)
+  CDN_SECURITY_HEADERS  on (default): nosniff, a referrer policy and HSTS; off: none
+  CDN_HSTS           HSTS for the custom domain: max-age=31536000 (default), more
+                     directives (includeSubDomains; preload) or off
   CDN_POLL_SECONDS   how often to poll AWS while waiting (default 15)
   CDN_WAIT_MINUTES   how long to wait at most for CloudFront, ACM and Route53 (default 75)
 AWS: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_CA_BUNDLE and the usual credential chain.";
@@ -168,6 +171,10 @@ pub struct SettingsArgs {
     pub price_class: Option<String>,
     #[arg(long, value_name = "TAGS", help_heading = "Settings")]
     pub tags: Option<String>,
+    #[arg(long, value_name = "on|off", help_heading = "Settings")]
+    pub security_headers: Option<String>,
+    #[arg(long, value_name = "DIRECTIVES", help_heading = "Settings")]
+    pub hsts: Option<String>,
 }
 
 impl SettingsArgs {

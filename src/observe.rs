@@ -8,13 +8,15 @@
 use futures_util::future::join_all;
 
 use crate::aws::{Clients, Waiting};
-use crate::resources::{bucket, certificate, distribution, dns, oac};
+use crate::resources::{bucket, certificate, distribution, dns, oac, response_headers};
 use crate::spec::Spec;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct World {
     pub bucket: bucket::State,
     pub oac: Option<oac::Observed>,
+    /// The custom response headers policy of the stack's name, if any.
+    pub headers_policy: Option<response_headers::Observed>,
     pub distribution: Option<distribution::Observed>,
     /// More than one distribution carries this stack's comment.
     pub duplicate_distributions: Vec<String>,
@@ -46,6 +48,7 @@ impl World {
     pub fn nothing_exists(&self) -> bool {
         self.bucket == bucket::State::Absent
             && self.oac.is_none()
+            && self.headers_policy.is_none()
             && self.distribution.is_none()
             && self.records.as_ref().is_none_or(|r| r.records().next().is_none())
             && !self.certificate.as_ref().is_some_and(|c| c.owned)
@@ -113,9 +116,12 @@ pub async fn observe(
             None => Ok(None),
         }
     };
-    let (bucket, oac, distribution, dns, certs, given) = tokio::join!(
+    let policy_name = crate::spec::headers_policy_name(&spec.bucket);
+    let headers_policy = response_headers::observe(&clients.cloudfront, &policy_name);
+    let (bucket, oac, headers_policy, distribution, dns, certs, given) = tokio::join!(
         bucket,
         oac::observe(&clients.cloudfront, &spec.oac_name),
+        headers_policy,
         distribution,
         dns,
         certs,
@@ -205,6 +211,7 @@ pub async fn observe(
     Ok(World {
         bucket,
         oac: oac?,
+        headers_policy: headers_policy?,
         duplicate_distributions: listing.candidates.iter().skip(1).map(|(id, _)| id.clone()).collect(),
         distribution,
         alias_taken_by: listing.alias_taken_by.clone(),

@@ -6,8 +6,8 @@ use aws_sdk_cloudfront::types::DistributionConfig;
 use aws_sdk_route53::types::ResourceRecordSet;
 
 use crate::observe::World;
-use crate::resources::{bucket, certificate, distribution, dns, oac};
-use crate::spec::Spec;
+use crate::resources::{bucket, certificate, distribution, dns, oac, response_headers};
+use crate::spec::{Headers, Spec};
 
 /// One write, and the stage it runs in: a stage starts when every change of
 /// the stages before it is done; changes within a stage run concurrently.
@@ -23,6 +23,14 @@ pub enum Step {
     },
     CreateOac,
     UpdateOac {
+        id: String,
+    },
+    CreateHeadersPolicy,
+    UpdateHeadersPolicy {
+        id: String,
+    },
+    /// The stack's own response headers policy, once no distribution uses it.
+    DeleteHeadersPolicy {
         id: String,
     },
     CreateDistribution,
@@ -76,6 +84,8 @@ impl Step {
             Step::CreateBucket
             | Step::CreateOac
             | Step::UpdateOac { .. }
+            | Step::CreateHeadersPolicy
+            | Step::UpdateHeadersPolicy { .. }
             | Step::RequestCertificate
             | Step::ValidateCertificate { .. } => 0,
             Step::PutBucket(bucket::Setting::Policy) | Step::UpsertRecords { .. } => 2,
@@ -89,7 +99,7 @@ impl Step {
             Step::DeleteRecords { .. } | Step::DisableDistribution { .. } => 0,
             Step::WaitDeployed { .. } => 3,
             Step::DeleteDistribution { .. } => 4,
-            Step::DeleteOac { .. } | Step::DeleteCertificate { .. } => 5,
+            Step::DeleteOac { .. } | Step::DeleteCertificate { .. } | Step::DeleteHeadersPolicy { .. } => 5,
             Step::EmptyBucket => 6,
             Step::DeleteBucket => 7,
         }
@@ -207,6 +217,15 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
     if let Some(dns::Zone::Unusable(why)) = &world.zone {
         refusals.push(Refusal(why.clone()));
     }
+    if let (Headers::Owned(want), Some(p)) = (&spec.headers, &world.headers_policy) {
+        if !p.is_owned(&want.comment) {
+            refusals.push(Refusal(format!(
+                "response headers policy {}: exists but was not made by cdnctl for this stack (its comment is not {:?}): \
+                 rename or delete it, cdnctl will not change it",
+                want.name, want.comment
+            )));
+        }
+    }
     if let (Some(cname), Some(domain)) = (world.records.as_ref().and_then(|r| r.cname.as_ref()), &spec.domain) {
         refusals.push(Refusal(format!(
             "DNS {}: has a CNAME record (to {}), and Route53 allows no A or AAAA record beside a CNAME: \
@@ -282,6 +301,24 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         }
     }
 
+    // The response headers policy, when no managed one gives what is asked.
+    let owned_policy = world
+        .headers_policy
+        .as_ref()
+        .filter(|p| p.is_owned(&crate::spec::comment(&spec.bucket)));
+    if let Headers::Owned(want) = &spec.headers {
+        let r = format!("response headers policy {}", want.name);
+        match owned_policy {
+            None => plan.push(Step::CreateHeadersPolicy, &r, "create", vec![]),
+            Some(p) => {
+                let diff = response_headers::differences(p, want).unwrap_or_default();
+                if !diff.is_empty() {
+                    plan.push(Step::UpdateHeadersPolicy { id: p.id.clone() }, &r, "update", diff);
+                }
+            }
+        }
+    }
+
     // The certificate, when cdnctl provides it.
     if let (Some(domain), None) = (&spec.domain, &spec.distribution.certificate_arn) {
         let r = format!("certificate for {}", domain.name);
@@ -308,6 +345,7 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
     // is created in this run, the apply step fills it in.
     let links = distribution::Links {
         oac_id: world.oac.as_ref().map(|o| o.id.as_str()).unwrap_or("(new)"),
+        headers_policy_id: headers_policy_id(spec, world).unwrap_or("(new)"),
         certificate_arn: certificate_arn(spec, world).or(spec.domain.as_ref().map(|_| "(new)")),
     };
     match dist {
@@ -377,6 +415,23 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
             );
         }
     }
+    if let (Headers::Managed { name, .. }, Some(p)) = (&spec.headers, owned_policy) {
+        let r = format!("response headers policy {}", p.config.name());
+        if !opts.wait {
+            plan.notes.push(format!(
+                "{r}: no longer needed ({name} replaces it); `cdnctl up` deletes it once the distribution has deployed"
+            ));
+        } else if world.listing.using_headers_policy(&p.id).is_empty() {
+            plan.push(
+                Step::DeleteHeadersPolicy { id: p.id.clone() },
+                &r,
+                "delete (no longer needed)",
+                vec![format!(
+                    "the settings need no policy of the stack's own: {name} replaces it"
+                )],
+            );
+        }
+    }
     for c in &world.spare_certificates {
         if world.listing.using_certificate(&c.arn).is_empty() {
             plan.push(
@@ -404,6 +459,19 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         }
     }
     plan
+}
+
+/// The response headers policy the distribution should use: the managed
+/// one, or the stack's own once it exists.
+pub fn headers_policy_id<'a>(spec: &'a Spec, world: &'a World) -> Option<&'a str> {
+    match &spec.headers {
+        Headers::Managed { id, .. } => Some(id),
+        Headers::Owned(want) => world
+            .headers_policy
+            .as_ref()
+            .filter(|p| p.is_owned(&want.comment))
+            .map(|p| p.id.as_str()),
+    }
 }
 
 /// The certificate the distribution should use: the given one, else the
@@ -585,6 +653,20 @@ pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<
             plan.notes.push(format!(
                 "origin access control {}: still used by distribution {}: left alone",
                 spec.oac_name,
+                users.join(", ")
+            ));
+        }
+    }
+
+    let comment = crate::spec::comment(&spec.bucket);
+    if let Some(p) = world.headers_policy.as_ref().filter(|p| free && p.is_owned(&comment)) {
+        let users = world.listing.using_headers_policy(&p.id);
+        let r = format!("response headers policy {}", p.config.name());
+        if users.is_empty() {
+            plan.push(Step::DeleteHeadersPolicy { id: p.id.clone() }, &r, "delete", vec![]);
+        } else {
+            plan.notes.push(format!(
+                "{r}: still used by distribution {}: left alone",
                 users.join(", ")
             ));
         }

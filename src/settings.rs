@@ -40,7 +40,26 @@ pub struct Settings {
     /// How often to poll, and how long to wait, for anything AWS does slowly.
     pub poll: Duration,
     pub wait: Duration,
+    /// Send nosniff, a referrer policy and (with a custom domain) HSTS.
+    pub security_headers: bool,
+    /// Strict-Transport-Security for the custom domain; `None` when off.
+    pub hsts: Option<Hsts>,
 }
+
+/// `CDN_HSTS`: the Strict-Transport-Security header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hsts {
+    pub max_age: i32,
+    pub include_subdomains: bool,
+    pub preload: bool,
+}
+
+/// One year, this host only: safe for any site served over HTTPS alone.
+pub const DEFAULT_HSTS: Hsts = Hsts {
+    max_age: 31_536_000,
+    include_subdomains: false,
+    preload: false,
+};
 
 /// `WAF_ARN`: what to do with the distribution's web ACL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +210,15 @@ impl Settings {
             None => Duration::from_secs(DEFAULT_WAIT_MINUTES * 60),
         };
 
+        let security_headers = match pick(&flags.security_headers, "CDN_SECURITY_HEADERS") {
+            Some(v) => parse_switch("CDN_SECURITY_HEADERS", &v)?,
+            None => true,
+        };
+        let hsts = match pick(&flags.hsts, "CDN_HSTS") {
+            Some(v) => parse_hsts(&v)?,
+            None => Some(DEFAULT_HSTS),
+        };
+
         Ok(Settings {
             bucket,
             bucket_users,
@@ -202,6 +230,8 @@ impl Settings {
             tags,
             poll,
             wait,
+            security_headers,
+            hsts,
         })
     }
 }
@@ -466,6 +496,51 @@ pub fn parse_cors_origins(list: &str) -> Result<Vec<String>, SettingError> {
         out.push("*".to_string());
     }
     Ok(out)
+}
+
+/// `on`/`off` (also true/false, yes/no, 1/0).
+fn parse_switch(setting: &'static str, value: &str) -> Result<bool, SettingError> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(bad(setting, value, "on or off")),
+    }
+}
+
+/// `CDN_HSTS`: `off`, or the header's directives, e.g.
+/// `max-age=63072000; includeSubDomains; preload` (`;` or `,` between them).
+pub fn parse_hsts(value: &str) -> Result<Option<Hsts>, SettingError> {
+    let expected = "off, or Strict-Transport-Security directives such as max-age=31536000; includeSubDomains; preload";
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let mut hsts = DEFAULT_HSTS;
+    for directive in value.split([';', ',']).map(str::trim).filter(|d| !d.is_empty()) {
+        let lower = directive.to_ascii_lowercase();
+        if let Some(age) = lower.strip_prefix("max-age=") {
+            hsts.max_age = age
+                .parse::<i32>()
+                .ok()
+                .filter(|a| *a >= 0)
+                .ok_or_else(|| bad("CDN_HSTS", value, expected))?;
+        } else if lower == "includesubdomains" {
+            hsts.include_subdomains = true;
+        } else if lower == "preload" {
+            hsts.preload = true;
+        } else {
+            return Err(bad("CDN_HSTS", value, expected));
+        }
+    }
+    // The browsers' preload list takes only sites that promise this much.
+    if hsts.preload && (!hsts.include_subdomains || hsts.max_age < 31_536_000) {
+        return Err(SettingError {
+            setting: "CDN_HSTS",
+            problem: format!(
+                "{value:?}: preload needs includeSubDomains and a max-age of at least 31536000 (the preload list's rules)"
+            ),
+        });
+    }
+    Ok(Some(hsts))
 }
 
 /// `CDN_PRICE_CLASS`: a CloudFront price class; `100`, `200` and `All` are accepted too.

@@ -8,13 +8,19 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::settings::{Domain, Settings, Waf, OWNER_TAG};
+use crate::settings::{Domain, Hsts, Settings, Waf, DEFAULT_HSTS, OWNER_TAG};
 
 /// CloudFront's managed cache policy "CachingOptimized".
 pub const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 /// CloudFront's managed origin request policy "CORS-S3Origin": forwards the
 /// browser's Origin header so S3 can answer CORS requests.
 pub const CORS_S3_ORIGIN: &str = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf";
+/// CloudFront's managed response headers policies: CORS for any origin with
+/// preflight, alone or with security headers.
+pub const CORS_WITH_PREFLIGHT: &str = "5cc3b908-e619-4b99-88e5-2cf7f45965bd";
+pub const CORS_WITH_PREFLIGHT_AND_SECURITY: &str = "eaab4381-ed33-4a86-88ca-d9558dc6cd63";
+/// How long browsers may cache a preflight's answer.
+pub const CORS_MAX_AGE: i32 = 3600;
 /// The hosted zone id of every CloudFront alias target.
 pub const CLOUDFRONT_ZONE_ID: &str = "Z2FDTNDATAQYW2";
 
@@ -28,6 +34,8 @@ pub struct Spec {
     pub tags: BTreeMap<String, String>,
     pub bucket_users: Vec<String>,
     pub cors: Cors,
+    /// The response headers policy the distribution uses: what browsers see.
+    pub headers: Headers,
     pub oac_name: String,
     pub distribution: DistributionSpec,
     pub domain: Option<Domain>,
@@ -39,6 +47,28 @@ pub struct Cors {
     pub allowed_methods: Vec<String>,
     pub allowed_headers: Vec<String>,
     pub max_age_seconds: i32,
+}
+
+/// CORS and security headers are added by CloudFront to every response
+/// (origin override on), so they do not depend on which request happened to
+/// fill the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Headers {
+    /// One of CloudFront's managed policies: nothing to own.
+    Managed { id: &'static str, name: &'static str },
+    /// A policy of the stack's own, for what no managed one covers.
+    Owned(OwnedHeaders),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedHeaders {
+    /// Unique per account; found by it (policies cannot be tagged).
+    pub name: String,
+    pub comment: String,
+    pub origins: Vec<String>,
+    pub security_headers: bool,
+    /// Only with a custom domain.
+    pub hsts: Option<Hsts>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +97,7 @@ impl Spec {
                 allowed_headers: vec!["*".into()],
                 max_age_seconds: 3600,
             },
+            headers: headers(settings, &bucket),
             oac_name: oac_name(&bucket),
             distribution: DistributionSpec {
                 caller_reference: format!("cdnctl-{bucket}"),
@@ -123,6 +154,43 @@ impl Spec {
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }));
         json!({"Version": "2012-10-17", "Statement": statements})
+    }
+}
+
+/// The managed policy that gives what the settings ask, else the stack's own.
+fn headers(settings: &Settings, bucket: &str) -> Headers {
+    let any_origin = settings.cors_origins == ["*"];
+    // Without a custom domain the HSTS setting has nothing to apply to; the
+    // managed policy's one year for the dxxx.cloudfront.net name is harmless.
+    let default_hsts = settings.domain.is_none() || settings.hsts == Some(DEFAULT_HSTS);
+    match (any_origin, settings.security_headers, default_hsts) {
+        (true, false, _) => Headers::Managed {
+            id: CORS_WITH_PREFLIGHT,
+            name: "Managed-CORS-With-Preflight",
+        },
+        (true, true, true) => Headers::Managed {
+            id: CORS_WITH_PREFLIGHT_AND_SECURITY,
+            name: "Managed-CORS-with-preflight-and-SecurityHeadersPolicy",
+        },
+        _ => Headers::Owned(OwnedHeaders {
+            name: headers_policy_name(bucket),
+            comment: comment(bucket),
+            origins: settings.cors_origins.clone(),
+            security_headers: settings.security_headers,
+            hsts: settings
+                .hsts
+                .filter(|_| settings.security_headers && settings.domain.is_some()),
+        }),
+    }
+}
+
+/// Response headers policy names: at most 128 letters, digits, `-` and `_`.
+/// A bucket name's dots become `-`, with a hash to keep `a.b` and `a-b` apart.
+pub fn headers_policy_name(bucket: &str) -> String {
+    if bucket.contains('.') {
+        format!("cdnctl-{}-{:08x}", bucket.replace('.', "-"), stable_hash(bucket) as u32)
+    } else {
+        format!("cdnctl-{bucket}")
     }
 }
 

@@ -14,12 +14,13 @@ use crate::plan::{self, Plan, UpOptions};
 use crate::resources::{bucket, certificate, dns};
 use crate::run::Exit;
 use crate::settings::Waf;
+use crate::spec::Headers;
 use crate::spec::Spec;
 
 /// One resource in the report. The JSON schema is documented in README.md.
 #[derive(Debug, Serialize)]
 pub struct Resource {
-    /// bucket | origin_access_control | distribution | certificate | dns_record
+    /// bucket | origin_access_control | response_headers_policy | distribution | certificate | dns_record
     pub r#type: &'static str,
     pub name: String,
     pub present: bool,
@@ -182,6 +183,52 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
             vec![]
         },
     });
+
+    // What browsers see: a managed policy, or the stack's own.
+    let comment = crate::spec::comment(&spec.bucket);
+    let own = world.headers_policy.as_ref();
+    match &spec.headers {
+        Headers::Managed { id, name } => {
+            out.push(Resource {
+                r#type: "response_headers_policy",
+                name: name.to_string(),
+                present: true,
+                owned: false,
+                health: "ok".into(),
+                detail: format!("managed, {id}"),
+                differences: vec![],
+            });
+            if let Some(p) = own.filter(|p| p.is_owned(&comment)) {
+                out.push(Resource {
+                    r#type: "response_headers_policy",
+                    name: p.config.name().to_string(),
+                    present: true,
+                    owned: true,
+                    health: "leftover".into(),
+                    detail: p.id.clone(),
+                    differences: vec![format!("no longer needed ({name} replaces it): `cdnctl up` deletes it")],
+                });
+            }
+        }
+        Headers::Owned(want) => out.push(Resource {
+            r#type: "response_headers_policy",
+            name: want.name.clone(),
+            present: own.is_some(),
+            owned: own.is_some_and(|p| p.is_owned(&comment)),
+            health: match own {
+                None => "missing",
+                Some(p) if !p.is_owned(&comment) => "foreign",
+                Some(_) => "ok",
+            }
+            .into(),
+            detail: own.map(|p| p.id.clone()).unwrap_or_default(),
+            differences: if own.is_some() {
+                drift("response headers policy")
+            } else {
+                vec![]
+            },
+        }),
+    }
 
     let d = world.distribution.as_ref();
     out.push(Resource {

@@ -373,7 +373,7 @@ pub async fn put(
                 .restrict_public_buckets(true)
                 .build();
             settle
-                .through(no_such_bucket, &mut progress, || {
+                .send(no_such_bucket, &mut progress, what("PutPublicAccessBlock"), || {
                     s3.put_public_access_block()
                         .bucket(bucket)
                         .public_access_block_configuration(config.clone())
@@ -381,7 +381,6 @@ pub async fn put(
                 })
                 .await
                 .map(drop)
-                .map_err(|e| describe(what("PutPublicAccessBlock"), e))
         }
         Setting::Ownership => {
             let controls = OwnershipControls::builder()
@@ -392,15 +391,19 @@ pub async fn put(
                 )
                 .build()?;
             settle
-                .through(no_such_bucket, &mut progress, || {
-                    s3.put_bucket_ownership_controls()
-                        .bucket(bucket)
-                        .ownership_controls(controls.clone())
-                        .send()
-                })
+                .send(
+                    no_such_bucket,
+                    &mut progress,
+                    what("PutBucketOwnershipControls"),
+                    || {
+                        s3.put_bucket_ownership_controls()
+                            .bucket(bucket)
+                            .ownership_controls(controls.clone())
+                            .send()
+                    },
+                )
                 .await
                 .map(drop)
-                .map_err(|e| describe(what("PutBucketOwnershipControls"), e))
         }
         Setting::Encryption => {
             let config = ServerSideEncryptionConfiguration::builder()
@@ -415,7 +418,7 @@ pub async fn put(
                 )
                 .build()?;
             settle
-                .through(no_such_bucket, &mut progress, || {
+                .send(no_such_bucket, &mut progress, what("PutBucketEncryption"), || {
                     s3.put_bucket_encryption()
                         .bucket(bucket)
                         .server_side_encryption_configuration(config.clone())
@@ -423,7 +426,6 @@ pub async fn put(
                 })
                 .await
                 .map(drop)
-                .map_err(|e| describe(what("PutBucketEncryption"), e))
         }
         Setting::Cors => {
             let rule = CorsRule::builder()
@@ -434,7 +436,7 @@ pub async fn put(
                 .build()?;
             let config = CorsConfiguration::builder().cors_rules(rule).build()?;
             settle
-                .through(no_such_bucket, &mut progress, || {
+                .send(no_such_bucket, &mut progress, what("PutBucketCors"), || {
                     s3.put_bucket_cors()
                         .bucket(bucket)
                         .cors_configuration(config.clone())
@@ -442,7 +444,6 @@ pub async fn put(
                 })
                 .await
                 .map(drop)
-                .map_err(|e| describe(what("PutBucketCors"), e))
         }
         Setting::Tags => {
             // Read what is there now, to merge with it.

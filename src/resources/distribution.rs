@@ -52,6 +52,7 @@ pub struct Other {
     pub origins: Vec<String>,
     pub oac_ids: Vec<String>,
     pub certificate_arn: Option<String>,
+    pub headers_policy_ids: Vec<String>,
 }
 
 /// Whether `domain` is one of the bucket's S3 endpoints (regional, global,
@@ -85,6 +86,14 @@ impl Listing {
         self.others
             .iter()
             .filter(|o| o.oac_ids.iter().any(|i| i == oac_id))
+            .map(|o| o.id.clone())
+            .collect()
+    }
+
+    pub fn using_headers_policy(&self, id: &str) -> Vec<String> {
+        self.others
+            .iter()
+            .filter(|o| o.headers_policy_ids.iter().any(|i| i == id))
             .map(|o| o.id.clone())
             .collect()
     }
@@ -123,6 +132,21 @@ pub async fn list(cf: &Client, spec: &Spec) -> anyhow::Result<Listing> {
                         .as_ref()
                         .and_then(|v| v.acm_certificate_arn.clone())
                         .filter(|a| !a.is_empty()),
+                    headers_policy_ids: d
+                        .default_cache_behavior
+                        .as_ref()
+                        .and_then(|b| b.response_headers_policy_id.clone())
+                        .into_iter()
+                        .chain(
+                            d.cache_behaviors
+                                .as_ref()
+                                .map(|c| c.items())
+                                .unwrap_or_default()
+                                .iter()
+                                .filter_map(|b| b.response_headers_policy_id.clone()),
+                        )
+                        .filter(|i| !i.is_empty())
+                        .collect(),
                 });
             }
             let aliases = d.aliases.as_ref().map(|a| a.items()).unwrap_or_default();
@@ -163,6 +187,8 @@ pub async fn observe(cf: &Client, id: &str, arn: &str) -> anyhow::Result<Option<
 #[derive(Debug, Clone, Copy)]
 pub struct Links<'a> {
     pub oac_id: &'a str,
+    /// The response headers policy: a managed one's id or the stack's own.
+    pub headers_policy_id: &'a str,
     /// The given certificate or the stack's own; `None` without a domain.
     pub certificate_arn: Option<&'a str>,
 }
@@ -262,6 +288,11 @@ pub fn reconcile(
         b.origin_request_policy_id.clone().unwrap_or_default(),
         CORS_S3_ORIGIN.into(),
     );
+    note(
+        "response headers policy",
+        or_none(b.response_headers_policy_id.clone().unwrap_or_default()),
+        links.headers_policy_id.into(),
+    );
     let methods = |m: &Option<AllowedMethods>| {
         let mut v: Vec<String> = m
             .as_ref()
@@ -270,13 +301,29 @@ pub fn reconcile(
         v.sort();
         v.join(",")
     };
-    note("allowed methods", methods(&b.allowed_methods), "GET,HEAD".into());
+    note(
+        "allowed methods",
+        methods(&b.allowed_methods),
+        "GET,HEAD,OPTIONS".into(),
+    );
+    let cached = b
+        .allowed_methods
+        .as_ref()
+        .and_then(|m| m.cached_methods.as_ref())
+        .map(|c| {
+            let mut v: Vec<String> = c.items.iter().map(|x| x.as_str().to_string()).collect();
+            v.sort();
+            v.join(",")
+        })
+        .unwrap_or_default();
+    note("cached methods", cached, "GET,HEAD,OPTIONS".into());
     b.target_origin_id = ORIGIN_ID.into();
     b.viewer_protocol_policy = ViewerProtocolPolicy::RedirectToHttps;
     b.compress = Some(true);
     b.cache_policy_id = Some(CACHING_OPTIMIZED.into());
     b.origin_request_policy_id = Some(CORS_S3_ORIGIN.into());
-    b.allowed_methods = Some(get_head()?);
+    b.response_headers_policy_id = Some(links.headers_policy_id.into());
+    b.allowed_methods = Some(get_head_options()?);
     // Legacy cache settings cannot be combined with a cache policy.
     #[allow(deprecated)]
     {
@@ -358,12 +405,14 @@ fn or_none(s: String) -> String {
     }
 }
 
-fn get_head() -> anyhow::Result<AllowedMethods> {
-    let methods = vec![Method::Get, Method::Head];
+/// GET and HEAD, and OPTIONS for CORS preflights, all three cached (a
+/// preflight's answer is the same for everyone: the policy decides it).
+fn get_head_options() -> anyhow::Result<AllowedMethods> {
+    let methods = vec![Method::Get, Method::Head, Method::Options];
     Ok(AllowedMethods::builder()
-        .quantity(2)
+        .quantity(3)
         .set_items(Some(methods.clone()))
-        .cached_methods(CachedMethods::builder().quantity(2).set_items(Some(methods)).build()?)
+        .cached_methods(CachedMethods::builder().quantity(3).set_items(Some(methods)).build()?)
         .build()?)
 }
 

@@ -6,3 +6,4 @@ pub mod certificate;
 pub mod distribution;
 pub mod dns;
 pub mod oac;
+pub mod response_headers;

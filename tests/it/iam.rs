@@ -29,26 +29,6 @@ const NOT_CALLED_DIRECTLY: &[(&str, &str)] = &[
     ),
     ("cloudfront:CreateInvalidation", "sync invalidates what it changed"),
     ("cloudfront:GetInvalidation", "sync waits for its invalidation"),
-    (
-        "cloudfront:ListResponseHeadersPolicies",
-        "the CORS response headers policy",
-    ),
-    (
-        "cloudfront:GetResponseHeadersPolicy",
-        "the CORS response headers policy",
-    ),
-    (
-        "cloudfront:CreateResponseHeadersPolicy",
-        "the CORS response headers policy",
-    ),
-    (
-        "cloudfront:UpdateResponseHeadersPolicy",
-        "the CORS response headers policy",
-    ),
-    (
-        "cloudfront:DeleteResponseHeadersPolicy",
-        "the CORS response headers policy",
-    ),
 ];
 
 /// Variable and field names that hold the SDK clients in src/.

@@ -255,24 +255,38 @@ pub async fn edit_distribution(c: &Clients, bucket: &str, edit: impl FnOnce(&mut
 /// Someone else's distribution that already uses `alias`.
 pub async fn distribution_with_alias(c: &Clients, alias: &str, cert: &str) -> String {
     use aws_sdk_cloudfront::types::*;
-    let config = DistributionConfig::builder()
-        .caller_reference(format!("other-{alias}"))
-        .comment("someone else's")
-        .enabled(true)
+    let config = foreign_config(&format!("other-{alias}"), "elsewhere.s3.us-east-1.amazonaws.com")
         .aliases(Aliases::builder().quantity(1).items(alias).build().unwrap())
         .viewer_certificate(
             ViewerCertificate::builder()
                 .acm_certificate_arn(cert)
                 .ssl_support_method(SslSupportMethod::SniOnly)
                 .build(),
-        )
+        );
+    create_foreign(c, config).await
+}
+
+/// Someone else's distribution whose origin is `bucket` (as a second site
+/// serving the same files would have).
+pub async fn distribution_reading(c: &Clients, bucket: &str) -> String {
+    let origin = format!("{bucket}.s3.{REGION}.amazonaws.com");
+    create_foreign(c, foreign_config(&format!("reader-{bucket}"), &origin)).await
+}
+
+/// A distribution config not made by cdnctl, reading from `origin`.
+fn foreign_config(reference: &str, origin: &str) -> aws_sdk_cloudfront::types::builders::DistributionConfigBuilder {
+    use aws_sdk_cloudfront::types::*;
+    DistributionConfig::builder()
+        .caller_reference(reference)
+        .comment("someone else's")
+        .enabled(true)
         .origins(
             Origins::builder()
                 .quantity(1)
                 .items(
                     Origin::builder()
                         .id("o")
-                        .domain_name("elsewhere.s3.us-east-1.amazonaws.com")
+                        .domain_name(origin)
                         .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
                         .build()
                         .unwrap(),
@@ -287,12 +301,13 @@ pub async fn distribution_with_alias(c: &Clients, alias: &str, cert: &str) -> St
                 .build()
                 .unwrap(),
         )
-        .build()
-        .unwrap();
+}
+
+async fn create_foreign(c: &Clients, config: aws_sdk_cloudfront::types::builders::DistributionConfigBuilder) -> String {
     let out = c
         .cloudfront
         .create_distribution()
-        .distribution_config(config)
+        .distribution_config(config.build().unwrap())
         .send()
         .await
         .unwrap();
@@ -479,47 +494,6 @@ pub fn wait_for_stall(stack: &Stack, child: &mut std::process::Child) {
     }
 }
 
-/// Someone else's distribution whose origin is `bucket` (as a second site
-/// serving the same files would have).
-pub async fn distribution_reading(c: &Clients, bucket: &str) -> String {
-    use aws_sdk_cloudfront::types::*;
-    let config = DistributionConfig::builder()
-        .caller_reference(format!("reader-{bucket}"))
-        .comment("another site on the same files")
-        .enabled(true)
-        .origins(
-            Origins::builder()
-                .quantity(1)
-                .items(
-                    Origin::builder()
-                        .id("o")
-                        .domain_name(format!("{bucket}.s3.{REGION}.amazonaws.com"))
-                        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .default_cache_behavior(
-            DefaultCacheBehavior::builder()
-                .target_origin_id("o")
-                .viewer_protocol_policy(ViewerProtocolPolicy::AllowAll)
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let out = c
-        .cloudfront
-        .create_distribution()
-        .distribution_config(config)
-        .send()
-        .await
-        .unwrap();
-    out.distribution.unwrap().id
-}
-
 /// Take the ownership tag off the stack's distribution, as someone tidying
 /// tags in the console might.
 pub async fn untag_distribution(c: &Clients, bucket: &str) {
@@ -620,7 +594,11 @@ pub async fn private_zone(c: &Clients, name: &str) -> String {
         .send()
         .await
         .unwrap();
-    out.hosted_zone.unwrap().id.trim_start_matches("/hostedzone/").to_string()
+    out.hosted_zone
+        .unwrap()
+        .id
+        .trim_start_matches("/hostedzone/")
+        .to_string()
 }
 
 /// A control request to the emulator, which must succeed.
@@ -648,4 +626,31 @@ pub fn create_role(name: &str) -> String {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The custom response headers policies named `name`: (id, config).
+pub async fn headers_policies(
+    c: &Clients,
+    name: &str,
+) -> Vec<(String, aws_sdk_cloudfront::types::ResponseHeadersPolicyConfig)> {
+    let out = c
+        .cloudfront
+        .list_response_headers_policies()
+        .r#type(aws_sdk_cloudfront::types::ResponseHeadersPolicyType::Custom)
+        .send()
+        .await
+        .unwrap();
+    out.response_headers_policy_list
+        .map(|l| {
+            l.items()
+                .iter()
+                .filter_map(|s| s.response_headers_policy())
+                .filter_map(|p| {
+                    p.response_headers_policy_config()
+                        .filter(|c| c.name() == name)
+                        .map(|c| (p.id().to_string(), c.clone()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

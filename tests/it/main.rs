@@ -4,9 +4,11 @@
 mod certificate;
 mod ci;
 mod down;
+mod emulator;
 mod faults;
 mod generate;
 mod harness;
+mod headers;
 mod iam;
 mod inspect;
 mod packaging;

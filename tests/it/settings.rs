@@ -152,7 +152,10 @@ const BAD: &[Case] = &[
     (
         "domain too long for a certificate",
         &[
-            ("HOSTED_ZONE_NAME", "a-rather-long-zone-name-for-the-company.example.com"),
+            (
+                "HOSTED_ZONE_NAME",
+                "a-rather-long-zone-name-for-the-company.example.com",
+            ),
             ("SUBDOMAIN", "static-assets"),
         ],
         &[],

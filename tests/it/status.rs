@@ -17,6 +17,7 @@ const HEALTH: &[&str] = &[
     "expiring",
     "expired",
     "wrong_target",
+    "leftover",
 ];
 
 /// Every resource object has exactly the documented fields and types.
@@ -39,6 +40,7 @@ fn assert_schema(report: &Value) {
         assert!([
             "bucket",
             "origin_access_control",
+            "response_headers_policy",
             "distribution",
             "certificate",
             "dns_record"

@@ -1,0 +1,30 @@
+//! The emulator's own patches, checked with boto3: every knob and control
+//! endpoint behaves as the AWS behaviour it restores, so a test that relies
+//! on one proves what it claims.
+
+use crate::harness::{emulator, root};
+
+fn run_selftest(script: &str) {
+    emulator(); // installs the emulator's venv, once
+    let out = std::process::Command::new(root().join(".emulator/venv/bin/python"))
+        .arg(root().join("tests/emulator").join(script))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(" passed, 0 failed"),
+        "{script}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_emulators_aws_patches_behave_like_aws() {
+    run_selftest("selftest.py");
+}
+
+#[test]
+fn the_emulators_response_headers_policy_api_behaves_like_cloudfront() {
+    run_selftest("response_headers_selftest.py");
+}
