@@ -69,6 +69,9 @@ pub enum Command {
     /// Report whether everything exists, is deployed and matches the settings
     #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
+    /// Publish a directory of static files to the bucket: only what changed, then invalidate
+    #[command(after_help = crate::sync::options::SYNC_HELP)]
+    Sync(crate::sync::SyncArgs),
 }
 
 const STATUS_HELP: &str = "\
@@ -160,6 +163,7 @@ impl SettingsArgs {
             Command::Up(a) => &a.settings,
             Command::Down(a) => &a.settings,
             Command::Status(a) => &a.settings,
+            Command::Sync(a) => &a.settings,
         }
     }
 }

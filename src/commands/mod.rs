@@ -2,6 +2,7 @@
 
 mod down;
 mod status;
+mod sync;
 mod up;
 
 use std::time::Duration;
@@ -27,6 +28,7 @@ pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> anyhow::R
         Command::Up(args) => up::run(&clients, &spec, args, printer).await,
         Command::Down(args) => down::run(&clients, &spec, args, printer).await,
         Command::Status(args) => status::run(&clients, &spec, args, printer).await,
+        Command::Sync(args) => sync::run(&clients, &spec, args, printer).await,
     }
 }
 
