@@ -142,7 +142,7 @@ pub fn diff(
             changes.push(invalidation::Change::new(key, Some(r), "deleted"));
         }
     }
-    plan.invalidation = invalidation::Batch::of(changes);
+    plan.invalidation = invalidation::Batch::of(changes, opts.now);
     plan
 }
 

@@ -41,23 +41,26 @@ impl Change {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     pub paths: Vec<String>,
-    /// Depends on every path's old and new content: a retried run sends the
-    /// same reference (CloudFront then returns the earlier invalidation rather
-    /// than making a second), while a later deploy that changes the same paths
-    /// again gets a new one (a reused reference would silently not invalidate).
+    /// Depends on every path's old and new content and on the run's start
+    /// time: a later deploy that changes the same paths again gets a new
+    /// reference (a reused one would silently not invalidate). A retry sends
+    /// the same reference (CloudFront then returns the earlier invalidation):
+    /// the SDK's retries reuse the request, and a run that was interrupted
+    /// left the batch, reference included, in a note that the next run sends.
     pub reference: String,
     /// Paths before collapsing to wildcards (what the deploy changed).
     pub changed: usize,
 }
 
 impl Batch {
-    pub fn of(mut changes: Vec<Change>) -> Option<Batch> {
+    pub fn of(mut changes: Vec<Change>, now: i64) -> Option<Batch> {
         if changes.is_empty() {
             return None;
         }
         changes.sort();
         changes.dedup();
         let mut digest = Md5::new();
+        digest.update(now.to_be_bytes());
         let mut paths = Vec::new();
         for c in &changes {
             digest.update(c.key.as_bytes());
@@ -151,7 +154,7 @@ mod tests {
 
     #[test]
     fn index_html_is_also_its_directory() {
-        let b = Batch::of(vec![Change::new("docs/index.html", None, "x")]).unwrap();
+        let b = Batch::of(vec![Change::new("docs/index.html", None, "x")], 0).unwrap();
         assert_eq!(b.paths, vec!["/docs/", "/docs/index.html"]);
     }
 
@@ -176,15 +179,17 @@ mod tests {
             etag: "aa".into(),
             last_modified: 5,
         };
-        let a = Batch::of(vec![Change::new("index.html", Some(&old), "bb")]).unwrap();
-        let again = Batch::of(vec![Change::new("index.html", Some(&old), "bb")]).unwrap();
+        let a = Batch::of(vec![Change::new("index.html", Some(&old), "bb")], 7).unwrap();
+        let again = Batch::of(vec![Change::new("index.html", Some(&old), "bb")], 7).unwrap();
         assert_eq!(a.reference, again.reference);
         let later = RemoteObject {
             last_modified: 9,
             ..old.clone()
         };
-        let b = Batch::of(vec![Change::new("index.html", Some(&later), "bb")]).unwrap();
+        let b = Batch::of(vec![Change::new("index.html", Some(&later), "bb")], 7).unwrap();
         assert_ne!(a.reference, b.reference);
+        let next_second = Batch::of(vec![Change::new("index.html", Some(&old), "bb")], 8).unwrap();
+        assert_ne!(a.reference, next_second.reference);
         assert!(a.reference.len() <= 128);
     }
 }

@@ -8,4 +8,5 @@ mod harness;
 mod inspect;
 mod settings;
 mod status;
+mod sync;
 mod up;
