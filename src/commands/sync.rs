@@ -77,17 +77,21 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &SyncArgs, printer: &Prin
     } else {
         HashMap::new()
     };
-    let plan = diff::diff(
-        &files,
-        &objects,
-        &heads,
-        &diff::Options {
-            delete: opts.delete,
-            grace: opts.grace,
-            now: now(),
-            reserved: reserved.clone(),
-        },
-    );
+    let mut diff_options = diff::Options {
+        delete: opts.delete,
+        grace: opts.grace,
+        now: now(),
+        reserved: reserved.clone(),
+        protected: Default::default(),
+    };
+    let mut plan = diff::diff(&files, &objects, &heads, &diff_options);
+    if !plan.deletes.is_empty() {
+        // The deployed manifests name what the running servers still use.
+        diff_options.protected = deployed_files(&s3, bucket, &files, &objects, &opts.prefix).await?;
+        if !diff_options.protected.is_empty() {
+            plan = diff::diff(&files, &objects, &heads, &diff_options);
+        }
+    }
 
     // An interrupted run's invalidation that may not have been sent.
     let pending = match (&stack.distribution_id, objects.contains_key(&pending_key)) {
@@ -279,6 +283,28 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &SyncArgs, printer: &Prin
         }
     }
     Ok(Exit::Success)
+}
+
+/// The files named by the bucket's manifests where they differ from the
+/// local ones (the version being replaced), as keys.
+async fn deployed_files(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    files: &[LocalFile],
+    objects: &std::collections::BTreeMap<String, diff::RemoteObject>,
+    prefix: &str,
+) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    for f in files.iter().filter(|f| f.manifest) {
+        if !objects.get(&f.key).is_some_and(|r| !f.same_content(&r.etag)) {
+            continue;
+        }
+        if let Some(text) = remote::get_text(s3, bucket, &f.key).await? {
+            let names = crate::sync::rules::manifest_files(&f.rel, &text).unwrap_or_default();
+            out.extend(names.into_iter().map(|n| format!("{prefix}{n}")));
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, Copy)]

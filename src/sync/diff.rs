@@ -33,6 +33,9 @@ pub struct Options {
     pub now: i64,
     /// Keys under this prefix are cdnctl's own (never synced nor deleted).
     pub reserved: String,
+    /// Keys the deployed version's manifests name: servers still running it
+    /// refer to them until the rollout ends, so they are never deleted now.
+    pub protected: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,8 +135,8 @@ pub fn diff(
         if local.contains(key.as_str()) || key.starts_with(&opts.reserved) {
             continue;
         }
-        let hashed = rules::looks_hashed(key);
-        if !opts.delete || (hashed && opts.now - r.last_modified < opts.grace) {
+        let hashed = rules::looks_hashed(key) || opts.protected.contains(key);
+        if !opts.delete || opts.protected.contains(key) || (hashed && opts.now - r.last_modified < opts.grace) {
             plan.kept += 1;
             continue;
         }
@@ -181,6 +184,7 @@ mod tests {
             grace: 3600,
             now: 1_000_000,
             reserved: ".cdnctl/".into(),
+            protected: BTreeSet::new(),
         }
     }
 
@@ -229,6 +233,14 @@ mod tests {
         let plan = diff(&files, &remote, &HashMap::new(), &opts(true));
         assert_eq!(plan.deletes, vec!["a.0123456789ab.css"]);
         assert!(plan.invalidation.is_none(), "old hashed files need no invalidation");
+        // Unless the deployed manifest still names it.
+        let protected = Options {
+            protected: ["a.0123456789ab.css".to_string()].into(),
+            ..opts(true)
+        };
+        let plan = diff(&files, &remote, &HashMap::new(), &protected);
+        assert!(plan.deletes.is_empty());
+        assert_eq!(plan.kept, 1);
     }
 
     #[test]

@@ -134,15 +134,23 @@ pub async fn put_fingerprint(
         .map_err(|e| describe(format!("bucket {bucket}: PutBucketTagging"), e))
 }
 
-/// An interrupted run's pending invalidation: (paths, reference).
-pub async fn read_pending(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<Option<(Vec<String>, String)>> {
+/// A small object's text (`None` if it is gone).
+pub async fn get_text(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<Option<String>> {
     let out = match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => out,
         Err(e) if crate::aws::is_not_found(&e) || crate::aws::code(&e) == Some("NoSuchKey") => return Ok(None),
         Err(e) => return Err(describe(format!("{key}: GetObject"), e)),
     };
     let body = out.body.collect().await.map_err(|e| anyhow!("{key}: GetObject: {e}"))?;
-    let json: serde_json::Value = serde_json::from_slice(&body.into_bytes()).unwrap_or_default();
+    Ok(Some(String::from_utf8_lossy(&body.into_bytes()).into_owned()))
+}
+
+/// An interrupted run's pending invalidation: (paths, reference).
+pub async fn read_pending(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<Option<(Vec<String>, String)>> {
+    let Some(text) = get_text(s3, bucket, key).await? else {
+        return Ok(None);
+    };
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let paths: Vec<String> = json["paths"]
         .as_array()
         .map(|a| a.iter().filter_map(|p| p.as_str().map(String::from)).collect())

@@ -468,6 +468,28 @@ fn deletes_need_the_flag_respect_the_limit_and_spare_young_hashed_files() {
     assert_eq!(out["deleted"], 1, "{out}");
     assert_eq!(out["invalidation"], Value::Null);
     assert!(!all_keys(&c, b).contains(&"css/site.5af66c1b1797.css".to_string()));
+
+    // A deploy that replaces a hashed file: the old one is still named by the
+    // deployed manifest (servers mid-rollout use it), so it stays however old,
+    // and goes with the next deploy.
+    std::fs::remove_file(dir.join("js/app.0123456789ab.js")).unwrap();
+    write(&dir, "js/app.js", b"console.log(2)");
+    write(&dir, "js/app.aaaa11112222.js", b"console.log(2)");
+    let manifest = json!({"paths": {
+        "js/app.js": "js/app.aaaa11112222.js",
+        "img/logo.png": "img/logo.deadbeefcafe.png",
+    }, "version": "1.1"});
+    write(&dir, "staticfiles.json", manifest.to_string().as_bytes());
+    let out = sync(&stack, &dir, &["--delete", "--delete-grace", "0"]).ok().json();
+    assert_eq!(
+        (out["deleted"].as_u64(), out["kept"].as_u64()),
+        (Some(0), Some(1)),
+        "{out}"
+    );
+    assert!(all_keys(&c, b).contains(&"js/app.0123456789ab.js".to_string()));
+    let out = sync(&stack, &dir, &["--delete", "--delete-grace", "0"]).ok().json();
+    assert_eq!(out["deleted"], 1, "{out}");
+    assert!(!all_keys(&c, b).contains(&"js/app.0123456789ab.js".to_string()));
 }
 
 #[test]
