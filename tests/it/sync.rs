@@ -707,3 +707,55 @@ fn wait_waits_for_the_invalidation() {
         .iter()
         .any(|r| r.op.starts_with("GET /2020-05-31/distribution/") && r.op.contains("/invalidation/")));
 }
+
+#[test]
+fn a_file_that_changes_or_disappears_while_syncing_is_reported_and_nothing_is_deleted() {
+    let mut stack = Stack::new("syncrace");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let bucket = stack.bucket.clone();
+    let b = bucket.as_str();
+    let dir = django_tree(&stack, "static");
+    sync(&stack, &dir, &[]).ok();
+    std::fs::remove_file(dir.join("robots.txt")).unwrap();
+    write(&dir, "changes.txt", b"first");
+    write(&dir, "vanishes.txt", b"here");
+
+    // New rules make the run HEAD every unchanged file first (slowly); the
+    // two files change between the scan and their upload.
+    stack.set("CDN_CACHE_RULES", "*.json=no-cache");
+    stack.configure(json!({"delay_ms": 1500}));
+    let child = stack
+        .command(&["sync", dir.to_str().unwrap(), "--delete"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !stack
+        .requests()
+        .iter()
+        .any(|r| r.op.starts_with("HEAD ") && r.op.contains("/data.json"))
+    {
+        assert!(start.elapsed().as_secs() < 30, "no HEAD seen");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    write(&dir, "changes.txt", b"second");
+    std::fs::remove_file(dir.join("vanishes.txt")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    stack.configure(json!({"delay_ms": 0}));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("changes.txt") && stderr.contains("changed"), "{stderr}");
+    assert!(
+        stderr.contains("vanishes.txt") && stderr.contains("disappeared"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was deleted"), "{stderr}");
+    assert!(all_keys(&c, b).contains(&"robots.txt".to_string()));
+
+    // The next run converges: the new content goes up, robots.txt goes.
+    let out = sync(&stack, &dir, &["--delete"]).ok().json();
+    assert_eq!(out["deleted"], 1, "{out}");
+    assert_eq!(body(&c, b, "changes.txt"), b"second");
+}
