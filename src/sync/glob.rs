@@ -62,12 +62,11 @@ fn matches(p: &[u8], s: &[u8]) -> bool {
             }
             false
         }
-        [b'?', rest @ ..] => match s {
-            [c, tail @ ..] if *c != b'/' => {
+        [b'?', rest @ ..] => match s.first() {
+            Some(&c) if c != b'/' => {
                 // One character, which may be several UTF-8 bytes.
-                let extra = s[1..].iter().take_while(|b| (**b & 0xC0) == 0x80).count();
-                let _ = c;
-                matches(rest, &tail[extra..])
+                let width = 1 + s[1..].iter().take_while(|b| (**b & 0xC0) == 0x80).count();
+                matches(rest, &s[width..])
             }
             _ => false,
         },

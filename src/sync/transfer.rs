@@ -62,7 +62,8 @@ fn changed_or<E>(
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    if matches!(code(&e), Some("BadDigest") | Some("InvalidDigest")) || !f.path.is_file() {
+    let same_size = std::fs::metadata(&f.path).is_ok_and(|m| m.is_file() && m.len() == f.size);
+    if matches!(code(&e), Some("BadDigest") | Some("InvalidDigest")) || !same_size {
         return anyhow!(
             "{}: changed or disappeared while syncing: run sync again",
             f.path.display()

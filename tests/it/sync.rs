@@ -759,3 +759,29 @@ fn a_file_that_changes_or_disappears_while_syncing_is_reported_and_nothing_is_de
     assert_eq!(out["deleted"], 1, "{out}");
     assert_eq!(body(&c, b, "changes.txt"), b"second");
 }
+
+#[test]
+fn progress_on_a_terminal_and_quiet_elsewhere() {
+    let stack = Stack::new("syncterm");
+    stack.run(&["up"]).ok();
+    let dir = django_tree(&stack, "static");
+    // Slow enough for the bar to be drawn.
+    stack.configure(json!({"delay_ms": 400}));
+    let run = stack.run_in_terminal(&["sync", dir.to_str().unwrap(), "--jobs", "4"], "");
+    stack.configure(json!({"delay_ms": 0}));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("/13 files"), "{}", run.stdout);
+    assert!(run.stdout.contains("13 uploaded"), "{}", run.stdout);
+
+    write(&dir, "index.html", b"<h1>v2</h1>");
+    let run = stack.run(&["sync", dir.to_str().unwrap()]).ok();
+    assert!(run.stderr.contains("Invalidating 2 paths"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("1 uploaded") && run.stdout.contains("invalidation"),
+        "{}",
+        run.stdout
+    );
+    let run = stack.run(&["sync", dir.to_str().unwrap(), "-q"]).ok();
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+}
