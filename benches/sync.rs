@@ -4,6 +4,8 @@
 //!
 //!     cargo bench --bench sync [-- --delay-ms 100 --files 2000 --memory-files 20000 --skip-peers]
 //!
+//! `CDN_SYNC_JOBS` in the environment is passed on to cdnctl.
+//!
 //! The tree is shaped like Django's collectstatic output with
 //! ManifestStaticFilesStorage: originals and their hashed copies, 1 KB to a
 //! few MB, two files over the multipart threshold, and staticfiles.json.
@@ -207,7 +209,13 @@ impl Tool {
             cmd
         };
         match &self.kind {
-            Kind::Cdnctl => self.stack.command(&["sync", dir.to_str().unwrap(), "--json"]),
+            Kind::Cdnctl => {
+                let mut cmd = self.stack.command(&["sync", dir.to_str().unwrap(), "--json"]);
+                if let Ok(jobs) = std::env::var("CDN_SYNC_JOBS") {
+                    cmd.env("CDN_SYNC_JOBS", jobs);
+                }
+                cmd
+            }
             Kind::Aws(venv) => {
                 let mut cmd = peer(venv, "aws");
                 cmd.args([

@@ -762,10 +762,10 @@ fn a_file_that_changes_or_disappears_while_syncing_is_reported_and_nothing_is_de
 
 #[test]
 fn progress_on_a_terminal_and_quiet_elsewhere() {
-    let stack = Stack::new("syncterm");
+    let stack = Stack::new("syncterm").with("TERM", "xterm");
     stack.run(&["up"]).ok();
     let dir = django_tree(&stack, "static");
-    // Slow enough for the bar to be drawn.
+    // Slow enough for the bar to be drawn (indicatif draws nothing when TERM is unset or dumb).
     stack.configure(json!({"delay_ms": 400}));
     let run = stack.run_in_terminal(&["sync", dir.to_str().unwrap(), "--jobs", "4"], "");
     stack.configure(json!({"delay_ms": 0}));
@@ -784,4 +784,36 @@ fn progress_on_a_terminal_and_quiet_elsewhere() {
     );
     let run = stack.run(&["sync", dir.to_str().unwrap(), "-q"]).ok();
     assert!(run.stderr.is_empty(), "{}", run.stderr);
+}
+
+#[test]
+fn a_prefix_keeps_the_sync_within_it() {
+    let stack = Stack::new("syncprefix");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let bucket = stack.bucket.clone();
+    let b = bucket.as_str();
+    block_on(crate::inspect::put_objects(
+        &c,
+        b,
+        &["media/upload.png", "static-old.txt"],
+    ));
+    let dir = django_tree(&stack, "static");
+    sync(&stack, &dir, &["--prefix", "static"]).ok();
+    assert_eq!(head(&c, b, "static/css/site.5af66c1b1797.css").1, IMMUTABLE);
+    write(&dir, "index.html", b"<h1>v2</h1>");
+    std::fs::remove_file(dir.join("robots.txt")).unwrap();
+    let before = stack.requests().len();
+    let out = sync(&stack, &dir, &["--prefix", "static/", "--delete"]).ok().json();
+    assert!(stack.requests()[before..]
+        .iter()
+        .any(|r| r.op.contains("list-type=2") && r.op.contains("prefix=static")));
+    assert_eq!(out["deleted"], 1, "{out}");
+    assert_eq!(
+        out["invalidation"]["paths"],
+        json!(["/static/", "/static/index.html", "/static/robots.txt"])
+    );
+    let keys = all_keys(&c, b);
+    assert!(keys.contains(&"media/upload.png".to_string()) && keys.contains(&"static-old.txt".to_string()));
+    assert!(!keys.contains(&"static/robots.txt".to_string()));
 }
