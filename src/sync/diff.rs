@@ -103,13 +103,12 @@ pub fn diff(
                     {
                         plan.header_updates.push(i);
                         plan.unchanged -= 1;
-                        if !f.hashed {
-                            changes.push(invalidation::Change::new(
-                                &f.key,
-                                Some(r),
-                                &format!("{}:{}", r.etag, f.cache_control),
-                            ));
-                        }
+                        // The edge holds it with the old headers, hashed or not.
+                        changes.push(invalidation::Change::new(
+                            &f.key,
+                            Some(r),
+                            &format!("{}:{}:{}", r.etag, f.content_type, f.cache_control),
+                        ));
                     }
                 }
                 continue;
@@ -266,5 +265,12 @@ mod tests {
         assert_eq!(plan.header_updates, vec![0]);
         assert!(plan.uploads().next().is_none());
         assert_eq!(plan.invalidation.unwrap().paths, vec!["/a.txt"]);
+
+        // A hashed file whose headers change is stale at the edge too.
+        let files = vec![file("a.0123456789ab.css", b"a")];
+        let remote: BTreeMap<_, _> = files.iter().map(|f| (f.key.clone(), remote_of(f, 10))).collect();
+        let heads: HashMap<_, _> = [("a.0123456789ab.css".to_string(), Headers::default())].into();
+        let plan = diff(&files, &remote, &heads, &opts(false));
+        assert_eq!(plan.invalidation.unwrap().paths, vec!["/a.0123456789ab.css"]);
     }
 }

@@ -1,8 +1,8 @@
 //! Which paths to invalidate, and the batch's CallerReference. Pure.
 //!
-//! Only paths whose cached copy is now wrong: changed, header-updated or
-//! deleted files that are not content-hashed (a changed file is invalidated
-//! even when its name looked hashed). `dir/index.html` is also invalidated as
+//! Only paths whose cached copy is now wrong: changed or header-updated files
+//! (a changed file even when its name looked hashed, since its name was not a
+//! content hash after all), and deleted files that are not content-hashed. `dir/index.html` is also invalidated as
 //! `dir/`. Paths are percent-encoded as CloudFront expects (non-ASCII and RFC
 //! 1738's unsafe characters, plus `?` and a literal `*`), a directory with
 //! more than [`DIR_LIMIT`] paths becomes `dir/*`, and past CloudFront's limits
