@@ -296,7 +296,7 @@ async fn deployed_files(
 ) -> anyhow::Result<std::collections::BTreeSet<String>> {
     let mut out = std::collections::BTreeSet::new();
     for f in files.iter().filter(|f| f.manifest) {
-        if !objects.get(&f.key).is_some_and(|r| !f.same_content(&r.etag)) {
+        if objects.get(&f.key).is_none_or(|r| f.same_content(&r.etag)) {
             continue;
         }
         if let Some(text) = remote::get_text(s3, bucket, &f.key).await? {
