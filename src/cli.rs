@@ -75,6 +75,9 @@ pub enum Command {
     /// Report whether everything exists, is deployed and matches the settings
     #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
+    /// Publish a directory of static files to the bucket: only what changed, then invalidate
+    #[command(after_help = crate::sync::options::SYNC_HELP)]
+    Sync(crate::sync::SyncArgs),
     /// Print a shell completion script, e.g. `cdnctl completions bash > ~/.local/share/bash-completion/completions/cdnctl`
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `cdnctl man > ~/.local/share/man/man1/cdnctl.1`
@@ -183,6 +186,7 @@ impl SettingsArgs {
             Command::Up(a) => &a.settings,
             Command::Down(a) => &a.settings,
             Command::Status(a) => &a.settings,
+            Command::Sync(a) => &a.settings,
             // These need no settings: run.rs answers them before reading any.
             Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
         }

@@ -13,6 +13,7 @@ mod resources;
 mod run;
 mod settings;
 mod spec;
+mod sync;
 
 fn main() -> std::process::ExitCode {
     run::main()

@@ -59,7 +59,11 @@ fn prepare(cli: &Cli) -> Result<Settings, String> {
             Err(e) => return Err(format!(".env: cannot load ./.env: {e}")),
         },
     }
-    Settings::resolve(SettingsArgs::of(&cli.command), &Environment).map_err(|e| e.to_string())
+    let settings = Settings::resolve(SettingsArgs::of(&cli.command), &Environment).map_err(|e| e.to_string())?;
+    if let Command::Sync(args) = &cli.command {
+        crate::sync::SyncOptions::resolve(args, &Environment).map_err(|e| e.to_string())?;
+    }
+    Ok(settings)
 }
 
 fn execute(cli: Cli, settings: Settings) -> Exit {
@@ -93,6 +97,7 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
                 Command::Up(_) => "up",
                 Command::Down(_) => "down",
                 Command::Status(_) => "status",
+                Command::Sync(_) => "sync",
                 Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
             };
             eprintln!(

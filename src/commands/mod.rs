@@ -2,6 +2,7 @@
 
 mod down;
 pub mod status;
+mod sync;
 mod up;
 
 use crate::aws::Clients;
@@ -25,6 +26,7 @@ pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> anyhow::R
         Command::Up(args) => up::run(&clients, &spec, &waiting(settings), args, printer).await,
         Command::Down(args) => down::run(&clients, &spec, &waiting(settings), args, printer).await,
         Command::Status(args) => status::run(&clients, &spec, &waiting(settings), args, printer).await,
+        Command::Sync(args) => sync::run(&clients, &spec, &waiting(settings), args, printer).await,
         Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
     }
 }

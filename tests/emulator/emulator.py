@@ -522,6 +522,30 @@ def patch_moto_like_aws():
 
     cf.CloudFrontBackend.delete_distribution = delete_with_checks
 
+    class InvalidationBatchAlreadyExists(cfx.CloudFrontException):
+        code = 409
+
+        def __init__(self):
+            super().__init__(
+                "InvalidationBatchAlreadyExists",
+                "The CallerReference you attempted to create the invalidation batch with is already in use.",
+            )
+
+    # AWS: an invalidation's CallerReference reused with the same paths returns
+    # the earlier invalidation (no second one); with other paths it is
+    # InvalidationBatchAlreadyExists. moto creates a new one every time.
+    create_invalidation = cf.CloudFrontBackend.create_invalidation
+
+    def create_invalidation_once(self, dist_id, paths, caller_ref):
+        for earlier in self.invalidations.get(dist_id) or []:
+            if earlier.caller_ref == caller_ref:
+                if sorted(earlier.paths) != sorted(paths):
+                    raise InvalidationBatchAlreadyExists()
+                return earlier
+        return create_invalidation(self, dist_id, paths, caller_ref)
+
+    cf.CloudFrontBackend.create_invalidation = create_invalidation_once
+
     class OriginAccessControlAlreadyExists(cfx.CloudFrontException):
         code = 409
 

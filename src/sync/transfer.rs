@@ -1,0 +1,307 @@
+//! The writes: uploads (streamed from the file, in parts when large), header
+//! updates in place, deletions, and the CloudFront invalidation. Each file's
+//! MD5 goes with its upload as Content-MD5, and the ETag S3 answers is
+//! compared with it: a file that changed while syncing is caught either way.
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use aws_sdk_s3::primitives::{ByteStream, Length};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier};
+use aws_sdk_s3::Client;
+use aws_smithy_types::base64;
+use futures_util::{stream, StreamExt as _, TryStreamExt as _};
+
+use super::scan::{LocalFile, PART_SIZE};
+use crate::aws::Waiting;
+use crate::aws::{code, describe};
+
+/// Parts of one file in flight at once.
+const PART_JOBS: usize = 8;
+
+/// Upload one file with its headers.
+pub async fn upload(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow::Result<()> {
+    if !f.parts.is_empty() {
+        return upload_in_parts(s3, bucket, f).await;
+    }
+    let body = body(f, 0, f.size).await?;
+    let out = s3
+        .put_object()
+        .bucket(bucket)
+        .key(&f.key)
+        .body(body)
+        .content_length(f.size as i64)
+        .content_md5(base64::encode(f.md5))
+        .content_type(&f.content_type)
+        .cache_control(&f.cache_control)
+        .send()
+        .await
+        .map_err(|e| changed_or(f, e))?;
+    check_etag(f, out.e_tag(), &f.md5_hex())
+}
+
+async fn body(f: &LocalFile, offset: u64, length: u64) -> anyhow::Result<ByteStream> {
+    ByteStream::read_from()
+        .path(&f.path)
+        .offset(offset)
+        .length(Length::Exact(length))
+        .build()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "{}: disappeared or became unreadable while syncing ({e}): run sync again",
+                f.path.display()
+            )
+        })
+}
+
+fn changed_or<E>(
+    f: &LocalFile,
+    e: aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> anyhow::Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let same_size = std::fs::metadata(&f.path).is_ok_and(|m| m.is_file() && m.len() == f.size);
+    if matches!(code(&e), Some("BadDigest") | Some("InvalidDigest")) || !same_size {
+        return anyhow!(
+            "{}: changed or disappeared while syncing: run sync again",
+            f.path.display()
+        );
+    }
+    describe(format!("{}: upload", f.key), e)
+}
+
+fn check_etag(f: &LocalFile, etag: Option<&str>, expected: &str) -> anyhow::Result<()> {
+    match etag.map(|e| e.trim_matches('"')) {
+        Some(e) if e != expected => Err(anyhow!(
+            "{}: changed while syncing (the bucket now has another version of it): run sync again",
+            f.path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn upload_in_parts(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow::Result<()> {
+    let what = |op: &str| format!("{}: {op}", f.key);
+    let created = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(&f.key)
+        .content_type(&f.content_type)
+        .cache_control(&f.cache_control)
+        .send()
+        .await
+        .map_err(|e| describe(what("CreateMultipartUpload"), e))?;
+    let upload_id = created
+        .upload_id()
+        .ok_or_else(|| anyhow!("{}", what("CreateMultipartUpload returned no upload id")))?
+        .to_string();
+    let result = async {
+        let parts: Vec<CompletedPart> = stream::iter(f.parts.iter().enumerate())
+            .map(|(i, md5)| {
+                let upload_id = &upload_id;
+                async move {
+                    let offset = i as u64 * PART_SIZE;
+                    let length = PART_SIZE.min(f.size - offset);
+                    let out = s3
+                        .upload_part()
+                        .bucket(bucket)
+                        .key(&f.key)
+                        .upload_id(upload_id)
+                        .part_number(i as i32 + 1)
+                        .body(body(f, offset, length).await?)
+                        .content_length(length as i64)
+                        .content_md5(base64::encode(md5))
+                        .send()
+                        .await
+                        .map_err(|e| changed_or(f, e))?;
+                    check_etag(f, out.e_tag(), &super::scan::hex(md5))?;
+                    anyhow::Ok(
+                        CompletedPart::builder()
+                            .part_number(i as i32 + 1)
+                            .set_e_tag(out.e_tag().map(String::from))
+                            .build(),
+                    )
+                }
+            })
+            .buffered(PART_JOBS)
+            .try_collect()
+            .await?;
+        let done = s3
+            .complete_multipart_upload()
+            .bucket(bucket)
+            .key(&f.key)
+            .upload_id(&upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await;
+        match done {
+            Ok(out) => check_etag(f, out.e_tag(), &f.etag()),
+            // The answer to a completion that succeeded was lost and the retry
+            // found the upload gone: the object tells whether it took.
+            Err(e) if code(&e) == Some("NoSuchUpload") => {
+                let head = s3.head_object().bucket(bucket).key(&f.key).send().await;
+                match head {
+                    Ok(h) if h.e_tag().is_some_and(|t| t.trim_matches('"') == f.etag()) => Ok(()),
+                    _ => Err(describe(what("CompleteMultipartUpload"), e)),
+                }
+            }
+            Err(e) => Err(describe(what("CompleteMultipartUpload"), e)),
+        }
+    }
+    .await;
+    if result.is_err() {
+        // Best effort: an incomplete upload is stored (and billed) until aborted.
+        let _ = s3
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .key(&f.key)
+            .upload_id(&upload_id)
+            .send()
+            .await;
+    }
+    result
+}
+
+/// Correct an object's headers without uploading it again: a copy onto
+/// itself that replaces its metadata.
+pub async fn update_headers(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow::Result<()> {
+    s3.copy_object()
+        .bucket(bucket)
+        .key(&f.key)
+        .copy_source(copy_source(bucket, &f.key))
+        .metadata_directive(MetadataDirective::Replace)
+        .content_type(&f.content_type)
+        .cache_control(&f.cache_control)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| describe(format!("{}: CopyObject (header update)", f.key), e))
+}
+
+/// `bucket/key`, the key percent-encoded (CopySource is a URL path).
+fn copy_source(bucket: &str, key: &str) -> String {
+    let mut out = format!("{bucket}/");
+    for &b in key.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Delete keys, 1,000 a request.
+pub async fn delete(s3: &Client, bucket: &str, keys: &[String], jobs: usize) -> anyhow::Result<()> {
+    stream::iter(keys.chunks(1000))
+        .map(|chunk| async move {
+            let ids = chunk
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = s3
+                .delete_objects()
+                .bucket(bucket)
+                .delete(Delete::builder().set_objects(Some(ids)).quiet(true).build()?)
+                .send()
+                .await
+                .map_err(|e| describe(format!("bucket {bucket}: DeleteObjects"), e))?;
+            if let Some(err) = out.errors().first() {
+                anyhow::bail!(
+                    "bucket {bucket}: could not delete {}: {}",
+                    err.key().unwrap_or(""),
+                    err.message().or(err.code()).unwrap_or("unknown error")
+                );
+            }
+            anyhow::Ok(())
+        })
+        .buffer_unordered(jobs.min(4))
+        .try_collect::<Vec<()>>()
+        .await
+        .map(drop)
+}
+
+/// A small JSON note (the pending invalidation of this run).
+pub async fn put_note(s3: &Client, bucket: &str, key: &str, body: String) -> anyhow::Result<()> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .cache_control("no-store")
+        .body(ByteStream::from(body.into_bytes()))
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| describe(format!("{key}: PutObject"), e))
+}
+
+pub async fn delete_note(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<()> {
+    s3.delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| describe(format!("{key}: DeleteObject"), e))
+}
+
+/// Create the invalidation; returns its id.
+pub async fn invalidate(
+    cf: &aws_sdk_cloudfront::Client,
+    distribution_id: &str,
+    paths: &[String],
+    reference: &str,
+) -> anyhow::Result<String> {
+    use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+    let batch = InvalidationBatch::builder()
+        .caller_reference(reference)
+        .paths(
+            Paths::builder()
+                .quantity(paths.len() as i32)
+                .set_items(Some(paths.to_vec()))
+                .build()?,
+        )
+        .build()?;
+    let out = cf
+        .create_invalidation()
+        .distribution_id(distribution_id)
+        .invalidation_batch(batch)
+        .send()
+        .await
+        .map_err(|e| describe(format!("distribution {distribution_id}: CreateInvalidation"), e))?;
+    out.invalidation
+        .map(|i| i.id)
+        .ok_or_else(|| anyhow!("distribution {distribution_id}: CreateInvalidation returned no invalidation"))
+}
+
+/// Poll until the invalidation is Completed.
+pub async fn wait_invalidated(
+    cf: &aws_sdk_cloudfront::Client,
+    distribution_id: &str,
+    id: &str,
+    waiting: &Waiting,
+) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        let out = cf
+            .get_invalidation()
+            .distribution_id(distribution_id)
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| describe(format!("invalidation {id}: GetInvalidation"), e))?;
+        let status = out.invalidation.map(|i| i.status).unwrap_or_default();
+        if status.eq_ignore_ascii_case("completed") {
+            return Ok(());
+        }
+        if start.elapsed() > waiting.timeout {
+            anyhow::bail!(
+                "invalidation {id}: still {status} after {:?}: it goes on; check later",
+                waiting.timeout
+            );
+        }
+        tokio::time::sleep(waiting.every.max(Duration::from_millis(100))).await;
+    }
+}
