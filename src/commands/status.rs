@@ -112,6 +112,7 @@ pub async fn run(
                     (false, _) => "absent",
                     (true, true) => "present",
                     (true, false) if r.r#type == "certificate" => "present (given)",
+                    (true, false) if r.r#type == "response_headers_policy" => "CloudFront's own",
                     (true, false) => "present, not owned by this stack",
                 };
                 let kind = r.r#type.replace('_', " ");
