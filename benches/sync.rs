@@ -1,8 +1,8 @@
-//! `cdnctl sync` beside `aws s3 sync`, `s5cmd sync` and django-storages'
-//! `collectstatic`, on the same tree, against the local emulator with a fixed
+//! `cdnctl sync` beside `aws s3 sync`, `s5cmd sync`, `rclone sync` and
+//! django-storages' `collectstatic`, on the same tree, against the local emulator with a fixed
 //! delay added to every request (as AWS's latency would be).
 //!
-//!     cargo bench --bench sync [-- --delay-ms 100 --files 2000 --memory-files 20000 --skip-peers]
+//!     cargo bench --bench sync [-- --delay-ms 100 --files 2000 --memory-files 20000 --skip-peers --skip-collectstatic]
 //!
 //! `CDN_SYNC_JOBS` in the environment is passed on to cdnctl.
 //!
@@ -12,8 +12,9 @@
 //! Scenarios: a fresh upload; the unchanged tree from a fresh checkout (new
 //! modification times, same content); three files changed; and cdnctl's peak
 //! memory for a tree of many small files. Requests are counted by the
-//! emulator, per tool (each signs with its own access key). The peers are
-//! installed from PyPI into .emulator/bench-venv on first use. A benchmark,
+//! emulator, per tool (each signs with its own access key). The Python peers
+//! are installed from PyPI into .emulator/bench-venv on first use, rclone from
+//! Debian (`apt-get install rclone`) when it is not on the PATH. A benchmark,
 //! not a test: it prints a table and checks nothing.
 
 #[path = "../tests/it/harness.rs"]
@@ -41,6 +42,8 @@ fn main() {
     let files: usize = arg("--files", 2000);
     let memory_files: usize = arg("--memory-files", 20_000);
     let skip_peers = std::env::args().any(|a| a == "--skip-peers");
+    // collectstatic HEADs every file before it uploads it: minutes at 100 ms.
+    let skip_collectstatic = std::env::args().any(|a| a == "--skip-collectstatic");
     let work = root().join(".emulator").join("bench-sync");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
@@ -52,6 +55,7 @@ fn main() {
         bytes as f64 / 1e6
     );
     let venv = if skip_peers { None } else { peers_venv() };
+    let rclone = if skip_peers { None } else { rclone() };
 
     // Every tool gets its own stack (bucket and access key); `up` runs
     // before the delay is set.
@@ -60,6 +64,11 @@ fn main() {
     if let Some(venv) = &venv {
         tools.push(Tool::new("aws s3 sync", Kind::Aws(venv.clone())));
         tools.push(Tool::new("s5cmd sync", Kind::S5cmd(venv.clone())));
+    }
+    if let Some(rclone) = &rclone {
+        tools.push(Tool::new("rclone sync --checksum", Kind::Rclone(rclone.clone())));
+    }
+    if let (Some(venv), false) = (&venv, skip_collectstatic) {
         tools.push(Tool::new(
             "collectstatic (django-storages)",
             Kind::Collectstatic(venv.clone()),
@@ -108,7 +117,13 @@ fn main() {
         println!("\nnote: {} ({}) failed: {}", r.tool, r.scenario, r.error);
     }
     if venv.is_none() && !skip_peers {
-        println!("\nnote: the peers could not be installed (see .emulator/bench-venv.log); cdnctl alone");
+        println!("\nnote: the Python peers could not be installed (see .emulator/bench-venv.log); no rows for aws, s5cmd or collectstatic");
+    }
+    if rclone.is_none() && !skip_peers {
+        println!("\nnote: rclone is not on the PATH and could not be installed with apt-get (see .emulator/bench-rclone.log); no rows for rclone");
+    }
+    if skip_collectstatic {
+        println!("\nnote: collectstatic skipped (--skip-collectstatic)");
     }
     let fresh = |tool: &str| {
         rows.iter()
@@ -126,6 +141,17 @@ fn main() {
             "fresh upload: cdnctl takes {:.2}× s5cmd's time",
             c.as_secs_f64() / s.as_secs_f64()
         );
+    }
+    let find = |scenario: &str, tool: &str| rows.iter().find(|r| r.scenario == scenario && r.tool == tool && r.ok);
+    for scenario in ["fresh upload", "unchanged, fresh checkout", "3 files changed"] {
+        if let (Some(c), Some(r)) = (find(scenario, "cdnctl sync"), find(scenario, "rclone sync --checksum")) {
+            println!(
+                "{scenario}: rclone takes {:.2}× cdnctl's time, with {} requests to cdnctl's {}",
+                r.wall.as_secs_f64() / c.wall.as_secs_f64(),
+                r.requests,
+                c.requests
+            );
+        }
     }
 
     // 4. Peak memory for many small files.
@@ -152,6 +178,7 @@ enum Kind {
     Cdnctl,
     Aws(PathBuf),
     S5cmd(PathBuf),
+    Rclone(PathBuf),
     Collectstatic(PathBuf),
 }
 
@@ -237,6 +264,30 @@ impl Tool {
                     .arg(format!("s3://{bucket}/"));
                 cmd
             }
+            Kind::Rclone(program) => {
+                // Configured from the environment alone: a remote named
+                // "bench", no config file.
+                let mut cmd = Command::new(program);
+                cmd.env_clear()
+                    .env("PATH", "/usr/bin:/bin")
+                    .env("HOME", work)
+                    .env("RCLONE_CONFIG", work.join("rclone.conf"))
+                    .env("RCLONE_CONFIG_BENCH_TYPE", "s3")
+                    .env("RCLONE_CONFIG_BENCH_PROVIDER", "Other")
+                    .env("RCLONE_CONFIG_BENCH_ENDPOINT", &emu.endpoint)
+                    .env("RCLONE_CONFIG_BENCH_ACCESS_KEY_ID", &self.stack.key)
+                    .env("RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY", "secret")
+                    .env("RCLONE_CONFIG_BENCH_REGION", REGION)
+                    .env("RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE", "true")
+                    .arg("sync")
+                    .arg("--checksum")
+                    .args(["--transfers", RCLONE_TRANSFERS, "--checkers", RCLONE_CHECKERS])
+                    .args(["--log-level", "ERROR", "--ca-cert"])
+                    .arg(&emu.ca_bundle)
+                    .arg(dir)
+                    .arg(format!("bench:{bucket}"));
+                cmd
+            }
             Kind::Collectstatic(venv) => {
                 let settings = work.join("bench_settings.py");
                 std::fs::write(
@@ -295,9 +346,22 @@ impl Tool {
             .iter()
             .filter(|r| on_object(r) && r.op.starts_with("HEAD "))
             .count();
+        // ListObjectsV2 (list-type=2) or V1 (rclone's default for
+        // provider Other): a GET on the bucket with listing parameters.
         let lists = requests
             .iter()
-            .filter(|r| r.op.starts_with(&format!("GET {bucket}")) && r.op.contains("list-type=2"))
+            .filter(|r| {
+                let Some(rest) = r.op.strip_prefix(&format!("GET {bucket}")) else {
+                    return false;
+                };
+                let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+                (path.is_empty() || path == "/")
+                    && (query.is_empty()
+                        || query.split('&').any(|p| {
+                            ["list-type", "prefix", "delimiter", "max-keys", "marker"]
+                                .contains(&p.split('=').next().unwrap_or(""))
+                        }))
+            })
             .count();
         let ok = out.status.success();
         let invalidated = match self.kind {
@@ -363,6 +427,55 @@ fn peers_venv() -> Option<PathBuf> {
             .status()
             .is_ok_and(|s| s.success());
     ok.then_some(venv)
+}
+
+/// rclone's concurrency: uploads (default 4) and checkers (default 8). 32
+/// uploads in flight at 100 ms a request is more than the emulator can serve,
+/// so the emulator, not rclone, bounds the fresh upload (as for the others:
+/// aws 10, s5cmd 256, cdnctl 64).
+const RCLONE_TRANSFERS: &str = "32";
+const RCLONE_CHECKERS: &str = "32";
+
+/// rclone from the PATH, or installed from Debian with apt-get (after an
+/// `apt-get update` if the first attempt fails). None if neither works.
+fn rclone() -> Option<PathBuf> {
+    let found = |p: &Path| {
+        Command::new(p)
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    // The command runs with PATH=/usr/bin:/bin, so the full path.
+    let on_path = || {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .chain([PathBuf::from("/usr/bin")])
+            .map(|d| d.join("rclone"))
+            .find(|p| p.is_file() && found(p))
+    };
+    if let Some(p) = on_path() {
+        return Some(p);
+    }
+    eprintln!("installing rclone with apt-get ...");
+    let log = std::fs::File::create(root().join(".emulator/bench-rclone.log")).ok()?;
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().ok()?)
+            .stderr(log.try_clone().ok()?)
+            .status()
+            .ok()
+            .map(|s| s.success())
+    };
+    let install = ["install", "-y", "--no-install-recommends", "rclone"];
+    if apt(&install) != Some(true) {
+        apt(&["update"]);
+        apt(&install);
+    }
+    on_path()
 }
 
 /// A deterministic byte generator (xorshift), so every run has the same tree.

@@ -131,7 +131,7 @@ async fn run(
     let cf = &clients.cloudfront;
     Ok(match step {
         Step::CreateBucket => {
-            bucket::create(&clients.s3, spec, waiting).await?;
+            bucket::create(&clients.s3, spec).await?;
             Learned::Nothing
         }
         Step::PutBucket(setting) => {

@@ -266,10 +266,13 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
     match owned_bucket {
         None => {
             plan.push(Step::CreateBucket, &b, "create", vec![format!("in {}", spec.region)]);
+            // Tags are given at creation; the tags step only checks them
+            // (beside the distribution's creation, not before it).
             for setting in [
                 bucket::Setting::PublicAccessBlock,
                 bucket::Setting::Encryption,
                 bucket::Setting::Cors,
+                bucket::Setting::Tags,
                 bucket::Setting::Policy,
             ] {
                 plan.push(Step::PutBucket(setting), &b, setting_name(setting), vec![]);

@@ -251,7 +251,7 @@ pub enum Setting {
 /// Create the bucket, tagged as this stack's in the same request, so that a
 /// run interrupted right after creating it leaves a bucket the next run
 /// recognises as its own.
-pub async fn create(s3: &Client, spec: &Spec, waiting: &Waiting) -> anyhow::Result<()> {
+pub async fn create(s3: &Client, spec: &Spec) -> anyhow::Result<()> {
     let (bucket, region) = (spec.bucket.as_str(), spec.region.as_str());
     let mut config = CreateBucketConfiguration::builder().set_tags(Some(tag_set(&spec.tags)?));
     if region != "us-east-1" {
@@ -282,27 +282,6 @@ pub async fn create(s3: &Client, spec: &Spec, waiting: &Waiting) -> anyhow::Resu
             ));
         }
         Err(e) => return Err(describe(format!("bucket {bucket}: CreateBucket"), e)),
-    }
-    // Some S3-compatible endpoints ignore tags given at creation: the tag is
-    // how the next run knows the bucket is this stack's, so make sure of it.
-    let tagged = waiting
-        .at_most(NEW_BUCKET_WINDOW)
-        .through(
-            no_such_bucket,
-            |_, _| {},
-            || s3.get_bucket_tagging().bucket(bucket).send(),
-        )
-        .await;
-    let tags: BTreeMap<String, String> = optional(format!("bucket {bucket}: GetBucketTagging"), tagged)?
-        .map(|t| {
-            t.tag_set()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    if !spec.is_owned(&tags) {
-        put_tags(s3, spec, &tags, waiting).await?;
     }
     Ok(())
 }

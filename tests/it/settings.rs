@@ -493,7 +493,10 @@ fn the_demo_runs_end_to_end() {
     assert!(stdout.contains("state: in_sync (exit code 0)"), "{stdout}");
     assert!(stdout.contains("STATIC_URL=https://static.example.com/"), "{stdout}");
     assert!(stdout.contains(": 6 uploaded"), "{stdout}");
-    assert!(stderr.contains("$ cdnctl sync") && stderr.contains("--dry-run"), "{stderr}");
+    assert!(
+        stderr.contains("$ cdnctl sync") && stderr.contains("--dry-run"),
+        "{stderr}"
+    );
     assert!(stdout.contains("state: absent (exit code 5)"), "{stdout}");
 }
 
