@@ -439,6 +439,11 @@ pub async fn put(
                         .collect()
                 })
                 .unwrap_or_default();
+            // A bucket just created carries them already, unless the endpoint
+            // ignored the tags given at creation (some S3-compatible ones do).
+            if spec.tags.iter().all(|(k, v)| current.get(k) == Some(v)) {
+                return Ok(());
+            }
             put_tags(s3, spec, &current, waiting).await
         }
         Setting::Policy => {
