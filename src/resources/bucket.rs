@@ -525,22 +525,29 @@ pub async fn empty(s3: &Client, bucket: &str) -> anyhow::Result<u64> {
             return Ok(deleted);
         }
         let n = ids.len() as u64;
-        let out = s3
-            .delete_objects()
-            .bucket(bucket)
-            .delete(Delete::builder().set_objects(Some(ids)).quiet(true).build()?)
-            .send()
-            .await
-            .map_err(|e| describe(format!("bucket {bucket}: DeleteObjects"), e))?;
-        if let Some(err) = out.errors().first() {
-            anyhow::bail!(
-                "bucket {bucket}: could not delete {}: {}",
-                err.key().unwrap_or(""),
-                err.message().or(err.code()).unwrap_or("unknown error")
-            );
-        }
+        delete_objects(s3, bucket, ids).await?;
         deleted += n;
     }
+}
+
+/// One DeleteObjects request (at most 1,000 objects); a single object S3
+/// could not delete fails the whole.
+pub async fn delete_objects(s3: &Client, bucket: &str, ids: Vec<ObjectIdentifier>) -> anyhow::Result<()> {
+    let out = s3
+        .delete_objects()
+        .bucket(bucket)
+        .delete(Delete::builder().set_objects(Some(ids)).quiet(true).build()?)
+        .send()
+        .await
+        .map_err(|e| describe(format!("bucket {bucket}: DeleteObjects"), e))?;
+    if let Some(err) = out.errors().first() {
+        anyhow::bail!(
+            "bucket {bucket}: could not delete {}: {}",
+            err.key().unwrap_or(""),
+            err.message().or(err.code()).unwrap_or("unknown error")
+        );
+    }
+    Ok(())
 }
 
 pub async fn delete(s3: &Client, bucket: &str) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use aws_sdk_s3::primitives::{ByteStream, Length};
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective, ObjectIdentifier};
 use aws_sdk_s3::Client;
 use aws_smithy_types::base64;
 use futures_util::{stream, StreamExt as _, TryStreamExt as _};
@@ -201,20 +201,7 @@ pub async fn delete(s3: &Client, bucket: &str, keys: &[String], jobs: usize) -> 
                 .iter()
                 .map(|k| ObjectIdentifier::builder().key(k).build())
                 .collect::<Result<Vec<_>, _>>()?;
-            let out = s3
-                .delete_objects()
-                .bucket(bucket)
-                .delete(Delete::builder().set_objects(Some(ids)).quiet(true).build()?)
-                .send()
-                .await
-                .map_err(|e| describe(format!("bucket {bucket}: DeleteObjects"), e))?;
-            if let Some(err) = out.errors().first() {
-                anyhow::bail!(
-                    "bucket {bucket}: could not delete {}: {}",
-                    err.key().unwrap_or(""),
-                    err.message().or(err.code()).unwrap_or("unknown error")
-                );
-            }
+            crate::resources::bucket::delete_objects(s3, bucket, ids).await?;
             anyhow::Ok(())
         })
         .buffer_unordered(jobs.min(4))
