@@ -12,6 +12,7 @@ mod headers;
 mod iam;
 mod inspect;
 mod packaging;
+mod profile;
 mod real_aws;
 mod settings;
 mod status;
