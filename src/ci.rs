@@ -166,9 +166,14 @@ pub fn status_summary(
         &["resource", "health", "drift"],
     );
     for r in resources {
+        // Never a check mark beside drift: ok on its own, but not as set.
+        let mark = match mark(&r.health) {
+            "✅" if !r.differences.is_empty() => "⚠️",
+            m => m,
+        };
         let health = match r.detail.as_str() {
-            "" => format!("{} {}", mark(&r.health), r.health),
-            detail => format!("{} {} ({detail})", mark(&r.health), r.health),
+            "" => format!("{mark} {}", r.health),
+            detail => format!("{mark} {} ({detail})", r.health),
         };
         s.row(vec![
             format!("{} {}", r.r#type.replace('_', " "), r.name),

@@ -1,5 +1,6 @@
 //! cdnctl: a private S3-origin CloudFront CDN for a web app's static files.
 
+mod access;
 mod apply;
 mod aws;
 mod ci;

@@ -9,6 +9,7 @@ mod faults;
 mod generate;
 mod harness;
 mod headers;
+mod health;
 mod iam;
 mod inspect;
 mod packaging;

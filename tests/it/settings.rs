@@ -530,3 +530,38 @@ fn a_missing_region_or_missing_credentials_is_a_clear_error() {
         stack.requests()
     );
 }
+
+/// `.env.example` copied as is acts on nothing: its placeholders (an account's
+/// ARNs, example.com) are commented out, and cdnctl stops before any request.
+#[test]
+fn the_example_settings_are_safe_to_copy() {
+    let example = std::fs::read_to_string(crate::harness::root().join(".env.example")).unwrap();
+    for line in example
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+    {
+        for placeholder in ["arn:", "example.com", "example-", "Z0123"] {
+            assert!(
+                !line.contains(placeholder),
+                "an active placeholder in .env.example: {line}"
+            );
+        }
+    }
+    let mut stack = Stack::new("example");
+    std::fs::write(stack.dir().join(".env"), &example).unwrap();
+    stack.unset("BUCKET_NAME");
+    let run = stack.run(&["up"]).code(2);
+    assert!(
+        run.stderr.starts_with("cdnctl: BUCKET_NAME: is not set"),
+        "{}",
+        run.stderr
+    );
+    assert!(stack.requests().is_empty(), "{:?}", stack.requests());
+
+    // With a bucket name it is a plain stack: no principals, no domain.
+    let bucket = stack.bucket.clone();
+    stack.set("BUCKET_NAME", &bucket);
+    let plan = stack.run(&["up", "--dry-run", "--json"]).code(3);
+    assert!(!plan.stdout.contains("arn:aws:iam"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("example.com"), "{}", plan.stdout);
+}

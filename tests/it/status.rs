@@ -10,6 +10,7 @@ const HEALTH: &[&str] = &[
     "ok",
     "missing",
     "foreign",
+    "unreadable",
     "deploying",
     "disabled",
     "pending",
