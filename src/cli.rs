@@ -11,19 +11,22 @@ Settings (environment or .env; a flag of the same name wins):
   BUCKET_USERS       comma-separated IAM principal ARNs given full access to the bucket
   HOSTED_ZONE_NAME   Route53 zone of the custom domain, e.g. example.com
   HOSTED_ZONE_ID     that zone's id (optional: looked up from HOSTED_ZONE_NAME)
-  SUBDOMAIN          the custom domain is SUBDOMAIN.HOSTED_ZONE_NAME
+  SUBDOMAIN          the custom domain is SUBDOMAIN.HOSTED_ZONE_NAME (or give the full name)
   CERTIFICATE_ARN    ACM certificate in us-east-1 covering the custom domain
   WAF_ARN            WAFv2 web ACL (scope CLOUDFRONT) to attach; none detaches any;
                      unset leaves whatever is attached (e.g. by Firewall Manager)
   CDN_CORS_ORIGINS   origins allowed to fetch files cross-origin (default *)
   CDN_PRICE_CLASS    PriceClass_100 (default), PriceClass_200 or PriceClass_All
-  CDN_TAGS           key=value,... tags for every resource (at most 49)
+  CDN_TAGS           key=value,... tags for every resource (at most 49), e.g.
+                     CDN_TAGS=\"team=web platform,env=prod\"
   CDN_SECURITY_HEADERS  on (default): nosniff, a referrer policy and HSTS; off: none
-  CDN_HSTS           HSTS for the custom domain: max-age=31536000 (default), more
-                     directives (includeSubDomains; preload) or off
+  CDN_HSTS           HSTS for the custom domain: max-age=31536000 (default), off, or
+                     CDN_HSTS=\"max-age=63072000; includeSubDomains; preload\"
   CDN_POLL_SECONDS   how often to poll AWS while waiting (default 15)
   CDN_WAIT_MINUTES   how long to wait at most for CloudFront, ACM and Route53 (default 75)
-AWS: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_CA_BUNDLE and the usual credential chain.";
+In .env, quote a value with spaces or ';' as shown. A misspelt name is warned about.
+AWS: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_CA_BUNDLE and the usual credential chain
+(--profile wins over access keys in the environment, as for the AWS CLI).";
 
 #[derive(Debug, Parser)]
 #[command(

@@ -40,7 +40,9 @@ pub fn main() -> ExitCode {
     let code = match prepare(&cli) {
         Ok(settings) => execute(cli, settings),
         Err(message) => {
-            eprintln!("cdnctl: {message}");
+            for line in message.lines() {
+                eprintln!("cdnctl: {line}");
+            }
             Exit::Usage
         }
     };
@@ -48,22 +50,26 @@ pub fn main() -> ExitCode {
 }
 
 /// Load the env file and validate every setting: all before any AWS call.
+/// Every bad setting is reported, one line each.
 fn prepare(cli: &Cli) -> Result<Settings, String> {
-    match &cli.global.env_file {
-        Some(path) => {
-            dotenvy::from_path(path).map_err(|e| format!("--env-file: cannot load {}: {e}", path.display()))?;
+    let mut warnings = crate::settings::dotenv::load(cli.global.env_file.as_deref())?;
+    warnings.extend(crate::settings::dotenv::environment_warnings());
+    for w in warnings {
+        eprintln!("cdnctl: warning: {w}");
+    }
+    let settings = Settings::resolve(SettingsArgs::of(&cli.command), &Environment);
+    let sync = match &cli.command {
+        Command::Sync(args) => crate::sync::SyncOptions::resolve(args, &Environment).err(),
+        _ => None,
+    };
+    match (settings, sync) {
+        (Ok(settings), None) => Ok(settings),
+        (settings, sync) => {
+            let mut errors = settings.err().map(|e| e.0).unwrap_or_default();
+            errors.extend(sync);
+            Err(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
         }
-        None => match dotenvy::from_path(".env") {
-            Ok(()) => {}
-            Err(e) if e.not_found() => {}
-            Err(e) => return Err(format!(".env: cannot load ./.env: {e}")),
-        },
     }
-    let settings = Settings::resolve(SettingsArgs::of(&cli.command), &Environment).map_err(|e| e.to_string())?;
-    if let Command::Sync(args) = &cli.command {
-        crate::sync::SyncOptions::resolve(args, &Environment).map_err(|e| e.to_string())?;
-    }
-    Ok(settings)
 }
 
 fn execute(cli: Cli, settings: Settings) -> Exit {
