@@ -18,6 +18,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use crate::cli::GlobalArgs;
 
 mod profile;
+mod trace;
 
 /// CloudFront, Route53 and ACM-for-CloudFront live in us-east-1.
 pub const GLOBAL_REGION: &str = "us-east-1";
@@ -81,6 +82,7 @@ impl Clients {
             .force_path_style(overridden)
             .retry_classifier(S3OperationAborted)
             .retry_classifier(Unreachable)
+            .interceptor(trace::Trace)
             .build();
         let global_region = Region::from_static(GLOBAL_REGION);
         Ok(Clients {
@@ -89,18 +91,21 @@ impl Clients {
                 aws_sdk_cloudfront::config::Builder::from(&config)
                     .region(global_region.clone())
                     .retry_classifier(Unreachable)
+                    .interceptor(trace::Trace)
                     .build(),
             ),
             route53: aws_sdk_route53::Client::from_conf(
                 aws_sdk_route53::config::Builder::from(&config)
                     .region(global_region.clone())
                     .retry_classifier(Unreachable)
+                    .interceptor(trace::Trace)
                     .build(),
             ),
             acm: aws_sdk_acm::Client::from_conf(
                 aws_sdk_acm::config::Builder::from(&config)
                     .region(global_region)
                     .retry_classifier(Unreachable)
+                    .interceptor(trace::Trace)
                     .build(),
             ),
             region,

@@ -114,18 +114,29 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
     }
 }
 
+/// cdnctl's own lines at `-v` (what it reads and writes, request by request),
+/// the SDK's too at `-vv`; by default only cdnctl's warnings, so that the
+/// SDK's retries and region probes (IMDS) do not bury the one useful line.
+/// Colour only on a terminal, and never with NO_COLOR.
 fn init_tracing(verbose: u8, quiet: bool) {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (_, 0) => "warn",
-        (_, 1) => "cdnctl=debug,warn",
+        (true, _) => "off,cdnctl=error",
+        (_, 0) => "off,cdnctl=warn",
+        (_, 1) => "off,cdnctl=debug",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
-        .try_init();
+        .with_ansi(color);
+    // -v is for people: no timestamps, levels or targets, just the lines.
+    let _ = if verbose >= 2 {
+        builder.try_init()
+    } else {
+        builder.without_time().with_level(false).with_target(false).try_init()
+    };
 }

@@ -42,6 +42,10 @@ pub fn load(path: Option<&Path>) -> Result<Vec<String>, String> {
         },
     };
     let pairs = parse(&shown, &text)?;
+    tracing::debug!(
+        "read settings from {shown}: {}",
+        pairs.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ")
+    );
     let mut warnings = Vec::new();
     for (key, _) in &pairs {
         if let Some(closest) = misspelt(key) {

@@ -12,6 +12,7 @@ mod headers;
 mod health;
 mod iam;
 mod inspect;
+mod output;
 mod packaging;
 mod profile;
 mod real_aws;
