@@ -41,11 +41,11 @@ impl Summary {
     }
 
     pub fn note(&mut self, line: &str) {
-        self.notes.push(line.to_string());
+        self.notes.push(crate::hint::complete(line));
     }
 
     pub fn notes(mut self, lines: &[String]) -> Summary {
-        self.notes.extend(lines.iter().cloned());
+        self.notes.extend(lines.iter().map(|l| crate::hint::complete(l)));
         self
     }
 

@@ -7,6 +7,7 @@ mod ci;
 mod cli;
 mod commands;
 mod generate;
+mod hint;
 mod observe;
 mod output;
 mod plan;

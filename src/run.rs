@@ -93,7 +93,7 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
     match outcome {
         Some(Ok(exit)) => exit,
         Some(Err(e)) => {
-            for line in format!("{e:#}").lines() {
+            for line in crate::hint::complete(&format!("{e:#}")).lines() {
                 eprintln!("cdnctl: {line}");
             }
             Exit::Failure
@@ -107,7 +107,10 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
                 Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
             };
             eprintln!(
-                "cdnctl: interrupted: nothing is lost; run `cdnctl {verb}` again to continue where this run stopped"
+                "cdnctl: {}",
+                crate::hint::complete(&format!(
+                    "interrupted: nothing is lost; run `cdnctl {verb}` again to continue where this run stopped"
+                ))
             );
             Exit::Interrupted
         }

@@ -163,7 +163,11 @@ fn no_wait_then_a_second_down_finishes_the_job() {
     let c = clients(&stack);
 
     let run = stack.run(&["down", "--yes", "--no-wait"]).ok();
-    assert!(run.stderr.contains("run `cdnctl down` again"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("run `cdnctl down --yes --no-wait` again"),
+        "{}",
+        run.stderr
+    );
     let d = block_on(distribution_of(&c, &stack.bucket)).expect("still there, disabled");
     assert!(!d.config.enabled);
     assert!(block_on(inspect::bucket_exists(&c, &stack.bucket)));

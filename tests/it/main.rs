@@ -10,6 +10,7 @@ mod generate;
 mod harness;
 mod headers;
 mod health;
+mod hints;
 mod iam;
 mod inspect;
 mod output;
