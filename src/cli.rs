@@ -119,7 +119,7 @@ pub struct UpArgs {
 pub struct DownArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
-    /// Print what would be deleted and delete nothing
+    /// Print what would be deleted and delete nothing; exit code 3 if anything would be
     #[arg(long)]
     pub dry_run: bool,
     /// Disable the distribution and return; a later `down` deletes it

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command, SettingsArgs};
+use crate::cli::{Cli, Command, Format, SettingsArgs};
 use crate::commands;
 use crate::output::Printer;
 use crate::settings::{Environment, Settings};
@@ -39,19 +39,41 @@ pub fn main() -> ExitCode {
     init_tracing(cli.global.verbose, cli.global.quiet);
     let code = match prepare(&cli) {
         Ok(settings) => execute(cli, settings),
-        Err(message) => {
-            for line in message.lines() {
-                eprintln!("cdnctl: {line}");
-            }
-            Exit::Usage
-        }
+        Err(message) => fail(wants_json(&cli), Exit::Usage, &message),
     };
     ExitCode::from(code as u8)
+}
+
+/// `--json`, or `status --format json`: the result, and any error, on stdout.
+fn wants_json(cli: &Cli) -> bool {
+    cli.global.json || matches!(&cli.command, Command::Status(s) if s.format == Format::Json)
+}
+
+/// An error: one `cdnctl: …` line per line on stderr and, when JSON is
+/// wanted, `{"error": …, "exit_code": …}` on stdout, so that `| jq` sees it.
+fn fail(json: bool, exit: Exit, message: &str) -> Exit {
+    let message = crate::hint::complete(message);
+    for line in message.lines() {
+        eprintln!("cdnctl: {line}");
+    }
+    if json {
+        let value = serde_json::json!({"error": message, "exit_code": exit as u8});
+        println!("{}", serde_json::to_string_pretty(&value).expect("serializable"));
+    }
+    exit
 }
 
 /// Load the env file and validate every setting: all before any AWS call.
 /// Every bad setting is reported, one line each.
 fn prepare(cli: &Cli) -> Result<Settings, String> {
+    if let Command::Status(s) = &cli.command {
+        if cli.global.json && matches!(s.format, Format::Env | Format::Github) {
+            let format = if s.format == Format::Env { "env" } else { "github" };
+            return Err(format!(
+                "--json: conflicts with --format {format}: use --format json (or --json) for JSON, or --format {format} alone"
+            ));
+        }
+    }
     let mut warnings = crate::settings::dotenv::load(cli.global.env_file.as_deref())?;
     warnings.extend(crate::settings::dotenv::environment_warnings());
     for w in warnings {
@@ -73,14 +95,11 @@ fn prepare(cli: &Cli) -> Result<Settings, String> {
 }
 
 fn execute(cli: Cli, settings: Settings) -> Exit {
-    let json = cli.global.json || matches!(&cli.command, Command::Status(s) if s.format == crate::cli::Format::Json);
+    let json = wants_json(&cli);
     let printer = Printer::new(cli.global.quiet, json);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("cdnctl: cannot start: {e}");
-            return Exit::Failure;
-        }
+        Err(e) => return fail(json, Exit::Failure, &format!("cannot start: {e}")),
     };
     let outcome = runtime.block_on(async {
         tokio::select! {
@@ -92,12 +111,7 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
     runtime.shutdown_background();
     match outcome {
         Some(Ok(exit)) => exit,
-        Some(Err(e)) => {
-            for line in crate::hint::complete(&format!("{e:#}")).lines() {
-                eprintln!("cdnctl: {line}");
-            }
-            Exit::Failure
-        }
+        Some(Err(e)) => fail(json, Exit::Failure, &format!("{e:#}")),
         None => {
             let verb = match cli.command {
                 Command::Up(_) => "up",
@@ -106,13 +120,11 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
                 Command::Sync(_) => "sync",
                 Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
             };
-            eprintln!(
-                "cdnctl: {}",
-                crate::hint::complete(&format!(
-                    "interrupted: nothing is lost; run `cdnctl {verb}` again to continue where this run stopped"
-                ))
-            );
-            Exit::Interrupted
+            fail(
+                json,
+                Exit::Interrupted,
+                &format!("interrupted: nothing is lost; run `cdnctl {verb}` again to continue where this run stopped"),
+            )
         }
     }
 }

@@ -83,13 +83,24 @@ pub async fn run(
 
     let format = if printer.json { Format::Json } else { args.format };
     match format {
-        Format::Json => printer.json(&json!({
-            "stack": spec.bucket,
-            "state": state_name,
-            "exit_code": state as u8,
-            "resources": resources,
-            "problems": problems,
-        })),
+        Format::Json => {
+            // The distribution's id, domain and URL as fields of their own.
+            let mut resources = serde_json::to_value(&resources)?;
+            if let (Some(d), Some(items)) = (&world.distribution, resources.as_array_mut()) {
+                for r in items.iter_mut().filter(|r| r["type"] == "distribution") {
+                    r["id"] = json!(d.id);
+                    r["domain"] = json!(d.domain_name);
+                    r["url"] = json!(format!("https://{}/", d.domain_name));
+                }
+            }
+            printer.json(&json!({
+                "stack": spec.bucket,
+                "state": state_name,
+                "exit_code": state as u8,
+                "resources": resources,
+                "problems": problems,
+            }))
+        }
         Format::Env => {
             let Some(d) = &world.distribution else {
                 anyhow::bail!(

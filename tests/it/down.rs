@@ -200,7 +200,7 @@ fn what_this_stack_did_not_create_is_left_alone() {
 fn dry_run_and_missing_confirmation_delete_nothing() {
     let stack = Stack::new("downdry");
     stack.run(&["up"]).ok();
-    let run = stack.run_without_writes(&["down", "--dry-run"]).ok();
+    let run = stack.run_without_writes(&["down", "--dry-run"]).code(3);
     assert!(
         run.stderr.contains("disable") && run.stderr.contains("delete"),
         "{}",
@@ -210,6 +210,9 @@ fn dry_run_and_missing_confirmation_delete_nothing() {
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);
 
     stack.run(&["status"]).ok();
+    // Nothing to remove: a dry run exits 0.
+    let empty = Stack::new("downdry-none");
+    empty.run_without_writes(&["down", "--dry-run"]).ok();
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod certificate;
 mod ci;
+mod consistency;
 mod down;
 mod emulator;
 mod faults;

@@ -498,6 +498,13 @@ fn the_demo_runs_end_to_end() {
         "{stderr}"
     );
     assert!(stdout.contains("state: absent (exit code 5)"), "{stdout}");
+    // It leaves no folder behind.
+    let folder = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("== working in "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("the demo names no folder: {stderr}"));
+    assert!(!crate::harness::root().join(folder).exists(), "{folder} is left behind");
 }
 
 #[test]
