@@ -4,6 +4,7 @@
 mod certificate;
 mod ci;
 mod consistency;
+mod docs;
 mod down;
 mod emulator;
 mod faults;
