@@ -196,3 +196,20 @@ fn enumerated_values_complete_in_the_shells() {
         }
     }
 }
+
+#[test]
+fn the_license_cargo_toml_names_is_shipped() {
+    assert_eq!(env!("CARGO_PKG_LICENSE"), "MIT");
+    let license = std::fs::read_to_string(root().join("LICENSE")).expect("a LICENSE file");
+    assert!(license.starts_with("MIT License\n"), "{license}");
+    assert!(license.contains("Permission is hereby granted, free of charge"));
+    // In the crate `cargo install` and crates.io get.
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["package", "--list", "--allow-dirty", "--offline", "--locked"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let files = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(files.lines().any(|l| l == "LICENSE"), "{files}");
+}
