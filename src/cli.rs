@@ -61,7 +61,7 @@ pub struct GlobalArgs {
     /// Print the result as JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
-    /// More detail on stderr (-v, -vv); RUST_LOG works too
+    /// -v: each AWS request cdnctl sends (read or write, resource, answer); -vv: the SDK's detail too; RUST_LOG works too
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
     /// Only errors on stderr
