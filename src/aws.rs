@@ -17,6 +17,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::cli::GlobalArgs;
 
+mod profile;
+mod trace;
+
 /// CloudFront, Route53 and ACM-for-CloudFront live in us-east-1.
 pub const GLOBAL_REGION: &str = "us-east-1";
 
@@ -41,8 +44,9 @@ impl Clients {
             .with_initial_backoff(Duration::from_millis(200))
             .with_max_backoff(Duration::from_secs(20));
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
-        if let Some(profile) = &global.profile {
-            loader = loader.profile_name(profile);
+        if let Some(name) = profile::selected(global) {
+            profile::ensure_exists(&name).await?;
+            loader = loader.profile_name(name);
         }
         if let Some(region) = &global.region {
             loader = loader.region(Region::new(region.clone()));
@@ -53,7 +57,10 @@ impl Clients {
         if let Some(client) = http_client_from_ca_bundle()? {
             loader = loader.http_client(client);
         }
-        let config = loader.load().await;
+        let mut config = loader.load().await;
+        if let Some(name) = &global.profile {
+            config = profile::credentials_win(config, name);
+        }
 
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
             anyhow!("AWS region: not set: set AWS_REGION, pass --region, or set a region in your AWS profile")
@@ -64,8 +71,9 @@ impl Clients {
             .credentials_provider()
             .ok_or_else(|| anyhow!("AWS credentials: no credential provider is configured"))?;
         use aws_credential_types::provider::ProvideCredentials as _;
-        credentials.provide_credentials().await.map_err(|e| {
-            anyhow!("AWS credentials: none found ({e}): set AWS_PROFILE (after `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        credentials.provide_credentials().await.map_err(|e| match &global.profile {
+            Some(name) => anyhow!("AWS credentials: profile `{name}` gives none ({e}): check that profile (or run `aws sso login --profile {name}`)"),
+            None => anyhow!("AWS credentials: none found ({e}): set AWS_PROFILE (after `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
         })?;
 
         let overridden = config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
@@ -74,6 +82,7 @@ impl Clients {
             .force_path_style(overridden)
             .retry_classifier(S3OperationAborted)
             .retry_classifier(Unreachable)
+            .interceptor(trace::Trace)
             .build();
         let global_region = Region::from_static(GLOBAL_REGION);
         Ok(Clients {
@@ -82,18 +91,21 @@ impl Clients {
                 aws_sdk_cloudfront::config::Builder::from(&config)
                     .region(global_region.clone())
                     .retry_classifier(Unreachable)
+                    .interceptor(trace::Trace)
                     .build(),
             ),
             route53: aws_sdk_route53::Client::from_conf(
                 aws_sdk_route53::config::Builder::from(&config)
                     .region(global_region.clone())
                     .retry_classifier(Unreachable)
+                    .interceptor(trace::Trace)
                     .build(),
             ),
             acm: aws_sdk_acm::Client::from_conf(
                 aws_sdk_acm::config::Builder::from(&config)
                     .region(global_region)
                     .retry_classifier(Unreachable)
+                    .interceptor(trace::Trace)
                     .build(),
             ),
             region,

@@ -41,11 +41,11 @@ impl Summary {
     }
 
     pub fn note(&mut self, line: &str) {
-        self.notes.push(line.to_string());
+        self.notes.push(crate::hint::complete(line));
     }
 
     pub fn notes(mut self, lines: &[String]) -> Summary {
-        self.notes.extend(lines.iter().cloned());
+        self.notes.extend(lines.iter().map(|l| crate::hint::complete(l)));
         self
     }
 
@@ -166,9 +166,14 @@ pub fn status_summary(
         &["resource", "health", "drift"],
     );
     for r in resources {
+        // Never a check mark beside drift: ok on its own, but not as set.
+        let mark = match mark(&r.health) {
+            "✅" if !r.differences.is_empty() => "⚠️",
+            m => m,
+        };
         let health = match r.detail.as_str() {
-            "" => format!("{} {}", mark(&r.health), r.health),
-            detail => format!("{} {} ({detail})", mark(&r.health), r.health),
+            "" => format!("{mark} {}", r.health),
+            detail => format!("{mark} {} ({detail})", r.health),
         };
         s.row(vec![
             format!("{} {}", r.r#type.replace('_', " "), r.name),

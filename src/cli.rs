@@ -5,25 +5,30 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::settings::PRICE_CLASSES;
+
 const SETTINGS_HELP: &str = "\
 Settings (environment or .env; a flag of the same name wins):
   BUCKET_NAME        S3 bucket to create as the private origin (required)
   BUCKET_USERS       comma-separated IAM principal ARNs given full access to the bucket
   HOSTED_ZONE_NAME   Route53 zone of the custom domain, e.g. example.com
   HOSTED_ZONE_ID     that zone's id (optional: looked up from HOSTED_ZONE_NAME)
-  SUBDOMAIN          the custom domain is SUBDOMAIN.HOSTED_ZONE_NAME
+  SUBDOMAIN          the custom domain is SUBDOMAIN.HOSTED_ZONE_NAME (or give the full name)
   CERTIFICATE_ARN    ACM certificate in us-east-1 covering the custom domain
   WAF_ARN            WAFv2 web ACL (scope CLOUDFRONT) to attach; none detaches any;
                      unset leaves whatever is attached (e.g. by Firewall Manager)
   CDN_CORS_ORIGINS   origins allowed to fetch files cross-origin (default *)
   CDN_PRICE_CLASS    PriceClass_100 (default), PriceClass_200 or PriceClass_All
-  CDN_TAGS           key=value,... tags for every resource (at most 49)
+  CDN_TAGS           key=value,... tags for every resource (at most 49), e.g.
+                     CDN_TAGS=\"team=web platform,env=prod\"
   CDN_SECURITY_HEADERS  on (default): nosniff, a referrer policy and HSTS; off: none
-  CDN_HSTS           HSTS for the custom domain: max-age=31536000 (default), more
-                     directives (includeSubDomains; preload) or off
+  CDN_HSTS           HSTS for the custom domain: max-age=31536000 (default), off, or
+                     CDN_HSTS=\"max-age=63072000; includeSubDomains; preload\"
   CDN_POLL_SECONDS   how often to poll AWS while waiting (default 15)
   CDN_WAIT_MINUTES   how long to wait at most for CloudFront, ACM and Route53 (default 75)
-AWS: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_CA_BUNDLE and the usual credential chain.";
+In .env, quote a value with spaces or ';' as shown. A misspelt name is warned about.
+AWS: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_CA_BUNDLE and the usual credential chain
+(--profile wins over access keys in the environment, as for the AWS CLI).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,7 +61,7 @@ pub struct GlobalArgs {
     /// Print the result as JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
-    /// More detail on stderr (-v, -vv); RUST_LOG works too
+    /// -v: each AWS request cdnctl sends (read or write, resource, answer); -vv: the SDK's detail too; RUST_LOG works too
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
     /// Only errors on stderr
@@ -77,6 +82,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Publish a directory of static files to the bucket: only what changed, then invalidate
     #[command(after_help = crate::sync::options::SYNC_HELP)]
+    // sync finds the stack by its bucket: the other settings do not apply.
+    #[command(mut_args(|a| if SYNC_IGNORES.contains(&a.get_id().as_str()) { a.hide(true) } else { a }))]
     Sync(crate::sync::SyncArgs),
     /// Print a shell completion script, e.g. `cdnctl completions bash > ~/.local/share/bash-completion/completions/cdnctl`
     Completions(CompletionsArgs),
@@ -90,6 +97,21 @@ pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
 }
+
+/// Settings flags that `sync` accepts (they are settings) but does not use.
+const SYNC_IGNORES: &[&str] = &[
+    "bucket_users",
+    "hosted_zone_name",
+    "hosted_zone_id",
+    "subdomain",
+    "certificate_arn",
+    "waf_arn",
+    "cors_origins",
+    "price_class",
+    "tags",
+    "security_headers",
+    "hsts",
+];
 
 const STATUS_HELP: &str = "\
 Exit codes: 0 in sync and deployed; 3 drift (something missing or differing from the settings);
@@ -116,7 +138,7 @@ pub struct UpArgs {
 pub struct DownArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
-    /// Print what would be deleted and delete nothing
+    /// Print what would be deleted and delete nothing; exit code 3 if anything would be
     #[arg(long)]
     pub dry_run: bool,
     /// Disable the distribution and return; a later `down` deletes it
@@ -154,30 +176,65 @@ pub enum Format {
 /// Flags that override the settings of the same name in the environment.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SettingsArgs {
+    /// S3 bucket to create as the private origin; also names the stack [env: BUCKET_NAME]
     #[arg(long, value_name = "NAME", help_heading = "Settings")]
     pub bucket_name: Option<String>,
+    /// Comma-separated IAM principal ARNs given full access to the bucket [env: BUCKET_USERS]
     #[arg(long, value_name = "ARNS", help_heading = "Settings")]
     pub bucket_users: Option<String>,
+    /// Route53 public zone of the custom domain, e.g. example.com [env: HOSTED_ZONE_NAME]
     #[arg(long, value_name = "ZONE", help_heading = "Settings")]
     pub hosted_zone_name: Option<String>,
+    /// That zone's id (looked up by name when absent) [env: HOSTED_ZONE_ID]
     #[arg(long, value_name = "ID", help_heading = "Settings")]
     pub hosted_zone_id: Option<String>,
+    /// The custom domain is SUBDOMAIN.ZONE (the full name works too) [env: SUBDOMAIN]
     #[arg(long, value_name = "LABEL", help_heading = "Settings")]
     pub subdomain: Option<String>,
+    /// ACM certificate in us-east-1 for the domain (else cdnctl requests one) [env: CERTIFICATE_ARN]
     #[arg(long, value_name = "ARN", help_heading = "Settings")]
     pub certificate_arn: Option<String>,
+    /// WAFv2 web ACL (scope CLOUDFRONT) to attach, or none to detach any [env: WAF_ARN]
     #[arg(long, value_name = "ARN", help_heading = "Settings")]
     pub waf_arn: Option<String>,
+    /// Origins allowed cross-origin: * or https://a.example,https://b.example [env: CDN_CORS_ORIGINS]
     #[arg(long, value_name = "ORIGINS", help_heading = "Settings")]
     pub cors_origins: Option<String>,
-    #[arg(long, value_name = "CLASS", help_heading = "Settings")]
+    /// CloudFront price class (100, 200 and All work too) [env: CDN_PRICE_CLASS]
+    #[arg(long, value_name = "CLASS", help_heading = "Settings", value_parser = Listed(&PRICE_CLASSES))]
     pub price_class: Option<String>,
+    /// key=value,... tags for every resource (quote values with spaces) [env: CDN_TAGS]
     #[arg(long, value_name = "TAGS", help_heading = "Settings")]
     pub tags: Option<String>,
-    #[arg(long, value_name = "on|off", help_heading = "Settings")]
+    /// nosniff, a referrer policy and HSTS [env: CDN_SECURITY_HEADERS]
+    #[arg(long, value_name = "on|off", help_heading = "Settings", value_parser = Listed(&["on", "off"]))]
     pub security_headers: Option<String>,
+    /// Strict-Transport-Security directives, or off [env: CDN_HSTS]
     #[arg(long, value_name = "DIRECTIVES", help_heading = "Settings")]
     pub hsts: Option<String>,
+}
+
+/// A setting's usual values, for `--help` and shell completion, while any
+/// value passes through to `settings`, which checks it with the same
+/// one-line error as when it comes from the environment.
+#[derive(Clone)]
+struct Listed(&'static [&'static str]);
+
+impl clap::builder::TypedValueParser for Listed {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.0.iter().map(|v| clap::builder::PossibleValue::new(*v))))
+    }
 }
 
 impl SettingsArgs {

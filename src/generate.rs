@@ -87,13 +87,53 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
             .replacen(".SH EXTRA", ".SH ENVIRONMENT", 1)
             .into_bytes(),
     );
+    writeln!(out, ".SH \"EXIT STATUS\"")?;
+    for (code, meaning) in EXIT_STATUS {
+        writeln!(out, ".TP\n\\fB{code}\\fR\n{}", roff_text(meaning))?;
+    }
     writeln!(out, ".SH \"SEE ALSO\"")?;
     writeln!(
         out,
-        "README.md in the source distribution: exit codes, the JSON schema of \\fBcdnctl status \\-\\-format json\\fR, and the IAM policy (docs/iam-policy.json)."
+        "\\fBcdnctl status \\-\\-help\\fR and \\fBcdnctl sync \\-\\-help\\fR. \\fBcdnctl status \\-\\-format json\\fR \
+         prints one object per resource (type, name, present, owned, health, detail, differences). \
+         The project's README, with the IAM policies cdnctl needs: {}",
+        roff_text(env!("CARGO_PKG_REPOSITORY"))
     )?;
     man.render_version_section(&mut out)?;
     Ok(out)
+}
+
+/// Exit codes, as README.md's table says them.
+pub const EXIT_STATUS: &[(u8, &str)] = &[
+    (
+        0,
+        "Success; for status: everything present, deployed and matching the settings.",
+    ),
+    (
+        1,
+        "Error: AWS refused, was unreachable, or a check before any write failed.",
+    ),
+    (2, "Usage: bad flags or settings; nothing was sent to AWS."),
+    (
+        3,
+        "status: drift (something missing or differing); up, down and sync with --dry-run: changes pending.",
+    ),
+    (
+        4,
+        "status: not ready (the distribution deploying, the certificate pending).",
+    ),
+    (5, "status: absent (nothing of the stack exists)."),
+    (130, "Interrupted (Ctrl-C): run the same command again to continue."),
+];
+
+/// Plain text made safe for roff: hyphens and backslashes escaped, no line
+/// starting with a control character.
+fn roff_text(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('-', "\\-");
+    match escaped.chars().next() {
+        Some('.') | Some('\'') => format!("\\&{escaped}"),
+        _ => escaped,
+    }
 }
 
 /// The after_help text is laid out in columns: keep its lines as written.
@@ -149,5 +189,13 @@ mod tests {
             assert!(page.contains(needle), "the man page lacks {needle:?}");
         }
         assert!(!page.contains("cdnctl-up(1)"), "points to pages that do not exist");
+        assert!(
+            page.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n"),
+            "no exit status section"
+        );
+        assert!(
+            !page.contains("source distribution"),
+            "points to a README pip users lack"
+        );
     }
 }

@@ -1,11 +1,13 @@
 //! cdnctl: a private S3-origin CloudFront CDN for a web app's static files.
 
+mod access;
 mod apply;
 mod aws;
 mod ci;
 mod cli;
 mod commands;
 mod generate;
+mod hint;
 mod observe;
 mod output;
 mod plan;

@@ -29,10 +29,11 @@ impl Printer {
         }
     }
 
-    /// A line for people on stderr.
+    /// A line for people on stderr; a command it suggests repeats this
+    /// run's flags that matter.
     pub fn info(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{line}");
+            eprintln!("{}", crate::hint::complete(line));
         }
     }
 
@@ -42,7 +43,7 @@ impl Printer {
     }
 
     pub fn warn(&self, line: &str) {
-        eprintln!("cdnctl: warning: {line}");
+        eprintln!("cdnctl: warning: {}", crate::hint::complete(line));
     }
 
     /// Progress of a long wait: a spinner with the latest status on a

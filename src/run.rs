@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command, SettingsArgs};
+use crate::cli::{Cli, Command, Format, SettingsArgs};
 use crate::commands;
 use crate::output::Printer;
 use crate::settings::{Environment, Settings};
@@ -39,42 +39,67 @@ pub fn main() -> ExitCode {
     init_tracing(cli.global.verbose, cli.global.quiet);
     let code = match prepare(&cli) {
         Ok(settings) => execute(cli, settings),
-        Err(message) => {
-            eprintln!("cdnctl: {message}");
-            Exit::Usage
-        }
+        Err(message) => fail(wants_json(&cli), Exit::Usage, &message),
     };
     ExitCode::from(code as u8)
 }
 
+/// `--json`, or `status --format json`: the result, and any error, on stdout.
+fn wants_json(cli: &Cli) -> bool {
+    cli.global.json || matches!(&cli.command, Command::Status(s) if s.format == Format::Json)
+}
+
+/// An error: one `cdnctl: …` line per line on stderr and, when JSON is
+/// wanted, `{"error": …, "exit_code": …}` on stdout, so that `| jq` sees it.
+fn fail(json: bool, exit: Exit, message: &str) -> Exit {
+    let message = crate::hint::complete(message);
+    for line in message.lines() {
+        eprintln!("cdnctl: {line}");
+    }
+    if json {
+        let value = serde_json::json!({"error": message, "exit_code": exit as u8});
+        println!("{}", serde_json::to_string_pretty(&value).expect("serializable"));
+    }
+    exit
+}
+
 /// Load the env file and validate every setting: all before any AWS call.
+/// Every bad setting is reported, one line each.
 fn prepare(cli: &Cli) -> Result<Settings, String> {
-    match &cli.global.env_file {
-        Some(path) => {
-            dotenvy::from_path(path).map_err(|e| format!("--env-file: cannot load {}: {e}", path.display()))?;
+    if let Command::Status(s) = &cli.command {
+        if cli.global.json && matches!(s.format, Format::Env | Format::Github) {
+            let format = if s.format == Format::Env { "env" } else { "github" };
+            return Err(format!(
+                "--json: conflicts with --format {format}: use --format json (or --json) for JSON, or --format {format} alone"
+            ));
         }
-        None => match dotenvy::from_path(".env") {
-            Ok(()) => {}
-            Err(e) if e.not_found() => {}
-            Err(e) => return Err(format!(".env: cannot load ./.env: {e}")),
-        },
     }
-    let settings = Settings::resolve(SettingsArgs::of(&cli.command), &Environment).map_err(|e| e.to_string())?;
-    if let Command::Sync(args) = &cli.command {
-        crate::sync::SyncOptions::resolve(args, &Environment).map_err(|e| e.to_string())?;
+    let mut warnings = crate::settings::dotenv::load(cli.global.env_file.as_deref())?;
+    warnings.extend(crate::settings::dotenv::environment_warnings());
+    for w in warnings {
+        eprintln!("cdnctl: warning: {w}");
     }
-    Ok(settings)
+    let settings = Settings::resolve(SettingsArgs::of(&cli.command), &Environment);
+    let sync = match &cli.command {
+        Command::Sync(args) => crate::sync::SyncOptions::resolve(args, &Environment).err(),
+        _ => None,
+    };
+    match (settings, sync) {
+        (Ok(settings), None) => Ok(settings),
+        (settings, sync) => {
+            let mut errors = settings.err().map(|e| e.0).unwrap_or_default();
+            errors.extend(sync);
+            Err(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+        }
+    }
 }
 
 fn execute(cli: Cli, settings: Settings) -> Exit {
-    let json = cli.global.json || matches!(&cli.command, Command::Status(s) if s.format == crate::cli::Format::Json);
+    let json = wants_json(&cli);
     let printer = Printer::new(cli.global.quiet, json);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("cdnctl: cannot start: {e}");
-            return Exit::Failure;
-        }
+        Err(e) => return fail(json, Exit::Failure, &format!("cannot start: {e}")),
     };
     let outcome = runtime.block_on(async {
         tokio::select! {
@@ -86,12 +111,7 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
     runtime.shutdown_background();
     match outcome {
         Some(Ok(exit)) => exit,
-        Some(Err(e)) => {
-            for line in format!("{e:#}").lines() {
-                eprintln!("cdnctl: {line}");
-            }
-            Exit::Failure
-        }
+        Some(Err(e)) => fail(json, Exit::Failure, &format!("{e:#}")),
         None => {
             let verb = match cli.command {
                 Command::Up(_) => "up",
@@ -100,26 +120,38 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
                 Command::Sync(_) => "sync",
                 Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
             };
-            eprintln!(
-                "cdnctl: interrupted: nothing is lost; run `cdnctl {verb}` again to continue where this run stopped"
-            );
-            Exit::Interrupted
+            fail(
+                json,
+                Exit::Interrupted,
+                &format!("interrupted: nothing is lost; run `cdnctl {verb}` again to continue where this run stopped"),
+            )
         }
     }
 }
 
+/// cdnctl's own lines at `-v` (what it reads and writes, request by request),
+/// the SDK's too at `-vv`; by default only cdnctl's warnings, so that the
+/// SDK's retries and region probes (IMDS) do not bury the one useful line.
+/// Colour only on a terminal, and never with NO_COLOR.
 fn init_tracing(verbose: u8, quiet: bool) {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (_, 0) => "warn",
-        (_, 1) => "cdnctl=debug,warn",
+        (true, _) => "off,cdnctl=error",
+        (_, 0) => "off,cdnctl=warn",
+        (_, 1) => "off,cdnctl=debug",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
-        .try_init();
+        .with_ansi(color);
+    // -v is for people: no timestamps, levels or targets, just the lines.
+    let _ = if verbose >= 2 {
+        builder.try_init()
+    } else {
+        builder.without_time().with_level(false).with_target(false).try_init()
+    };
 }

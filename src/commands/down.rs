@@ -37,7 +37,12 @@ pub async fn run(
         if printer.json {
             printer.json(&plan_json(&plan));
         }
-        return Ok(Exit::Success);
+        // As for `up --dry-run` and `sync --dry-run`: 3 when something would change.
+        return Ok(if plan.writes().next().is_some() {
+            Exit::Drift
+        } else {
+            Exit::Success
+        });
     }
     if world.nothing_exists() {
         ci::Summary::new(

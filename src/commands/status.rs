@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::now;
+use crate::access;
 use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::{Format, StatusArgs};
@@ -25,7 +26,7 @@ pub struct Resource {
     pub name: String,
     pub present: bool,
     pub owned: bool,
-    /// ok | missing | foreign | deploying | disabled | pending | failed | expiring | expired | wrong_target
+    /// ok | missing | foreign | unreadable | deploying | disabled | pending | failed | expiring | expired | wrong_target | leftover
     pub health: String,
     /// More for people: days to a certificate's expiry, where a record points, …
     pub detail: String,
@@ -82,13 +83,24 @@ pub async fn run(
 
     let format = if printer.json { Format::Json } else { args.format };
     match format {
-        Format::Json => printer.json(&json!({
-            "stack": spec.bucket,
-            "state": state_name,
-            "exit_code": state as u8,
-            "resources": resources,
-            "problems": problems,
-        })),
+        Format::Json => {
+            // The distribution's id, domain and URL as fields of their own.
+            let mut resources = serde_json::to_value(&resources)?;
+            if let (Some(d), Some(items)) = (&world.distribution, resources.as_array_mut()) {
+                for r in items.iter_mut().filter(|r| r["type"] == "distribution") {
+                    r["id"] = json!(d.id);
+                    r["domain"] = json!(d.domain_name);
+                    r["url"] = json!(format!("https://{}/", d.domain_name));
+                }
+            }
+            printer.json(&json!({
+                "stack": spec.bucket,
+                "state": state_name,
+                "exit_code": state as u8,
+                "resources": resources,
+                "problems": problems,
+            }))
+        }
         Format::Env => {
             let Some(d) = &world.distribution else {
                 anyhow::bail!(
@@ -156,10 +168,18 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
     };
     let mut out = Vec::new();
 
+    // What a visitor gets: a bucket CloudFront cannot read is not ok.
+    let blocked = match (&world.bucket, &world.distribution) {
+        (bucket::State::Present(b), Some(d)) => access::cloudfront_blocked(b.policy.as_ref(), &spec.bucket, &d.arn),
+        _ => None,
+    };
     let (present, owned, health) = match &world.bucket {
         bucket::State::Absent => (false, false, "missing"),
         bucket::State::Foreign => (true, false, "foreign"),
-        bucket::State::Present(b) => (true, spec.is_owned(&b.tags), "ok"),
+        bucket::State::Present(b) => {
+            let health = if blocked.is_some() { "unreadable" } else { "ok" };
+            (true, spec.is_owned(&b.tags), health)
+        }
     };
     out.push(Resource {
         r#type: "bucket",
@@ -167,7 +187,7 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
         present,
         owned,
         health: health.into(),
-        detail: String::new(),
+        detail: blocked.unwrap_or_default(),
         differences: if present { drift("bucket ") } else { vec![] },
     });
 

@@ -163,7 +163,11 @@ fn no_wait_then_a_second_down_finishes_the_job() {
     let c = clients(&stack);
 
     let run = stack.run(&["down", "--yes", "--no-wait"]).ok();
-    assert!(run.stderr.contains("run `cdnctl down` again"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("run `cdnctl down --yes --no-wait` again"),
+        "{}",
+        run.stderr
+    );
     let d = block_on(distribution_of(&c, &stack.bucket)).expect("still there, disabled");
     assert!(!d.config.enabled);
     assert!(block_on(inspect::bucket_exists(&c, &stack.bucket)));
@@ -196,7 +200,7 @@ fn what_this_stack_did_not_create_is_left_alone() {
 fn dry_run_and_missing_confirmation_delete_nothing() {
     let stack = Stack::new("downdry");
     stack.run(&["up"]).ok();
-    let run = stack.run_without_writes(&["down", "--dry-run"]).ok();
+    let run = stack.run_without_writes(&["down", "--dry-run"]).code(3);
     assert!(
         run.stderr.contains("disable") && run.stderr.contains("delete"),
         "{}",
@@ -206,6 +210,9 @@ fn dry_run_and_missing_confirmation_delete_nothing() {
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);
 
     stack.run(&["status"]).ok();
+    // Nothing to remove: a dry run exits 0.
+    let empty = Stack::new("downdry-none");
+    empty.run_without_writes(&["down", "--dry-run"]).ok();
 }
 
 #[test]

@@ -3,15 +3,21 @@
 
 mod certificate;
 mod ci;
+mod consistency;
+mod docs;
 mod down;
 mod emulator;
 mod faults;
 mod generate;
 mod harness;
 mod headers;
+mod health;
+mod hints;
 mod iam;
 mod inspect;
+mod output;
 mod packaging;
+mod profile;
 mod real_aws;
 mod settings;
 mod status;

@@ -498,6 +498,13 @@ fn the_demo_runs_end_to_end() {
         "{stderr}"
     );
     assert!(stdout.contains("state: absent (exit code 5)"), "{stdout}");
+    // It leaves no folder behind.
+    let folder = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("== working in "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("the demo names no folder: {stderr}"));
+    assert!(!crate::harness::root().join(folder).exists(), "{folder} is left behind");
 }
 
 #[test]
@@ -529,4 +536,131 @@ fn a_missing_region_or_missing_credentials_is_a_clear_error() {
         "requests were sent: {:?}",
         stack.requests()
     );
+}
+
+/// `.env.example` copied as is acts on nothing: its placeholders (an account's
+/// ARNs, example.com) are commented out, and cdnctl stops before any request.
+#[test]
+fn the_example_settings_are_safe_to_copy() {
+    let example = std::fs::read_to_string(crate::harness::root().join(".env.example")).unwrap();
+    for line in example
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+    {
+        for placeholder in ["arn:", "example.com", "example-", "Z0123"] {
+            assert!(
+                !line.contains(placeholder),
+                "an active placeholder in .env.example: {line}"
+            );
+        }
+    }
+    let mut stack = Stack::new("example");
+    std::fs::write(stack.dir().join(".env"), &example).unwrap();
+    stack.unset("BUCKET_NAME");
+    let run = stack.run(&["up"]).code(2);
+    assert!(
+        run.stderr.starts_with("cdnctl: BUCKET_NAME: is not set"),
+        "{}",
+        run.stderr
+    );
+    assert!(stack.requests().is_empty(), "{:?}", stack.requests());
+
+    // With a bucket name it is a plain stack: no principals, no domain.
+    let bucket = stack.bucket.clone();
+    stack.set("BUCKET_NAME", &bucket);
+    let plan = stack.run(&["up", "--dry-run", "--json"]).code(3);
+    assert!(!plan.stdout.contains("arn:aws:iam"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("example.com"), "{}", plan.stdout);
+}
+
+#[test]
+fn every_bad_setting_is_reported_at_once_before_any_request() {
+    let stack = Stack::new("manybad")
+        .with("BUCKET_NAME", "Bad_Name")
+        .with("CDN_PRICE_CLASS", "cheap")
+        .with("BUCKET_USERS", "alice")
+        .with("CDN_HSTS", "max-age=soon");
+    let run = stack.run(&["up"]).code(2);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", run.stderr);
+    for (line, setting) in lines
+        .iter()
+        .zip(["BUCKET_NAME", "BUCKET_USERS", "CDN_PRICE_CLASS", "CDN_HSTS"])
+    {
+        assert!(line.starts_with(&format!("cdnctl: {setting}: ")), "{}", run.stderr);
+    }
+    // sync's own settings join the list.
+    std::fs::create_dir_all(stack.dir().join("site")).unwrap();
+    let run = stack.run(&["sync", "site", "--jobs", "many"]).code(2);
+    assert_eq!(run.stderr.lines().count(), 5, "{}", run.stderr);
+    assert!(run.stderr.contains("cdnctl: CDN_SYNC_JOBS: "), "{}", run.stderr);
+    assert!(stack.requests().is_empty(), "{:?}", stack.requests());
+}
+
+#[test]
+fn a_misspelt_setting_is_warned_about_naming_the_closest_one() {
+    let mut stack = Stack::new("typo");
+    let bucket = stack.bucket.clone();
+    stack.unset("BUCKET_NAME");
+    std::fs::write(
+        stack.dir().join(".env"),
+        format!("BUCKET_NAME={bucket}\nDJANGO_SECRET_KEY=x\nSUBDOMIAN=static\n"),
+    )
+    .unwrap();
+    let run = stack
+        .command(&["status"])
+        .env("CDN_PRICECLASS", "All")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains(
+            "cdnctl: warning: .env:3: SUBDOMIAN is not a cdnctl setting and is ignored: did you mean SUBDOMAIN?"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cdnctl: warning: environment: CDN_PRICECLASS is not a cdnctl setting and is ignored: did you mean CDN_PRICE_CLASS?"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("DJANGO_SECRET_KEY"), "{stderr}");
+}
+
+#[test]
+fn an_unquoted_value_with_spaces_names_the_file_and_line_and_suggests_quotes() {
+    let stack = Stack::new("spaces");
+    let (stack, _, domain) = stack.with_domain();
+    for (name, value) in [
+        ("CDN_HSTS", "max-age=63072000; includeSubDomains; preload"),
+        ("CDN_TAGS", "team=web platform,env=prod"),
+        ("CDN_CACHE_RULES", "*.html=no-cache;fonts/**=public, max-age=604800"),
+    ] {
+        std::fs::write(stack.dir().join("site.env"), format!("# settings\n{name}={value}\n")).unwrap();
+        let run = stack.run(&["status", "--env-file", "site.env"]).code(2);
+        assert_eq!(
+            run.stderr.trim_end(),
+            format!(
+                "cdnctl: site.env:2: cannot parse \"{name}={value}\": a value with spaces needs quotes: {name}=\"{value}\""
+            ),
+            "{}",
+            run.stderr
+        );
+        // Quoted as suggested, the value is read whole.
+        std::fs::write(stack.dir().join("site.env"), format!("{name}=\"{value}\"\n")).unwrap();
+        let run = stack.run(&["status", "--env-file", "site.env"]);
+        assert!(run.code != 2, "{name}: {}", run.stderr);
+    }
+    assert!(stack.requests().iter().all(|r| !r.write));
+    let _ = domain;
+}
+
+#[test]
+fn a_subdomain_given_as_the_full_name_is_not_doubled() {
+    let (stack, _, domain) = Stack::new("fullname").with_domain();
+    let stack = stack.with("SUBDOMAIN", &domain);
+    let run = stack.run(&["up", "--dry-run", "--json"]).code(3);
+    assert!(run.stdout.contains(&domain), "{}", run.stdout);
+    let zone = domain.trim_start_matches("static.");
+    assert!(!run.stdout.contains(&format!("{domain}.{zone}")), "{}", run.stdout);
 }

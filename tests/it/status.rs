@@ -10,6 +10,7 @@ const HEALTH: &[&str] = &[
     "ok",
     "missing",
     "foreign",
+    "unreadable",
     "deploying",
     "disabled",
     "pending",
@@ -32,11 +33,37 @@ fn assert_schema(report: &Value) {
     assert!(report["problems"].as_array().unwrap().iter().all(Value::is_string));
     for r in report["resources"].as_array().unwrap() {
         let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            ["detail", "differences", "health", "name", "owned", "present", "type"],
-            "{r}"
-        );
+        if r["type"] == "distribution" && r["present"] == true {
+            assert_eq!(
+                keys,
+                [
+                    "detail",
+                    "differences",
+                    "domain",
+                    "health",
+                    "id",
+                    "name",
+                    "owned",
+                    "present",
+                    "type",
+                    "url"
+                ],
+                "{r}"
+            );
+            let domain = r["domain"].as_str().unwrap();
+            assert!(domain.ends_with(".cloudfront.net"), "{r}");
+            assert_eq!(r["url"], format!("https://{domain}/"), "{r}");
+            assert!(
+                r["name"].as_str().unwrap().starts_with(r["id"].as_str().unwrap()),
+                "{r}"
+            );
+        } else {
+            assert_eq!(
+                keys,
+                ["detail", "differences", "health", "name", "owned", "present", "type"],
+                "{r}"
+            );
+        }
         assert!([
             "bucket",
             "origin_access_control",

@@ -1,0 +1,437 @@
+//! Settings: read from flags, the environment and a `.env` file, validated in
+//! one place before anything talks to AWS.
+//!
+//! The variable names are those of the CDK stack cdnctl replaces, so an existing
+//! `.env` works unchanged; settings cdnctl adds all start with `CDN_`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use crate::cli::SettingsArgs;
+
+mod arns;
+mod domain;
+pub mod dotenv;
+mod values;
+
+#[cfg(test)]
+use arns::is_principal_arn;
+use arns::{parse_principals, validate_certificate_arn, validate_waf_arn};
+use values::parse_switch;
+use values::{parse_cors_origins, parse_hsts, parse_price_class, parse_tags, validate_bucket_name};
+
+/// A setting that is missing or malformed. Displays as one line that names the
+/// setting, shows the bad value and says what is expected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{setting}: {problem}")]
+pub struct SettingError {
+    pub setting: &'static str,
+    pub problem: String,
+}
+
+/// Every setting that is wrong, in the order they were checked: one line each.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SettingErrors(pub Vec<SettingError>);
+
+impl fmt::Display for SettingErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&lines.join("\n"))
+    }
+}
+
+impl SettingErrors {
+    /// The value, or `None` with its error noted.
+    fn take<T>(&mut self, result: Result<T, SettingError>) -> Option<T> {
+        result.map_err(|e| self.0.push(e)).ok()
+    }
+
+    /// The first error, for tests that check one setting.
+    #[cfg(test)]
+    fn first(&self) -> &SettingError {
+        &self.0[0]
+    }
+}
+
+fn bad(setting: &'static str, value: &str, expected: impl fmt::Display) -> SettingError {
+    SettingError {
+        setting,
+        problem: format!("{value:?} is not valid: expected {expected}"),
+    }
+}
+
+/// Validated settings: everything cdnctl needs to know about the stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub bucket: String,
+    pub bucket_users: Vec<String>,
+    pub domain: Option<Domain>,
+    pub certificate_arn: Option<String>,
+    pub waf: Waf,
+    pub cors_origins: Vec<String>,
+    pub price_class: String,
+    pub tags: BTreeMap<String, String>,
+    /// How often to poll, and how long to wait, for anything AWS does slowly.
+    pub poll: Duration,
+    pub wait: Duration,
+    /// Send nosniff, a referrer policy and (with a custom domain) HSTS.
+    pub security_headers: bool,
+    /// Strict-Transport-Security for the custom domain; `None` when off.
+    pub hsts: Option<Hsts>,
+}
+
+/// `CDN_HSTS`: the Strict-Transport-Security header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hsts {
+    pub max_age: i32,
+    pub include_subdomains: bool,
+    pub preload: bool,
+}
+
+/// One year, this host only: safe for any site served over HTTPS alone.
+pub const DEFAULT_HSTS: Hsts = Hsts {
+    max_age: 31_536_000,
+    include_subdomains: false,
+    preload: false,
+};
+
+/// `WAF_ARN`: what to do with the distribution's web ACL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waf {
+    /// Unset: leave whatever is attached (Firewall Manager and security teams
+    /// attach their own; detaching it would fight them forever).
+    Unmanaged,
+    /// `none`: detach any web ACL.
+    Detach,
+    /// Attach this web ACL.
+    Acl(String),
+}
+
+/// The CDN's custom domain: `SUBDOMAIN.HOSTED_ZONE_NAME` in that zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    /// Fully qualified, lower case, without the trailing dot.
+    pub name: String,
+    /// The hosted zone's name, lower case, without the trailing dot.
+    pub zone_name: String,
+    /// The hosted zone's id without `/hostedzone/`, when given.
+    pub zone_id: Option<String>,
+}
+
+/// Where settings come from, highest precedence first: flags, then the
+/// environment (which already includes the `.env` file; see `cli`).
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+impl Source for BTreeMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        BTreeMap::get(self, name).cloned()
+    }
+}
+
+/// The process environment.
+pub struct Environment;
+
+impl Source for Environment {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+pub const PRICE_CLASSES: [&str; 3] = ["PriceClass_100", "PriceClass_200", "PriceClass_All"];
+pub const OWNER_TAG: &str = "cdnctl:stack";
+/// DNS validation commonly takes 5–30 minutes after the record is written, and
+/// a CloudFront deployment or an ACM "in use" window up to ~20: long enough for
+/// all of them (Terraform waits 75 minutes for certificate validation).
+pub const DEFAULT_WAIT_MINUTES: u64 = 75;
+/// AWS allows 50 tags a resource; cdnctl's ownership tag is one of them.
+pub const MAX_TAGS: usize = 49;
+
+/// A non-negative number of `unit` seconds.
+fn seconds(setting: &'static str, value: &str, unit: f64, expected: &str) -> Result<Duration, SettingError> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0 && *v * unit < 1e9)
+        .map(|v| Duration::from_secs_f64(v * unit))
+        .ok_or_else(|| bad(setting, value, expected))
+}
+
+impl Settings {
+    /// Merge flags over `env`, then validate every setting, reporting every
+    /// one that is wrong at once. Pure: no I/O beyond `env`.
+    pub fn resolve(flags: &SettingsArgs, env: &dyn Source) -> Result<Settings, SettingErrors> {
+        let pick = |flag: &Option<String>, name: &str| -> Option<String> {
+            flag.clone()
+                .or_else(|| env.get(name))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut errors = SettingErrors::default();
+
+        let bucket = pick(&flags.bucket_name, "BUCKET_NAME");
+        match &bucket {
+            None => errors.0.push(SettingError {
+                setting: "BUCKET_NAME",
+                problem: "is not set: expected the name of the S3 bucket to create, e.g. BUCKET_NAME=example-static"
+                    .into(),
+            }),
+            Some(b) => {
+                errors.take(validate_bucket_name(b));
+            }
+        }
+
+        let bucket_users = pick(&flags.bucket_users, "BUCKET_USERS")
+            .and_then(|list| errors.take(parse_principals(&list)))
+            .unwrap_or_default();
+
+        let zone_name = pick(&flags.hosted_zone_name, "HOSTED_ZONE_NAME");
+        let zone_id = pick(&flags.hosted_zone_id, "HOSTED_ZONE_ID");
+        let subdomain = pick(&flags.subdomain, "SUBDOMAIN");
+        let domain_given = zone_name.is_some() || subdomain.is_some();
+        let domain = errors.take(domain::resolve(zone_name, zone_id, subdomain)).flatten();
+
+        let certificate_arn = pick(&flags.certificate_arn, "CERTIFICATE_ARN");
+        if let Some(arn) = &certificate_arn {
+            errors.take(validate_certificate_arn(arn));
+            if !domain_given {
+                errors.0.push(SettingError {
+                    setting: "CERTIFICATE_ARN",
+                    problem: "is set but no custom domain is: set SUBDOMAIN and HOSTED_ZONE_NAME too, or remove CERTIFICATE_ARN".into(),
+                });
+            }
+        }
+        if let (None, Some(d)) = (&certificate_arn, &domain) {
+            // ACM refuses a certificate's domain name longer than 64 characters,
+            // but only after the bucket and OAC exist: say so now.
+            if d.name.len() > 64 {
+                errors.0.push(SettingError {
+                    setting: "SUBDOMAIN",
+                    problem: format!(
+                        "{:?} is {} characters, but ACM certificates allow at most 64: use a shorter SUBDOMAIN, or give CERTIFICATE_ARN (e.g. a wildcard certificate for the zone)",
+                        d.name,
+                        d.name.len()
+                    ),
+                });
+            }
+        }
+
+        let waf = match pick(&flags.waf_arn, "WAF_ARN") {
+            None => Waf::Unmanaged,
+            Some(v) if v.eq_ignore_ascii_case("none") => Waf::Detach,
+            Some(arn) => {
+                errors.take(validate_waf_arn(&arn));
+                Waf::Acl(arn)
+            }
+        };
+
+        let cors_origins = pick(&flags.cors_origins, "CDN_CORS_ORIGINS")
+            .and_then(|list| errors.take(parse_cors_origins(&list)))
+            .unwrap_or_else(|| vec!["*".to_string()]);
+        let price_class = pick(&flags.price_class, "CDN_PRICE_CLASS")
+            .and_then(|value| errors.take(parse_price_class(&value)))
+            .unwrap_or_else(|| PRICE_CLASSES[0].to_string());
+        let tags = pick(&flags.tags, "CDN_TAGS")
+            .and_then(|list| errors.take(parse_tags(&list)))
+            .unwrap_or_default();
+
+        let poll = pick(&None, "CDN_POLL_SECONDS")
+            .and_then(|v| errors.take(seconds("CDN_POLL_SECONDS", &v, 1.0, "seconds between polls, e.g. 15")))
+            .unwrap_or(Duration::from_secs(15));
+        let wait = pick(&None, "CDN_WAIT_MINUTES")
+            .and_then(|v| {
+                errors.take(seconds(
+                    "CDN_WAIT_MINUTES",
+                    &v,
+                    60.0,
+                    "minutes to wait at most, e.g. 75",
+                ))
+            })
+            .unwrap_or(Duration::from_secs(DEFAULT_WAIT_MINUTES * 60));
+
+        let security_headers = pick(&flags.security_headers, "CDN_SECURITY_HEADERS")
+            .and_then(|v| errors.take(parse_switch("CDN_SECURITY_HEADERS", &v)))
+            .unwrap_or(true);
+        let hsts = match pick(&flags.hsts, "CDN_HSTS") {
+            Some(v) => errors.take(parse_hsts(&v)).flatten(),
+            None => Some(DEFAULT_HSTS),
+        };
+
+        match bucket {
+            Some(bucket) if errors.0.is_empty() => Ok(Settings {
+                bucket,
+                bucket_users,
+                domain,
+                certificate_arn,
+                waf,
+                cors_origins,
+                price_class,
+                tags,
+                poll,
+                wait,
+                security_headers,
+                hsts,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(pairs: &[(&str, &str)]) -> Result<Settings, SettingErrors> {
+        let env: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::resolve(&SettingsArgs::default(), &env)
+    }
+
+    #[test]
+    fn minimal_settings_get_defaults() {
+        let s = resolve(&[("BUCKET_NAME", "example-static")]).unwrap();
+        assert_eq!(s.bucket, "example-static");
+        assert!(s.bucket_users.is_empty());
+        assert_eq!(s.domain, None);
+        assert_eq!(s.cors_origins, vec!["*"]);
+        assert_eq!(s.price_class, "PriceClass_100");
+    }
+
+    #[test]
+    fn flags_win_over_environment() {
+        let env: BTreeMap<String, String> = [("BUCKET_NAME".to_string(), "from-env".to_string())].into();
+        let flags = SettingsArgs {
+            bucket_name: Some("from-flag".into()),
+            ..Default::default()
+        };
+        assert_eq!(Settings::resolve(&flags, &env).unwrap().bucket, "from-flag");
+    }
+
+    #[test]
+    fn bucket_users_are_trimmed_and_deduplicated() {
+        let s = resolve(&[
+            ("BUCKET_NAME", "example-static"),
+            ("BUCKET_USERS", " arn:aws:iam::123456789012:role/deploy , ,arn:aws:iam::123456789012:user/a,arn:aws:iam::123456789012:role/deploy,"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.bucket_users,
+            vec![
+                "arn:aws:iam::123456789012:role/deploy",
+                "arn:aws:iam::123456789012:user/a"
+            ]
+        );
+    }
+
+    #[test]
+    fn principal_arns() {
+        for ok in [
+            "arn:aws:iam::123456789012:root",
+            "arn:aws:iam::123456789012:user/alice",
+            "arn:aws:iam::123456789012:user/team/alice@example.com",
+            "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123",
+            "arn:aws:sts::123456789012:assumed-role/deploy/session-1",
+            "arn:aws:sts::123456789012:federated-user/bob",
+        ] {
+            assert!(is_principal_arn(ok), "{ok}");
+        }
+        for bad in [
+            "arn:aws:iam::12345678901:role/x",
+            "arn:aws:iam::123456789012:group/devs",
+            "arn:aws:iam:us-east-1:123456789012:role/x",
+            "arn:aws:s3:::bucket",
+            "arn:aws:sts::123456789012:assumed-role/only-role",
+            "arn:azure:iam::123456789012:role/x",
+            "arn:aws-cn:iam::123456789012:role/deploy",
+            "arn:aws-us-gov:iam::123456789012:role/deploy",
+            "123456789012",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:user/a b",
+        ] {
+            assert!(!is_principal_arn(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn domain_is_subdomain_dot_zone() {
+        let s = resolve(&[
+            ("BUCKET_NAME", "example-static"),
+            ("HOSTED_ZONE_NAME", "Example.COM."),
+            ("SUBDOMAIN", "static"),
+            ("HOSTED_ZONE_ID", "/hostedzone/Z123ABC"),
+        ])
+        .unwrap();
+        let d = s.domain.unwrap();
+        assert_eq!(d.name, "static.example.com");
+        assert_eq!(d.zone_name, "example.com");
+        assert_eq!(d.zone_id.as_deref(), Some("Z123ABC"));
+    }
+
+    #[test]
+    fn price_class_short_forms() {
+        assert_eq!(parse_price_class("all").unwrap(), "PriceClass_All");
+        assert_eq!(parse_price_class("PriceClass_200").unwrap(), "PriceClass_200");
+        assert!(parse_price_class("PriceClass_300").is_err());
+    }
+
+    #[test]
+    fn errors_name_the_setting_on_one_line() {
+        let err = resolve(&[("BUCKET_NAME", "Bad_Name")]).unwrap_err();
+        let line = err.to_string();
+        assert!(line.starts_with("BUCKET_NAME: \"Bad_Name\""), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn every_bad_setting_is_reported_at_once() {
+        let err = resolve(&[
+            ("BUCKET_NAME", "Bad_Name"),
+            ("CDN_PRICE_CLASS", "cheap"),
+            ("CDN_TAGS", "team"),
+            ("CDN_WAIT_MINUTES", "soon"),
+        ])
+        .unwrap_err();
+        let settings: Vec<&str> = err.0.iter().map(|e| e.setting).collect();
+        assert_eq!(
+            settings,
+            ["BUCKET_NAME", "CDN_PRICE_CLASS", "CDN_TAGS", "CDN_WAIT_MINUTES"]
+        );
+        assert_eq!(err.to_string().lines().count(), 4);
+        let missing = resolve(&[("CDN_PRICE_CLASS", "cheap")]).unwrap_err();
+        assert_eq!(missing.first().setting, "BUCKET_NAME");
+        assert_eq!(missing.0.len(), 2);
+    }
+
+    #[test]
+    fn a_full_subdomain_is_never_doubled() {
+        for sub in ["static", "static.example.com", "STATIC.Example.com."] {
+            let s = resolve(&[
+                ("BUCKET_NAME", "example-static"),
+                ("HOSTED_ZONE_NAME", "example.com"),
+                ("SUBDOMAIN", sub),
+            ])
+            .unwrap();
+            assert_eq!(s.domain.unwrap().name, "static.example.com", "{sub}");
+        }
+        let s = resolve(&[
+            ("BUCKET_NAME", "example-static"),
+            ("HOSTED_ZONE_NAME", "example.com"),
+            ("SUBDOMAIN", "cdn.assets.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(s.domain.unwrap().name, "cdn.assets.example.com");
+        let apex = resolve(&[
+            ("BUCKET_NAME", "example-static"),
+            ("HOSTED_ZONE_NAME", "example.com"),
+            ("SUBDOMAIN", "example.com"),
+        ])
+        .unwrap_err();
+        assert!(
+            apex.to_string()
+                .starts_with("SUBDOMAIN: \"example.com\" is the zone itself"),
+            "{apex}"
+        );
+    }
+}
