@@ -2,6 +2,7 @@
 
 mod apply;
 mod aws;
+mod check;
 mod ci;
 mod cli;
 mod commands;
