@@ -366,7 +366,7 @@ fn no_cors(target: &Target, origin: &str) -> String {
             target.distribution_id
         ),
         Some(id) => format!(
-            "the response headers policy {id} does not allow {origin}: add it to CDN_CORS_ORIGINS and run `cdnctl up`"
+            "the response headers policy {id} does not allow {origin}: list it in CDN_CORS_ORIGINS and run `cdnctl up`"
         ),
     }
 }

@@ -150,7 +150,7 @@ fn a_healthy_site_passes_every_probe_and_writes_nothing() {
 
 #[test]
 fn access_denied_when_the_bucket_policy_lacks_cloudfronts_grant() {
-    let stack = Stack::new("chkgrant");
+    let mut stack = Stack::new("chkgrant");
     deployed(&stack);
     let c = clients(&stack);
     // Keep every statement but CloudFront's grant.
@@ -170,6 +170,8 @@ fn access_denied_when_the_bucket_policy_lacks_cloudfronts_grant() {
             .send(),
     )
     .unwrap();
+    let summary = stack.dir().join("summary.md");
+    stack.set("GITHUB_STEP_SUMMARY", summary.to_str().unwrap());
     let run = check(&stack);
     let id = distribution_id(&stack);
     failed_with(
@@ -178,6 +180,9 @@ fn access_denied_when_the_bucket_policy_lacks_cloudfronts_grant() {
         &format!("lacks CloudFront's grant for distribution {id}"),
     );
     failed_with(&run, "object", "`cdnctl up` restores it");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("probes failed (exit code 6)"), "{md}");
+    assert!(md.contains("lacks CloudFront's grant"), "{md}");
     // As it says: `up` restores the grant, and the check passes.
     stack.run(&["up"]).ok();
     check(&stack).ok();
@@ -377,6 +382,49 @@ fn a_custom_domain_its_records_and_its_certificate() {
     failed_with(&run, "dns", &format!("Route 53: no AAAA record for {domain}"));
     stack.run(&["up"]).ok();
 
+    // The A record pointing at another distribution.
+    use aws_sdk_route53::types::{AliasTarget, ResourceRecordSet, RrType};
+    let elsewhere = ResourceRecordSet::builder()
+        .name(format!("{domain}."))
+        .r#type(RrType::A)
+        .alias_target(
+            AliasTarget::builder()
+                .hosted_zone_id("Z2FDTNDATAQYW2")
+                .dns_name("d2elsewhere0000.cloudfront.net.")
+                .evaluate_target_health(false)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    block_on(
+        c.route53
+            .change_resource_record_sets()
+            .hosted_zone_id(&zone_id)
+            .change_batch(
+                aws_sdk_route53::types::ChangeBatch::builder()
+                    .changes(
+                        aws_sdk_route53::types::Change::builder()
+                            .action(aws_sdk_route53::types::ChangeAction::Upsert)
+                            .resource_record_set(elsewhere)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let run = check(&stack);
+    failed_with(
+        &run,
+        "dns",
+        &format!("the A record of {domain} points at d2elsewhere0000.cloudfront.net"),
+    );
+    stack.run(&["up", "--adopt"]).ok();
+    check(&stack).ok();
+
     // The alias gone from the distribution: CloudFront answers the name with
     // its *.cloudfront.net certificate, which does not cover it.
     block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
@@ -393,4 +441,111 @@ fn a_custom_domain_its_records_and_its_certificate() {
         "tls",
         &format!("the certificate CloudFront serves for {domain} does not cover it"),
     );
+}
+
+#[test]
+fn a_disabled_distribution_and_a_preflight_cloudfront_refuses() {
+    let stack = Stack::new("chkdisabled");
+    deployed(&stack);
+    // OPTIONS no longer allowed: CloudFront itself refuses the preflight.
+    block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
+        use aws_sdk_cloudfront::types::{AllowedMethods, CachedMethods, Method};
+        let behavior = config.default_cache_behavior.as_mut().unwrap();
+        let get_head = || vec![Method::Get, Method::Head];
+        behavior.allowed_methods = Some(
+            AllowedMethods::builder()
+                .quantity(2)
+                .set_items(Some(get_head()))
+                .cached_methods(
+                    CachedMethods::builder()
+                        .quantity(2)
+                        .set_items(Some(get_head()))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        );
+    }));
+    let run = check(&stack);
+    failed_with(&run, "preflight", "does not allow OPTIONS; `cdnctl up` sets it");
+    // Disabled: CloudFront's own 403 page for every request.
+    block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
+        config.enabled = false;
+    }));
+    let run = check(&stack);
+    failed_with(&run, "object", "CloudFront's own 403 page");
+    failed_with(&run, "object", "is disabled or does not list");
+}
+
+#[test]
+fn an_origin_the_cors_policy_does_not_list() {
+    let mut stack = Stack::new("chkorigin").with("CDN_CORS_ORIGINS", "https://a.example");
+    deployed(&stack);
+    check(&stack).ok();
+    // The setting changed, `up` not run yet.
+    stack.set("CDN_CORS_ORIGINS", "https://b.example");
+    let run = check(&stack);
+    failed_with(
+        &run,
+        "cors",
+        "does not allow https://b.example: list it in CDN_CORS_ORIGINS and run `cdnctl up`",
+    );
+    stack.run(&["up"]).ok();
+    check(&stack).ok();
+}
+
+#[test]
+fn headers_changed_in_the_bucket_but_not_at_the_edge() {
+    let stack = Stack::new("chkheaders");
+    deployed(&stack);
+    check(&stack).ok();
+    let c = clients(&stack);
+    // New headers in place (as `sync` corrects them), the edge not invalidated.
+    let key = "robots.txt";
+    block_on(
+        c.s3.copy_object()
+            .bucket(&stack.bucket)
+            .key(key)
+            .copy_source(format!("{}/{key}", stack.bucket))
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .content_type("text/plain; charset=utf-8")
+            .cache_control("public, max-age=300")
+            .send(),
+    )
+    .unwrap();
+    let run = check(&stack);
+    failed_with(&run, "object", "/robots.txt: the edge serves older headers");
+    failed_with(&run, "object", "--paths '/robots.txt'");
+}
+
+#[test]
+fn an_untrusted_or_expired_certificate() {
+    let (stack, _zone_id, domain) = Stack::new("chkexpired").with_domain();
+    deployed(&stack);
+    // Without --ca-bundle, the emulator's CA is not trusted.
+    let emu = emulator();
+    let run = stack.run_without_writes(&[
+        "check",
+        "--json",
+        "--connect-to",
+        &format!(":443:{}", emu.edge_https),
+        "--connect-to",
+        &format!(":80:{}", emu.edge_http),
+    ]);
+    failed_with(
+        &run,
+        "tls",
+        &format!("the certificate for {domain} is not signed by a trusted authority"),
+    );
+    // ACM says EXPIRED: the edge serves an expired certificate.
+    let d = block_on(distribution_of(&clients(&stack), &stack.bucket)).unwrap();
+    let arn = d.config.viewer_certificate.unwrap().acm_certificate_arn.unwrap();
+    emu.control(
+        "POST",
+        "/certificate-status",
+        &json!({"arn": arn, "status": "EXPIRED"}).to_string(),
+    );
+    let run = check(&stack);
+    failed_with(&run, "tls", &format!("the certificate for {domain} has expired"));
 }
