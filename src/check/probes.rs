@@ -79,21 +79,21 @@ async fn dns(http: &Http, target: &Target) -> Vec<Outcome> {
         return Vec::new(); // no custom domain: CloudFront's own name, nothing of ours in DNS
     };
     let host = &target.host;
-    let cf = &target.distribution_domain;
+    let edge_name = &target.distribution_domain;
     let mut out = Vec::new();
     match records {
         Err(why) => out.push(Outcome::fail("dns", host, format!("Route 53: {why}"))),
         Ok(records) => {
             for (kind, record) in [("A", &records.a), ("AAAA", &records.aaaa)] {
                 out.push(match record {
-                    Some(r) if dns::points_at(r, cf) => {
-                        Outcome::pass("dns", format!("{host} {kind}"), format!("Route 53: alias to {cf}"))
+                    Some(r) if dns::points_at(r, edge_name) => {
+                        Outcome::pass("dns", format!("{host} {kind}"), format!("Route 53: alias to {edge_name}"))
                     }
                     Some(r) => Outcome::fail(
                         "dns",
                         format!("{host} {kind}"),
                         format!(
-                            "Route 53: the {kind} record of {host} points at {}, not at {cf}: visitors reach something else; `cdnctl up --adopt` points it here",
+                            "Route 53: the {kind} record of {host} points at {}, not at {edge_name}: visitors reach something else; `cdnctl up --adopt` points it here",
                             dns::target(r)
                         ),
                     ),
@@ -111,7 +111,7 @@ async fn dns(http: &Http, target: &Target) -> Vec<Outcome> {
     }
     let (mine, theirs) = tokio::join!(
         tokio::net::lookup_host((host.as_str(), 443)),
-        tokio::net::lookup_host((cf.as_str(), 443))
+        tokio::net::lookup_host((edge_name.as_str(), 443))
     );
     out.push(match (mine, theirs) {
         (Err(e), _) => Outcome::fail(
@@ -123,16 +123,16 @@ async fn dns(http: &Http, target: &Target) -> Vec<Outcome> {
             let mine: Vec<_> = mine.map(|a| a.ip()).collect();
             let theirs: Vec<_> = theirs.map(|a| a.ip()).collect();
             if mine.iter().any(|ip| theirs.contains(ip)) {
-                Outcome::pass("dns", host, format!("resolves to {cf}'s addresses"))
+                Outcome::pass("dns", host, format!("resolves to {edge_name}'s addresses"))
             } else {
                 Outcome::fail(
                     "dns",
                     host,
-                    format!("{host} resolves to {mine:?}, none of {cf}'s addresses: a resolver still caches an older answer, or another record wins"),
+                    format!("{host} resolves to {mine:?}, none of {edge_name}'s addresses: a resolver still caches an older answer, or another record wins"),
                 )
             }
         }
-        (Ok(_), Err(e)) => Outcome::fail("dns", cf, format!("{cf} does not resolve ({e}): no DNS here?")),
+        (Ok(_), Err(e)) => Outcome::fail("dns", edge_name, format!("{edge_name} does not resolve ({e}): no DNS here?")),
     });
     out
 }
