@@ -549,3 +549,23 @@ fn an_untrusted_or_expired_certificate() {
     let run = check(&stack);
     failed_with(&run, "tls", &format!("the certificate for {domain} has expired"));
 }
+
+#[test]
+fn without_connect_to_the_name_must_resolve() {
+    let (stack, _zone_id, domain) = Stack::new("chkresolve").with_domain();
+    deployed(&stack);
+    // The emulated zone is not delegated anywhere: the name does not resolve,
+    // and nothing can be fetched.
+    let ca = emulator().ca_bundle.to_str().unwrap().to_string();
+    let run = stack.run_without_writes(&["check", "--json", "--ca-bundle", &ca]);
+    failed_with(&run, "dns", &format!("{domain} does not resolve"));
+    failed_with(&run, "tls", "cannot connect");
+    // Route 53's records themselves are right.
+    let records = probes(&run);
+    assert!(
+        records
+            .iter()
+            .any(|p| p["probe"] == "dns" && p["target"] == format!("{domain} A") && p["ok"] == true),
+        "{records:#?}"
+    );
+}
