@@ -85,6 +85,9 @@ pub enum Command {
     // sync finds the stack by its bucket: the other settings do not apply.
     #[command(mut_args(|a| if SYNC_IGNORES.contains(&a.get_id().as_str()) { a.hide(true) } else { a }))]
     Sync(crate::sync::SyncArgs),
+    /// Probe the site through the CDN as a browser would (DNS, TLS, redirect, objects, CORS); never writes
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
     /// Print a shell completion script, e.g. `cdnctl completions bash > ~/.local/share/bash-completion/completions/cdnctl`
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `cdnctl man > ~/.local/share/man/man1/cdnctl.1`
@@ -118,6 +121,30 @@ Exit codes: 0 in sync and deployed; 3 drift (something missing or differing from
 4 not ready (deploying or certificate pending); 5 absent (nothing exists); 1 error; 2 usage.
 
 Settings: as for `cdnctl up` (see `cdnctl up --help`).";
+
+const CHECK_HELP: &str = "\
+Probes https://DOMAIN/ (the custom domain, else the distribution's name): Route 53's A/AAAA
+records and resolution, the certificate, the http->https redirect, the default root object,
+the manifests, the files they name and one file of each kind (status, Content-Type,
+Cache-Control, ETag against the bucket's), a font and a module script from another origin
+(Access-Control-Allow-Origin) and a preflight, and a key that cannot exist.
+
+Exit codes: 0 every probe passed; 6 a probe failed (one line each: cause and fix); 1 error; 2 usage.
+
+Settings: as for `cdnctl up` (see `cdnctl up --help`).";
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// Send requests for HOST1:PORT1 to HOST2:PORT2, keeping the name and SNI (curl's meaning;
+    /// repeatable). DNS is then checked from Route 53's records only
+    #[arg(long, value_name = "HOST1:PORT1:HOST2:PORT2")]
+    pub connect_to: Vec<crate::check::ConnectTo>,
+    /// Also trust the CA certificates (PEM) in this file
+    #[arg(long, value_name = "PATH")]
+    pub ca_bundle: Option<PathBuf>,
+}
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -244,6 +271,7 @@ impl SettingsArgs {
             Command::Down(a) => &a.settings,
             Command::Status(a) => &a.settings,
             Command::Sync(a) => &a.settings,
+            Command::Check(a) => &a.settings,
             // These need no settings: run.rs answers them before reading any.
             Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
         }

@@ -3,6 +3,7 @@
 mod access;
 mod apply;
 mod aws;
+mod check;
 mod ci;
 mod cli;
 mod commands;

@@ -42,6 +42,12 @@ impl Printer {
         self.info(&format!("{mark} {line}"));
     }
 
+    /// A failed check, shown even with --quiet.
+    pub fn failed(&self, line: &str) {
+        let mark = if self.color { "\x1b[31m✗\x1b[0m" } else { "✗" };
+        eprintln!("{mark} {line}");
+    }
+
     pub fn warn(&self, line: &str) {
         eprintln!("cdnctl: warning: {}", crate::hint::complete(line));
     }

@@ -22,6 +22,8 @@ pub enum Exit {
     NotReady = 4,
     /// Nothing of the stack exists.
     Absent = 5,
+    /// `check`: a probe of the site failed.
+    CheckFailed = 6,
     Interrupted = 130,
 }
 
@@ -118,6 +120,7 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
                 Command::Down(_) => "down",
                 Command::Status(_) => "status",
                 Command::Sync(_) => "sync",
+                Command::Check(_) => "check",
                 Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
             };
             fail(

@@ -1,5 +1,6 @@
 //! The three commands, each a thin use of observe → plan (→ apply).
 
+mod check;
 mod down;
 pub mod status;
 mod sync;
@@ -27,6 +28,7 @@ pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> anyhow::R
         Command::Down(args) => down::run(&clients, &spec, &waiting(settings), args, printer).await,
         Command::Status(args) => status::run(&clients, &spec, &waiting(settings), args, printer).await,
         Command::Sync(args) => sync::run(&clients, &spec, &waiting(settings), args, printer).await,
+        Command::Check(args) => check::run(&clients, &spec, &waiting(settings), args, printer).await,
         Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
     }
 }

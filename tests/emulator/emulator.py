@@ -2,15 +2,18 @@
 
 Runs moto's server in-process over HTTPS on an ephemeral port of 127.0.0.1, with
 a certificate made for this run, plus a plain-HTTP control port for the test
-harness. It prints one JSON line (ports and the CA bundle's path) and then
-serves until its standard input closes, so it never outlives whoever started it.
+harness, and CloudFront's edge (edge.py: every distribution over HTTPS and
+HTTP, "edge_https" and "edge_http"). It prints one JSON line (ports and the CA
+bundle's path) and then serves until its standard input closes, so it never outlives whoever started it.
 
 Two things are added around moto, both in this file:
 - `patch_moto_like_aws()`, `patch_acm_like_aws()`, `patch_s3_like_aws()`,
   `patch_denied_actions()`, `patch_tags_like_aws()`, `patch_route53_like_aws()`:
   small patches that make moto behave like real AWS where cdnctl depends on
   it; each names the AWS behaviour it restores. CloudFront's response
-  headers policy API, which moto lacks, is in response_headers.py.
+  headers policy API, which moto lacks, is in response_headers.py; what a
+  visitor gets from a distribution, in edge.py (its knobs: edge_error_ttl,
+  edge_certificate_days).
 - a request log and per-client knobs (latency, faults, slow deployments), keyed
   by the access key id each test signs with, so parallel tests never see each
   other's traffic.
@@ -156,9 +159,17 @@ def make_certificates(directory):
     )
 
     os.makedirs(directory, exist_ok=True)
-    paths = {name: os.path.join(directory, name) for name in ("ca.pem", "cert.pem", "key.pem")}
+    paths = {name: os.path.join(directory, name) for name in ("ca.pem", "ca-key.pem", "cert.pem", "key.pem")}
     with open(paths["ca.pem"], "wb") as f:
         f.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths["ca-key.pem"], "wb") as f:  # edge.py signs each name's certificate with it
+        f.write(
+            ca_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
     with open(paths["cert.pem"], "wb") as f:
         f.write(cert.public_bytes(serialization.Encoding.PEM))
     with open(paths["key.pem"], "wb") as f:
@@ -1060,6 +1071,10 @@ def main():
     import response_headers
 
     response_headers.patch_moto()
+    # CloudFront's edge: every distribution served over HTTPS and HTTP (its own file).
+    import edge
+
+    edges = edge.start(sys.modules[__name__], paths)
     app = Harness(response_headers.wrap(DomainDispatcherApplication(create_backend_app)))
     server = make_server(
         "127.0.0.1",
@@ -1080,6 +1095,7 @@ def main():
                 "endpoint": f"https://127.0.0.1:{server.server_port}",
                 "control": f"http://127.0.0.1:{control.server_port}",
                 "ca_bundle": os.path.abspath(paths["ca.pem"]),
+                **edges,
             }
         ),
         flush=True,

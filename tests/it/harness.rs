@@ -18,6 +18,12 @@ pub struct Emulator {
     pub endpoint: String,
     control: String,
     pub ca_bundle: PathBuf,
+    /// CloudFront's edge for every distribution: `127.0.0.1:PORT`, over HTTPS
+    /// (certificates signed by the CA of `ca_bundle`) and over plain HTTP.
+    #[allow(dead_code)]
+    pub edge_https: String,
+    #[allow(dead_code)]
+    pub edge_http: String,
     // Held for the life of the test binary: when it exits, the emulator's
     // stdin closes and it stops.
     _process: Mutex<(Child, ChildStdin)>,
@@ -63,6 +69,8 @@ pub fn emulator() -> &'static Emulator {
                 .trim_start_matches("http://")
                 .to_string(),
             ca_bundle: PathBuf::from(info["ca_bundle"].as_str().unwrap()),
+            edge_https: info["edge_https"].as_str().unwrap().to_string(),
+            edge_http: info["edge_http"].as_str().unwrap().to_string(),
             _process: Mutex::new((child, stdin)),
         }
     })

@@ -2,6 +2,7 @@
 //! One test binary, so every test shares one build and one emulator.
 
 mod certificate;
+mod check;
 mod ci;
 mod consistency;
 mod docs;

@@ -1,0 +1,471 @@
+"""Self-test of edge.py: what a visitor gets from the emulator's CloudFront edge.
+
+    .emulator/venv/bin/python tests/emulator/edge_selftest.py
+
+Starts the emulator through start.py (as the Rust harness does), builds
+buckets, origin access controls and distributions with boto3, then requests
+them over raw HTTP and HTTPS (SNI and Host set, the emulator's CA trusted) and
+checks each behaviour edge.py models against what CloudFront does. Prints
+"N passed, M failed" and exits non-zero if anything failed.
+"""
+
+import gzip
+import http.client
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+sys.dont_write_bytecode = True
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ACCOUNT = "123456789012"
+VALIDATION = "_d930b28be6c5927595552b219965053e"
+OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CORS_WITH_PREFLIGHT = "5cc3b908-e619-4b99-88e5-2cf7f45965bd"
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+RESULTS = {"passed": 0, "failed": 0}
+INFO = {}
+
+
+def check(name, condition, detail=""):
+    if condition:
+        RESULTS["passed"] += 1
+    else:
+        RESULTS["failed"] += 1
+        print(f"FAIL {name} {detail}", flush=True)
+
+
+def control(path, body):
+    request = urllib.request.Request(INFO["control"] + path, data=json.dumps(body).encode(), method="POST")
+    with urllib.request.urlopen(request) as answer:
+        return answer.status
+
+
+class Clients:
+    def __init__(self, key, **knobs):
+        if knobs:
+            control("/configure", {"key": key, **knobs})
+        kw = dict(
+            endpoint_url=INFO["endpoint"],
+            verify=INFO["ca_bundle"],
+            aws_access_key_id=key,
+            aws_secret_access_key="secret",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1, "mode": "standard"}),
+        )
+        self.s3 = boto3.client("s3", region_name="eu-west-1", **kw)
+        self.cf = boto3.client("cloudfront", region_name="us-east-1", **kw)
+        self.r53 = boto3.client("route53", region_name="us-east-1", **kw)
+        self.acm = boto3.client("acm", region_name="us-east-1", **kw)
+
+
+class Answer:
+    def __init__(self, response):
+        self.status = response.status
+        self.headers = {k.lower(): v for k, v in response.getheaders()}
+        self.body = response.read()
+
+    def __repr__(self):
+        return f"<{self.status} {self.headers} {self.body[:300]!r}>"
+
+    def text(self):
+        return self.body.decode(errors="replace")
+
+
+def get(host, path="/", scheme="https", method="GET", headers=None, sni=None):
+    """A request to the edge for host, as a browser would send it."""
+    address, port = INFO[f"edge_{scheme}"].split(":")
+    if scheme == "https":
+        ctx = ssl.create_default_context(cafile=INFO["ca_bundle"])
+        conn = http.client.HTTPSConnection(address, int(port), context=ctx, timeout=10)
+        raw = socket.create_connection((address, int(port)), timeout=10)
+        conn.sock = ctx.wrap_socket(raw, server_hostname=sni or host)
+    else:
+        conn = http.client.HTTPConnection(address, int(port), timeout=10)
+    conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    conn.putheader("Host", host)
+    for k, v in (headers or {}).items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    try:
+        return Answer(conn.getresponse())
+    finally:
+        conn.close()
+
+
+def tls_error(host):
+    try:
+        get(host)
+    except ssl.SSLCertVerificationError as e:
+        return e.verify_message or str(e)
+    return None
+
+
+def peer_certificate(host):
+    address, port = INFO["edge_https"].split(":")
+    ctx = ssl.create_default_context(cafile=INFO["ca_bundle"])
+    with socket.create_connection((address, int(port)), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=host) as tls:
+            return tls.getpeercert()
+
+
+# --------------------------------------------------------------------------
+# building stacks
+# --------------------------------------------------------------------------
+
+
+def make_bucket(c, name):
+    c.s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+
+
+def put(c, bucket, key, body, **kw):
+    c.s3.put_object(Bucket=bucket, Key=key, Body=body, **kw)
+
+
+def oac(c, name):
+    return c.cf.create_origin_access_control(
+        OriginAccessControlConfig={
+            "Name": name,
+            "SigningProtocol": "sigv4",
+            "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3",
+        }
+    )["OriginAccessControl"]["Id"]
+
+
+def distribution(c, ref, bucket, oac_id=None, oai=None, root="index.html", rhp=None, methods=None, aliases=None, cert=None):
+    origin = {
+        "Id": "s3",
+        "DomainName": f"{bucket}.s3.eu-west-1.amazonaws.com",
+        "S3OriginConfig": {"OriginAccessIdentity": f"origin-access-identity/cloudfront/{oai}" if oai else ""},
+    }
+    if oac_id:
+        origin["OriginAccessControlId"] = oac_id
+    behavior = {
+        "TargetOriginId": "s3",
+        "ViewerProtocolPolicy": "redirect-to-https",
+        "CachePolicyId": OPTIMIZED,
+        "Compress": True,
+    }
+    if methods:
+        behavior["AllowedMethods"] = {"Quantity": len(methods), "Items": methods,
+                                      "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}
+    if rhp:
+        behavior["ResponseHeadersPolicyId"] = rhp
+    config = {
+        "CallerReference": ref,
+        "Comment": "",
+        "Enabled": True,
+        "DefaultRootObject": root,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": behavior,
+    }
+    if aliases:
+        config["Aliases"] = {"Quantity": len(aliases), "Items": aliases}
+    if cert:
+        config["ViewerCertificate"] = {"ACMCertificateArn": cert, "SSLSupportMethod": "sni-only",
+                                       "MinimumProtocolVersion": "TLSv1.2_2021"}
+    d = c.cf.create_distribution(DistributionConfig=config)["Distribution"]
+    return d["Id"], d["ARN"], d["DomainName"]
+
+
+def grant(c, bucket, arn=None, oai=None, list_bucket=False, extra=()):
+    """The bucket policy cdnctl writes: CloudFront's grant and the TLS-only Deny."""
+    statements = []
+    if arn:
+        statements.append({"Sid": "CloudFront", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
+                           "Action": ["s3:GetObject"] + (["s3:ListBucket"] if list_bucket else []),
+                           "Resource": [f"arn:aws:s3:::{bucket}/*"] + ([f"arn:aws:s3:::{bucket}"] if list_bucket else []),
+                           "Condition": {"StringEquals": {"AWS:SourceArn": arn}}})
+    if oai:
+        statements.append({"Effect": "Allow",
+                           "Principal": {"AWS": f"arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity {oai}"},
+                           "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"})
+    statements.append({"Sid": "TlsOnly", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+                       "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    statements.extend(extra)
+    c.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+
+
+def stack(key, label, **kw):
+    """A bucket with index.html and app.css, an OAC, a distribution and the grant."""
+    c = Clients(key, **kw.pop("knobs", {}))
+    bucket = f"edge-{label}"
+    make_bucket(c, bucket)
+    put(c, bucket, "index.html", b"<h1>home</h1>", ContentType="text/html", CacheControl="no-cache")
+    put(c, bucket, "app.css", b"body{}", ContentType="text/css", CacheControl="public, max-age=31536000, immutable")
+    oac_id = oac(c, f"oac-{label}")
+    dist_id, arn, domain = distribution(c, f"ref-{label}", bucket, oac_id=oac_id, **kw)
+    grant(c, bucket, arn=arn)
+    return c, bucket, dist_id, arn, domain
+
+
+def is_cloudfront_page(a):
+    return (a.status == 403 and "The request could not be satisfied" in a.text()
+            and a.headers.get("x-cache") == "Error from cloudfront" and a.headers.get("server") == "CloudFront")
+
+
+def is_s3_error(a, status, code):
+    return a.status == status and f"<Code>{code}</Code>" in a.text() and a.headers.get("x-cache") == "Error from cloudfront"
+
+
+# --------------------------------------------------------------------------
+# the tests
+# --------------------------------------------------------------------------
+
+
+def test_unknown_and_disabled():
+    check("unknown host over https: CloudFront's 403 page", is_cloudfront_page(a := get("d111111abcdef8.cloudfront.net")), a)
+    check("unknown host over http: CloudFront's 403 page", is_cloudfront_page(a := get("nobody.example.com", scheme="http")), a)
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEDISABLED", "disabled")
+    check("enabled distribution serves", get(domain, "/app.css").status == 200)
+    got = c.cf.get_distribution_config(Id=dist_id)
+    config = got["DistributionConfig"]
+    config["Enabled"] = False
+    c.cf.update_distribution(Id=dist_id, IfMatch=got["ETag"], DistributionConfig=config)
+    check("disabled distribution: CloudFront's 403 page", is_cloudfront_page(a := get(domain, "/app.css")), a)
+
+
+def test_object_and_edge_headers():
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEOBJECT", "object")
+    put(c, bucket, "data.json.gz", gzip.compress(b'{"a": 1}'), ContentType="application/json",
+        ContentEncoding="gzip", CacheControl="max-age=60")
+    check("the origin keeps its OriginAccessControlId",
+          c.cf.get_distribution_config(Id=dist_id)["DistributionConfig"]["Origins"]["Items"][0].get("OriginAccessControlId"))
+    a = get(domain, "/app.css")
+    etag = c.s3.head_object(Bucket=bucket, Key="app.css")["ETag"]
+    check("object: 200 and its body", a.status == 200 and a.body == b"body{}", a)
+    check("object: Content-Type and Cache-Control from S3", a.headers.get("content-type") == "text/css"
+          and a.headers.get("cache-control") == "public, max-age=31536000, immutable", a.headers)
+    check("object: S3's ETag", a.headers.get("etag") == etag, a.headers)
+    check("object: Via, X-Amz-Cf-Pop, X-Amz-Cf-Id", a.headers.get("via", "").endswith(".cloudfront.net (CloudFront)")
+          and a.headers.get("x-amz-cf-pop") and len(a.headers.get("x-amz-cf-id", "")) == 56, a.headers)
+    check("first request: Miss", a.headers.get("x-cache") == "Miss from cloudfront", a.headers)
+    check("second request: Hit", (b := get(domain, "/app.css")).headers.get("x-cache") == "Hit from cloudfront", b.headers)
+    a = get(domain, "/data.json.gz", headers={"Accept-Encoding": "gzip"})
+    check("Content-Encoding from the object, not compressed again", a.headers.get("content-encoding") == "gzip"
+          and gzip.decompress(a.body) == b'{"a": 1}', a)
+    a = get(domain, "/app.css", headers={"If-None-Match": etag})
+    check("If-None-Match: 304", a.status == 304 and a.body == b"", a)
+    a = get(domain, "/app.css", method="HEAD")
+    check("HEAD: headers, no body", a.status == 200 and a.body == b"" and a.headers.get("content-length") == "6", a)
+    big = ("p { color: red }\n" * 200).encode()
+    put(c, bucket, "big.css", big, ContentType="text/css")
+    a = get(domain, "/big.css", headers={"Accept-Encoding": "gzip, deflate"})
+    check("compressed: gzip, weak ETag", a.headers.get("content-encoding") == "gzip" and gzip.decompress(a.body) == big
+          and a.headers.get("etag", "").startswith('W/"'), a.headers)
+    check("not compressed without Accept-Encoding", get(domain, "/big.css").body == big)
+
+
+def test_redirect_and_root():
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEREDIRECT", "redirect")
+    a = get(domain, "/app.css?v=1", scheme="http")
+    check("http: 301 to https", a.status == 301 and a.headers.get("location") == f"https://{domain}/app.css?v=1"
+          and a.headers.get("x-cache") == "Redirect from cloudfront", a)
+    a = get(domain, "/")
+    check("DefaultRootObject served for /", a.status == 200 and a.body == b"<h1>home</h1>", a)
+    c2, bucket2, _, _, domain2 = stack("AKIAEDGENOROOT", "noroot", root="")
+    check("/ without DefaultRootObject: 403 AccessDenied", is_s3_error(a := get(domain2, "/"), 403, "AccessDenied"), a)
+
+
+def test_bucket_policy():
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEPOLICY", "policy")
+    check("missing key without ListBucket: 403", is_s3_error(a := get(domain, "/nope.txt"), 403, "AccessDenied"), a)
+    grant(c, bucket, arn=arn, list_bucket=True)
+    check("missing key with ListBucket: 404 NoSuchKey", is_s3_error(a := get(domain, "/nope2.txt"), 404, "NoSuchKey"), a)
+    grant(c, bucket, arn=arn, extra=[{"Effect": "Deny", "Principal": {"Service": "cloudfront.amazonaws.com"},
+                                      "Action": "s3:GetObject",
+                                      "Resource": [f"arn:aws:s3:::{bucket}/.cdnctl/*", f"arn:aws:s3:::{bucket}/*/.cdnctl/*"]}])
+    put(c, bucket, ".cdnctl/lease", b"x")
+    put(c, bucket, "static/.cdnctl/manifest", b"x")
+    put(c, bucket, "static/ok.txt", b"ok", ContentType="text/plain")
+    check("explicit Deny wins (.cdnctl/*)", is_s3_error(a := get(domain, "/.cdnctl/lease"), 403, "AccessDenied"), a)
+    check("explicit Deny wins (*/.cdnctl/*)", is_s3_error(a := get(domain, "/static/.cdnctl/manifest"), 403, "AccessDenied"), a)
+    check("the rest still served", get(domain, "/static/ok.txt").status == 200)
+    # Another distribution's ARN, or no grant at all: AccessDenied.
+    c.s3.put_object(Bucket=bucket, Key="other.txt", Body=b"o")
+    grant(c, bucket, arn=arn.replace(dist_id, "E2OTHERDISTRIB"))
+    check("grant for another distribution: 403 AccessDenied", is_s3_error(a := get(domain, "/other.txt"), 403, "AccessDenied"), a)
+    c.s3.delete_bucket_policy(Bucket=bucket)
+    check("no policy: 403 AccessDenied", is_s3_error(a := get(domain, "/index.html?x"), 403, "AccessDenied") or
+          is_s3_error(a, 403, "AccessDenied"), a)
+    # A grant limited to a prefix matches by wildcard.
+    policy = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:Get*",
+                             "Resource": f"arn:aws:s3:::{bucket}/static/*",
+                             "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/*"}}}]}
+    c.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    put(c, bucket, "static/two.txt", b"2")
+    put(c, bucket, "top.txt", b"t")
+    check("resource wildcard and ArnLike match", get(domain, "/static/two.txt").status == 200)
+    check("outside the granted resource: 403", get(domain, "/top.txt").status == 403)
+
+
+def test_origin_access_identity():
+    c = Clients("AKIAEDGEOAI")
+    bucket = "edge-oai"
+    make_bucket(c, bucket)
+    put(c, bucket, "a.txt", b"a", ContentType="text/plain")
+    put(c, bucket, "b.txt", b"b", ContentType="text/plain")
+    _, arn, domain = distribution(c, "ref-oai", bucket, oai="E2QWRUHAPOMQZL")
+    check("OAI without a grant: 403", get(domain, "/a.txt").status == 403)
+    grant(c, bucket, oai="E2QWRUHAPOMQZL")
+    check("OAI granted: 200", (a := get(domain, "/b.txt")).status == 200 and a.body == b"b", a)
+    grant(c, bucket, arn=arn)  # an OAC grant does not cover an OAI origin
+    put(c, bucket, "c.txt", b"c")
+    check("OAI origin, OAC grant only: 403", get(domain, "/c.txt").status == 403)
+
+
+def test_cache_and_invalidation():
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGECACHE", "cache", knobs={"edge_error_ttl": 1})
+    put(c, bucket, "page.html", b"v1", ContentType="text/html", CacheControl="max-age=3600")
+    check("fill", get(domain, "/page.html").body == b"v1")
+    put(c, bucket, "page.html", b"v2", ContentType="text/html", CacheControl="max-age=3600")
+    a = get(domain, "/page.html")
+    check("stale copy while max-age lasts", a.body == b"v1" and a.headers["x-cache"] == "Hit from cloudfront", a)
+    c.cf.create_invalidation(DistributionId=dist_id, InvalidationBatch={
+        "Paths": {"Quantity": 1, "Items": ["/page*"]}, "CallerReference": "inv-1"})
+    a = get(domain, "/page.html")
+    check("after an invalidation: Miss, new copy", a.body == b"v2" and a.headers["x-cache"] == "Miss from cloudfront", a)
+    put(c, bucket, "short.txt", b"s", ContentType="text/plain", CacheControl="max-age=1")
+    get(domain, "/short.txt")
+    time.sleep(1.3)
+    check("expired, unchanged: RefreshHit", get(domain, "/short.txt").headers["x-cache"] == "RefreshHit from cloudfront")
+    # Errors are cached (edge_error_ttl, 10 s by default).
+    check("error first", get(domain, "/later.txt").status == 403)
+    put(c, bucket, "later.txt", b"now", ContentType="text/plain")
+    a = get(domain, "/later.txt")
+    check("error cached", a.status == 403 and a.headers["x-cache"] == "Error from cloudfront", a)
+    time.sleep(1.2)
+    check("error expires after edge_error_ttl", get(domain, "/later.txt").status == 200)
+
+
+def test_response_headers_policies():
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGECORS", "cors", rhp=CORS_WITH_PREFLIGHT,
+                                            methods=["GET", "HEAD", "OPTIONS"])
+    put(c, bucket, "font.woff2", b"wOF2", ContentType="font/woff2", CacheControl="max-age=60")
+    a = get(domain, "/font.woff2")
+    check("no Origin: no CORS header", "access-control-allow-origin" not in a.headers, a.headers)
+    a = get(domain, "/font.woff2", headers={"Origin": "https://app.example"})
+    check("Origin: Access-Control-Allow-Origin *, from the cached copy",
+          a.headers.get("access-control-allow-origin") == "*" and a.headers["x-cache"] == "Hit from cloudfront", a.headers)
+    a = get(domain, "/font.woff2", method="OPTIONS", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
+    check("preflight answered", a.status == 200 and a.headers.get("access-control-allow-origin") == "*"
+          and "GET" in a.headers.get("access-control-allow-methods", ""), a)
+    a = get(domain, "/font.woff2", method="OPTIONS", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "x-requested-with"})
+    check("preflight for a header the policy does not allow: refused", a.status == 403, a)
+    c2, bucket2, _, _, domain2 = stack("AKIAEDGENOOPTIONS", "nooptions", rhp=CORS_WITH_PREFLIGHT)
+    a = get(domain2, "/app.css", method="OPTIONS", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
+    check("preflight without OPTIONS allowed: 403", is_cloudfront_page(a), a)
+    # A custom policy: exact origins, origin override, security headers.
+    policy = c.cf.create_response_headers_policy(ResponseHeadersPolicyConfig={
+        "Name": "edge-selftest",
+        "CorsConfig": {
+            "AccessControlAllowOrigins": {"Quantity": 1, "Items": ["https://app.example"]},
+            "AccessControlAllowHeaders": {"Quantity": 1, "Items": ["*"]},
+            "AccessControlAllowMethods": {"Quantity": 3, "Items": ["GET", "HEAD", "OPTIONS"]},
+            "AccessControlAllowCredentials": False,
+            "AccessControlMaxAgeSec": 600,
+            "OriginOverride": True,
+        },
+        "SecurityHeadersConfig": {
+            "StrictTransportSecurity": {"Override": True, "AccessControlMaxAgeSec": 63072000, "IncludeSubdomains": True},
+            "ContentTypeOptions": {"Override": True},
+        },
+        "CustomHeadersConfig": {"Quantity": 1, "Items": [{"Header": "X-Served-By", "Value": "edge", "Override": True}]},
+    })["ResponseHeadersPolicy"]["Id"]
+    c3, bucket3, _, _, domain3 = stack("AKIAEDGECUSTOM", "custom", rhp=policy, methods=["GET", "HEAD", "OPTIONS"])
+    a = get(domain3, "/app.css", headers={"Origin": "https://app.example"})
+    check("custom policy: the listed origin echoed", a.headers.get("access-control-allow-origin") == "https://app.example", a.headers)
+    check("custom policy: security and custom headers",
+          a.headers.get("strict-transport-security") == "max-age=63072000; includeSubDomains"
+          and a.headers.get("x-content-type-options") == "nosniff" and a.headers.get("x-served-by") == "edge", a.headers)
+    a = get(domain3, "/app.css", headers={"Origin": "https://evil.example"})
+    check("custom policy: another origin gets nothing", "access-control-allow-origin" not in a.headers, a.headers)
+    a = get(domain3, "/app.css", method="OPTIONS", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
+    check("custom policy: preflight with Max-Age", a.status == 200 and a.headers.get("access-control-max-age") == "600", a)
+    a = get(domain3, "/nope", headers={"Origin": "https://app.example"})
+    check("policy headers on errors too", a.status == 403 and a.headers.get("x-served-by") == "edge", a)
+    c4, bucket4, _, _, domain4 = stack("AKIAEDGESECURITY", "security", rhp=SECURITY_HEADERS)
+    a = get(domain4, "/app.css", headers={"Origin": "https://app.example"})
+    check("SecurityHeadersPolicy: headers, no CORS", a.headers.get("x-frame-options") == "SAMEORIGIN"
+          and a.headers.get("strict-transport-security") == "max-age=31536000"
+          and "access-control-allow-origin" not in a.headers, a.headers)
+
+
+def test_tls():
+    c = Clients("AKIAEDGETLS")
+    zone = c.r53.create_hosted_zone(Name="edge-tls.example", CallerReference=f"edge-{time.time()}")["HostedZone"]["Id"]
+    domain = "static.edge-tls.example"
+    cert = c.acm.request_certificate(DomainName=domain, ValidationMethod="DNS")["CertificateArn"]
+    c.r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": f"{VALIDATION}.{domain}.", "Type": "CNAME", "TTL": 300,
+        "ResourceRecords": [{"Value": "_x.acm-validations.aws."}]}}]})
+    deadline = time.time() + 15
+    while c.acm.describe_certificate(CertificateArn=cert)["Certificate"]["Status"] != "ISSUED" and time.time() < deadline:
+        time.sleep(0.2)
+    bucket = "edge-tls"
+    make_bucket(c, bucket)
+    put(c, bucket, "a.txt", b"a", ContentType="text/plain")
+    dist_id, arn, cf_domain = distribution(c, "ref-tls", bucket, oac_id=oac(c, "oac-tls"), aliases=[domain], cert=cert)
+    grant(c, bucket, arn=arn)
+    check("TLS for dxxxx.cloudfront.net", tls_error(cf_domain) is None, tls_error(cf_domain))
+    check("TLS for the alias, from the ACM certificate", tls_error(domain) is None, tls_error(domain))
+    check("the alias serves", (a := get(domain, "/a.txt")).status == 200 and a.body == b"a", a)
+    names = [v for k, v in peer_certificate(domain)["subjectAltName"]]
+    check("alias certificate names the ACM certificate's names", names == [domain], names)
+    error = tls_error("www.edge-tls.example")
+    check("a name no distribution holds: *.cloudfront.net, not valid for it", error is not None and "mismatch" in error.lower(), error)
+    control("/configure", {"key": "AKIAEDGETLS", "edge_certificate_days": 5})
+    not_after = ssl.cert_time_to_seconds(peer_certificate(domain)["notAfter"])
+    check("edge_certificate_days", abs(not_after - (time.time() + 5 * 86400)) < 2 * 3600, not_after)
+    control("/certificate-status", {"arn": cert, "status": "EXPIRED"})
+    error = tls_error(domain)
+    check("an EXPIRED ACM certificate: expired at the edge", error is not None and "expired" in error.lower(), error)
+
+
+# --------------------------------------------------------------------------
+
+
+def main():
+    run_dir = tempfile.mkdtemp(prefix="cdnctl-edge-selftest-")
+    env = dict(os.environ, MOTO_ACM_VALIDATION_WAIT="1")
+    emulator = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "start.py"), run_dir],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(os.path.join(run_dir, "stderr.log"), "w"), env=env,
+    )
+    try:
+        INFO.update(json.loads(emulator.stdout.readline()))
+        check("info names edge_https and edge_http", INFO.get("edge_https", "").startswith("127.0.0.1:")
+              and INFO.get("edge_http", "").startswith("127.0.0.1:"), INFO)
+        for name, test in sorted(globals().items()):
+            if not name.startswith("test_"):
+                continue
+            try:
+                test()
+            except Exception:
+                RESULTS["failed"] += 1
+                print(f"FAIL {name} raised:\n{traceback.format_exc()}", flush=True)
+    finally:
+        emulator.stdin.close()
+        emulator.wait(timeout=30)
+    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
+    if RESULTS["failed"]:
+        print(f"emulator log: {os.path.join(run_dir, 'stderr.log')}")
+    sys.exit(1 if RESULTS["failed"] else 0)
+
+
+if __name__ == "__main__":
+    main()
