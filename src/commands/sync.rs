@@ -100,7 +100,8 @@ pub async fn run(
             if d.check_headers {
                 next.fingerprint = Some(opts.rules.fingerprint());
             }
-            if next.same_record(&s.state) || lease::write(&s3, bucket, &at.key, &next, &s.version).await?.is_some() {
+            let unchanged = next.same_record(&s.state) && s.state.lease.is_none();
+            if unchanged || lease::write(&s3, bucket, &at.key, &next, &s.version).await?.is_some() {
                 report::done(
                     printer,
                     &at.summary(&stack, &files, &s, &d, &Published::default(), None),

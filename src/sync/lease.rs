@@ -34,6 +34,10 @@ pub struct Lease {
     pub token: String,
     pub host: String,
     pub pid: u32,
+    /// The process-id namespace (Linux): containers sharing a host name do
+    /// not see each other's processes.
+    #[serde(default)]
+    pub pid_ns: Option<String>,
     /// `REPOSITORY/RUN_ID` and attempt, on GitHub Actions.
     #[serde(default)]
     pub ci_run: Option<String>,
@@ -76,6 +80,7 @@ impl Lease {
             token: format!("{host}-{pid}-{nanos}"),
             host,
             pid,
+            pid_ns: pid_namespace(),
             ci_run,
             attempt,
             since: now,
@@ -92,7 +97,13 @@ impl Lease {
         if self.ci_run.is_some() && self.ci_run == me.ci_run && self.attempt < me.attempt {
             return true; // a re-run starts only once the earlier attempt ended
         }
-        self.host == me.host && self.pid != me.pid && !process_exists(self.pid)
+        // A process of this very machine (same host name and process
+        // namespace) that no longer exists.
+        self.host == me.host
+            && self.pid_ns.is_some()
+            && self.pid_ns == me.pid_ns
+            && self.pid != me.pid
+            && !std::path::Path::new("/proc").join(self.pid.to_string()).exists()
     }
 
     /// "GitHub Actions run … (since 42s, expires in 4m18s)".
@@ -114,9 +125,10 @@ pub fn now() -> i64 {
 }
 
 /// Linux only (`/proc`); elsewhere a lease of a dead process expires with [`TTL`].
-fn process_exists(pid: u32) -> bool {
-    let proc = std::path::Path::new("/proc");
-    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+fn pid_namespace() -> Option<String> {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 fn human(secs: i64) -> String {
@@ -280,10 +292,10 @@ impl Held {
                     if *lost {
                         return;
                     }
-                    if let Some(lease) = &mut state.lease {
-                        lease.expires = now() + TTL;
-                    }
-                    match write(&s3, &bucket, &key, state, version).await {
+                    let Some(lease) = &mut state.lease else { return };
+                    lease.expires = now() + TTL;
+                    let token = lease.token.clone();
+                    match write_mine(&s3, &bucket, &key, state, version, Some(&token)).await {
                         Ok(Some(v)) => *version = v,
                         Ok(None) => *lost = true,
                         Err(e) => tracing::warn!("{key}: renewing the lease: {e:#}"),
@@ -320,10 +332,67 @@ impl Held {
             return Err(taken());
         }
         finish(state);
-        state.lease = None;
-        match write(&self.s3, &self.bucket, &self.key, state, version).await? {
+        let token = state.lease.take().map(|l| l.token);
+        match write_mine(&self.s3, &self.bucket, &self.key, state, version, token.as_deref()).await? {
             Some(_) => Ok(()),
             None => Err(taken()),
         }
+    }
+}
+
+/// `write`, also over a version this run wrote itself without learning its
+/// ETag (a renewal cut short): the lease read back is still `token`'s.
+async fn write_mine(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    state: &State,
+    version: &Version,
+    token: Option<&str>,
+) -> anyhow::Result<Option<Version>> {
+    if let Some(v) = write(s3, bucket, key, state, version).await? {
+        return Ok(Some(v));
+    }
+    let (now, current, _) = read(s3, bucket, key).await?;
+    match now.lease {
+        Some(l) if Some(l.token.as_str()) == token => write(s3, bucket, key, state, &current).await,
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(host: &str, pid: u32, ns: &str, ci: Option<(&str, u32)>) -> Lease {
+        Lease {
+            holder: "someone".into(),
+            token: format!("{host}-{pid}"),
+            host: host.into(),
+            pid,
+            pid_ns: Some(ns.into()),
+            ci_run: ci.map(|(r, _)| r.to_string()),
+            attempt: ci.map(|(_, a)| a).unwrap_or(0),
+            since: 100,
+            expires: 100 + TTL,
+        }
+    }
+
+    #[test]
+    fn a_lease_is_stale_once_expired_or_its_holder_is_known_gone() {
+        let me = lease("h", std::process::id(), "pid:[1]", None);
+        // Alive elsewhere: not stale until it expires.
+        let other = lease("other", 1, "pid:[1]", None);
+        assert!(!other.is_stale_for(&me, 200));
+        assert!(other.is_stale_for(&me, 100 + TTL));
+        // A process of this machine that is gone (pid beyond any pid_max).
+        assert!(lease("h", u32::MAX - 1, "pid:[1]", None).is_stale_for(&me, 200));
+        // Same host name, another container: its processes are not ours to see.
+        assert!(!lease("h", u32::MAX - 1, "pid:[2]", None).is_stale_for(&me, 200));
+        // An earlier attempt of the same CI run has ended; a parallel job has not.
+        let me = lease("runner", 5, "pid:[1]", Some(("o/r/42", 2)));
+        assert!(lease("runner-2", 5, "pid:[1]", Some(("o/r/42", 1))).is_stale_for(&me, 200));
+        assert!(!lease("runner-2", 5, "pid:[1]", Some(("o/r/42", 2))).is_stale_for(&me, 200));
+        assert!(!lease("runner-2", 5, "pid:[1]", Some(("o/r/43", 1))).is_stale_for(&me, 200));
     }
 }
