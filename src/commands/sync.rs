@@ -3,7 +3,7 @@
 //! CloudFront holds stale, then delete what is gone; one writing run per
 //! prefix at a time (a lease in the prefix's state, `sync/lease.rs`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 use anyhow::anyhow;
 
@@ -13,14 +13,14 @@ use crate::output::Printer;
 use crate::run::Exit;
 use crate::settings::Environment;
 use crate::spec::Spec;
+use crate::sync::decide::{self, Decided};
 use crate::sync::diff::{self, Plan, RemoteObject};
-use crate::sync::invalidation::Batch;
 use crate::sync::lease::{self, Held, Lease, Version};
 use crate::sync::remote::{self, Stack};
 use crate::sync::scan::{self, LocalFile};
 use crate::sync::stages::{self, Published};
-use crate::sync::state::{self, Pending, State};
-use crate::sync::{report, rules, transfer, SyncArgs, SyncOptions};
+use crate::sync::state::{Pending, State};
+use crate::sync::{report, transfer, SyncArgs, SyncOptions};
 
 /// How often to read the state again when another run changed it between
 /// this run's read and its write.
@@ -91,38 +91,16 @@ pub async fn run(
                 Exit::Success
             });
         }
-        // Note what this run must invalidate, and take the lease, before
-        // changing anything: a run interrupted after its uploads still
-        // invalidates when run again. Nothing to publish: only the record.
-        let idle = !d.plan.has_writes() && d.batch.is_none();
-        let mut next = d.state.clone();
-        if idle {
-            if d.check_headers {
-                next.fingerprint = Some(opts.rules.fingerprint());
-            }
-            let unchanged = next.same_record(&s.state) && s.state.lease.is_none();
-            if unchanged || lease::write(&s3, bucket, &at.key, &next, &s.version).await?.is_some() {
+        match at.take(&s, &d).await? {
+            Taken::Held(held) => break (s, d, held),
+            Taken::Recorded => {
                 report::done(
                     printer,
                     &at.summary(&stack, &files, &s, &d, &Published::default(), None),
                 );
                 return Ok(Exit::Success);
             }
-        } else {
-            next.pending = d.batch.as_ref().map(|b| Pending {
-                paths: b.paths.clone(),
-                reference: b.reference.clone(),
-            });
-            let now = now();
-            next.lease = Some(Lease {
-                since: now,
-                expires: now + lease::TTL,
-                ..at.me.clone()
-            });
-            if let Some(version) = lease::write(&s3, bucket, &at.key, &next, &s.version).await? {
-                let held = Held::new(&s3, bucket, &at.key, next, version);
-                break (s, d, held);
-            }
+            Taken::Raced => {}
         }
         races += 1;
         if races > RACES {
@@ -139,21 +117,7 @@ pub async fn run(
     let result = at.work(clients, &stack, &files, &decided, &held, &mut work).await;
     // Give the lease back with what this run achieved, whatever happened.
     let fingerprint = opts.rules.fingerprint();
-    let released = held
-        .release(|s| {
-            if work.invalidated.is_some() {
-                s.pending = None;
-            }
-            if decided.check_headers && work.published.failures.is_empty() {
-                s.fingerprint = Some(fingerprint);
-            }
-            if work.deleted {
-                for key in &decided.plan.deletes {
-                    s.superseded.remove(key);
-                }
-            }
-        })
-        .await;
+    let released = held.release(|s| work.record(&decided, fingerprint, s)).await;
     result?;
     released?;
     report::done(
@@ -190,14 +154,13 @@ struct Seen {
     pages: usize,
 }
 
-struct Decided {
-    plan: Plan,
-    heads_checked: usize,
-    /// The header rules differ from the prefix's fingerprint.
-    check_headers: bool,
-    /// The state this run leaves (deploys, superseded files), without lease.
-    state: State,
-    batch: Option<Batch>,
+enum Taken {
+    /// The lease, with the pending invalidation noted: go ahead.
+    Held(Held),
+    /// Nothing to publish; the record is up to date.
+    Recorded,
+    /// Another run wrote the state first: read it again.
+    Raced,
 }
 
 #[derive(Default)]
@@ -208,7 +171,59 @@ struct Work {
     deleted: bool,
 }
 
+impl Work {
+    /// What this run achieved, into the state it leaves.
+    fn record(&self, d: &Decided, fingerprint: String, state: &mut State) {
+        if self.invalidated.is_some() {
+            state.pending = None;
+        }
+        if d.check_headers && self.published.failures.is_empty() {
+            state.fingerprint = Some(fingerprint);
+        }
+        if self.deleted {
+            for key in &d.plan.deletes {
+                state.superseded.remove(key);
+            }
+        }
+    }
+}
+
 impl Place<'_> {
+    /// Note what this run must invalidate, and take the lease, before
+    /// changing anything: a run interrupted after its uploads still
+    /// invalidates when run again. With nothing to publish, only the record
+    /// is written (if it changed).
+    async fn take(&self, seen: &Seen, d: &Decided) -> anyhow::Result<Taken> {
+        let mut next = d.state.clone();
+        let idle = !d.plan.has_writes() && d.batch.is_none();
+        if idle {
+            if d.check_headers {
+                next.fingerprint = Some(self.opts.rules.fingerprint());
+            }
+            if next.same_record(&seen.state) && seen.state.lease.is_none() {
+                return Ok(Taken::Recorded);
+            }
+        } else {
+            next.pending = d.batch.as_ref().map(|b| Pending {
+                paths: b.paths.clone(),
+                reference: b.reference.clone(),
+            });
+            let now = now();
+            next.lease = Some(Lease {
+                since: now,
+                expires: now + lease::TTL,
+                ..self.me.clone()
+            });
+        }
+        Ok(
+            match lease::write(self.s3, self.bucket, &self.key, &next, &seen.version).await? {
+                None => Taken::Raced,
+                Some(_) if idle => Taken::Recorded,
+                Some(version) => Taken::Held(Held::new(self.s3, self.bucket, &self.key, next, version)),
+            },
+        )
+    }
+
     /// Read the state, waiting while another live run holds its lease, then
     /// list: a run that released its lease before the read has finished
     /// every write the listing must show.
@@ -232,64 +247,15 @@ impl Place<'_> {
         })
     }
 
-    /// The plan, and the state this run leaves: its deploy recorded, and with
-    /// --delete the content-hashed files it no longer names.
     async fn decide(&self, files: &[LocalFile], seen: &Seen) -> anyhow::Result<Decided> {
-        let (opts, objects) = (self.opts, &seen.objects);
-        // Headers of unchanged files are looked at only when the rules changed.
-        let fingerprint = opts.rules.fingerprint();
-        let check_headers = seen.state.fingerprint.as_deref() != Some(fingerprint.as_str());
-        let heads = if check_headers {
-            let keys: Vec<String> = diff::unchanged(files, objects).iter().map(|f| f.key.clone()).collect();
-            if !keys.is_empty() {
-                self.printer.info(&format!(
-                    "The header rules changed: checking the headers of {} files",
-                    keys.len()
-                ));
-            }
-            remote::heads(self.s3, self.bucket, keys, opts.jobs).await?
-        } else {
-            HashMap::new()
+        let place = decide::Place {
+            s3: self.s3,
+            bucket: self.bucket,
+            opts: self.opts,
+            holder: &self.me.holder,
+            printer: self.printer,
         };
-
-        let now = now();
-        let mut next = State {
-            lease: None,
-            ..seen.state.clone()
-        };
-        next.advance(&state::deploy_id(files), now, &self.me.holder);
-        let published: BTreeSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
-        let gone: Vec<&str> = objects
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !published.contains(k) && !diff::is_reserved(k))
-            .collect();
-        let hashed_gone = if opts.delete && !gone.is_empty() {
-            // The manifests being replaced name content-hashed files whatever their names.
-            let named = remote::deployed_files(self.s3, self.bucket, files, objects, &opts.prefix).await?;
-            gone.into_iter()
-                .filter(|k| rules::looks_hashed(k) || named.contains(*k))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        next.supersede(hashed_gone, &published, |k| objects.contains_key(k), now);
-        let options = diff::Options {
-            delete: opts.delete,
-            grace: opts.grace,
-            now,
-            protected: next.protected(opts.keep_deploys),
-            superseded: next.since(),
-        };
-        let plan = diff::diff(files, objects, &heads, &options);
-        let batch = state::with_pending(plan.invalidation.clone(), seen.state.pending.clone());
-        Ok(Decided {
-            plan,
-            heads_checked: heads.len(),
-            check_headers,
-            state: next,
-            batch,
-        })
+        decide::decide(&place, files, &seen.state, &seen.objects).await
     }
 
     /// An empty or wrong DIR must not wipe the site.

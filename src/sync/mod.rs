@@ -13,6 +13,7 @@
 //! holds the pending invalidation, the last deploys and the lease that keeps
 //! two runs from writing at once.
 
+pub mod decide;
 pub mod diff;
 pub mod glob;
 pub mod invalidation;
