@@ -1,26 +1,30 @@
 //! `cdnctl sync DIR`: publish a directory to the stack's bucket, only what
 //! changed, in an order safe for rolling deploys, then invalidate what
-//! CloudFront holds stale.
+//! CloudFront holds stale, then delete what is gone; one writing run per
+//! prefix at a time (a lease in the prefix's state, `sync/lease.rs`).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use anyhow::anyhow;
-use futures_util::{stream, StreamExt as _};
-use serde_json::json;
 
 use super::now;
 use crate::aws::{Clients, Waiting};
-use crate::ci;
 use crate::output::Printer;
 use crate::run::Exit;
 use crate::settings::Environment;
 use crate::spec::Spec;
-use crate::sync::diff::{self, Plan, Why};
-use crate::sync::invalidation::{collapse, Batch};
-use crate::sync::progress::Progress;
-use crate::sync::remote::{self, HEADERS_TAG};
+use crate::sync::decide::{self, Decided};
+use crate::sync::diff::{self, Plan, RemoteObject};
+use crate::sync::lease::{self, Held, Lease, Version};
+use crate::sync::remote::{self, Stack};
 use crate::sync::scan::{self, LocalFile};
-use crate::sync::{transfer, SyncArgs, SyncOptions};
+use crate::sync::stages::{self, Published};
+use crate::sync::state::{Pending, State};
+use crate::sync::{report, transfer, SyncArgs, SyncOptions};
+
+/// How often to read the state again when another run changed it between
+/// this run's read and its write.
+const RACES: usize = 10;
 
 pub async fn run(
     clients: &Clients,
@@ -42,372 +46,321 @@ pub async fn run(
     );
     let bucket = spec.bucket.as_str();
     let reserved = format!("{}.cdnctl/", opts.prefix);
-    let pending_key = format!("{reserved}pending-invalidation.json");
+    let at = Place {
+        s3: &s3,
+        bucket,
+        key: format!("{reserved}state.json"),
+        opts: &opts,
+        waiting,
+        printer,
+        me: Lease::mine(now()),
+    };
 
-    // The local scan, the stack and the listing, all at once.
+    // The local scan, the stack, and the state then the listing, all at once.
     let scanning = {
-        let (dir, prefix, rules, reserved) = (
-            opts.dir.clone(),
-            opts.prefix.clone(),
-            opts.rules.clone(),
-            reserved.clone(),
-        );
+        let (dir, prefix, rules) = (opts.dir.clone(), opts.prefix.clone(), opts.rules.clone());
         tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved))
     };
-    let (stack, listing) = tokio::join!(
-        remote::find_stack(clients, spec, waiting),
-        remote::list(&s3, bucket, &opts.prefix)
-    );
+    let (stack, mut seen) = tokio::join!(remote::find_stack(clients, spec, waiting), at.look());
     let stack = stack?;
-    let (objects, pages) = listing?;
     let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
     for w in &local.warnings {
         printer.warn(w);
     }
     let files = local.files;
-
-    // Headers of unchanged files are looked at only when the rules changed.
-    let fingerprint = opts.rules.fingerprint();
-    let check_headers = stack.tags.get(HEADERS_TAG) != Some(&fingerprint);
-    let heads = if check_headers {
-        let keys = diff::unchanged(&files, &objects)
-            .iter()
-            .map(|f| f.key.clone())
-            .collect::<Vec<_>>();
-        if !keys.is_empty() {
-            printer.info(&format!(
-                "The header rules changed: checking the headers of {} files",
-                keys.len()
-            ));
-        }
-        remote::heads(&s3, bucket, keys, opts.jobs).await?
-    } else {
-        HashMap::new()
-    };
-    let mut diff_options = diff::Options {
-        delete: opts.delete,
-        grace: opts.grace,
-        now: now(),
-        reserved: reserved.clone(),
-        protected: Default::default(),
-    };
-    let mut plan = diff::diff(&files, &objects, &heads, &diff_options);
-    if !plan.deletes.is_empty() {
-        // The deployed manifests name what the running servers still use.
-        diff_options.protected = deployed_files(&s3, bucket, &files, &objects, &opts.prefix).await?;
-        if !diff_options.protected.is_empty() {
-            plan = diff::diff(&files, &objects, &heads, &diff_options);
-        }
-    }
-
-    // An interrupted run's invalidation that may not have been sent.
-    let pending = match (&stack.distribution_id, objects.contains_key(&pending_key)) {
-        (Some(_), true) => remote::read_pending(&s3, bucket, &pending_key).await?,
-        _ => None,
-    };
-    let batch = match (plan.invalidation.clone(), pending.clone()) {
-        (b, None) => b,
-        (None, Some((paths, reference))) => Some(Batch::resumed(paths, reference)),
-        (Some(b), Some((paths, reference))) => Some(Batch {
-            reference: format!(
-                "{}-{}",
-                &b.reference[..b.reference.len().min(60)],
-                &reference[reference.len().saturating_sub(60)..]
-            ),
-            changed: b.changed + paths.len(),
-            paths: collapse(b.paths.into_iter().chain(paths).collect()),
-        }),
-    };
-    let batch = batch.filter(|_| stack.distribution_id.is_some());
-
-    if plan.deletes.len() as u64 > opts.max_deletes {
+    if files.is_empty() && !(opts.delete && opts.max_deletes.is_unlimited()) {
         anyhow::bail!(
-            "--max-deletes: {} objects are gone from {} and would be deleted, more than --max-deletes {}: \
-             check DIR and --prefix, then raise --max-deletes if that is right\nnothing was changed",
-            plan.deletes.len(),
-            opts.dir.display(),
-            opts.max_deletes
+            "DIR: {} holds no files to publish (did the build or collectstatic run?)\nnothing was changed",
+            opts.dir.display()
         );
     }
 
-    if opts.dry_run {
-        report_dry_run(printer, &files, &plan, batch.as_ref(), bucket, &opts);
-        return Ok(if plan.has_writes() || batch.is_some() {
-            Exit::Drift
-        } else {
-            Exit::Success
-        });
-    }
-
-    // Note what this run must invalidate before changing anything, so a run
-    // interrupted after its uploads still invalidates when run again.
-    if let Some(b) = &batch {
-        if pending.as_ref().is_none_or(|(_, r)| *r != b.reference) {
-            let note = json!({"paths": b.paths, "reference": b.reference}).to_string();
-            transfer::put_note(&s3, bucket, &pending_key, note).await?;
+    let mut races = 0;
+    let (seen, decided, held) = loop {
+        let s = seen?;
+        let mut d = at.decide(&files, &s).await?;
+        if stack.distribution_id.is_none() {
+            d.batch = None;
         }
-    }
-
-    // Content-hashed files first: nothing refers to them yet. Then the rest
-    // and the header updates, manifests last: whoever reads one finds every
-    // file it names.
-    let uploads: Vec<(usize, Why)> = plan.uploads().collect();
-    let total_bytes: u64 = uploads.iter().map(|(i, _)| files[*i].size).sum();
-    let progress = Progress::new(printer, uploads.len() + plan.header_updates.len(), total_bytes);
-    let mut failures = Vec::new();
-    let mut done = 0usize;
-    let todo = uploads.len() + plan.header_updates.len();
-    let manifests: Vec<usize> = plan
-        .other_uploads
-        .iter()
-        .filter(|(i, _)| files[*i].manifest)
-        .map(|(i, _)| *i)
-        .collect();
-    let stages: [Vec<Job>; 3] = [
-        plan.hashed_uploads.iter().map(|(i, _)| Job::Upload(*i)).collect(),
-        plan.other_uploads
-            .iter()
-            .filter(|(i, _)| !files[*i].manifest)
-            .map(|(i, _)| Job::Upload(*i))
-            .chain(plan.header_updates.iter().map(|i| Job::Headers(*i)))
-            .collect(),
-        manifests.iter().map(|i| Job::Upload(*i)).collect(),
-    ];
-    let mut uploaded = 0usize;
-    let mut uploaded_bytes = 0u64;
-    let mut headers_updated = 0usize;
-    for stage in stages {
-        if !failures.is_empty() {
-            break; // never publish manifests that name files that failed
+        at.check_deletes(&s, &d.plan)?;
+        if opts.dry_run {
+            report::dry_run(printer, &files, &d.plan, d.batch.as_ref(), bucket, &opts.prefix);
+            return Ok(if d.plan.has_writes() || d.batch.is_some() {
+                Exit::Drift
+            } else {
+                Exit::Success
+            });
         }
-        let mut results = stream::iter(stage)
-            .map(|job| {
-                let s3 = &s3;
-                let files = &files;
-                async move {
-                    let result = match job {
-                        Job::Upload(i) => transfer::upload(s3, bucket, &files[i]).await,
-                        Job::Headers(i) => transfer::update_headers(s3, bucket, &files[i]).await,
-                    };
-                    (job, result)
-                }
-            })
-            .buffer_unordered(opts.jobs);
-        while let Some((job, result)) = results.next().await {
-            done += 1;
-            match (job, result) {
-                (Job::Upload(i), Ok(())) => {
-                    uploaded += 1;
-                    uploaded_bytes += files[i].size;
-                    progress.file_done(files[i].size, done, todo);
-                }
-                (Job::Headers(_), Ok(())) => {
-                    headers_updated += 1;
-                    progress.file_done(0, done, todo);
-                }
-                (_, Err(e)) => failures.push(format!("{e:#}")),
+        match at.take(&s, &d).await? {
+            Taken::Held(held) => break (s, d, held),
+            Taken::Recorded => {
+                report::done(
+                    printer,
+                    &at.summary(&stack, &files, &s, &d, &Published::default(), None),
+                );
+                return Ok(Exit::Success);
             }
+            Taken::Raced => {}
         }
-    }
-    progress.finish();
-
-    // Invalidate what this run changed (also after a partial failure: what
-    // was uploaded is live and stale at the edge).
-    let mut invalidation_id = None;
-    if let (Some(b), Some(dist)) = (&batch, &stack.distribution_id) {
-        let id = transfer::invalidate(&clients.cloudfront, dist, &b.paths, &b.reference).await?;
-        printer.info(&format!(
-            "Invalidating {} path{} on {dist} ({id}); CloudFront's first 1,000 paths a month are free",
-            b.paths.len(),
-            if b.paths.len() == 1 { "" } else { "s" }
-        ));
-        if opts.wait {
-            let p = printer.progress("invalidation", &format!("{id} in progress"));
-            transfer::wait_invalidated(&clients.cloudfront, dist, &id, waiting).await?;
-            p.finish();
+        races += 1;
+        if races > RACES {
+            anyhow::bail!(
+                "{}: other runs keep changing it: run `cdnctl sync` again\nnothing was changed",
+                at.key
+            );
         }
-        transfer::delete_note(&s3, bucket, &pending_key).await?;
-        invalidation_id = Some(id);
-    } else if stack.distribution_id.is_none() && plan.invalidation.is_some() {
-        printer.warn(&format!(
-            "stack {bucket} has no distribution yet: nothing to invalidate (run `cdnctl up`)"
-        ));
-    }
+        printer.info("another sync changed this prefix meanwhile: reading it again");
+        seen = at.look().await;
+    };
 
-    if !failures.is_empty() {
-        let n = failures.len();
-        failures.truncate(10);
-        anyhow::bail!(
-            "{}\n{n} file(s) failed; nothing was deleted: run `cdnctl sync` again to finish",
-            failures.join("\n")
-        );
-    }
-
-    if !plan.deletes.is_empty() {
-        transfer::delete(&s3, bucket, &plan.deletes, opts.jobs).await?;
-    }
-    if check_headers {
-        // Every object now has the headers these rules give it.
-        if let Err(e) = remote::put_fingerprint(&s3, bucket, &stack.tags, &fingerprint).await {
-            printer.warn(&format!("{e:#}"));
-        }
-    }
-
-    let summary = json!({
-        "bucket": bucket,
-        "prefix": opts.prefix,
-        "distribution_id": stack.distribution_id,
-        "dry_run": false,
-        "files": files.len(),
-        "unchanged": plan.unchanged,
-        "uploaded": uploaded,
-        "uploaded_bytes": uploaded_bytes,
-        "headers_updated": headers_updated,
-        "headers_checked": heads.len(),
-        "deleted": plan.deletes.len(),
-        "kept": plan.kept,
-        "listing_pages": pages,
-        "invalidation": batch.as_ref().map(|b| json!({
-            "id": invalidation_id,
-            "paths": b.paths,
-            "path_count": b.paths.len(),
-            "caller_reference": b.reference,
-        })),
-    });
-    let mut step = ci::Summary::new(
-        format!(
-            "cdnctl sync {}: {uploaded} uploaded",
-            ci::code(&format!("{bucket}/{}", opts.prefix))
+    let mut work = Work::default();
+    let result = at.work(clients, &stack, &files, &decided, &held, &mut work).await;
+    // Give the lease back with what this run achieved, whatever happened.
+    let fingerprint = opts.rules.fingerprint();
+    let released = held.release(|s| work.record(&decided, fingerprint, s)).await;
+    result?;
+    released?;
+    report::done(
+        printer,
+        &at.summary(
+            &stack,
+            &files,
+            &seen,
+            &decided,
+            &work.published,
+            work.invalidated.as_deref(),
         ),
-        &["what", "files"],
     );
-    step.row(vec![
-        "uploaded".into(),
-        format!("{uploaded} ({})", human_bytes(uploaded_bytes)),
-    ]);
-    step.row(vec!["headers updated".into(), headers_updated.to_string()]);
-    step.row(vec!["unchanged".into(), plan.unchanged.to_string()]);
-    step.row(vec!["deleted".into(), plan.deletes.len().to_string()]);
-    step.row(vec![
-        "invalidated paths".into(),
-        batch
-            .as_ref()
-            .map(|b| b.paths.join("\n"))
-            .unwrap_or_else(|| "none".into()),
-    ]);
-    step.write(printer);
-    if printer.json {
-        printer.json(&summary);
-    } else {
-        printer.result(&format!(
-            "{bucket}/{}: {uploaded} uploaded ({}), {headers_updated} headers updated, {} unchanged, {} deleted, {} kept",
-            opts.prefix,
-            human_bytes(uploaded_bytes),
-            plan.unchanged,
-            plan.deletes.len(),
-            plan.kept
-        ));
-        if let (Some(b), Some(id)) = (&batch, &invalidation_id) {
-            printer.result(&format!("invalidation {id}: {} paths", b.paths.len()));
-        }
-    }
     Ok(Exit::Success)
 }
 
-/// The files named by the bucket's manifests where they differ from the
-/// local ones (the version being replaced), as keys.
-async fn deployed_files(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    files: &[LocalFile],
-    objects: &std::collections::BTreeMap<String, diff::RemoteObject>,
-    prefix: &str,
-) -> anyhow::Result<std::collections::BTreeSet<String>> {
-    let mut out = std::collections::BTreeSet::new();
-    for f in files.iter().filter(|f| f.manifest) {
-        if objects.get(&f.key).is_none_or(|r| f.same_content(&r.etag)) {
-            continue;
+/// The prefix being synced, and what every step needs.
+struct Place<'a> {
+    s3: &'a aws_sdk_s3::Client,
+    bucket: &'a str,
+    /// The prefix's state object.
+    key: String,
+    opts: &'a SyncOptions,
+    waiting: &'a Waiting,
+    printer: &'a Printer,
+    me: Lease,
+}
+
+/// The state (no other run holding it) and, read after it, the listing.
+struct Seen {
+    state: State,
+    version: Version,
+    objects: BTreeMap<String, RemoteObject>,
+    pages: usize,
+}
+
+enum Taken {
+    /// The lease, with the pending invalidation noted: go ahead.
+    Held(Held),
+    /// Nothing to publish; the record is up to date.
+    Recorded,
+    /// Another run wrote the state first: read it again.
+    Raced,
+}
+
+#[derive(Default)]
+struct Work {
+    published: Published,
+    /// The invalidation's id, once CloudFront has it.
+    invalidated: Option<String>,
+    deleted: bool,
+}
+
+impl Work {
+    /// What this run achieved, into the state it leaves.
+    fn record(&self, d: &Decided, fingerprint: String, state: &mut State) {
+        if self.invalidated.is_some() {
+            state.pending = None;
         }
-        if let Some(text) = remote::get_text(s3, bucket, &f.key).await? {
-            let names = crate::sync::rules::manifest_files(&f.rel, &text).unwrap_or_default();
-            out.extend(names.into_iter().map(|n| format!("{prefix}{n}")));
+        if d.check_headers && self.published.failures.is_empty() {
+            state.fingerprint = Some(fingerprint);
+        }
+        if self.deleted {
+            for key in &d.plan.deletes {
+                state.superseded.remove(key);
+            }
         }
     }
-    Ok(out)
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Job {
-    Upload(usize),
-    Headers(usize),
-}
+impl Place<'_> {
+    /// Note what this run must invalidate, and take the lease, before
+    /// changing anything: a run interrupted after its uploads still
+    /// invalidates when run again. With nothing to publish, only the record
+    /// is written (if it changed).
+    async fn take(&self, seen: &Seen, d: &Decided) -> anyhow::Result<Taken> {
+        let mut next = d.state.clone();
+        let idle = !d.plan.has_writes() && d.batch.is_none();
+        if idle {
+            if d.check_headers {
+                next.fingerprint = Some(self.opts.rules.fingerprint());
+            }
+            if next.same_record(&seen.state) && seen.state.lease.is_none() {
+                return Ok(Taken::Recorded);
+            }
+        } else {
+            next.pending = d.batch.as_ref().map(|b| Pending {
+                paths: b.paths.clone(),
+                reference: b.reference.clone(),
+            });
+            let now = now();
+            next.lease = Some(Lease {
+                since: now,
+                expires: now + lease::TTL,
+                ..self.me.clone()
+            });
+        }
+        Ok(
+            match lease::write(self.s3, self.bucket, &self.key, &next, &seen.version).await? {
+                None => Taken::Raced,
+                Some(_) if idle => Taken::Recorded,
+                Some(version) => Taken::Held(Held::new(self.s3, self.bucket, &self.key, next, version)),
+            },
+        )
+    }
 
-fn report_dry_run(
-    printer: &Printer,
-    files: &[LocalFile],
-    plan: &Plan,
-    batch: Option<&Batch>,
-    bucket: &str,
-    opts: &SyncOptions,
-) {
-    let uploads: Vec<serde_json::Value> = plan
-        .uploads()
-        .map(|(i, why)| {
-            json!({"key": files[i].key, "reason": if why == Why::New { "new" } else { "changed" },
-                   "content_type": files[i].content_type, "cache_control": files[i].cache_control})
+    /// Read the state, waiting while another live run holds its lease, then
+    /// list: a run that released its lease before the read has finished
+    /// every write the listing must show.
+    async fn look(&self) -> anyhow::Result<Seen> {
+        let (state, version) = lease::unleased(
+            self.s3,
+            self.bucket,
+            &self.key,
+            &self.me,
+            self.waiting,
+            self.opts.dry_run,
+            self.printer,
+        )
+        .await?;
+        let (objects, pages) = remote::list(self.s3, self.bucket, &self.opts.prefix).await?;
+        Ok(Seen {
+            state,
+            version,
+            objects,
+            pages,
         })
-        .collect();
-    let headers: Vec<&str> = plan.header_updates.iter().map(|i| files[*i].key.as_str()).collect();
-    let paths: Vec<&str> = batch
-        .map(|b| b.paths.iter().map(String::as_str).collect())
-        .unwrap_or_default();
-    if printer.json {
-        printer.json(&json!({
-            "bucket": bucket,
-            "prefix": opts.prefix,
-            "dry_run": true,
-            "files": files.len(),
-            "unchanged": plan.unchanged,
-            "upload": uploads,
-            "update_headers": headers,
-            "invalidate": paths,
-            "delete": plan.deletes,
-            "kept": plan.kept,
-        }));
-        return;
     }
-    for (i, why) in plan.uploads() {
-        let reason = if why == Why::New { "new" } else { "changed" };
-        printer.result(&format!(
-            "upload      {} ({reason}; {})",
-            files[i].key, files[i].cache_control
-        ));
-    }
-    for key in &headers {
-        printer.result(&format!("headers     {key}"));
-    }
-    for p in &paths {
-        printer.result(&format!("invalidate  {p}"));
-    }
-    for key in &plan.deletes {
-        printer.result(&format!("delete      {key}"));
-    }
-    printer.info(&format!(
-        "cdnctl sync would upload {}, update headers of {}, invalidate {} paths, delete {} ({} unchanged, {} kept)",
-        plan.uploads().count(),
-        headers.len(),
-        paths.len(),
-        plan.deletes.len(),
-        plan.unchanged,
-        plan.kept
-    ));
-}
 
-fn human_bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
+    async fn decide(&self, files: &[LocalFile], seen: &Seen) -> anyhow::Result<Decided> {
+        let place = decide::Place {
+            s3: self.s3,
+            bucket: self.bucket,
+            opts: self.opts,
+            holder: &self.me.holder,
+            printer: self.printer,
+        };
+        decide::decide(&place, files, &seen.state, &seen.objects).await
+    }
+
+    /// An empty or wrong DIR must not wipe the site.
+    fn check_deletes(&self, seen: &Seen, plan: &Plan) -> anyhow::Result<()> {
+        let under = seen.objects.keys().filter(|k| !diff::is_reserved(k)).count();
+        let limit = self.opts.max_deletes;
+        if plan.deletes.is_empty() || limit.allows(plan.deletes.len(), under) {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "--max-deletes: {} of the {under} objects under {}/{} are gone from {} and would be deleted, more than --max-deletes {limit} allows: \
+             check DIR and --prefix; if that is right, run again with a larger --max-deletes (100% for any)\nnothing was changed",
+            plan.deletes.len(),
+            self.bucket,
+            self.opts.prefix,
+            self.opts.dir.display(),
+        )
+    }
+
+    /// Upload, invalidate, delete. `out` keeps what was achieved, also on error.
+    async fn work(
+        &self,
+        clients: &Clients,
+        stack: &Stack,
+        files: &[LocalFile],
+        d: &Decided,
+        held: &Held,
+        out: &mut Work,
+    ) -> anyhow::Result<()> {
+        let (bucket, printer) = (self.bucket, self.printer);
+        out.published = stages::publish(self.s3, bucket, files, &d.plan, self.opts.jobs, printer).await;
+
+        // Invalidate what this run changed (also after a partial failure: what
+        // was uploaded is live and stale at the edge).
+        if let (Some(b), Some(dist)) = (&d.batch, &stack.distribution_id) {
+            let room = printer.on_refusal(
+                "invalidation",
+                "CloudFront's limits (3,000 paths, 15 wildcards in progress) are full: waiting for room",
+            );
+            let id = transfer::invalidate(&clients.cloudfront, dist, &b.paths, &b.reference, self.waiting, room)
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "{e:#}\nthe files are live; the invalidation is kept in {} and sent by the next `cdnctl sync`; nothing was deleted",
+                        self.key
+                    )
+                })?;
+            printer.info(&format!(
+                "Invalidating {} path{} on {dist} ({id}); CloudFront's first 1,000 paths a month are free",
+                b.paths.len(),
+                if b.paths.len() == 1 { "" } else { "s" }
+            ));
+            out.invalidated = Some(id.clone());
+            if self.opts.wait {
+                let p = printer.progress("invalidation", &format!("{id} in progress"));
+                transfer::wait_invalidated(&clients.cloudfront, dist, &id, self.waiting).await?;
+                p.finish();
+            }
+        } else if stack.distribution_id.is_none() && d.plan.invalidation.is_some() {
+            printer.warn(&format!(
+                "stack {bucket} has no distribution yet: nothing to invalidate (run `cdnctl up`)"
+            ));
+        }
+
+        let failures = &out.published.failures;
+        if !failures.is_empty() {
+            anyhow::bail!(
+                "{}\n{} file(s) failed; nothing was deleted: run `cdnctl sync` again to finish",
+                failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n"),
+                failures.len()
+            );
+        }
+        if !d.plan.deletes.is_empty() {
+            if held.lost().await {
+                anyhow::bail!(
+                    "{}: another sync took over this run's lease while it was stalled; nothing was deleted: run `cdnctl sync` again",
+                    self.key
+                );
+            }
+            transfer::delete(self.s3, bucket, &d.plan.deletes, self.opts.jobs).await?;
+            out.deleted = true;
+        }
+        Ok(())
+    }
+
+    fn summary<'a>(
+        &'a self,
+        stack: &'a Stack,
+        files: &[LocalFile],
+        seen: &Seen,
+        d: &'a Decided,
+        published: &'a Published,
+        invalidation_id: Option<&'a str>,
+    ) -> report::Done<'a> {
+        report::Done {
+            bucket: self.bucket,
+            prefix: &self.opts.prefix,
+            distribution_id: stack.distribution_id.as_deref(),
+            files: files.len(),
+            plan: &d.plan,
+            published,
+            headers_checked: d.heads_checked,
+            listing_pages: seen.pages,
+            batch: d.batch.as_ref(),
+            invalidation_id,
+        }
     }
 }

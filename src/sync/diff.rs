@@ -28,14 +28,21 @@ pub struct Headers {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub delete: bool,
-    /// Content-hashed files younger than this (seconds) are never deleted.
+    /// Content-hashed files superseded less than this long ago (seconds) are never deleted.
     pub grace: i64,
     pub now: i64,
-    /// Keys under this prefix are cdnctl's own (never synced nor deleted).
-    pub reserved: String,
-    /// Keys the deployed version's manifests name: servers still running it
-    /// refer to them until the rollout ends, so they are never deleted now.
+    /// Content-hashed keys one of the last deploys names: servers still
+    /// running it refer to them, so they are never deleted now.
     pub protected: BTreeSet<String>,
+    /// When a deploy first stopped naming each content-hashed key; a key not
+    /// in it is superseded by this run (now). Such keys count as hashed.
+    pub superseded: BTreeMap<String, i64>,
+}
+
+/// cdnctl's own keys: `.cdnctl/` at the root or under any prefix (the bucket
+/// policy keeps CloudFront from serving them). Never synced nor deleted.
+pub fn is_reserved(key: &str) -> bool {
+    key.starts_with(".cdnctl/") || key.contains("/.cdnctl/")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,11 +138,15 @@ pub fn diff(
 
     let local: BTreeSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
     for (key, r) in remote {
-        if local.contains(key.as_str()) || key.starts_with(&opts.reserved) {
+        if local.contains(key.as_str()) || is_reserved(key) {
             continue;
         }
-        let hashed = rules::looks_hashed(key) || opts.protected.contains(key);
-        if !opts.delete || opts.protected.contains(key) || (hashed && opts.now - r.last_modified < opts.grace) {
+        let since = opts.superseded.get(key).copied();
+        let hashed = rules::looks_hashed(key) || opts.protected.contains(key) || since.is_some();
+        // The grace counts from the deploy that stopped naming the file, not
+        // from its upload: a file uploaded long ago may be live until now.
+        let young = opts.now - since.unwrap_or(opts.now) < opts.grace;
+        if !opts.delete || opts.protected.contains(key) || (hashed && young) {
             plan.kept += 1;
             continue;
         }
@@ -182,8 +193,8 @@ mod tests {
             delete,
             grace: 3600,
             now: 1_000_000,
-            reserved: ".cdnctl/".into(),
             protected: BTreeSet::new(),
+            superseded: BTreeMap::new(),
         }
     }
 
@@ -220,22 +231,36 @@ mod tests {
     }
 
     #[test]
-    fn without_delete_nothing_goes_and_old_hashed_go_with_it() {
+    fn without_delete_nothing_goes_and_long_superseded_hashed_go_with_it() {
         let files = vec![file("index.html", b"x")];
         let mut remote = BTreeMap::new();
         remote.insert("index.html".to_string(), remote_of(&files[0], 10));
         remote.insert("a.0123456789ab.css".to_string(), remote_of(&file("y", b"y"), 7200));
+        remote.insert(".cdnctl/state.json".to_string(), remote_of(&file("s", b"{}"), 10));
+        remote.insert(
+            "static/.cdnctl/state.json".to_string(),
+            remote_of(&file("s", b"{}"), 10),
+        );
         let plan = diff(&files, &remote, &HashMap::new(), &opts(false));
         assert!(!plan.has_writes());
         assert!(plan.invalidation.is_none());
         assert_eq!(plan.kept, 1);
+        // Uploaded two hours ago, but superseded only now: it stays.
         let plan = diff(&files, &remote, &HashMap::new(), &opts(true));
+        assert!(plan.deletes.is_empty());
+        assert_eq!(plan.kept, 1);
+        // Superseded two hours ago: past the grace, it goes (any prefix's state stays).
+        let superseded = Options {
+            superseded: [("a.0123456789ab.css".to_string(), 1_000_000 - 7200)].into(),
+            ..opts(true)
+        };
+        let plan = diff(&files, &remote, &HashMap::new(), &superseded);
         assert_eq!(plan.deletes, vec!["a.0123456789ab.css"]);
         assert!(plan.invalidation.is_none(), "old hashed files need no invalidation");
-        // Unless the deployed manifest still names it.
+        // Unless one of the last deploys still names it.
         let protected = Options {
             protected: ["a.0123456789ab.css".to_string()].into(),
-            ..opts(true)
+            ..superseded
         };
         let plan = diff(&files, &remote, &HashMap::new(), &protected);
         assert!(plan.deletes.is_empty());

@@ -8,17 +8,24 @@
 //! ```
 //!
 //! No HEAD per file: the listing's ETags decide what changed, and the
-//! fingerprint of the header rules (a bucket tag) decides whether headers need
-//! a look at all.
+//! fingerprint of the header rules (in the prefix's state) decides whether
+//! headers need a look at all. The state (`PREFIX.cdnctl/state.json`) also
+//! holds the pending invalidation, the last deploys and the lease that keeps
+//! two runs from writing at once.
 
+pub mod decide;
 pub mod diff;
 pub mod glob;
 pub mod invalidation;
+pub mod lease;
 pub mod options;
 pub mod progress;
 pub mod remote;
+pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod stages;
+pub mod state;
 pub mod transfer;
 
 pub use options::{SyncArgs, SyncOptions};

@@ -20,9 +20,14 @@ Settings (environment or .env; the flag of the same name wins):
                     staticfiles.json or .vite/manifest.json, or a bundler's name.0123abcd.js /
                     name-AbCd1234.js) and `public, max-age=60, must-revalidate` otherwise.
   CDN_SYNC_JOBS     requests in flight at once (default 64)
+  CDN_SYNC_MAX_DELETES  with --delete: the most it may delete, a share of the objects under the
+                    prefix (default 50%) or a count; 100% allows any
+  CDN_SYNC_KEEP_DEPLOYS  with --delete: content-hashed files named by this many last deploys
+                    stay, however old (default 3, at least 2)
 
 Order: content-hashed files, then the rest (manifests last), then the CloudFront invalidation,
-then deletions (with --delete). Exit codes: 0 done (or nothing to do); 3 with --dry-run when
+then deletions (with --delete). One sync per prefix writes at a time (a lease in the bucket,
+PREFIX.cdnctl/state.json); another waits for it, up to CDN_WAIT_MINUTES. Exit codes: 0 done (or nothing to do); 3 with --dry-run when
 something would change; 1 error; 2 usage.";
 
 #[derive(Debug, Args)]
@@ -41,12 +46,15 @@ pub struct SyncArgs {
     /// Delete objects that are gone from DIR (content-hashed ones only after --delete-grace)
     #[arg(long)]
     pub delete: bool,
-    /// With --delete: refuse to delete more objects than this
-    #[arg(long, value_name = "N", default_value_t = 50)]
-    pub max_deletes: u64,
-    /// With --delete: keep content-hashed files younger than this (e.g. 30m, 48h, 7d; 0 for none)
+    /// With --delete: refuse to delete more than this share of the objects under the prefix, or this many (e.g. 50%, 200; 100% for any) [env: CDN_SYNC_MAX_DELETES] [default: 50%]
+    #[arg(long, value_name = "P%|N")]
+    pub max_deletes: Option<String>,
+    /// With --delete: keep content-hashed files for this long after a deploy stopped naming them (e.g. 30m, 48h, 7d; 0 for none)
     #[arg(long, value_name = "AGE", default_value = "7d")]
     pub delete_grace: String,
+    /// With --delete: keep the content-hashed files named by this many last deploys, however old [env: CDN_SYNC_KEEP_DEPLOYS] [default: 3]
+    #[arg(long, value_name = "N")]
+    pub keep_deploys: Option<String>,
     /// Print what would be uploaded, updated, invalidated and deleted; change nothing (exit 3 if anything would)
     #[arg(long)]
     pub dry_run: bool,
@@ -58,6 +66,48 @@ pub struct SyncArgs {
     pub jobs: Option<String>,
 }
 
+/// The most `--delete` may remove in one run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxDeletes {
+    /// A share (0 to 1) of the objects under the prefix.
+    Share(f64),
+    Count(u64),
+}
+
+impl MaxDeletes {
+    pub fn allows(self, deletes: usize, objects: usize) -> bool {
+        match self {
+            MaxDeletes::Share(share) => deletes as f64 <= share * objects as f64,
+            MaxDeletes::Count(n) => deletes as u64 <= n,
+        }
+    }
+
+    pub fn is_unlimited(self) -> bool {
+        self == MaxDeletes::Share(1.0)
+    }
+
+    fn parse(text: &str) -> Option<MaxDeletes> {
+        match text.strip_suffix('%') {
+            Some(p) => p
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|p| (0.0..=100.0).contains(p))
+                .map(|p| MaxDeletes::Share(p / 100.0)),
+            None => text.parse().ok().map(MaxDeletes::Count),
+        }
+    }
+}
+
+impl std::fmt::Display for MaxDeletes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxDeletes::Share(s) => write!(f, "{}%", s * 100.0),
+            MaxDeletes::Count(n) => write!(f, "{n}"),
+        }
+    }
+}
+
 /// Validated sync settings.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -66,9 +116,11 @@ pub struct SyncOptions {
     pub prefix: String,
     pub rules: CacheRules,
     pub delete: bool,
-    pub max_deletes: u64,
-    /// Seconds.
+    pub max_deletes: MaxDeletes,
+    /// Seconds, counted from the deploy that stopped naming a file.
     pub grace: i64,
+    /// Deploys whose content-hashed files are kept (at least 2).
+    pub keep_deploys: usize,
     pub dry_run: bool,
     pub wait: bool,
     pub jobs: usize,
@@ -127,18 +179,68 @@ impl SyncOptions {
                 args.delete_grace
             ),
         })?;
+        let max_deletes = match pick(&args.max_deletes, "CDN_SYNC_MAX_DELETES") {
+            Some(v) => MaxDeletes::parse(&v).ok_or(SettingError {
+                setting: "CDN_SYNC_MAX_DELETES",
+                problem: format!("{v:?} is not valid: expected a share of the objects under the prefix such as 50% (100% for any), or a number of objects"),
+            })?,
+            None => MaxDeletes::Share(0.5),
+        };
+        let keep_deploys = match pick(&args.keep_deploys, "CDN_SYNC_KEEP_DEPLOYS") {
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (2..=super::state::MAX_DEPLOYS).contains(n))
+                .ok_or(SettingError {
+                    setting: "CDN_SYNC_KEEP_DEPLOYS",
+                    problem: format!(
+                        "{v:?} is not valid: expected a number of deploys from 2 (this one and the one before) to {}",
+                        super::state::MAX_DEPLOYS
+                    ),
+                })?,
+            None => 3,
+        };
+        // An empty build directory is a build that did not run: never publish
+        // (or, with --delete, wipe) from it, unless told to delete everything.
+        let everything = args.delete && max_deletes.is_unlimited();
+        if !everything && !holds_a_file(&args.dir, 0) {
+            return Err(SettingError {
+                setting: "DIR",
+                problem: format!(
+                    "{:?} holds no files: nothing to publish (did the build or collectstatic run?); \
+                     to delete everything under the prefix, use --delete --max-deletes 100%",
+                    args.dir
+                ),
+            });
+        }
         Ok(SyncOptions {
             dir: args.dir.clone(),
             prefix,
             rules,
             delete: args.delete,
-            max_deletes: args.max_deletes,
+            max_deletes,
             grace,
+            keep_deploys,
             dry_run: args.dry_run,
             wait: args.wait,
             jobs,
         })
     }
+}
+
+/// Whether a regular file lies anywhere under `dir` (links followed, not too deep).
+fn holds_a_file(dir: &std::path::Path, depth: usize) -> bool {
+    if depth > 32 {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return true; // unreadable: the scan reports it
+    };
+    entries.flatten().any(|e| match std::fs::metadata(e.path()) {
+        Ok(m) if m.is_file() => true,
+        Ok(m) if m.is_dir() => holds_a_file(&e.path(), depth + 1),
+        _ => false,
+    })
 }
 
 /// `90s`, `30m`, `48h`, `7d` or `0`, in seconds.
@@ -171,5 +273,18 @@ mod tests {
         assert_eq!(parse_age("7"), None);
         assert_eq!(parse_age("-1h"), None);
         assert_eq!(parse_age("h"), None);
+    }
+
+    #[test]
+    fn delete_limits() {
+        assert_eq!(MaxDeletes::parse("50%"), Some(MaxDeletes::Share(0.5)));
+        assert_eq!(MaxDeletes::parse("200"), Some(MaxDeletes::Count(200)));
+        assert_eq!(MaxDeletes::parse("150%"), None);
+        assert_eq!(MaxDeletes::parse("-1"), None);
+        assert!(MaxDeletes::Share(0.5).allows(5, 10));
+        assert!(!MaxDeletes::Share(0.5).allows(6, 10));
+        assert!(!MaxDeletes::Share(0.5).allows(1, 0));
+        assert!(MaxDeletes::Share(1.0).allows(10, 10) && MaxDeletes::Share(1.0).is_unlimited());
+        assert!(MaxDeletes::Count(2).allows(2, 1000) && !MaxDeletes::Count(2).allows(3, 1000));
     }
 }

@@ -1,26 +1,22 @@
-//! The bucket side, read-only but for cdnctl's own notes: find the stack
-//! (the same bucket observation and distribution listing as `up`), list the
-//! objects, read headers when the rules changed, and keep the rules'
-//! fingerprint in a bucket tag.
+//! The bucket side, read-only: find the stack (the same bucket observation
+//! and distribution listing as `up`), list the objects, read headers when the
+//! rules changed, and read the deployed manifests. The prefix's own state
+//! (rules' fingerprint, pending invalidation, deploys, lease) is `state.rs`
+//! and `lease.rs`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::anyhow;
-use aws_sdk_s3::types::{Tag, Tagging};
 use aws_sdk_s3::Client;
 use futures_util::{stream, StreamExt as _};
 
 use super::diff::{Headers, RemoteObject};
+use super::scan::LocalFile;
 use crate::aws::{describe, Clients, Waiting};
 use crate::resources::{bucket, distribution};
 use crate::spec::Spec;
 
-/// The bucket tag that holds the fingerprint of the header rules the bucket's
-/// objects were last checked against.
-pub const HEADERS_TAG: &str = "cdnctl:headers";
-
 pub struct Stack {
-    pub tags: BTreeMap<String, String>,
     pub distribution_id: Option<String>,
 }
 
@@ -30,7 +26,7 @@ pub async fn find_stack(clients: &Clients, spec: &Spec, waiting: &Waiting) -> an
         bucket::observe(&clients.s3, &spec.bucket, &clients.region, waiting),
         distribution::list(&clients.cloudfront, spec)
     );
-    let tags = match state? {
+    match state? {
         bucket::State::Absent => anyhow::bail!(
             "stack {0}: the bucket {0} does not exist: run `cdnctl up` first (with the same settings)",
             spec.bucket
@@ -43,10 +39,10 @@ pub async fn find_stack(clients: &Clients, spec: &Spec, waiting: &Waiting) -> an
             "stack {0}: the bucket {0} was not created by cdnctl (no cdnctl:stack tag): run `cdnctl up --adopt` first",
             spec.bucket
         ),
-        bucket::State::Present(b) => b.tags,
+        bucket::State::Present(_) => {}
     };
     let distribution_id = listing?.candidates.first().map(|(id, _)| id.clone());
-    Ok(Stack { tags, distribution_id })
+    Ok(Stack { distribution_id })
 }
 
 /// Every object under `prefix`: one paginated ListObjectsV2, no HEAD.
@@ -105,35 +101,6 @@ pub async fn heads(
     results.into_iter().collect()
 }
 
-/// Write the fingerprint into the bucket's tags, keeping every other tag
-/// (PutBucketTagging replaces the whole set; system `aws:` tags must be kept
-/// as they are and none added).
-pub async fn put_fingerprint(
-    s3: &Client,
-    bucket: &str,
-    existing: &BTreeMap<String, String>,
-    fingerprint: &str,
-) -> anyhow::Result<()> {
-    let mut tags = existing.clone();
-    tags.insert(HEADERS_TAG.to_string(), fingerprint.to_string());
-    if tags.len() > 50 {
-        return Err(anyhow!(
-            "bucket {bucket}: has 50 tags already: no room for {HEADERS_TAG} (the next sync will check headers again)"
-        ));
-    }
-    let set = tags
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<Result<Vec<_>, _>>()?;
-    s3.put_bucket_tagging()
-        .bucket(bucket)
-        .tagging(Tagging::builder().set_tag_set(Some(set)).build()?)
-        .send()
-        .await
-        .map(drop)
-        .map_err(|e| describe(format!("bucket {bucket}: PutBucketTagging"), e))
-}
-
 /// A small object's text (`None` if it is gone).
 pub async fn get_text(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<Option<String>> {
     let out = match s3.get_object().bucket(bucket).key(key).send().await {
@@ -145,19 +112,25 @@ pub async fn get_text(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<Op
     Ok(Some(String::from_utf8_lossy(&body.into_bytes()).into_owned()))
 }
 
-/// An interrupted run's pending invalidation: (paths, reference).
-pub async fn read_pending(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<Option<(Vec<String>, String)>> {
-    let Some(text) = get_text(s3, bucket, key).await? else {
-        return Ok(None);
-    };
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    let paths: Vec<String> = json["paths"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|p| p.as_str().map(String::from)).collect())
-        .unwrap_or_default();
-    let reference = json["reference"].as_str().unwrap_or("").to_string();
-    if paths.is_empty() || reference.is_empty() {
-        return Ok(None);
+/// The files named by the bucket's manifests where they differ from the
+/// local ones (the version being replaced), as keys: content-hashed even when
+/// their names do not say so.
+pub async fn deployed_files(
+    s3: &Client,
+    bucket: &str,
+    files: &[LocalFile],
+    objects: &BTreeMap<String, RemoteObject>,
+    prefix: &str,
+) -> anyhow::Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for f in files.iter().filter(|f| f.manifest) {
+        if objects.get(&f.key).is_none_or(|r| f.same_content(&r.etag)) {
+            continue;
+        }
+        if let Some(text) = get_text(s3, bucket, &f.key).await? {
+            let names = super::rules::manifest_files(&f.rel, &text).unwrap_or_default();
+            out.extend(names.into_iter().map(|n| format!("{prefix}{n}")));
+        }
     }
-    Ok(Some((paths, reference)))
+    Ok(out)
 }

@@ -210,36 +210,17 @@ pub async fn delete(s3: &Client, bucket: &str, keys: &[String], jobs: usize) -> 
         .map(drop)
 }
 
-/// A small JSON note (the pending invalidation of this run).
-pub async fn put_note(s3: &Client, bucket: &str, key: &str, body: String) -> anyhow::Result<()> {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type("application/json")
-        .cache_control("no-store")
-        .body(ByteStream::from(body.into_bytes()))
-        .send()
-        .await
-        .map(drop)
-        .map_err(|e| describe(format!("{key}: PutObject"), e))
-}
-
-pub async fn delete_note(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<()> {
-    s3.delete_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map(drop)
-        .map_err(|e| describe(format!("{key}: DeleteObject"), e))
-}
-
-/// Create the invalidation; returns its id.
+/// Create the invalidation; returns its id. CloudFront's limits (3,000 paths
+/// and 15 wildcards) count every invalidation in progress on the
+/// distribution: while others fill them (TooManyInvalidationsInProgress),
+/// try again until `waiting` runs out, telling `progress`.
 pub async fn invalidate(
     cf: &aws_sdk_cloudfront::Client,
     distribution_id: &str,
     paths: &[String],
     reference: &str,
+    waiting: &Waiting,
+    progress: impl FnMut(&str, Duration),
 ) -> anyhow::Result<String> {
     use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
     let batch = InvalidationBatch::builder()
@@ -251,13 +232,19 @@ pub async fn invalidate(
                 .build()?,
         )
         .build()?;
-    let out = cf
-        .create_invalidation()
-        .distribution_id(distribution_id)
-        .invalidation_batch(batch)
-        .send()
-        .await
-        .map_err(|e| describe(format!("distribution {distribution_id}: CreateInvalidation"), e))?;
+    let out = waiting
+        .send(
+            crate::aws::is_code(&["TooManyInvalidationsInProgress"]),
+            progress,
+            format!("distribution {distribution_id}: CreateInvalidation"),
+            || {
+                cf.create_invalidation()
+                    .distribution_id(distribution_id)
+                    .invalidation_batch(batch.clone())
+                    .send()
+            },
+        )
+        .await?;
     out.invalidation
         .map(|i| i.id)
         .ok_or_else(|| anyhow!("distribution {distribution_id}: CreateInvalidation returned no invalidation"))

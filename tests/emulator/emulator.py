@@ -50,6 +50,7 @@ Control port (JSON):
       iam_propagation_seconds   the same for users/roles created less than this
                                 long ago (even without check_principals)
       ignore_create_bucket_tags true: CreateBucket ignores CreateBucketConfiguration tags
+      invalidation_seconds      invalidations stay InProgress this long (sync_state.py)
       deny                      ["s3:TagResource", "s3:PutBucketPolicy",
                                 "cloudfront:CreateDistribution", "acm:...", ...]:
                                 AccessDenied (403; ACM: AccessDeniedException) for
@@ -1071,6 +1072,9 @@ def main():
     import response_headers
 
     response_headers.patch_moto()
+    import sync_state  # conditional writes and invalidations in progress (its own file)
+
+    sync_state.patch_moto(knob)
     # CloudFront's edge: every distribution served over HTTPS and HTTP (its own file).
     import edge
 

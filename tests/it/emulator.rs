@@ -33,3 +33,8 @@ fn the_emulators_response_headers_policy_api_behaves_like_cloudfront() {
 fn the_emulators_edge_serves_distributions_like_cloudfront() {
     run_selftest("edge_selftest.py");
 }
+
+#[test]
+fn the_emulators_conditional_writes_and_invalidations_in_progress_behave_like_aws() {
+    run_selftest("sync_state_selftest.py");
+}

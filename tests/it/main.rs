@@ -23,4 +23,5 @@ mod real_aws;
 mod settings;
 mod status;
 mod sync;
+mod sync_deploys;
 mod up;

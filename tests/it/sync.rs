@@ -222,7 +222,7 @@ fn fresh_sync_sets_headers_and_a_resync_from_a_fresh_checkout_only_lists() {
     );
     let mut keys = all_keys(&c, b);
     keys.sort();
-    assert_eq!(keys.len(), 13, "{keys:?}");
+    assert_eq!(keys.len(), 13 + 1, "the files and the prefix's state: {keys:?}");
 
     for (key, content_type, cache_control) in [
         ("css/site.5af66c1b1797.css", "text/css; charset=utf-8", IMMUTABLE),
@@ -254,14 +254,13 @@ fn fresh_sync_sets_headers_and_a_resync_from_a_fresh_checkout_only_lists() {
     assert!(position("site.5af66c1b1797.css") < position("robots.txt"), "{puts:?}");
     assert!(position("logo.deadbeefcafe.png") < position("index.html"), "{puts:?}");
     assert_eq!(position("staticfiles.json"), puts.len() - 1, "{puts:?}");
+    let state = crate::sync_deploys::state(&c, b, "");
     assert_eq!(
-        block_on(crate::inspect::bucket(&c, b))
-            .tags
-            .get("cdnctl:headers")
-            .map(String::len),
+        state["fingerprint"].as_str().map(str::len),
         Some(16),
-        "the rules' fingerprint is kept in a bucket tag"
+        "the rules' fingerprint is kept in the prefix's state: {state}"
     );
+    assert_eq!(state["lease"], Value::Null, "the lease is given back: {state}");
 
     // A fresh checkout of the same tree: new mtimes, same content.
     let again = fresh_copy(&stack, &dir, "checkout");
@@ -274,10 +273,11 @@ fn fresh_sync_sets_headers_and_a_resync_from_a_fresh_checkout_only_lists() {
         "{out}"
     );
     assert!(requests.iter().all(|r| !r.write), "{requests:?}");
-    assert!(
-        object_requests(&stack, &requests).is_empty(),
-        "no HEAD or GET per file: {requests:?}"
-    );
+    let (state_reads, others): (Vec<&Request>, Vec<&Request>) = object_requests(&stack, &requests)
+        .into_iter()
+        .partition(|r| r.op.starts_with(&format!("GET /{b}/.cdnctl/state.json")));
+    assert!(others.is_empty(), "no HEAD or GET per file: {requests:?}");
+    assert_eq!(state_reads.len(), 1, "{requests:?}");
     assert_eq!(listings(&stack, &requests), 1);
     assert_eq!(out["listing_pages"], 1);
 
@@ -341,8 +341,8 @@ fn changed_files_are_uploaded_and_only_stale_paths_invalidated() {
         ]
     );
     assert_eq!(body(&c, b, "index.html"), b"<h1>v2</h1>");
-    // The pending note is gone once the invalidation is sent.
-    assert!(!all_keys(&c, b).iter().any(|k| k.starts_with(".cdnctl/")));
+    // The pending invalidation is gone from the state once it is sent.
+    assert_eq!(crate::sync_deploys::state(&c, b, "")["pending"], Value::Null);
 
     // Nothing changed since: no invalidation. Then index.html goes back to v1
     // and forward to v2 again: each deploy gets its own invalidation (a
@@ -394,8 +394,9 @@ fn changed_rules_update_headers_in_place_and_unchanged_rules_are_not_rechecked()
             .all(|r| r.op.contains("CopyObject")),
         "{copies:?}"
     );
-    // Two copies (robots.txt, the font), the note and nothing else: no upload.
-    assert_eq!(copies.len(), 2 + 1, "{copies:?}");
+    // Two copies (robots.txt, the font), the state (lease taken and given
+    // back, with the new fingerprint) and nothing else: no upload.
+    assert_eq!(copies.len(), 2 + 2, "{copies:?}");
     assert_eq!(head(&c, b, "robots.txt").1, "no-cache");
     assert_eq!(head(&c, b, "fonts/f.woff2").1, "public, max-age=604800");
     assert_eq!(head(&c, b, "fonts/f.woff2").0, "font/woff2");
@@ -403,16 +404,20 @@ fn changed_rules_update_headers_in_place_and_unchanged_rules_are_not_rechecked()
     assert_eq!(body(&c, b, "robots.txt"), b"User-agent: *");
     let sent = invalidations(&c, b);
     assert_eq!(sent.last().unwrap().1, vec!["/fonts/f.woff2", "/robots.txt"]);
-    // Other tags are kept beside the fingerprint.
+    // The bucket's tags are left alone.
     let tags = block_on(crate::inspect::bucket(&c, b)).tags;
     assert_eq!(tags.get("team").map(String::as_str), Some("web"));
     assert_eq!(tags.get("cdnctl:stack").map(String::as_str), Some(b));
 
-    // Same rules again: no HEAD, no write.
+    // Same rules again: no HEAD (the prefix's state only), no write.
     let before = stack.requests().len();
     sync(&stack, &dir, &[]).ok();
     let requests = stack.requests()[before..].to_vec();
-    assert!(object_requests(&stack, &requests).is_empty(), "{requests:?}");
+    let objects = object_requests(&stack, &requests);
+    assert!(
+        objects.iter().all(|r| r.op.contains("/.cdnctl/state.json")),
+        "{requests:?}"
+    );
     assert!(requests.iter().all(|r| !r.write));
     // And `up` still finds nothing to change.
     stack.run_without_writes(&["up"]).ok();
@@ -445,7 +450,7 @@ fn deletes_need_the_flag_respect_the_limit_and_spare_young_hashed_files() {
         .run_without_writes(&["sync", dir.to_str().unwrap(), "--delete", "--max-deletes", "1"])
         .code(1);
     assert!(run.stderr.contains("--max-deletes"), "{}", run.stderr);
-    assert_eq!(all_keys(&c, b).len(), 15);
+    assert_eq!(all_keys(&c, b).len(), 15 + 1);
     // Dry run lists them.
     let dry = stack
         .run_without_writes(&["sync", dir.to_str().unwrap(), "--delete", "--dry-run", "--json"])
@@ -463,14 +468,18 @@ fn deletes_need_the_flag_respect_the_limit_and_spare_young_hashed_files() {
     let keys = all_keys(&c, b);
     assert!(keys.contains(&"css/site.5af66c1b1797.css".to_string()));
     assert!(!keys.contains(&"old.txt".to_string()));
-    // Past the grace period it goes too, without an invalidation.
+    // A re-run of the same deploy, even with no grace: the deploy that
+    // superseded it is the current one, which the app may not run yet.
     let out = sync(&stack, &dir, &["--delete", "--delete-grace", "0"]).ok().json();
-    assert_eq!(out["deleted"], 1, "{out}");
-    assert_eq!(out["invalidation"], Value::Null);
-    assert!(!all_keys(&c, b).contains(&"css/site.5af66c1b1797.css".to_string()));
+    assert_eq!(
+        (out["deleted"].as_u64(), out["kept"].as_u64()),
+        (Some(0), Some(1)),
+        "{out}"
+    );
 
-    // A deploy that replaces a hashed file: the old one is still named by the
-    // deployed manifest (servers mid-rollout use it), so it stays however old,
+    // A deploy that replaces a hashed file: with --keep-deploys 2, what the
+    // deploy before last named goes now (past the grace, without an
+    // invalidation); the replaced file stays, however often this is re-run,
     // and goes with the next deploy.
     std::fs::remove_file(dir.join("js/app.0123456789ab.js")).unwrap();
     write(&dir, "js/app.js", b"console.log(2)");
@@ -480,14 +489,15 @@ fn deletes_need_the_flag_respect_the_limit_and_spare_young_hashed_files() {
         "img/logo.png": "img/logo.deadbeefcafe.png",
     }, "version": "1.1"});
     write(&dir, "staticfiles.json", manifest.to_string().as_bytes());
-    let out = sync(&stack, &dir, &["--delete", "--delete-grace", "0"]).ok().json();
-    assert_eq!(
-        (out["deleted"].as_u64(), out["kept"].as_u64()),
-        (Some(0), Some(1)),
-        "{out}"
-    );
-    assert!(all_keys(&c, b).contains(&"js/app.0123456789ab.js".to_string()));
-    let out = sync(&stack, &dir, &["--delete", "--delete-grace", "0"]).ok().json();
+    let args = ["--delete", "--delete-grace", "0", "--keep-deploys", "2"];
+    for _ in 0..2 {
+        let out = sync(&stack, &dir, &args).ok().json();
+        assert_eq!(out["kept"], 1, "{out}");
+        assert!(all_keys(&c, b).contains(&"js/app.0123456789ab.js".to_string()));
+        assert!(!all_keys(&c, b).contains(&"css/site.5af66c1b1797.css".to_string()));
+    }
+    write(&dir, "js/more.bbbb33334444.js", b"more");
+    let out = sync(&stack, &dir, &args).ok().json();
     assert_eq!(out["deleted"], 1, "{out}");
     assert!(!all_keys(&c, b).contains(&"js/app.0123456789ab.js".to_string()));
 }
@@ -648,7 +658,12 @@ fn an_interrupted_sync_converges_when_run_again() {
     let sent = invalidations(&c, b);
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].1, vec!["/", "/index.html"]);
-    assert!(!all_keys(&c, b).iter().any(|k| k.starts_with(".cdnctl/")));
+    let state = crate::sync_deploys::state(&c, b, "");
+    assert_eq!(
+        (&state["pending"], &state["lease"]),
+        (&Value::Null, &Value::Null),
+        "{state}"
+    );
     let out = sync(&stack, &dir, &[]).ok().json();
     assert_eq!(out["uploaded"], 0);
 }
@@ -674,7 +689,7 @@ fn sync_comes_through_twenty_percent_faults() {
         stack.configure(json!({"fault_rate": 0.0}));
         let mut keys = all_keys(&c, b);
         keys.sort();
-        assert_eq!(keys.len(), 12, "seed {seed}: {keys:?}");
+        assert_eq!(keys.len(), 12 + 1, "seed {seed}: the files and the state: {keys:?}");
         assert_eq!(body(&c, b, "index.html"), b"<h1>v2</h1>", "seed {seed}");
         assert_eq!(head(&c, b, "js/app.js").1, "no-cache", "seed {seed}");
         let sent = invalidations(&c, b);

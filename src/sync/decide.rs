@@ -1,0 +1,99 @@
+//! What this run does, and the record it leaves: the diff against the
+//! listing, the header check when the rules changed, this deploy noted in the
+//! prefix's state and, with --delete, the content-hashed files it no longer
+//! names (kept while one of the last deploys names them or the grace runs).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::diff::{self, Plan, RemoteObject};
+use super::invalidation::Batch;
+use super::scan::LocalFile;
+use super::state::{self, State};
+use super::{remote, rules, SyncOptions};
+use crate::output::Printer;
+
+/// Where, and for whom.
+pub struct Place<'a> {
+    pub s3: &'a aws_sdk_s3::Client,
+    pub bucket: &'a str,
+    pub opts: &'a SyncOptions,
+    /// Who publishes (the lease's holder), for the deploy's record.
+    pub holder: &'a str,
+    pub printer: &'a Printer,
+}
+
+pub struct Decided {
+    pub plan: Plan,
+    pub heads_checked: usize,
+    /// The header rules differ from the prefix's fingerprint.
+    pub check_headers: bool,
+    /// The state this run leaves (deploys, superseded files), without lease.
+    pub state: State,
+    /// This run's invalidation with an interrupted run's.
+    pub batch: Option<Batch>,
+}
+
+/// The plan, and the state this run leaves: its deploy recorded, and with
+/// --delete the content-hashed files it no longer names.
+pub async fn decide(
+    at: &Place<'_>,
+    files: &[LocalFile],
+    state: &State,
+    objects: &BTreeMap<String, RemoteObject>,
+) -> anyhow::Result<Decided> {
+    let opts = at.opts;
+    // Headers of unchanged files are looked at only when the rules changed.
+    let fingerprint = opts.rules.fingerprint();
+    let check_headers = state.fingerprint.as_deref() != Some(fingerprint.as_str());
+    let heads = if check_headers {
+        let keys: Vec<String> = diff::unchanged(files, objects).iter().map(|f| f.key.clone()).collect();
+        if !keys.is_empty() {
+            at.printer.info(&format!(
+                "The header rules changed: checking the headers of {} files",
+                keys.len()
+            ));
+        }
+        remote::heads(at.s3, at.bucket, keys, opts.jobs).await?
+    } else {
+        HashMap::new()
+    };
+
+    let now = super::lease::now();
+    let mut next = State {
+        lease: None,
+        ..state.clone()
+    };
+    next.advance(&state::deploy_id(files), now, at.holder);
+    let published: BTreeSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
+    let gone: Vec<&str> = objects
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !published.contains(k) && !diff::is_reserved(k))
+        .collect();
+    let hashed_gone = if opts.delete && !gone.is_empty() {
+        // The manifests being replaced name content-hashed files whatever their names.
+        let named = remote::deployed_files(at.s3, at.bucket, files, objects, &opts.prefix).await?;
+        gone.into_iter()
+            .filter(|k| rules::looks_hashed(k) || named.contains(*k))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    next.supersede(hashed_gone, &published, |k| objects.contains_key(k), now);
+    let options = diff::Options {
+        delete: opts.delete,
+        grace: opts.grace,
+        now,
+        protected: next.protected(opts.keep_deploys),
+        superseded: next.since(),
+    };
+    let plan = diff::diff(files, objects, &heads, &options);
+    let batch = state::with_pending(plan.invalidation.clone(), state.pending.clone());
+    Ok(Decided {
+        plan,
+        heads_checked: heads.len(),
+        check_headers,
+        state: next,
+        batch,
+    })
+}

@@ -1,0 +1,235 @@
+//! A prefix's own record, `PREFIX.cdnctl/state.json`, kept beside the files
+//! it describes (the bucket policy keeps CloudFront from serving `.cdnctl/`):
+//!
+//! - the fingerprint of the header rules its objects were last checked
+//!   against (one per prefix, so a rules change corrects every prefix);
+//! - the invalidation a run has yet to send (a run interrupted after its
+//!   uploads leaves it, and the next run sends it with the same reference);
+//! - the last deploys, and when a deploy first stopped naming each
+//!   content-hashed file, so that re-runs never shorten their protection;
+//! - the lease of the run that is writing (see `lease.rs`).
+//!
+//! Pure: reading and writing it is `lease.rs`'s job.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use md5::{Digest as _, Md5};
+use serde::{Deserialize, Serialize};
+
+use super::invalidation::{collapse, Batch};
+use super::scan::{hex, LocalFile};
+
+/// Deploys remembered at most (the `--keep-deploys` setting is at most this).
+pub const MAX_DEPLOYS: usize = 100;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// The header rules' fingerprint the prefix's objects were last checked against.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// The invalidation of a run that has not (surely) been sent yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
+    /// Newest first.
+    #[serde(default)]
+    pub deploys: Vec<Deploy>,
+    /// Content-hashed keys no longer in the published tree, and since when.
+    #[serde(default)]
+    pub superseded: BTreeMap<String, Superseded>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<super::lease::Lease>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub paths: Vec<String>,
+    pub reference: String,
+}
+
+/// One deploy: a tree with its own content-hashed files and manifests.
+/// Re-runs of the same tree are the same deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deploy {
+    pub seq: u64,
+    pub id: String,
+    /// When it was first published (seconds since the epoch).
+    pub at: i64,
+    /// Who published it (the run, as the lease names it).
+    pub by: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Superseded {
+    /// When a deploy first stopped naming the key.
+    pub at: i64,
+    /// That deploy's `seq`: every deploy before it named the key.
+    pub deploy: u64,
+}
+
+impl State {
+    pub fn parse(text: &str) -> Result<State, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("serializable")
+    }
+
+    fn current(&self) -> u64 {
+        self.deploys.first().map(|d| d.seq).unwrap_or(0)
+    }
+
+    /// Record this run's deploy, unless it re-runs the newest one (a CI
+    /// retry, a second run of the same build): re-runs never push older
+    /// deploys out of the window.
+    pub fn advance(&mut self, id: &str, now: i64, by: &str) {
+        if self.deploys.first().is_some_and(|d| d.id == id) {
+            return;
+        }
+        let seq = self.current() + 1;
+        self.deploys.insert(
+            0,
+            Deploy {
+                seq,
+                id: id.to_string(),
+                at: now,
+                by: by.to_string(),
+            },
+        );
+        self.deploys.truncate(MAX_DEPLOYS);
+    }
+
+    /// Note the content-hashed keys this deploy no longer names (`gone`),
+    /// keeping the time of the first deploy that dropped each; forget keys
+    /// that are published again or are no longer in the bucket.
+    pub fn supersede<'a>(
+        &mut self,
+        gone: impl IntoIterator<Item = &'a str>,
+        published: &BTreeSet<&str>,
+        listed: impl Fn(&str) -> bool,
+        now: i64,
+    ) {
+        self.superseded
+            .retain(|k, _| !published.contains(k.as_str()) && listed(k));
+        let deploy = self.current();
+        for key in gone {
+            self.superseded
+                .entry(key.to_string())
+                .or_insert(Superseded { at: now, deploy });
+        }
+    }
+
+    /// The superseded keys that one of the last `keep` deploys (this one
+    /// included) still names: the running app may be any of them.
+    pub fn protected(&self, keep: usize) -> BTreeSet<String> {
+        let current = self.current();
+        self.superseded
+            .iter()
+            // Superseded by deploy s: deploys up to s-1 named it.
+            .filter(|(_, s)| s.deploy + (keep as u64) > current + 1)
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// When each superseded key stopped being named.
+    pub fn since(&self) -> BTreeMap<String, i64> {
+        self.superseded.iter().map(|(k, s)| (k.clone(), s.at)).collect()
+    }
+
+    /// The same record but for the lease.
+    pub fn same_record(&self, other: &State) -> bool {
+        State {
+            lease: None,
+            ..self.clone()
+        } == State {
+            lease: None,
+            ..other.clone()
+        }
+    }
+}
+
+/// This run's invalidation and an interrupted run's, as one batch.
+pub fn with_pending(batch: Option<Batch>, pending: Option<Pending>) -> Option<Batch> {
+    match (batch, pending) {
+        (b, None) => b,
+        (None, Some(p)) => Some(Batch::resumed(p.paths, p.reference)),
+        (Some(b), Some(p)) => Some(Batch {
+            reference: format!(
+                "{}-{}",
+                &b.reference[..b.reference.len().min(60)],
+                &p.reference[p.reference.len().saturating_sub(60)..]
+            ),
+            changed: b.changed + p.paths.len(),
+            paths: collapse(b.paths.into_iter().chain(p.paths).collect()),
+        }),
+    }
+}
+
+/// A deploy's identity: its content-hashed files and manifests with their
+/// content. Changing only an unhashed file (a page, robots.txt) is not a new
+/// deploy of the app's assets.
+pub fn deploy_id(files: &[LocalFile]) -> String {
+    let mut named: Vec<(&str, String)> = files
+        .iter()
+        .filter(|f| f.hashed || f.manifest)
+        .map(|f| (f.key.as_str(), f.etag()))
+        .collect();
+    named.sort();
+    let mut digest = Md5::new();
+    for (key, etag) in named {
+        digest.update(key.as_bytes());
+        digest.update([0]);
+        digest.update(etag.as_bytes());
+        digest.update([0]);
+    }
+    hex(&digest.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gone_after(state: &mut State, id: &str, now: i64, gone: &[&str]) {
+        state.advance(id, now, "test");
+        state.supersede(gone.iter().copied(), &BTreeSet::new(), |_| true, now);
+    }
+
+    #[test]
+    fn the_last_deploys_keep_their_files_whatever_the_reruns() {
+        let mut s = State::default();
+        gone_after(&mut s, "A", 100, &[]);
+        // B drops A's asset: named by A, the previous deploy.
+        gone_after(&mut s, "B", 200, &["a.111.js"]);
+        assert!(s.protected(2).contains("a.111.js"));
+        // Any number of re-runs of B: still protected, still superseded at 200.
+        for t in [300, 400, 500] {
+            gone_after(&mut s, "B", t, &["a.111.js"]);
+            assert!(s.protected(2).contains("a.111.js"));
+        }
+        assert_eq!(s.since()["a.111.js"], 200);
+        assert_eq!(s.deploys.len(), 2);
+        // C: A is now two deploys back; N=2 lets it go, N=3 keeps it.
+        gone_after(&mut s, "C", 600, &["a.111.js"]);
+        assert!(!s.protected(2).contains("a.111.js"));
+        assert!(s.protected(3).contains("a.111.js"));
+        assert_eq!(s.since()["a.111.js"], 200);
+    }
+
+    #[test]
+    fn republished_or_vanished_keys_are_forgotten() {
+        let mut s = State::default();
+        gone_after(&mut s, "A", 100, &["x.111.js", "y.222.js"]);
+        let published: BTreeSet<&str> = ["x.111.js"].into();
+        s.supersede(std::iter::empty(), &published, |k| k != "y.222.js", 200);
+        assert!(s.superseded.is_empty(), "{s:?}");
+    }
+
+    #[test]
+    fn a_record_round_trips_and_old_fields_may_be_missing() {
+        let mut s = State::default();
+        gone_after(&mut s, "A", 100, &["x.111.js"]);
+        s.fingerprint = Some("f".into());
+        assert_eq!(State::parse(&s.to_json()).unwrap(), s);
+        assert_eq!(State::parse("{}").unwrap(), State::default());
+    }
+}
