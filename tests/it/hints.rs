@@ -74,6 +74,7 @@ fn advice_for_another_command_keeps_the_settings_file_and_profile() {
     .unwrap();
     // A sync before up: the error advises `up`, for the same stack and account.
     std::fs::create_dir_all(stack.dir().join("site")).unwrap();
+    std::fs::write(stack.dir().join("site/app.css"), "body{}").unwrap();
     let run = stack
         .run(&["sync", "site", "--env-file", "prod.env", "--profile", "prod"])
         .code(1);
