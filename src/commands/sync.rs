@@ -46,13 +46,14 @@ pub async fn run(
 
     // The local scan, the stack and the listing, all at once.
     let scanning = {
-        let (dir, prefix, rules, reserved) = (
+        let (dir, prefix, rules, reserved, follow) = (
             opts.dir.clone(),
             opts.prefix.clone(),
             opts.rules.clone(),
             reserved.clone(),
+            opts.follow_links,
         );
-        tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved))
+        tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved, follow))
     };
     let (stack, listing) = tokio::join!(
         remote::find_stack(clients, spec, waiting),

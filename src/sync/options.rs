@@ -17,8 +17,9 @@ Settings (environment or .env; the flag of the same name wins):
                     A GLOB without '/' matches file names in any directory; * stays within
                     a directory, ** crosses them. Files no rule matches get
                     `public, max-age=31536000, immutable` when content-hashed (named in
-                    staticfiles.json or .vite/manifest.json, or a bundler's name.0123abcd.js /
-                    name-AbCd1234.js) and `public, max-age=60, must-revalidate` otherwise.
+                    staticfiles.json or .vite/manifest.json; where no manifest speaks, a
+                    bundler's name.0123abcd.js or Vite's assets/name-AbCd1_2x.js) and
+                    `public, max-age=60, must-revalidate` otherwise.
   CDN_SYNC_JOBS     requests in flight at once (default 64)
 
 Order: content-hashed files, then the rest (manifests last), then the CloudFront invalidation,
@@ -53,6 +54,9 @@ pub struct SyncArgs {
     /// Wait until CloudFront has finished the invalidation
     #[arg(long)]
     pub wait: bool,
+    /// Also publish what symbolic links leading out of DIR point to (by default they are skipped with a warning; links within DIR are always followed)
+    #[arg(long)]
+    pub follow_links: bool,
     /// Requests in flight at once [env: CDN_SYNC_JOBS] [default: 64]
     #[arg(long, value_name = "N")]
     pub jobs: Option<String>,
@@ -71,6 +75,7 @@ pub struct SyncOptions {
     pub grace: i64,
     pub dry_run: bool,
     pub wait: bool,
+    pub follow_links: bool,
     pub jobs: usize,
 }
 
@@ -136,6 +141,7 @@ impl SyncOptions {
             grace,
             dry_run: args.dry_run,
             wait: args.wait,
+            follow_links: args.follow_links,
             jobs,
         })
     }

@@ -3,8 +3,11 @@
 //! couple of hundred bytes each), never with their size: files are read in
 //! 1 MiB blocks to hash them.
 //!
-//! Deliberate choices: symbolic links are followed (Django's
-//! `collectstatic --link` makes them), a link to a directory already being
+//! Deliberate choices: only what lies inside DIR is published. A symbolic
+//! link whose target (resolved) is inside DIR is followed; one that leads out
+//! of it (`static/x -> ~/.aws/credentials`) is skipped with a warning, unless
+//! `--follow-links` says to follow every link (Django's `collectstatic --link`
+//! makes links into the apps' sources). A link to a directory already being
 //! walked is skipped; a dangling link, an unreadable file or a name that is
 //! not UTF-8 (S3 keys are UTF-8) is an error, found before anything is sent.
 //! Other special files (sockets, FIFOs) are skipped with a warning.
@@ -78,26 +81,62 @@ pub struct Scan {
 }
 
 /// Walk `dir`, hash every file and decide its headers. Errors list every
-/// problem found (up to a few), so one run shows what to fix.
-pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str) -> anyhow::Result<Scan> {
+/// problem found (up to a few), so one run shows what to fix. With
+/// `follow_links`, links out of `dir` are followed too.
+pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str, follow_links: bool) -> anyhow::Result<Scan> {
     let mut found = Vec::new();
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let root = dir
         .canonicalize()
         .map_err(|e| anyhow::anyhow!("{}: cannot read the directory: {e}", dir.display()))?;
-    let mut ancestors = vec![root.clone()];
-    walk(dir, "", &mut ancestors, &mut found, &mut problems, &mut warnings);
+    let mut walk = Walk {
+        root: (!follow_links).then(|| root.clone()),
+        ancestors: vec![root],
+        found: &mut found,
+        problems: &mut problems,
+        warnings: &mut warnings,
+        links_out: Vec::new(),
+    };
+    walk.dir(dir, "");
+    let links_out = std::mem::take(&mut walk.links_out);
+    if !links_out.is_empty() {
+        let shown = links_out.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        let more = links_out.len().saturating_sub(5);
+        warnings.push(format!(
+            "skipped {} symbolic link{} leading out of {}: {shown}{}; only what lies inside it is published \
+             (--follow-links publishes what they point to)",
+            links_out.len(),
+            if links_out.len() == 1 { "" } else { "s" },
+            dir.display(),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            },
+        ));
+    }
 
-    // Manifests name the hashed files.
+    // Manifests name the hashed files, and speak for every file under their
+    // directory: there, a name the manifest does not give is not hashed.
     let mut hashed_names = BTreeSet::new();
+    let mut manifest_roots = BTreeSet::new();
     for (rel, path) in &found {
         if rules::is_manifest(rel) {
-            if let Ok(text) = std::fs::read_to_string(path) {
-                hashed_names.extend(rules::manifest_files(rel, &text).unwrap_or_default());
+            let names = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| rules::manifest_files(rel, &text));
+            if let Some(names) = names {
+                hashed_names.extend(names);
+                manifest_roots.insert(rules::manifest_root(rel).to_string());
             }
         }
     }
+    let covered = |rel: &str| {
+        manifest_roots
+            .iter()
+            .any(|r| r.is_empty() || rel.strip_prefix(r.as_str()).is_some_and(|rest| rest.starts_with('/')))
+    };
 
     let mut files = Vec::with_capacity(found.len());
     for (rel, path) in found {
@@ -115,7 +154,7 @@ pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str) -> any
         }
         match hash(&path) {
             Ok((size, md5, parts)) => {
-                let hashed = hashed_names.contains(&rel) || rules::looks_hashed(&rel);
+                let hashed = hashed_names.contains(&rel) || (!covered(&rel) && rules::looks_hashed(&rel));
                 files.push(LocalFile {
                     cache_control: rules.cache_control(&rel, hashed).to_string(),
                     content_type: rules::content_type(&rel).to_string(),
@@ -143,73 +182,107 @@ pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str) -> any
     Ok(Scan { files, warnings })
 }
 
-fn walk(
-    dir: &Path,
-    rel: &str,
-    ancestors: &mut Vec<PathBuf>,
-    found: &mut Vec<(String, PathBuf)>,
-    problems: &mut Vec<String>,
-    warnings: &mut Vec<String>,
-) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            problems.push(format!("{}: cannot read the directory: {e}", dir.display()));
-            return;
+struct Walk<'a> {
+    /// DIR, resolved; `None` when every link is followed.
+    root: Option<PathBuf>,
+    /// The resolved directories being walked (a link back to one is a loop).
+    ancestors: Vec<PathBuf>,
+    found: &'a mut Vec<(String, PathBuf)>,
+    problems: &'a mut Vec<String>,
+    warnings: &'a mut Vec<String>,
+    /// Links skipped because they lead out of DIR.
+    links_out: Vec<String>,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, rel: &str) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                self.problems
+                    .push(format!("{}: cannot read the directory: {e}", dir.display()));
+                return;
+            }
+        };
+        let mut entries: Vec<_> = entries
+            .filter_map(|e| {
+                e.map_err(|e| self.problems.push(format!("{}: {e}", dir.display())))
+                    .ok()
+            })
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            self.entry(&entry.path(), entry.file_name(), rel);
         }
-    };
-    let mut entries: Vec<_> = entries
-        .filter_map(|e| e.map_err(|e| problems.push(format!("{}: {e}", dir.display()))).ok())
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let Some(name) = entry.file_name().to_str().map(String::from) else {
-            problems.push(format!(
+    }
+
+    fn entry(&mut self, path: &Path, name: std::ffi::OsString, rel: &str) {
+        let Some(name) = name.to_str().map(String::from) else {
+            self.problems.push(format!(
                 "{}: the name is not valid UTF-8, and S3 keys are: rename it",
                 path.display()
             ));
-            continue;
+            return;
         };
         let child = if rel.is_empty() {
             name.clone()
         } else {
             format!("{rel}/{name}")
         };
+        let is_link = path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink());
         // Follow links; a dangling one is an error, not a silent skip.
-        let meta = match std::fs::metadata(&path) {
+        let meta = match std::fs::metadata(path) {
             Ok(m) => m,
-            Err(e) if path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) => {
-                problems.push(format!(
+            Err(e) if is_link => {
+                self.problems.push(format!(
                     "{}: a symbolic link to nothing ({e}): fix or remove it",
                     path.display()
                 ));
-                continue;
+                return;
             }
             Err(e) => {
-                problems.push(format!("{}: {e}", path.display()));
-                continue;
+                self.problems.push(format!("{}: {e}", path.display()));
+                return;
             }
         };
+        if is_link {
+            if let Some(root) = &self.root {
+                // Where the link really leads, every link on the way resolved.
+                match path.canonicalize() {
+                    Ok(real) if real.starts_with(root) => {}
+                    Ok(_) => {
+                        self.links_out.push(child);
+                        return;
+                    }
+                    Err(e) => {
+                        self.problems
+                            .push(format!("{}: cannot resolve the link: {e}", path.display()));
+                        return;
+                    }
+                }
+            }
+        }
         if meta.is_dir() {
             let Ok(real) = path.canonicalize() else {
-                problems.push(format!("{}: cannot resolve the directory", path.display()));
-                continue;
+                self.problems
+                    .push(format!("{}: cannot resolve the directory", path.display()));
+                return;
             };
-            if ancestors.contains(&real) {
-                warnings.push(format!(
+            if self.ancestors.contains(&real) {
+                self.warnings.push(format!(
                     "{}: skipped: a link back to a directory being synced",
                     path.display()
                 ));
-                continue;
+                return;
             }
-            ancestors.push(real);
-            walk(&path, &child, ancestors, found, problems, warnings);
-            ancestors.pop();
+            self.ancestors.push(real);
+            self.dir(path, &child);
+            self.ancestors.pop();
         } else if meta.is_file() {
-            found.push((child, path));
+            self.found.push((child, path.to_path_buf()));
         } else {
-            warnings.push(format!("{}: skipped: not a regular file", path.display()));
+            self.warnings
+                .push(format!("{}: skipped: not a regular file", path.display()));
         }
     }
 }
@@ -263,7 +336,7 @@ mod tests {
         let data: Vec<u8> = (0..(PART_SIZE * 2 + 5)).map(|i| (i % 251) as u8).collect();
         std::fs::write(&big, &data).unwrap();
         std::fs::write(dir.join("small.txt"), b"hello").unwrap();
-        let scan = scan(&dir, "p/", &CacheRules::default(), ".cdnctl/").unwrap();
+        let scan = scan(&dir, "p/", &CacheRules::default(), ".cdnctl/", false).unwrap();
         let big = scan.files.iter().find(|f| f.rel == "big.bin").unwrap();
         let mut expected = Md5::new();
         for chunk in data.chunks(PART_SIZE as usize) {
@@ -275,6 +348,75 @@ mod tests {
         assert_eq!(small.key, "p/small.txt");
         assert_eq!(small.etag(), "5d41402abc4b2a76b9719d911017c592");
         assert!(small.same_content("\"5d41402abc4b2a76b9719d911017c592\""));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tree(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("cdnctl-scan-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn links_out_of_the_tree_are_skipped_unless_asked() {
+        let base = tree("links");
+        let dir = base.join("site");
+        std::fs::create_dir_all(dir.join("css")).unwrap();
+        std::fs::create_dir_all(base.join("secret")).unwrap();
+        std::fs::write(dir.join("css/a.css"), b"a").unwrap();
+        std::fs::write(base.join("secret/credentials"), b"key").unwrap();
+        std::os::unix::fs::symlink(base.join("secret/credentials"), dir.join("x")).unwrap();
+        std::os::unix::fs::symlink(base.join("secret"), dir.join("out")).unwrap();
+        std::os::unix::fs::symlink("css/a.css", dir.join("in.css")).unwrap();
+        std::os::unix::fs::symlink("css", dir.join("styles")).unwrap();
+        let rels = |s: &Scan| s.files.iter().map(|f| f.rel.clone()).collect::<Vec<_>>();
+        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false).unwrap();
+        assert_eq!(rels(&found), vec!["css/a.css", "in.css", "styles/a.css"]);
+        assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
+        assert!(found.warnings[0].contains("out, x"), "{:?}", found.warnings);
+        assert!(found.warnings[0].contains("--follow-links"), "{:?}", found.warnings);
+        let all = scan(&dir, "", &CacheRules::default(), ".cdnctl/", true).unwrap();
+        assert_eq!(
+            rels(&all),
+            vec!["css/a.css", "in.css", "out/credentials", "styles/a.css", "x"]
+        );
+        assert!(all.warnings.is_empty(), "{:?}", all.warnings);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_manifest_decides_for_its_directory_and_the_layout_elsewhere() {
+        let dir = tree("hashed");
+        let files = [
+            "app/.vite/manifest.json",
+            "app/index.html",
+            "app/assets/index-D-Xa1bQz.js",
+            "app/assets/logo-DkWq1Zl9.svg",
+            "app/assets/hero-banner01.jpg",
+            "other/assets/index-B_x1Kq9z.js",
+            "other/assets/logo-darkMode.svg",
+            "other/assets/hero-banner01.jpg",
+        ];
+        for f in files {
+            std::fs::create_dir_all(dir.join(f).parent().unwrap()).unwrap();
+            std::fs::write(dir.join(f), f).unwrap();
+        }
+        let manifest = r#"{"index.html": {"file": "assets/index-D-Xa1bQz.js", "isEntry": true}}"#;
+        std::fs::write(dir.join("app/.vite/manifest.json"), manifest).unwrap();
+        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false).unwrap();
+        let hashed: Vec<&str> = found
+            .files
+            .iter()
+            .filter(|f| f.hashed)
+            .map(|f| f.rel.as_str())
+            .collect();
+        // The manifest names only the script: the logo, whose name looks
+        // hashed, was not made by the bundler (it came from public/).
+        assert_eq!(
+            hashed,
+            vec!["app/assets/index-D-Xa1bQz.js", "other/assets/index-B_x1Kq9z.js"]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

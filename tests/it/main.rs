@@ -16,4 +16,5 @@ mod real_aws;
 mod settings;
 mod status;
 mod sync;
+mod sync_safety;
 mod up;

@@ -1,0 +1,130 @@
+//! `cdnctl sync` where AWS is stricter than the emulator was, or where a
+//! routine deploy could break the live site: names that only look hashed,
+//! `index.html` look-alikes, links out of DIR, header corrections that must
+//! keep what sync does not manage, SSE-KMS buckets and keys that XML 1.0
+//! cannot carry.
+
+use serde_json::json;
+
+use crate::harness::{block_on, clients, Stack};
+use crate::sync::{all_keys, body, head, invalidations, sync, write};
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "public, max-age=60, must-revalidate";
+
+#[test]
+fn only_manifests_and_bundler_layouts_make_a_file_immutable() {
+    let stack = Stack::new("synchash");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let b = stack.bucket.as_str();
+    let dir = stack.dir().join("site");
+    // A Vite build without a manifest: index.html beside assets/.
+    for (rel, content) in [
+        ("index.html", &b"<script src=/assets/index-D-Xa1bQz.js>"[..]),
+        ("assets/index-D-Xa1bQz.js", b"vite 5"),
+        ("assets/vendor-4f2a9c1e.js", b"vite 4"),
+        ("assets/hero-banner01.jpg", b"jpeg"),
+        ("assets/logo-darkMode.svg", b"<svg/>"),
+        ("img/hero-banner01.jpg", b"jpeg"),
+        ("index-Qx_9aB1c.js", b"not in assets/"),
+        // A Vite build with a manifest: it alone decides under app/.
+        ("app/assets/main-Qx_9aB-c.js", b"entry"),
+        ("app/assets/logo-DkWq1Zl9.svg", b"from public/"),
+    ] {
+        write(&dir, rel, content);
+    }
+    let manifest = json!({"src/main.ts": {"file": "assets/main-Qx_9aB-c.js", "isEntry": true}});
+    write(&dir, "app/.vite/manifest.json", manifest.to_string().as_bytes());
+    sync(&stack, &dir, &[]).ok();
+    for (key, cache) in [
+        ("assets/index-D-Xa1bQz.js", IMMUTABLE),
+        ("assets/vendor-4f2a9c1e.js", IMMUTABLE),
+        ("app/assets/main-Qx_9aB-c.js", IMMUTABLE),
+        ("assets/hero-banner01.jpg", REVALIDATE),
+        ("assets/logo-darkMode.svg", REVALIDATE),
+        ("img/hero-banner01.jpg", REVALIDATE),
+        ("index-Qx_9aB1c.js", REVALIDATE),
+        ("app/assets/logo-DkWq1Zl9.svg", REVALIDATE),
+        ("index.html", REVALIDATE),
+    ] {
+        assert_eq!(head(&c, b, key).1, cache, "{key}");
+    }
+
+    // Deleted, a file that only looked hashed is invalidated and not kept
+    // for the grace period of content-hashed files.
+    std::fs::remove_file(dir.join("assets/hero-banner01.jpg")).unwrap();
+    std::fs::remove_file(dir.join("assets/index-D-Xa1bQz.js")).unwrap();
+    let out = sync(&stack, &dir, &["--delete"]).ok().json();
+    assert_eq!(
+        (out["deleted"].as_u64(), out["kept"].as_u64()),
+        (Some(1), Some(1)),
+        "{out}"
+    );
+    assert_eq!(out["invalidation"]["paths"], json!(["/assets/hero-banner01.jpg"]));
+    let keys = all_keys(&c, b);
+    assert!(!keys.contains(&"assets/hero-banner01.jpg".to_string()), "{keys:?}");
+    assert!(keys.contains(&"assets/index-D-Xa1bQz.js".to_string()), "{keys:?}");
+}
+
+#[test]
+fn only_a_file_named_index_html_stands_for_its_directory() {
+    let stack = Stack::new("syncindex");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let dir = stack.dir().join("site");
+    for rel in ["myindex.html", "docs/index.html", "docs/oldindex.html"] {
+        write(&dir, rel, b"v1");
+    }
+    sync(&stack, &dir, &[]).ok();
+    for rel in ["myindex.html", "docs/index.html", "docs/oldindex.html"] {
+        write(&dir, rel, b"v2");
+    }
+    sync(&stack, &dir, &[]).ok();
+    let sent = invalidations(&c, &stack.bucket);
+    assert_eq!(
+        sent.last().unwrap().1,
+        vec!["/docs/", "/docs/index.html", "/docs/oldindex.html", "/myindex.html"]
+    );
+}
+
+#[test]
+fn links_out_of_dir_are_skipped_with_a_warning_unless_followed() {
+    let stack = Stack::new("synclinks");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let b = stack.bucket.as_str();
+    let home = stack.dir().join("home");
+    write(&home, ".aws/credentials", b"aws_secret_access_key = SECRET");
+    write(&home, "shared/logo.svg", b"<svg/>");
+    let dir = home.join("static");
+    write(&dir, "css/site.css", b"body{}");
+    let link = |target: &str, at: &str| std::os::unix::fs::symlink(target, dir.join(at)).unwrap();
+    link("../.aws/credentials", "x");
+    link(home.join("shared").to_str().unwrap(), "shared");
+    link("css/site.css", "site.css");
+    link("css", "styles");
+    link("../static/css", "again");
+
+    let run = sync(&stack, &dir, &[]).ok();
+    assert!(
+        run.stderr.contains("skipped 2 symbolic links leading out of")
+            && run.stderr.contains("shared, x")
+            && run.stderr.contains("--follow-links"),
+        "{}",
+        run.stderr
+    );
+    let mut keys = all_keys(&c, b);
+    keys.sort();
+    assert_eq!(
+        keys,
+        vec!["again/site.css", "css/site.css", "site.css", "styles/site.css"]
+    );
+    assert_eq!(body(&c, b, "site.css"), b"body{}");
+
+    // Asked explicitly: followed.
+    let out = sync(&stack, &dir, &["--follow-links"]).ok().json();
+    assert_eq!(out["uploaded"], 2, "{out}");
+    assert_eq!(body(&c, b, "x"), b"aws_secret_access_key = SECRET");
+    assert_eq!(body(&c, b, "shared/logo.svg"), b"<svg/>");
+}
