@@ -1060,6 +1060,10 @@ def main():
     import response_headers
 
     response_headers.patch_moto()
+    # S3 object behaviours sync depends on (its own file).
+    import sync_objects
+
+    sync_objects.patch_moto(knob)
     app = Harness(response_headers.wrap(DomainDispatcherApplication(create_backend_app)))
     server = make_server(
         "127.0.0.1",
