@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::anyhow;
-use aws_sdk_s3::types::{Tag, Tagging};
+use aws_sdk_s3::types::{EncodingType, Tag, Tagging};
 use aws_sdk_s3::Client;
 use futures_util::{stream, StreamExt as _};
 
@@ -49,12 +49,15 @@ pub async fn find_stack(clients: &Clients, spec: &Spec, waiting: &Waiting) -> an
     Ok(Stack { tags, distribution_id })
 }
 
-/// Every object under `prefix`: one paginated ListObjectsV2, no HEAD.
+/// Every object under `prefix`: one paginated ListObjectsV2, no HEAD. Keys
+/// come URL-encoded (EncodingType=url): one holding a control character
+/// would otherwise make the page unreadable XML, and every later run fail.
 pub async fn list(s3: &Client, bucket: &str, prefix: &str) -> anyhow::Result<(BTreeMap<String, RemoteObject>, usize)> {
     let mut out = BTreeMap::new();
     let mut pages = s3
         .list_objects_v2()
         .bucket(bucket)
+        .encoding_type(EncodingType::Url)
         .set_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
         .into_paginator()
         .send();
@@ -65,7 +68,7 @@ pub async fn list(s3: &Client, bucket: &str, prefix: &str) -> anyhow::Result<(BT
         for o in page.contents() {
             let Some(key) = o.key() else { continue };
             out.insert(
-                key.to_string(),
+                bucket::decode_key(key)?,
                 RemoteObject {
                     size: o.size().unwrap_or(0).max(0) as u64,
                     etag: o.e_tag().unwrap_or("").trim_matches('"').to_string(),
@@ -160,4 +163,19 @@ pub async fn read_pending(s3: &Client, bucket: &str, key: &str) -> anyhow::Resul
         return Ok(None);
     }
     Ok(Some((paths, reference)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::resources::bucket::decode_key;
+
+    #[test]
+    fn listed_keys_are_decoded_as_s3_encodes_them() {
+        assert_eq!(decode_key("a+b%2Bc.txt").unwrap(), "a b+c.txt");
+        assert_eq!(decode_key("bell%07%0A.txt").unwrap(), "bell\u{7}\n.txt");
+        assert_eq!(decode_key("caf%C3%A9/%E6%97%A5.js").unwrap(), "café/日.js");
+        assert_eq!(decode_key("a%20b~*.txt").unwrap(), "a b~*.txt");
+        assert!(decode_key("100%.txt").is_err());
+        assert!(decode_key("%FF").is_err());
+    }
 }

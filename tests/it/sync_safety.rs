@@ -128,3 +128,49 @@ fn links_out_of_dir_are_skipped_with_a_warning_unless_followed() {
     assert_eq!(body(&c, b, "x"), b"aws_secret_access_key = SECRET");
     assert_eq!(body(&c, b, "shared/logo.svg"), b"<svg/>");
 }
+
+#[test]
+fn keys_with_control_characters_neither_break_sync_nor_purge() {
+    let stack = Stack::new("syncctl");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let b = stack.bucket.as_str();
+    let dir = stack.dir().join("site");
+    for rel in ["a b+c.txt", "x&y/ü.txt", "index.html"] {
+        write(&dir, rel, rel.as_bytes());
+    }
+    sync(&stack, &dir, &[]).ok();
+    // Another tool left keys that XML 1.0 cannot carry.
+    for key in ["old\u{7}bell.txt", "tab\there.txt"] {
+        block_on(c.s3.put_object().bucket(b).key(key).body(b"x".to_vec().into()).send()).unwrap();
+    }
+
+    // Listed, decoded: nothing re-uploaded; with --delete, those go.
+    let out = sync(&stack, &dir, &[]).ok().json();
+    assert_eq!(
+        (out["uploaded"].as_u64(), out["kept"].as_u64()),
+        (Some(0), Some(2)),
+        "{out}"
+    );
+    let out = sync(&stack, &dir, &["--delete"]).ok().json();
+    assert_eq!(
+        (out["uploaded"].as_u64(), out["deleted"].as_u64()),
+        (Some(0), Some(2)),
+        "{out}"
+    );
+    let mut keys = all_keys(&c, b);
+    keys.sort();
+    assert_eq!(keys, vec!["a b+c.txt", "index.html", "x&y/ü.txt"]);
+
+    // `down --purge` lists every version the same way.
+    block_on(
+        c.s3.put_object()
+            .bucket(b)
+            .key("old\u{7}bell.txt")
+            .body(b"x".to_vec().into())
+            .send(),
+    )
+    .unwrap();
+    stack.run(&["down", "--yes", "--purge"]).ok();
+    assert!(!block_on(crate::inspect::bucket_exists(&c, b)), "the bucket is gone");
+}
