@@ -382,7 +382,9 @@ fn changed_rules_update_headers_in_place_and_unchanged_rules_are_not_rechecked()
         .into_iter()
         .filter(|r| r.op.starts_with("HEAD "))
         .count();
-    assert_eq!(heads, 13, "one HEAD per unchanged file");
+    // One HEAD per unchanged file, and one more before each of the two
+    // corrections (to keep the metadata sync does not manage).
+    assert_eq!(heads, 13 + 2, "one HEAD per unchanged file");
     let copies: Vec<&Request> = requests
         .iter()
         .filter(|r| r.op.starts_with("PUT") && !r.op.contains("tagging"))

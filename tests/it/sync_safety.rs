@@ -174,3 +174,96 @@ fn keys_with_control_characters_neither_break_sync_nor_purge() {
     stack.run(&["down", "--yes", "--purge"]).ok();
     assert!(!block_on(crate::inspect::bucket_exists(&c, b)), "the bucket is gone");
 }
+
+#[test]
+fn header_corrections_keep_what_sync_does_not_manage_at_any_size() {
+    let mut stack = Stack::new("synckeep");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let b = stack.bucket.clone();
+    let b = b.as_str();
+    let dir = stack.dir().join("site");
+    write(&dir, "report.pdf", b"%PDF-1.7 small");
+    // Two parts of cdnctl's 8 MiB: uploaded in parts.
+    let big: Vec<u8> = (0..9 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    write(&dir, "video.mp4", &big);
+    sync(&stack, &dir, &[]).ok();
+    let video_etag = head(&c, b, "video.mp4").2;
+    assert!(video_etag.ends_with("-2"), "{video_etag}");
+
+    // Another tool set what sync does not manage (keeping sync's headers).
+    let expires = aws_smithy_types::DateTime::from_secs(1_900_000_000);
+    for key in ["report.pdf", "video.mp4"] {
+        let (content_type, cache_control, _) = head(&c, b, key);
+        block_on(
+            c.s3.copy_object()
+                .bucket(b)
+                .key(key)
+                .copy_source(format!("{b}/{key}"))
+                .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+                .content_type(content_type)
+                .cache_control(cache_control)
+                .content_encoding("identity")
+                .content_disposition("attachment; filename=\"r.pdf\"")
+                .content_language("fr")
+                .expires(expires)
+                .metadata("owner", "web-team")
+                .storage_class(aws_sdk_s3::types::StorageClass::StandardIa)
+                .send(),
+        )
+        .unwrap();
+    }
+    // A CopyObject limit below the video's size stands for S3's 5 GB.
+    stack.configure(json!({"copy_object_max_bytes": 1024 * 1024}));
+
+    stack.set("CDN_CACHE_RULES", "*.pdf=no-cache; *.mp4=public, max-age=600");
+    let before = stack.requests().len();
+    let out = sync(&stack, &dir, &[]).ok().json();
+    assert_eq!(
+        (out["uploaded"].as_u64(), out["headers_updated"].as_u64()),
+        (Some(0), Some(2)),
+        "{out}"
+    );
+    let requests = stack.requests()[before..].to_vec();
+    let part_copies = requests
+        .iter()
+        .filter(|r| r.op.starts_with(&format!("PUT /{b}/video.mp4?")) && r.op.contains("partNumber="))
+        .count();
+    assert_eq!(part_copies, 2, "{requests:?}");
+
+    for (key, cache_control) in [("report.pdf", "no-cache"), ("video.mp4", "public, max-age=600")] {
+        let h = block_on(c.s3.head_object().bucket(b).key(key).send()).unwrap();
+        assert_eq!(h.cache_control(), Some(cache_control), "{key}");
+        assert_eq!(h.content_encoding(), Some("identity"), "{key}");
+        assert_eq!(h.content_disposition(), Some("attachment; filename=\"r.pdf\""), "{key}");
+        assert_eq!(h.content_language(), Some("fr"), "{key}");
+        assert_eq!(
+            h.expires_string().and_then(|e| aws_smithy_types::DateTime::from_str(
+                e,
+                aws_smithy_types::date_time::Format::HttpDate
+            )
+            .ok()),
+            Some(expires),
+            "{key}"
+        );
+        assert_eq!(
+            h.metadata().and_then(|m| m.get("owner")).map(String::as_str),
+            Some("web-team"),
+            "{key}"
+        );
+        assert_eq!(
+            h.storage_class(),
+            Some(&aws_sdk_s3::types::StorageClass::StandardIa),
+            "{key}"
+        );
+    }
+    assert_eq!(body(&c, b, "video.mp4"), big);
+    // In cdnctl's part size, the ETag is the one computed locally: nothing to do next time.
+    assert_eq!(head(&c, b, "video.mp4").2, video_etag);
+    let out = sync(&stack, &dir, &[]).ok().json();
+    assert_eq!(
+        (out["uploaded"].as_u64(), out["headers_updated"].as_u64()),
+        (Some(0), Some(0)),
+        "{out}"
+    );
+}
