@@ -43,6 +43,16 @@ pub async fn find_stack(clients: &Clients, spec: &Spec, waiting: &Waiting) -> an
             "stack {0}: the bucket {0} was not created by cdnctl (no cdnctl:stack tag): run `cdnctl up --adopt` first",
             spec.bucket
         ),
+        // Under SSE-KMS or DSSE-KMS, S3's ETags are not MD5s: sync, which
+        // finds what changed by comparing them with the files' MD5s, would
+        // upload everything on every run. Refuse before any write.
+        bucket::State::Present(b) if b.encryption.as_deref().is_some_and(|e| e.starts_with("aws:kms")) => anyhow::bail!(
+            "bucket {0}: its default encryption is {1}: S3's ETags are then not MD5 digests, and sync compares them \
+             with the files' MD5s to find what changed, so it would upload every file on every run. \
+             The stack's setting is SSE-S3 (AES256): run `cdnctl up` to restore it, then sync again\nnothing was uploaded or deleted",
+            spec.bucket,
+            b.encryption.as_deref().unwrap_or_default()
+        ),
         bucket::State::Present(b) => b.tags,
     };
     let distribution_id = listing?.candidates.first().map(|(id, _)| id.clone());

@@ -267,3 +267,51 @@ fn header_corrections_keep_what_sync_does_not_manage_at_any_size() {
         "{out}"
     );
 }
+
+#[test]
+fn a_bucket_under_sse_kms_is_refused_once_before_any_write() {
+    let stack = Stack::new("synckms");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let b = stack.bucket.as_str();
+    let dir = stack.dir().join("site");
+    write(&dir, "index.html", b"<h1>hi</h1>");
+    write(&dir, "css/site.css", b"body{}");
+    for algorithm in ["aws:kms", "aws:kms:dsse"] {
+        use aws_sdk_s3::types::{
+            ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+            ServerSideEncryptionRule,
+        };
+        let rule = ServerSideEncryptionRule::builder()
+            .apply_server_side_encryption_by_default(
+                ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::from(algorithm))
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        let config = ServerSideEncryptionConfiguration::builder()
+            .rules(rule)
+            .build()
+            .unwrap();
+        block_on(
+            c.s3.put_bucket_encryption()
+                .bucket(b)
+                .server_side_encryption_configuration(config)
+                .send(),
+        )
+        .unwrap();
+        let run = stack.run_without_writes(&["sync", dir.to_str().unwrap()]).code(1);
+        let err = run.stderr.trim();
+        assert!(
+            err.contains(&format!("default encryption is {algorithm}")) && err.contains("cdnctl up"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 2, "one refusal, not one per file: {err}");
+        assert!(all_keys(&c, b).is_empty());
+    }
+    // Restored by `up`: the sync goes through, and a re-sync uploads nothing.
+    stack.run(&["up"]).ok();
+    assert_eq!(sync(&stack, &dir, &[]).ok().json()["uploaded"], 2);
+    assert_eq!(sync(&stack, &dir, &[]).ok().json()["uploaded"], 0);
+}
