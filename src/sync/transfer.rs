@@ -172,8 +172,9 @@ const COPY_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
 /// sync does not manage is read first (HeadObject) and given again:
 /// Content-Encoding, Content-Disposition, Content-Language, Expires,
 /// `x-amz-meta-*`, the website redirect, the storage class and the KMS key.
-/// The copy is of the version read (x-amz-copy-source-if-match). Above 5 GB
-/// it is a multipart copy in cdnctl's part size, which keeps the ETag.
+/// The copy is of the version read (x-amz-copy-source-if-match). A file sent
+/// in parts (and any object over CopyObject's 5 GB) is copied in parts of
+/// cdnctl's part size, which keeps its ETag.
 pub async fn update_headers(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow::Result<()> {
     let what = |op: &str| format!("{}: {op} (header update)", f.key);
     let head = s3
@@ -185,7 +186,9 @@ pub async fn update_headers(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow:
         .map_err(|e| describe(what("HeadObject"), e))?;
     let size = head.content_length().unwrap_or(0).max(0) as u64;
     let etag = head.e_tag().unwrap_or_default().to_string();
-    if size <= COPY_LIMIT {
+    // A file sent in parts is copied in the same parts: its ETag stays the
+    // one computed locally (a CopyObject may give it a plain MD5 instead).
+    if f.parts.is_empty() && size <= COPY_LIMIT {
         let copy = keep!(
             s3.copy_object()
                 .bucket(bucket)
