@@ -317,6 +317,9 @@ struct Piece {
     part: Option<u64>,
 }
 
+/// A piece's MD5 and the bytes it covered.
+type Hashed = std::io::Result<([u8; 16], u64)>;
+
 /// Hash every file, on every core, each byte read once. Fills `md5`, `parts`
 /// and (for small files) `size`; returns the problems found.
 fn hash_all(files: &mut [LocalFile]) -> Vec<String> {
@@ -333,7 +336,7 @@ fn hash_all(files: &mut [LocalFile]) -> Vec<String> {
         .map_or(1, |n| n.get())
         .min(pieces.len().max(1));
     let shared: &[LocalFile] = files;
-    let results: Vec<(Piece, std::io::Result<([u8; 16], u64)>)> = std::thread::scope(|scope| {
+    let results: Vec<(Piece, Hashed)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
@@ -406,7 +409,7 @@ fn hash_all(files: &mut [LocalFile]) -> Vec<String> {
 
 /// MD5 and length of `length` bytes from `offset` (or to the end of the
 /// file, when `None`). A file that ends early changed since it was listed.
-fn hash_range(path: &Path, offset: u64, length: Option<u64>, buf: &mut [u8]) -> std::io::Result<([u8; 16], u64)> {
+fn hash_range(path: &Path, offset: u64, length: Option<u64>, buf: &mut [u8]) -> Hashed {
     let mut file = std::fs::File::open(path)?;
     if offset > 0 {
         file.seek(std::io::SeekFrom::Start(offset))?;
