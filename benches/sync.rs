@@ -3,6 +3,7 @@
 //! delay added to every request (as AWS's latency would be).
 //!
 //!     cargo bench --bench sync [-- --delay-ms 100 --files 2000 --memory-files 20000 --skip-peers --skip-collectstatic]
+//!     cargo bench --bench sync -- --only-hashing [--hash-mib 1024 --hash-rounds 5]
 //!
 //! `CDN_SYNC_JOBS` in the environment is passed on to cdnctl.
 //!
@@ -11,7 +12,8 @@
 //! few MB, two files over the multipart threshold, and staticfiles.json.
 //! Scenarios: a fresh upload; the unchanged tree from a fresh checkout (new
 //! modification times, same content); three files changed; and cdnctl's peak
-//! memory for a tree of many small files. Requests are counted by the
+//! memory for a tree of many small files; and how fast the local files are
+//! hashed, beside `md5sum` running on every core. Requests are counted by the
 //! emulator, per tool (each signs with its own access key). The Python peers
 //! are installed from PyPI into .emulator/bench-venv on first use, rclone from
 //! Debian (`apt-get install rclone`) when it is not on the PATH. A benchmark,
@@ -47,6 +49,10 @@ fn main() {
     let work = root().join(".emulator").join("bench-sync");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
+    if std::env::args().any(|a| a == "--only-hashing") {
+        hashing(&work, arg("--hash-mib", 1024), arg("--hash-rounds", 5));
+        return;
+    }
 
     let tree = work.join("tree");
     let bytes = django_tree(&tree, files);
@@ -154,7 +160,10 @@ fn main() {
         }
     }
 
-    // 4. Peak memory for many small files.
+    // 4. Hashing the local tree, beside md5sum.
+    hashing(&work, arg("--hash-mib", 1024), arg("--hash-rounds", 5));
+
+    // 5. Peak memory for many small files.
     let many = work.join("many");
     small_tree(&many, memory_files);
     let stack = Stack::new("benchmem");
@@ -171,6 +180,68 @@ fn main() {
         "peak memory of `cdnctl sync`, {memory_files} files, unchanged: {:.1} MB ({:.1} s)",
         peak as f64 / 1024.0,
         wall.as_secs_f64()
+    );
+}
+
+/// How fast `cdnctl sync` hashes the local files, beside `md5sum` run on
+/// every core (`xargs -P`), on the same tree of `mib` MiB: three quarters in
+/// files of 16 MiB (sent in parts), the rest in files of 1 MiB. Both read from
+/// the page cache (one run each first); the best of `rounds` runs, alternately. cdnctl's
+/// figure is its own (`-v` logs the hashing's duration): `sync --dry-run`
+/// against a stack without delay, so the listing and the stack lookup are not
+/// counted.
+fn hashing(work: &Path, mib: u64, rounds: usize) {
+    let dir = work.join("hashing");
+    let mut rng = Bytes(0xD1B5_4A32_D192_ED03);
+    let big = (mib * 3 / 4) / 16;
+    for i in 0..big {
+        write(&dir, &format!("media/video{i}.mp4"), &rng.fill(16 << 20));
+    }
+    let small = mib - big * 16;
+    for i in 0..small {
+        write(&dir, &format!("img/photo{i}.jpg"), &rng.fill(1 << 20));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let md5sum = || {
+        let start = Instant::now();
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "find . -type f -print0 | xargs -0 -n 8 -P {cores} md5sum > /dev/null"
+            ))
+            .current_dir(&dir)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        start.elapsed().as_secs_f64()
+    };
+    let stack = Stack::new("benchhash");
+    stack.run(&["up", "--no-wait"]);
+    let cdnctl = || {
+        let run = stack.run(&["-v", "sync", dir.to_str().unwrap(), "--dry-run"]);
+        run.stderr
+            .lines()
+            .find(|l| l.contains("hashed the local files"))
+            .and_then(|l| l.split("seconds=").nth(1))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no hashing time in cdnctl's log: {}", run.stderr))
+    };
+    // Alternately, so that other load on the machine falls on both alike.
+    cdnctl();
+    md5sum();
+    let (mut ours, mut theirs) = (f64::MAX, f64::MAX);
+    for _ in 0..rounds {
+        ours = ours.min(cdnctl());
+        theirs = theirs.min(md5sum());
+    }
+    println!(
+        "\nhashing {mib} MiB ({big} files of 16 MiB, {small} of 1 MiB), from the page cache, {cores} cores: \
+         cdnctl sync {ours:.2} s ({:.0} MiB/s), md5sum on {cores} cores {theirs:.2} s ({:.0} MiB/s): \
+         cdnctl at {:.2}× md5sum's speed",
+        mib as f64 / ours,
+        mib as f64 / theirs,
+        theirs / ours
     );
 }
 

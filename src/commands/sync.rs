@@ -58,8 +58,14 @@ pub async fn run(
 
     // The local scan, the stack, and the state then the listing, all at once.
     let scanning = {
-        let (dir, prefix, rules) = (opts.dir.clone(), opts.prefix.clone(), opts.rules.clone());
-        tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved))
+        let (dir, prefix, rules, reserved, follow) = (
+            opts.dir.clone(),
+            opts.prefix.clone(),
+            opts.rules.clone(),
+            reserved.clone(),
+            opts.follow_links,
+        );
+        tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved, follow))
     };
     let (stack, mut seen) = tokio::join!(remote::find_stack(clients, spec, waiting), at.look());
     let stack = stack?;

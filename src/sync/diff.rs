@@ -173,6 +173,7 @@ mod tests {
             size: content.len() as u64,
             md5: Md5::digest(content).into(),
             parts: vec![],
+            whole_md5: Default::default(),
             hashed,
             manifest: rules::is_manifest(key),
             content_type: rules::content_type(key).into(),

@@ -2,7 +2,7 @@
 //!
 //! Only paths whose cached copy is now wrong: changed or header-updated files
 //! (a changed file even when its name looked hashed, since its name was not a
-//! content hash after all), and deleted files that are not content-hashed. `dir/index.html` is also invalidated as
+//! content hash after all), and deleted files that are not content-hashed. `dir/index.html` (that exact name) is also invalidated as
 //! `dir/`. Paths are percent-encoded as CloudFront expects (non-ASCII and RFC
 //! 1738's unsafe characters, plus `?` and a literal `*`), a directory with
 //! more than [`DIR_LIMIT`] paths becomes `dir/*`, and past CloudFront's limits
@@ -68,7 +68,9 @@ impl Batch {
             digest.update(c.state.as_bytes());
             digest.update([0]);
             let path = format!("/{}", encode(&c.key));
-            if let Some(dir) = path.strip_suffix("index.html") {
+            // Only a file named exactly index.html stands for its directory
+            // (`myindex.html` is not `/my`).
+            if let Some(dir) = path.strip_suffix("index.html").filter(|d| d.ends_with('/')) {
                 paths.push(dir.to_string());
             }
             paths.push(path);
@@ -156,6 +158,12 @@ mod tests {
     fn index_html_is_also_its_directory() {
         let b = Batch::of(vec![Change::new("docs/index.html", None, "x")], 0).unwrap();
         assert_eq!(b.paths, vec!["/docs/", "/docs/index.html"]);
+        let b = Batch::of(vec![Change::new("index.html", None, "x")], 0).unwrap();
+        assert_eq!(b.paths, vec!["/", "/index.html"]);
+        let b = Batch::of(vec![Change::new("myindex.html", None, "x")], 0).unwrap();
+        assert_eq!(b.paths, vec!["/myindex.html"]);
+        let b = Batch::of(vec![Change::new("docs/myindex.html", None, "x")], 0).unwrap();
+        assert_eq!(b.paths, vec!["/docs/myindex.html"]);
     }
 
     #[test]

@@ -17,8 +17,9 @@ Settings (environment or .env; the flag of the same name wins):
                     A GLOB without '/' matches file names in any directory; * stays within
                     a directory, ** crosses them. Files no rule matches get
                     `public, max-age=31536000, immutable` when content-hashed (named in
-                    staticfiles.json or .vite/manifest.json, or a bundler's name.0123abcd.js /
-                    name-AbCd1234.js) and `public, max-age=60, must-revalidate` otherwise.
+                    staticfiles.json or .vite/manifest.json; where no manifest speaks, a
+                    bundler's name.0123abcd.js or Vite's assets/name-AbCd1_2x.js) and
+                    `public, max-age=60, must-revalidate` otherwise.
   CDN_SYNC_JOBS     requests in flight at once (default 64)
   CDN_SYNC_MAX_DELETES  with --delete: the most it may delete, a share of the objects under the
                     prefix (default 50%) or a count; 100% allows any
@@ -61,6 +62,9 @@ pub struct SyncArgs {
     /// Wait until CloudFront has finished the invalidation
     #[arg(long)]
     pub wait: bool,
+    /// Also publish what symbolic links leading out of DIR point to (by default they are skipped with a warning; links within DIR are always followed)
+    #[arg(long)]
+    pub follow_links: bool,
     /// Requests in flight at once [env: CDN_SYNC_JOBS] [default: 64]
     #[arg(long, value_name = "N")]
     pub jobs: Option<String>,
@@ -123,6 +127,7 @@ pub struct SyncOptions {
     pub keep_deploys: usize,
     pub dry_run: bool,
     pub wait: bool,
+    pub follow_links: bool,
     pub jobs: usize,
 }
 
@@ -223,6 +228,7 @@ impl SyncOptions {
             keep_deploys,
             dry_run: args.dry_run,
             wait: args.wait,
+            follow_links: args.follow_links,
             jobs,
         })
     }

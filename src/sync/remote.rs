@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::anyhow;
+use aws_sdk_s3::types::EncodingType;
 use aws_sdk_s3::Client;
 use futures_util::{stream, StreamExt as _};
 
@@ -39,18 +40,31 @@ pub async fn find_stack(clients: &Clients, spec: &Spec, waiting: &Waiting) -> an
             "stack {0}: the bucket {0} was not created by cdnctl (no cdnctl:stack tag): run `cdnctl up --adopt` first",
             spec.bucket
         ),
+        // Under SSE-KMS or DSSE-KMS, S3's ETags are not MD5s: sync, which
+        // finds what changed by comparing them with the files' MD5s, would
+        // upload everything on every run. Refuse before any write.
+        bucket::State::Present(b) if b.encryption.as_deref().is_some_and(|e| e.starts_with("aws:kms")) => anyhow::bail!(
+            "bucket {0}: its default encryption is {1}: S3's ETags are then not MD5 digests, and sync compares them \
+             with the files' MD5s to find what changed, so it would upload every file on every run. \
+             The stack's setting is SSE-S3 (AES256): run `cdnctl up` to restore it, then sync again\nnothing was uploaded or deleted",
+            spec.bucket,
+            b.encryption.as_deref().unwrap_or_default()
+        ),
         bucket::State::Present(_) => {}
     };
     let distribution_id = listing?.candidates.first().map(|(id, _)| id.clone());
     Ok(Stack { distribution_id })
 }
 
-/// Every object under `prefix`: one paginated ListObjectsV2, no HEAD.
+/// Every object under `prefix`: one paginated ListObjectsV2, no HEAD. Keys
+/// come URL-encoded (EncodingType=url): one holding a control character
+/// would otherwise make the page unreadable XML, and every later run fail.
 pub async fn list(s3: &Client, bucket: &str, prefix: &str) -> anyhow::Result<(BTreeMap<String, RemoteObject>, usize)> {
     let mut out = BTreeMap::new();
     let mut pages = s3
         .list_objects_v2()
         .bucket(bucket)
+        .encoding_type(EncodingType::Url)
         .set_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
         .into_paginator()
         .send();
@@ -61,7 +75,7 @@ pub async fn list(s3: &Client, bucket: &str, prefix: &str) -> anyhow::Result<(BT
         for o in page.contents() {
             let Some(key) = o.key() else { continue };
             out.insert(
-                key.to_string(),
+                bucket::decode_key(key)?,
                 RemoteObject {
                     size: o.size().unwrap_or(0).max(0) as u64,
                     etag: o.e_tag().unwrap_or("").trim_matches('"').to_string(),
@@ -133,4 +147,19 @@ pub async fn deployed_files(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::resources::bucket::decode_key;
+
+    #[test]
+    fn listed_keys_are_decoded_as_s3_encodes_them() {
+        assert_eq!(decode_key("a+b%2Bc.txt").unwrap(), "a b+c.txt");
+        assert_eq!(decode_key("bell%07%0A.txt").unwrap(), "bell\u{7}\n.txt");
+        assert_eq!(decode_key("caf%C3%A9/%E6%97%A5.js").unwrap(), "café/日.js");
+        assert_eq!(decode_key("a%20b~*.txt").unwrap(), "a b~*.txt");
+        assert!(decode_key("100%.txt").is_err());
+        assert!(decode_key("%FF").is_err());
+    }
 }

@@ -4,10 +4,12 @@
 //!
 //! Cache-Control, first match wins:
 //! 1. the user's rules (`CDN_CACHE_RULES`, `--cache-rules`), in their order;
-//! 2. content-hashed files: [`IMMUTABLE`]. A file is content-hashed when a
-//!    manifest names it as a hashed file (Django's `staticfiles.json` "paths"
-//!    values, Vite's `.vite/manifest.json` "file", "css" and "assets") or when
-//!    its name carries a bundler's hash (`app.0123abcd4567.css`, `index-AbCd12_x.js`);
+//! 2. content-hashed files: [`IMMUTABLE`]. A manifest decides for the files
+//!    under its directory: a file is content-hashed when it names it as a
+//!    hashed file (Django's `staticfiles.json` "paths" values, Vite's
+//!    `.vite/manifest.json` "file", "css" and "assets"), and not otherwise.
+//!    Where no manifest speaks, only a bundler's unambiguous name in its known
+//!    layout counts ([`looks_hashed`]);
 //! 3. everything else: [`REVALIDATE`].
 
 use super::glob::Glob;
@@ -21,7 +23,7 @@ pub const REVALIDATE: &str = "public, max-age=60, must-revalidate";
 
 /// Bump when the table, the defaults or the hash patterns change: it is part
 /// of the fingerprint, so the next sync re-checks every object's headers.
-const VERSION: &str = "rules-v1";
+const VERSION: &str = "rules-v2";
 
 /// The user's rules: glob → Cache-Control, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,33 +153,43 @@ pub fn content_type(path: &str) -> &'static str {
         .unwrap_or(DEFAULT_TYPE)
 }
 
-/// Whether a file name carries a bundler's content hash: a `.`- or
-/// `-`-separated part that is 8 to 64 hex digits with a digit and a letter
-/// (Django's 12, webpack's 20, …), or exactly 8 URL-safe base64 characters
-/// that cannot be a word (Rollup/Vite). Conservative: a missed hash only costs
-/// a shorter cache; a false one would make a changing file immutable.
+/// Whether a path carries a bundler's content hash where no manifest speaks
+/// for it. Two shapes only, chosen so that a name a person wrote does not
+/// pass (a missed hash costs a shorter cache; a false one would make a
+/// changing file immutable for a year):
+/// - a `.`-separated part (not the first) of 8 to 64 lowercase hex digits
+///   with both a digit and a letter: webpack's and Parcel's `name.HASH.js`,
+///   Create React App's `main.8f3a2b1c.chunk.js`, Django's `name.0123456789ab.css`;
+/// - in a directory named `assets` (Vite's build layout), `name-HASH.ext`
+///   where HASH is Rollup's 8 characters: base64url (`A-Z a-z 0-9 - _`) with
+///   upper and lower case letters and a digit, `-` or `_` (Vite 5 and later,
+///   `index-D-Xa1bQz.js`), or lowercase hex with a digit and a letter
+///   (Vite 4, `vendor-4f2a9c1e.js`). `hero-banner01.jpg` (no upper case) and
+///   `logo-darkMode.svg` (no digit) do not pass, wherever they are.
 pub fn looks_hashed(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
     let parts: Vec<&str> = name.split('.').collect();
-    if parts.len() < 2 {
-        return false;
+    if parts.len() >= 3 && parts[1..parts.len() - 1].iter().any(|p| is_hex_hash(p, 8..=64)) {
+        return true;
     }
-    // Every part but the extension; within each, the pieces after a '-'.
-    parts[..parts.len() - 1].iter().enumerate().any(|(i, part)| {
-        let mut pieces: Vec<&str> = part.split('-').collect();
-        if i == 0 {
-            // `HASH.js` alone is a webpack chunk; `name-HASH` is Vite's.
-            if pieces.len() == 1 && parts.len() == 2 {
-                return is_hex_hash(part);
-            }
-            pieces.remove(0);
-        }
-        pieces.iter().any(|p| is_hex_hash(p) || is_base64_hash(p))
-    })
+    let in_assets = dir.rsplit('/').next() == Some("assets");
+    in_assets && rollup_hash(name).is_some_and(|h| is_base64_hash(h) || is_hex_hash(h, 8..=8))
 }
 
-fn is_hex_hash(s: &str) -> bool {
-    (8..=64).contains(&s.len())
+/// The 8 characters before the extension of `name-HASH.ext` (also
+/// `name-HASH.js.map`, `.gz`, `.br`).
+fn rollup_hash(name: &str) -> Option<&str> {
+    let mut stem = name;
+    while let Some(s) = [".map", ".gz", ".br"].iter().find_map(|x| stem.strip_suffix(x)) {
+        stem = s;
+    }
+    let (stem, _ext) = stem.rsplit_once('.')?;
+    let b = stem.as_bytes();
+    (b.len() > 9 && b[b.len() - 9] == b'-').then(|| &stem[stem.len() - 8..])
+}
+
+fn is_hex_hash(s: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
+    lengths.contains(&s.len())
         && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         && s.bytes().any(|b| b.is_ascii_digit())
         && s.bytes().any(|b| b.is_ascii_alphabetic())
@@ -187,8 +199,16 @@ fn is_base64_hash(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 8
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
-        && ((b.iter().any(u8::is_ascii_digit) && b.iter().any(u8::is_ascii_alphabetic))
-            || (b[1..].iter().any(u8::is_ascii_uppercase) && b.iter().any(u8::is_ascii_lowercase)))
+        && b.iter().any(u8::is_ascii_uppercase)
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b.iter().any(|c| c.is_ascii_digit() || *c == b'_' || *c == b'-')
+}
+
+/// Where a manifest speaks for its files: the directory it covers, `""` for
+/// the whole tree, `"dist"` for everything under `dist/`.
+pub fn manifest_root(name: &str) -> &str {
+    let dir = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+    dir.strip_suffix(".vite").unwrap_or(dir).trim_end_matches('/')
 }
 
 /// The hashed files a manifest names, as paths relative to the synced
@@ -261,6 +281,9 @@ mod tests {
             "css/base.5af66c1b1797.css",
             "admin/js/core.0123456789ab.js",
             "assets/index-BkR3x9_q.js",
+            "assets/index-D-Xa1bQz.js",
+            "assets/index-D-Xa1bQz.js.map",
+            "app/assets/vendor-_x9Kq2mP.css",
             "assets/vendor-4f2a9c1e.js",
             "static/js/main.8f3a2b1c.chunk.js",
             "static/js/main.8f3a2b1c.chunk.js.map",
@@ -277,12 +300,29 @@ mod tests {
             "fonts/roboto-regular.woff2",
             "js/date-picker.js",
             "img/deadbeef.png",
+            "a1b2c3d4.js",
             "js/app-original.js",
             "css/site-Standard.css",
             "favicon.ico",
+            // Look hashed, are not: no upper case, no digit.
+            "hero-banner01.jpg",
+            "assets/hero-banner01.jpg",
+            "logo-darkMode.svg",
+            "assets/logo-darkMode.svg",
+            // A Rollup-shaped name outside Vite's assets/ is ambiguous.
+            "index-D-Xa1bQz.js",
+            "img/logo-DkWq1Zl9.svg",
         ] {
             assert!(!looks_hashed(plain), "{plain}");
         }
+    }
+
+    #[test]
+    fn a_manifest_covers_its_directory() {
+        assert_eq!(manifest_root("staticfiles.json"), "");
+        assert_eq!(manifest_root("static/staticfiles.json"), "static");
+        assert_eq!(manifest_root(".vite/manifest.json"), "");
+        assert_eq!(manifest_root("dist/.vite/manifest.json"), "dist");
     }
 
     #[test]

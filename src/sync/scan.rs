@@ -1,17 +1,23 @@
 //! Scan the local tree: every file's key, size, content hash (the ETag S3
 //! would give it) and headers. Memory grows with the number of files (a
 //! couple of hundred bytes each), never with their size: files are read in
-//! 1 MiB blocks to hash them.
+//! 1 MiB blocks to hash them. Hashing runs on every core, each file read
+//! once: a small file is one piece of work, a file sent in parts one per part
+//! (the parts' MD5s are all its upload and its ETag need).
 //!
-//! Deliberate choices: symbolic links are followed (Django's
-//! `collectstatic --link` makes them), a link to a directory already being
+//! Deliberate choices: only what lies inside DIR is published. A symbolic
+//! link whose target (resolved) is inside DIR is followed; one that leads out
+//! of it (`static/x -> ~/.aws/credentials`) is skipped with a warning, unless
+//! `--follow-links` says to follow every link (Django's `collectstatic --link`
+//! makes links into the apps' sources). A link to a directory already being
 //! walked is skipped; a dangling link, an unreadable file or a name that is
 //! not UTF-8 (S3 keys are UTF-8) is an error, found before anything is sent.
 //! Other special files (sockets, FIFOs) are skipped with a warning.
 
 use std::collections::BTreeSet;
-use std::io::Read as _;
+use std::io::{Read as _, Seek as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use md5::{Digest as _, Md5};
 
@@ -32,10 +38,14 @@ pub struct LocalFile {
     pub rel: String,
     pub path: PathBuf,
     pub size: u64,
-    /// MD5 of the content: the ETag of a single-PUT object.
+    /// MD5 of the content: the ETag of a single-PUT object. For a file
+    /// uploaded in parts, the MD5 of the parts' MD5s (its ETag's digest).
     pub md5: [u8; 16],
     /// For files uploaded in parts: each part's MD5.
     pub parts: Vec<[u8; 16]>,
+    /// For files uploaded in parts: the MD5 of the whole content, read only
+    /// when an object's ETag asks for it (see [`LocalFile::same_content`]).
+    pub whole_md5: std::sync::OnceLock<Option<[u8; 16]>>,
     pub hashed: bool,
     pub manifest: bool,
     pub content_type: String,
@@ -52,18 +62,30 @@ impl LocalFile {
         if self.parts.is_empty() {
             return self.md5_hex();
         }
-        let mut all = Md5::new();
-        for p in &self.parts {
-            all.update(p);
-        }
-        format!("{}-{}", hex(&all.finalize()), self.parts.len())
+        format!("{}-{}", self.md5_hex(), self.parts.len())
     }
 
-    /// Whether an object with this ETag has this file's content: uploaded in
-    /// one PUT or a copy (plain MD5), or in parts of our size.
+    /// Whether an object with this ETag has this file's content: uploaded as
+    /// cdnctl uploads it (in one PUT, or in parts of our size), or a copy
+    /// made by CopyObject, whose ETag is the plain MD5 of the content. Only in
+    /// that last, rare case is a large file read a second time.
     pub fn same_content(&self, etag: &str) -> bool {
         let etag = etag.trim_matches('"');
-        etag == self.md5_hex() || (!self.parts.is_empty() && etag == self.etag())
+        if etag == self.etag() {
+            return true;
+        }
+        let plain_md5 = etag.len() == 32 && !etag.contains('-');
+        !self.parts.is_empty() && plain_md5 && self.whole_md5().is_some_and(|m| hex(&m) == etag)
+    }
+
+    fn whole_md5(&self) -> Option<[u8; 16]> {
+        *self.whole_md5.get_or_init(|| {
+            let mut buf = vec![0u8; 1024 * 1024];
+            hash_range(&self.path, 0, None, &mut buf)
+                .ok()
+                .filter(|(_, n)| *n == self.size)
+                .map(|(md5, _)| md5)
+        })
     }
 }
 
@@ -78,29 +100,65 @@ pub struct Scan {
 }
 
 /// Walk `dir`, hash every file and decide its headers. Errors list every
-/// problem found (up to a few), so one run shows what to fix.
-pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str) -> anyhow::Result<Scan> {
+/// problem found (up to a few), so one run shows what to fix. With
+/// `follow_links`, links out of `dir` are followed too.
+pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str, follow_links: bool) -> anyhow::Result<Scan> {
     let mut found = Vec::new();
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let root = dir
         .canonicalize()
         .map_err(|e| anyhow::anyhow!("{}: cannot read the directory: {e}", dir.display()))?;
-    let mut ancestors = vec![root.clone()];
-    walk(dir, "", &mut ancestors, &mut found, &mut problems, &mut warnings);
+    let mut walk = Walk {
+        root: (!follow_links).then(|| root.clone()),
+        ancestors: vec![root],
+        found: &mut found,
+        problems: &mut problems,
+        warnings: &mut warnings,
+        links_out: Vec::new(),
+    };
+    walk.dir(dir, "");
+    let links_out = std::mem::take(&mut walk.links_out);
+    if !links_out.is_empty() {
+        let shown = links_out.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        let more = links_out.len().saturating_sub(5);
+        warnings.push(format!(
+            "skipped {} symbolic link{} leading out of {}: {shown}{}; only what lies inside it is published \
+             (--follow-links publishes what they point to)",
+            links_out.len(),
+            if links_out.len() == 1 { "" } else { "s" },
+            dir.display(),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            },
+        ));
+    }
 
-    // Manifests name the hashed files.
+    // Manifests name the hashed files, and speak for every file under their
+    // directory: there, a name the manifest does not give is not hashed.
     let mut hashed_names = BTreeSet::new();
-    for (rel, path) in &found {
+    let mut manifest_roots = BTreeSet::new();
+    for (rel, path, _) in &found {
         if rules::is_manifest(rel) {
-            if let Ok(text) = std::fs::read_to_string(path) {
-                hashed_names.extend(rules::manifest_files(rel, &text).unwrap_or_default());
+            let names = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| rules::manifest_files(rel, &text));
+            if let Some(names) = names {
+                hashed_names.extend(names);
+                manifest_roots.insert(rules::manifest_root(rel).to_string());
             }
         }
     }
+    let covered = |rel: &str| {
+        manifest_roots
+            .iter()
+            .any(|r| r.is_empty() || rel.strip_prefix(r.as_str()).is_some_and(|rest| rest.starts_with('/')))
+    };
 
     let mut files = Vec::with_capacity(found.len());
-    for (rel, path) in found {
+    for (rel, path, size) in found {
         let key = format!("{prefix}{rel}");
         if key.len() > MAX_KEY {
             problems.push(format!("{}: the key is longer than S3's 1024 bytes", path.display()));
@@ -113,25 +171,29 @@ pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str) -> any
             ));
             continue;
         }
-        match hash(&path) {
-            Ok((size, md5, parts)) => {
-                let hashed = hashed_names.contains(&rel) || rules::looks_hashed(&rel);
-                files.push(LocalFile {
-                    cache_control: rules.cache_control(&rel, hashed).to_string(),
-                    content_type: rules::content_type(&rel).to_string(),
-                    manifest: rules::is_manifest(&rel),
-                    key,
-                    rel,
-                    path,
-                    size,
-                    md5,
-                    parts,
-                    hashed,
-                })
-            }
-            Err(e) => problems.push(format!("{}: cannot read: {e}", path.display())),
-        }
+        let hashed = hashed_names.contains(&rel) || (!covered(&rel) && rules::looks_hashed(&rel));
+        files.push(LocalFile {
+            cache_control: rules.cache_control(&rel, hashed).to_string(),
+            content_type: rules::content_type(&rel).to_string(),
+            manifest: rules::is_manifest(&rel),
+            key,
+            rel,
+            path,
+            size,
+            md5: [0; 16],
+            parts: Vec::new(),
+            whole_md5: Default::default(),
+            hashed,
+        })
     }
+    let started = std::time::Instant::now();
+    problems.extend(hash_all(&mut files));
+    tracing::debug!(
+        files = files.len(),
+        bytes = files.iter().map(|f| f.size).sum::<u64>(),
+        seconds = started.elapsed().as_secs_f64(),
+        "hashed the local files"
+    );
     if !problems.is_empty() {
         let more = problems.len().saturating_sub(10);
         let mut text = problems.into_iter().take(10).collect::<Vec<_>>().join("\n");
@@ -143,112 +205,235 @@ pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str) -> any
     Ok(Scan { files, warnings })
 }
 
-fn walk(
-    dir: &Path,
-    rel: &str,
-    ancestors: &mut Vec<PathBuf>,
-    found: &mut Vec<(String, PathBuf)>,
-    problems: &mut Vec<String>,
-    warnings: &mut Vec<String>,
-) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            problems.push(format!("{}: cannot read the directory: {e}", dir.display()));
-            return;
+struct Walk<'a> {
+    /// DIR, resolved; `None` when every link is followed.
+    root: Option<PathBuf>,
+    /// The resolved directories being walked (a link back to one is a loop).
+    ancestors: Vec<PathBuf>,
+    found: &'a mut Vec<(String, PathBuf, u64)>,
+    problems: &'a mut Vec<String>,
+    warnings: &'a mut Vec<String>,
+    /// Links skipped because they lead out of DIR.
+    links_out: Vec<String>,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, rel: &str) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                self.problems
+                    .push(format!("{}: cannot read the directory: {e}", dir.display()));
+                return;
+            }
+        };
+        let mut entries: Vec<_> = entries
+            .filter_map(|e| {
+                e.map_err(|e| self.problems.push(format!("{}: {e}", dir.display())))
+                    .ok()
+            })
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            self.entry(&entry.path(), entry.file_name(), rel);
         }
-    };
-    let mut entries: Vec<_> = entries
-        .filter_map(|e| e.map_err(|e| problems.push(format!("{}: {e}", dir.display()))).ok())
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let Some(name) = entry.file_name().to_str().map(String::from) else {
-            problems.push(format!(
+    }
+
+    fn entry(&mut self, path: &Path, name: std::ffi::OsString, rel: &str) {
+        let Some(name) = name.to_str().map(String::from) else {
+            self.problems.push(format!(
                 "{}: the name is not valid UTF-8, and S3 keys are: rename it",
                 path.display()
             ));
-            continue;
+            return;
         };
         let child = if rel.is_empty() {
             name.clone()
         } else {
             format!("{rel}/{name}")
         };
+        let is_link = path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink());
         // Follow links; a dangling one is an error, not a silent skip.
-        let meta = match std::fs::metadata(&path) {
+        let meta = match std::fs::metadata(path) {
             Ok(m) => m,
-            Err(e) if path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) => {
-                problems.push(format!(
+            Err(e) if is_link => {
+                self.problems.push(format!(
                     "{}: a symbolic link to nothing ({e}): fix or remove it",
                     path.display()
                 ));
-                continue;
+                return;
             }
             Err(e) => {
-                problems.push(format!("{}: {e}", path.display()));
-                continue;
+                self.problems.push(format!("{}: {e}", path.display()));
+                return;
             }
         };
+        if is_link {
+            if let Some(root) = &self.root {
+                // Where the link really leads, every link on the way resolved.
+                match path.canonicalize() {
+                    Ok(real) if real.starts_with(root) => {}
+                    Ok(_) => {
+                        self.links_out.push(child);
+                        return;
+                    }
+                    Err(e) => {
+                        self.problems
+                            .push(format!("{}: cannot resolve the link: {e}", path.display()));
+                        return;
+                    }
+                }
+            }
+        }
         if meta.is_dir() {
             let Ok(real) = path.canonicalize() else {
-                problems.push(format!("{}: cannot resolve the directory", path.display()));
-                continue;
+                self.problems
+                    .push(format!("{}: cannot resolve the directory", path.display()));
+                return;
             };
-            if ancestors.contains(&real) {
-                warnings.push(format!(
+            if self.ancestors.contains(&real) {
+                self.warnings.push(format!(
                     "{}: skipped: a link back to a directory being synced",
                     path.display()
                 ));
-                continue;
+                return;
             }
-            ancestors.push(real);
-            walk(&path, &child, ancestors, found, problems, warnings);
-            ancestors.pop();
+            self.ancestors.push(real);
+            self.dir(path, &child);
+            self.ancestors.pop();
         } else if meta.is_file() {
-            found.push((child, path));
+            self.found.push((child, path.to_path_buf(), meta.len()));
         } else {
-            warnings.push(format!("{}: skipped: not a regular file", path.display()));
+            self.warnings
+                .push(format!("{}: skipped: not a regular file", path.display()));
         }
     }
 }
 
-/// Size, MD5, and for large files each part's MD5, in one read.
-fn hash(path: &Path) -> std::io::Result<(u64, [u8; 16], Vec<[u8; 16]>)> {
+/// One piece of hashing work: a whole small file, or one part of a large one.
+#[derive(Clone, Copy)]
+struct Piece {
+    file: usize,
+    part: Option<u64>,
+}
+
+/// A piece's MD5 and the bytes it covered.
+type Hashed = std::io::Result<([u8; 16], u64)>;
+
+/// Hash every file, on every core, each byte read once. Fills `md5`, `parts`
+/// and (for small files) `size`; returns the problems found.
+fn hash_all(files: &mut [LocalFile]) -> Vec<String> {
+    let mut pieces = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if f.size < MULTIPART_THRESHOLD {
+            pieces.push(Piece { file: i, part: None });
+        } else {
+            pieces.extend((0..f.size.div_ceil(PART_SIZE)).map(|k| Piece { file: i, part: Some(k) }));
+        }
+    }
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(pieces.len().max(1));
+    let shared: &[LocalFile] = files;
+    let results: Vec<(Piece, Hashed)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut buf = vec![0u8; 1024 * 1024];
+                    let mut out = Vec::new();
+                    loop {
+                        let Some(&piece) = pieces.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                            return out;
+                        };
+                        let f = &shared[piece.file];
+                        let result = match piece.part {
+                            None => hash_range(&f.path, 0, None, &mut buf),
+                            Some(k) => {
+                                let offset = k * PART_SIZE;
+                                hash_range(&f.path, offset, Some(PART_SIZE.min(f.size - offset)), &mut buf)
+                            }
+                        };
+                        out.push((piece, result));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a hashing thread panicked"))
+            .collect()
+    });
+
+    let mut problems = Vec::new();
+    let mut failed = vec![false; files.len()];
+    let mut parts: Vec<Vec<(u64, [u8; 16])>> = vec![Vec::new(); files.len()];
+    for (piece, result) in results {
+        let f = &mut files[piece.file];
+        match (piece.part, result) {
+            (_, Err(e)) => {
+                if !std::mem::replace(&mut failed[piece.file], true) {
+                    problems.push(format!("{}: cannot read: {e}", f.path.display()));
+                }
+            }
+            (None, Ok((md5, size))) => {
+                f.md5 = md5;
+                f.size = size;
+            }
+            (Some(k), Ok((md5, _))) => parts[piece.file].push((k, md5)),
+        }
+    }
+    for (i, f) in files.iter_mut().enumerate() {
+        let mut mine = std::mem::take(&mut parts[i]);
+        if failed[i] {
+            continue;
+        }
+        let grew = f.size >= MULTIPART_THRESHOLD && mine.is_empty();
+        let changed = std::fs::metadata(&f.path).map(|m| m.len() != f.size).unwrap_or(true);
+        if grew || (!mine.is_empty() && changed) {
+            problems.push(format!("{}: changed while syncing: run sync again", f.path.display()));
+            continue;
+        }
+        if !mine.is_empty() {
+            mine.sort_by_key(|(k, _)| *k);
+            f.parts = mine.into_iter().map(|(_, md5)| md5).collect();
+            let mut all = Md5::new();
+            for p in &f.parts {
+                all.update(p);
+            }
+            f.md5 = all.finalize().into();
+        }
+    }
+    problems
+}
+
+/// MD5 and length of `length` bytes from `offset` (or to the end of the
+/// file, when `None`). A file that ends early changed since it was listed.
+fn hash_range(path: &Path, offset: u64, length: Option<u64>, buf: &mut [u8]) -> Hashed {
     let mut file = std::fs::File::open(path)?;
-    let mut whole = Md5::new();
-    let mut part = Md5::new();
-    let mut parts = Vec::new();
-    let (mut size, mut in_part) = (0u64, 0u64);
-    let mut buf = vec![0u8; 1024 * 1024];
+    if offset > 0 {
+        file.seek(std::io::SeekFrom::Start(offset))?;
+    }
+    let mut md5 = Md5::new();
+    let mut read = 0u64;
     loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
+        let want = length.map_or(buf.len(), |l| (l - read).min(buf.len() as u64) as usize);
+        if want == 0 {
             break;
         }
-        let mut chunk = &buf[..n];
-        whole.update(chunk);
-        size += n as u64;
-        // Part boundaries need not fall on block boundaries.
-        while !chunk.is_empty() {
-            let take = chunk.len().min((PART_SIZE - in_part) as usize);
-            part.update(&chunk[..take]);
-            in_part += take as u64;
-            chunk = &chunk[take..];
-            if in_part == PART_SIZE {
-                parts.push(std::mem::take(&mut part).finalize().into());
-                in_part = 0;
+        let n = file.read(&mut buf[..want])?;
+        if n == 0 {
+            if length.is_some() {
+                return Err(std::io::Error::other(
+                    "it is shorter than when listed: it changed while syncing",
+                ));
             }
+            break;
         }
+        md5.update(&buf[..n]);
+        read += n as u64;
     }
-    if in_part > 0 {
-        parts.push(part.finalize().into());
-    }
-    if size < MULTIPART_THRESHOLD {
-        parts.clear();
-    }
-    Ok((size, whole.finalize().into(), parts))
+    Ok((md5.finalize().into(), read))
 }
 
 #[cfg(test)]
@@ -263,18 +448,92 @@ mod tests {
         let data: Vec<u8> = (0..(PART_SIZE * 2 + 5)).map(|i| (i % 251) as u8).collect();
         std::fs::write(&big, &data).unwrap();
         std::fs::write(dir.join("small.txt"), b"hello").unwrap();
-        let scan = scan(&dir, "p/", &CacheRules::default(), ".cdnctl/").unwrap();
+        let scan = scan(&dir, "p/", &CacheRules::default(), ".cdnctl/", false).unwrap();
         let big = scan.files.iter().find(|f| f.rel == "big.bin").unwrap();
         let mut expected = Md5::new();
         for chunk in data.chunks(PART_SIZE as usize) {
             expected.update(Md5::digest(chunk));
         }
-        assert_eq!(big.etag(), format!("{}-3", hex(&expected.finalize())));
-        assert_eq!(big.md5_hex(), hex(&Md5::digest(&data)));
+        let expected = hex(&expected.finalize());
+        assert_eq!(big.etag(), format!("{expected}-3"));
+        assert_eq!(big.size, data.len() as u64);
+        assert!(big.same_content(&format!("\"{expected}-3\"")));
+        // A CopyObject's copy: the plain MD5, read on demand.
+        assert!(big.same_content(&hex(&Md5::digest(&data))));
+        assert!(!big.same_content(&hex(&Md5::digest(b"other"))));
         let small = scan.files.iter().find(|f| f.rel == "small.txt").unwrap();
         assert_eq!(small.key, "p/small.txt");
         assert_eq!(small.etag(), "5d41402abc4b2a76b9719d911017c592");
         assert!(small.same_content("\"5d41402abc4b2a76b9719d911017c592\""));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tree(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("cdnctl-scan-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn links_out_of_the_tree_are_skipped_unless_asked() {
+        let base = tree("links");
+        let dir = base.join("site");
+        std::fs::create_dir_all(dir.join("css")).unwrap();
+        std::fs::create_dir_all(base.join("secret")).unwrap();
+        std::fs::write(dir.join("css/a.css"), b"a").unwrap();
+        std::fs::write(base.join("secret/credentials"), b"key").unwrap();
+        std::os::unix::fs::symlink(base.join("secret/credentials"), dir.join("x")).unwrap();
+        std::os::unix::fs::symlink(base.join("secret"), dir.join("out")).unwrap();
+        std::os::unix::fs::symlink("css/a.css", dir.join("in.css")).unwrap();
+        std::os::unix::fs::symlink("css", dir.join("styles")).unwrap();
+        let rels = |s: &Scan| s.files.iter().map(|f| f.rel.clone()).collect::<Vec<_>>();
+        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false).unwrap();
+        assert_eq!(rels(&found), vec!["css/a.css", "in.css", "styles/a.css"]);
+        assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
+        assert!(found.warnings[0].contains("out, x"), "{:?}", found.warnings);
+        assert!(found.warnings[0].contains("--follow-links"), "{:?}", found.warnings);
+        let all = scan(&dir, "", &CacheRules::default(), ".cdnctl/", true).unwrap();
+        assert_eq!(
+            rels(&all),
+            vec!["css/a.css", "in.css", "out/credentials", "styles/a.css", "x"]
+        );
+        assert!(all.warnings.is_empty(), "{:?}", all.warnings);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_manifest_decides_for_its_directory_and_the_layout_elsewhere() {
+        let dir = tree("hashed");
+        let files = [
+            "app/.vite/manifest.json",
+            "app/index.html",
+            "app/assets/index-D-Xa1bQz.js",
+            "app/assets/logo-DkWq1Zl9.svg",
+            "app/assets/hero-banner01.jpg",
+            "other/assets/index-B_x1Kq9z.js",
+            "other/assets/logo-darkMode.svg",
+            "other/assets/hero-banner01.jpg",
+        ];
+        for f in files {
+            std::fs::create_dir_all(dir.join(f).parent().unwrap()).unwrap();
+            std::fs::write(dir.join(f), f).unwrap();
+        }
+        let manifest = r#"{"index.html": {"file": "assets/index-D-Xa1bQz.js", "isEntry": true}}"#;
+        std::fs::write(dir.join("app/.vite/manifest.json"), manifest).unwrap();
+        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false).unwrap();
+        let hashed: Vec<&str> = found
+            .files
+            .iter()
+            .filter(|f| f.hashed)
+            .map(|f| f.rel.as_str())
+            .collect();
+        // The manifest names only the script: the logo, whose name looks
+        // hashed, was not made by the bundler (it came from public/).
+        assert_eq!(
+            hashed,
+            vec!["app/assets/index-D-Xa1bQz.js", "other/assets/index-B_x1Kq9z.js"]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

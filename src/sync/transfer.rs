@@ -164,20 +164,164 @@ async fn upload_in_parts(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow::Re
     result
 }
 
+/// S3's largest source for one CopyObject; above it, a multipart copy.
+const COPY_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
+
 /// Correct an object's headers without uploading it again: a copy onto
-/// itself that replaces its metadata.
+/// itself that replaces its metadata. REPLACE replaces *all* of it, so what
+/// sync does not manage is read first (HeadObject) and given again:
+/// Content-Encoding, Content-Disposition, Content-Language, Expires,
+/// `x-amz-meta-*`, the website redirect, the storage class and the KMS key.
+/// The copy is of the version read (x-amz-copy-source-if-match). A file sent
+/// in parts (and any object over CopyObject's 5 GB) is copied in parts of
+/// cdnctl's part size, which keeps its ETag.
 pub async fn update_headers(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow::Result<()> {
-    s3.copy_object()
+    let what = |op: &str| format!("{}: {op} (header update)", f.key);
+    let head = s3
+        .head_object()
         .bucket(bucket)
         .key(&f.key)
-        .copy_source(copy_source(bucket, &f.key))
-        .metadata_directive(MetadataDirective::Replace)
-        .content_type(&f.content_type)
-        .cache_control(&f.cache_control)
         .send()
         .await
-        .map(drop)
-        .map_err(|e| describe(format!("{}: CopyObject (header update)", f.key), e))
+        .map_err(|e| describe(what("HeadObject"), e))?;
+    let size = head.content_length().unwrap_or(0).max(0) as u64;
+    let etag = head.e_tag().unwrap_or_default().to_string();
+    // A file sent in parts is copied in the same parts: its ETag stays the
+    // one computed locally (a CopyObject may give it a plain MD5 instead).
+    if f.parts.is_empty() && size <= COPY_LIMIT {
+        let copy = keep!(
+            s3.copy_object()
+                .bucket(bucket)
+                .key(&f.key)
+                .copy_source(copy_source(bucket, &f.key))
+                .copy_source_if_match(&etag)
+                .metadata_directive(MetadataDirective::Replace)
+                .content_type(&f.content_type)
+                .cache_control(&f.cache_control),
+            head
+        );
+        return copy.send().await.map(drop).map_err(|e| describe(what("CopyObject"), e));
+    }
+    copy_in_parts(s3, bucket, f, &head, size, &etag).await
+}
+
+/// Give a CopyObject or CreateMultipartUpload builder everything of `head`
+/// that sync does not manage (the builders share the setters' names).
+macro_rules! keep {
+    ($builder:expr, $head:expr) => {{
+        let head = &$head;
+        let mut b = $builder
+            .set_content_encoding(head.content_encoding().map(String::from))
+            .set_content_disposition(head.content_disposition().map(String::from))
+            .set_content_language(head.content_language().map(String::from))
+            .set_metadata(head.metadata().cloned())
+            .set_website_redirect_location(head.website_redirect_location().map(String::from))
+            .set_storage_class(
+                head.storage_class()
+                    .filter(|c| **c != aws_sdk_s3::types::StorageClass::Standard)
+                    .cloned(),
+            );
+        if let Some(sse) = head
+            .server_side_encryption()
+            .filter(|s| s.as_str().starts_with("aws:kms"))
+        {
+            b = b
+                .server_side_encryption(sse.clone())
+                .set_ssekms_key_id(head.ssekms_key_id().map(String::from))
+                .set_bucket_key_enabled(head.bucket_key_enabled());
+        }
+        // S3 keeps Expires as the text it was given: send it back as is.
+        let expires = head.expires_string().map(String::from);
+        b.customize().mutate_request(move |request| {
+            if let Some(value) = &expires {
+                request.headers_mut().insert("Expires", value.clone());
+            }
+        })
+    }};
+}
+use keep;
+
+/// A copy onto itself in parts of [`PART_SIZE`] (UploadPartCopy), for objects
+/// CopyObject cannot copy. The object's ETag stays the one cdnctl computes.
+async fn copy_in_parts(
+    s3: &Client,
+    bucket: &str,
+    f: &LocalFile,
+    head: &aws_sdk_s3::operation::head_object::HeadObjectOutput,
+    size: u64,
+    etag: &str,
+) -> anyhow::Result<()> {
+    let what = |op: &str| format!("{}: {op} (header update)", f.key);
+    let created = keep!(
+        s3.create_multipart_upload()
+            .bucket(bucket)
+            .key(&f.key)
+            .content_type(&f.content_type)
+            .cache_control(&f.cache_control),
+        head
+    )
+    .send()
+    .await
+    .map_err(|e| describe(what("CreateMultipartUpload"), e))?;
+    let upload_id = created
+        .upload_id()
+        .ok_or_else(|| anyhow!("{}", what("CreateMultipartUpload returned no upload id")))?
+        .to_string();
+    let parts = size.div_ceil(PART_SIZE).max(1);
+    let result = async {
+        let done: Vec<CompletedPart> = stream::iter(0..parts)
+            .map(|i| {
+                let upload_id = &upload_id;
+                async move {
+                    let start = i * PART_SIZE;
+                    let end = (start + PART_SIZE).min(size).max(1) - 1;
+                    let out = s3
+                        .upload_part_copy()
+                        .bucket(bucket)
+                        .key(&f.key)
+                        .upload_id(upload_id)
+                        .part_number(i as i32 + 1)
+                        .copy_source(copy_source(bucket, &f.key))
+                        .copy_source_if_match(etag)
+                        .copy_source_range(format!("bytes={start}-{end}"))
+                        .send()
+                        .await
+                        .map_err(|e| describe(what("UploadPartCopy"), e))?;
+                    anyhow::Ok(
+                        CompletedPart::builder()
+                            .part_number(i as i32 + 1)
+                            .set_e_tag(out.copy_part_result().and_then(|r| r.e_tag()).map(String::from))
+                            .build(),
+                    )
+                }
+            })
+            .buffered(PART_JOBS)
+            .try_collect()
+            .await?;
+        s3.complete_multipart_upload()
+            .bucket(bucket)
+            .key(&f.key)
+            .upload_id(&upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(done)).build())
+            .send()
+            .await
+            .map_err(|e| describe(what("CompleteMultipartUpload"), e))
+    }
+    .await;
+    match result {
+        Ok(out) => check_etag(f, out.e_tag(), &f.etag()),
+        Err(e) => {
+            // Best effort: an incomplete upload is stored (and billed) until aborted.
+            let _ = s3
+                .abort_multipart_upload()
+                .bucket(bucket)
+                .key(&f.key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+            Err(e)
+        }
+    }
 }
 
 /// `bucket/key`, the key percent-encoded (CopySource is a URL path).

@@ -1075,6 +1075,10 @@ def main():
     import sync_state  # conditional writes and invalidations in progress (its own file)
 
     sync_state.patch_moto(knob)
+    # S3 object behaviours sync depends on (its own file).
+    import sync_objects
+
+    sync_objects.patch_moto(knob)
     # CloudFront's edge: every distribution served over HTTPS and HTTP (its own file).
     import edge
 

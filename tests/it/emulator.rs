@@ -38,3 +38,8 @@ fn the_emulators_edge_serves_distributions_like_cloudfront() {
 fn the_emulators_conditional_writes_and_invalidations_in_progress_behave_like_aws() {
     run_selftest("sync_state_selftest.py");
 }
+
+#[test]
+fn the_emulators_s3_object_behaviours_for_sync_are_like_aws() {
+    run_selftest("sync_objects_selftest.py");
+}

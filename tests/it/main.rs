@@ -24,4 +24,5 @@ mod settings;
 mod status;
 mod sync;
 mod sync_deploys;
+mod sync_safety;
 mod up;
