@@ -1060,6 +1060,10 @@ def main():
     import response_headers
 
     response_headers.patch_moto()
+    # What `up` and `down` provision, where moto is more lenient (its own file).
+    import provisioning
+
+    provisioning.patch(knob)
     app = Harness(response_headers.wrap(DomainDispatcherApplication(create_backend_app)))
     server = make_server(
         "127.0.0.1",

@@ -28,3 +28,8 @@ fn the_emulators_aws_patches_behave_like_aws() {
 fn the_emulators_response_headers_policy_api_behaves_like_cloudfront() {
     run_selftest("response_headers_selftest.py");
 }
+
+#[test]
+fn the_emulators_provisioning_patches_behave_like_aws() {
+    run_selftest("provisioning_selftest.py");
+}
