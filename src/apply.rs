@@ -21,6 +21,8 @@ pub struct Facts {
     pub zone_id: Option<String>,
     pub distribution: Option<distribution::Written>,
     pub deleted_objects: u64,
+    /// The policy write drops statements letting anyone read (the plan's choice).
+    pub drop_public_reads: bool,
     /// What was left for a later run, and why.
     pub notes: Vec<String>,
 }
@@ -38,6 +40,7 @@ impl Facts {
                 domain_name: d.domain_name.clone(),
             }),
             deleted_objects: 0,
+            drop_public_reads: false,
             notes: Vec::new(),
         }
     }
@@ -83,6 +86,7 @@ pub async fn apply(
     waiting: &Waiting,
     printer: &Printer,
 ) -> anyhow::Result<Facts> {
+    facts.drop_public_reads = plan.drop_public_reads;
     let mut stages: Vec<u8> = plan.changes.iter().map(|c| c.step.stage()).collect();
     stages.sort();
     stages.dedup();
@@ -135,10 +139,14 @@ async fn run(
             Learned::Nothing
         }
         Step::PutBucket(setting) => {
-            let policy = match setting {
+            let desired = match setting {
                 bucket::Setting::Policy => Some(spec.policy(&facts.distribution()?.arn)),
                 _ => None,
             };
+            let policy = desired.as_ref().map(|desired| bucket::PolicyWrite {
+                desired,
+                drop_public: facts.drop_public_reads,
+            });
             let label = format!("bucket {}", spec.bucket);
             let what = match setting {
                 bucket::Setting::Policy => {
@@ -150,7 +158,7 @@ async fn run(
                 &clients.s3,
                 spec,
                 *setting,
-                policy.as_ref(),
+                policy,
                 waiting,
                 printer.on_refusal(&label, what),
             )

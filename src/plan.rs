@@ -6,7 +6,7 @@ use aws_sdk_cloudfront::types::DistributionConfig;
 use aws_sdk_route53::types::ResourceRecordSet;
 
 use crate::observe::World;
-use crate::resources::{bucket, certificate, distribution, dns, oac, response_headers};
+use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, oac, response_headers};
 use crate::spec::{Headers, Spec};
 
 /// One write, and the stage it runs in: a stage starts when every change of
@@ -126,6 +126,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Things left alone, and why (a bucket kept because it holds files, …).
     pub notes: Vec<String>,
+    /// The policy write drops the statements letting anyone read
+    /// (`up --end-public-access`).
+    pub drop_public_reads: bool,
 }
 
 impl Plan {
@@ -149,6 +152,8 @@ pub struct Refusal(pub String);
 
 pub struct UpOptions {
     pub adopt: bool,
+    /// The user accepts that a bucket serving the public directly stops doing so.
+    pub end_public_access: bool,
     pub wait: bool,
     /// Seconds since the epoch, for certificate expiry.
     pub now: i64,
@@ -179,11 +184,17 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
         bucket::State::Present(o) if !spec.is_owned(&o.tags) && !opts.adopt => {
             refusals.push(Refusal(format!(
                 "bucket {}: exists but was not created by cdnctl for this stack (no cdnctl:stack tag): \
-                 run `cdnctl up --adopt` to take it over (its settings and policy will be replaced; its files are kept)",
+                 run `cdnctl up --adopt` to take it over (its settings are corrected and cdnctl's statements added to its policy; \
+                 the policy's other statements and its files are kept)",
                 spec.bucket
             )));
         }
         _ => {}
+    }
+    if let bucket::State::Present(o) = &world.bucket {
+        if !opts.end_public_access {
+            refusals.extend(public_access_refusal(spec, world, o).map(Refusal));
+        }
     }
     let dist = world.distribution.as_ref();
     if let Some(d) = dist {
@@ -250,6 +261,27 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
     refusals
 }
 
+/// A bucket serving the public directly would be cut off by the public access
+/// block (and S3 refuses a public statement beside BlockPublicPolicy): say
+/// so, unless nothing about public access or the policy is to be written.
+fn public_access_refusal(spec: &Spec, world: &World, o: &bucket::Observed) -> Option<String> {
+    let reasons = bucket_policy::serves_public(o);
+    let desired = world.distribution.as_ref().map(|d| spec.policy(&d.arn));
+    let writes = bucket::differences(o, spec, desired.as_ref())
+        .iter()
+        .any(|(s, _)| matches!(s, bucket::Setting::PublicAccessBlock | bucket::Setting::Policy))
+        || desired.is_none();
+    (!reasons.is_empty() && writes).then(|| {
+        format!(
+            "bucket {}: serves the public directly ({}); cdnctl's public access block would cut those visitors off: \
+             serve them through the CDN first, then run `cdnctl up --end-public-access` (it blocks public access and \
+             removes the policy statements letting anyone read; the other statements and the files are kept)",
+            spec.bucket,
+            reasons.join("; ")
+        )
+    })
+}
+
 /// The changes that make the world match the spec, as if every resource
 /// found were this stack's (`preflight` says when they are not).
 pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
@@ -280,6 +312,15 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         }
         Some(actual) => {
             let mut settings = bucket::differences(actual, spec, desired_policy.as_ref());
+            let public = bucket_policy::serves_public(actual);
+            if opts.end_public_access && !public.is_empty() {
+                plan.drop_public_reads = true;
+                let lines = public.iter().map(|r| format!("public access ends: {r}"));
+                match settings.iter_mut().find(|(s, _)| *s == bucket::Setting::Policy) {
+                    Some((_, details)) => details.extend(lines),
+                    None => settings.push((bucket::Setting::Policy, lines.collect())),
+                }
+            }
             if desired_policy.is_none() {
                 settings.push((
                     bucket::Setting::Policy,

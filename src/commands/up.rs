@@ -23,6 +23,7 @@ pub async fn run(
     let world = observe(clients, spec, waiting, None).await?;
     let opts = UpOptions {
         adopt: args.adopt,
+        end_public_access: args.end_public_access,
         wait: !args.no_wait && !args.dry_run,
         now: now(),
     };

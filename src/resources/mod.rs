@@ -2,6 +2,7 @@
 //! delete its resource, and nothing else; none of them prints.
 
 pub mod bucket;
+pub mod bucket_policy;
 pub mod certificate;
 pub mod distribution;
 pub mod dns;

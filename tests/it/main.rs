@@ -13,6 +13,7 @@ mod iam;
 mod inspect;
 mod packaging;
 mod real_aws;
+mod safety;
 mod settings;
 mod status;
 mod sync;
