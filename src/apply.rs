@@ -182,14 +182,10 @@ async fn run(
             response_headers::delete(cf, id, &name, waiting, progress).await?;
             Learned::Nothing
         }
-        Step::RequestCertificate => {
-            let domain = &spec
-                .domain
-                .as_ref()
-                .context("certificate: no custom domain is configured")?
-                .name;
-            let arn = certificate::request(&clients.acm, spec, domain).await?;
-            validate_certificate(clients, &arn, domain, facts.zone_id()?, waiting, printer).await?;
+        Step::RequestCertificate { names } => {
+            let arn = certificate::request(&clients.acm, spec, names, waiting).await?;
+            let domain = names.join(", ");
+            validate_certificate(clients, spec, &arn, &domain, facts.zone_id()?, waiting, printer).await?;
             Learned::Certificate(arn)
         }
         Step::ValidateCertificate { arn } => {
@@ -198,7 +194,7 @@ async fn run(
                 .as_ref()
                 .context("certificate: no custom domain is configured")?
                 .name;
-            validate_certificate(clients, arn, domain, facts.zone_id()?, waiting, printer).await?;
+            validate_certificate(clients, spec, arn, domain, facts.zone_id()?, waiting, printer).await?;
             Learned::Certificate(arn.clone())
         }
         Step::DeleteCertificate { arn, zone_id, wait } => {
@@ -336,37 +332,60 @@ async fn delete_certificate(
             )))
         }
     }
-    let Some((cert, (name, value))) = cert.and_then(|c| c.validation.clone().map(|v| (c, v))) else {
+    let Some(cert) = cert else {
         return Ok(Learned::Nothing);
     };
-    let domain = cert.names.first().cloned().unwrap_or_default();
-    if certificate::validation_record_shared(&clients.acm, &name, &domain, &[arn.to_string()]).await? {
-        return Ok(Learned::Note(format!(
-            "DNS {name}: validation record kept: another certificate for {domain} still needs it"
-        )));
+    let mut kept = Vec::new();
+    for (name, value) in &cert.validations {
+        // `_x.static.example.com.` proves control of static.example.com.
+        let domain = name.trim_end_matches('.').split_once('.').map(|(_, d)| d).unwrap_or("");
+        if certificate::validation_record_shared(&clients.acm, name, domain, &[arn.to_string()]).await? {
+            kept.push(format!(
+                "DNS {name}: validation record kept: another certificate for {domain} still needs it"
+            ));
+            continue;
+        }
+        let zone = match zone_id {
+            Some(z) if cert.validations.len() == 1 => Some(z.to_string()),
+            _ => dns::zone_holding(&clients.route53, name.trim_end_matches('.')).await?,
+        };
+        if let Some(zone) = zone {
+            dns::delete_cname(&clients.route53, &zone, name, value).await?;
+        }
     }
-    let zone_id = match zone_id {
-        Some(z) => Some(z.to_string()),
-        None => dns::zone_holding(&clients.route53, name.trim_end_matches('.')).await?,
-    };
-    if let Some(zone_id) = zone_id {
-        dns::delete_cname(&clients.route53, &zone_id, &name, &value).await?;
-    }
-    Ok(Learned::Nothing)
+    Ok(if kept.is_empty() {
+        Learned::Nothing
+    } else {
+        Learned::Note(kept.join("\n"))
+    })
 }
 
-/// Write the certificate's validation record into the zone and wait until ACM
-/// has issued it.
+/// Write the certificate's validation records (one per name) into their
+/// zones and wait until ACM has issued it.
 async fn validate_certificate(
     clients: &Clients,
+    spec: &Spec,
     arn: &str,
     domain: &str,
     zone_id: &str,
     waiting: &Waiting,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let (name, value) = certificate::validation_record(&clients.acm, arn, waiting.every).await?;
-    dns::upsert_cname(&clients.route53, zone_id, &name, &value).await?;
+    let zone_name = spec.domain.as_ref().map(|d| d.zone_name.as_str()).unwrap_or("");
+    for (name, value) in certificate::validation_records(&clients.acm, arn, waiting.every).await? {
+        let bare = name.trim_end_matches('.');
+        let zone = if bare.ends_with(&format!(".{zone_name}")) {
+            Some(zone_id.to_string())
+        } else {
+            dns::zone_holding(&clients.route53, bare).await?
+        };
+        match zone {
+            Some(zone) => dns::upsert_cname(&clients.route53, &zone, &name, &value).await?,
+            None => {
+                anyhow::bail!("DNS {bare}: no public hosted zone in this account holds it: cannot validate {domain}")
+            }
+        }
+    }
     let label = format!("certificate for {domain}");
     let progress = printer.progress(&label, "waiting for DNS validation");
     let result = certificate::wait_issued(&clients.acm, arn, domain, waiting.every, waiting.timeout, |s| {

@@ -15,8 +15,11 @@ use crate::spec::{Headers, Spec};
 pub enum Step {
     CreateBucket,
     PutBucket(bucket::Setting),
-    /// Request a certificate, write its validation record, wait until issued.
-    RequestCertificate,
+    /// Request a certificate for these names (the first is the primary),
+    /// write its validation records, wait until issued.
+    RequestCertificate {
+        names: Vec<String>,
+    },
     /// Write the validation record of a pending certificate, wait until issued.
     ValidateCertificate {
         arn: String,
@@ -86,7 +89,7 @@ impl Step {
             | Step::UpdateOac { .. }
             | Step::CreateHeadersPolicy
             | Step::UpdateHeadersPolicy { .. }
-            | Step::RequestCertificate
+            | Step::RequestCertificate { .. }
             | Step::ValidateCertificate { .. } => 0,
             Step::PutBucket(bucket::Setting::Policy) | Step::UpsertRecords { .. } => 2,
             Step::PutBucket(_)
@@ -367,7 +370,14 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
     if let (Some(domain), None) = (&spec.domain, &spec.distribution.certificate_arn) {
         let r = format!("certificate for {}", domain.name);
         match &world.certificate {
-            None => plan.push(Step::RequestCertificate, &r, "request, validate through DNS", vec![]),
+            None => plan.push(
+                Step::RequestCertificate {
+                    names: vec![domain.name.clone()],
+                },
+                &r,
+                "request, validate through DNS",
+                vec![],
+            ),
             Some(c) if c.status != "ISSUED" => plan.push(
                 Step::ValidateCertificate { arn: c.arn.clone() },
                 &r,

@@ -170,3 +170,126 @@ fn cloudfront_may_not_read_the_reserved_prefix_and_status_checks_it() {
     assert!(statements(&stack).contains(&deny));
     stack.run(&["status"]).ok();
 }
+
+/// A certificate requested by hand (not the stack's): `names[0]` primary, the
+/// others as subject alternative names.
+async fn certificate(c: &crate::harness::Clients, names: &[&str], key: &str) -> String {
+    let out = c
+        .acm
+        .request_certificate()
+        .domain_name(names[0])
+        .set_subject_alternative_names(Some(names.iter().map(|n| n.to_string()).collect()))
+        .key_algorithm(aws_sdk_acm::types::KeyAlgorithm::from(key))
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap();
+    out.certificate_arn.unwrap()
+}
+
+/// Every certificate in the account naming `domain` (any key type, any of its names).
+async fn certificates_naming(c: &crate::harness::Clients, domain: &str) -> Vec<String> {
+    let every = aws_sdk_acm::types::Filters::builder()
+        .set_key_types(Some(
+            aws_sdk_acm::types::KeyAlgorithm::values()
+                .iter()
+                .map(|k| aws_sdk_acm::types::KeyAlgorithm::from(*k))
+                .collect(),
+        ))
+        .build();
+    let list = c.acm.list_certificates().includes(every).send().await.unwrap();
+    list.certificate_summary_list()
+        .iter()
+        .filter(|s| {
+            s.domain_name() == Some(domain) || s.subject_alternative_name_summaries().iter().any(|n| n == domain)
+        })
+        .map(|s| s.certificate_arn().unwrap().to_string())
+        .collect()
+}
+
+/// The validation CNAME of `domain` in the zone, if it is there.
+fn validation_cname(stack: &Stack, zone_id: &str, domain: &str) -> bool {
+    let names = block_on(inspect::cnames(&clients(stack), zone_id));
+    names.iter().any(|(n, _)| n.ends_with(&format!(".{domain}.")))
+}
+
+#[test]
+fn down_keeps_the_validation_record_an_ecdsa_certificate_needs() {
+    let (stack, zone_id, domain) = Stack::new("ecdsakeep").with_domain();
+    stack.run(&["up"]).ok();
+    assert!(validation_cname(&stack, &zone_id, &domain));
+    // A certificate of the team's own for the same name, ECDSA: it shares the
+    // validation record, and ACM renews it only while the record resolves.
+    let theirs = block_on(certificate(&clients(&stack), &[&domain], "EC_prime256v1"));
+    stack.run(&["down", "--yes"]).ok();
+    assert!(
+        validation_cname(&stack, &zone_id, &domain),
+        "down deleted the validation record that {theirs} needs"
+    );
+}
+
+#[test]
+fn down_keeps_the_validation_record_a_certificate_names_among_its_others() {
+    let (stack, zone_id, domain) = Stack::new("sankeep").with_domain();
+    stack.run(&["up"]).ok();
+    let zone = domain.split_once('.').unwrap().1.to_string();
+    // Primary name elsewhere in the zone, the stack's domain as a second name.
+    let theirs = block_on(certificate(
+        &clients(&stack),
+        &[&format!("www.{zone}"), &domain],
+        "RSA_2048",
+    ));
+    stack.run(&["down", "--yes"]).ok();
+    assert!(
+        validation_cname(&stack, &zone_id, &domain),
+        "down deleted the validation record that {theirs} needs"
+    );
+}
+
+#[test]
+fn one_certificate_is_requested_although_acm_does_not_know_it_at_first() {
+    let (stack, _zone_id, domain) = Stack::new("acmlag").with_domain();
+    stack.configure(json!({"describe_lag_seconds": 2}));
+    stack.run(&["up"]).ok();
+    let certs = block_on(certificates_naming(&clients(&stack), &domain));
+    assert_eq!(certs.len(), 1, "{certs:?}");
+    let requests = stack
+        .requests()
+        .iter()
+        .filter(|r| r.op.contains("RequestCertificate"))
+        .count();
+    assert_eq!(requests, 1);
+    stack.run(&["status"]).ok();
+}
+
+#[test]
+fn a_given_certificate_cloudfront_refuses_is_refused_in_preflight() {
+    let (stack, zone_id, domain) = Stack::new("keytype").with_domain();
+    let c = clients(&stack);
+    let arn = block_on(certificate(&c, &[&domain], "EC_secp384r1"));
+    // Validated and issued, as a team's own certificate would be.
+    let (name, value) = loop {
+        let d = block_on(inspect::describe_certificate(&c, &arn));
+        if let Some(r) = d.domain_validation_options().iter().find_map(|o| o.resource_record()) {
+            break (r.name().to_string(), r.value().to_string());
+        }
+    };
+    block_on(inspect::cname(&c, &zone_id, &name, &value));
+    let start = std::time::Instant::now();
+    while block_on(inspect::describe_certificate(&c, &arn))
+        .status
+        .unwrap()
+        .as_str()
+        != "ISSUED"
+    {
+        assert!(start.elapsed().as_secs() < 30, "never issued");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let stack = stack.with("CERTIFICATE_ARN", &arn);
+    let run = stack.run_without_writes(&["up"]).code(1);
+    assert!(
+        run.stderr.contains("key algorithm EC_secp384r1") && run.stderr.contains("CloudFront does not accept"),
+        "{}",
+        run.stderr
+    );
+}
