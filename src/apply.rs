@@ -230,9 +230,17 @@ async fn run(
             .await?;
             Learned::Nothing
         }
-        Step::DeleteRecords { zone_id, name, records } => {
-            dns::delete(&clients.route53, zone_id, name, records.clone()).await?;
-            Learned::Nothing
+        Step::DeleteRecords { zone_id, name, .. } => {
+            let d = &facts.distribution()?.domain_name;
+            let left = dns::delete_pointing_at(&clients.route53, zone_id, name, d).await?;
+            if left.is_empty() {
+                Learned::Nothing
+            } else {
+                Learned::Note(format!(
+                    "DNS {name}: the {} record no longer points at this stack's distribution: left alone",
+                    left.join(" and ")
+                ))
+            }
         }
         Step::DisableDistribution { id, etag, config } => {
             distribution::disable(cf, id, etag, config, waiting).await?;

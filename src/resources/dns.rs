@@ -281,6 +281,23 @@ pub async fn delete(r53: &Client, zone_id: &str, name: &str, records: Vec<Resour
     }
 }
 
+/// Delete the A and AAAA records at `name` that point at the distribution,
+/// read again now and repeated exactly as they are (Route53 refuses a DELETE
+/// whose values differ from the current ones, and the plan's reading may be
+/// minutes old: a confirmation, a certificate's validation). A record that
+/// points elsewhere by now is left alone; its type is returned.
+pub async fn delete_pointing_at(
+    r53: &Client,
+    zone_id: &str,
+    name: &str,
+    distribution_domain: &str,
+) -> anyhow::Result<Vec<String>> {
+    let now = observe(r53, zone_id, name).await?;
+    let (ours, theirs): (Vec<_>, Vec<_>) = now.records().cloned().partition(|r| points_at(r, distribution_domain));
+    delete(r53, zone_id, name, ours).await?;
+    Ok(theirs.iter().map(|r| r.r#type().as_str().to_string()).collect())
+}
+
 /// Every record set named `name` in the zone.
 async fn observe_all(r53: &Client, zone_id: &str, name: &str) -> anyhow::Result<Vec<ResourceRecordSet>> {
     let fqdn = format!("{name}.");

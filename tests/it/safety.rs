@@ -293,3 +293,92 @@ fn a_given_certificate_cloudfront_refuses_is_refused_in_preflight() {
         run.stderr
     );
 }
+
+/// Write an alias record at `domain` to `target`.
+async fn alias_record(
+    c: &crate::harness::Clients,
+    zone_id: &str,
+    domain: &str,
+    kind: &str,
+    target: &str,
+    health: bool,
+) {
+    use aws_sdk_route53::types::*;
+    let record = ResourceRecordSet::builder()
+        .name(format!("{domain}."))
+        .r#type(RrType::from(kind))
+        .alias_target(
+            AliasTarget::builder()
+                .hosted_zone_id("Z2FDTNDATAQYW2")
+                .dns_name(format!("{target}."))
+                .evaluate_target_health(health)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let change = Change::builder()
+        .action(ChangeAction::Upsert)
+        .resource_record_set(record)
+        .build()
+        .unwrap();
+    c.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[test]
+fn down_deletes_records_as_they_are_when_it_deletes_them() {
+    use std::io::{Read as _, Write as _};
+    let (stack, zone_id, domain) = Stack::new("exactdel").with_domain();
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let d = block_on(distribution_of(&c, &stack.bucket)).unwrap();
+
+    // `down` on a terminal: while it waits for the answer, someone turns on
+    // health evaluation of the A record and points AAAA elsewhere.
+    let mut child = stack
+        .terminal(&["down"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains("[y/N]") {
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "down ended before asking: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    block_on(alias_record(&c, &zone_id, &domain, "A", &d.domain_name, true));
+    block_on(alias_record(
+        &c,
+        &zone_id,
+        &domain,
+        "AAAA",
+        "dother1234.cloudfront.net",
+        false,
+    ));
+    child.stdin.take().unwrap().write_all(b"y\n").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{seen}{rest}");
+
+    let records = block_on(inspect::records_of(&c, &zone_id, &domain));
+    assert_eq!(records.get("A"), None, "{records:?}");
+    assert_eq!(
+        records.get("AAAA").map(String::as_str),
+        Some("Z2FDTNDATAQYW2 dother1234.cloudfront.net."),
+        "{records:?}"
+    );
+    assert!(
+        rest.contains("AAAA record no longer points at this stack's distribution"),
+        "{rest}"
+    );
+}
