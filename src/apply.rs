@@ -20,6 +20,8 @@ pub struct Facts {
     pub certificate_arn: Option<String>,
     pub zone_id: Option<String>,
     pub distribution: Option<distribution::Written>,
+    /// Old names the distribution keeps while the domain moves.
+    pub keep_aliases: Vec<String>,
     pub deleted_objects: u64,
     /// The policy write drops statements letting anyone read (the plan's choice).
     pub drop_public_reads: bool,
@@ -39,6 +41,7 @@ impl Facts {
                 arn: d.arn.clone(),
                 domain_name: d.domain_name.clone(),
             }),
+            keep_aliases: world.moving.keep_aliases().to_vec(),
             deleted_objects: 0,
             drop_public_reads: false,
             notes: Vec::new(),
@@ -56,6 +59,7 @@ impl Facts {
                 .as_deref()
                 .context("response headers policy: its id is not known yet")?,
             certificate_arn: self.certificate_arn.as_deref(),
+            keep_aliases: &self.keep_aliases,
         })
     }
 
@@ -182,11 +186,15 @@ async fn run(
             response_headers::delete(cf, id, &name, waiting, progress).await?;
             Learned::Nothing
         }
-        Step::RequestCertificate { names } => {
+        Step::RequestCertificate { names, serve } => {
             let arn = certificate::request(&clients.acm, spec, names, waiting).await?;
             let domain = names.join(", ");
             validate_certificate(clients, spec, &arn, &domain, facts.zone_id()?, waiting, printer).await?;
-            Learned::Certificate(arn)
+            if *serve {
+                Learned::Certificate(arn)
+            } else {
+                Learned::Nothing
+            }
         }
         Step::ValidateCertificate { arn } => {
             let domain = &spec

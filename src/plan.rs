@@ -6,7 +6,7 @@ use aws_sdk_cloudfront::types::DistributionConfig;
 use aws_sdk_route53::types::ResourceRecordSet;
 
 use crate::observe::World;
-use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, oac, response_headers};
+use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, domain_move, oac, response_headers};
 use crate::spec::{Headers, Spec};
 
 /// One write, and the stage it runs in: a stage starts when every change of
@@ -19,6 +19,9 @@ pub enum Step {
     /// write its validation records, wait until issued.
     RequestCertificate {
         names: Vec<String>,
+        /// The distribution takes it in this run (not while a domain move
+        /// keeps serving with the certificate it has).
+        serve: bool,
     },
     /// Write the validation record of a pending certificate, wait until issued.
     ValidateCertificate {
@@ -372,7 +375,8 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         match &world.certificate {
             None => plan.push(
                 Step::RequestCertificate {
-                    names: vec![domain.name.clone()],
+                    names: domain_move::certificate_names(spec, &world.moving),
+                    serve: world.moving.serving_certificate().is_none(),
                 },
                 &r,
                 "request, validate through DNS",
@@ -401,6 +405,7 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         oac_id: world.oac.as_ref().map(|o| o.id.as_str()).unwrap_or("(new)"),
         headers_policy_id: headers_policy_id(spec, world).unwrap_or("(new)"),
         certificate_arn: certificate_arn(spec, world).or(spec.domain.as_ref().map(|_| "(new)")),
+        keep_aliases: world.moving.keep_aliases(),
     };
     match dist {
         None => plan.push(
@@ -455,7 +460,8 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
     // What the stack owns and no longer needs: records of a domain removed
     // from the settings, and certificates it requested that are dead or no
     // longer wanted (deleted once the distribution no longer uses them).
-    if dist.is_some_and(|d| spec.is_owned(&d.tags)) {
+    // During a move to another name they go only once the new name serves.
+    if dist.is_some_and(|d| spec.is_owned(&d.tags)) && world.moving.old_records_may_go() {
         for (zone_id, name, records) in &world.stale_records {
             plan.push(
                 Step::DeleteRecords {
@@ -487,7 +493,8 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         }
     }
     for c in &world.spare_certificates {
-        if world.listing.using_certificate(&c.arn).is_empty() {
+        let serving = world.moving.serving_certificate() == Some(c.arn.as_str());
+        if world.listing.using_certificate(&c.arn).is_empty() && !serving {
             plan.push(
                 Step::DeleteCertificate {
                     arn: c.arn.clone(),
@@ -531,7 +538,8 @@ pub fn headers_policy_id<'a>(spec: &'a Spec, world: &'a World) -> Option<&'a str
 /// The certificate the distribution should use: the given one, else the
 /// stack's own once it is issued.
 pub fn certificate_arn<'a>(spec: &'a Spec, world: &'a World) -> Option<&'a str> {
-    spec.distribution.certificate_arn.as_deref().or_else(|| {
+    let given = spec.distribution.certificate_arn.as_deref();
+    given.or(world.moving.serving_certificate()).or_else(|| {
         world
             .certificate
             .as_ref()

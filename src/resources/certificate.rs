@@ -190,12 +190,19 @@ pub fn is_live(status: &str) -> bool {
     matches!(status, "ISSUED" | "PENDING_VALIDATION")
 }
 
-/// The best of the stack's live certificates: the newest issued one, else the
-/// newest pending one.
-pub fn best(owned: &[Observed]) -> Option<&Observed> {
+/// The best of the stack's live certificates with exactly these names (in
+/// any order): the newest issued one, else the newest pending one.
+pub fn best_for<'a>(owned: &'a [Observed], names: &[String]) -> Option<&'a Observed> {
+    let set = |v: &[String]| {
+        let mut v: Vec<String> = v.iter().map(|n| n.to_ascii_lowercase()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let want = set(names);
     owned
         .iter()
-        .filter(|c| is_live(&c.status))
+        .filter(|c| is_live(&c.status) && set(&c.names) == want)
         .max_by_key(|c| (c.status == "ISSUED", c.not_after))
 }
 

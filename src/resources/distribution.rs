@@ -191,6 +191,8 @@ pub struct Links<'a> {
     pub headers_policy_id: &'a str,
     /// The given certificate or the stack's own; `None` without a domain.
     pub certificate_arn: Option<&'a str>,
+    /// Old names kept as aliases beside the new one while the domain moves.
+    pub keep_aliases: &'a [String],
 }
 
 /// A distribution's tags (none if it has gone).
@@ -356,11 +358,17 @@ pub fn reconcile(
     c.is_ipv6_enabled = Some(true);
 
     let aliases = |a: &Option<Aliases>| a.as_ref().map(|a| a.items().join(",")).unwrap_or_default();
+    let mut wanted_aliases = want.aliases.clone();
+    wanted_aliases.extend(links.keep_aliases.iter().filter(|a| !want.aliases.contains(a)).cloned());
     let desired_aliases = Aliases::builder()
-        .quantity(want.aliases.len() as i32)
-        .set_items((!want.aliases.is_empty()).then(|| want.aliases.clone()))
+        .quantity(wanted_aliases.len() as i32)
+        .set_items((!wanted_aliases.is_empty()).then(|| wanted_aliases.clone()))
         .build()?;
-    note("aliases", or_none(aliases(&c.aliases)), or_none(want.aliases.join(",")));
+    note(
+        "aliases",
+        or_none(aliases(&c.aliases)),
+        or_none(wanted_aliases.join(",")),
+    );
     c.aliases = Some(desired_aliases);
 
     let cert = |v: &Option<ViewerCertificate>| match v {

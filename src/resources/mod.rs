@@ -6,5 +6,6 @@ pub mod bucket_policy;
 pub mod certificate;
 pub mod distribution;
 pub mod dns;
+pub mod domain_move;
 pub mod oac;
 pub mod response_headers;

@@ -382,3 +382,74 @@ fn down_deletes_records_as_they_are_when_it_deletes_them() {
         "{rest}"
     );
 }
+
+/// The distribution's aliases and the names of its certificate.
+fn serving(stack: &Stack) -> (Vec<String>, Vec<String>) {
+    let c = clients(stack);
+    let d = block_on(distribution_of(&c, &stack.bucket)).unwrap();
+    let aliases = d
+        .config
+        .aliases
+        .as_ref()
+        .map(|a| a.items().to_vec())
+        .unwrap_or_default();
+    let arn = d
+        .config
+        .viewer_certificate
+        .as_ref()
+        .and_then(|v| v.acm_certificate_arn.clone())
+        .unwrap();
+    let mut names = block_on(inspect::describe_certificate(&c, &arn))
+        .subject_alternative_names()
+        .to_vec();
+    names.sort();
+    (aliases, names)
+}
+
+#[test]
+fn changing_the_domain_keeps_the_old_name_serving_until_the_new_one_works() {
+    let (mut stack, zone_id, old) = Stack::new("move").with_domain();
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let d = block_on(distribution_of(&c, &stack.bucket)).unwrap();
+    let target = format!("Z2FDTNDATAQYW2 {}.", d.domain_name);
+    let new = format!("cdn.{}", old.split_once('.').unwrap().1);
+    stack.set("SUBDOMAIN", "cdn");
+
+    // The new certificate cannot be had: the old name keeps serving.
+    stack.configure(json!({"deny": ["acm:RequestCertificate"]}));
+    stack.run(&["up"]).code(1);
+    let records = block_on(inspect::records_of(&c, &zone_id, &old));
+    assert_eq!((records.get("A"), records.get("AAAA")), (Some(&target), Some(&target)));
+    assert_eq!(serving(&stack).0, vec![old.clone()]);
+
+    // Carried: both names on the distribution, one certificate covering
+    // both, both names' records in place.
+    stack.configure(json!({"deny": []}));
+    stack.run(&["up", "--no-wait"]).ok();
+    let (aliases, names) = serving(&stack);
+    assert_eq!(aliases, vec![new.clone(), old.clone()]);
+    let mut both = vec![new.clone(), old.clone()];
+    both.sort();
+    assert_eq!(names, both);
+    for name in [&old, &new] {
+        let records = block_on(inspect::records_of(&c, &zone_id, name));
+        assert_eq!(
+            (records.get("A"), records.get("AAAA")),
+            (Some(&target), Some(&target)),
+            "{name}"
+        );
+    }
+
+    // Finished by the next run: the old name's records and alias go, the
+    // distribution serves with a certificate for the new name alone, and the
+    // certificates naming the old name are gone.
+    stack.run(&["up"]).ok();
+    assert_eq!(serving(&stack), (vec![new.clone()], vec![new.clone()]));
+    assert!(block_on(inspect::records_of(&c, &zone_id, &old)).is_empty());
+    let records = block_on(inspect::records_of(&c, &zone_id, &new));
+    assert_eq!((records.get("A"), records.get("AAAA")), (Some(&target), Some(&target)));
+    assert!(block_on(certificates_naming(&c, &old)).is_empty());
+    assert_eq!(block_on(certificates_naming(&c, &new)).len(), 1);
+    stack.run(&["status"]).ok();
+}
