@@ -6,6 +6,7 @@ use aws_sdk_cloudfront::types::DistributionConfig;
 use aws_sdk_route53::types::ResourceRecordSet;
 
 use crate::observe::World;
+pub use crate::resources::certificate::{spare_reason, validation_missing};
 use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, domain_move, oac, response_headers};
 use crate::spec::{Headers, Spec};
 
@@ -199,7 +200,8 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
     }
     if let bucket::State::Present(o) = &world.bucket {
         if !opts.end_public_access {
-            refusals.extend(public_access_refusal(spec, world, o).map(Refusal));
+            let desired = world.distribution.as_ref().map(|d| spec.policy(&d.arn));
+            refusals.extend(bucket_policy::refusal(spec, desired.as_ref(), o).map(Refusal));
         }
     }
     let dist = world.distribution.as_ref();
@@ -243,49 +245,15 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
             )));
         }
     }
-    if let (Some(cname), Some(domain)) = (world.records.as_ref().and_then(|r| r.cname.as_ref()), &spec.domain) {
-        refusals.push(Refusal(format!(
-            "DNS {}: has a CNAME record (to {}), and Route53 allows no A or AAAA record beside a CNAME: \
-             remove that CNAME from the zone yourself (cdnctl never deletes it, not even with --adopt), then run `cdnctl up` again",
-            domain.name,
-            dns::target(cname)
-        )));
-    }
     if let (Some(records), Some(domain)) = (&world.records, &spec.domain) {
-        for r in records.records() {
-            let ours = dist.is_some_and(|d| dns::points_at(r, &d.domain_name));
-            if !ours && !opts.adopt {
-                refusals.push(Refusal(format!(
-                    "DNS {}: a {} record already points at {}: cdnctl will not overwrite it; remove it, or run `cdnctl up --adopt` to replace it",
-                    domain.name,
-                    r.r#type().as_str(),
-                    dns::target(r)
-                )));
-            }
-        }
+        let dist_domain = dist.map(|d| d.domain_name.as_str());
+        refusals.extend(
+            dns::refusals(records, &domain.name, dist_domain, opts.adopt)
+                .into_iter()
+                .map(Refusal),
+        );
     }
     refusals
-}
-
-/// A bucket serving the public directly would be cut off by the public access
-/// block (and S3 refuses a public statement beside BlockPublicPolicy): say
-/// so, unless nothing about public access or the policy is to be written.
-fn public_access_refusal(spec: &Spec, world: &World, o: &bucket::Observed) -> Option<String> {
-    let reasons = bucket_policy::serves_public(o);
-    let desired = world.distribution.as_ref().map(|d| spec.policy(&d.arn));
-    let writes = bucket::differences(o, spec, desired.as_ref())
-        .iter()
-        .any(|(s, _)| matches!(s, bucket::Setting::PublicAccessBlock | bucket::Setting::Policy))
-        || desired.is_none();
-    (!reasons.is_empty() && writes).then(|| {
-        format!(
-            "bucket {}: serves the public directly ({}); cdnctl's public access block would cut those visitors off: \
-             serve them through the CDN first, then run `cdnctl up --end-public-access` (it blocks public access and \
-             removes the policy statements letting anyone read; the other statements and the files are kept)",
-            spec.bucket,
-            reasons.join("; ")
-        )
-    })
 }
 
 /// The changes that make the world match the spec, as if every resource
@@ -313,19 +281,13 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
                 bucket::Setting::Tags,
                 bucket::Setting::Policy,
             ] {
-                plan.push(Step::PutBucket(setting), &b, setting_name(setting), vec![]);
+                plan.push(Step::PutBucket(setting), &b, setting.name(), vec![]);
             }
         }
         Some(actual) => {
             let mut settings = bucket::differences(actual, spec, desired_policy.as_ref());
-            let public = bucket_policy::serves_public(actual);
-            if opts.end_public_access && !public.is_empty() {
-                plan.drop_public_reads = true;
-                let lines = public.iter().map(|r| format!("public access ends: {r}"));
-                match settings.iter_mut().find(|(s, _)| *s == bucket::Setting::Policy) {
-                    Some((_, details)) => details.extend(lines),
-                    None => settings.push((bucket::Setting::Policy, lines.collect())),
-                }
+            if opts.end_public_access {
+                plan.drop_public_reads = bucket_policy::end_public_access(actual, &mut settings);
             }
             if desired_policy.is_none() {
                 settings.push((
@@ -334,7 +296,7 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
                 ));
             }
             for (setting, details) in settings {
-                plan.push(Step::PutBucket(setting), &b, setting_name(setting), details);
+                plan.push(Step::PutBucket(setting), &b, setting.name(), details);
             }
         }
     }
@@ -439,12 +401,7 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
 
     // DNS.
     if let (Some(domain), Some(zone_id)) = (&spec.domain, &world.zone_id) {
-        let in_place = world.records.as_ref().is_some_and(|rs| {
-            dist.is_some_and(|d| {
-                rs.a.as_ref().is_some_and(|r| dns::points_at(r, &d.domain_name))
-                    && rs.aaaa.as_ref().is_some_and(|r| dns::points_at(r, &d.domain_name))
-            })
-        });
+        let in_place = (world.records.as_ref()).is_some_and(|rs| dist.is_some_and(|d| rs.points_at(&d.domain_name)));
         if !in_place {
             plan.push(
                 Step::UpsertRecords {
@@ -546,32 +503,6 @@ pub fn certificate_arn<'a>(spec: &'a Spec, world: &'a World) -> Option<&'a str> 
             .filter(|c| c.owned && c.status == "ISSUED")
             .map(|c| c.arn.as_str())
     })
-}
-
-/// One line for a certificate whose validation record is missing.
-pub fn validation_missing(c: &certificate::Observed) -> String {
-    let name = c.validation.as_ref().map(|(n, _)| n.as_str()).unwrap_or("?");
-    format!("validation record {name} is missing: ACM cannot renew the certificate without it")
-}
-
-/// Why the stack no longer needs one of its certificates.
-pub fn spare_reason(c: &certificate::Observed) -> String {
-    if certificate::is_live(&c.status) {
-        format!("{} for {}, no longer in the settings", c.status, c.names.join(", "))
-    } else {
-        format!("{}: it can never serve", c.status)
-    }
-}
-
-fn setting_name(s: bucket::Setting) -> &'static str {
-    match s {
-        bucket::Setting::PublicAccessBlock => "block public access",
-        bucket::Setting::Ownership => "enforce bucket owner (ACLs off)",
-        bucket::Setting::Encryption => "default encryption",
-        bucket::Setting::Cors => "CORS rules",
-        bucket::Setting::Tags => "tags",
-        bucket::Setting::Policy => "bucket policy",
-    }
 }
 
 pub struct DownOptions {

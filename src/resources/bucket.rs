@@ -263,6 +263,19 @@ pub enum Setting {
     Policy,
 }
 
+impl Setting {
+    pub fn name(self) -> &'static str {
+        match self {
+            Setting::PublicAccessBlock => "block public access",
+            Setting::Ownership => "enforce bucket owner (ACLs off)",
+            Setting::Encryption => "default encryption",
+            Setting::Cors => "CORS rules",
+            Setting::Tags => "tags",
+            Setting::Policy => "bucket policy",
+        }
+    }
+}
+
 /// Create the bucket, tagged as this stack's in the same request, so that a
 /// run interrupted right after creating it leaves a bucket the next run
 /// recognises as its own.

@@ -439,6 +439,21 @@ pub fn problem(cert: &Observed, domain: &str, now: i64) -> Option<String> {
     None
 }
 
+/// One line for a certificate whose validation record is missing.
+pub fn validation_missing(c: &Observed) -> String {
+    let name = c.validation.as_ref().map(|(n, _)| n.as_str()).unwrap_or("?");
+    format!("validation record {name} is missing: ACM cannot renew the certificate without it")
+}
+
+/// Why the stack no longer needs one of its certificates.
+pub fn spare_reason(c: &Observed) -> String {
+    if is_live(&c.status) {
+        format!("{} for {}, no longer in the settings", c.status, c.names.join(", "))
+    } else {
+        format!("{}: it can never serve", c.status)
+    }
+}
+
 pub fn days_left(cert: &Observed, now: i64) -> Option<i64> {
     cert.not_after.map(|t| (t - now) / 86_400)
 }
