@@ -606,7 +606,11 @@ fn fresh_certificate<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>
     &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
 ) -> bool {
     let with_certificate = links.certificate_arn.is_some();
-    move |e| with_certificate && is_code(&["InvalidViewerCertificate"])(e)
+    // A certificate that does not cover an alias never will: no waiting on it.
+    let lasting = |e: &aws_smithy_runtime_api::client::result::SdkError<E, _>| {
+        message(e).is_some_and(|m| m.contains("doesn't cover") || m.contains("key algorithm"))
+    };
+    move |e| with_certificate && is_code(&["InvalidViewerCertificate"])(e) && !lasting(e)
 }
 
 fn certificate_refused(links: Links<'_>, err: anyhow::Error) -> anyhow::Error {

@@ -4,6 +4,9 @@ emulator.py's main() after its own patches, so these wrap them.
 
 - S3: PutBucketPolicy with a public statement on a bucket whose public access
   block has BlockPublicPolicy answers AccessDenied (moto accepts it).
+- S3: a policy statement whose principal is a service (cloudfront.amazonaws.com)
+  applies to that service's requests only, not to callers signing with access
+  keys (moto ignores principals and applies it to everyone).
 - ACM: RequestCertificate honours KeyAlgorithm (moto makes every certificate
   RSA_2048); ListCertificates returns only RSA_2048 certificates unless
   Includes.keyTypes names others, and its summaries carry the primary name in
@@ -97,6 +100,39 @@ def patch_public_policy():
         return put_policy(self, bucket_name, policy)
 
     s3.S3Backend.put_bucket_policy = put_policy_blocking_public
+
+    # AWS: a statement for a service principal (CloudFront's OAC grant, the
+    # deny of the reserved .cdnctl/ prefix to CloudFront) concerns requests
+    # that service makes; the S3 API's callers here are access keys, never a
+    # service. moto evaluates statements whatever their principal.
+    get_permission = s3.FakeBucket.get_permission
+
+    def permission_without_service_statements(self, action, resource):
+        if self.policy is None:
+            return get_permission(self, action, resource)
+        try:
+            policy = json.loads(self.policy.decode())
+        except (ValueError, TypeError):
+            return get_permission(self, action, resource)
+        statements = policy.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        kept = [s for s in statements if not _for_a_service(s)]
+        if len(kept) == len(statements):
+            return get_permission(self, action, resource)
+        original = self.policy
+        self.policy = json.dumps({**policy, "Statement": kept}).encode()
+        try:
+            return get_permission(self, action, resource)
+        finally:
+            self.policy = original
+
+    s3.FakeBucket.get_permission = permission_without_service_statements
+
+
+def _for_a_service(statement):
+    principal = statement.get("Principal") if isinstance(statement, dict) else None
+    return isinstance(principal, dict) and set(principal) == {"Service"}
 
 
 # --------------------------------------------------------------------------

@@ -41,6 +41,26 @@ def test_public_policy_refused_under_block_public_policy():
     expect_ok("non-public policy under BlockPublicPolicy", lambda: c.s3.put_bucket_policy(Bucket="prov-public", Policy=scoped))
 
 
+def test_service_statements_do_not_apply_to_access_keys():
+    c = Clients("AKIAPROVSERVICE")
+    st.bucket(c, "prov-service")
+    c.s3.put_object(Bucket="prov-service", Key=".cdnctl/note.json", Body=b"{}")
+    c.s3.put_object(Bucket="prov-service", Key="app.css", Body=b"a")
+    deny = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyCloudFrontReservedPrefix", "Effect": "Deny", "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": ["arn:aws:s3:::prov-service/.cdnctl/*", "arn:aws:s3:::prov-service/*/.cdnctl/*"]}]})
+    c.s3.put_bucket_policy(Bucket="prov-service", Policy=deny)
+    got = expect_ok("a deny for CloudFront does not deny an access key",
+                    lambda: c.s3.get_object(Bucket="prov-service", Key=".cdnctl/note.json"))
+    check("read the note", got is not None and got["Body"].read() == b"{}")
+    everyone = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::prov-service/app.css"}]})
+    c.s3.put_bucket_policy(Bucket="prov-service", Policy=everyone)
+    got = st.error_of(lambda: c.s3.get_object(Bucket="prov-service", Key="app.css"))
+    check("a deny for everyone still applies", got is not None and got[2] == 403, got)
+
+
 def test_key_algorithm_and_list_filter():
     c = Clients("AKIAPROVLIST")
     rsa = st.request_cert(c, "rsa.prov.example")
