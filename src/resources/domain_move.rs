@@ -130,3 +130,156 @@ pub fn phase(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use aws_sdk_route53::types::{AliasTarget, ResourceRecordSet, RrType};
+
+    use super::*;
+    use crate::cli::SettingsArgs;
+    use crate::settings::Settings;
+
+    const OLD: &str = "static.example.com";
+    const NEW: &str = "cdn.example.com";
+    const CERT: &str = "arn:aws:acm:us-east-1:123456789012:certificate/both";
+
+    fn spec(subdomain: &str) -> Spec {
+        let env: BTreeMap<String, String> = [
+            ("BUCKET_NAME", "b-1"),
+            ("HOSTED_ZONE_NAME", "example.com"),
+            ("SUBDOMAIN", subdomain),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        Spec::new(&Settings::resolve(&SettingsArgs::default(), &env).unwrap(), "eu-west-1")
+    }
+
+    fn dist(keep: &[String], status: &str) -> distribution::Observed {
+        let links = distribution::Links {
+            oac_id: "OAC",
+            headers_policy_id: "HP",
+            certificate_arn: Some(CERT),
+            keep_aliases: keep,
+        };
+        let base = if keep.is_empty() { spec("static") } else { spec("cdn") };
+        distribution::Observed {
+            id: "E1".into(),
+            arn: "arn:aws:cloudfront::123456789012:distribution/E1".into(),
+            domain_name: "d1.cloudfront.net".into(),
+            status: status.into(),
+            etag: "x".into(),
+            config: distribution::new_config(&base, links).unwrap(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn records_at(target: &str) -> dns::Observed {
+        let record = |kind: RrType| {
+            ResourceRecordSet::builder()
+                .name(format!("{NEW}."))
+                .r#type(kind)
+                .alias_target(
+                    AliasTarget::builder()
+                        .hosted_zone_id(crate::spec::CLOUDFRONT_ZONE_ID)
+                        .dns_name(format!("{target}."))
+                        .evaluate_target_health(false)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        };
+        dns::Observed {
+            a: Some(record(RrType::A)),
+            aaaa: Some(record(RrType::Aaaa)),
+            cname: None,
+        }
+    }
+
+    fn cert(names: &[&str], status: &str) -> certificate::Observed {
+        certificate::Observed {
+            arn: format!("arn:aws:acm:us-east-1:123456789012:certificate/{}", names.join("+")),
+            status: status.into(),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            not_after: None,
+            validation: None,
+            validations: Vec::new(),
+            key_algorithm: Some("RSA_2048".into()),
+            owned: true,
+        }
+    }
+
+    #[test]
+    fn a_move_carries_both_names_then_prepares_then_finishes() {
+        let new = spec("cdn");
+        let old = vec![OLD.to_string()];
+        // The distribution still serves the old name only.
+        let only_old = dist(&[], "Deployed");
+        let p = phase(&new, Some(&only_old), None, None, &[]);
+        assert_eq!(p, Phase::Carry { old: old.clone() });
+        assert_eq!(certificate_names(&new, &p), vec![NEW.to_string(), OLD.to_string()]);
+        assert_eq!(p.keep_aliases(), old.as_slice());
+        assert!(!p.old_records_may_go());
+
+        // Both names on it, but still deploying, or the new records missing: still carrying.
+        let both = dist(&old, "InProgress");
+        assert!(matches!(
+            phase(&new, Some(&both), Some(&records_at("d1.cloudfront.net")), None, &[]),
+            Phase::Carry { .. }
+        ));
+        let both = dist(&old, "Deployed");
+        assert!(matches!(
+            phase(&new, Some(&both), Some(&records_at("elsewhere.net")), None, &[]),
+            Phase::Carry { .. }
+        ));
+
+        // Carried: a certificate for the new name alone comes first.
+        let records = records_at("d1.cloudfront.net");
+        let p = phase(&new, Some(&both), Some(&records), None, &[]);
+        assert_eq!(
+            p,
+            Phase::Prepare {
+                old: old.clone(),
+                serving: CERT.into()
+            }
+        );
+        assert_eq!(p.serving_certificate(), Some(CERT));
+        assert_eq!(certificate_names(&new, &p), vec![NEW.to_string()]);
+        assert!(!p.old_records_may_go());
+        let pending = [cert(&[NEW], "PENDING_VALIDATION"), cert(&[NEW, OLD], "ISSUED")];
+        assert!(matches!(
+            phase(&new, Some(&both), Some(&records), None, &pending),
+            Phase::Prepare { .. }
+        ));
+
+        // It is issued: the old name goes.
+        let issued = [cert(&[NEW], "ISSUED"), cert(&[NEW, OLD], "ISSUED")];
+        let p = phase(&new, Some(&both), Some(&records), None, &issued);
+        assert_eq!(p, Phase::Finish { old });
+        assert!(p.old_records_may_go() && p.keep_aliases().is_empty());
+    }
+
+    #[test]
+    fn a_given_certificate_that_cannot_carry_the_old_name_ends_it_at_once() {
+        let new = spec("cdn");
+        let given = certificate::Observed {
+            owned: false,
+            ..cert(&[NEW], "ISSUED")
+        };
+        assert_eq!(
+            phase(&new, Some(&dist(&[], "Deployed")), None, Some(&given), &[]),
+            Phase::None
+        );
+        let wide = certificate::Observed {
+            owned: false,
+            ..cert(&["*.example.com"], "ISSUED")
+        };
+        assert!(matches!(
+            phase(&new, Some(&dist(&[], "Deployed")), None, Some(&wide), &[]),
+            Phase::Carry { .. }
+        ));
+    }
+}

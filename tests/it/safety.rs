@@ -453,3 +453,18 @@ fn changing_the_domain_keeps_the_old_name_serving_until_the_new_one_works() {
     assert_eq!(block_on(certificates_naming(&c, &new)).len(), 1);
     stack.run(&["status"]).ok();
 }
+
+#[test]
+fn one_waiting_up_takes_every_step_of_a_domain_move() {
+    let (mut stack, zone_id, old) = Stack::new("moveone").with_domain();
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let new = format!("cdn.{}", old.split_once('.').unwrap().1);
+    stack.set("SUBDOMAIN", "cdn");
+    stack.run(&["up"]).ok();
+    assert_eq!(serving(&stack), (vec![new.clone()], vec![new.clone()]));
+    assert!(block_on(inspect::records_of(&c, &zone_id, &old)).is_empty());
+    assert!(block_on(certificates_naming(&c, &old)).is_empty());
+    stack.run_without_writes(&["up"]).ok();
+    stack.run(&["status"]).ok();
+}
