@@ -159,7 +159,8 @@ impl Run {
 
 /// The binary under test: Cargo's, or CDNCTL_TEST_BIN when set (several
 /// checkouts sharing one target directory overwrite each other's
-/// `target/debug/cdnctl`; `deps/cdnctl-HASH` stays each one's own).
+/// `target/debug/cdnctl`: copy it right after building, and point this at
+/// the copy).
 pub fn binary() -> String {
     std::env::var("CDNCTL_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cdnctl").to_string())
 }
