@@ -20,7 +20,11 @@ pub struct Facts {
     pub certificate_arn: Option<String>,
     pub zone_id: Option<String>,
     pub distribution: Option<distribution::Written>,
+    /// Old names the distribution keeps while the domain moves.
+    pub keep_aliases: Vec<String>,
     pub deleted_objects: u64,
+    /// The policy write drops statements letting anyone read (the plan's choice).
+    pub drop_public_reads: bool,
     /// What was left for a later run, and why.
     pub notes: Vec<String>,
 }
@@ -37,7 +41,9 @@ impl Facts {
                 arn: d.arn.clone(),
                 domain_name: d.domain_name.clone(),
             }),
+            keep_aliases: world.moving.keep_aliases().to_vec(),
             deleted_objects: 0,
+            drop_public_reads: false,
             notes: Vec::new(),
         }
     }
@@ -53,6 +59,7 @@ impl Facts {
                 .as_deref()
                 .context("response headers policy: its id is not known yet")?,
             certificate_arn: self.certificate_arn.as_deref(),
+            keep_aliases: &self.keep_aliases,
         })
     }
 
@@ -83,6 +90,7 @@ pub async fn apply(
     waiting: &Waiting,
     printer: &Printer,
 ) -> anyhow::Result<Facts> {
+    facts.drop_public_reads = plan.drop_public_reads;
     let mut stages: Vec<u8> = plan.changes.iter().map(|c| c.step.stage()).collect();
     stages.sort();
     stages.dedup();
@@ -135,10 +143,14 @@ async fn run(
             Learned::Nothing
         }
         Step::PutBucket(setting) => {
-            let policy = match setting {
+            let desired = match setting {
                 bucket::Setting::Policy => Some(spec.policy(&facts.distribution()?.arn)),
                 _ => None,
             };
+            let policy = desired.as_ref().map(|desired| bucket::PolicyWrite {
+                desired,
+                drop_public: facts.drop_public_reads,
+            });
             let label = format!("bucket {}", spec.bucket);
             let what = match setting {
                 bucket::Setting::Policy => {
@@ -150,7 +162,7 @@ async fn run(
                 &clients.s3,
                 spec,
                 *setting,
-                policy.as_ref(),
+                policy,
                 waiting,
                 printer.on_refusal(&label, what),
             )
@@ -174,15 +186,15 @@ async fn run(
             response_headers::delete(cf, id, &name, waiting, progress).await?;
             Learned::Nothing
         }
-        Step::RequestCertificate => {
-            let domain = &spec
-                .domain
-                .as_ref()
-                .context("certificate: no custom domain is configured")?
-                .name;
-            let arn = certificate::request(&clients.acm, spec, domain).await?;
-            validate_certificate(clients, &arn, domain, facts.zone_id()?, waiting, printer).await?;
-            Learned::Certificate(arn)
+        Step::RequestCertificate { names, serve } => {
+            let arn = certificate::request(&clients.acm, spec, names, waiting).await?;
+            let domain = names.join(", ");
+            validate_certificate(clients, spec, &arn, &domain, facts.zone_id()?, waiting, printer).await?;
+            if *serve {
+                Learned::Certificate(arn)
+            } else {
+                Learned::Nothing
+            }
         }
         Step::ValidateCertificate { arn } => {
             let domain = &spec
@@ -190,7 +202,7 @@ async fn run(
                 .as_ref()
                 .context("certificate: no custom domain is configured")?
                 .name;
-            validate_certificate(clients, arn, domain, facts.zone_id()?, waiting, printer).await?;
+            validate_certificate(clients, spec, arn, domain, facts.zone_id()?, waiting, printer).await?;
             Learned::Certificate(arn.clone())
         }
         Step::DeleteCertificate { arn, zone_id, wait } => {
@@ -226,9 +238,17 @@ async fn run(
             .await?;
             Learned::Nothing
         }
-        Step::DeleteRecords { zone_id, name, records } => {
-            dns::delete(&clients.route53, zone_id, name, records.clone()).await?;
-            Learned::Nothing
+        Step::DeleteRecords { zone_id, name, .. } => {
+            let d = &facts.distribution()?.domain_name;
+            let left = dns::delete_pointing_at(&clients.route53, zone_id, name, d).await?;
+            if left.is_empty() {
+                Learned::Nothing
+            } else {
+                Learned::Note(format!(
+                    "DNS {name}: the {} record no longer points at this stack's distribution: left alone",
+                    left.join(" and ")
+                ))
+            }
         }
         Step::DisableDistribution { id, etag, config } => {
             distribution::disable(cf, id, etag, config, waiting).await?;
@@ -328,37 +348,60 @@ async fn delete_certificate(
             )))
         }
     }
-    let Some((cert, (name, value))) = cert.and_then(|c| c.validation.clone().map(|v| (c, v))) else {
+    let Some(cert) = cert else {
         return Ok(Learned::Nothing);
     };
-    let domain = cert.names.first().cloned().unwrap_or_default();
-    if certificate::validation_record_shared(&clients.acm, &name, &domain, &[arn.to_string()]).await? {
-        return Ok(Learned::Note(format!(
-            "DNS {name}: validation record kept: another certificate for {domain} still needs it"
-        )));
+    let mut kept = Vec::new();
+    for (name, value) in &cert.validations {
+        // `_x.static.example.com.` proves control of static.example.com.
+        let domain = name.trim_end_matches('.').split_once('.').map(|(_, d)| d).unwrap_or("");
+        if certificate::validation_record_shared(&clients.acm, name, domain, &[arn.to_string()]).await? {
+            kept.push(format!(
+                "DNS {name}: validation record kept: another certificate for {domain} still needs it"
+            ));
+            continue;
+        }
+        let zone = match zone_id {
+            Some(z) if cert.validations.len() == 1 => Some(z.to_string()),
+            _ => dns::zone_holding(&clients.route53, name.trim_end_matches('.')).await?,
+        };
+        if let Some(zone) = zone {
+            dns::delete_cname(&clients.route53, &zone, name, value).await?;
+        }
     }
-    let zone_id = match zone_id {
-        Some(z) => Some(z.to_string()),
-        None => dns::zone_holding(&clients.route53, name.trim_end_matches('.')).await?,
-    };
-    if let Some(zone_id) = zone_id {
-        dns::delete_cname(&clients.route53, &zone_id, &name, &value).await?;
-    }
-    Ok(Learned::Nothing)
+    Ok(if kept.is_empty() {
+        Learned::Nothing
+    } else {
+        Learned::Note(kept.join("\n"))
+    })
 }
 
-/// Write the certificate's validation record into the zone and wait until ACM
-/// has issued it.
+/// Write the certificate's validation records (one per name) into their
+/// zones and wait until ACM has issued it.
 async fn validate_certificate(
     clients: &Clients,
+    spec: &Spec,
     arn: &str,
     domain: &str,
     zone_id: &str,
     waiting: &Waiting,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let (name, value) = certificate::validation_record(&clients.acm, arn, waiting.every).await?;
-    dns::upsert_cname(&clients.route53, zone_id, &name, &value).await?;
+    let zone_name = spec.domain.as_ref().map(|d| d.zone_name.as_str()).unwrap_or("");
+    for (name, value) in certificate::validation_records(&clients.acm, arn, waiting.every).await? {
+        let bare = name.trim_end_matches('.');
+        let zone = if bare.ends_with(&format!(".{zone_name}")) {
+            Some(zone_id.to_string())
+        } else {
+            dns::zone_holding(&clients.route53, bare).await?
+        };
+        match zone {
+            Some(zone) => dns::upsert_cname(&clients.route53, &zone, &name, &value).await?,
+            None => {
+                anyhow::bail!("DNS {bare}: no public hosted zone in this account holds it: cannot validate {domain}")
+            }
+        }
+    }
     let label = format!("certificate for {domain}");
     let progress = printer.progress(&label, "waiting for DNS validation");
     let result = certificate::wait_issued(&clients.acm, arn, domain, waiting.every, waiting.timeout, |s| {

@@ -157,8 +157,14 @@ pub struct UpArgs {
     #[arg(long)]
     pub no_wait: bool,
     /// Take over an existing bucket or DNS record that this stack did not create
+    /// (a bucket policy's statements that cdnctl did not write are kept)
     #[arg(long)]
     pub adopt: bool,
+    /// Let a bucket that serves the public directly (website hosting, a policy
+    /// letting anyone read) stop doing so: block public access and remove the
+    /// statements letting anyone read; without it `up` refuses such a bucket
+    #[arg(long)]
+    pub end_public_access: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@
 use futures_util::future::join_all;
 
 use crate::aws::{Clients, Waiting};
-use crate::resources::{bucket, certificate, distribution, dns, oac, response_headers};
+use crate::resources::{bucket, certificate, distribution, dns, domain_move, oac, response_headers};
 use crate::spec::Spec;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +39,8 @@ pub struct World {
     /// A/AAAA records pointing at the stack's distribution for aliases no
     /// longer in the settings: (zone id, domain, records).
     pub stale_records: Vec<(String, String, Vec<aws_sdk_route53::types::ResourceRecordSet>)>,
+    /// Where a move of the custom domain to another name stands.
+    pub moving: domain_move::Phase,
     /// Object versions and delete markers in the bucket, counted up to a limit
     /// (only when asked: `down` needs it, `up` and `status` do not).
     pub objects: Option<u64>,
@@ -134,10 +136,21 @@ pub async fn observe(
         _ => None,
     };
 
-    // The certificate to use, and the stack's others.
-    let certificate = match given? {
+    // Where a move to another name stands, the certificate to use (with the
+    // names that needs), and the stack's others.
+    let given = given?;
+    let moving = domain_move::phase(
+        spec,
+        distribution.as_ref().filter(|d| spec.is_owned(&d.tags)),
+        records.as_ref(),
+        given.as_ref(),
+        &owned,
+    );
+    let certificate = match given {
         Some(c) => Some(c),
-        None if spec.domain.is_some() => certificate::best(&owned).cloned(),
+        None if spec.domain.is_some() => {
+            certificate::best_for(&owned, &domain_move::certificate_names(spec, &moving)).cloned()
+        }
         None => None,
     };
     let in_use = distribution
@@ -223,6 +236,7 @@ pub async fn observe(
         validation_record: validation_record?,
         spare_certificates,
         stale_records: stale_records?,
+        moving,
         objects,
     })
 }

@@ -6,7 +6,8 @@ use aws_sdk_cloudfront::types::DistributionConfig;
 use aws_sdk_route53::types::ResourceRecordSet;
 
 use crate::observe::World;
-use crate::resources::{bucket, certificate, distribution, dns, oac, response_headers};
+pub use crate::resources::certificate::{spare_reason, validation_missing};
+use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, domain_move, oac, response_headers};
 use crate::spec::{Headers, Spec};
 
 /// One write, and the stage it runs in: a stage starts when every change of
@@ -15,8 +16,14 @@ use crate::spec::{Headers, Spec};
 pub enum Step {
     CreateBucket,
     PutBucket(bucket::Setting),
-    /// Request a certificate, write its validation record, wait until issued.
-    RequestCertificate,
+    /// Request a certificate for these names (the first is the primary),
+    /// write its validation records, wait until issued.
+    RequestCertificate {
+        names: Vec<String>,
+        /// The distribution takes it in this run (not while a domain move
+        /// keeps serving with the certificate it has).
+        serve: bool,
+    },
     /// Write the validation record of a pending certificate, wait until issued.
     ValidateCertificate {
         arn: String,
@@ -86,7 +93,7 @@ impl Step {
             | Step::UpdateOac { .. }
             | Step::CreateHeadersPolicy
             | Step::UpdateHeadersPolicy { .. }
-            | Step::RequestCertificate
+            | Step::RequestCertificate { .. }
             | Step::ValidateCertificate { .. } => 0,
             Step::PutBucket(bucket::Setting::Policy) | Step::UpsertRecords { .. } => 2,
             Step::PutBucket(_)
@@ -126,6 +133,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Things left alone, and why (a bucket kept because it holds files, …).
     pub notes: Vec<String>,
+    /// The policy write drops the statements letting anyone read
+    /// (`up --end-public-access`).
+    pub drop_public_reads: bool,
 }
 
 impl Plan {
@@ -149,6 +159,8 @@ pub struct Refusal(pub String);
 
 pub struct UpOptions {
     pub adopt: bool,
+    /// The user accepts that a bucket serving the public directly stops doing so.
+    pub end_public_access: bool,
     pub wait: bool,
     /// Seconds since the epoch, for certificate expiry.
     pub now: i64,
@@ -179,11 +191,18 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
         bucket::State::Present(o) if !spec.is_owned(&o.tags) && !opts.adopt => {
             refusals.push(Refusal(format!(
                 "bucket {}: exists but was not created by cdnctl for this stack (no cdnctl:stack tag): \
-                 run `cdnctl up --adopt` to take it over (its settings and policy will be replaced; its files are kept)",
+                 run `cdnctl up --adopt` to take it over (its settings are corrected and cdnctl's statements added to its policy; \
+                 the policy's other statements and its files are kept)",
                 spec.bucket
             )));
         }
         _ => {}
+    }
+    if let bucket::State::Present(o) = &world.bucket {
+        if !opts.end_public_access {
+            let desired = world.distribution.as_ref().map(|d| spec.policy(&d.arn));
+            refusals.extend(bucket_policy::refusal(spec, desired.as_ref(), o).map(Refusal));
+        }
     }
     let dist = world.distribution.as_ref();
     if let Some(d) = dist {
@@ -226,26 +245,13 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
             )));
         }
     }
-    if let (Some(cname), Some(domain)) = (world.records.as_ref().and_then(|r| r.cname.as_ref()), &spec.domain) {
-        refusals.push(Refusal(format!(
-            "DNS {}: has a CNAME record (to {}), and Route53 allows no A or AAAA record beside a CNAME: \
-             remove that CNAME from the zone yourself (cdnctl never deletes it, not even with --adopt), then run `cdnctl up` again",
-            domain.name,
-            dns::target(cname)
-        )));
-    }
     if let (Some(records), Some(domain)) = (&world.records, &spec.domain) {
-        for r in records.records() {
-            let ours = dist.is_some_and(|d| dns::points_at(r, &d.domain_name));
-            if !ours && !opts.adopt {
-                refusals.push(Refusal(format!(
-                    "DNS {}: a {} record already points at {}: cdnctl will not overwrite it; remove it, or run `cdnctl up --adopt` to replace it",
-                    domain.name,
-                    r.r#type().as_str(),
-                    dns::target(r)
-                )));
-            }
-        }
+        let dist_domain = dist.map(|d| d.domain_name.as_str());
+        refusals.extend(
+            dns::refusals(records, &domain.name, dist_domain, opts.adopt)
+                .into_iter()
+                .map(Refusal),
+        );
     }
     refusals
 }
@@ -275,11 +281,14 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
                 bucket::Setting::Tags,
                 bucket::Setting::Policy,
             ] {
-                plan.push(Step::PutBucket(setting), &b, setting_name(setting), vec![]);
+                plan.push(Step::PutBucket(setting), &b, setting.name(), vec![]);
             }
         }
         Some(actual) => {
             let mut settings = bucket::differences(actual, spec, desired_policy.as_ref());
+            if opts.end_public_access {
+                plan.drop_public_reads = bucket_policy::end_public_access(actual, &mut settings);
+            }
             if desired_policy.is_none() {
                 settings.push((
                     bucket::Setting::Policy,
@@ -287,7 +296,7 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
                 ));
             }
             for (setting, details) in settings {
-                plan.push(Step::PutBucket(setting), &b, setting_name(setting), details);
+                plan.push(Step::PutBucket(setting), &b, setting.name(), details);
             }
         }
     }
@@ -326,7 +335,15 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
     if let (Some(domain), None) = (&spec.domain, &spec.distribution.certificate_arn) {
         let r = format!("certificate for {}", domain.name);
         match &world.certificate {
-            None => plan.push(Step::RequestCertificate, &r, "request, validate through DNS", vec![]),
+            None => plan.push(
+                Step::RequestCertificate {
+                    names: domain_move::certificate_names(spec, &world.moving),
+                    serve: world.moving.serving_certificate().is_none(),
+                },
+                &r,
+                "request, validate through DNS",
+                vec![],
+            ),
             Some(c) if c.status != "ISSUED" => plan.push(
                 Step::ValidateCertificate { arn: c.arn.clone() },
                 &r,
@@ -350,6 +367,7 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         oac_id: world.oac.as_ref().map(|o| o.id.as_str()).unwrap_or("(new)"),
         headers_policy_id: headers_policy_id(spec, world).unwrap_or("(new)"),
         certificate_arn: certificate_arn(spec, world).or(spec.domain.as_ref().map(|_| "(new)")),
+        keep_aliases: world.moving.keep_aliases(),
     };
     match dist {
         None => plan.push(
@@ -383,12 +401,7 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
 
     // DNS.
     if let (Some(domain), Some(zone_id)) = (&spec.domain, &world.zone_id) {
-        let in_place = world.records.as_ref().is_some_and(|rs| {
-            dist.is_some_and(|d| {
-                rs.a.as_ref().is_some_and(|r| dns::points_at(r, &d.domain_name))
-                    && rs.aaaa.as_ref().is_some_and(|r| dns::points_at(r, &d.domain_name))
-            })
-        });
+        let in_place = (world.records.as_ref()).is_some_and(|rs| dist.is_some_and(|d| rs.points_at(&d.domain_name)));
         if !in_place {
             plan.push(
                 Step::UpsertRecords {
@@ -404,7 +417,8 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
     // What the stack owns and no longer needs: records of a domain removed
     // from the settings, and certificates it requested that are dead or no
     // longer wanted (deleted once the distribution no longer uses them).
-    if dist.is_some_and(|d| spec.is_owned(&d.tags)) {
+    // During a move to another name they go only once the new name serves.
+    if dist.is_some_and(|d| spec.is_owned(&d.tags)) && world.moving.old_records_may_go() {
         for (zone_id, name, records) in &world.stale_records {
             plan.push(
                 Step::DeleteRecords {
@@ -436,7 +450,8 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         }
     }
     for c in &world.spare_certificates {
-        if world.listing.using_certificate(&c.arn).is_empty() {
+        let serving = world.moving.serving_certificate() == Some(c.arn.as_str());
+        if world.listing.using_certificate(&c.arn).is_empty() && !serving {
             plan.push(
                 Step::DeleteCertificate {
                     arn: c.arn.clone(),
@@ -480,39 +495,14 @@ pub fn headers_policy_id<'a>(spec: &'a Spec, world: &'a World) -> Option<&'a str
 /// The certificate the distribution should use: the given one, else the
 /// stack's own once it is issued.
 pub fn certificate_arn<'a>(spec: &'a Spec, world: &'a World) -> Option<&'a str> {
-    spec.distribution.certificate_arn.as_deref().or_else(|| {
+    let given = spec.distribution.certificate_arn.as_deref();
+    given.or(world.moving.serving_certificate()).or_else(|| {
         world
             .certificate
             .as_ref()
             .filter(|c| c.owned && c.status == "ISSUED")
             .map(|c| c.arn.as_str())
     })
-}
-
-/// One line for a certificate whose validation record is missing.
-pub fn validation_missing(c: &certificate::Observed) -> String {
-    let name = c.validation.as_ref().map(|(n, _)| n.as_str()).unwrap_or("?");
-    format!("validation record {name} is missing: ACM cannot renew the certificate without it")
-}
-
-/// Why the stack no longer needs one of its certificates.
-pub fn spare_reason(c: &certificate::Observed) -> String {
-    if certificate::is_live(&c.status) {
-        format!("{} for {}, no longer in the settings", c.status, c.names.join(", "))
-    } else {
-        format!("{}: it can never serve", c.status)
-    }
-}
-
-fn setting_name(s: bucket::Setting) -> &'static str {
-    match s {
-        bucket::Setting::PublicAccessBlock => "block public access",
-        bucket::Setting::Ownership => "enforce bucket owner (ACLs off)",
-        bucket::Setting::Encryption => "default encryption",
-        bucket::Setting::Cors => "CORS rules",
-        bucket::Setting::Tags => "tags",
-        bucket::Setting::Policy => "bucket policy",
-    }
 }
 
 pub struct DownOptions {

@@ -26,6 +26,10 @@ pub const CLOUDFRONT_ZONE_ID: &str = "Z2FDTNDATAQYW2";
 
 pub const ORIGIN_ID: &str = "s3-origin";
 
+/// The key prefix (at the bucket's root or after a sync prefix) where sync
+/// keeps notes that visitors must not read.
+pub const RESERVED_PREFIX: &str = ".cdnctl";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
     pub bucket: String,
@@ -121,9 +125,11 @@ impl Spec {
         format!("arn:aws:s3:::{}", self.bucket)
     }
 
-    /// The bucket policy, in the shape AWS CDK generates: the bucket users get
-    /// full access, CloudFront may read through this one distribution, and
-    /// anything not over TLS is denied.
+    /// cdnctl's statements of the bucket policy, the first three in the shape
+    /// AWS CDK generates: the bucket users get full access, CloudFront may read
+    /// through this one distribution, anything not over TLS is denied; and
+    /// CloudFront may not read the reserved prefix. Other statements in the
+    /// bucket's policy are kept beside these (resources::bucket_policy).
     pub fn policy(&self, distribution_arn: &str) -> Value {
         let bucket = self.bucket_arn();
         let objects = format!("{bucket}/*");
@@ -152,6 +158,15 @@ impl Spec {
             "Action": "s3:*",
             "Resource": [bucket, objects],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }));
+        // sync keeps its private notes under the reserved prefix `.cdnctl/`
+        // (at the root or after a sync prefix): CloudFront must not serve them.
+        statements.push(json!({
+            "Sid": "DenyCloudFrontReservedPrefix",
+            "Effect": "Deny",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": [format!("{bucket}/{RESERVED_PREFIX}/*"), format!("{bucket}/*/{RESERVED_PREFIX}/*")],
         }));
         json!({"Version": "2012-10-17", "Statement": statements})
     }
@@ -257,6 +272,9 @@ pub fn policy_differences(actual: &Value, desired: &Value) -> Vec<String> {
                 out.push("bucket policy: CloudFront read access for this distribution is missing or differs".into())
             }
             ("DenyInsecureTransport", _) => out.push("bucket policy: the TLS-only deny is missing or differs".into()),
+            ("DenyCloudFrontReservedPrefix", _) => out.push(format!(
+                "bucket policy: the deny that keeps CloudFront from serving {RESERVED_PREFIX}/ is missing or differs"
+            )),
             _ => out.push(format!("bucket policy: statement {sid} missing or differs")),
         }
     }
@@ -331,20 +349,23 @@ mod tests {
     }
 
     #[test]
-    fn policy_has_the_three_statements() {
+    fn policy_has_the_three_cdk_statements_and_the_reserved_prefix_deny() {
         let s = spec(&[
             ("BUCKET_NAME", "b-1"),
             ("BUCKET_USERS", "arn:aws:iam::123456789012:role/deploy"),
         ]);
         let p = s.policy("arn:aws:cloudfront::123456789012:distribution/E1");
         let st = p["Statement"].as_array().unwrap();
-        assert_eq!(st.len(), 3);
+        assert_eq!(st.len(), 4);
         assert_eq!(st[0]["Principal"]["AWS"][0], "arn:aws:iam::123456789012:role/deploy");
         assert_eq!(
             st[1]["Condition"]["StringEquals"]["AWS:SourceArn"],
             "arn:aws:cloudfront::123456789012:distribution/E1"
         );
         assert_eq!(st[2]["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        assert_eq!(st[3]["Effect"], "Deny");
+        assert_eq!(st[3]["Resource"][0], "arn:aws:s3:::b-1/.cdnctl/*");
+        assert_eq!(st[3]["Resource"][1], "arn:aws:s3:::b-1/*/.cdnctl/*");
     }
 
     #[test]
@@ -359,7 +380,7 @@ mod tests {
         let want = s.policy("arn:aws:cloudfront::1:distribution/E1");
         let mut reordered = want.clone();
         reordered["Statement"].as_array_mut().unwrap().reverse();
-        reordered["Statement"][2]["Principal"]["AWS"]
+        reordered["Statement"][3]["Principal"]["AWS"]
             .as_array_mut()
             .unwrap()
             .reverse();

@@ -12,7 +12,7 @@ use crate::cli::{Format, StatusArgs};
 use crate::observe::{observe, World};
 use crate::output::Printer;
 use crate::plan::{self, Plan, UpOptions};
-use crate::resources::{bucket, certificate, dns};
+use crate::resources::{bucket, bucket_policy, certificate, dns};
 use crate::run::Exit;
 use crate::settings::Waf;
 use crate::spec::Headers;
@@ -43,6 +43,7 @@ pub async fn run(
     let world = observe(clients, spec, waiting, None).await?;
     let opts = UpOptions {
         adopt: false,
+        end_public_access: false,
         wait: false,
         now: now(),
     };
@@ -152,6 +153,28 @@ pub async fn run(
     Ok(state)
 }
 
+/// The bucket policy's statements that cdnctl did not write (and keeps).
+fn foreign_statements(spec: &Spec, world: &World) -> String {
+    let (bucket::State::Present(b), Some(d)) = (&world.bucket, &world.distribution) else {
+        return String::new();
+    };
+    let desired = spec.policy(&d.arn);
+    let foreign = b
+        .policy
+        .as_ref()
+        .map(|p| bucket_policy::foreign(p, spec, &desired))
+        .unwrap_or_default();
+    if foreign.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = foreign.iter().map(bucket_policy::describe).collect();
+    format!(
+        "policy keeps {} statement(s) cdnctl did not write: {}",
+        list.len(),
+        list.join("; ")
+    )
+}
+
 fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
     let drift = |prefix: &str| -> Vec<String> {
         plan.changes
@@ -187,7 +210,12 @@ fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
         present,
         owned,
         health: health.into(),
-        detail: blocked.unwrap_or_default(),
+        // Why CloudFront cannot read it, and what else the policy keeps.
+        detail: [blocked.unwrap_or_default(), foreign_statements(spec, world)]
+            .into_iter()
+            .filter(|d| !d.is_empty())
+            .collect::<Vec<_>>()
+            .join("; "),
         differences: if present { drift("bucket ") } else { vec![] },
     });
 

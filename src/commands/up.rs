@@ -23,6 +23,7 @@ pub async fn run(
     let world = observe(clients, spec, waiting, None).await?;
     let opts = UpOptions {
         adopt: args.adopt,
+        end_public_access: args.end_public_access,
         wait: !args.no_wait && !args.dry_run,
         now: now(),
     };
@@ -52,7 +53,20 @@ pub async fn run(
     if plan.changes.is_empty() {
         printer.info("Everything is up to date.");
     }
-    let facts = apply(clients, spec, &plan, Facts::from(spec, &world), waiting, printer).await?;
+    let mut facts = apply(clients, spec, &plan, Facts::from(spec, &world), waiting, printer).await?;
+    // A move to another name goes in steps, each once the one before has
+    // deployed (resources::domain_move): waiting, take them in this run.
+    let mut world = world;
+    for _ in 0..3 {
+        if !opts.wait || !world.moving.is_moving() {
+            break;
+        }
+        world = observe(clients, spec, waiting, None).await?;
+        let next = plan::up(spec, &world, &opts).map_err(refused)?;
+        let more = apply(clients, spec, &next, Facts::from(spec, &world), waiting, printer).await?;
+        facts.notes.extend(more.notes);
+        facts.distribution = more.distribution;
+    }
     for note in plan.notes.iter().chain(&facts.notes) {
         printer.info(&format!("note: {note}"));
     }

@@ -19,6 +19,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
 use crate::aws::{describe, message, optional, Waiting};
+use crate::resources::bucket_policy;
 use crate::spec::{policy_differences, Cors, Spec};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +39,8 @@ pub struct Observed {
     pub encryption: Option<String>,
     pub cors: Option<Cors>,
     pub policy: Option<Value>,
+    /// Static website hosting is configured.
+    pub website: bool,
 }
 
 /// A bucket created moments ago can answer NoSuchBucket to its subresource
@@ -68,7 +71,7 @@ pub async fn observe(s3: &Client, bucket: &str, region: &str, waiting: &Waiting)
 /// `None` when the bucket exists but its settings are not readable yet.
 async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result<Option<State>> {
     let what = |w: &str| format!("bucket {bucket}: {w}");
-    let (head, tags, pab, ownership, encryption, cors, policy) = tokio::join!(
+    let (head, tags, pab, ownership, encryption, cors, policy, website) = tokio::join!(
         s3.head_bucket().bucket(bucket).send(),
         s3.get_bucket_tagging().bucket(bucket).send(),
         s3.get_public_access_block().bucket(bucket).send(),
@@ -76,6 +79,7 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
         s3.get_bucket_encryption().bucket(bucket).send(),
         s3.get_bucket_cors().bucket(bucket).send(),
         s3.get_bucket_policy().bucket(bucket).send(),
+        s3.get_bucket_website().bucket(bucket).send(),
     );
     if head
         .as_ref()
@@ -106,6 +110,7 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
         code(&encryption) == Some("NoSuchBucket"),
         code(&cors) == Some("NoSuchBucket"),
         code(&policy) == Some("NoSuchBucket"),
+        code(&website) == Some("NoSuchBucket"),
     ];
     if unsettled.contains(&true) {
         return Ok(None);
@@ -150,6 +155,10 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
     let policy = optional(what("GetBucketPolicy"), policy)?
         .and_then(|o| o.policy().map(String::from))
         .map(|p| serde_json::from_str(&p).unwrap_or(Value::String(p)));
+    let website = match website {
+        Err(e) if code_of(&e) == Some("NoSuchWebsiteConfiguration") => false,
+        other => optional(what("GetBucketWebsite"), other)?.is_some(),
+    };
     Ok(Some(State::Present(Observed {
         tags,
         public_access_block,
@@ -157,7 +166,12 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
         encryption,
         cors,
         policy,
+        website,
     })))
+}
+
+fn code_of<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Option<&str> {
+    crate::aws::code(e)
 }
 
 /// The error code of a failed request, if it failed with one.
@@ -228,9 +242,10 @@ pub fn differences(actual: &Observed, spec: &Spec, policy: Option<&Value>) -> Ve
         out.push((Setting::Tags, tag_lines));
     }
     if let Some(want) = policy {
+        // Only cdnctl's own statements: the others are kept as they are.
         let lines = match &actual.policy {
             None => vec!["bucket policy: not set".to_string()],
-            Some(have) => policy_differences(have, want),
+            Some(have) => policy_differences(&bucket_policy::own(have, spec, want), want),
         };
         if !lines.is_empty() {
             out.push((Setting::Policy, lines));
@@ -247,6 +262,19 @@ pub enum Setting {
     Cors,
     Tags,
     Policy,
+}
+
+impl Setting {
+    pub fn name(self) -> &'static str {
+        match self {
+            Setting::PublicAccessBlock => "block public access",
+            Setting::Ownership => "enforce bucket owner (ACLs off)",
+            Setting::Encryption => "default encryption",
+            Setting::Cors => "CORS rules",
+            Setting::Tags => "tags",
+            Setting::Policy => "bucket policy",
+        }
+    }
 }
 
 /// Create the bucket, tagged as this stack's in the same request, so that a
@@ -331,13 +359,21 @@ fn invalid_principal<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> 
     crate::aws::code(e) == Some("MalformedPolicy") && message(e).is_some_and(|m| m.contains("Invalid principal"))
 }
 
+/// cdnctl's statements of the bucket policy, and whether to drop the
+/// statements letting anyone read (`up --end-public-access`).
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyWrite<'a> {
+    pub desired: &'a Value,
+    pub drop_public: bool,
+}
+
 /// Correct one setting. Each waits through the NoSuchBucket window of a new
 /// bucket; the policy also through IAM's propagation of new principals.
 pub async fn put(
     s3: &Client,
     spec: &Spec,
     setting: Setting,
-    policy: Option<&Value>,
+    policy: Option<PolicyWrite<'_>>,
     waiting: &Waiting,
     mut progress: impl FnMut(&str, Duration),
 ) -> anyhow::Result<()> {
@@ -448,9 +484,19 @@ pub async fn put(
             put_tags(s3, spec, &current, waiting).await
         }
         Setting::Policy => {
-            let policy = policy
-                .context("bucket policy: the distribution's ARN is not known yet")?
-                .to_string();
+            let write = policy.context("bucket policy: the distribution's ARN is not known yet")?;
+            // Read what is there now: every statement cdnctl did not write stays.
+            let current = settle
+                .through(no_such_bucket, &mut progress, || {
+                    s3.get_bucket_policy().bucket(bucket).send()
+                })
+                .await;
+            let current = optional(what("GetBucketPolicy"), current)?
+                .and_then(|o| o.policy)
+                .map(|p| serde_json::from_str::<Value>(&p))
+                .transpose()
+                .with_context(|| format!("bucket {bucket}: its policy is not JSON"))?;
+            let policy = bucket_policy::merge(current.as_ref(), spec, write.desired, write.drop_public).to_string();
             let settling = |e: &SdkError<_, HttpResponse>| no_such_bucket(e) || invalid_principal(e);
             let result = waiting
                 .at_most(IAM_PROPAGATION_WINDOW)

@@ -24,6 +24,10 @@ pub struct Observed {
     pub not_after: Option<i64>,
     /// The CNAME (name, value) that proves control of the domain, once ACM has made it.
     pub validation: Option<(String, String)>,
+    /// The CNAMEs of every name (one each; names under one wildcard share one).
+    pub validations: Vec<(String, String)>,
+    /// RSA_2048, EC_prime256v1, …
+    pub key_algorithm: Option<String>,
     /// Requested by cdnctl for this stack (tagged), as opposed to given.
     pub owned: bool,
 }
@@ -40,43 +44,108 @@ pub async fn observe(acm: &Client, arn: &str) -> anyhow::Result<Option<Observed>
                 names.push(n.clone());
             }
         }
-        let validation = c
-            .domain_validation_options()
+        let record = |o: &aws_sdk_acm::types::DomainValidation| {
+            o.resource_record()
+                .map(|r| (r.name().to_string(), r.value().to_string()))
+        };
+        let options = c.domain_validation_options();
+        let validation = options
             .iter()
-            .find_map(|o| o.resource_record())
-            .map(|r| (r.name().to_string(), r.value().to_string()));
+            .find(|o| Some(o.domain_name()) == c.domain_name.as_deref())
+            .and_then(record)
+            .or_else(|| options.iter().find_map(record));
+        let mut validations: Vec<(String, String)> = Vec::new();
+        for r in options.iter().filter_map(record) {
+            if !validations.contains(&r) {
+                validations.push(r);
+            }
+        }
         Observed {
             arn: arn.to_string(),
             status: c.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
             names,
             not_after: c.not_after.map(|t| t.secs()),
             validation,
+            validations,
+            key_algorithm: c.key_algorithm.map(|k| k.as_str().to_string()),
             owned: false,
         }
     }))
+}
+
+/// ACM answers ResourceNotFoundException for several seconds after
+/// RequestCertificate: that is not "no certificate".
+const DESCRIBE_LAG: Duration = Duration::from_secs(30);
+
+/// Describe a certificate requested moments ago, waiting through the seconds
+/// in which ACM does not know it yet. `None` if it stays unknown (an
+/// idempotency token that named a certificate deleted since).
+pub async fn observe_new(acm: &Client, arn: &str, waiting: &Waiting) -> anyhow::Result<Option<Observed>> {
+    let described = waiting
+        .at_most(DESCRIBE_LAG)
+        .through(
+            is_code(&["ResourceNotFoundException"]),
+            |_, _| {},
+            || acm.describe_certificate().certificate_arn(arn).send(),
+        )
+        .await;
+    match described {
+        Ok(_) => observe(acm, arn).await,
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(describe(format!("certificate {arn}: DescribeCertificate"), e)),
+    }
 }
 
 /// One line of ListCertificates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub arn: String,
+    /// The primary name.
     pub domain: String,
+    /// Every name: the primary and the subject alternative names.
+    pub names: Vec<String>,
+    /// More names than the summary lists (DescribeCertificate has them all).
+    pub more_names: bool,
     pub status: String,
 }
 
-/// Every certificate in the account (us-east-1), of every status: failed,
-/// timed-out and expired ones stay until deleted, and a filter on ISSUED and
-/// PENDING_VALIDATION would hide the stack's dead ones from `down`.
+/// The key algorithms CloudFront accepts for a viewer certificate: RSA of
+/// 1024 to 4096 bits and ECDSA P-256 (CloudFront developer guide and ACM user
+/// guide, "Prerequisites for importing ACM certificates").
+pub const CLOUDFRONT_KEY_ALGORITHMS: &[&str] = &["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1"];
+
+/// Every certificate in the account (us-east-1), of every status and key
+/// type: failed, timed-out and expired ones stay until deleted, and a filter
+/// on ISSUED and PENDING_VALIDATION would hide the stack's dead ones from
+/// `down`; without `Includes.keyTypes` ACM lists RSA_2048 ones only.
 pub async fn list(acm: &Client) -> anyhow::Result<Vec<Summary>> {
     let mut out = Vec::new();
-    let mut pages = acm.list_certificates().into_paginator().send();
+    let every_key_type = aws_sdk_acm::types::Filters::builder()
+        .set_key_types(Some(
+            aws_sdk_acm::types::KeyAlgorithm::values()
+                .iter()
+                .map(|k| aws_sdk_acm::types::KeyAlgorithm::from(*k))
+                .collect(),
+        ))
+        .build();
+    let mut pages = acm.list_certificates().includes(every_key_type).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| describe("certificate: ListCertificates", e))?;
         for s in page.certificate_summary_list() {
             if let Some(arn) = s.certificate_arn() {
+                let domain = s.domain_name().unwrap_or("").to_ascii_lowercase();
+                let mut names = vec![domain.clone()];
+                for n in s.subject_alternative_name_summaries() {
+                    let n = n.to_ascii_lowercase();
+                    if !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
                 out.push(Summary {
                     arn: arn.to_string(),
-                    domain: s.domain_name().unwrap_or("").to_ascii_lowercase(),
+                    domain,
+                    names,
+                    more_names: s.has_additional_subject_alternative_names().unwrap_or(false),
                     status: s.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
                 });
             }
@@ -121,12 +190,19 @@ pub fn is_live(status: &str) -> bool {
     matches!(status, "ISSUED" | "PENDING_VALIDATION")
 }
 
-/// The best of the stack's live certificates: the newest issued one, else the
-/// newest pending one.
-pub fn best(owned: &[Observed]) -> Option<&Observed> {
+/// The best of the stack's live certificates with exactly these names (in
+/// any order): the newest issued one, else the newest pending one.
+pub fn best_for<'a>(owned: &'a [Observed], names: &[String]) -> Option<&'a Observed> {
+    let set = |v: &[String]| {
+        let mut v: Vec<String> = v.iter().map(|n| n.to_ascii_lowercase()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let want = set(names);
     owned
         .iter()
-        .filter(|c| is_live(&c.status))
+        .filter(|c| is_live(&c.status) && set(&c.names) == want)
         .max_by_key(|c| (c.status == "ISSUED", c.not_after))
 }
 
@@ -136,18 +212,30 @@ pub fn best(owned: &[Observed]) -> Option<&Observed> {
 /// certificate. ACM remembers a token for an hour and returns the earlier
 /// certificate even if it has since been deleted (`up`, `down`, `up` within
 /// the hour) or has failed: then request again with a token of this moment.
-pub async fn request(acm: &Client, spec: &Spec, domain: &str) -> anyhow::Result<String> {
-    let arn = send_request(acm, spec, domain, &idempotency_token(&spec.bucket, domain, None)).await?;
-    if observe(acm, &arn).await?.is_some_and(|c| is_live(&c.status)) {
+///
+/// `names` are the primary name, then the subject alternative names (the
+/// old name while the domain moves).
+pub async fn request(acm: &Client, spec: &Spec, names: &[String], waiting: &Waiting) -> anyhow::Result<String> {
+    let key = names.join(",");
+    let arn = send_request(acm, spec, names, &idempotency_token(&spec.bucket, &key, None)).await?;
+    // ACM does not know a new certificate for several seconds: that is not
+    // "deleted since", and no reason to request a second one.
+    if observe_new(acm, &arn, waiting)
+        .await?
+        .is_some_and(|c| is_live(&c.status))
+    {
         return Ok(arn);
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
-    send_request(acm, spec, domain, &idempotency_token(&spec.bucket, domain, Some(now))).await
+    let arn = send_request(acm, spec, names, &idempotency_token(&spec.bucket, &key, Some(now))).await?;
+    observe_new(acm, &arn, waiting).await?;
+    Ok(arn)
 }
 
-async fn send_request(acm: &Client, spec: &Spec, domain: &str, token: &str) -> anyhow::Result<String> {
+async fn send_request(acm: &Client, spec: &Spec, names: &[String], token: &str) -> anyhow::Result<String> {
+    let domain = names.first().map(String::as_str).unwrap_or("");
     let tags = spec
         .tags
         .iter()
@@ -156,6 +244,7 @@ async fn send_request(acm: &Client, spec: &Spec, domain: &str, token: &str) -> a
     let out = acm
         .request_certificate()
         .domain_name(domain)
+        .set_subject_alternative_names((names.len() > 1).then(|| names.to_vec()))
         .validation_method(ValidationMethod::Dns)
         .idempotency_token(token)
         .set_tags(Some(tags))
@@ -176,17 +265,33 @@ fn idempotency_token(bucket: &str, domain: &str, moment: Option<u64>) -> String 
     format!("cdnctl{:016x}", stable_hash(&seed))
 }
 
-/// ACM adds the validation record to the certificate a few seconds after the
-/// request: poll for it.
-pub async fn validation_record(acm: &Client, arn: &str, every: Duration) -> anyhow::Result<(String, String)> {
+/// ACM adds the validation records to the certificate a few seconds after
+/// the request: poll until every name has its record.
+pub async fn validation_records(acm: &Client, arn: &str, every: Duration) -> anyhow::Result<Vec<(String, String)>> {
     for _ in 0..60 {
-        if let Some(record) = observe(acm, arn).await?.and_then(|c| c.validation) {
-            return Ok(record);
+        let out = optional(
+            format!("certificate {arn}: DescribeCertificate"),
+            acm.describe_certificate().certificate_arn(arn).send().await,
+        )?;
+        let options = out
+            .as_ref()
+            .and_then(|o| o.certificate())
+            .map(|c| c.domain_validation_options())
+            .unwrap_or_default();
+        if !options.is_empty() && options.iter().all(|o| o.resource_record().is_some()) {
+            let mut records: Vec<(String, String)> = Vec::new();
+            for r in options.iter().filter_map(|o| o.resource_record()) {
+                let r = (r.name().to_string(), r.value().to_string());
+                if !records.contains(&r) {
+                    records.push(r);
+                }
+            }
+            return Ok(records);
         }
         tokio::time::sleep(every.min(Duration::from_secs(2))).await;
     }
     Err(anyhow!(
-        "certificate {arn}: ACM did not provide its DNS validation record: run `cdnctl up` again"
+        "certificate {arn}: ACM did not provide its DNS validation records: run `cdnctl up` again"
     ))
 }
 
@@ -257,27 +362,28 @@ pub async fn delete(
 }
 
 /// Whether another certificate in the account (other than `except`) still
-/// uses the validation record `name`: ACM gives every certificate for the same
-/// name in an account the same record, and renews each only while it resolves.
+/// uses the validation record `name` for `domain`: ACM gives every
+/// certificate for the same name in an account the same record, and renews
+/// each only while it resolves. Every key type is looked at, and every name
+/// of each certificate, not only its primary one.
 pub async fn validation_record_shared(
     acm: &Client,
     name: &str,
     domain: &str,
     except: &[String],
 ) -> anyhow::Result<bool> {
+    let related = |n: &String| covers(n, domain) || covers(domain, n) || n == domain;
     let others: Vec<String> = list(acm)
         .await?
         .into_iter()
         .filter(|s| !except.contains(&s.arn))
-        .filter(|s| covers(&s.domain, domain) || covers(domain, &s.domain) || s.domain == domain)
+        .filter(|s| s.more_names || s.names.iter().any(related))
         .map(|s| s.arn)
         .collect();
     let described = join_all(others.iter().map(|arn| observe(acm, arn))).await;
+    let same = |n: &str| n.trim_end_matches('.').eq_ignore_ascii_case(name.trim_end_matches('.'));
     for cert in described {
-        if cert?
-            .and_then(|c| c.validation)
-            .is_some_and(|(n, _)| n.trim_end_matches('.').eq_ignore_ascii_case(name.trim_end_matches('.')))
-        {
+        if cert?.is_some_and(|c| c.validations.iter().any(|(n, _)| same(n))) {
             return Ok(true);
         }
     }
@@ -311,6 +417,18 @@ pub fn problem(cert: &Observed, domain: &str, now: i64) -> Option<String> {
             cert.arn
         ));
     }
+    if let Some(k) = cert
+        .key_algorithm
+        .as_deref()
+        .filter(|k| !CLOUDFRONT_KEY_ALGORITHMS.contains(k))
+    {
+        return Some(format!(
+            "CERTIFICATE_ARN: certificate {} has key algorithm {k}, which CloudFront does not accept \
+             (it accepts {}): use an RSA_2048 or EC_prime256v1 certificate",
+            cert.arn,
+            CLOUDFRONT_KEY_ALGORITHMS.join(", ")
+        ));
+    }
     if !cert.names.iter().any(|n| covers(n, domain)) {
         return Some(format!(
             "CERTIFICATE_ARN: certificate {} covers {}, not {domain}: use a certificate for {domain}",
@@ -319,6 +437,21 @@ pub fn problem(cert: &Observed, domain: &str, now: i64) -> Option<String> {
         ));
     }
     None
+}
+
+/// One line for a certificate whose validation record is missing.
+pub fn validation_missing(c: &Observed) -> String {
+    let name = c.validation.as_ref().map(|(n, _)| n.as_str()).unwrap_or("?");
+    format!("validation record {name} is missing: ACM cannot renew the certificate without it")
+}
+
+/// Why the stack no longer needs one of its certificates.
+pub fn spare_reason(c: &Observed) -> String {
+    if is_live(&c.status) {
+        format!("{} for {}, no longer in the settings", c.status, c.names.join(", "))
+    } else {
+        format!("{}: it can never serve", c.status)
+    }
 }
 
 pub fn days_left(cert: &Observed, now: i64) -> Option<i64> {

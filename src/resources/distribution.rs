@@ -191,6 +191,8 @@ pub struct Links<'a> {
     pub headers_policy_id: &'a str,
     /// The given certificate or the stack's own; `None` without a domain.
     pub certificate_arn: Option<&'a str>,
+    /// Old names kept as aliases beside the new one while the domain moves.
+    pub keep_aliases: &'a [String],
 }
 
 /// A distribution's tags (none if it has gone).
@@ -356,11 +358,17 @@ pub fn reconcile(
     c.is_ipv6_enabled = Some(true);
 
     let aliases = |a: &Option<Aliases>| a.as_ref().map(|a| a.items().join(",")).unwrap_or_default();
+    let mut wanted_aliases = want.aliases.clone();
+    wanted_aliases.extend(links.keep_aliases.iter().filter(|a| !want.aliases.contains(a)).cloned());
     let desired_aliases = Aliases::builder()
-        .quantity(want.aliases.len() as i32)
-        .set_items((!want.aliases.is_empty()).then(|| want.aliases.clone()))
+        .quantity(wanted_aliases.len() as i32)
+        .set_items((!wanted_aliases.is_empty()).then(|| wanted_aliases.clone()))
         .build()?;
-    note("aliases", or_none(aliases(&c.aliases)), or_none(want.aliases.join(",")));
+    note(
+        "aliases",
+        or_none(aliases(&c.aliases)),
+        or_none(wanted_aliases.join(",")),
+    );
     c.aliases = Some(desired_aliases);
 
     let cert = |v: &Option<ViewerCertificate>| match v {
@@ -598,7 +606,11 @@ fn fresh_certificate<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>
     &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
 ) -> bool {
     let with_certificate = links.certificate_arn.is_some();
-    move |e| with_certificate && is_code(&["InvalidViewerCertificate"])(e)
+    // A certificate that does not cover an alias never will: no waiting on it.
+    let lasting = |e: &aws_smithy_runtime_api::client::result::SdkError<E, _>| {
+        message(e).is_some_and(|m| m.contains("doesn't cover") || m.contains("key algorithm"))
+    };
+    move |e| with_certificate && is_code(&["InvalidViewerCertificate"])(e) && !lasting(e)
 }
 
 fn certificate_refused(links: Links<'_>, err: anyhow::Error) -> anyhow::Error {

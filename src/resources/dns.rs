@@ -112,6 +112,36 @@ impl Observed {
     pub fn records(&self) -> impl Iterator<Item = &ResourceRecordSet> {
         self.a.iter().chain(self.aaaa.iter())
     }
+
+    /// Whether both A and AAAA point at the distribution.
+    pub fn points_at(&self, distribution_domain: &str) -> bool {
+        let at = |r: &Option<ResourceRecordSet>| r.as_ref().is_some_and(|r| points_at(r, distribution_domain));
+        at(&self.a) && at(&self.aaaa)
+    }
+}
+
+/// Why `up` must not write the domain's records: a CNAME there (Route53
+/// allows nothing beside it), or a record pointing elsewhere (unless adopting).
+pub fn refusals(records: &Observed, domain: &str, distribution_domain: Option<&str>, adopt: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(cname) = &records.cname {
+        out.push(format!(
+            "DNS {domain}: has a CNAME record (to {}), and Route53 allows no A or AAAA record beside a CNAME: \
+             remove that CNAME from the zone yourself (cdnctl never deletes it, not even with --adopt), then run `cdnctl up` again",
+            target(cname)
+        ));
+    }
+    for r in records.records() {
+        let ours = distribution_domain.is_some_and(|d| points_at(r, d));
+        if !ours && !adopt {
+            out.push(format!(
+                "DNS {domain}: a {} record already points at {}: cdnctl will not overwrite it; remove it, or run `cdnctl up --adopt` to replace it",
+                r.r#type().as_str(),
+                target(r)
+            ));
+        }
+    }
+    out
 }
 
 pub async fn observe(r53: &Client, zone_id: &str, name: &str) -> anyhow::Result<Observed> {
@@ -279,6 +309,23 @@ pub async fn delete(r53: &Client, zone_id: &str, name: &str, records: Vec<Resour
         }
         Err(e) => Err(describe(what(), e)),
     }
+}
+
+/// Delete the A and AAAA records at `name` that point at the distribution,
+/// read again now and repeated exactly as they are (Route53 refuses a DELETE
+/// whose values differ from the current ones, and the plan's reading may be
+/// minutes old: a confirmation, a certificate's validation). A record that
+/// points elsewhere by now is left alone; its type is returned.
+pub async fn delete_pointing_at(
+    r53: &Client,
+    zone_id: &str,
+    name: &str,
+    distribution_domain: &str,
+) -> anyhow::Result<Vec<String>> {
+    let now = observe(r53, zone_id, name).await?;
+    let (ours, theirs): (Vec<_>, Vec<_>) = now.records().cloned().partition(|r| points_at(r, distribution_domain));
+    delete(r53, zone_id, name, ours).await?;
+    Ok(theirs.iter().map(|r| r.r#type().as_str().to_string()).collect())
 }
 
 /// Every record set named `name` in the zone.

@@ -1079,6 +1079,10 @@ def main():
     import sync_objects
 
     sync_objects.patch_moto(knob)
+    # What `up` and `down` provision, where moto is more lenient (its own file).
+    import provisioning
+
+    provisioning.patch(knob)
     # CloudFront's edge: every distribution served over HTTPS and HTTP (its own file).
     import edge
 

@@ -43,3 +43,8 @@ fn the_emulators_conditional_writes_and_invalidations_in_progress_behave_like_aw
 fn the_emulators_s3_object_behaviours_for_sync_are_like_aws() {
     run_selftest("sync_objects_selftest.py");
 }
+
+#[test]
+fn the_emulators_provisioning_patches_behave_like_aws() {
+    run_selftest("provisioning_selftest.py");
+}

@@ -165,6 +165,14 @@ impl Run {
     }
 }
 
+/// The binary under test: Cargo's, or CDNCTL_TEST_BIN when set (several
+/// checkouts sharing one target directory overwrite each other's
+/// `target/debug/cdnctl`: copy it right after building, and point this at
+/// the copy).
+pub fn binary() -> String {
+    std::env::var("CDNCTL_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cdnctl").to_string())
+}
+
 /// A test's own stack: a unique bucket name, access key and working directory.
 pub struct Stack {
     pub bucket: String,
@@ -242,14 +250,14 @@ impl Stack {
 
     /// The command, with this stack's settings, talking to the emulator.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = self.with_env(Command::new(env!("CARGO_BIN_EXE_cdnctl")));
+        let mut cmd = self.with_env(Command::new(binary()));
         cmd.args(args).stdin(Stdio::null());
         cmd
     }
 
     /// The command in a pseudo-terminal (util-linux `script`).
     pub fn terminal(&self, args: &[&str]) -> Command {
-        let line = std::iter::once(env!("CARGO_BIN_EXE_cdnctl"))
+        let line = std::iter::once(binary().as_str())
             .chain(args.iter().copied())
             .collect::<Vec<_>>()
             .join(" ");

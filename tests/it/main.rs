@@ -20,6 +20,7 @@ mod output;
 mod packaging;
 mod profile;
 mod real_aws;
+mod safety;
 mod settings;
 mod status;
 mod sync;

@@ -88,7 +88,10 @@ fn fresh_up_builds_a_private_origin_behind_cloudfront() {
              "Condition": {"StringEquals": {"AWS:SourceArn": format!("arn:aws:cloudfront::{ACCOUNT}:distribution/{}", d.id)}}},
             {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
              "Resource": [format!("arn:aws:s3:::{b}"), format!("arn:aws:s3:::{b}/*")],
-             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            {"Sid": "DenyCloudFrontReservedPrefix", "Effect": "Deny", "Principal": {"Service": "cloudfront.amazonaws.com"},
+             "Action": "s3:GetObject",
+             "Resource": [format!("arn:aws:s3:::{b}/.cdnctl/*"), format!("arn:aws:s3:::{b}/*/.cdnctl/*")]}
         ]
     });
     assert_eq!(bucket.policy, Some(expected));
@@ -174,7 +177,8 @@ fn drift_made_by_hand_is_reported_and_put_back() {
         "public access block: BlockPublicPolicy is false",
         "CORS: no rules",
         &format!("bucket policy: no statement for {USER_A}"),
-        "bucket policy: unexpected statement Mine",
+        // Kept (cdnctl did not write it), and listed.
+        "policy keeps 1 statement(s) cdnctl did not write: Mine: Allow AWS arn:aws:iam::123456789012:root s3:GetObject",
         "price class: PriceClass_All → PriceClass_100",
     ] {
         assert!(
@@ -191,6 +195,15 @@ fn drift_made_by_hand_is_reported_and_put_back() {
     let bucket = block_on(inspect::bucket(&c, &b));
     assert_eq!(bucket.public_access_block, Some([true; 4]));
     assert!(bucket.cors.is_some());
+    let policy = bucket.policy.unwrap();
+    assert!(
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["Sid"] == "Mine"),
+        "{policy}"
+    );
     let d = block_on(distribution_of(&c, &b)).unwrap();
     assert_eq!(
         d.config.price_class.as_ref().map(|p| p.as_str()),
