@@ -5,6 +5,7 @@ mod certificate;
 mod check;
 mod ci;
 mod consistency;
+mod deploy;
 mod docs;
 mod down;
 mod emulator;
