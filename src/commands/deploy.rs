@@ -161,10 +161,10 @@ fn report(printer: &Printer, spec: &Spec, dry_run: bool, done: &[Done], sections
         return exit;
     }
     for d in done {
-        printer.result(&format!("{:<6}{}", format!("{}:", d.stage.name()), line(d)));
+        printer.result(&format!("{:<7}{}", format!("{}:", d.stage.name()), line(d)));
     }
     if let Some(url) = &url {
-        printer.result(&format!("url:  {url}"));
+        printer.result(&format!("url:   {url}"));
     }
     printer.info(&format!("cdnctl deploy {}: {verdict}", spec.bucket));
     exit

@@ -135,7 +135,7 @@ fn a_deploy_publishes_passes_check_through_the_edge_and_a_second_one_writes_noth
     let again = stack.run_without_writes(&args).ok();
     assert!(again.stdout.contains("0 uploaded"), "{}", again.stdout);
     assert!(again.stdout.contains("probes passed"), "{}", again.stdout);
-    assert!(again.stdout.contains(&format!("url:  {url}")), "{}", again.stdout);
+    assert!(again.stdout.contains(&format!("url:   {url}")), "{}", again.stdout);
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.starts_with("### cdnctl deploy"), "{md}");
 }
