@@ -3,10 +3,11 @@
 //! that fails stops the rest and gives its exit code; one step summary.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::harness::{block_on, clients, emulator, Run, Stack};
+use crate::harness::{block_on, clients, emulator, root, Run, Stack};
 use crate::inspect::keys;
 
 fn write(dir: &Path, rel: &str, content: &[u8]) {
@@ -200,4 +201,137 @@ fn a_dry_run_of_a_new_stack_stops_at_up_with_exit_code_3_and_writes_nothing() {
     assert_eq!(report["stopped_at"], "up", "{report:#}");
     assert_eq!(report["dry_run"], true);
     assert_eq!(stages(&run), [("up".to_string(), 3)]);
+}
+
+/// Python with Django, installed on first use into .emulator/django-5.2 (as
+/// the emulator is installed into .emulator/venv).
+fn django_python() -> PathBuf {
+    let dir = root().join(".emulator/django-5.2");
+    let python = dir.join("bin/python");
+    if !python.exists() {
+        let tmp = root().join(format!(".emulator/django-5.2.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&tmp)
+            .status()
+            .unwrap()
+            .success()
+            && Command::new(tmp.join("bin/python"))
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "Django==5.2.*",
+                ])
+                .status()
+                .unwrap()
+                .success();
+        assert!(ok, "cannot install Django into {}", tmp.display());
+        // Another test binary may have finished first: either copy works.
+        if std::fs::rename(&tmp, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+    }
+    python
+}
+
+/// The README's fenced blocks of `lang` in the section under `heading`.
+fn readme_blocks(heading: &str, lang: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = &readme[readme.find(&format!("\n{heading}\n")).unwrap() + 1..];
+    let section = &section[..section[heading.len()..]
+        .find("\n#")
+        .map_or(section.len(), |i| i + heading.len())];
+    let mut blocks = Vec::new();
+    let mut rest = section;
+    while let Some(start) = rest.find(&format!("```{lang}\n")) {
+        let body = &rest[start + lang.len() + 4..];
+        let end = body.find("```").unwrap();
+        blocks.push(body[..end].to_string());
+        rest = &body[end + 3..];
+    }
+    blocks
+}
+
+#[test]
+fn the_readmes_django_recipe_works_when_pasted() {
+    let stack = Stack::new("django");
+    let python = django_python();
+    let project = stack.dir().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let status = Command::new(&python)
+        .args(["-m", "django", "startproject", "mysite", "."])
+        .current_dir(&project)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // settings.py, with the README's lines added.
+    let [settings_lines] = readme_blocks("### Django", "python").try_into().unwrap();
+    let settings_py = project.join("mysite/settings.py");
+    let mut text = std::fs::read_to_string(&settings_py).unwrap();
+    text.push_str(&settings_lines);
+    std::fs::write(&settings_py, text).unwrap();
+
+    // The commands as written, with `python` the one with Django, and `cdnctl`
+    // this build, whose check goes to the emulator's edge (the only flags added).
+    let bin = stack.dir().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let edge = to_edge().join(" ");
+    std::fs::write(
+        bin.join("cdnctl"),
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = deploy ]; then exec {} \"$@\" {edge}; fi\nexec {} \"$@\"\n",
+            env!("CARGO_BIN_EXE_cdnctl"),
+            env!("CARGO_BIN_EXE_cdnctl")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("cdnctl"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let template = stack.command(&[]);
+    let shell = |script: &str| {
+        let mut cmd = Command::new("bash");
+        cmd.env_clear();
+        for (k, v) in template.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        let path = format!(
+            "{}:{}:{}",
+            bin.display(),
+            python.parent().unwrap().display(),
+            std::env::var("PATH").unwrap()
+        );
+        let out = cmd
+            .env("PATH", path)
+            .args(["-euo", "pipefail", "-c", script])
+            .current_dir(&project)
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let [recipe, elsewhere] = readme_blocks("### Django", "sh").try_into().unwrap();
+    let run = shell(&recipe).ok();
+    assert!(run.stdout.contains("probes passed"), "{}", run.stdout);
+    let stored = block_on(keys(&clients(&stack), &stack.bucket));
+    assert!(stored.iter().any(|k| k == "staticfiles.json"), "{stored:?}");
+    assert!(
+        stored
+            .iter()
+            .any(|k| k.starts_with("admin/css/base.") && k.ends_with(".css") && k != "admin/css/base.css"),
+        "no hashed admin stylesheet: {stored:?}"
+    );
+
+    // The other way to name STATIC_ROOT finds the same directory: nothing to change.
+    let before = stack.writes().len();
+    let again = shell(&elsewhere).ok();
+    assert!(again.stdout.contains(" 0 uploaded"), "{}", again.stdout);
+    assert_eq!(stack.writes().len(), before);
 }
