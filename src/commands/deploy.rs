@@ -73,7 +73,9 @@ pub async fn run(
         settings: args.sync.settings.clone(),
         probe: args.probe.clone(),
     };
-    // The stages report to deploy, which alone prints the result and writes the summary.
+    // The stages give deploy their results as JSON and their summaries, and
+    // deploy alone prints the result and writes the summary (so sync draws no
+    // progress bar: deploy is for CI, where there is no terminal anyway).
     let (mut inner, captured) = printer.capturing();
     inner.json = true;
 
