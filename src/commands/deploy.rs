@@ -20,9 +20,9 @@ Runs `cdnctl up` (waiting for CloudFront), then `cdnctl sync DIR` with sync's fl
 with nothing to change writes nothing to AWS. With --dry-run: `up --dry-run`, then (when up
 would change nothing) `sync DIR --dry-run`; no check.
 
-Exit codes: those of the stage that stopped it: 0 all three passed; 1 error (in up or sync;
-the message names the stage); 3 with --dry-run when something would change; 6 a check probe
-failed (the files are published); 2 usage (nothing was run).
+Exit codes: those of the stage that stopped it: 0 all three passed; 1 an error in a stage (the
+message names it and the stages done); 3 with --dry-run when something would change; 6 a check
+probe failed (the files are published); 2 usage (nothing was run).
 
 Settings: as for `cdnctl up` and `cdnctl sync` (see their --help).";
 
