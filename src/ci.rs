@@ -75,18 +75,27 @@ impl Summary {
     /// Append to $GITHUB_STEP_SUMMARY when it is set. A summary that cannot be
     /// written is a warning: the command's own outcome matters more.
     pub fn write(&self, printer: &Printer) {
-        let Some(path) = summary_file() else { return };
-        let result = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(self.markdown().as_bytes()));
-        if let Err(e) = result {
-            printer.warn(&format!(
-                "GITHUB_STEP_SUMMARY: cannot append to {}: {e}",
-                path.display()
-            ));
-        }
+        append(printer, &self.markdown());
+    }
+}
+
+/// Append Markdown to $GITHUB_STEP_SUMMARY when it is set (to the printer's
+/// capture when a command runs inside another, e.g. `deploy`).
+pub fn append(printer: &Printer, markdown: &str) {
+    let Some(path) = summary_file() else { return };
+    if printer.capture_summary(markdown.to_string()) {
+        return;
+    }
+    let result = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(markdown.as_bytes()));
+    if let Err(e) = result {
+        printer.warn(&format!(
+            "GITHUB_STEP_SUMMARY: cannot append to {}: {e}",
+            path.display()
+        ));
     }
 }
 
@@ -105,7 +114,7 @@ fn cell(text: &str) -> String {
 }
 
 /// Text that Markdown shows as written (no accidental emphasis, links or HTML).
-fn inline(text: &str) -> String {
+pub fn inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '\\') {

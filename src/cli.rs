@@ -88,6 +88,9 @@ pub enum Command {
     /// Probe the site through the CDN as a browser would (DNS, TLS, redirect, objects, CORS); never writes
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
+    /// For CI: `up`, then `sync DIR`, then `check`, stopping at the first that fails
+    #[command(after_help = crate::commands::DEPLOY_HELP)]
+    Deploy(DeployArgs),
     /// Print a shell completion script, e.g. `cdnctl completions bash > ~/.local/share/bash-completion/completions/cdnctl`
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `cdnctl man > ~/.local/share/man/man1/cdnctl.1`
@@ -137,6 +140,13 @@ Settings: as for `cdnctl up` (see `cdnctl up --help`).";
 pub struct CheckArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+/// How `check` reaches the site; `deploy` takes them too.
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
     /// Send requests for HOST1:PORT1 to HOST2:PORT2, keeping the name and SNI (curl's meaning;
     /// repeatable). DNS is then checked from Route 53's records only
     #[arg(long, value_name = "HOST1:PORT1:HOST2:PORT2")]
@@ -144,6 +154,16 @@ pub struct CheckArgs {
     /// Also trust the CA certificates (PEM) in this file
     #[arg(long, value_name = "PATH")]
     pub ca_bundle: Option<PathBuf>,
+}
+
+/// `deploy`: sync's flags (DIR, the settings, --prefix, --delete, --dry-run, …)
+/// and check's, each taken from its own command.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub sync: crate::sync::SyncArgs,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -278,6 +298,7 @@ impl SettingsArgs {
             Command::Status(a) => &a.settings,
             Command::Sync(a) => &a.settings,
             Command::Check(a) => &a.settings,
+            Command::Deploy(a) => &a.sync.settings,
             // These need no settings: run.rs answers them before reading any.
             Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
         }

@@ -125,7 +125,7 @@ pub const EXIT_STATUS: &[(u8, &str)] = &[
     (5, "status: absent (nothing of the stack exists)."),
     (
         6,
-        "check: a probe of the site failed (one line each, with the likely cause and the fix).",
+        "check, and deploy at its check: a probe of the site failed (one line each, with the likely cause and the fix).",
     ),
     (130, "Interrupted (Ctrl-C): run the same command again to continue."),
 ];

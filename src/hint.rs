@@ -24,7 +24,7 @@ const CONTEXT: &[&str] = &[
     "--hsts",
 ];
 
-const VERBS: &[&str] = &["up", "down", "status", "sync"];
+const VERBS: &[&str] = &["up", "down", "status", "sync", "check", "deploy"];
 
 /// `text` with every `` `cdnctl VERB …` `` it suggests completed from this
 /// run's command line.
@@ -128,6 +128,13 @@ mod tests {
                 &args("down --yes --dry-run")
             ),
             "run `cdnctl down --yes --purge` to delete them"
+        );
+        assert_eq!(
+            complete_with(
+                "run `cdnctl deploy` again to continue",
+                &args("deploy dist --delete --connect-to :443:10.0.0.1:443")
+            ),
+            "run `cdnctl deploy dist --delete --connect-to :443:10.0.0.1:443` again to continue"
         );
     }
 

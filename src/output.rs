@@ -3,6 +3,7 @@
 //! whether a spinner is shown (only on a terminal, never with `--quiet`).
 
 use std::io::{IsTerminal as _, Write as _};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,6 +16,16 @@ pub struct Printer {
     pub json: bool,
     terminal: bool,
     color: bool,
+    /// Set by a command that runs others (`deploy`): their JSON results and
+    /// step summaries are kept here for it to report as one.
+    captured: Option<Arc<Mutex<Captured>>>,
+}
+
+/// What a captured command would have printed as its result and summary.
+#[derive(Debug, Default)]
+pub struct Captured {
+    pub json: Vec<serde_json::Value>,
+    pub summaries: Vec<String>,
 }
 
 impl Printer {
@@ -26,6 +37,29 @@ impl Printer {
             json,
             terminal,
             color,
+            captured: None,
+        }
+    }
+
+    /// The same printer, keeping JSON results and step summaries instead of
+    /// printing or writing them.
+    pub fn capturing(&self) -> (Printer, Arc<Mutex<Captured>>) {
+        let captured = Arc::new(Mutex::new(Captured::default()));
+        let printer = Printer {
+            captured: Some(captured.clone()),
+            ..self.clone()
+        };
+        (printer, captured)
+    }
+
+    /// Keep a step summary's Markdown when capturing; false when it is to be written.
+    pub fn capture_summary(&self, markdown: String) -> bool {
+        match &self.captured {
+            Some(c) => {
+                c.lock().unwrap_or_else(|e| e.into_inner()).summaries.push(markdown);
+                true
+            }
+            None => false,
         }
     }
 
@@ -79,6 +113,10 @@ impl Printer {
     }
 
     pub fn json(&self, value: &serde_json::Value) {
+        if let Some(c) = &self.captured {
+            c.lock().unwrap_or_else(|e| e.into_inner()).json.push(value.clone());
+            return;
+        }
         self.result(&serde_json::to_string_pretty(value).expect("serializable"));
     }
 

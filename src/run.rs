@@ -84,6 +84,7 @@ fn prepare(cli: &Cli) -> Result<Settings, String> {
     let settings = Settings::resolve(SettingsArgs::of(&cli.command), &Environment);
     let sync = match &cli.command {
         Command::Sync(args) => crate::sync::SyncOptions::resolve(args, &Environment).err(),
+        Command::Deploy(args) => crate::sync::SyncOptions::resolve(&args.sync, &Environment).err(),
         _ => None,
     };
     match (settings, sync) {
@@ -121,6 +122,7 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
                 Command::Status(_) => "status",
                 Command::Sync(_) => "sync",
                 Command::Check(_) => "check",
+                Command::Deploy(_) => "deploy",
                 Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
             };
             fail(

@@ -19,7 +19,7 @@ pub async fn run(
     args: &CheckArgs,
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
-    let http = Http::new(args.ca_bundle.as_deref(), args.connect_to.clone())?;
+    let http = Http::new(args.probe.ca_bundle.as_deref(), args.probe.connect_to.clone())?;
     let target = target::find(clients, spec, waiting).await?;
     printer.info(&format!(
         "Checking https://{}/ (distribution {}, {} objects of {})",

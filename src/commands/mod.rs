@@ -1,6 +1,7 @@
 //! The three commands, each a thin use of observe → plan (→ apply).
 
 mod check;
+mod deploy;
 mod down;
 pub mod status;
 mod sync;
@@ -14,6 +15,8 @@ use crate::plan::Refusal;
 use crate::run::Exit;
 use crate::settings::Settings;
 use crate::spec::Spec;
+
+pub use deploy::DEPLOY_HELP;
 
 pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> anyhow::Result<Exit> {
     let clients = Clients::connect(&cli.global).await?;
@@ -29,6 +32,7 @@ pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> anyhow::R
         Command::Status(args) => status::run(&clients, &spec, &waiting(settings), args, printer).await,
         Command::Sync(args) => sync::run(&clients, &spec, &waiting(settings), args, printer).await,
         Command::Check(args) => check::run(&clients, &spec, &waiting(settings), args, printer).await,
+        Command::Deploy(args) => deploy::run(&clients, &spec, &waiting(settings), args, printer).await,
         Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
     }
 }

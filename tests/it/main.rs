@@ -1,10 +1,12 @@
 //! cdnctl's integration tests: the real binary against the local AWS emulator.
 //! One test binary, so every test shares one build and one emulator.
 
+mod browser;
 mod certificate;
 mod check;
 mod ci;
 mod consistency;
+mod deploy;
 mod docs;
 mod down;
 mod emulator;
