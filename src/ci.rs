@@ -7,9 +7,9 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use crate::commands::status::Resource;
 use crate::output::Printer;
 use crate::plan::Plan;
+use crate::report::Resource;
 
 /// A step summary: a heading, a table, links and notes.
 #[derive(Debug, Default)]

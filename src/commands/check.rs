@@ -8,8 +8,8 @@ use crate::aws::{Clients, Waiting};
 use crate::check::{probes, target, Http, Outcome};
 use crate::ci;
 use crate::cli::CheckArgs;
+use crate::exit::Exit;
 use crate::output::Printer;
-use crate::run::Exit;
 use crate::spec::Spec;
 
 pub async fn run(

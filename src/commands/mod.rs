@@ -9,9 +9,9 @@ mod up;
 use crate::aws::Clients;
 use crate::aws::Waiting;
 use crate::cli::{Cli, Command};
+use crate::exit::Exit;
 use crate::output::Printer;
 use crate::plan::Refusal;
-use crate::run::Exit;
 use crate::settings::Settings;
 use crate::spec::Spec;
 

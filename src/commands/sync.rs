@@ -9,18 +9,21 @@ use anyhow::anyhow;
 
 use super::now;
 use crate::aws::{Clients, Waiting};
+use crate::cli::SyncArgs;
+use crate::exit::Exit;
 use crate::output::Printer;
-use crate::run::Exit;
 use crate::settings::Environment;
 use crate::spec::Spec;
 use crate::sync::decide::{self, Decided};
-use crate::sync::diff::{self, Plan, RemoteObject};
-use crate::sync::lease::{self, Held, Lease, Version};
+use crate::sync::diff::{self, Plan};
+use crate::sync::holder::{self, Lease};
+use crate::sync::lease::{self, Held, Version};
+use crate::sync::listing::RemoteObject;
 use crate::sync::remote::{self, Stack};
 use crate::sync::scan::{self, LocalFile};
 use crate::sync::stages::{self, Published};
 use crate::sync::state::{Pending, State};
-use crate::sync::{report, transfer, SyncArgs, SyncOptions};
+use crate::sync::{report, transfer, SyncOptions};
 
 /// How often to read the state again when another run changed it between
 /// this run's read and its write.
@@ -217,7 +220,7 @@ impl Place<'_> {
             let now = now();
             next.lease = Some(Lease {
                 since: now,
-                expires: now + lease::TTL,
+                expires: now + holder::TTL,
                 ..self.me.clone()
             });
         }

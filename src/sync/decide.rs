@@ -5,8 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::diff::{self, Plan, RemoteObject};
+use super::diff::{self, Plan};
 use super::invalidation::Batch;
+use super::listing::RemoteObject;
 use super::scan::LocalFile;
 use super::state::{self, State};
 use super::{remote, rules, SyncOptions};

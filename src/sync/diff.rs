@@ -5,25 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::invalidation;
+use super::listing::{Headers, RemoteObject};
 use super::rules;
 use super::scan::LocalFile;
-
-/// One object of the listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteObject {
-    pub size: u64,
-    /// Without quotes.
-    pub etag: String,
-    /// Seconds since the epoch.
-    pub last_modified: i64,
-}
-
-/// Content-Type and Cache-Control of an object, from HeadObject.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers {
-    pub content_type: Option<String>,
-    pub cache_control: Option<String>,
-}
 
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -10,7 +10,7 @@
 
 use md5::{Digest as _, Md5};
 
-use super::diff::RemoteObject;
+use super::listing::RemoteObject;
 use super::scan::hex;
 
 /// More paths than this in one directory are invalidated as `dir/*`.

@@ -16,8 +16,10 @@
 pub mod decide;
 pub mod diff;
 pub mod glob;
+pub mod holder;
 pub mod invalidation;
 pub mod lease;
+pub mod listing;
 pub mod options;
 pub mod progress;
 pub mod remote;
@@ -28,4 +30,4 @@ pub mod stages;
 pub mod state;
 pub mod transfer;
 
-pub use options::{SyncArgs, SyncOptions};
+pub use options::SyncOptions;

@@ -11,7 +11,7 @@ use aws_sdk_s3::types::EncodingType;
 use aws_sdk_s3::Client;
 use futures_util::{stream, StreamExt as _};
 
-use super::diff::{Headers, RemoteObject};
+use super::listing::{Headers, RemoteObject};
 use super::scan::LocalFile;
 use crate::aws::{describe, Clients, Waiting};
 use crate::resources::{bucket, distribution};

@@ -37,7 +37,7 @@ pub struct State {
     #[serde(default)]
     pub superseded: BTreeMap<String, Superseded>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lease: Option<super::lease::Lease>,
+    pub lease: Option<super::holder::Lease>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
