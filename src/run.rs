@@ -7,7 +7,7 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command, Format, SettingsArgs};
 use crate::commands;
-use crate::exit::Exit;
+use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 use crate::settings::{Environment, Settings};
 
@@ -23,9 +23,10 @@ pub fn main() -> ExitCode {
         return code;
     }
     init_tracing(cli.global.verbose, cli.global.quiet);
-    let code = match prepare(&cli) {
-        Ok(settings) => execute(cli, settings),
-        Err(message) => fail(wants_json(&cli), Exit::Usage, &message),
+    let json = wants_json(&cli);
+    let code = match prepare(&cli).and_then(|settings| execute(cli, settings)) {
+        Ok(exit) => exit,
+        Err(failure) => fail(json, &failure),
     };
     ExitCode::from(code as u8)
 }
@@ -35,10 +36,12 @@ fn wants_json(cli: &Cli) -> bool {
     cli.global.json || matches!(&cli.command, Command::Status(s) if s.format == Format::Json)
 }
 
-/// An error: one `cdnctl: …` line per line on stderr and, when JSON is
+/// A failure: one `cdnctl: …` line per line on stderr and, when JSON is
 /// wanted, `{"error": …, "exit_code": …}` on stdout, so that `| jq` sees it.
-fn fail(json: bool, exit: Exit, message: &str) -> Exit {
-    let message = crate::hint::complete(message);
+/// Its kind decides the exit code.
+fn fail(json: bool, failure: &Failure) -> Exit {
+    let exit = failure.exit();
+    let message = crate::hint::complete(&failure.to_string());
     for line in message.lines() {
         eprintln!("cdnctl: {line}");
     }
@@ -51,16 +54,17 @@ fn fail(json: bool, exit: Exit, message: &str) -> Exit {
 
 /// Load the env file and validate every setting: all before any AWS call.
 /// Every bad setting is reported, one line each.
-fn prepare(cli: &Cli) -> Result<Settings, String> {
+fn prepare(cli: &Cli) -> Result<Settings, Failure> {
     if let Command::Status(s) = &cli.command {
         if cli.global.json && matches!(s.format, Format::Env | Format::Github) {
             let format = if s.format == Format::Env { "env" } else { "github" };
-            return Err(format!(
+            return Err(Failure::Settings(vec![format!(
                 "--json: conflicts with --format {format}: use --format json (or --json) for JSON, or --format {format} alone"
-            ));
+            )]));
         }
     }
-    let mut warnings = crate::settings::dotenv::load(cli.global.env_file.as_deref())?;
+    let mut warnings =
+        crate::settings::dotenv::load(cli.global.env_file.as_deref()).map_err(|e| Failure::Settings(vec![e]))?;
     warnings.extend(crate::settings::dotenv::environment_warnings());
     for w in warnings {
         eprintln!("cdnctl: warning: {w}");
@@ -75,18 +79,17 @@ fn prepare(cli: &Cli) -> Result<Settings, String> {
         (settings, sync) => {
             let mut errors = settings.err().map(|e| e.0).unwrap_or_default();
             errors.extend(sync);
-            Err(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+            Err(Failure::Settings(errors.iter().map(ToString::to_string).collect()))
         }
     }
 }
 
-fn execute(cli: Cli, settings: Settings) -> Exit {
-    let json = wants_json(&cli);
-    let printer = Printer::new(cli.global.quiet, json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => return fail(json, Exit::Failure, &format!("cannot start: {e}")),
-    };
+fn execute(cli: Cli, settings: Settings) -> Result<Exit, Failure> {
+    let printer = Printer::new(cli.global.quiet, wants_json(&cli));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Error(anyhow::anyhow!("cannot start: {e}")))?;
     let outcome = runtime.block_on(async {
         tokio::select! {
             result = commands::run(&cli, &settings, &printer) => Some(result),
@@ -95,25 +98,16 @@ fn execute(cli: Cli, settings: Settings) -> Exit {
     });
     // A prompt's blocking read may still wait for a line: do not wait for it.
     runtime.shutdown_background();
-    match outcome {
-        Some(Ok(exit)) => exit,
-        Some(Err(e)) => fail(json, Exit::Failure, &format!("{e:#}")),
-        None => {
-            let verb = match cli.command {
-                Command::Up(_) => "up",
-                Command::Down(_) => "down",
-                Command::Status(_) => "status",
-                Command::Sync(_) => "sync",
-                Command::Check(_) => "check",
-                Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
-            };
-            fail(
-                json,
-                Exit::Interrupted,
-                &format!("interrupted: nothing is lost; run `cdnctl {verb}` again to continue where this run stopped"),
-            )
-        }
-    }
+    outcome.unwrap_or_else(|| {
+        Err(Failure::Interrupted(match cli.command {
+            Command::Up(_) => "up",
+            Command::Down(_) => "down",
+            Command::Status(_) => "status",
+            Command::Sync(_) => "sync",
+            Command::Check(_) => "check",
+            Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
+        }))
+    })
 }
 
 /// cdnctl's own lines at `-v` (what it reads and writes, request by request),

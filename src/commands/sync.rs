@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use super::now;
 use crate::aws::{Clients, Waiting};
 use crate::cli::SyncArgs;
-use crate::exit::Exit;
+use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 use crate::settings::Environment;
 use crate::spec::Spec;
@@ -78,10 +78,11 @@ pub async fn run(
     }
     let files = local.files;
     if files.is_empty() && !(opts.delete && opts.max_deletes.is_unlimited()) {
-        anyhow::bail!(
-            "DIR: {} holds no files to publish (did the build or collectstatic run?)\nnothing was changed",
+        return Err(Failure::Refused(vec![format!(
+            "DIR: {} holds no files to publish (did the build or collectstatic run?)",
             opts.dir.display()
-        );
+        )])
+        .into());
     }
 
     let mut races = 0;
@@ -113,10 +114,11 @@ pub async fn run(
         }
         races += 1;
         if races > RACES {
-            anyhow::bail!(
-                "{}: other runs keep changing it: run `cdnctl sync` again\nnothing was changed",
+            return Err(Failure::Refused(vec![format!(
+                "{}: other runs keep changing it: run `cdnctl sync` again",
                 at.key
-            );
+            )])
+            .into());
         }
         printer.info("another sync changed this prefix meanwhile: reading it again");
         seen = at.look().await;
@@ -274,14 +276,15 @@ impl Place<'_> {
         if plan.deletes.is_empty() || limit.allows(plan.deletes.len(), under) {
             return Ok(());
         }
-        anyhow::bail!(
+        Err(Failure::Refused(vec![format!(
             "--max-deletes: {} of the {under} objects under {}/{} are gone from {} and would be deleted, more than --max-deletes {limit} allows: \
-             check DIR and --prefix; if that is right, run again with a larger --max-deletes (100% for any)\nnothing was changed",
+             check DIR and --prefix; if that is right, run again with a larger --max-deletes (100% for any)",
             plan.deletes.len(),
             self.bucket,
             self.opts.prefix,
             self.opts.dir.display(),
-        )
+        )])
+        .into())
     }
 
     /// Upload, invalidate, delete. `out` keeps what was achieved, also on error.
@@ -307,10 +310,10 @@ impl Place<'_> {
             let id = transfer::invalidate(&clients.cloudfront, dist, &b.paths, &b.reference, self.waiting, room)
                 .await
                 .map_err(|e| {
-                    anyhow!(
+                    Failure::PartWay(format!(
                         "{e:#}\nthe files are live; the invalidation is kept in {} and sent by the next `cdnctl sync`; nothing was deleted",
                         self.key
-                    )
+                    ))
                 })?;
             printer.info(&format!(
                 "Invalidating {} path{} on {dist} ({id}); CloudFront's first 1,000 paths a month are free",
@@ -331,18 +334,20 @@ impl Place<'_> {
 
         let failures = &out.published.failures;
         if !failures.is_empty() {
-            anyhow::bail!(
+            return Err(Failure::PartWay(format!(
                 "{}\n{} file(s) failed; nothing was deleted: run `cdnctl sync` again to finish",
                 failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n"),
                 failures.len()
-            );
+            ))
+            .into());
         }
         if !d.plan.deletes.is_empty() {
             if held.lost().await {
-                anyhow::bail!(
+                return Err(Failure::PartWay(format!(
                     "{}: another sync took over this run's lease while it was stalled; nothing was deleted: run `cdnctl sync` again",
                     self.key
-                );
+                ))
+                .into());
             }
             transfer::delete(self.s3, bucket, &d.plan.deletes, self.opts.jobs).await?;
             out.deleted = true;

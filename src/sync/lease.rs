@@ -20,6 +20,7 @@ use tokio::sync::Mutex;
 use super::holder::{Lease, TTL};
 use super::state::State;
 use crate::aws::{code, describe, Waiting};
+use crate::exit::Failure;
 use crate::output::Printer;
 
 /// The holder renews it this often.
@@ -136,10 +137,14 @@ pub async fn unleased(
                 if dry_run {
                     printer.warn(&format!("{bucket}/{key}: {what}; this plan may change"));
                 } else if start.elapsed() >= waiting.timeout {
-                    anyhow::bail!(
-                        "{bucket}/{key}: {what}\nwaited {}s for it (CDN_WAIT_MINUTES); nothing was changed: run `cdnctl sync` again once it has finished",
-                        start.elapsed().as_secs()
-                    );
+                    return Err(Failure::Refused(vec![
+                        format!("{bucket}/{key}: {what}"),
+                        format!(
+                            "waited {}s for it (CDN_WAIT_MINUTES): run `cdnctl sync` again once it has finished",
+                            start.elapsed().as_secs()
+                        ),
+                    ])
+                    .into());
                 } else {
                     match &shown {
                         Some(p) => p.status(&what),
