@@ -1,11 +1,8 @@
 //! CI output for GitHub Actions. A command that finishes appends a short
-//! Markdown summary to the file named by GITHUB_STEP_SUMMARY (nothing when it
-//! is unset), and `status --format github` turns drift and problems into
+//! Markdown summary (built here; the printer appends it) to the file named by
+//! GITHUB_STEP_SUMMARY (nothing when it is unset), and `status --format github` turns drift and problems into
 //! workflow commands (`::error::`, `::warning::`) that GitHub shows as
 //! annotations. Nothing here decides an exit code.
-
-use std::io::Write as _;
-use std::path::PathBuf;
 
 use crate::output::Printer;
 use crate::plan::Plan;
@@ -72,28 +69,10 @@ impl Summary {
         md
     }
 
-    /// Append to $GITHUB_STEP_SUMMARY when it is set. A summary that cannot be
-    /// written is a warning: the command's own outcome matters more.
+    /// Append to $GITHUB_STEP_SUMMARY, through the printer.
     pub fn write(&self, printer: &Printer) {
-        let Some(path) = summary_file() else { return };
-        let result = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(self.markdown().as_bytes()));
-        if let Err(e) = result {
-            printer.warn(&format!(
-                "GITHUB_STEP_SUMMARY: cannot append to {}: {e}",
-                path.display()
-            ));
-        }
+        printer.step_summary(&self.markdown());
     }
-}
-
-fn summary_file() -> Option<PathBuf> {
-    std::env::var_os("GITHUB_STEP_SUMMARY")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
 }
 
 /// Text made safe for one table cell: no pipes or line breaks to break the row.

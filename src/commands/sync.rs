@@ -94,7 +94,13 @@ pub async fn run(
         }
         at.check_deletes(&s, &d.plan)?;
         if opts.dry_run {
-            report::dry_run(printer, &files, &d.plan, d.batch.as_ref(), bucket, &opts.prefix);
+            printer.report(&report::DryRun::new(
+                &files,
+                &d.plan,
+                d.batch.as_ref(),
+                bucket,
+                &opts.prefix,
+            ));
             return Ok(if d.plan.has_writes() || d.batch.is_some() {
                 Exit::Drift
             } else {
@@ -104,10 +110,7 @@ pub async fn run(
         match at.take(&s, &d).await? {
             Taken::Held(held) => break (s, d, held),
             Taken::Recorded => {
-                report::done(
-                    printer,
-                    &at.summary(&stack, &files, &s, &d, &Published::default(), None),
-                );
+                printer.report(&at.summary(&stack, &files, &s, &d, &Published::default(), None));
                 return Ok(Exit::Success);
             }
             Taken::Raced => {}
@@ -131,17 +134,14 @@ pub async fn run(
     let released = held.release(|s| work.record(&decided, fingerprint, s)).await;
     result?;
     released?;
-    report::done(
-        printer,
-        &at.summary(
-            &stack,
-            &files,
-            &seen,
-            &decided,
-            &work.published,
-            work.invalidated.as_deref(),
-        ),
-    );
+    printer.report(&at.summary(
+        &stack,
+        &files,
+        &seen,
+        &decided,
+        &work.published,
+        work.invalidated.as_deref(),
+    ));
     Ok(Exit::Success)
 }
 
@@ -355,26 +355,28 @@ impl Place<'_> {
         Ok(())
     }
 
-    fn summary<'a>(
-        &'a self,
-        stack: &'a Stack,
+    fn summary(
+        &self,
+        stack: &Stack,
         files: &[LocalFile],
         seen: &Seen,
-        d: &'a Decided,
-        published: &'a Published,
-        invalidation_id: Option<&'a str>,
-    ) -> report::Done<'a> {
-        report::Done {
-            bucket: self.bucket,
-            prefix: &self.opts.prefix,
-            distribution_id: stack.distribution_id.as_deref(),
-            files: files.len(),
-            plan: &d.plan,
-            published,
-            headers_checked: d.heads_checked,
-            listing_pages: seen.pages,
-            batch: d.batch.as_ref(),
-            invalidation_id,
-        }
+        d: &Decided,
+        published: &Published,
+        invalidation_id: Option<&str>,
+    ) -> report::Synced {
+        report::Synced::new(
+            &d.plan,
+            report::Figures {
+                bucket: self.bucket,
+                prefix: &self.opts.prefix,
+                distribution_id: stack.distribution_id.as_deref(),
+                files: files.len(),
+                published,
+                headers_checked: d.heads_checked,
+                listing_pages: seen.pages,
+                batch: d.batch.as_ref(),
+                invalidation_id,
+            },
+        )
     }
 }

@@ -21,7 +21,6 @@ pub mod invalidation;
 pub mod lease;
 pub mod listing;
 pub mod options;
-pub mod progress;
 pub mod remote;
 pub mod report;
 pub mod rules;

@@ -6,7 +6,6 @@
 use futures_util::{stream, StreamExt as _};
 
 use super::diff::{Plan, Why};
-use super::progress::Progress;
 use super::scan::LocalFile;
 use super::transfer;
 use crate::output::Printer;
@@ -37,7 +36,7 @@ pub async fn publish(
     let uploads: Vec<(usize, Why)> = plan.uploads().collect();
     let total_bytes: u64 = uploads.iter().map(|(i, _)| files[*i].size).sum();
     let todo = uploads.len() + plan.header_updates.len();
-    let progress = Progress::new(printer, todo, total_bytes);
+    let progress = printer.transfer(todo, total_bytes);
     let stages: [Vec<Job>; 3] = [
         plan.hashed_uploads.iter().map(|(i, _)| Job::Upload(*i)).collect(),
         plan.other_uploads
