@@ -10,7 +10,7 @@ use crate::report::Resource;
 
 /// A step summary: a heading, a table, links and notes.
 #[derive(Debug, Default)]
-pub struct Summary {
+pub struct StepSummary {
     heading: String,
     columns: Vec<&'static str>,
     rows: Vec<Vec<String>>,
@@ -18,13 +18,13 @@ pub struct Summary {
     notes: Vec<String>,
 }
 
-impl Summary {
+impl StepSummary {
     /// `heading` is Markdown already: one line, e.g. "cdnctl status `b`: drift (exit code 3)".
-    pub fn new(heading: impl Into<String>, columns: &[&'static str]) -> Summary {
-        Summary {
+    pub fn new(heading: impl Into<String>, columns: &[&'static str]) -> StepSummary {
+        StepSummary {
             heading: heading.into(),
             columns: columns.to_vec(),
-            ..Summary::default()
+            ..StepSummary::default()
         }
     }
 
@@ -41,7 +41,7 @@ impl Summary {
         self.notes.push(crate::hint::complete(line));
     }
 
-    pub fn notes(mut self, lines: &[String]) -> Summary {
+    pub fn notes(mut self, lines: &[String]) -> StepSummary {
         self.notes.extend(lines.iter().map(|l| crate::hint::complete(l)));
         self
     }
@@ -139,8 +139,8 @@ pub fn status_summary(
     resources: &[Resource],
     problems: &[String],
     urls: &[(&str, String)],
-) -> Summary {
-    let mut s = Summary::new(
+) -> StepSummary {
+    let mut s = StepSummary::new(
         format!("cdnctl status {}: {state} (exit code {exit_code})", code(stack)),
         &["resource", "health", "drift"],
     );
@@ -170,8 +170,8 @@ pub fn status_summary(
 }
 
 /// `up`'s and `down`'s summary: one row per change, and the plan's notes.
-pub fn changes_summary(heading: String, plan: &Plan) -> Summary {
-    let mut s = Summary::new(heading, &["resource", "change"]);
+pub fn changes_summary(heading: String, plan: &Plan) -> StepSummary {
+    let mut s = StepSummary::new(heading, &["resource", "change"]);
     for c in plan.writes() {
         let change = std::iter::once(c.action.as_str())
             .chain(c.details.iter().map(String::as_str))
@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn summary_is_a_heading_a_table_and_links() {
-        let mut s = Summary::new(
+        let mut s = StepSummary::new(
             "cdnctl status `b`: drift (exit code 3)",
             &["resource", "health", "drift"],
         );

@@ -22,7 +22,7 @@ pub enum Exit {
 /// each command. Commands return these inside their `anyhow::Error` (or
 /// directly); `run.rs` maps them, and any other error is a plain failure.
 #[derive(Debug)]
-pub enum Failure {
+pub enum Failed {
     /// Bad settings or flags, one line each, found before any request (exit 2).
     Settings(Vec<String>),
     /// Refused before any write, one line per reason.
@@ -38,25 +38,25 @@ pub enum Failure {
     Interrupted(&'static str),
 }
 
-impl Failure {
+impl Failed {
     pub fn exit(&self) -> Exit {
         match self {
-            Failure::Settings(_) => Exit::Usage,
-            Failure::Interrupted(_) => Exit::Interrupted,
-            Failure::Refused(_) | Failure::NotConfirmed(_) | Failure::PartWay(_) | Failure::Error(_) => Exit::Failure,
+            Failed::Settings(_) => Exit::Usage,
+            Failed::Interrupted(_) => Exit::Interrupted,
+            Failed::Refused(_) | Failed::NotConfirmed(_) | Failed::PartWay(_) | Failed::Error(_) => Exit::Failure,
         }
     }
 }
 
-impl std::fmt::Display for Failure {
+impl std::fmt::Display for Failed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Settings(lines) => write!(f, "{}", lines.join("\n")),
-            Failure::Refused(lines) => write!(f, "{}\nnothing was changed", lines.join("\n")),
-            Failure::NotConfirmed(what) => write!(f, "{what}; nothing was changed"),
-            Failure::PartWay(message) => write!(f, "{message}"),
-            Failure::Error(e) => write!(f, "{e:#}"),
-            Failure::Interrupted(verb) => write!(
+            Failed::Settings(lines) => write!(f, "{}", lines.join("\n")),
+            Failed::Refused(lines) => write!(f, "{}\nnothing was changed", lines.join("\n")),
+            Failed::NotConfirmed(what) => write!(f, "{what}; nothing was changed"),
+            Failed::PartWay(message) => write!(f, "{message}"),
+            Failed::Error(e) => write!(f, "{e:#}"),
+            Failed::Interrupted(verb) => write!(
                 f,
                 "interrupted: nothing is lost; run `cdnctl {verb}` again to continue where this run stopped"
             ),
@@ -64,12 +64,12 @@ impl std::fmt::Display for Failure {
     }
 }
 
-impl std::error::Error for Failure {}
+impl std::error::Error for Failed {}
 
 /// A failure that travelled as an `anyhow::Error` keeps its kind.
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Failure {
-        e.downcast::<Failure>().unwrap_or_else(Failure::Error)
+impl From<anyhow::Error> for Failed {
+    fn from(e: anyhow::Error) -> Failed {
+        e.downcast::<Failed>().unwrap_or_else(Failed::Error)
     }
 }
 
@@ -79,16 +79,16 @@ mod tests {
 
     #[test]
     fn the_kind_survives_anyhow_and_says_what_was_changed() {
-        let e: anyhow::Error = Failure::Refused(vec!["a".into(), "b".into()]).into();
-        let f = Failure::from(e);
+        let e: anyhow::Error = Failed::Refused(vec!["a".into(), "b".into()]).into();
+        let f = Failed::from(e);
         assert_eq!(f.exit(), Exit::Failure);
         assert_eq!(f.to_string(), "a\nb\nnothing was changed");
-        let f = Failure::from(anyhow::anyhow!("outer").context("ctx"));
-        assert!(matches!(f, Failure::Error(_)));
+        let f = Failed::from(anyhow::anyhow!("outer").context("ctx"));
+        assert!(matches!(f, Failed::Error(_)));
         assert_eq!(f.to_string(), "ctx: outer");
-        assert_eq!(Failure::Settings(vec!["X: bad".into()]).exit(), Exit::Usage);
+        assert_eq!(Failed::Settings(vec!["X: bad".into()]).exit(), Exit::Usage);
         assert_eq!(
-            Failure::NotConfirmed("down: not confirmed".into()).to_string(),
+            Failed::NotConfirmed("down: not confirmed".into()).to_string(),
             "down: not confirmed; nothing was changed"
         );
     }

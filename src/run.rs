@@ -7,9 +7,10 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command, Format, SettingsArgs};
 use crate::commands;
-use crate::exit::{Exit, Failure};
+use crate::exit::{Exit, Failed};
 use crate::output::Printer;
 use crate::settings::{Environment, Settings};
+use crate::sync::SyncOptions;
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -24,7 +25,7 @@ pub fn main() -> ExitCode {
     }
     init_tracing(cli.global.verbose, cli.global.quiet);
     let json = wants_json(&cli);
-    let code = match prepare(&cli).and_then(|settings| execute(cli, settings)) {
+    let code = match prepare(&cli).and_then(|(settings, sync)| execute(cli, settings, sync)) {
         Ok(exit) => exit,
         Err(failure) => fail(json, &failure),
     };
@@ -39,7 +40,7 @@ fn wants_json(cli: &Cli) -> bool {
 /// A failure: one `cdnctl: …` line per line on stderr and, when JSON is
 /// wanted, `{"error": …, "exit_code": …}` on stdout, so that `| jq` sees it.
 /// Its kind decides the exit code.
-fn fail(json: bool, failure: &Failure) -> Exit {
+fn fail(json: bool, failure: &Failed) -> Exit {
     let exit = failure.exit();
     let message = crate::hint::complete(&failure.to_string());
     for line in message.lines() {
@@ -53,53 +54,54 @@ fn fail(json: bool, failure: &Failure) -> Exit {
 }
 
 /// Load the env file and validate every setting: all before any AWS call.
-/// Every bad setting is reported, one line each.
-fn prepare(cli: &Cli) -> Result<Settings, Failure> {
+/// Every bad setting is reported, one line each. `sync`'s options are
+/// resolved here, once.
+fn prepare(cli: &Cli) -> Result<(Settings, Option<SyncOptions>), Failed> {
     if let Command::Status(s) = &cli.command {
         if cli.global.json && matches!(s.format, Format::Env | Format::Github) {
             let format = if s.format == Format::Env { "env" } else { "github" };
-            return Err(Failure::Settings(vec![format!(
+            return Err(Failed::Settings(vec![format!(
                 "--json: conflicts with --format {format}: use --format json (or --json) for JSON, or --format {format} alone"
             )]));
         }
     }
     let mut warnings =
-        crate::settings::dotenv::load(cli.global.env_file.as_deref()).map_err(|e| Failure::Settings(vec![e]))?;
+        crate::settings::dotenv::load(cli.global.env_file.as_deref()).map_err(|e| Failed::Settings(vec![e]))?;
     warnings.extend(crate::settings::dotenv::environment_warnings());
     for w in warnings {
         eprintln!("cdnctl: warning: {w}");
     }
     let settings = Settings::resolve(SettingsArgs::of(&cli.command), &Environment);
     let sync = match &cli.command {
-        Command::Sync(args) => crate::sync::SyncOptions::resolve(args, &Environment).err(),
+        Command::Sync(args) => Some(SyncOptions::resolve(args, &Environment)),
         _ => None,
     };
-    match (settings, sync) {
-        (Ok(settings), None) => Ok(settings),
+    match (settings, sync.transpose()) {
+        (Ok(settings), Ok(sync)) => Ok((settings, sync)),
         (settings, sync) => {
             let mut errors = settings.err().map(|e| e.0).unwrap_or_default();
-            errors.extend(sync);
-            Err(Failure::Settings(errors.iter().map(ToString::to_string).collect()))
+            errors.extend(sync.err());
+            Err(Failed::Settings(errors.iter().map(ToString::to_string).collect()))
         }
     }
 }
 
-fn execute(cli: Cli, settings: Settings) -> Result<Exit, Failure> {
+fn execute(cli: Cli, settings: Settings, sync: Option<SyncOptions>) -> Result<Exit, Failed> {
     let printer = Printer::new(cli.global.quiet, wants_json(&cli));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::Error(anyhow::anyhow!("cannot start: {e}")))?;
+        .map_err(|e| Failed::Error(anyhow::anyhow!("cannot start: {e}")))?;
     let outcome = runtime.block_on(async {
         tokio::select! {
-            result = commands::run(&cli, &settings, &printer) => Some(result),
+            result = commands::run(&cli, &settings, sync.as_ref(), &printer) => Some(result),
             _ = tokio::signal::ctrl_c() => None,
         }
     });
     // A prompt's blocking read may still wait for a line: do not wait for it.
     runtime.shutdown_background();
     outcome.unwrap_or_else(|| {
-        Err(Failure::Interrupted(match cli.command {
+        Err(Failed::Interrupted(match cli.command {
             Command::Up(_) => "up",
             Command::Down(_) => "down",
             Command::Status(_) => "status",

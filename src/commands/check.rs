@@ -60,7 +60,7 @@ fn report(printer: &Printer, target: &target::Target, outcomes: &[Outcome], fail
             "probes": outcomes,
         }));
     }
-    let mut summary = ci::Summary::new(
+    let mut summary = ci::StepSummary::new(
         format!("cdnctl check {}: {verdict}", ci::code(&target.host)),
         &["", "Probe", "Target", "Result"],
     );

@@ -9,15 +9,21 @@ mod up;
 use crate::aws::Clients;
 use crate::aws::Waiting;
 use crate::cli::{Cli, Command};
-use crate::exit::{Exit, Failure};
+use crate::exit::{Exit, Failed};
 use crate::output::Printer;
 use crate::plan::Refusal;
 use crate::settings::Settings;
 use crate::spec::Spec;
+use crate::sync::SyncOptions;
 
 /// The command's outcome: an exit code, or a failure of a kind that
 /// `run.rs` maps to its code and closing line.
-pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> Result<Exit, Failure> {
+pub async fn run(
+    cli: &Cli,
+    settings: &Settings,
+    sync: Option<&SyncOptions>,
+    printer: &Printer,
+) -> Result<Exit, Failed> {
     let clients = Clients::connect(&cli.global).await?;
     let spec = Spec::new(settings, &clients.region);
     for user in settings.bucket_users.iter().filter(|u| u.contains(":assumed-role/")) {
@@ -29,7 +35,10 @@ pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> Result<Ex
         Command::Up(args) => up::run(&clients, &spec, &waiting(settings), args, printer).await?,
         Command::Down(args) => down::run(&clients, &spec, &waiting(settings), args, printer).await?,
         Command::Status(args) => status::run(&clients, &spec, &waiting(settings), args, printer).await?,
-        Command::Sync(args) => sync::run(&clients, &spec, &waiting(settings), args, printer).await?,
+        Command::Sync(_) => {
+            let opts = sync.expect("run.rs resolves sync's options with the settings");
+            sync::run(&clients, &spec, &waiting(settings), opts, printer).await?
+        }
         Command::Check(args) => check::run(&clients, &spec, &waiting(settings), args, printer).await?,
         Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
     })
@@ -37,7 +46,7 @@ pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> Result<Ex
 
 /// Refusals found before any write, one line each.
 fn refused(refusals: Vec<Refusal>) -> anyhow::Error {
-    Failure::Refused(refusals.into_iter().map(|r| r.0).collect()).into()
+    Failed::Refused(refusals.into_iter().map(|r| r.0).collect()).into()
 }
 
 /// How often and how long to wait for AWS: CDN_POLL_SECONDS and

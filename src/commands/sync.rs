@@ -9,20 +9,18 @@ use anyhow::anyhow;
 
 use super::now;
 use crate::aws::{Clients, Waiting};
-use crate::cli::SyncArgs;
-use crate::exit::{Exit, Failure};
+use crate::exit::{Exit, Failed};
 use crate::output::Printer;
-use crate::settings::Environment;
 use crate::spec::Spec;
 use crate::sync::decide::{self, Decided};
-use crate::sync::diff::{self, Plan};
+use crate::sync::diff::{self, Publish};
 use crate::sync::holder::{self, Lease};
 use crate::sync::lease::{self, Held, Version};
 use crate::sync::listing::RemoteObject;
-use crate::sync::remote::{self, Stack};
+use crate::sync::remote::{self, Destination};
 use crate::sync::scan::{self, LocalFile};
 use crate::sync::stages::{self, Published};
-use crate::sync::state::{Pending, State};
+use crate::sync::state::{Pending, PrefixState};
 use crate::sync::{report, transfer, SyncOptions};
 
 /// How often to read the state again when another run changed it between
@@ -33,10 +31,9 @@ pub async fn run(
     clients: &Clients,
     spec: &Spec,
     waiting: &Waiting,
-    args: &SyncArgs,
+    opts: &SyncOptions,
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
-    let opts = SyncOptions::resolve(args, &Environment)?;
     // Content-MD5 goes with every upload; the SDK's own checksums would make
     // it read each streamed body twice (or send it aws-chunked).
     let s3 = aws_sdk_s3::Client::from_conf(
@@ -49,11 +46,11 @@ pub async fn run(
     );
     let bucket = spec.bucket.as_str();
     let reserved = format!("{}.cdnctl/", opts.prefix);
-    let at = Place {
+    let at = Pipeline {
         s3: &s3,
         bucket,
         key: format!("{reserved}state.json"),
-        opts: &opts,
+        opts,
         waiting,
         printer,
         me: Lease::mine(now()),
@@ -70,7 +67,7 @@ pub async fn run(
         );
         tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved, follow))
     };
-    let (stack, mut seen) = tokio::join!(remote::find_stack(clients, spec, waiting), at.look());
+    let (stack, mut seen) = tokio::join!(remote::find_destination(clients, spec, waiting), at.look());
     let stack = stack?;
     let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
     for w in &local.warnings {
@@ -78,7 +75,7 @@ pub async fn run(
     }
     let files = local.files;
     if files.is_empty() && !(opts.delete && opts.max_deletes.is_unlimited()) {
-        return Err(Failure::Refused(vec![format!(
+        return Err(Failed::Refused(vec![format!(
             "DIR: {} holds no files to publish (did the build or collectstatic run?)",
             opts.dir.display()
         )])
@@ -117,7 +114,7 @@ pub async fn run(
         }
         races += 1;
         if races > RACES {
-            return Err(Failure::Refused(vec![format!(
+            return Err(Failed::Refused(vec![format!(
                 "{}: other runs keep changing it: run `cdnctl sync` again",
                 at.key
             )])
@@ -146,7 +143,7 @@ pub async fn run(
 }
 
 /// The prefix being synced, and what every step needs.
-struct Place<'a> {
+struct Pipeline<'a> {
     s3: &'a aws_sdk_s3::Client,
     bucket: &'a str,
     /// The prefix's state object.
@@ -159,7 +156,7 @@ struct Place<'a> {
 
 /// The state (no other run holding it) and, read after it, the listing.
 struct Seen {
-    state: State,
+    state: PrefixState,
     version: Version,
     objects: BTreeMap<String, RemoteObject>,
     pages: usize,
@@ -184,7 +181,7 @@ struct Work {
 
 impl Work {
     /// What this run achieved, into the state it leaves.
-    fn record(&self, d: &Decided, fingerprint: String, state: &mut State) {
+    fn record(&self, d: &Decided, fingerprint: String, state: &mut PrefixState) {
         if self.invalidated.is_some() {
             state.pending = None;
         }
@@ -199,7 +196,7 @@ impl Work {
     }
 }
 
-impl Place<'_> {
+impl Pipeline<'_> {
     /// Note what this run must invalidate, and take the lease, before
     /// changing anything: a run interrupted after its uploads still
     /// invalidates when run again. With nothing to publish, only the record
@@ -270,13 +267,13 @@ impl Place<'_> {
     }
 
     /// An empty or wrong DIR must not wipe the site.
-    fn check_deletes(&self, seen: &Seen, plan: &Plan) -> anyhow::Result<()> {
+    fn check_deletes(&self, seen: &Seen, plan: &Publish) -> anyhow::Result<()> {
         let under = seen.objects.keys().filter(|k| !diff::is_reserved(k)).count();
         let limit = self.opts.max_deletes;
         if plan.deletes.is_empty() || limit.allows(plan.deletes.len(), under) {
             return Ok(());
         }
-        Err(Failure::Refused(vec![format!(
+        Err(Failed::Refused(vec![format!(
             "--max-deletes: {} of the {under} objects under {}/{} are gone from {} and would be deleted, more than --max-deletes {limit} allows: \
              check DIR and --prefix; if that is right, run again with a larger --max-deletes (100% for any)",
             plan.deletes.len(),
@@ -291,7 +288,7 @@ impl Place<'_> {
     async fn work(
         &self,
         clients: &Clients,
-        stack: &Stack,
+        stack: &Destination,
         files: &[LocalFile],
         d: &Decided,
         held: &Held,
@@ -310,7 +307,7 @@ impl Place<'_> {
             let id = transfer::invalidate(&clients.cloudfront, dist, &b.paths, &b.reference, self.waiting, room)
                 .await
                 .map_err(|e| {
-                    Failure::PartWay(format!(
+                    Failed::PartWay(format!(
                         "{e:#}\nthe files are live; the invalidation is kept in {} and sent by the next `cdnctl sync`; nothing was deleted",
                         self.key
                     ))
@@ -334,7 +331,7 @@ impl Place<'_> {
 
         let failures = &out.published.failures;
         if !failures.is_empty() {
-            return Err(Failure::PartWay(format!(
+            return Err(Failed::PartWay(format!(
                 "{}\n{} file(s) failed; nothing was deleted: run `cdnctl sync` again to finish",
                 failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n"),
                 failures.len()
@@ -343,7 +340,7 @@ impl Place<'_> {
         }
         if !d.plan.deletes.is_empty() {
             if held.lost().await {
-                return Err(Failure::PartWay(format!(
+                return Err(Failed::PartWay(format!(
                     "{}: another sync took over this run's lease while it was stalled; nothing was deleted: run `cdnctl sync` again",
                     self.key
                 ))
@@ -357,7 +354,7 @@ impl Place<'_> {
 
     fn summary(
         &self,
-        stack: &Stack,
+        stack: &Destination,
         files: &[LocalFile],
         seen: &Seen,
         d: &Decided,

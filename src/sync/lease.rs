@@ -18,9 +18,9 @@ use aws_sdk_s3::Client;
 use tokio::sync::Mutex;
 
 use super::holder::{Lease, TTL};
-use super::state::State;
+use super::state::PrefixState;
 use crate::aws::{code, describe, Waiting};
-use crate::exit::Failure;
+use crate::exit::Failed;
 use crate::output::Printer;
 
 /// The holder renews it this often.
@@ -39,21 +39,21 @@ pub struct Version(pub Option<String>);
 
 /// The state and its version (`None`: no state yet). A state that is not
 /// cdnctl's JSON is taken as empty, with a warning.
-pub async fn read(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<(State, Version, Option<String>)> {
+pub async fn read(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<(PrefixState, Version, Option<String>)> {
     let out = match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => out,
         Err(e) if crate::aws::is_not_found(&e) || code(&e) == Some("NoSuchKey") => {
-            return Ok((State::default(), Version(None), None))
+            return Ok((PrefixState::default(), Version(None), None))
         }
         Err(e) => return Err(describe(format!("{key}: GetObject"), e)),
     };
     let etag = out.e_tag().map(String::from);
     let body = out.body.collect().await.map_err(|e| anyhow!("{key}: GetObject: {e}"))?;
     let text = String::from_utf8_lossy(&body.into_bytes()).into_owned();
-    let (state, warning) = match State::parse(&text) {
+    let (state, warning) = match PrefixState::parse(&text) {
         Ok(s) => (s, None),
         Err(e) => (
-            State::default(),
+            PrefixState::default(),
             Some(format!(
                 "{key}: not a state cdnctl can read ({e}): starting afresh (headers are checked once)"
             )),
@@ -70,7 +70,7 @@ pub async fn write(
     s3: &Client,
     bucket: &str,
     key: &str,
-    state: &State,
+    state: &PrefixState,
     version: &Version,
 ) -> anyhow::Result<Option<Version>> {
     if let Some(v) = write_once(s3, bucket, key, state, version).await? {
@@ -84,7 +84,7 @@ async fn write_once(
     s3: &Client,
     bucket: &str,
     key: &str,
-    state: &State,
+    state: &PrefixState,
     version: &Version,
 ) -> anyhow::Result<Option<Version>> {
     let put = s3
@@ -125,7 +125,7 @@ pub async fn unleased(
     waiting: &Waiting,
     dry_run: bool,
     printer: &Printer,
-) -> anyhow::Result<(State, Version)> {
+) -> anyhow::Result<(PrefixState, Version)> {
     let start = Instant::now();
     let mut shown: Option<crate::output::Progress> = None;
     loop {
@@ -137,7 +137,7 @@ pub async fn unleased(
                 if dry_run {
                     printer.warn(&format!("{bucket}/{key}: {what}; this plan may change"));
                 } else if start.elapsed() >= waiting.timeout {
-                    return Err(Failure::Refused(vec![
+                    return Err(Failed::Refused(vec![
                         format!("{bucket}/{key}: {what}"),
                         format!(
                             "waited {}s for it (CDN_WAIT_MINUTES): run `cdnctl sync` again once it has finished",
@@ -169,7 +169,7 @@ pub async fn unleased(
 
 /// A lease this run holds: renewed in the background until released.
 pub struct Held {
-    shared: Arc<Mutex<(State, Version, bool)>>,
+    shared: Arc<Mutex<(PrefixState, Version, bool)>>,
     renewer: tokio::task::JoinHandle<()>,
     s3: Client,
     bucket: String,
@@ -177,7 +177,7 @@ pub struct Held {
 }
 
 impl Held {
-    pub fn new(s3: &Client, bucket: &str, key: &str, state: State, version: Version) -> Held {
+    pub fn new(s3: &Client, bucket: &str, key: &str, state: PrefixState, version: Version) -> Held {
         let shared = Arc::new(Mutex::new((state, version, false)));
         let renewer = {
             let (shared, s3, bucket, key) = (shared.clone(), s3.clone(), bucket.to_string(), key.to_string());
@@ -215,7 +215,7 @@ impl Held {
     }
 
     /// Give the lease back, writing `finish(state)` as the final state.
-    pub async fn release(self, finish: impl FnOnce(&mut State)) -> anyhow::Result<()> {
+    pub async fn release(self, finish: impl FnOnce(&mut PrefixState)) -> anyhow::Result<()> {
         self.renewer.abort();
         let mut guard = self.shared.lock().await;
         let (state, version, lost) = &mut *guard;
@@ -243,7 +243,7 @@ async fn write_mine(
     s3: &Client,
     bucket: &str,
     key: &str,
-    state: &State,
+    state: &PrefixState,
     version: &Version,
     token: Option<&str>,
 ) -> anyhow::Result<Option<Version>> {

@@ -13,7 +13,7 @@ pub struct RemoteObject {
 
 /// Content-Type and Cache-Control of an object, from HeadObject.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers {
+pub struct ObjectHeaders {
     pub content_type: Option<String>,
     pub cache_control: Option<String>,
 }

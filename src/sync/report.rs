@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::diff::{Plan, Why};
+use super::diff::{Publish, Why};
 use super::invalidation::Batch;
 use super::scan::LocalFile;
 use super::stages::Published;
@@ -38,7 +38,7 @@ pub struct Upload {
 }
 
 impl DryRun {
-    pub fn new(files: &[LocalFile], plan: &Plan, batch: Option<&Batch>, bucket: &str, prefix: &str) -> DryRun {
+    pub fn new(files: &[LocalFile], plan: &Publish, batch: Option<&Batch>, bucket: &str, prefix: &str) -> DryRun {
         DryRun {
             bucket: bucket.to_string(),
             prefix: prefix.to_string(),
@@ -131,7 +131,7 @@ pub struct Figures<'a> {
 }
 
 impl Synced {
-    pub fn new(plan: &Plan, f: Figures<'_>) -> Synced {
+    pub fn new(plan: &Publish, f: Figures<'_>) -> Synced {
         Synced {
             bucket: f.bucket.to_string(),
             prefix: f.prefix.to_string(),
@@ -181,7 +181,7 @@ impl Report for Synced {
     }
 
     fn step_summary(&self) -> Option<String> {
-        let mut step = ci::Summary::new(
+        let mut step = ci::StepSummary::new(
             format!(
                 "cdnctl sync {}: {} uploaded",
                 ci::code(&format!("{}/{}", self.bucket, self.prefix)),
@@ -221,11 +221,11 @@ mod tests {
     use super::*;
 
     fn synced(id: Option<&str>) -> Synced {
-        let plan = Plan {
+        let plan = Publish {
             deletes: vec!["old.css".into()],
             kept: 2,
             unchanged: 5,
-            ..Plan::default()
+            ..Publish::default()
         };
         let published = Published {
             uploaded: 3,

@@ -5,7 +5,7 @@
 
 use futures_util::{stream, StreamExt as _};
 
-use super::diff::{Plan, Why};
+use super::diff::{Publish, Why};
 use super::scan::LocalFile;
 use super::transfer;
 use crate::output::Printer;
@@ -29,7 +29,7 @@ pub async fn publish(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     files: &[LocalFile],
-    plan: &Plan,
+    plan: &Publish,
     jobs: usize,
     printer: &Printer,
 ) -> Published {
