@@ -27,6 +27,8 @@ use crate::sync::{report, transfer, SyncOptions};
 /// this run's read and its write.
 const RACES: usize = 10;
 
+/// The pipeline: scan ∥ find the destination ∥ read the state and list →
+/// diff, and take the lease → transfer → invalidate → delete.
 pub async fn run(
     clients: &Clients,
     spec: &Spec,
@@ -34,105 +36,24 @@ pub async fn run(
     opts: &SyncOptions,
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
-    // Content-MD5 goes with every upload; the SDK's own checksums would make
-    // it read each streamed body twice (or send it aws-chunked).
-    let s3 = aws_sdk_s3::Client::from_conf(
-        clients
-            .s3
-            .config()
-            .to_builder()
-            .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
-            .build(),
-    );
-    let bucket = spec.bucket.as_str();
-    let reserved = format!("{}.cdnctl/", opts.prefix);
+    let s3 = uploading_client(clients);
     let at = Pipeline {
         s3: &s3,
-        bucket,
-        key: format!("{reserved}state.json"),
+        bucket: spec.bucket.as_str(),
+        key: format!("{}state.json", reserved(opts)),
         opts,
         waiting,
         printer,
         me: Lease::mine(now()),
     };
-
-    // The local scan, the stack, and the state then the listing, all at once.
-    let scanning = {
-        let (dir, prefix, rules, reserved, follow) = (
-            opts.dir.clone(),
-            opts.prefix.clone(),
-            opts.rules.clone(),
-            reserved.clone(),
-            opts.follow_links,
-        );
-        tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved, follow))
+    let (destination, files, seen) = at.gather(clients, spec).await?;
+    let (seen, decided, held) = match at.diff_and_take(&destination, &files, seen).await? {
+        Taken::Held(seen, decided, held) => (seen, decided, held),
+        Taken::Done(exit) => return Ok(exit),
     };
-    let (stack, mut seen) = tokio::join!(remote::find_destination(clients, spec, waiting), at.look());
-    let stack = stack?;
-    let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
-    for w in &local.warnings {
-        printer.warn(w);
-    }
-    let files = local.files;
-    if files.is_empty() && !(opts.delete && opts.max_deletes.is_unlimited()) {
-        return Err(Failed::Refused(vec![format!(
-            "DIR: {} holds no files to publish (did the build or collectstatic run?)",
-            opts.dir.display()
-        )])
-        .into());
-    }
-
-    let mut races = 0;
-    let (seen, decided, held) = loop {
-        let s = seen?;
-        let mut d = at.decide(&files, &s).await?;
-        if stack.distribution_id.is_none() {
-            d.batch = None;
-        }
-        at.check_deletes(&s, &d.plan)?;
-        if opts.dry_run {
-            printer.report(&report::DryRun::new(
-                &files,
-                &d.plan,
-                d.batch.as_ref(),
-                bucket,
-                &opts.prefix,
-            ));
-            return Ok(if d.plan.has_writes() || d.batch.is_some() {
-                Exit::Drift
-            } else {
-                Exit::Success
-            });
-        }
-        match at.take(&s, &d).await? {
-            Taken::Held(held) => break (s, d, held),
-            Taken::Recorded => {
-                printer.report(&at.summary(&stack, &files, &s, &d, &Published::default(), None));
-                return Ok(Exit::Success);
-            }
-            Taken::Raced => {}
-        }
-        races += 1;
-        if races > RACES {
-            return Err(Failed::Refused(vec![format!(
-                "{}: other runs keep changing it: run `cdnctl sync` again",
-                at.key
-            )])
-            .into());
-        }
-        printer.info("another sync changed this prefix meanwhile: reading it again");
-        seen = at.look().await;
-    };
-
-    let mut work = Work::default();
-    let result = at.work(clients, &stack, &files, &decided, &held, &mut work).await;
-    // Give the lease back with what this run achieved, whatever happened.
-    let fingerprint = opts.rules.fingerprint();
-    let released = held.release(|s| work.record(&decided, fingerprint, s)).await;
-    result?;
-    released?;
+    let work = at.publish(clients, &destination, &files, &decided, held).await?;
     printer.report(&at.summary(
-        &stack,
+        &destination,
         &files,
         &seen,
         &decided,
@@ -140,6 +61,24 @@ pub async fn run(
         work.invalidated.as_deref(),
     ));
     Ok(Exit::Success)
+}
+
+/// Content-MD5 goes with every upload; the SDK's own checksums would make
+/// it read each streamed body twice (or send it aws-chunked).
+fn uploading_client(clients: &Clients) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        clients
+            .s3
+            .config()
+            .to_builder()
+            .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+            .build(),
+    )
+}
+
+/// cdnctl's own keys under the prefix (its state): never synced nor deleted.
+fn reserved(opts: &SyncOptions) -> String {
+    format!("{}.cdnctl/", opts.prefix)
 }
 
 /// The prefix being synced, and what every step needs.
@@ -164,6 +103,14 @@ struct Seen {
 
 enum Taken {
     /// The lease, with the pending invalidation noted: go ahead.
+    Held(Seen, Decided, Held),
+    /// Nothing more to do: a dry run, or nothing to publish and the record
+    /// up to date (reported already).
+    Done(Exit),
+}
+
+/// What one attempt to take the lease found.
+enum Attempt {
     Held(Held),
     /// Nothing to publish; the record is up to date.
     Recorded,
@@ -197,11 +144,126 @@ impl Work {
 }
 
 impl Pipeline<'_> {
+    /// The local scan ∥ the destination ∥ the state then the listing, all at
+    /// once. The listing's error waits: the diff reads it again on a race.
+    async fn gather(
+        &self,
+        clients: &Clients,
+        spec: &Spec,
+    ) -> anyhow::Result<(Destination, Vec<LocalFile>, anyhow::Result<Seen>)> {
+        let opts = self.opts;
+        let scanning = {
+            let (dir, prefix, rules, reserved, follow) = (
+                opts.dir.clone(),
+                opts.prefix.clone(),
+                opts.rules.clone(),
+                reserved(opts),
+                opts.follow_links,
+            );
+            tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved, follow))
+        };
+        let (destination, seen) = tokio::join!(remote::find_destination(clients, spec, self.waiting), self.look());
+        let destination = destination?;
+        let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
+        for w in &local.warnings {
+            self.printer.warn(w);
+        }
+        if local.files.is_empty() && !(opts.delete && opts.max_deletes.is_unlimited()) {
+            return Err(Failed::Refused(vec![format!(
+                "DIR: {} holds no files to publish (did the build or collectstatic run?)",
+                opts.dir.display()
+            )])
+            .into());
+        }
+        Ok((destination, local.files, seen))
+    }
+
+    /// Diff, then take the lease before any write; read again (up to
+    /// [`RACES`] times) when another run wrote the state meanwhile.
+    async fn diff_and_take(
+        &self,
+        destination: &Destination,
+        files: &[LocalFile],
+        mut seen: anyhow::Result<Seen>,
+    ) -> anyhow::Result<Taken> {
+        for attempt in 0..=RACES {
+            let s = seen?;
+            let d = self.diff(destination, files, &s).await?;
+            if self.opts.dry_run {
+                return Ok(Taken::Done(self.dry_run(files, &d)));
+            }
+            match self.take(&s, &d).await? {
+                Attempt::Held(held) => return Ok(Taken::Held(s, d, held)),
+                Attempt::Recorded => {
+                    self.printer
+                        .report(&self.summary(destination, files, &s, &d, &Published::default(), None));
+                    return Ok(Taken::Done(Exit::Success));
+                }
+                Attempt::Raced if attempt == RACES => break,
+                Attempt::Raced => {}
+            }
+            self.printer
+                .info("another sync changed this prefix meanwhile: reading it again");
+            seen = self.look().await;
+        }
+        Err(Failed::Refused(vec![format!(
+            "{}: other runs keep changing it: run `cdnctl sync` again",
+            self.key
+        )])
+        .into())
+    }
+
+    /// What to upload, correct, invalidate and delete; refused when it would
+    /// delete more than --max-deletes allows.
+    async fn diff(&self, destination: &Destination, files: &[LocalFile], seen: &Seen) -> anyhow::Result<Decided> {
+        let mut d = self.decide(files, seen).await?;
+        if destination.distribution_id.is_none() {
+            d.batch = None;
+        }
+        self.check_deletes(seen, &d.plan)?;
+        Ok(d)
+    }
+
+    /// The dry run's report; 3 when anything would change.
+    fn dry_run(&self, files: &[LocalFile], d: &Decided) -> Exit {
+        self.printer.report(&report::DryRun::new(
+            files,
+            &d.plan,
+            d.batch.as_ref(),
+            self.bucket,
+            &self.opts.prefix,
+        ));
+        if d.plan.has_writes() || d.batch.is_some() {
+            Exit::Drift
+        } else {
+            Exit::Success
+        }
+    }
+
+    /// Transfer, invalidate, delete; then give the lease back with what this
+    /// run achieved, whatever happened.
+    async fn publish(
+        &self,
+        clients: &Clients,
+        destination: &Destination,
+        files: &[LocalFile],
+        d: &Decided,
+        held: Held,
+    ) -> anyhow::Result<Work> {
+        let mut work = Work::default();
+        let result = self.work(clients, destination, files, d, &held, &mut work).await;
+        let fingerprint = self.opts.rules.fingerprint();
+        let released = held.release(|s| work.record(d, fingerprint, s)).await;
+        result?;
+        released?;
+        Ok(work)
+    }
+
     /// Note what this run must invalidate, and take the lease, before
     /// changing anything: a run interrupted after its uploads still
     /// invalidates when run again. With nothing to publish, only the record
     /// is written (if it changed).
-    async fn take(&self, seen: &Seen, d: &Decided) -> anyhow::Result<Taken> {
+    async fn take(&self, seen: &Seen, d: &Decided) -> anyhow::Result<Attempt> {
         let mut next = d.state.clone();
         let idle = !d.plan.has_writes() && d.batch.is_none();
         if idle {
@@ -209,7 +271,7 @@ impl Pipeline<'_> {
                 next.fingerprint = Some(self.opts.rules.fingerprint());
             }
             if next.same_record(&seen.state) && seen.state.lease.is_none() {
-                return Ok(Taken::Recorded);
+                return Ok(Attempt::Recorded);
             }
         } else {
             next.pending = d.batch.as_ref().map(|b| Pending {
@@ -225,9 +287,9 @@ impl Pipeline<'_> {
         }
         Ok(
             match lease::write(self.s3, self.bucket, &self.key, &next, &seen.version).await? {
-                None => Taken::Raced,
-                Some(_) if idle => Taken::Recorded,
-                Some(version) => Taken::Held(Held::new(self.s3, self.bucket, &self.key, next, version)),
+                None => Attempt::Raced,
+                Some(_) if idle => Attempt::Recorded,
+                Some(version) => Attempt::Held(Held::new(self.s3, self.bucket, &self.key, next, version)),
             },
         )
     }
@@ -288,68 +350,94 @@ impl Pipeline<'_> {
     async fn work(
         &self,
         clients: &Clients,
-        stack: &Destination,
+        destination: &Destination,
         files: &[LocalFile],
         d: &Decided,
         held: &Held,
         out: &mut Work,
     ) -> anyhow::Result<()> {
-        let (bucket, printer) = (self.bucket, self.printer);
-        out.published = stages::publish(self.s3, bucket, files, &d.plan, self.opts.jobs, printer).await;
+        out.published = stages::publish(self.s3, self.bucket, files, &d.plan, self.opts.jobs, self.printer).await;
+        // Also after a partial failure: what was uploaded is live and stale at the edge.
+        self.invalidate(clients, destination, d, &mut out.invalidated).await?;
+        self.stop_on_failures(&out.published)?;
+        out.deleted = self.delete(d, held).await?;
+        Ok(())
+    }
 
-        // Invalidate what this run changed (also after a partial failure: what
-        // was uploaded is live and stale at the edge).
-        if let (Some(b), Some(dist)) = (&d.batch, &stack.distribution_id) {
-            let room = printer.on_refusal(
-                "invalidation",
-                "CloudFront's limits (3,000 paths, 15 wildcards in progress) are full: waiting for room",
-            );
-            let id = transfer::invalidate(&clients.cloudfront, dist, &b.paths, &b.reference, self.waiting, room)
-                .await
-                .map_err(|e| {
-                    Failed::PartWay(format!(
-                        "{e:#}\nthe files are live; the invalidation is kept in {} and sent by the next `cdnctl sync`; nothing was deleted",
-                        self.key
-                    ))
-                })?;
-            printer.info(&format!(
-                "Invalidating {} path{} on {dist} ({id}); CloudFront's first 1,000 paths a month are free",
-                b.paths.len(),
-                if b.paths.len() == 1 { "" } else { "s" }
-            ));
-            out.invalidated = Some(id.clone());
-            if self.opts.wait {
-                let p = printer.progress("invalidation", &format!("{id} in progress"));
-                transfer::wait_invalidated(&clients.cloudfront, dist, &id, self.waiting).await?;
-                p.finish();
+    /// Invalidate what this run changed; `id` gets the invalidation's id as
+    /// soon as CloudFront has it (before waiting for it, with --wait).
+    async fn invalidate(
+        &self,
+        clients: &Clients,
+        destination: &Destination,
+        d: &Decided,
+        id: &mut Option<String>,
+    ) -> anyhow::Result<()> {
+        let printer = self.printer;
+        let (Some(b), Some(dist)) = (&d.batch, &destination.distribution_id) else {
+            if destination.distribution_id.is_none() && d.plan.invalidation.is_some() {
+                printer.warn(&format!(
+                    "stack {} has no distribution yet: nothing to invalidate (run `cdnctl up`)",
+                    self.bucket
+                ));
             }
-        } else if stack.distribution_id.is_none() && d.plan.invalidation.is_some() {
-            printer.warn(&format!(
-                "stack {bucket} has no distribution yet: nothing to invalidate (run `cdnctl up`)"
-            ));
+            return Ok(());
+        };
+        let room = printer.on_refusal(
+            "invalidation",
+            "CloudFront's limits (3,000 paths, 15 wildcards in progress) are full: waiting for room",
+        );
+        let sent = transfer::invalidate(&clients.cloudfront, dist, &b.paths, &b.reference, self.waiting, room)
+            .await
+            .map_err(|e| {
+                Failed::PartWay(format!(
+                    "{e:#}\nthe files are live; the invalidation is kept in {} and sent by the next `cdnctl sync`; nothing was deleted",
+                    self.key
+                ))
+            })?;
+        printer.info(&format!(
+            "Invalidating {} path{} on {dist} ({sent}); CloudFront's first 1,000 paths a month are free",
+            b.paths.len(),
+            if b.paths.len() == 1 { "" } else { "s" }
+        ));
+        *id = Some(sent.clone());
+        if self.opts.wait {
+            let p = printer.progress("invalidation", &format!("{sent} in progress"));
+            transfer::wait_invalidated(&clients.cloudfront, dist, &sent, self.waiting).await?;
+            p.finish();
         }
+        Ok(())
+    }
 
-        let failures = &out.published.failures;
-        if !failures.is_empty() {
+    /// Files that failed stop the run before any delete.
+    fn stop_on_failures(&self, published: &Published) -> anyhow::Result<()> {
+        let failures = &published.failures;
+        if failures.is_empty() {
+            return Ok(());
+        }
+        Err(Failed::PartWay(format!(
+            "{}\n{} file(s) failed; nothing was deleted: run `cdnctl sync` again to finish",
+            failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n"),
+            failures.len()
+        ))
+        .into())
+    }
+
+    /// Delete what is gone from DIR, unless another run took the lease over
+    /// while this one was stalled. Whether anything was deleted.
+    async fn delete(&self, d: &Decided, held: &Held) -> anyhow::Result<bool> {
+        if d.plan.deletes.is_empty() {
+            return Ok(false);
+        }
+        if held.lost().await {
             return Err(Failed::PartWay(format!(
-                "{}\n{} file(s) failed; nothing was deleted: run `cdnctl sync` again to finish",
-                failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n"),
-                failures.len()
+                "{}: another sync took over this run's lease while it was stalled; nothing was deleted: run `cdnctl sync` again",
+                self.key
             ))
             .into());
         }
-        if !d.plan.deletes.is_empty() {
-            if held.lost().await {
-                return Err(Failed::PartWay(format!(
-                    "{}: another sync took over this run's lease while it was stalled; nothing was deleted: run `cdnctl sync` again",
-                    self.key
-                ))
-                .into());
-            }
-            transfer::delete(self.s3, bucket, &d.plan.deletes, self.opts.jobs).await?;
-            out.deleted = true;
-        }
-        Ok(())
+        transfer::delete(self.s3, self.bucket, &d.plan.deletes, self.opts.jobs).await?;
+        Ok(true)
     }
 
     fn summary(
