@@ -85,35 +85,9 @@ impl SyncOptions {
                 ),
             });
         }
-        let prefix = match args.prefix.as_deref().map(str::trim).unwrap_or("") {
-            "" | "/" => String::new(),
-            p if p.starts_with('/') || p.contains("//") || p.split('/').any(|s| s == "." || s == "..") => {
-                return Err(SettingError {
-                    setting: "--prefix",
-                    problem: format!("{p:?} is not valid: expected a key prefix such as static/ (no leading '/', no empty, . or .. segments)"),
-                })
-            }
-            p if p.ends_with('/') => p.to_string(),
-            p => format!("{p}/"),
-        };
-        let rules = match pick(&args.cache_rules, "CDN_CACHE_RULES") {
-            Some(text) => CacheRules::parse(&text).map_err(|e| SettingError {
-                setting: "CDN_CACHE_RULES",
-                problem: format!("{e}: expected GLOB=CACHE-CONTROL rules separated by ';', such as *.html=no-cache;fonts/**=public, max-age=604800"),
-            })?,
-            None => CacheRules::default(),
-        };
-        let jobs = match pick(&args.jobs, "CDN_SYNC_JOBS") {
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1024).contains(n))
-                .ok_or(SettingError {
-                    setting: "CDN_SYNC_JOBS",
-                    problem: format!("{v:?} is not valid: expected a number of requests in flight from 1 to 1024"),
-                })?,
-            None => 64,
-        };
+        let prefix = prefix(args.prefix.as_deref())?;
+        let rules = cache_rules(pick(&args.cache_rules, "CDN_CACHE_RULES"))?;
+        let jobs = jobs(pick(&args.jobs, "CDN_SYNC_JOBS"))?;
         let grace = parse_age(&args.delete_grace).ok_or(SettingError {
             setting: "--delete-grace",
             problem: format!(
@@ -121,27 +95,8 @@ impl SyncOptions {
                 args.delete_grace
             ),
         })?;
-        let max_deletes = match pick(&args.max_deletes, "CDN_SYNC_MAX_DELETES") {
-            Some(v) => MaxDeletes::parse(&v).ok_or(SettingError {
-                setting: "CDN_SYNC_MAX_DELETES",
-                problem: format!("{v:?} is not valid: expected a share of the objects under the prefix such as 50% (100% for any), or a number of objects"),
-            })?,
-            None => MaxDeletes::Share(0.5),
-        };
-        let keep_deploys = match pick(&args.keep_deploys, "CDN_SYNC_KEEP_DEPLOYS") {
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (2..=super::state::MAX_DEPLOYS).contains(n))
-                .ok_or(SettingError {
-                    setting: "CDN_SYNC_KEEP_DEPLOYS",
-                    problem: format!(
-                        "{v:?} is not valid: expected a number of deploys from 2 (this one and the one before) to {}",
-                        super::state::MAX_DEPLOYS
-                    ),
-                })?,
-            None => 3,
-        };
+        let max_deletes = max_deletes(pick(&args.max_deletes, "CDN_SYNC_MAX_DELETES"))?;
+        let keep_deploys = keep_deploys(pick(&args.keep_deploys, "CDN_SYNC_KEEP_DEPLOYS"))?;
         // An empty build directory is a build that did not run: never publish
         // (or, with --delete, wipe) from it, unless told to delete everything.
         let everything = args.delete && max_deletes.is_unlimited();
@@ -184,6 +139,72 @@ fn holds_a_file(dir: &std::path::Path, depth: usize) -> bool {
         Ok(m) if m.is_dir() => holds_a_file(&e.path(), depth + 1),
         _ => false,
     })
+}
+
+/// `--prefix`: empty, or ending in `/`.
+fn prefix(flag: Option<&str>) -> Result<String, SettingError> {
+    Ok(match flag.map(str::trim).unwrap_or("") {
+        "" | "/" => String::new(),
+        p if p.starts_with('/') || p.contains("//") || p.split('/').any(|s| s == "." || s == "..") => {
+            return Err(SettingError {
+                setting: "--prefix",
+                problem: format!("{p:?} is not valid: expected a key prefix such as static/ (no leading '/', no empty, . or .. segments)"),
+            })
+        }
+        p if p.ends_with('/') => p.to_string(),
+        p => format!("{p}/"),
+    })
+}
+
+fn cache_rules(value: Option<String>) -> Result<CacheRules, SettingError> {
+    match value {
+        Some(text) => CacheRules::parse(&text).map_err(|e| SettingError {
+            setting: "CDN_CACHE_RULES",
+            problem: format!("{e}: expected GLOB=CACHE-CONTROL rules separated by ';', such as *.html=no-cache;fonts/**=public, max-age=604800"),
+        }),
+        None => Ok(CacheRules::default()),
+    }
+}
+
+fn jobs(value: Option<String>) -> Result<usize, SettingError> {
+    match value {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1024).contains(n))
+            .ok_or(SettingError {
+                setting: "CDN_SYNC_JOBS",
+                problem: format!("{v:?} is not valid: expected a number of requests in flight from 1 to 1024"),
+            }),
+        None => Ok(64),
+    }
+}
+
+fn max_deletes(value: Option<String>) -> Result<MaxDeletes, SettingError> {
+    match value {
+        Some(v) => MaxDeletes::parse(&v).ok_or(SettingError {
+            setting: "CDN_SYNC_MAX_DELETES",
+            problem: format!("{v:?} is not valid: expected a share of the objects under the prefix such as 50% (100% for any), or a number of objects"),
+        }),
+        None => Ok(MaxDeletes::Share(0.5)),
+    }
+}
+
+fn keep_deploys(value: Option<String>) -> Result<usize, SettingError> {
+    match value {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (2..=super::state::MAX_DEPLOYS).contains(n))
+            .ok_or(SettingError {
+                setting: "CDN_SYNC_KEEP_DEPLOYS",
+                problem: format!(
+                    "{v:?} is not valid: expected a number of deploys from 2 (this one and the one before) to {}",
+                    super::state::MAX_DEPLOYS
+                ),
+            }),
+        None => Ok(3),
+    }
 }
 
 /// `90s`, `30m`, `48h`, `7d` or `0`, in seconds.
