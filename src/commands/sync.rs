@@ -46,9 +46,13 @@ pub async fn run(
         printer,
         me: Lease::mine(now()),
     };
-    let (destination, files, seen) = at.gather(clients, spec).await?;
-    let (seen, decided, held) = match at.diff_and_take(&destination, &files, seen).await? {
-        Taken::Held(seen, decided, held) => (seen, decided, held),
+    let Gathered {
+        destination,
+        files,
+        seen,
+    } = at.gather(clients, spec).await?;
+    let Claimed { seen, decided, held } = match at.diff_and_take(&destination, &files, seen).await? {
+        Taken::Held(claimed) => *claimed,
         Taken::Done(exit) => return Ok(exit),
     };
     let work = at.publish(clients, &destination, &files, &decided, held).await?;
@@ -103,10 +107,26 @@ struct Seen {
 
 enum Taken {
     /// The lease, with the pending invalidation noted: go ahead.
-    Held(Seen, Decided, Held),
+    Held(Box<Claimed>),
     /// Nothing more to do: a dry run, or nothing to publish and the record
     /// up to date (reported already).
     Done(Exit),
+}
+
+/// What the pipeline starts from: where to publish, the local files, and
+/// the state and listing (an error there waits for the diff, which reads
+/// them again after a race).
+struct Gathered {
+    destination: Destination,
+    files: Vec<LocalFile>,
+    seen: anyhow::Result<Seen>,
+}
+
+/// What the diff decided, from what was seen, and the lease to write it.
+struct Claimed {
+    seen: Seen,
+    decided: Decided,
+    held: Held,
 }
 
 /// What one attempt to take the lease found.
@@ -146,11 +166,7 @@ impl Work {
 impl Pipeline<'_> {
     /// The local scan ∥ the destination ∥ the state then the listing, all at
     /// once. The listing's error waits: the diff reads it again on a race.
-    async fn gather(
-        &self,
-        clients: &Clients,
-        spec: &Spec,
-    ) -> anyhow::Result<(Destination, Vec<LocalFile>, anyhow::Result<Seen>)> {
+    async fn gather(&self, clients: &Clients, spec: &Spec) -> anyhow::Result<Gathered> {
         let opts = self.opts;
         let scanning = {
             let (dir, prefix, rules, reserved, follow) = (
@@ -175,7 +191,11 @@ impl Pipeline<'_> {
             )])
             .into());
         }
-        Ok((destination, local.files, seen))
+        Ok(Gathered {
+            destination,
+            files: local.files,
+            seen,
+        })
     }
 
     /// Diff, then take the lease before any write; read again (up to
@@ -193,7 +213,13 @@ impl Pipeline<'_> {
                 return Ok(Taken::Done(self.dry_run(files, &d)));
             }
             match self.take(&s, &d).await? {
-                Attempt::Held(held) => return Ok(Taken::Held(s, d, held)),
+                Attempt::Held(held) => {
+                    return Ok(Taken::Held(Box::new(Claimed {
+                        seen: s,
+                        decided: d,
+                        held,
+                    })))
+                }
                 Attempt::Recorded => {
                     self.printer
                         .report(&self.summary(destination, files, &s, &d, &Published::default(), None));
