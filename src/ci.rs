@@ -1,19 +1,16 @@
 //! CI output for GitHub Actions. A command that finishes appends a short
-//! Markdown summary to the file named by GITHUB_STEP_SUMMARY (nothing when it
-//! is unset), and `status --format github` turns drift and problems into
+//! Markdown summary (built here; the printer appends it) to the file named by
+//! GITHUB_STEP_SUMMARY (nothing when it is unset), and `status --format github` turns drift and problems into
 //! workflow commands (`::error::`, `::warning::`) that GitHub shows as
 //! annotations. Nothing here decides an exit code.
 
-use std::io::Write as _;
-use std::path::PathBuf;
-
-use crate::commands::status::Resource;
 use crate::output::Printer;
 use crate::plan::Plan;
+use crate::report::Resource;
 
 /// A step summary: a heading, a table, links and notes.
 #[derive(Debug, Default)]
-pub struct Summary {
+pub struct StepSummary {
     heading: String,
     columns: Vec<&'static str>,
     rows: Vec<Vec<String>>,
@@ -21,13 +18,13 @@ pub struct Summary {
     notes: Vec<String>,
 }
 
-impl Summary {
+impl StepSummary {
     /// `heading` is Markdown already: one line, e.g. "cdnctl status `b`: drift (exit code 3)".
-    pub fn new(heading: impl Into<String>, columns: &[&'static str]) -> Summary {
-        Summary {
+    pub fn new(heading: impl Into<String>, columns: &[&'static str]) -> StepSummary {
+        StepSummary {
             heading: heading.into(),
             columns: columns.to_vec(),
-            ..Summary::default()
+            ..StepSummary::default()
         }
     }
 
@@ -44,7 +41,7 @@ impl Summary {
         self.notes.push(crate::hint::complete(line));
     }
 
-    pub fn notes(mut self, lines: &[String]) -> Summary {
+    pub fn notes(mut self, lines: &[String]) -> StepSummary {
         self.notes.extend(lines.iter().map(|l| crate::hint::complete(l)));
         self
     }
@@ -72,37 +69,10 @@ impl Summary {
         md
     }
 
-    /// Append to $GITHUB_STEP_SUMMARY when it is set. A summary that cannot be
-    /// written is a warning: the command's own outcome matters more.
+    /// Append to $GITHUB_STEP_SUMMARY, through the printer.
     pub fn write(&self, printer: &Printer) {
-        append(printer, &self.markdown());
+        printer.step_summary(&self.markdown());
     }
-}
-
-/// Append Markdown to $GITHUB_STEP_SUMMARY when it is set (to the printer's
-/// capture when a command runs inside another, e.g. `deploy`).
-pub fn append(printer: &Printer, markdown: &str) {
-    let Some(path) = summary_file() else { return };
-    if printer.capture_summary(markdown.to_string()) {
-        return;
-    }
-    let result = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| f.write_all(markdown.as_bytes()));
-    if let Err(e) = result {
-        printer.warn(&format!(
-            "GITHUB_STEP_SUMMARY: cannot append to {}: {e}",
-            path.display()
-        ));
-    }
-}
-
-fn summary_file() -> Option<PathBuf> {
-    std::env::var_os("GITHUB_STEP_SUMMARY")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
 }
 
 /// Text made safe for one table cell: no pipes or line breaks to break the row.
@@ -169,8 +139,8 @@ pub fn status_summary(
     resources: &[Resource],
     problems: &[String],
     urls: &[(&str, String)],
-) -> Summary {
-    let mut s = Summary::new(
+) -> StepSummary {
+    let mut s = StepSummary::new(
         format!("cdnctl status {}: {state} (exit code {exit_code})", code(stack)),
         &["resource", "health", "drift"],
     );
@@ -200,8 +170,8 @@ pub fn status_summary(
 }
 
 /// `up`'s and `down`'s summary: one row per change, and the plan's notes.
-pub fn changes_summary(heading: String, plan: &Plan) -> Summary {
-    let mut s = Summary::new(heading, &["resource", "change"]);
+pub fn changes_summary(heading: String, plan: &Plan) -> StepSummary {
+    let mut s = StepSummary::new(heading, &["resource", "change"]);
     for c in plan.writes() {
         let change = std::iter::once(c.action.as_str())
             .chain(c.details.iter().map(String::as_str))
@@ -262,7 +232,7 @@ mod tests {
 
     #[test]
     fn summary_is_a_heading_a_table_and_links() {
-        let mut s = Summary::new(
+        let mut s = StepSummary::new(
             "cdnctl status `b`: drift (exit code 3)",
             &["resource", "health", "drift"],
         );

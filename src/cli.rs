@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::settings::PRICE_CLASSES;
+/// CloudFront's price classes: `--help` lists them, `settings` checks them.
+pub const PRICE_CLASSES: [&str; 3] = ["PriceClass_100", "PriceClass_200", "PriceClass_All"];
 
 const SETTINGS_HELP: &str = "\
 Settings (environment or .env; a flag of the same name wins):
@@ -81,10 +82,10 @@ pub enum Command {
     #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
     /// Publish a directory of static files to the bucket: only what changed, then invalidate
-    #[command(after_help = crate::sync::options::SYNC_HELP)]
+    #[command(after_help = SYNC_HELP)]
     // sync finds the stack by its bucket: the other settings do not apply.
     #[command(mut_args(|a| if SYNC_IGNORES.contains(&a.get_id().as_str()) { a.hide(true) } else { a }))]
-    Sync(crate::sync::SyncArgs),
+    Sync(SyncArgs),
     /// Probe the site through the CDN as a browser would (DNS, TLS, redirect, objects, CORS); never writes
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
@@ -161,7 +162,7 @@ pub struct ProbeArgs {
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     #[command(flatten)]
-    pub sync: crate::sync::SyncArgs,
+    pub sync: SyncArgs,
     #[command(flatten)]
     pub probe: ProbeArgs,
 }
@@ -224,6 +225,67 @@ pub enum Format {
     Env,
     /// The text report, then drift and problems as GitHub Actions annotations
     Github,
+}
+
+pub const SYNC_HELP: &str = "\
+Settings (environment or .env; the flag of the same name wins):
+  BUCKET_NAME       the stack's bucket, as for `cdnctl up` (with the stack's other settings)
+  CDN_CACHE_RULES   GLOB=CACHE-CONTROL rules separated by ';', first match wins, e.g.
+                    *.html=no-cache;fonts/**=public, max-age=604800
+                    A GLOB without '/' matches file names in any directory; * stays within
+                    a directory, ** crosses them. Files no rule matches get
+                    `public, max-age=31536000, immutable` when content-hashed (named in
+                    staticfiles.json or .vite/manifest.json; where no manifest speaks, a
+                    bundler's name.0123abcd.js or Vite's assets/name-AbCd1_2x.js) and
+                    `public, max-age=60, must-revalidate` otherwise.
+  CDN_SYNC_JOBS     requests in flight at once (default 64)
+  CDN_SYNC_MAX_DELETES  with --delete: the most it may delete, a share of the objects under the
+                    prefix (default 50%) or a count; 100% allows any
+  CDN_SYNC_KEEP_DEPLOYS  with --delete: content-hashed files named by this many last deploys
+                    stay, however old (default 3, at least 2)
+
+Order: content-hashed files, then the rest (manifests last), then the CloudFront invalidation,
+then deletions (with --delete). One sync per prefix writes at a time (a lease in the bucket,
+PREFIX.cdnctl/state.json); another waits for it, up to CDN_WAIT_MINUTES. Exit codes: 0 done (or nothing to do); 3 with --dry-run when
+something would change; 1 error; 2 usage.";
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The directory to publish (e.g. Django's STATIC_ROOT, Vite's dist/)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// Publish under this key prefix instead of the bucket's root
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Cache-Control rules, GLOB=VALUE;... [env: CDN_CACHE_RULES]
+    #[arg(long, value_name = "RULES")]
+    pub cache_rules: Option<String>,
+    /// Delete objects that are gone from DIR (content-hashed ones only after --delete-grace)
+    #[arg(long)]
+    pub delete: bool,
+    /// With --delete: refuse to delete more than this share of the objects under the prefix, or this many (e.g. 50%, 200; 100% for any) [env: CDN_SYNC_MAX_DELETES] [default: 50%]
+    #[arg(long, value_name = "P%|N")]
+    pub max_deletes: Option<String>,
+    /// With --delete: keep content-hashed files for this long after a deploy stopped naming them (e.g. 30m, 48h, 7d; 0 for none)
+    #[arg(long, value_name = "AGE", default_value = "7d")]
+    pub delete_grace: String,
+    /// With --delete: keep the content-hashed files named by this many last deploys, however old [env: CDN_SYNC_KEEP_DEPLOYS] [default: 3]
+    #[arg(long, value_name = "N")]
+    pub keep_deploys: Option<String>,
+    /// Print what would be uploaded, updated, invalidated and deleted; change nothing (exit 3 if anything would)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait until CloudFront has finished the invalidation
+    #[arg(long)]
+    pub wait: bool,
+    /// Also publish what symbolic links leading out of DIR point to (by default they are skipped with a warning; links within DIR are always followed)
+    #[arg(long)]
+    pub follow_links: bool,
+    /// Requests in flight at once [env: CDN_SYNC_JOBS] [default: 64]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<String>,
 }
 
 /// Flags that override the settings of the same name in the environment.

@@ -1,12 +1,15 @@
 //! The printer: the one place that decides what goes to stdout (results, with
-//! `--json` or `--format`), to stderr (progress and messages for people) and
-//! whether a spinner is shown (only on a terminal, never with `--quiet`).
+//! `--json` or `--format`), to stderr (progress and messages for people), to
+//! the GitHub step summary, and whether a spinner or a progress bar is shown
+//! (only on a terminal, never with `--quiet`; a bar never with `--json`).
 
 use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
 
 use crate::plan::Plan;
 
@@ -52,11 +55,10 @@ impl Printer {
         (printer, captured)
     }
 
-    /// Keep a step summary's Markdown when capturing; false when it is to be written.
-    pub fn capture_summary(&self, markdown: String) -> bool {
+    fn capture(&self, keep: impl FnOnce(&mut Captured)) -> bool {
         match &self.captured {
             Some(c) => {
-                c.lock().unwrap_or_else(|e| e.into_inner()).summaries.push(markdown);
+                keep(&mut c.lock().unwrap_or_else(|e| e.into_inner()));
                 true
             }
             None => false,
@@ -113,11 +115,73 @@ impl Printer {
     }
 
     pub fn json(&self, value: &serde_json::Value) {
-        if let Some(c) = &self.captured {
-            c.lock().unwrap_or_else(|e| e.into_inner()).json.push(value.clone());
+        if self.capture(|c| c.json.push(value.clone())) {
             return;
         }
         self.result(&serde_json::to_string_pretty(value).expect("serializable"));
+    }
+
+    /// A command's typed result: its step summary (when it has one), then
+    /// the result as JSON with `--json`, else as text.
+    pub fn report(&self, report: &impl Report) {
+        if let Some(markdown) = report.step_summary() {
+            self.step_summary(&markdown);
+        }
+        if self.json {
+            self.json(&serde_json::to_value(report).expect("serializable"));
+            return;
+        }
+        let text = report.text();
+        for line in &text.result {
+            self.result(line);
+        }
+        for line in &text.info {
+            self.info(line);
+        }
+    }
+
+    /// Append to $GITHUB_STEP_SUMMARY when it is set (to the capture when a
+    /// command runs inside another, e.g. `deploy`). A summary that cannot be
+    /// written is a warning: the command's own outcome matters more.
+    pub fn step_summary(&self, markdown: &str) {
+        if self.capture(|c| c.summaries.push(markdown.to_string())) {
+            return;
+        }
+        let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+        else {
+            return;
+        };
+        let result = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(markdown.as_bytes()));
+        if let Err(e) = result {
+            self.warn(&format!(
+                "GITHUB_STEP_SUMMARY: cannot append to {}: {e}",
+                path.display()
+            ));
+        }
+    }
+
+    /// A transfer's progress bar (files, bytes, rate): on a terminal only,
+    /// never with --quiet or --json, and not for nothing.
+    pub fn transfer(&self, files: usize, bytes: u64) -> TransferBar {
+        if self.quiet || self.json || !self.terminal || files == 0 {
+            return TransferBar(None);
+        }
+        let bar = ProgressBar::new(bytes);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {msg} {bytes}/{total_bytes} {binary_bytes_per_sec} [{elapsed}] (safe to interrupt: the next run continues)",
+            )
+            .expect("valid template"),
+        );
+        bar.set_message(format!("0/{files} files"));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        TransferBar(Some(bar))
     }
 
     pub fn is_terminal(&self) -> bool {
@@ -139,6 +203,42 @@ impl Printer {
         }
         for n in &plan.notes {
             self.info(&format!("  note: {n}"));
+        }
+    }
+}
+
+/// A command's typed result, which the printer renders (see [`Printer::report`]).
+pub trait Report: Serialize {
+    /// The result for people.
+    fn text(&self) -> Text;
+
+    /// The GitHub step summary (Markdown), if this result has one.
+    fn step_summary(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A result as text: lines on stdout, then remarks on stderr.
+#[derive(Debug, Default)]
+pub struct Text {
+    pub result: Vec<String>,
+    pub info: Vec<String>,
+}
+
+/// A transfer's bar, hidden when the printer says so.
+pub struct TransferBar(Option<ProgressBar>);
+
+impl TransferBar {
+    pub fn file_done(&self, bytes: u64, done: usize, files: usize) {
+        if let Some(bar) = &self.0 {
+            bar.inc(bytes);
+            bar.set_message(format!("{done}/{files} files"));
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
         }
     }
 }

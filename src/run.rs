@@ -7,25 +7,10 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command, Format, SettingsArgs};
 use crate::commands;
+use crate::exit::{Exit, Failed};
 use crate::output::Printer;
 use crate::settings::{Environment, Settings};
-
-/// Exit codes; `status` uses 3, 4 and 5 to tell CI what it found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Success = 0,
-    Failure = 1,
-    Usage = 2,
-    /// Something is missing or differs from the settings (`up --dry-run`: would change).
-    Drift = 3,
-    /// Deploying, or a certificate awaiting validation.
-    NotReady = 4,
-    /// Nothing of the stack exists.
-    Absent = 5,
-    /// `check`: a probe of the site failed.
-    CheckFailed = 6,
-    Interrupted = 130,
-}
+use crate::sync::SyncOptions;
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -39,9 +24,10 @@ pub fn main() -> ExitCode {
         return code;
     }
     init_tracing(cli.global.verbose, cli.global.quiet);
-    let code = match prepare(&cli) {
-        Ok(settings) => execute(cli, settings),
-        Err(message) => fail(wants_json(&cli), Exit::Usage, &message),
+    let json = wants_json(&cli);
+    let code = match prepare(&cli).and_then(|(settings, sync)| execute(cli, settings, sync)) {
+        Ok(exit) => exit,
+        Err(failure) => fail(json, &failure),
     };
     ExitCode::from(code as u8)
 }
@@ -51,10 +37,12 @@ fn wants_json(cli: &Cli) -> bool {
     cli.global.json || matches!(&cli.command, Command::Status(s) if s.format == Format::Json)
 }
 
-/// An error: one `cdnctl: …` line per line on stderr and, when JSON is
+/// A failure: one `cdnctl: …` line per line on stderr and, when JSON is
 /// wanted, `{"error": …, "exit_code": …}` on stdout, so that `| jq` sees it.
-fn fail(json: bool, exit: Exit, message: &str) -> Exit {
-    let message = crate::hint::complete(message);
+/// Its kind decides the exit code.
+fn fail(json: bool, failure: &Failed) -> Exit {
+    let exit = failure.exit();
+    let message = crate::hint::complete(&failure.to_string());
     for line in message.lines() {
         eprintln!("cdnctl: {line}");
     }
@@ -66,72 +54,64 @@ fn fail(json: bool, exit: Exit, message: &str) -> Exit {
 }
 
 /// Load the env file and validate every setting: all before any AWS call.
-/// Every bad setting is reported, one line each.
-fn prepare(cli: &Cli) -> Result<Settings, String> {
+/// Every bad setting is reported, one line each. `sync`'s options are
+/// resolved here, once.
+fn prepare(cli: &Cli) -> Result<(Settings, Option<SyncOptions>), Failed> {
     if let Command::Status(s) = &cli.command {
         if cli.global.json && matches!(s.format, Format::Env | Format::Github) {
             let format = if s.format == Format::Env { "env" } else { "github" };
-            return Err(format!(
+            return Err(Failed::Settings(vec![format!(
                 "--json: conflicts with --format {format}: use --format json (or --json) for JSON, or --format {format} alone"
-            ));
+            )]));
         }
     }
-    let mut warnings = crate::settings::dotenv::load(cli.global.env_file.as_deref())?;
+    let mut warnings =
+        crate::settings::dotenv::load(cli.global.env_file.as_deref()).map_err(|e| Failed::Settings(vec![e]))?;
     warnings.extend(crate::settings::dotenv::environment_warnings());
     for w in warnings {
         eprintln!("cdnctl: warning: {w}");
     }
     let settings = Settings::resolve(SettingsArgs::of(&cli.command), &Environment);
     let sync = match &cli.command {
-        Command::Sync(args) => crate::sync::SyncOptions::resolve(args, &Environment).err(),
-        Command::Deploy(args) => crate::sync::SyncOptions::resolve(&args.sync, &Environment).err(),
+        Command::Sync(args) => Some(SyncOptions::resolve(args, &Environment)),
+        Command::Deploy(args) => Some(SyncOptions::resolve(&args.sync, &Environment)),
         _ => None,
     };
-    match (settings, sync) {
-        (Ok(settings), None) => Ok(settings),
+    match (settings, sync.transpose()) {
+        (Ok(settings), Ok(sync)) => Ok((settings, sync)),
         (settings, sync) => {
             let mut errors = settings.err().map(|e| e.0).unwrap_or_default();
-            errors.extend(sync);
-            Err(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+            errors.extend(sync.err());
+            Err(Failed::Settings(errors.iter().map(ToString::to_string).collect()))
         }
     }
 }
 
-fn execute(cli: Cli, settings: Settings) -> Exit {
-    let json = wants_json(&cli);
-    let printer = Printer::new(cli.global.quiet, json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => return fail(json, Exit::Failure, &format!("cannot start: {e}")),
-    };
+fn execute(cli: Cli, settings: Settings, sync: Option<SyncOptions>) -> Result<Exit, Failed> {
+    let printer = Printer::new(cli.global.quiet, wants_json(&cli));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failed::Error(anyhow::anyhow!("cannot start: {e}")))?;
     let outcome = runtime.block_on(async {
         tokio::select! {
-            result = commands::run(&cli, &settings, &printer) => Some(result),
+            result = commands::run(&cli, &settings, sync.as_ref(), &printer) => Some(result),
             _ = tokio::signal::ctrl_c() => None,
         }
     });
     // A prompt's blocking read may still wait for a line: do not wait for it.
     runtime.shutdown_background();
-    match outcome {
-        Some(Ok(exit)) => exit,
-        Some(Err(e)) => fail(json, Exit::Failure, &format!("{e:#}")),
-        None => {
-            let verb = match cli.command {
-                Command::Up(_) => "up",
-                Command::Down(_) => "down",
-                Command::Status(_) => "status",
-                Command::Sync(_) => "sync",
-                Command::Check(_) => "check",
-                Command::Deploy(_) => "deploy",
-                Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
-            };
-            fail(
-                json,
-                Exit::Interrupted,
-                &format!("interrupted: nothing is lost; run `cdnctl {verb}` again to continue where this run stopped"),
-            )
-        }
-    }
+    outcome.unwrap_or_else(|| {
+        Err(Failed::Interrupted(match cli.command {
+            Command::Up(_) => "up",
+            Command::Down(_) => "down",
+            Command::Status(_) => "status",
+            Command::Sync(_) => "sync",
+            Command::Check(_) => "check",
+            Command::Deploy(_) => "deploy",
+            Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
+        }))
+    })
 }
 
 /// cdnctl's own lines at `-v` (what it reads and writes, request by request),

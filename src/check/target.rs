@@ -60,7 +60,7 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
         }))
     };
     let (stack, listing, objects, records) = tokio::join!(
-        remote::find_stack(clients, spec, waiting),
+        remote::find_destination(clients, spec, waiting),
         distribution::list(&clients.cloudfront, spec),
         remote::list(&clients.s3, bucket, ""),
         records

@@ -8,8 +8,8 @@ use crate::aws::{Clients, Waiting};
 use crate::check::{probes, target, Http, Outcome};
 use crate::ci;
 use crate::cli::CheckArgs;
+use crate::exit::Exit;
 use crate::output::Printer;
-use crate::run::Exit;
 use crate::spec::Spec;
 
 pub async fn run(
@@ -60,7 +60,7 @@ fn report(printer: &Printer, target: &target::Target, outcomes: &[Outcome], fail
             "probes": outcomes,
         }));
     }
-    let mut summary = ci::Summary::new(
+    let mut summary = ci::StepSummary::new(
         format!("cdnctl check {}: {verdict}", ci::code(&target.host)),
         &["", "Probe", "Target", "Result"],
     );

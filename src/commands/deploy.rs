@@ -3,16 +3,16 @@
 //! does not succeed; its exit code is deploy's. The stages' results and step
 //! summaries are gathered into one report and one summary.
 
-use anyhow::Context as _;
 use serde_json::{json, Value};
 
 use super::{check, sync, up};
 use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::{CheckArgs, DeployArgs, UpArgs};
+use crate::exit::{Exit, Failed};
 use crate::output::Printer;
-use crate::run::Exit;
 use crate::spec::Spec;
+use crate::sync::SyncOptions;
 
 pub const DEPLOY_HELP: &str = "\
 Runs `cdnctl up` (waiting for CloudFront), then `cdnctl sync DIR` with sync's flags, then
@@ -55,6 +55,7 @@ pub async fn run(
     spec: &Spec,
     waiting: &Waiting,
     args: &DeployArgs,
+    opts: &SyncOptions,
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
     let dry_run = args.sync.dry_run;
@@ -87,7 +88,7 @@ pub async fn run(
         printer.info(&format!("== deploy: {}", stage.name()));
         let outcome = match stage {
             Stage::Up => up::run(clients, spec, waiting, &up_args, &inner).await,
-            Stage::Sync => sync::run(clients, spec, waiting, &args.sync, &inner).await,
+            Stage::Sync => sync::run(clients, spec, waiting, opts, &inner).await,
             Stage::Check => check::run(clients, spec, waiting, &check_args, &inner).await,
         };
         let (result, summaries) = {
@@ -103,7 +104,7 @@ pub async fn run(
                 let mut sections = sections;
                 sections.push(format!("{}\n\n", ci::inline(&format!("{e:#}"))));
                 write_summary(printer, spec, &heading, &sections);
-                return Err(e).context(format!("deploy: {stopped}"));
+                return Err(Failed::from(e).within(&format!("deploy: {stopped}")).into());
             }
         };
         done.push(Done { stage, exit, result });
@@ -219,5 +220,5 @@ fn write_summary(printer: &Printer, spec: &Spec, verdict: &str, sections: &[Stri
             None => md.push_str(&s),
         }
     }
-    ci::append(printer, &md);
+    printer.step_summary(&md);
 }

@@ -10,10 +10,10 @@ use crate::apply::{apply, Facts};
 use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::DownArgs;
+use crate::exit::{Exit, Failed};
 use crate::observe::observe;
 use crate::output::{plan_json, Printer};
 use crate::plan::{self, DownOptions};
-use crate::run::Exit;
 use crate::spec::Spec;
 
 pub async fn run(
@@ -45,7 +45,7 @@ pub async fn run(
         });
     }
     if world.nothing_exists() {
-        ci::Summary::new(
+        ci::StepSummary::new(
             format!("cdnctl down {}: nothing to remove", ci::code(&spec.bucket)),
             &[],
         )
@@ -59,7 +59,7 @@ pub async fn run(
     if plan.writes().next().is_some() && !args.yes {
         printer.plan(&plan, "cdnctl down will");
         if !confirm(printer).await? {
-            anyhow::bail!("down: not confirmed; nothing was changed");
+            return Err(Failed::NotConfirmed("down: not confirmed".into()).into());
         }
     }
 
@@ -87,7 +87,10 @@ pub async fn run(
 async fn confirm(printer: &Printer) -> anyhow::Result<bool> {
     use std::io::IsTerminal as _;
     if !std::io::stdin().is_terminal() || !printer.is_terminal() {
-        anyhow::bail!("down: deleting needs confirmation: run `cdnctl down --yes` (or `--dry-run` to see the plan); nothing was changed");
+        return Err(Failed::NotConfirmed(
+            "down: deleting needs confirmation: run `cdnctl down --yes` (or `--dry-run` to see the plan)".into(),
+        )
+        .into());
     }
     eprint!("Delete these? [y/N] ");
     std::io::stderr().flush()?;

@@ -10,15 +10,23 @@ mod up;
 use crate::aws::Clients;
 use crate::aws::Waiting;
 use crate::cli::{Cli, Command};
+use crate::exit::{Exit, Failed};
 use crate::output::Printer;
 use crate::plan::Refusal;
-use crate::run::Exit;
 use crate::settings::Settings;
 use crate::spec::Spec;
+use crate::sync::SyncOptions;
 
 pub use deploy::DEPLOY_HELP;
 
-pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> anyhow::Result<Exit> {
+/// The command's outcome: an exit code, or a failure of a kind that
+/// `run.rs` maps to its code and closing line.
+pub async fn run(
+    cli: &Cli,
+    settings: &Settings,
+    sync: Option<&SyncOptions>,
+    printer: &Printer,
+) -> Result<Exit, Failed> {
     let clients = Clients::connect(&cli.global).await?;
     let spec = Spec::new(settings, &clients.region);
     for user in settings.bucket_users.iter().filter(|u| u.contains(":assumed-role/")) {
@@ -26,23 +34,26 @@ pub async fn run(cli: &Cli, settings: &Settings, printer: &Printer) -> anyhow::R
             "BUCKET_USERS: {user} is a session ARN and stops matching when the session ends: prefer the role's ARN (arn:aws:iam::ACCOUNT:role/NAME)"
         ));
     }
-    match &cli.command {
-        Command::Up(args) => up::run(&clients, &spec, &waiting(settings), args, printer).await,
-        Command::Down(args) => down::run(&clients, &spec, &waiting(settings), args, printer).await,
-        Command::Status(args) => status::run(&clients, &spec, &waiting(settings), args, printer).await,
-        Command::Sync(args) => sync::run(&clients, &spec, &waiting(settings), args, printer).await,
-        Command::Check(args) => check::run(&clients, &spec, &waiting(settings), args, printer).await,
-        Command::Deploy(args) => deploy::run(&clients, &spec, &waiting(settings), args, printer).await,
+    Ok(match &cli.command {
+        Command::Up(args) => up::run(&clients, &spec, &waiting(settings), args, printer).await?,
+        Command::Down(args) => down::run(&clients, &spec, &waiting(settings), args, printer).await?,
+        Command::Status(args) => status::run(&clients, &spec, &waiting(settings), args, printer).await?,
+        Command::Sync(_) => {
+            let opts = sync.expect("run.rs resolves sync's options with the settings");
+            sync::run(&clients, &spec, &waiting(settings), opts, printer).await?
+        }
+        Command::Check(args) => check::run(&clients, &spec, &waiting(settings), args, printer).await?,
+        Command::Deploy(args) => {
+            let opts = sync.expect("run.rs resolves deploy's sync options with the settings");
+            deploy::run(&clients, &spec, &waiting(settings), args, opts, printer).await?
+        }
         Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
-    }
+    })
 }
 
-/// Refusals found before any write, as one error with a line each.
+/// Refusals found before any write, one line each.
 fn refused(refusals: Vec<Refusal>) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{}\nnothing was changed",
-        refusals.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n")
-    )
+    Failed::Refused(refusals.into_iter().map(|r| r.0).collect()).into()
 }
 
 /// How often and how long to wait for AWS: CDN_POLL_SECONDS and

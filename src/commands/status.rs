@@ -1,7 +1,6 @@
 //! `cdnctl status`: observe and plan as `up` would, never apply; report each
 //! resource's presence, ownership, health and drift, and say it in the exit code.
 
-use serde::Serialize;
 use serde_json::json;
 
 use super::now;
@@ -9,29 +8,15 @@ use crate::access;
 use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::{Format, StatusArgs};
+use crate::exit::Exit;
 use crate::observe::{observe, World};
 use crate::output::Printer;
 use crate::plan::{self, Plan, UpOptions};
+use crate::report::Resource;
 use crate::resources::{bucket, bucket_policy, certificate, dns};
-use crate::run::Exit;
 use crate::settings::Waf;
 use crate::spec::Headers;
 use crate::spec::Spec;
-
-/// One resource in the report. The JSON schema is documented in README.md.
-#[derive(Debug, Serialize)]
-pub struct Resource {
-    /// bucket | origin_access_control | response_headers_policy | distribution | certificate | dns_record
-    pub r#type: &'static str,
-    pub name: String,
-    pub present: bool,
-    pub owned: bool,
-    /// ok | missing | foreign | unreadable | deploying | disabled | pending | failed | expiring | expired | wrong_target | leftover
-    pub health: String,
-    /// More for people: days to a certificate's expiry, where a record points, …
-    pub detail: String,
-    pub differences: Vec<String>,
-}
 
 pub async fn run(
     clients: &Clients,

@@ -9,139 +9,84 @@ use anyhow::anyhow;
 
 use super::now;
 use crate::aws::{Clients, Waiting};
+use crate::exit::{Exit, Failed};
 use crate::output::Printer;
-use crate::run::Exit;
-use crate::settings::Environment;
 use crate::spec::Spec;
 use crate::sync::decide::{self, Decided};
-use crate::sync::diff::{self, Plan, RemoteObject};
-use crate::sync::lease::{self, Held, Lease, Version};
-use crate::sync::remote::{self, Stack};
+use crate::sync::diff::{self, Publish};
+use crate::sync::holder::{self, Lease};
+use crate::sync::lease::{self, Held, Version};
+use crate::sync::listing::RemoteObject;
+use crate::sync::remote::{self, Destination};
 use crate::sync::scan::{self, LocalFile};
 use crate::sync::stages::{self, Published};
-use crate::sync::state::{Pending, State};
-use crate::sync::{report, transfer, SyncArgs, SyncOptions};
+use crate::sync::state::{Pending, PrefixState};
+use crate::sync::{report, transfer, SyncOptions};
 
 /// How often to read the state again when another run changed it between
 /// this run's read and its write.
 const RACES: usize = 10;
 
+/// The pipeline: scan ∥ find the destination ∥ read the state and list →
+/// diff, and take the lease → transfer → invalidate → delete.
 pub async fn run(
     clients: &Clients,
     spec: &Spec,
     waiting: &Waiting,
-    args: &SyncArgs,
+    opts: &SyncOptions,
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
-    let opts = SyncOptions::resolve(args, &Environment)?;
-    // Content-MD5 goes with every upload; the SDK's own checksums would make
-    // it read each streamed body twice (or send it aws-chunked).
-    let s3 = aws_sdk_s3::Client::from_conf(
+    let s3 = uploading_client(clients);
+    let at = Pipeline {
+        s3: &s3,
+        bucket: spec.bucket.as_str(),
+        key: format!("{}state.json", reserved(opts)),
+        opts,
+        waiting,
+        printer,
+        me: Lease::mine(now()),
+    };
+    let Gathered {
+        destination,
+        files,
+        seen,
+    } = at.gather(clients, spec).await?;
+    let Claimed { seen, decided, held } = match at.diff_and_take(&destination, &files, seen).await? {
+        Taken::Held(claimed) => *claimed,
+        Taken::Done(exit) => return Ok(exit),
+    };
+    let work = at.publish(clients, &destination, &files, &decided, held).await?;
+    printer.report(&at.summary(
+        &destination,
+        &files,
+        &seen,
+        &decided,
+        &work.published,
+        work.invalidated.as_deref(),
+    ));
+    Ok(Exit::Success)
+}
+
+/// Content-MD5 goes with every upload; the SDK's own checksums would make
+/// it read each streamed body twice (or send it aws-chunked).
+fn uploading_client(clients: &Clients) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
         clients
             .s3
             .config()
             .to_builder()
             .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
             .build(),
-    );
-    let bucket = spec.bucket.as_str();
-    let reserved = format!("{}.cdnctl/", opts.prefix);
-    let at = Place {
-        s3: &s3,
-        bucket,
-        key: format!("{reserved}state.json"),
-        opts: &opts,
-        waiting,
-        printer,
-        me: Lease::mine(now()),
-    };
+    )
+}
 
-    // The local scan, the stack, and the state then the listing, all at once.
-    let scanning = {
-        let (dir, prefix, rules, reserved, follow) = (
-            opts.dir.clone(),
-            opts.prefix.clone(),
-            opts.rules.clone(),
-            reserved.clone(),
-            opts.follow_links,
-        );
-        tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved, follow))
-    };
-    let (stack, mut seen) = tokio::join!(remote::find_stack(clients, spec, waiting), at.look());
-    let stack = stack?;
-    let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
-    for w in &local.warnings {
-        printer.warn(w);
-    }
-    let files = local.files;
-    if files.is_empty() && !(opts.delete && opts.max_deletes.is_unlimited()) {
-        anyhow::bail!(
-            "DIR: {} holds no files to publish (did the build or collectstatic run?)\nnothing was changed",
-            opts.dir.display()
-        );
-    }
-
-    let mut races = 0;
-    let (seen, decided, held) = loop {
-        let s = seen?;
-        let mut d = at.decide(&files, &s).await?;
-        if stack.distribution_id.is_none() {
-            d.batch = None;
-        }
-        at.check_deletes(&s, &d.plan)?;
-        if opts.dry_run {
-            report::dry_run(printer, &files, &d.plan, d.batch.as_ref(), bucket, &opts.prefix);
-            return Ok(if d.plan.has_writes() || d.batch.is_some() {
-                Exit::Drift
-            } else {
-                Exit::Success
-            });
-        }
-        match at.take(&s, &d).await? {
-            Taken::Held(held) => break (s, d, held),
-            Taken::Recorded => {
-                report::done(
-                    printer,
-                    &at.summary(&stack, &files, &s, &d, &Published::default(), None),
-                );
-                return Ok(Exit::Success);
-            }
-            Taken::Raced => {}
-        }
-        races += 1;
-        if races > RACES {
-            anyhow::bail!(
-                "{}: other runs keep changing it: run `cdnctl sync` again\nnothing was changed",
-                at.key
-            );
-        }
-        printer.info("another sync changed this prefix meanwhile: reading it again");
-        seen = at.look().await;
-    };
-
-    let mut work = Work::default();
-    let result = at.work(clients, &stack, &files, &decided, &held, &mut work).await;
-    // Give the lease back with what this run achieved, whatever happened.
-    let fingerprint = opts.rules.fingerprint();
-    let released = held.release(|s| work.record(&decided, fingerprint, s)).await;
-    result?;
-    released?;
-    report::done(
-        printer,
-        &at.summary(
-            &stack,
-            &files,
-            &seen,
-            &decided,
-            &work.published,
-            work.invalidated.as_deref(),
-        ),
-    );
-    Ok(Exit::Success)
+/// cdnctl's own keys under the prefix (its state): never synced nor deleted.
+fn reserved(opts: &SyncOptions) -> String {
+    format!("{}.cdnctl/", opts.prefix)
 }
 
 /// The prefix being synced, and what every step needs.
-struct Place<'a> {
+struct Pipeline<'a> {
     s3: &'a aws_sdk_s3::Client,
     bucket: &'a str,
     /// The prefix's state object.
@@ -154,7 +99,7 @@ struct Place<'a> {
 
 /// The state (no other run holding it) and, read after it, the listing.
 struct Seen {
-    state: State,
+    state: PrefixState,
     version: Version,
     objects: BTreeMap<String, RemoteObject>,
     pages: usize,
@@ -162,6 +107,30 @@ struct Seen {
 
 enum Taken {
     /// The lease, with the pending invalidation noted: go ahead.
+    Held(Box<Claimed>),
+    /// Nothing more to do: a dry run, or nothing to publish and the record
+    /// up to date (reported already).
+    Done(Exit),
+}
+
+/// What the pipeline starts from: where to publish, the local files, and
+/// the state and listing (an error there waits for the diff, which reads
+/// them again after a race).
+struct Gathered {
+    destination: Destination,
+    files: Vec<LocalFile>,
+    seen: anyhow::Result<Seen>,
+}
+
+/// What the diff decided, from what was seen, and the lease to write it.
+struct Claimed {
+    seen: Seen,
+    decided: Decided,
+    held: Held,
+}
+
+/// What one attempt to take the lease found.
+enum Attempt {
     Held(Held),
     /// Nothing to publish; the record is up to date.
     Recorded,
@@ -179,7 +148,7 @@ struct Work {
 
 impl Work {
     /// What this run achieved, into the state it leaves.
-    fn record(&self, d: &Decided, fingerprint: String, state: &mut State) {
+    fn record(&self, d: &Decided, fingerprint: String, state: &mut PrefixState) {
         if self.invalidated.is_some() {
             state.pending = None;
         }
@@ -194,12 +163,133 @@ impl Work {
     }
 }
 
-impl Place<'_> {
+impl Pipeline<'_> {
+    /// The local scan ∥ the destination ∥ the state then the listing, all at
+    /// once. The listing's error waits: the diff reads it again on a race.
+    async fn gather(&self, clients: &Clients, spec: &Spec) -> anyhow::Result<Gathered> {
+        let opts = self.opts;
+        let scanning = {
+            let (dir, prefix, rules, reserved, follow) = (
+                opts.dir.clone(),
+                opts.prefix.clone(),
+                opts.rules.clone(),
+                reserved(opts),
+                opts.follow_links,
+            );
+            tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved, follow))
+        };
+        let (destination, seen) = tokio::join!(remote::find_destination(clients, spec, self.waiting), self.look());
+        let destination = destination?;
+        let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
+        for w in &local.warnings {
+            self.printer.warn(w);
+        }
+        if local.files.is_empty() && !(opts.delete && opts.max_deletes.is_unlimited()) {
+            return Err(Failed::Refused(vec![format!(
+                "DIR: {} holds no files to publish (did the build or collectstatic run?)",
+                opts.dir.display()
+            )])
+            .into());
+        }
+        Ok(Gathered {
+            destination,
+            files: local.files,
+            seen,
+        })
+    }
+
+    /// Diff, then take the lease before any write; read again (up to
+    /// [`RACES`] times) when another run wrote the state meanwhile.
+    async fn diff_and_take(
+        &self,
+        destination: &Destination,
+        files: &[LocalFile],
+        mut seen: anyhow::Result<Seen>,
+    ) -> anyhow::Result<Taken> {
+        for attempt in 0..=RACES {
+            let s = seen?;
+            let d = self.diff(destination, files, &s).await?;
+            if self.opts.dry_run {
+                return Ok(Taken::Done(self.dry_run(files, &d)));
+            }
+            match self.take(&s, &d).await? {
+                Attempt::Held(held) => {
+                    return Ok(Taken::Held(Box::new(Claimed {
+                        seen: s,
+                        decided: d,
+                        held,
+                    })))
+                }
+                Attempt::Recorded => {
+                    self.printer
+                        .report(&self.summary(destination, files, &s, &d, &Published::default(), None));
+                    return Ok(Taken::Done(Exit::Success));
+                }
+                Attempt::Raced if attempt == RACES => break,
+                Attempt::Raced => {}
+            }
+            self.printer
+                .info("another sync changed this prefix meanwhile: reading it again");
+            seen = self.look().await;
+        }
+        Err(Failed::Refused(vec![format!(
+            "{}: other runs keep changing it: run `cdnctl sync` again",
+            self.key
+        )])
+        .into())
+    }
+
+    /// What to upload, correct, invalidate and delete; refused when it would
+    /// delete more than --max-deletes allows.
+    async fn diff(&self, destination: &Destination, files: &[LocalFile], seen: &Seen) -> anyhow::Result<Decided> {
+        let mut d = self.decide(files, seen).await?;
+        if destination.distribution_id.is_none() {
+            d.batch = None;
+        }
+        self.check_deletes(seen, &d.plan)?;
+        Ok(d)
+    }
+
+    /// The dry run's report; 3 when anything would change.
+    fn dry_run(&self, files: &[LocalFile], d: &Decided) -> Exit {
+        self.printer.report(&report::DryRun::new(
+            files,
+            &d.plan,
+            d.batch.as_ref(),
+            self.bucket,
+            &self.opts.prefix,
+        ));
+        if d.plan.has_writes() || d.batch.is_some() {
+            Exit::Drift
+        } else {
+            Exit::Success
+        }
+    }
+
+    /// Transfer, invalidate, delete; then give the lease back with what this
+    /// run achieved, whatever happened.
+    async fn publish(
+        &self,
+        clients: &Clients,
+        destination: &Destination,
+        files: &[LocalFile],
+        d: &Decided,
+        held: Held,
+    ) -> anyhow::Result<Work> {
+        let mut work = Work::default();
+        let result = self.work(clients, destination, files, d, &held, &mut work).await;
+        let fingerprint = self.opts.rules.fingerprint();
+        let released = held.release(|s| work.record(d, fingerprint, s)).await;
+        result?;
+        released?;
+        Ok(work)
+    }
+
     /// Note what this run must invalidate, and take the lease, before
     /// changing anything: a run interrupted after its uploads still
     /// invalidates when run again. With nothing to publish, only the record
     /// is written (if it changed).
-    async fn take(&self, seen: &Seen, d: &Decided) -> anyhow::Result<Taken> {
+    async fn take(&self, seen: &Seen, d: &Decided) -> anyhow::Result<Attempt> {
         let mut next = d.state.clone();
         let idle = !d.plan.has_writes() && d.batch.is_none();
         if idle {
@@ -207,7 +297,7 @@ impl Place<'_> {
                 next.fingerprint = Some(self.opts.rules.fingerprint());
             }
             if next.same_record(&seen.state) && seen.state.lease.is_none() {
-                return Ok(Taken::Recorded);
+                return Ok(Attempt::Recorded);
             }
         } else {
             next.pending = d.batch.as_ref().map(|b| Pending {
@@ -217,15 +307,15 @@ impl Place<'_> {
             let now = now();
             next.lease = Some(Lease {
                 since: now,
-                expires: now + lease::TTL,
+                expires: now + holder::TTL,
                 ..self.me.clone()
             });
         }
         Ok(
             match lease::write(self.s3, self.bucket, &self.key, &next, &seen.version).await? {
-                None => Taken::Raced,
-                Some(_) if idle => Taken::Recorded,
-                Some(version) => Taken::Held(Held::new(self.s3, self.bucket, &self.key, next, version)),
+                None => Attempt::Raced,
+                Some(_) if idle => Attempt::Recorded,
+                Some(version) => Attempt::Held(Held::new(self.s3, self.bucket, &self.key, next, version)),
             },
         )
     }
@@ -265,108 +355,139 @@ impl Place<'_> {
     }
 
     /// An empty or wrong DIR must not wipe the site.
-    fn check_deletes(&self, seen: &Seen, plan: &Plan) -> anyhow::Result<()> {
+    fn check_deletes(&self, seen: &Seen, plan: &Publish) -> anyhow::Result<()> {
         let under = seen.objects.keys().filter(|k| !diff::is_reserved(k)).count();
         let limit = self.opts.max_deletes;
         if plan.deletes.is_empty() || limit.allows(plan.deletes.len(), under) {
             return Ok(());
         }
-        anyhow::bail!(
+        Err(Failed::Refused(vec![format!(
             "--max-deletes: {} of the {under} objects under {}/{} are gone from {} and would be deleted, more than --max-deletes {limit} allows: \
-             check DIR and --prefix; if that is right, run again with a larger --max-deletes (100% for any)\nnothing was changed",
+             check DIR and --prefix; if that is right, run again with a larger --max-deletes (100% for any)",
             plan.deletes.len(),
             self.bucket,
             self.opts.prefix,
             self.opts.dir.display(),
-        )
+        )])
+        .into())
     }
 
     /// Upload, invalidate, delete. `out` keeps what was achieved, also on error.
     async fn work(
         &self,
         clients: &Clients,
-        stack: &Stack,
+        destination: &Destination,
         files: &[LocalFile],
         d: &Decided,
         held: &Held,
         out: &mut Work,
     ) -> anyhow::Result<()> {
-        let (bucket, printer) = (self.bucket, self.printer);
-        out.published = stages::publish(self.s3, bucket, files, &d.plan, self.opts.jobs, printer).await;
+        out.published = stages::publish(self.s3, self.bucket, files, &d.plan, self.opts.jobs, self.printer).await;
+        // Also after a partial failure: what was uploaded is live and stale at the edge.
+        self.invalidate(clients, destination, d, &mut out.invalidated).await?;
+        self.stop_on_failures(&out.published)?;
+        out.deleted = self.delete(d, held).await?;
+        Ok(())
+    }
 
-        // Invalidate what this run changed (also after a partial failure: what
-        // was uploaded is live and stale at the edge).
-        if let (Some(b), Some(dist)) = (&d.batch, &stack.distribution_id) {
-            let room = printer.on_refusal(
-                "invalidation",
-                "CloudFront's limits (3,000 paths, 15 wildcards in progress) are full: waiting for room",
-            );
-            let id = transfer::invalidate(&clients.cloudfront, dist, &b.paths, &b.reference, self.waiting, room)
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "{e:#}\nthe files are live; the invalidation is kept in {} and sent by the next `cdnctl sync`; nothing was deleted",
-                        self.key
-                    )
-                })?;
-            printer.info(&format!(
-                "Invalidating {} path{} on {dist} ({id}); CloudFront's first 1,000 paths a month are free",
-                b.paths.len(),
-                if b.paths.len() == 1 { "" } else { "s" }
-            ));
-            out.invalidated = Some(id.clone());
-            if self.opts.wait {
-                let p = printer.progress("invalidation", &format!("{id} in progress"));
-                transfer::wait_invalidated(&clients.cloudfront, dist, &id, self.waiting).await?;
-                p.finish();
+    /// Invalidate what this run changed; `id` gets the invalidation's id as
+    /// soon as CloudFront has it (before waiting for it, with --wait).
+    async fn invalidate(
+        &self,
+        clients: &Clients,
+        destination: &Destination,
+        d: &Decided,
+        id: &mut Option<String>,
+    ) -> anyhow::Result<()> {
+        let printer = self.printer;
+        let (Some(b), Some(dist)) = (&d.batch, &destination.distribution_id) else {
+            if destination.distribution_id.is_none() && d.plan.invalidation.is_some() {
+                printer.warn(&format!(
+                    "stack {} has no distribution yet: nothing to invalidate (run `cdnctl up`)",
+                    self.bucket
+                ));
             }
-        } else if stack.distribution_id.is_none() && d.plan.invalidation.is_some() {
-            printer.warn(&format!(
-                "stack {bucket} has no distribution yet: nothing to invalidate (run `cdnctl up`)"
-            ));
-        }
-
-        let failures = &out.published.failures;
-        if !failures.is_empty() {
-            anyhow::bail!(
-                "{}\n{} file(s) failed; nothing was deleted: run `cdnctl sync` again to finish",
-                failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n"),
-                failures.len()
-            );
-        }
-        if !d.plan.deletes.is_empty() {
-            if held.lost().await {
-                anyhow::bail!(
-                    "{}: another sync took over this run's lease while it was stalled; nothing was deleted: run `cdnctl sync` again",
+            return Ok(());
+        };
+        let room = printer.on_refusal(
+            "invalidation",
+            "CloudFront's limits (3,000 paths, 15 wildcards in progress) are full: waiting for room",
+        );
+        let sent = transfer::invalidate(&clients.cloudfront, dist, &b.paths, &b.reference, self.waiting, room)
+            .await
+            .map_err(|e| {
+                Failed::PartWay(format!(
+                    "{e:#}\nthe files are live; the invalidation is kept in {} and sent by the next `cdnctl sync`; nothing was deleted",
                     self.key
-                );
-            }
-            transfer::delete(self.s3, bucket, &d.plan.deletes, self.opts.jobs).await?;
-            out.deleted = true;
+                ))
+            })?;
+        printer.info(&format!(
+            "Invalidating {} path{} on {dist} ({sent}); CloudFront's first 1,000 paths a month are free",
+            b.paths.len(),
+            if b.paths.len() == 1 { "" } else { "s" }
+        ));
+        *id = Some(sent.clone());
+        if self.opts.wait {
+            let p = printer.progress("invalidation", &format!("{sent} in progress"));
+            transfer::wait_invalidated(&clients.cloudfront, dist, &sent, self.waiting).await?;
+            p.finish();
         }
         Ok(())
     }
 
-    fn summary<'a>(
-        &'a self,
-        stack: &'a Stack,
+    /// Files that failed stop the run before any delete.
+    fn stop_on_failures(&self, published: &Published) -> anyhow::Result<()> {
+        let failures = &published.failures;
+        if failures.is_empty() {
+            return Ok(());
+        }
+        Err(Failed::PartWay(format!(
+            "{}\n{} file(s) failed; nothing was deleted: run `cdnctl sync` again to finish",
+            failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n"),
+            failures.len()
+        ))
+        .into())
+    }
+
+    /// Delete what is gone from DIR, unless another run took the lease over
+    /// while this one was stalled. Whether anything was deleted.
+    async fn delete(&self, d: &Decided, held: &Held) -> anyhow::Result<bool> {
+        if d.plan.deletes.is_empty() {
+            return Ok(false);
+        }
+        if held.lost().await {
+            return Err(Failed::PartWay(format!(
+                "{}: another sync took over this run's lease while it was stalled; nothing was deleted: run `cdnctl sync` again",
+                self.key
+            ))
+            .into());
+        }
+        transfer::delete(self.s3, self.bucket, &d.plan.deletes, self.opts.jobs).await?;
+        Ok(true)
+    }
+
+    fn summary(
+        &self,
+        stack: &Destination,
         files: &[LocalFile],
         seen: &Seen,
-        d: &'a Decided,
-        published: &'a Published,
-        invalidation_id: Option<&'a str>,
-    ) -> report::Done<'a> {
-        report::Done {
-            bucket: self.bucket,
-            prefix: &self.opts.prefix,
-            distribution_id: stack.distribution_id.as_deref(),
-            files: files.len(),
-            plan: &d.plan,
-            published,
-            headers_checked: d.heads_checked,
-            listing_pages: seen.pages,
-            batch: d.batch.as_ref(),
-            invalidation_id,
-        }
+        d: &Decided,
+        published: &Published,
+        invalidation_id: Option<&str>,
+    ) -> report::Synced {
+        report::Synced::new(
+            &d.plan,
+            report::Figures {
+                bucket: self.bucket,
+                prefix: &self.opts.prefix,
+                distribution_id: stack.distribution_id.as_deref(),
+                files: files.len(),
+                published,
+                headers_checked: d.heads_checked,
+                listing_pages: seen.pages,
+                batch: d.batch.as_ref(),
+                invalidation_id,
+            },
+        )
     }
 }

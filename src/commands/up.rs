@@ -7,10 +7,10 @@ use crate::apply::{apply, Facts};
 use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::UpArgs;
+use crate::exit::Exit;
 use crate::observe::observe;
 use crate::output::{plan_json, Printer};
 use crate::plan::{self, UpOptions};
-use crate::run::Exit;
 use crate::spec::Spec;
 
 pub async fn run(

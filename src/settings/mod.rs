@@ -140,7 +140,7 @@ impl Source for Environment {
     }
 }
 
-pub const PRICE_CLASSES: [&str; 3] = ["PriceClass_100", "PriceClass_200", "PriceClass_All"];
+pub use crate::cli::PRICE_CLASSES;
 pub const OWNER_TAG: &str = "cdnctl:stack";
 /// DNS validation commonly takes 5–30 minutes after the record is written, and
 /// a CloudFront deployment or an ACM "in use" window up to ~20: long enough for

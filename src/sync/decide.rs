@@ -5,10 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::diff::{self, Plan, RemoteObject};
+use super::diff::{self, Publish};
 use super::invalidation::Batch;
+use super::listing::RemoteObject;
 use super::scan::LocalFile;
-use super::state::{self, State};
+use super::state::{self, PrefixState};
 use super::{remote, rules, SyncOptions};
 use crate::output::Printer;
 
@@ -23,12 +24,12 @@ pub struct Place<'a> {
 }
 
 pub struct Decided {
-    pub plan: Plan,
+    pub plan: Publish,
     pub heads_checked: usize,
     /// The header rules differ from the prefix's fingerprint.
     pub check_headers: bool,
     /// The state this run leaves (deploys, superseded files), without lease.
-    pub state: State,
+    pub state: PrefixState,
     /// This run's invalidation with an interrupted run's.
     pub batch: Option<Batch>,
 }
@@ -38,7 +39,7 @@ pub struct Decided {
 pub async fn decide(
     at: &Place<'_>,
     files: &[LocalFile],
-    state: &State,
+    state: &PrefixState,
     objects: &BTreeMap<String, RemoteObject>,
 ) -> anyhow::Result<Decided> {
     let opts = at.opts;
@@ -59,7 +60,7 @@ pub async fn decide(
     };
 
     let now = super::lease::now();
-    let mut next = State {
+    let mut next = PrefixState {
         lease: None,
         ..state.clone()
     };

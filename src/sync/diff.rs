@@ -5,25 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::invalidation;
+use super::listing::{ObjectHeaders, RemoteObject};
 use super::rules;
 use super::scan::LocalFile;
-
-/// One object of the listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteObject {
-    pub size: u64,
-    /// Without quotes.
-    pub etag: String,
-    /// Seconds since the epoch.
-    pub last_modified: i64,
-}
-
-/// Content-Type and Cache-Control of an object, from HeadObject.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers {
-    pub content_type: Option<String>,
-    pub cache_control: Option<String>,
-}
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -51,8 +35,9 @@ pub enum Why {
     Changed,
 }
 
+/// What a run publishes: the sync pipeline's plan (up's is `plan::Plan`).
 #[derive(Debug, Default)]
-pub struct Plan {
+pub struct Publish {
     /// Indexes into the local files, in upload order: hashed, then the rest, manifests last.
     pub hashed_uploads: Vec<(usize, Why)>,
     pub other_uploads: Vec<(usize, Why)>,
@@ -67,7 +52,7 @@ pub struct Plan {
     pub invalidation: Option<invalidation::Batch>,
 }
 
-impl Plan {
+impl Publish {
     pub fn uploads(&self) -> impl Iterator<Item = (usize, Why)> + '_ {
         self.hashed_uploads.iter().chain(&self.other_uploads).copied()
     }
@@ -92,12 +77,12 @@ pub fn unchanged<'a>(files: &'a [LocalFile], remote: &BTreeMap<String, RemoteObj
 pub fn diff(
     files: &[LocalFile],
     remote: &BTreeMap<String, RemoteObject>,
-    heads: &HashMap<String, Headers>,
+    heads: &HashMap<String, ObjectHeaders>,
     opts: &Options,
-) -> Plan {
-    let mut plan = Plan::default();
+) -> Publish {
+    let mut plan = Publish::default();
     // What the invalidation's reference depends on: each path's old and new state.
-    let mut changes: Vec<invalidation::Change> = Vec::new();
+    let mut changes: Vec<invalidation::Stale> = Vec::new();
     let mut manifests = Vec::new();
     for (i, f) in files.iter().enumerate() {
         let why = match remote.get(&f.key) {
@@ -111,7 +96,7 @@ pub fn diff(
                         plan.header_updates.push(i);
                         plan.unchanged -= 1;
                         // The edge holds it with the old headers, hashed or not.
-                        changes.push(invalidation::Change::new(
+                        changes.push(invalidation::Stale::new(
                             &f.key,
                             Some(r),
                             &format!("{}:{}:{}", r.etag, f.content_type, f.cache_control),
@@ -124,7 +109,7 @@ pub fn diff(
         };
         if why == Why::Changed {
             // A changed file is stale at the edge, even one whose name looked hashed.
-            changes.push(invalidation::Change::new(&f.key, remote.get(&f.key), &f.etag()));
+            changes.push(invalidation::Stale::new(&f.key, remote.get(&f.key), &f.etag()));
         }
         if f.hashed {
             plan.hashed_uploads.push((i, why));
@@ -152,7 +137,7 @@ pub fn diff(
         }
         plan.deletes.push(key.clone());
         if !hashed {
-            changes.push(invalidation::Change::new(key, Some(r), "deleted"));
+            changes.push(invalidation::Stale::new(key, Some(r), "deleted"));
         }
     }
     plan.invalidation = invalidation::Batch::of(changes, opts.now);
@@ -275,14 +260,14 @@ mod tests {
         let mut heads = HashMap::new();
         heads.insert(
             "a.txt".to_string(),
-            Headers {
+            ObjectHeaders {
                 content_type: Some(files[0].content_type.clone()),
                 cache_control: Some("no-cache".into()),
             },
         );
         heads.insert(
             "b.txt".to_string(),
-            Headers {
+            ObjectHeaders {
                 content_type: Some(files[1].content_type.clone()),
                 cache_control: Some(files[1].cache_control.clone()),
             },
@@ -295,7 +280,7 @@ mod tests {
         // A hashed file whose headers change is stale at the edge too.
         let files = vec![file("a.0123456789ab.css", b"a")];
         let remote: BTreeMap<_, _> = files.iter().map(|f| (f.key.clone(), remote_of(f, 10))).collect();
-        let heads: HashMap<_, _> = [("a.0123456789ab.css".to_string(), Headers::default())].into();
+        let heads: HashMap<_, _> = [("a.0123456789ab.css".to_string(), ObjectHeaders::default())].into();
         let plan = diff(&files, &remote, &heads, &opts(false));
         assert_eq!(plan.invalidation.unwrap().paths, vec!["/a.0123456789ab.css"]);
     }

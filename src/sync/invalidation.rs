@@ -10,7 +10,7 @@
 
 use md5::{Digest as _, Md5};
 
-use super::diff::RemoteObject;
+use super::listing::RemoteObject;
 use super::scan::hex;
 
 /// More paths than this in one directory are invalidated as `dir/*`.
@@ -21,17 +21,17 @@ pub const MAX_WILDCARDS: usize = 15;
 
 /// A key whose cached copy is stale, with what it was and what it is now.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Change {
+pub struct Stale {
     key: String,
     state: String,
 }
 
-impl Change {
-    pub fn new(key: &str, old: Option<&RemoteObject>, new: &str) -> Change {
+impl Stale {
+    pub fn new(key: &str, old: Option<&RemoteObject>, new: &str) -> Stale {
         let old = old
             .map(|r| format!("{}@{}", r.etag, r.last_modified))
             .unwrap_or_default();
-        Change {
+        Stale {
             key: key.to_string(),
             state: format!("{old}>{new}"),
         }
@@ -53,7 +53,7 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn of(mut changes: Vec<Change>, now: i64) -> Option<Batch> {
+    pub fn of(mut changes: Vec<Stale>, now: i64) -> Option<Batch> {
         if changes.is_empty() {
             return None;
         }
@@ -156,13 +156,13 @@ mod tests {
 
     #[test]
     fn index_html_is_also_its_directory() {
-        let b = Batch::of(vec![Change::new("docs/index.html", None, "x")], 0).unwrap();
+        let b = Batch::of(vec![Stale::new("docs/index.html", None, "x")], 0).unwrap();
         assert_eq!(b.paths, vec!["/docs/", "/docs/index.html"]);
-        let b = Batch::of(vec![Change::new("index.html", None, "x")], 0).unwrap();
+        let b = Batch::of(vec![Stale::new("index.html", None, "x")], 0).unwrap();
         assert_eq!(b.paths, vec!["/", "/index.html"]);
-        let b = Batch::of(vec![Change::new("myindex.html", None, "x")], 0).unwrap();
+        let b = Batch::of(vec![Stale::new("myindex.html", None, "x")], 0).unwrap();
         assert_eq!(b.paths, vec!["/myindex.html"]);
-        let b = Batch::of(vec![Change::new("docs/myindex.html", None, "x")], 0).unwrap();
+        let b = Batch::of(vec![Stale::new("docs/myindex.html", None, "x")], 0).unwrap();
         assert_eq!(b.paths, vec!["/docs/myindex.html"]);
     }
 
@@ -187,16 +187,16 @@ mod tests {
             etag: "aa".into(),
             last_modified: 5,
         };
-        let a = Batch::of(vec![Change::new("index.html", Some(&old), "bb")], 7).unwrap();
-        let again = Batch::of(vec![Change::new("index.html", Some(&old), "bb")], 7).unwrap();
+        let a = Batch::of(vec![Stale::new("index.html", Some(&old), "bb")], 7).unwrap();
+        let again = Batch::of(vec![Stale::new("index.html", Some(&old), "bb")], 7).unwrap();
         assert_eq!(a.reference, again.reference);
         let later = RemoteObject {
             last_modified: 9,
             ..old.clone()
         };
-        let b = Batch::of(vec![Change::new("index.html", Some(&later), "bb")], 7).unwrap();
+        let b = Batch::of(vec![Stale::new("index.html", Some(&later), "bb")], 7).unwrap();
         assert_ne!(a.reference, b.reference);
-        let next_second = Batch::of(vec![Change::new("index.html", Some(&old), "bb")], 8).unwrap();
+        let next_second = Batch::of(vec![Stale::new("index.html", Some(&old), "bb")], 8).unwrap();
         assert_ne!(a.reference, next_second.reference);
         assert!(a.reference.len() <= 128);
     }

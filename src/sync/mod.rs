@@ -16,10 +16,11 @@
 pub mod decide;
 pub mod diff;
 pub mod glob;
+pub mod holder;
 pub mod invalidation;
 pub mod lease;
+pub mod listing;
 pub mod options;
-pub mod progress;
 pub mod remote;
 pub mod report;
 pub mod rules;
@@ -28,4 +29,4 @@ pub mod stages;
 pub mod state;
 pub mod transfer;
 
-pub use options::{SyncArgs, SyncOptions};
+pub use options::SyncOptions;

@@ -1,74 +1,11 @@
-//! `cdnctl sync`'s flags and settings, validated in one place before any
+//! `cdnctl sync`'s settings, from its flags (`cli/sync.rs`) and the environment, validated in one place before any
 //! request: a bad one is a one-line error naming it (exit code 2).
 
 use std::path::PathBuf;
 
-use clap::Args;
-
 use super::rules::CacheRules;
-use crate::cli::SettingsArgs;
+use crate::cli::SyncArgs;
 use crate::settings::{SettingError, Source};
-
-pub const SYNC_HELP: &str = "\
-Settings (environment or .env; the flag of the same name wins):
-  BUCKET_NAME       the stack's bucket, as for `cdnctl up` (with the stack's other settings)
-  CDN_CACHE_RULES   GLOB=CACHE-CONTROL rules separated by ';', first match wins, e.g.
-                    *.html=no-cache;fonts/**=public, max-age=604800
-                    A GLOB without '/' matches file names in any directory; * stays within
-                    a directory, ** crosses them. Files no rule matches get
-                    `public, max-age=31536000, immutable` when content-hashed (named in
-                    staticfiles.json or .vite/manifest.json; where no manifest speaks, a
-                    bundler's name.0123abcd.js or Vite's assets/name-AbCd1_2x.js) and
-                    `public, max-age=60, must-revalidate` otherwise.
-  CDN_SYNC_JOBS     requests in flight at once (default 64)
-  CDN_SYNC_MAX_DELETES  with --delete: the most it may delete, a share of the objects under the
-                    prefix (default 50%) or a count; 100% allows any
-  CDN_SYNC_KEEP_DEPLOYS  with --delete: content-hashed files named by this many last deploys
-                    stay, however old (default 3, at least 2)
-
-Order: content-hashed files, then the rest (manifests last), then the CloudFront invalidation,
-then deletions (with --delete). One sync per prefix writes at a time (a lease in the bucket,
-PREFIX.cdnctl/state.json); another waits for it, up to CDN_WAIT_MINUTES. Exit codes: 0 done (or nothing to do); 3 with --dry-run when
-something would change; 1 error; 2 usage.";
-
-#[derive(Debug, Args)]
-pub struct SyncArgs {
-    /// The directory to publish (e.g. Django's STATIC_ROOT, Vite's dist/)
-    #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
-    #[command(flatten)]
-    pub settings: SettingsArgs,
-    /// Publish under this key prefix instead of the bucket's root
-    #[arg(long, value_name = "PREFIX")]
-    pub prefix: Option<String>,
-    /// Cache-Control rules, GLOB=VALUE;... [env: CDN_CACHE_RULES]
-    #[arg(long, value_name = "RULES")]
-    pub cache_rules: Option<String>,
-    /// Delete objects that are gone from DIR (content-hashed ones only after --delete-grace)
-    #[arg(long)]
-    pub delete: bool,
-    /// With --delete: refuse to delete more than this share of the objects under the prefix, or this many (e.g. 50%, 200; 100% for any) [env: CDN_SYNC_MAX_DELETES] [default: 50%]
-    #[arg(long, value_name = "P%|N")]
-    pub max_deletes: Option<String>,
-    /// With --delete: keep content-hashed files for this long after a deploy stopped naming them (e.g. 30m, 48h, 7d; 0 for none)
-    #[arg(long, value_name = "AGE", default_value = "7d")]
-    pub delete_grace: String,
-    /// With --delete: keep the content-hashed files named by this many last deploys, however old [env: CDN_SYNC_KEEP_DEPLOYS] [default: 3]
-    #[arg(long, value_name = "N")]
-    pub keep_deploys: Option<String>,
-    /// Print what would be uploaded, updated, invalidated and deleted; change nothing (exit 3 if anything would)
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Wait until CloudFront has finished the invalidation
-    #[arg(long)]
-    pub wait: bool,
-    /// Also publish what symbolic links leading out of DIR point to (by default they are skipped with a warning; links within DIR are always followed)
-    #[arg(long)]
-    pub follow_links: bool,
-    /// Requests in flight at once [env: CDN_SYNC_JOBS] [default: 64]
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<String>,
-}
 
 /// The most `--delete` may remove in one run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -148,35 +85,9 @@ impl SyncOptions {
                 ),
             });
         }
-        let prefix = match args.prefix.as_deref().map(str::trim).unwrap_or("") {
-            "" | "/" => String::new(),
-            p if p.starts_with('/') || p.contains("//") || p.split('/').any(|s| s == "." || s == "..") => {
-                return Err(SettingError {
-                    setting: "--prefix",
-                    problem: format!("{p:?} is not valid: expected a key prefix such as static/ (no leading '/', no empty, . or .. segments)"),
-                })
-            }
-            p if p.ends_with('/') => p.to_string(),
-            p => format!("{p}/"),
-        };
-        let rules = match pick(&args.cache_rules, "CDN_CACHE_RULES") {
-            Some(text) => CacheRules::parse(&text).map_err(|e| SettingError {
-                setting: "CDN_CACHE_RULES",
-                problem: format!("{e}: expected GLOB=CACHE-CONTROL rules separated by ';', such as *.html=no-cache;fonts/**=public, max-age=604800"),
-            })?,
-            None => CacheRules::default(),
-        };
-        let jobs = match pick(&args.jobs, "CDN_SYNC_JOBS") {
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1024).contains(n))
-                .ok_or(SettingError {
-                    setting: "CDN_SYNC_JOBS",
-                    problem: format!("{v:?} is not valid: expected a number of requests in flight from 1 to 1024"),
-                })?,
-            None => 64,
-        };
+        let prefix = prefix(args.prefix.as_deref())?;
+        let rules = cache_rules(pick(&args.cache_rules, "CDN_CACHE_RULES"))?;
+        let jobs = jobs(pick(&args.jobs, "CDN_SYNC_JOBS"))?;
         let grace = parse_age(&args.delete_grace).ok_or(SettingError {
             setting: "--delete-grace",
             problem: format!(
@@ -184,27 +95,8 @@ impl SyncOptions {
                 args.delete_grace
             ),
         })?;
-        let max_deletes = match pick(&args.max_deletes, "CDN_SYNC_MAX_DELETES") {
-            Some(v) => MaxDeletes::parse(&v).ok_or(SettingError {
-                setting: "CDN_SYNC_MAX_DELETES",
-                problem: format!("{v:?} is not valid: expected a share of the objects under the prefix such as 50% (100% for any), or a number of objects"),
-            })?,
-            None => MaxDeletes::Share(0.5),
-        };
-        let keep_deploys = match pick(&args.keep_deploys, "CDN_SYNC_KEEP_DEPLOYS") {
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (2..=super::state::MAX_DEPLOYS).contains(n))
-                .ok_or(SettingError {
-                    setting: "CDN_SYNC_KEEP_DEPLOYS",
-                    problem: format!(
-                        "{v:?} is not valid: expected a number of deploys from 2 (this one and the one before) to {}",
-                        super::state::MAX_DEPLOYS
-                    ),
-                })?,
-            None => 3,
-        };
+        let max_deletes = max_deletes(pick(&args.max_deletes, "CDN_SYNC_MAX_DELETES"))?;
+        let keep_deploys = keep_deploys(pick(&args.keep_deploys, "CDN_SYNC_KEEP_DEPLOYS"))?;
         // An empty build directory is a build that did not run: never publish
         // (or, with --delete, wipe) from it, unless told to delete everything.
         let everything = args.delete && max_deletes.is_unlimited();
@@ -247,6 +139,72 @@ fn holds_a_file(dir: &std::path::Path, depth: usize) -> bool {
         Ok(m) if m.is_dir() => holds_a_file(&e.path(), depth + 1),
         _ => false,
     })
+}
+
+/// `--prefix`: empty, or ending in `/`.
+fn prefix(flag: Option<&str>) -> Result<String, SettingError> {
+    Ok(match flag.map(str::trim).unwrap_or("") {
+        "" | "/" => String::new(),
+        p if p.starts_with('/') || p.contains("//") || p.split('/').any(|s| s == "." || s == "..") => {
+            return Err(SettingError {
+                setting: "--prefix",
+                problem: format!("{p:?} is not valid: expected a key prefix such as static/ (no leading '/', no empty, . or .. segments)"),
+            })
+        }
+        p if p.ends_with('/') => p.to_string(),
+        p => format!("{p}/"),
+    })
+}
+
+fn cache_rules(value: Option<String>) -> Result<CacheRules, SettingError> {
+    match value {
+        Some(text) => CacheRules::parse(&text).map_err(|e| SettingError {
+            setting: "CDN_CACHE_RULES",
+            problem: format!("{e}: expected GLOB=CACHE-CONTROL rules separated by ';', such as *.html=no-cache;fonts/**=public, max-age=604800"),
+        }),
+        None => Ok(CacheRules::default()),
+    }
+}
+
+fn jobs(value: Option<String>) -> Result<usize, SettingError> {
+    match value {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1024).contains(n))
+            .ok_or(SettingError {
+                setting: "CDN_SYNC_JOBS",
+                problem: format!("{v:?} is not valid: expected a number of requests in flight from 1 to 1024"),
+            }),
+        None => Ok(64),
+    }
+}
+
+fn max_deletes(value: Option<String>) -> Result<MaxDeletes, SettingError> {
+    match value {
+        Some(v) => MaxDeletes::parse(&v).ok_or(SettingError {
+            setting: "CDN_SYNC_MAX_DELETES",
+            problem: format!("{v:?} is not valid: expected a share of the objects under the prefix such as 50% (100% for any), or a number of objects"),
+        }),
+        None => Ok(MaxDeletes::Share(0.5)),
+    }
+}
+
+fn keep_deploys(value: Option<String>) -> Result<usize, SettingError> {
+    match value {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (2..=super::state::MAX_DEPLOYS).contains(n))
+            .ok_or(SettingError {
+                setting: "CDN_SYNC_KEEP_DEPLOYS",
+                problem: format!(
+                    "{v:?} is not valid: expected a number of deploys from 2 (this one and the one before) to {}",
+                    super::state::MAX_DEPLOYS
+                ),
+            }),
+        None => Ok(3),
+    }
 }
 
 /// `90s`, `30m`, `48h`, `7d` or `0`, in seconds.

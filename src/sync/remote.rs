@@ -11,18 +11,18 @@ use aws_sdk_s3::types::EncodingType;
 use aws_sdk_s3::Client;
 use futures_util::{stream, StreamExt as _};
 
-use super::diff::{Headers, RemoteObject};
+use super::listing::{ObjectHeaders, RemoteObject};
 use super::scan::LocalFile;
 use crate::aws::{describe, Clients, Waiting};
 use crate::resources::{bucket, distribution};
 use crate::spec::Spec;
 
-pub struct Stack {
+pub struct Destination {
     pub distribution_id: Option<String>,
 }
 
 /// The stack's bucket and distribution, or a clear refusal.
-pub async fn find_stack(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Stack> {
+pub async fn find_destination(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Destination> {
     let (state, listing) = tokio::join!(
         bucket::observe(&clients.s3, &spec.bucket, &clients.region, waiting),
         distribution::list(&clients.cloudfront, spec)
@@ -53,7 +53,7 @@ pub async fn find_stack(clients: &Clients, spec: &Spec, waiting: &Waiting) -> an
         bucket::State::Present(_) => {}
     };
     let distribution_id = listing?.candidates.first().map(|(id, _)| id.clone());
-    Ok(Stack { distribution_id })
+    Ok(Destination { distribution_id })
 }
 
 /// Every object under `prefix`: one paginated ListObjectsV2, no HEAD. Keys
@@ -93,8 +93,8 @@ pub async fn heads(
     bucket: &str,
     keys: Vec<String>,
     jobs: usize,
-) -> anyhow::Result<HashMap<String, Headers>> {
-    let results: Vec<anyhow::Result<(String, Headers)>> = stream::iter(keys)
+) -> anyhow::Result<HashMap<String, ObjectHeaders>> {
+    let results: Vec<anyhow::Result<(String, ObjectHeaders)>> = stream::iter(keys)
         .map(|key| async move {
             let out = s3
                 .head_object()
@@ -103,7 +103,7 @@ pub async fn heads(
                 .send()
                 .await
                 .map_err(|e| describe(format!("{key}: HeadObject"), e))?;
-            let headers = Headers {
+            let headers = ObjectHeaders {
                 content_type: out.content_type().map(String::from),
                 cache_control: out.cache_control().map(String::from),
             };

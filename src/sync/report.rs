@@ -1,76 +1,128 @@
-//! What `sync` tells: the dry run's plan, and the result (JSON, text and the
-//! GitHub step summary).
+//! What `sync` tells, typed: the dry run's plan ([`DryRun`]) and a finished
+//! run's figures ([`Synced`]). Each is one `Serialize` value that the printer
+//! renders as JSON, as text and (a finished run) as the GitHub step summary,
+//! so that the three cannot disagree.
 
-use serde_json::json;
+use serde::Serialize;
 
-use super::diff::{Plan, Why};
+use super::diff::{Publish, Why};
 use super::invalidation::Batch;
 use super::scan::LocalFile;
 use super::stages::Published;
 use crate::ci;
-use crate::output::Printer;
+use crate::output::{Report, Text};
 
-pub fn dry_run(printer: &Printer, files: &[LocalFile], plan: &Plan, batch: Option<&Batch>, bucket: &str, prefix: &str) {
-    let uploads: Vec<serde_json::Value> = plan
-        .uploads()
-        .map(|(i, why)| {
-            json!({"key": files[i].key, "reason": if why == Why::New { "new" } else { "changed" },
-                   "content_type": files[i].content_type, "cache_control": files[i].cache_control})
-        })
-        .collect();
-    let headers: Vec<&str> = plan.header_updates.iter().map(|i| files[*i].key.as_str()).collect();
-    let paths: Vec<&str> = batch
-        .map(|b| b.paths.iter().map(String::as_str).collect())
-        .unwrap_or_default();
-    if printer.json {
-        printer.json(&json!({
-            "bucket": bucket,
-            "prefix": prefix,
-            "dry_run": true,
-            "files": files.len(),
-            "unchanged": plan.unchanged,
-            "upload": uploads,
-            "update_headers": headers,
-            "invalidate": paths,
-            "delete": plan.deletes,
-            "kept": plan.kept,
-        }));
-        return;
-    }
-    for (i, why) in plan.uploads() {
-        let reason = if why == Why::New { "new" } else { "changed" };
-        printer.result(&format!(
-            "upload      {} ({reason}; {})",
-            files[i].key, files[i].cache_control
-        ));
-    }
-    for key in &headers {
-        printer.result(&format!("headers     {key}"));
-    }
-    for p in &paths {
-        printer.result(&format!("invalidate  {p}"));
-    }
-    for key in &plan.deletes {
-        printer.result(&format!("delete      {key}"));
-    }
-    printer.info(&format!(
-        "cdnctl sync would upload {}, update headers of {}, invalidate {} paths, delete {} ({} unchanged, {} kept)",
-        plan.uploads().count(),
-        headers.len(),
-        paths.len(),
-        plan.deletes.len(),
-        plan.unchanged,
-        plan.kept
-    ));
+/// `sync --dry-run`: what a run would do.
+#[derive(Debug, Serialize)]
+pub struct DryRun {
+    pub bucket: String,
+    pub prefix: String,
+    /// Always true: tells the two reports apart in JSON.
+    pub dry_run: bool,
+    pub files: usize,
+    pub unchanged: usize,
+    pub upload: Vec<Upload>,
+    pub update_headers: Vec<String>,
+    pub invalidate: Vec<String>,
+    pub delete: Vec<String>,
+    pub kept: usize,
 }
 
-/// A finished run.
-pub struct Done<'a> {
+#[derive(Debug, Serialize)]
+pub struct Upload {
+    pub key: String,
+    /// new | changed
+    pub reason: &'static str,
+    pub content_type: String,
+    pub cache_control: String,
+}
+
+impl DryRun {
+    pub fn new(files: &[LocalFile], plan: &Publish, batch: Option<&Batch>, bucket: &str, prefix: &str) -> DryRun {
+        DryRun {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            dry_run: true,
+            files: files.len(),
+            unchanged: plan.unchanged,
+            upload: plan
+                .uploads()
+                .map(|(i, why)| Upload {
+                    key: files[i].key.clone(),
+                    reason: if why == Why::New { "new" } else { "changed" },
+                    content_type: files[i].content_type.clone(),
+                    cache_control: files[i].cache_control.clone(),
+                })
+                .collect(),
+            update_headers: plan.header_updates.iter().map(|i| files[*i].key.clone()).collect(),
+            invalidate: batch.map(|b| b.paths.clone()).unwrap_or_default(),
+            delete: plan.deletes.clone(),
+            kept: plan.kept,
+        }
+    }
+}
+
+impl Report for DryRun {
+    fn text(&self) -> Text {
+        let mut result: Vec<String> = self
+            .upload
+            .iter()
+            .map(|u| format!("upload      {} ({}; {})", u.key, u.reason, u.cache_control))
+            .collect();
+        result.extend(self.update_headers.iter().map(|k| format!("headers     {k}")));
+        result.extend(self.invalidate.iter().map(|p| format!("invalidate  {p}")));
+        result.extend(self.delete.iter().map(|k| format!("delete      {k}")));
+        let info = format!(
+            "cdnctl sync would upload {}, update headers of {}, invalidate {} paths, delete {} ({} unchanged, {} kept)",
+            self.upload.len(),
+            self.update_headers.len(),
+            self.invalidate.len(),
+            self.delete.len(),
+            self.unchanged,
+            self.kept
+        );
+        Text {
+            result,
+            info: vec![info],
+        }
+    }
+}
+
+/// A finished run (or one that found nothing to publish).
+#[derive(Debug, Serialize)]
+pub struct Synced {
+    pub bucket: String,
+    pub prefix: String,
+    pub distribution_id: Option<String>,
+    /// Always false: tells the two reports apart in JSON.
+    pub dry_run: bool,
+    pub files: usize,
+    pub unchanged: usize,
+    pub uploaded: usize,
+    pub uploaded_bytes: u64,
+    pub headers_updated: usize,
+    pub headers_checked: usize,
+    pub deleted: usize,
+    pub kept: usize,
+    pub listing_pages: usize,
+    pub invalidation: Option<Invalidation>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Invalidation {
+    /// CloudFront's id, once it has the batch.
+    pub id: Option<String>,
+    pub paths: Vec<String>,
+    pub path_count: usize,
+    pub caller_reference: String,
+}
+
+/// What a finished run needs to tell, besides the plan.
+pub struct Figures<'a> {
     pub bucket: &'a str,
     pub prefix: &'a str,
     pub distribution_id: Option<&'a str>,
     pub files: usize,
-    pub plan: &'a Plan,
     pub published: &'a Published,
     pub headers_checked: usize,
     pub listing_pages: usize,
@@ -78,65 +130,80 @@ pub struct Done<'a> {
     pub invalidation_id: Option<&'a str>,
 }
 
-pub fn done(printer: &Printer, d: &Done) {
-    let (bucket, p, plan) = (d.bucket, d.published, d.plan);
-    let summary = json!({
-        "bucket": bucket,
-        "prefix": d.prefix,
-        "distribution_id": d.distribution_id,
-        "dry_run": false,
-        "files": d.files,
-        "unchanged": plan.unchanged,
-        "uploaded": p.uploaded,
-        "uploaded_bytes": p.uploaded_bytes,
-        "headers_updated": p.headers_updated,
-        "headers_checked": d.headers_checked,
-        "deleted": plan.deletes.len(),
-        "kept": plan.kept,
-        "listing_pages": d.listing_pages,
-        "invalidation": d.batch.map(|b| json!({
-            "id": d.invalidation_id,
-            "paths": b.paths,
-            "path_count": b.paths.len(),
-            "caller_reference": b.reference,
-        })),
-    });
-    let mut step = ci::Summary::new(
-        format!(
-            "cdnctl sync {}: {} uploaded",
-            ci::code(&format!("{bucket}/{}", d.prefix)),
-            p.uploaded
-        ),
-        &["what", "files"],
-    );
-    step.row(vec![
-        "uploaded".into(),
-        format!("{} ({})", p.uploaded, human_bytes(p.uploaded_bytes)),
-    ]);
-    step.row(vec!["headers updated".into(), p.headers_updated.to_string()]);
-    step.row(vec!["unchanged".into(), plan.unchanged.to_string()]);
-    step.row(vec!["deleted".into(), plan.deletes.len().to_string()]);
-    step.row(vec![
-        "invalidated paths".into(),
-        d.batch.map(|b| b.paths.join("\n")).unwrap_or_else(|| "none".into()),
-    ]);
-    step.write(printer);
-    if printer.json {
-        printer.json(&summary);
-        return;
+impl Synced {
+    pub fn new(plan: &Publish, f: Figures<'_>) -> Synced {
+        Synced {
+            bucket: f.bucket.to_string(),
+            prefix: f.prefix.to_string(),
+            distribution_id: f.distribution_id.map(str::to_string),
+            dry_run: false,
+            files: f.files,
+            unchanged: plan.unchanged,
+            uploaded: f.published.uploaded,
+            uploaded_bytes: f.published.uploaded_bytes,
+            headers_updated: f.published.headers_updated,
+            headers_checked: f.headers_checked,
+            deleted: plan.deletes.len(),
+            kept: plan.kept,
+            listing_pages: f.listing_pages,
+            invalidation: f.batch.map(|b| Invalidation {
+                id: f.invalidation_id.map(str::to_string),
+                paths: b.paths.clone(),
+                path_count: b.paths.len(),
+                caller_reference: b.reference.clone(),
+            }),
+        }
     }
-    printer.result(&format!(
-        "{bucket}/{}: {} uploaded ({}), {} headers updated, {} unchanged, {} deleted, {} kept",
-        d.prefix,
-        p.uploaded,
-        human_bytes(p.uploaded_bytes),
-        p.headers_updated,
-        plan.unchanged,
-        plan.deletes.len(),
-        plan.kept
-    ));
-    if let (Some(b), Some(id)) = (d.batch, d.invalidation_id) {
-        printer.result(&format!("invalidation {id}: {} paths", b.paths.len()));
+}
+
+impl Report for Synced {
+    fn text(&self) -> Text {
+        let mut result = vec![format!(
+            "{}/{}: {} uploaded ({}), {} headers updated, {} unchanged, {} deleted, {} kept",
+            self.bucket,
+            self.prefix,
+            self.uploaded,
+            human_bytes(self.uploaded_bytes),
+            self.headers_updated,
+            self.unchanged,
+            self.deleted,
+            self.kept
+        )];
+        if let Some(Invalidation {
+            id: Some(id),
+            path_count,
+            ..
+        }) = &self.invalidation
+        {
+            result.push(format!("invalidation {id}: {path_count} paths"));
+        }
+        Text { result, info: vec![] }
+    }
+
+    fn step_summary(&self) -> Option<String> {
+        let mut step = ci::StepSummary::new(
+            format!(
+                "cdnctl sync {}: {} uploaded",
+                ci::code(&format!("{}/{}", self.bucket, self.prefix)),
+                self.uploaded
+            ),
+            &["what", "files"],
+        );
+        step.row(vec![
+            "uploaded".into(),
+            format!("{} ({})", self.uploaded, human_bytes(self.uploaded_bytes)),
+        ]);
+        step.row(vec!["headers updated".into(), self.headers_updated.to_string()]);
+        step.row(vec!["unchanged".into(), self.unchanged.to_string()]);
+        step.row(vec!["deleted".into(), self.deleted.to_string()]);
+        step.row(vec![
+            "invalidated paths".into(),
+            self.invalidation
+                .as_ref()
+                .map(|i| i.paths.join("\n"))
+                .unwrap_or_else(|| "none".into()),
+        ]);
+        Some(step.markdown())
     }
 }
 
@@ -146,5 +213,68 @@ fn human_bytes(n: u64) -> String {
         n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
         n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
         n => format!("{n} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synced(id: Option<&str>) -> Synced {
+        let plan = Publish {
+            deletes: vec!["old.css".into()],
+            kept: 2,
+            unchanged: 5,
+            ..Publish::default()
+        };
+        let published = Published {
+            uploaded: 3,
+            uploaded_bytes: 2048,
+            headers_updated: 1,
+            failures: vec![],
+        };
+        let batch = Batch {
+            paths: vec!["/index.html".into(), "/old.css".into()],
+            reference: "ref".into(),
+            changed: 2,
+        };
+        Synced::new(
+            &plan,
+            Figures {
+                bucket: "b",
+                prefix: "static/",
+                distribution_id: Some("E1"),
+                files: 8,
+                published: &published,
+                headers_checked: 0,
+                listing_pages: 1,
+                batch: Some(&batch),
+                invalidation_id: id,
+            },
+        )
+    }
+
+    #[test]
+    fn a_finished_run_tells_the_same_figures_three_ways() {
+        let r = synced(Some("I1"));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["uploaded"], 3);
+        assert_eq!(json["deleted"], 1);
+        assert_eq!(json["invalidation"]["path_count"], 2);
+        assert_eq!(json["invalidation"]["id"], "I1");
+        assert_eq!(
+            r.text().result,
+            [
+                "b/static/: 3 uploaded (2.0 KiB), 1 headers updated, 5 unchanged, 1 deleted, 2 kept",
+                "invalidation I1: 2 paths"
+            ]
+        );
+        let md = r.step_summary().unwrap();
+        assert!(md.starts_with("### cdnctl sync `b/static/`: 3 uploaded\n"), "{md}");
+        assert!(md.contains("| uploaded | 3 (2.0 KiB) |"), "{md}");
+        assert!(md.contains("| deleted | 1 |"), "{md}");
+        assert!(md.contains("| invalidated paths | /index.html<br>/old.css |"), "{md}");
+        // No id yet (CloudFront never got the batch): no invalidation line.
+        assert_eq!(synced(None).text().result.len(), 1);
     }
 }

@@ -5,8 +5,7 @@
 
 use futures_util::{stream, StreamExt as _};
 
-use super::diff::{Plan, Why};
-use super::progress::Progress;
+use super::diff::{Publish, Why};
 use super::scan::LocalFile;
 use super::transfer;
 use crate::output::Printer;
@@ -30,14 +29,14 @@ pub async fn publish(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     files: &[LocalFile],
-    plan: &Plan,
+    plan: &Publish,
     jobs: usize,
     printer: &Printer,
 ) -> Published {
     let uploads: Vec<(usize, Why)> = plan.uploads().collect();
     let total_bytes: u64 = uploads.iter().map(|(i, _)| files[*i].size).sum();
     let todo = uploads.len() + plan.header_updates.len();
-    let progress = Progress::new(printer, todo, total_bytes);
+    let progress = printer.transfer(todo, total_bytes);
     let stages: [Vec<Job>; 3] = [
         plan.hashed_uploads.iter().map(|(i, _)| Job::Upload(*i)).collect(),
         plan.other_uploads

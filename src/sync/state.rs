@@ -23,7 +23,7 @@ use super::scan::{hex, LocalFile};
 pub const MAX_DEPLOYS: usize = 100;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct State {
+pub struct PrefixState {
     /// The header rules' fingerprint the prefix's objects were last checked against.
     #[serde(default)]
     pub fingerprint: Option<String>,
@@ -37,7 +37,7 @@ pub struct State {
     #[serde(default)]
     pub superseded: BTreeMap<String, Superseded>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lease: Option<super::lease::Lease>,
+    pub lease: Option<super::holder::Lease>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,8 +66,8 @@ pub struct Superseded {
     pub deploy: u64,
 }
 
-impl State {
-    pub fn parse(text: &str) -> Result<State, serde_json::Error> {
+impl PrefixState {
+    pub fn parse(text: &str) -> Result<PrefixState, serde_json::Error> {
         serde_json::from_str(text)
     }
 
@@ -137,11 +137,11 @@ impl State {
     }
 
     /// The same record but for the lease.
-    pub fn same_record(&self, other: &State) -> bool {
-        State {
+    pub fn same_record(&self, other: &PrefixState) -> bool {
+        PrefixState {
             lease: None,
             ..self.clone()
-        } == State {
+        } == PrefixState {
             lease: None,
             ..other.clone()
         }
@@ -189,14 +189,14 @@ pub fn deploy_id(files: &[LocalFile]) -> String {
 mod tests {
     use super::*;
 
-    fn gone_after(state: &mut State, id: &str, now: i64, gone: &[&str]) {
+    fn gone_after(state: &mut PrefixState, id: &str, now: i64, gone: &[&str]) {
         state.advance(id, now, "test");
         state.supersede(gone.iter().copied(), &BTreeSet::new(), |_| true, now);
     }
 
     #[test]
     fn the_last_deploys_keep_their_files_whatever_the_reruns() {
-        let mut s = State::default();
+        let mut s = PrefixState::default();
         gone_after(&mut s, "A", 100, &[]);
         // B drops A's asset: named by A, the previous deploy.
         gone_after(&mut s, "B", 200, &["a.111.js"]);
@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn republished_or_vanished_keys_are_forgotten() {
-        let mut s = State::default();
+        let mut s = PrefixState::default();
         gone_after(&mut s, "A", 100, &["x.111.js", "y.222.js"]);
         let published: BTreeSet<&str> = ["x.111.js"].into();
         s.supersede(std::iter::empty(), &published, |k| k != "y.222.js", 200);
@@ -226,10 +226,10 @@ mod tests {
 
     #[test]
     fn a_record_round_trips_and_old_fields_may_be_missing() {
-        let mut s = State::default();
+        let mut s = PrefixState::default();
         gone_after(&mut s, "A", 100, &["x.111.js"]);
         s.fingerprint = Some("f".into());
-        assert_eq!(State::parse(&s.to_json()).unwrap(), s);
-        assert_eq!(State::parse("{}").unwrap(), State::default());
+        assert_eq!(PrefixState::parse(&s.to_json()).unwrap(), s);
+        assert_eq!(PrefixState::parse("{}").unwrap(), PrefixState::default());
     }
 }
