@@ -23,6 +23,8 @@ pub const KNOWN: &[&str] = &[
     "CDN_WAIT_MINUTES",
     "CDN_CACHE_RULES",
     "CDN_SYNC_JOBS",
+    "CDN_SYNC_MAX_DELETES",
+    "CDN_SYNC_KEEP_DEPLOYS",
 ];
 
 /// Load `path` (or `./.env` if it exists) into the environment, without

@@ -70,11 +70,18 @@ pub struct SyncOptions {
 
 impl SyncOptions {
     pub fn resolve(args: &SyncArgs, env: &dyn Source) -> Result<SyncOptions, SettingError> {
-        let pick = |flag: &Option<String>, name: &str| {
-            flag.clone()
-                .or_else(|| env.get(name))
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
+        // A value from its flag, else its variable, with the name of the one
+        // that gave it: an error blames what the user actually wrote.
+        let pick = |flag: &Option<String>, flag_name: &'static str, var: &'static str| {
+            let given = |value: String, name| Given {
+                value: value.trim().to_string(),
+                name,
+            };
+            match flag {
+                Some(v) => Some(given(v.clone(), flag_name)),
+                None => env.get(var).map(|v| given(v, var)),
+            }
+            .filter(|g| !g.value.is_empty())
         };
         if !args.dir.is_dir() {
             return Err(SettingError {
@@ -86,8 +93,8 @@ impl SyncOptions {
             });
         }
         let prefix = prefix(args.prefix.as_deref())?;
-        let rules = cache_rules(pick(&args.cache_rules, "CDN_CACHE_RULES"))?;
-        let jobs = jobs(pick(&args.jobs, "CDN_SYNC_JOBS"))?;
+        let rules = cache_rules(pick(&args.cache_rules, "--cache-rules", "CDN_CACHE_RULES"))?;
+        let jobs = jobs(pick(&args.jobs, "--jobs", "CDN_SYNC_JOBS"))?;
         let grace = parse_age(&args.delete_grace).ok_or(SettingError {
             setting: "--delete-grace",
             problem: format!(
@@ -95,8 +102,8 @@ impl SyncOptions {
                 args.delete_grace
             ),
         })?;
-        let max_deletes = max_deletes(pick(&args.max_deletes, "CDN_SYNC_MAX_DELETES"))?;
-        let keep_deploys = keep_deploys(pick(&args.keep_deploys, "CDN_SYNC_KEEP_DEPLOYS"))?;
+        let max_deletes = max_deletes(pick(&args.max_deletes, "--max-deletes", "CDN_SYNC_MAX_DELETES"))?;
+        let keep_deploys = keep_deploys(pick(&args.keep_deploys, "--keep-deploys", "CDN_SYNC_KEEP_DEPLOYS"))?;
         // An empty build directory is a build that did not run: never publish
         // (or, with --delete, wipe) from it, unless told to delete everything.
         let everything = args.delete && max_deletes.is_unlimited();
@@ -156,48 +163,55 @@ fn prefix(flag: Option<&str>) -> Result<String, SettingError> {
     })
 }
 
-fn cache_rules(value: Option<String>) -> Result<CacheRules, SettingError> {
+/// A setting's value and the flag or variable it came from.
+struct Given {
+    value: String,
+    name: &'static str,
+}
+
+fn cache_rules(value: Option<Given>) -> Result<CacheRules, SettingError> {
     match value {
-        Some(text) => CacheRules::parse(&text).map_err(|e| SettingError {
-            setting: "CDN_CACHE_RULES",
+        Some(Given { value: text, name }) => CacheRules::parse(&text).map_err(|e| SettingError {
+            setting: name,
             problem: format!("{e}: expected GLOB=CACHE-CONTROL rules separated by ';', such as *.html=no-cache;fonts/**=public, max-age=604800"),
         }),
         None => Ok(CacheRules::default()),
     }
 }
 
-fn jobs(value: Option<String>) -> Result<usize, SettingError> {
+fn jobs(value: Option<Given>) -> Result<usize, SettingError> {
     match value {
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=1024).contains(n))
-            .ok_or(SettingError {
-                setting: "CDN_SYNC_JOBS",
-                problem: format!("{v:?} is not valid: expected a number of requests in flight from 1 to 1024"),
-            }),
+        Some(Given { value: v, name }) => {
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1024).contains(n))
+                .ok_or(SettingError {
+                    setting: name,
+                    problem: format!("{v:?} is not valid: expected a number of requests in flight from 1 to 1024"),
+                })
+        }
         None => Ok(64),
     }
 }
 
-fn max_deletes(value: Option<String>) -> Result<MaxDeletes, SettingError> {
+fn max_deletes(value: Option<Given>) -> Result<MaxDeletes, SettingError> {
     match value {
-        Some(v) => MaxDeletes::parse(&v).ok_or(SettingError {
-            setting: "CDN_SYNC_MAX_DELETES",
+        Some(Given { value: v, name }) => MaxDeletes::parse(&v).ok_or(SettingError {
+            setting: name,
             problem: format!("{v:?} is not valid: expected a share of the objects under the prefix such as 50% (100% for any), or a number of objects"),
         }),
         None => Ok(MaxDeletes::Share(0.5)),
     }
 }
 
-fn keep_deploys(value: Option<String>) -> Result<usize, SettingError> {
+fn keep_deploys(value: Option<Given>) -> Result<usize, SettingError> {
     match value {
-        Some(v) => v
+        Some(Given { value: v, name }) => v
             .parse::<usize>()
             .ok()
             .filter(|n| (2..=super::state::MAX_DEPLOYS).contains(n))
             .ok_or(SettingError {
-                setting: "CDN_SYNC_KEEP_DEPLOYS",
+                setting: name,
                 problem: format!(
                     "{v:?} is not valid: expected a number of deploys from 2 (this one and the one before) to {}",
                     super::state::MAX_DEPLOYS
@@ -250,5 +264,37 @@ mod tests {
         assert!(!MaxDeletes::Share(0.5).allows(1, 0));
         assert!(MaxDeletes::Share(1.0).allows(10, 10) && MaxDeletes::Share(1.0).is_unlimited());
         assert!(MaxDeletes::Count(2).allows(2, 1000) && !MaxDeletes::Count(2).allows(3, 1000));
+    }
+
+    /// A variable sync reads but the typo warning does not know would be
+    /// ignored silently when misspelt.
+    #[test]
+    fn every_variable_sync_reads_is_a_known_setting() {
+        use clap::Parser as _;
+        struct Asked(std::cell::RefCell<Vec<String>>);
+        impl Source for Asked {
+            fn get(&self, name: &str) -> Option<String> {
+                self.0.borrow_mut().push(name.to_string());
+                None
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("cdnctl-known-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.css"), "a").unwrap();
+        let cli = crate::cli::Cli::try_parse_from(["cdnctl", "sync", dir.to_str().unwrap()]).unwrap();
+        let crate::cli::Command::Sync(args) = &cli.command else {
+            unreachable!("parsed as sync")
+        };
+        let asked = Asked(Default::default());
+        SyncOptions::resolve(args, &asked).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        let asked = asked.0.into_inner();
+        assert!(asked.len() >= 4, "{asked:?}");
+        for name in &asked {
+            assert!(
+                crate::settings::dotenv::KNOWN.contains(&name.as_str()),
+                "{name} is read by sync but missing from the known settings"
+            );
+        }
     }
 }

@@ -177,7 +177,11 @@ impl Report for Synced {
         {
             result.push(format!("invalidation {id}: {path_count} paths"));
         }
-        Text { result, info: vec![] }
+        let info = (self.kept > 0).then(|| KEPT.replace("{}", &self.kept.to_string()));
+        Text {
+            result,
+            info: info.into_iter().collect(),
+        }
     }
 
     fn step_summary(&self) -> Option<String> {
@@ -196,6 +200,7 @@ impl Report for Synced {
         step.row(vec!["headers updated".into(), self.headers_updated.to_string()]);
         step.row(vec!["unchanged".into(), self.unchanged.to_string()]);
         step.row(vec!["deleted".into(), self.deleted.to_string()]);
+        step.row(vec!["kept (gone from DIR, still served)".into(), self.kept.to_string()]);
         step.row(vec![
             "invalidated paths".into(),
             self.invalidation
@@ -206,6 +211,10 @@ impl Report for Synced {
         Some(step.markdown())
     }
 }
+
+/// What "kept" means, for people reading the figures.
+const KEPT: &str = "kept: {} object(s) no longer in DIR stay in the bucket: without --delete nothing goes, \
+and with it the content-hashed files recent deploys name stay (--keep-deploys, --delete-grace)";
 
 fn human_bytes(n: u64) -> String {
     match n {
@@ -273,6 +282,12 @@ mod tests {
         assert!(md.starts_with("### cdnctl sync `b/static/`: 3 uploaded\n"), "{md}");
         assert!(md.contains("| uploaded | 3 (2.0 KiB) |"), "{md}");
         assert!(md.contains("| deleted | 1 |"), "{md}");
+        assert!(md.contains("| kept (gone from DIR, still served) | 2 |"), "{md}");
+        assert!(
+            r.text().info[0].starts_with("kept: 2 object(s) no longer in DIR"),
+            "{:?}",
+            r.text().info
+        );
         assert!(md.contains("| invalidated paths | /index.html<br>/old.css |"), "{md}");
         // No id yet (CloudFront never got the batch): no invalidation line.
         assert_eq!(synced(None).text().result.len(), 1);

@@ -183,6 +183,10 @@ fn bad_sync_settings_are_one_line_usage_errors_before_any_request() {
         ("CDN_CACHE_RULES", "*.html=max age", vec![]),
         ("CDN_SYNC_JOBS", "0", vec![]),
         ("CDN_SYNC_JOBS", "many", vec![]),
+        ("--jobs", "", vec!["--jobs", "0"]),
+        ("--max-deletes", "", vec!["--max-deletes", "lots"]),
+        ("CDN_SYNC_MAX_DELETES", "lots", vec![]),
+        ("--keep-deploys", "", vec!["--keep-deploys", "1"]),
         ("--delete-grace", "", vec!["--delete-grace", "soon"]),
         ("--prefix", "", vec!["--prefix", "/abs"]),
     ] {
