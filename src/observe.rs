@@ -37,8 +37,8 @@ pub struct World {
     /// expired, or for a domain no longer in the settings.
     pub spare_certificates: Vec<certificate::Observed>,
     /// A/AAAA records pointing at the stack's distribution for aliases no
-    /// longer in the settings: (zone id, domain, records).
-    pub stale_records: Vec<(String, String, Vec<aws_sdk_route53::types::ResourceRecordSet>)>,
+    /// longer in the settings.
+    pub stale_records: Vec<dns::Stale>,
     /// Where a move of the custom domain to another name stands.
     pub moving: domain_move::Phase,
     /// Object versions and delete markers in the bucket, counted up to a limit
@@ -211,7 +211,11 @@ pub async fn observe(
                 .filter(|r| dns::points_at(r, &d.domain_name))
                 .cloned()
                 .collect();
-            Ok((!ours.is_empty()).then(|| (zone_id, alias.clone(), ours)))
+            Ok((!ours.is_empty()).then(|| dns::Stale {
+                zone_id,
+                name: alias.clone(),
+                records: ours,
+            }))
         }))
         .await;
         found.into_iter().filter_map(|r| r.transpose()).collect()

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use super::state::State;
-use crate::aws::{code, describe, Waiting};
+use crate::aws::{describe, Waiting};
 use crate::output::Printer;
 
 /// A lease expires this long after its holder last renewed it.
@@ -149,9 +149,7 @@ pub struct Version(pub Option<String>);
 pub async fn read(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<(State, Version, Option<String>)> {
     let out = match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => out,
-        Err(e) if crate::aws::is_not_found(&e) || code(&e) == Some("NoSuchKey") => {
-            return Ok((State::default(), Version(None), None))
-        }
+        Err(e) if crate::aws::is_not_found(&e) => return Ok((State::default(), Version(None), None)),
         Err(e) => return Err(describe(format!("{key}: GetObject"), e)),
     };
     let etag = out.e_tag().map(String::from);
@@ -209,14 +207,7 @@ async fn write_once(
         Ok(out) => Ok(Some(Version(out.e_tag().map(String::from).or(Some(String::new()))))),
         // 412: another writer came first; 404 (If-Match): the state was removed;
         // 409: S3 saw a concurrent conditional write (retry after a re-read).
-        Err(e)
-            if matches!(
-                code(&e),
-                Some("PreconditionFailed" | "NoSuchKey" | "ConditionalRequestConflict")
-            ) =>
-        {
-            Ok(None)
-        }
+        Err(e) if crate::aws::is_lost_conditional_write(&e) => Ok(None),
         Err(e) => Err(describe(format!("{key}: PutObject"), e)),
     }
 }
