@@ -111,3 +111,23 @@ pub fn tag_map<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) 
         .map(|(k, v)| (k.to_string(), v.unwrap_or("").to_string()))
         .collect()
 }
+
+/// What a create made (`made`), or, when AWS says it exists already (an
+/// earlier, interrupted run created it after this run looked), what `find`
+/// finds instead.
+pub async fn created_or_found<T, O, E, Fut>(
+    what: impl std::fmt::Display,
+    created: Result<T, SdkError<E, HttpResponse>>,
+    made: impl FnOnce(T) -> O,
+    find: impl FnOnce() -> Fut,
+) -> anyhow::Result<O>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<O>>,
+{
+    match created {
+        Ok(out) => Ok(made(out)),
+        Err(e) if already_exists(&e) => find().await,
+        Err(e) => Err(super::describe(what, e)),
+    }
+}

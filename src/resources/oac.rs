@@ -10,7 +10,7 @@ use aws_sdk_cloudfront::Client;
 
 use std::time::Duration;
 
-use crate::aws::{already_exists, delete_through, describe, is_in_use, optional, Waiting};
+use crate::aws::{created_or_found, delete_through, describe, is_in_use, optional, Waiting};
 use crate::resources::step::{Cx, Learned, Part, Stage};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,26 +69,27 @@ fn config(name: &str) -> anyhow::Result<OriginAccessControlConfig> {
 
 /// Returns the new OAC's id.
 pub async fn create(cf: &Client, name: &str) -> anyhow::Result<String> {
-    match cf
+    let created = cf
         .create_origin_access_control()
         .origin_access_control_config(config(name)?)
         .send()
-        .await
-    {
-        Ok(out) => Ok(out
-            .origin_access_control()
-            .map(|o| o.id().to_string())
-            .unwrap_or_default()),
-        // An earlier, interrupted run created it after this run looked.
-        Err(e) if already_exists(&e) => observe(cf, name)
-            .await?
-            .map(|o| o.id)
-            .ok_or_else(|| anyhow::anyhow!("origin access control {name}: reported to exist but not listed")),
-        Err(e) => Err(describe(
-            format!("origin access control {name}: CreateOriginAccessControl"),
-            e,
-        )),
-    }
+        .await;
+    created_or_found(
+        format!("origin access control {name}: CreateOriginAccessControl"),
+        created,
+        |out| {
+            out.origin_access_control()
+                .map(|o| o.id().to_string())
+                .unwrap_or_default()
+        },
+        || async {
+            observe(cf, name)
+                .await?
+                .map(|o| o.id)
+                .ok_or_else(|| anyhow::anyhow!("origin access control {name}: reported to exist but not listed"))
+        },
+    )
+    .await
 }
 
 pub async fn update(cf: &Client, id: &str, name: &str) -> anyhow::Result<()> {

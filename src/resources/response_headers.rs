@@ -16,7 +16,7 @@ use aws_sdk_cloudfront::types::{
 };
 use aws_sdk_cloudfront::Client;
 
-use crate::aws::{already_exists, delete_through, describe, is_in_use, optional, Waiting};
+use crate::aws::{created_or_found, delete_through, describe, is_in_use, optional, Waiting};
 use crate::resources::step::{Cx, Learned, Part, Stage};
 use crate::spec::{OwnedHeaders, CORS_MAX_AGE};
 
@@ -215,24 +215,24 @@ pub fn config(want: &OwnedHeaders) -> anyhow::Result<ResponseHeadersPolicyConfig
 
 /// Returns the new policy's id.
 pub async fn create(cf: &Client, want: &OwnedHeaders) -> anyhow::Result<String> {
-    match cf
+    let created = cf
         .create_response_headers_policy()
         .response_headers_policy_config(config(want)?)
         .send()
-        .await
-    {
-        Ok(out) => Ok(out.response_headers_policy.map(|p| p.id).unwrap_or_default()),
-        // An earlier, interrupted run created it after this run looked.
-        Err(e) if already_exists(&e) => observe(cf, &want.name)
-            .await?
-            .filter(|p| p.is_owned(&want.comment))
-            .map(|p| p.id)
-            .ok_or_else(|| anyhow!("response headers policy {}: exists but is not this stack's", want.name)),
-        Err(e) => Err(describe(
-            format!("response headers policy {}: CreateResponseHeadersPolicy", want.name),
-            e,
-        )),
-    }
+        .await;
+    created_or_found(
+        format!("response headers policy {}: CreateResponseHeadersPolicy", want.name),
+        created,
+        |out| out.response_headers_policy.map(|p| p.id).unwrap_or_default(),
+        || async {
+            observe(cf, &want.name)
+                .await?
+                .filter(|p| p.is_owned(&want.comment))
+                .map(|p| p.id)
+                .ok_or_else(|| anyhow!("response headers policy {}: exists but is not this stack's", want.name))
+        },
+    )
+    .await
 }
 
 /// Send the whole config with the current ETag.
