@@ -450,57 +450,82 @@ pub async fn put(
                 .await
                 .map(drop)
         }
-        Setting::Tags => {
-            // Read what is there now, to merge with it.
-            let current = settle
-                .through(is_bucket_missing, &mut progress, || {
-                    s3.get_bucket_tagging().bucket(bucket).send()
-                })
-                .await;
-            let current: BTreeMap<String, String> = optional(what("GetBucketTagging"), current)?
-                .map(|t| tag_map(t.tag_set().iter().map(|t| (t.key(), Some(t.value())))))
-                .unwrap_or_default();
-            // A bucket just created carries them already, unless the endpoint
-            // ignored the tags given at creation (some S3-compatible ones do).
-            if spec.tags.iter().all(|(k, v)| current.get(k) == Some(v)) {
-                return Ok(());
-            }
-            put_tags(s3, spec, &current, waiting).await
-        }
+        Setting::Tags => put_missing_tags(s3, spec, waiting, progress).await,
         Setting::Policy => {
             let write = policy.context("bucket policy: the distribution's ARN is not known yet")?;
-            // Read what is there now: every statement cdnctl did not write stays.
-            let current = settle
-                .through(is_bucket_missing, &mut progress, || {
-                    s3.get_bucket_policy().bucket(bucket).send()
-                })
-                .await;
-            let current = optional(what("GetBucketPolicy"), current)?
-                .and_then(|o| o.policy)
-                .map(|p| serde_json::from_str::<Value>(&p))
-                .transpose()
-                .with_context(|| format!("bucket {bucket}: its policy is not JSON"))?;
-            let policy = bucket_policy::merge(current.as_ref(), spec, write.desired, write.drop_public).to_string();
-            let settling = |e: &SdkError<_, HttpResponse>| is_bucket_missing(e) || invalid_principal(e);
-            let result = waiting
-                .at_most(IAM_PROPAGATION_WINDOW)
-                .through(settling, &mut progress, || {
-                    s3.put_bucket_policy().bucket(bucket).policy(policy.clone()).send()
-                })
-                .await;
-            match result {
-                Ok(_) => Ok(()),
-                Err(e) if crate::aws::is_malformed_policy(&e) => {
-                    let message = message(&e).unwrap_or("").to_string();
-                    Err(anyhow!(
-                        "BUCKET_USERS: AWS rejected the bucket policy ({message}): check that each of {} exists \
-                         (a role or user created in the last minutes may not have propagated yet: run `cdnctl up` again shortly)",
-                        spec.bucket_users.join(", ")
-                    ))
-                }
-                Err(e) => Err(describe(what("PutBucketPolicy"), e)),
-            }
+            put_policy(s3, spec, write, waiting, progress).await
         }
+    }
+}
+
+/// Add the stack's tags, merged with those there, unless all are there.
+async fn put_missing_tags(
+    s3: &Client,
+    spec: &Spec,
+    waiting: &Waiting,
+    mut progress: impl FnMut(&str, Duration),
+) -> anyhow::Result<()> {
+    let bucket = spec.bucket.as_str();
+    let what = |op: &str| format!("bucket {bucket}: {op}");
+    let settle = waiting.at_most(NEW_BUCKET_WINDOW);
+    // Read what is there now, to merge with it.
+    let current = settle
+        .through(is_bucket_missing, &mut progress, || {
+            s3.get_bucket_tagging().bucket(bucket).send()
+        })
+        .await;
+    let current: BTreeMap<String, String> = optional(what("GetBucketTagging"), current)?
+        .map(|t| tag_map(t.tag_set().iter().map(|t| (t.key(), Some(t.value())))))
+        .unwrap_or_default();
+    // A bucket just created carries them already, unless the endpoint
+    // ignored the tags given at creation (some S3-compatible ones do).
+    if spec.tags.iter().all(|(k, v)| current.get(k) == Some(v)) {
+        return Ok(());
+    }
+    put_tags(s3, spec, &current, waiting).await
+}
+
+/// Write cdnctl's statements into the bucket policy; every statement cdnctl
+/// did not write stays.
+async fn put_policy(
+    s3: &Client,
+    spec: &Spec,
+    write: PolicyWrite<'_>,
+    waiting: &Waiting,
+    mut progress: impl FnMut(&str, Duration),
+) -> anyhow::Result<()> {
+    let bucket = spec.bucket.as_str();
+    let what = |op: &str| format!("bucket {bucket}: {op}");
+    let settle = waiting.at_most(NEW_BUCKET_WINDOW);
+    let current = settle
+        .through(is_bucket_missing, &mut progress, || {
+            s3.get_bucket_policy().bucket(bucket).send()
+        })
+        .await;
+    let current = optional(what("GetBucketPolicy"), current)?
+        .and_then(|o| o.policy)
+        .map(|p| serde_json::from_str::<Value>(&p))
+        .transpose()
+        .with_context(|| format!("bucket {bucket}: its policy is not JSON"))?;
+    let policy = bucket_policy::merge(current.as_ref(), spec, write.desired, write.drop_public).to_string();
+    let settling = |e: &SdkError<_, HttpResponse>| is_bucket_missing(e) || invalid_principal(e);
+    let result = waiting
+        .at_most(IAM_PROPAGATION_WINDOW)
+        .through(settling, &mut progress, || {
+            s3.put_bucket_policy().bucket(bucket).policy(policy.clone()).send()
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if crate::aws::is_malformed_policy(&e) => {
+            let message = message(&e).unwrap_or("").to_string();
+            Err(anyhow!(
+                "BUCKET_USERS: AWS rejected the bucket policy ({message}): check that each of {} exists \
+                 (a role or user created in the last minutes may not have propagated yet: run `cdnctl up` again shortly)",
+                spec.bucket_users.join(", ")
+            ))
+        }
+        Err(e) => Err(describe(what("PutBucketPolicy"), e)),
     }
 }
 
