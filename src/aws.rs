@@ -17,8 +17,11 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::cli::GlobalArgs;
 
+mod errors;
 mod profile;
 mod trace;
+
+pub use errors::*;
 
 /// CloudFront, Route53 and ACM-for-CloudFront live in us-east-1.
 pub const GLOBAL_REGION: &str = "us-east-1";
@@ -328,28 +331,6 @@ pub fn message<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Opti
 
 fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
-}
-
-/// Codes that mean "this thing does not exist" across the four services.
-const NOT_FOUND: &[&str] = &[
-    "NotFound",
-    "NoSuchBucket",
-    "NoSuchTagSet",
-    "NoSuchTagSetError",
-    "NoSuchPublicAccessBlockConfiguration",
-    "OwnershipControlsNotFoundError",
-    "ServerSideEncryptionConfigurationNotFoundError",
-    "NoSuchCORSConfiguration",
-    "NoSuchBucketPolicy",
-    "NoSuchDistribution",
-    "NoSuchOriginAccessControl",
-    "NoSuchHostedZone",
-    "NoSuchResource",
-    "ResourceNotFoundException",
-];
-
-pub fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
-    code(err).is_some_and(|c| NOT_FOUND.contains(&c)) || (code(err).is_none() && status(err) == Some(404))
 }
 
 /// `Ok(None)` for "not found", the value for success, a described error otherwise.

@@ -37,8 +37,8 @@ pub struct World {
     /// expired, or for a domain no longer in the settings.
     pub spare_certificates: Vec<certificate::Observed>,
     /// A/AAAA records pointing at the stack's distribution for aliases no
-    /// longer in the settings: (zone id, domain, records).
-    pub stale_records: Vec<(String, String, Vec<aws_sdk_route53::types::ResourceRecordSet>)>,
+    /// longer in the settings.
+    pub stale_records: Vec<dns::Stale>,
     /// Where a move of the custom domain to another name stands.
     pub moving: domain_move::Phase,
     /// Object versions and delete markers in the bucket, counted up to a limit
@@ -71,63 +71,15 @@ pub async fn observe(
     count_objects_up_to: Option<u64>,
 ) -> anyhow::Result<World> {
     // Independent chains, run concurrently; none is more than two requests deep.
-    let bucket = async {
-        let state = bucket::observe(&clients.s3, &spec.bucket, &clients.region, waiting).await?;
-        let objects = match (count_objects_up_to, &state) {
-            (Some(limit), bucket::State::Present(b)) if spec.is_owned(&b.tags) => {
-                Some(bucket::count_objects(&clients.s3, &spec.bucket, limit).await?)
-            }
-            _ => None,
-        };
-        anyhow::Ok((state, objects))
-    };
-    let distribution = async {
-        let listing = distribution::list(&clients.cloudfront, spec).await?;
-        let observed = match listing.candidates.first() {
-            Some((id, arn)) => distribution::observe(&clients.cloudfront, id, arn).await?,
-            None => None,
-        };
-        anyhow::Ok((listing, observed))
-    };
-    let dns = async {
-        let Some(domain) = &spec.domain else {
-            return anyhow::Ok((None, None));
-        };
-        let zone = dns::find_zone(&clients.route53, domain).await?;
-        let records = match &zone {
-            dns::Zone::Found(id) => Some(dns::observe(&clients.route53, id, &domain.name).await?),
-            dns::Zone::Unusable(_) => None,
-        };
-        Ok((Some(zone), records))
-    };
-    // The stack's certificates for its domain (live and dead), and the given one.
-    let certs = async {
-        let listed = certificate::list(&clients.acm).await?;
-        let domain = spec.domain.as_ref().map(|d| d.name.as_str());
-        let for_domain: Vec<String> = listed
-            .iter()
-            .filter(|s| Some(s.domain.as_str()) == domain)
-            .map(|s| s.arn.clone())
-            .collect();
-        let owned = certificate::owned_among(&clients.acm, spec, &for_domain).await?;
-        anyhow::Ok((listed, owned))
-    };
-    let given = async {
-        match &spec.distribution.certificate_arn {
-            Some(arn) => certificate::observe(&clients.acm, arn).await,
-            None => Ok(None),
-        }
-    };
     let policy_name = crate::spec::headers_policy_name(&spec.bucket);
-    let headers_policy = response_headers::observe(&clients.cloudfront, &policy_name);
     let (bucket, oac, headers_policy, distribution, dns, certs, given) = tokio::join!(
-        bucket,
+        bucket_chain(clients, spec, waiting, count_objects_up_to),
         oac::observe(&clients.cloudfront, &spec.oac_name),
-        headers_policy,
-        distribution,
-        dns,
-        certs,
-        given
+        response_headers::observe(&clients.cloudfront, &policy_name),
+        distribution_chain(clients, spec),
+        dns_chain(clients, spec),
+        certificates_chain(clients, spec),
+        given_certificate(clients, spec)
     );
     let ((bucket, objects), (listing, distribution), (zone, records)) = (bucket?, distribution?, dns?);
     let (listed, mut owned) = certs?;
@@ -172,51 +124,21 @@ pub async fn observe(
                 .collect()
         })
         .unwrap_or_default();
-    let validation = async {
-        let (Some(cert), Some(zone_id)) = (certificate.as_ref().filter(|c| c.owned), &zone_id) else {
-            return anyhow::Ok(None);
-        };
-        match &cert.validation {
-            Some((name, value)) => Ok(Some(dns::has_cname(&clients.route53, zone_id, name, value).await?)),
-            None => Ok(None),
-        }
-    };
-    let leftover_certs = async {
-        // Certificates of the old aliases, and the one the distribution uses
-        // now, if they are the stack's and not already seen.
-        let seen: Vec<&str> = owned.iter().map(|c| c.arn.as_str()).collect();
-        let mut arns: Vec<String> = listed
-            .iter()
-            .filter(|s| old_aliases.contains(&s.domain) || in_use.as_deref() == Some(s.arn.as_str()))
-            .map(|s| s.arn.clone())
-            .filter(|a| !seen.contains(&a.as_str()) && Some(a) != spec.distribution.certificate_arn.as_ref())
-            .collect();
-        arns.dedup();
-        if arns.is_empty() {
-            return anyhow::Ok(Vec::new());
-        }
-        certificate::owned_among(&clients.acm, spec, &arns).await
-    };
-    let leftover_records = async {
-        let Some(d) = owned_distribution else {
-            return anyhow::Ok(Vec::new());
-        };
-        let found = join_all(old_aliases.iter().map(|alias| async move {
-            let Some(zone_id) = dns::zone_holding(&clients.route53, alias).await? else {
-                return anyhow::Ok(None);
-            };
-            let records = dns::observe(&clients.route53, &zone_id, alias).await?;
-            let ours: Vec<_> = records
-                .records()
-                .filter(|r| dns::points_at(r, &d.domain_name))
-                .cloned()
-                .collect();
-            Ok((!ours.is_empty()).then(|| (zone_id, alias.clone(), ours)))
-        }))
-        .await;
-        found.into_iter().filter_map(|r| r.transpose()).collect()
-    };
-    let (validation_record, leftover_certs, stale_records) = tokio::join!(validation, leftover_certs, leftover_records);
+    // Certificates of the old aliases, and the one the distribution uses
+    // now, if they are the stack's and not already seen.
+    let seen: Vec<&str> = owned.iter().map(|c| c.arn.as_str()).collect();
+    let mut leftover_arns: Vec<String> = listed
+        .iter()
+        .filter(|s| old_aliases.contains(&s.domain) || in_use.as_deref() == Some(s.arn.as_str()))
+        .map(|s| s.arn.clone())
+        .filter(|a| !seen.contains(&a.as_str()) && Some(a) != spec.distribution.certificate_arn.as_ref())
+        .collect();
+    leftover_arns.dedup();
+    let (validation_record, leftover_certs, stale_records) = tokio::join!(
+        validation_record(clients, certificate.as_ref(), zone_id.as_deref()),
+        leftover_certificates(clients, spec, &leftover_arns),
+        leftover_records(clients, owned_distribution, &old_aliases)
+    );
     owned.extend(leftover_certs?);
     let chosen = certificate.as_ref().map(|c| c.arn.clone());
     let spare_certificates = owned.into_iter().filter(|c| Some(&c.arn) != chosen.as_ref()).collect();
@@ -239,4 +161,127 @@ pub async fn observe(
         moving,
         objects,
     })
+}
+
+/// The bucket, then (when asked, and only if it is the stack's) its objects.
+async fn bucket_chain(
+    clients: &Clients,
+    spec: &Spec,
+    waiting: &Waiting,
+    count_objects_up_to: Option<u64>,
+) -> anyhow::Result<(bucket::State, Option<u64>)> {
+    let state = bucket::observe(&clients.s3, &spec.bucket, &clients.region, waiting).await?;
+    let objects = match (count_objects_up_to, &state) {
+        (Some(limit), bucket::State::Present(b)) if spec.is_owned(&b.tags) => {
+            Some(bucket::count_objects(&clients.s3, &spec.bucket, limit).await?)
+        }
+        _ => None,
+    };
+    Ok((state, objects))
+}
+
+/// Every distribution, then the details of the stack's.
+async fn distribution_chain(
+    clients: &Clients,
+    spec: &Spec,
+) -> anyhow::Result<(distribution::Listing, Option<distribution::Observed>)> {
+    let listing = distribution::list(&clients.cloudfront, spec).await?;
+    let observed = match listing.candidates.first() {
+        Some((id, arn)) => distribution::observe(&clients.cloudfront, id, arn).await?,
+        None => None,
+    };
+    Ok((listing, observed))
+}
+
+/// The hosted zone, then the custom domain's records in it.
+async fn dns_chain(clients: &Clients, spec: &Spec) -> anyhow::Result<(Option<dns::Zone>, Option<dns::Observed>)> {
+    let Some(domain) = &spec.domain else {
+        return Ok((None, None));
+    };
+    let zone = dns::find_zone(&clients.route53, domain).await?;
+    let records = match &zone {
+        dns::Zone::Found(id) => Some(dns::observe(&clients.route53, id, &domain.name).await?),
+        dns::Zone::Unusable(_) => None,
+    };
+    Ok((Some(zone), records))
+}
+
+/// Every certificate listed, then the stack's for its domain (live and dead).
+async fn certificates_chain(
+    clients: &Clients,
+    spec: &Spec,
+) -> anyhow::Result<(Vec<certificate::Summary>, Vec<certificate::Observed>)> {
+    let listed = certificate::list(&clients.acm).await?;
+    let domain = spec.domain.as_ref().map(|d| d.name.as_str());
+    let for_domain: Vec<String> = listed
+        .iter()
+        .filter(|s| Some(s.domain.as_str()) == domain)
+        .map(|s| s.arn.clone())
+        .collect();
+    let owned = certificate::owned_among(&clients.acm, spec, &for_domain).await?;
+    Ok((listed, owned))
+}
+
+/// The certificate given by CERTIFICATE_ARN.
+async fn given_certificate(clients: &Clients, spec: &Spec) -> anyhow::Result<Option<certificate::Observed>> {
+    match &spec.distribution.certificate_arn {
+        Some(arn) => certificate::observe(&clients.acm, arn).await,
+        None => Ok(None),
+    }
+}
+
+/// Whether the stack's own certificate's validation record is in the zone.
+async fn validation_record(
+    clients: &Clients,
+    certificate: Option<&certificate::Observed>,
+    zone_id: Option<&str>,
+) -> anyhow::Result<Option<bool>> {
+    let (Some(cert), Some(zone_id)) = (certificate.filter(|c| c.owned), zone_id) else {
+        return Ok(None);
+    };
+    match &cert.validation {
+        Some((name, value)) => Ok(Some(dns::has_cname(&clients.route53, zone_id, name, value).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Of these certificates, the stack's.
+async fn leftover_certificates(
+    clients: &Clients,
+    spec: &Spec,
+    arns: &[String],
+) -> anyhow::Result<Vec<certificate::Observed>> {
+    if arns.is_empty() {
+        return Ok(Vec::new());
+    }
+    certificate::owned_among(&clients.acm, spec, arns).await
+}
+
+/// Records of the old aliases still pointing at the stack's distribution.
+async fn leftover_records(
+    clients: &Clients,
+    owned_distribution: Option<&distribution::Observed>,
+    old_aliases: &[String],
+) -> anyhow::Result<Vec<dns::Stale>> {
+    let Some(d) = owned_distribution else {
+        return Ok(Vec::new());
+    };
+    let found = join_all(old_aliases.iter().map(|alias| async move {
+        let Some(zone_id) = dns::zone_holding(&clients.route53, alias).await? else {
+            return anyhow::Ok(None);
+        };
+        let records = dns::observe(&clients.route53, &zone_id, alias).await?;
+        let ours: Vec<_> = records
+            .records()
+            .filter(|r| dns::points_at(r, &d.domain_name))
+            .cloned()
+            .collect();
+        Ok((!ours.is_empty()).then(|| dns::Stale {
+            zone_id,
+            name: alias.clone(),
+            records: ours,
+        }))
+    }))
+    .await;
+    found.into_iter().filter_map(|r| r.transpose()).collect()
 }

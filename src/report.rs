@@ -3,17 +3,106 @@
 
 use serde::Serialize;
 
+use crate::resources::Kind;
+
 /// One resource in the report. The JSON schema is documented in README.md.
 #[derive(Debug, Serialize)]
 pub struct Resource {
     /// bucket | origin_access_control | response_headers_policy | distribution | certificate | dns_record
     pub r#type: &'static str,
+    #[serde(skip)]
+    pub kind: Kind,
     pub name: String,
     pub present: bool,
     pub owned: bool,
-    /// ok | missing | foreign | unreadable | deploying | disabled | pending | failed | expiring | expired | wrong_target | leftover
+    /// `state`, as the JSON report and the summaries spell it.
     pub health: String,
+    #[serde(skip)]
+    pub state: Health,
     /// More for people: days to a certificate's expiry, where a record points, …
     pub detail: String,
     pub differences: Vec<String>,
+}
+
+impl Resource {
+    pub(crate) fn new(kind: Kind, name: impl Into<String>, state: Health) -> Resource {
+        Resource {
+            r#type: kind.as_str(),
+            kind,
+            name: name.into(),
+            present: true,
+            owned: true,
+            health: state.as_str().to_string(),
+            state,
+            detail: String::new(),
+            differences: Vec::new(),
+        }
+    }
+
+    pub(crate) fn present(mut self, present: bool) -> Resource {
+        self.present = present;
+        self
+    }
+
+    pub(crate) fn owned(mut self, owned: bool) -> Resource {
+        self.owned = owned;
+        self
+    }
+
+    pub(crate) fn detail(mut self, detail: impl Into<String>) -> Resource {
+        self.detail = detail.into();
+        self
+    }
+
+    pub(crate) fn differences(mut self, differences: Vec<String>) -> Resource {
+        self.differences = differences;
+        self
+    }
+}
+
+/// How a resource is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Ok,
+    Missing,
+    /// Another account's, or not made by cdnctl for this stack.
+    Foreign,
+    /// The bucket's policy keeps CloudFront from reading it.
+    Unreadable,
+    Deploying,
+    Disabled,
+    /// A certificate waiting for its DNS validation.
+    Pending,
+    Failed,
+    Expiring,
+    Expired,
+    /// A record pointing elsewhere than the stack's distribution.
+    WrongTarget,
+    /// The stack's, and no longer needed: `up` deletes it.
+    Leftover,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Missing => "missing",
+            Health::Foreign => "foreign",
+            Health::Unreadable => "unreadable",
+            Health::Deploying => "deploying",
+            Health::Disabled => "disabled",
+            Health::Pending => "pending",
+            Health::Failed => "failed",
+            Health::Expiring => "expiring",
+            Health::Expired => "expired",
+            Health::WrongTarget => "wrong_target",
+            Health::Leftover => "leftover",
+        }
+    }
+
+    /// AWS is still at work: it ends by itself.
+    pub fn is_waiting(self) -> bool {
+        matches!(self, Health::Deploying | Health::Pending)
+    }
 }

@@ -1,16 +1,21 @@
 //! The S3 bucket that is the private origin: observe it, create it, correct
 //! each of its settings, empty it and delete it.
 
+mod objects;
+mod steps;
+
+pub use objects::{count_objects, decode_key, delete_objects, empty};
+pub use steps::{apply, down, up, Step};
+
 use std::collections::BTreeMap;
 
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CorsConfiguration, CorsRule, CreateBucketConfiguration, Delete, EncodingType,
-    ObjectIdentifier, ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    Tag, Tagging,
+    BucketLocationConstraint, CorsConfiguration, CorsRule, CreateBucketConfiguration, ObjectOwnership,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
 use aws_sdk_s3::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -18,7 +23,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
-use crate::aws::{describe, message, optional, Waiting};
+use crate::aws::{describe, is_bucket_missing, message, optional, tag_map, Waiting};
 use crate::resources::bucket_policy;
 use crate::spec::{policy_differences, Cors, Spec};
 
@@ -104,24 +109,19 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
         return Ok(Some(State::Absent));
     }
     let unsettled = [
-        code(&tags) == Some("NoSuchBucket"),
-        code(&pab) == Some("NoSuchBucket"),
-        code(&ownership) == Some("NoSuchBucket"),
-        code(&encryption) == Some("NoSuchBucket"),
-        code(&cors) == Some("NoSuchBucket"),
-        code(&policy) == Some("NoSuchBucket"),
-        code(&website) == Some("NoSuchBucket"),
+        bucket_missing(tags.as_ref().err()),
+        bucket_missing(pab.as_ref().err()),
+        bucket_missing(ownership.as_ref().err()),
+        bucket_missing(encryption.as_ref().err()),
+        bucket_missing(cors.as_ref().err()),
+        bucket_missing(policy.as_ref().err()),
+        bucket_missing(website.as_ref().err()),
     ];
     if unsettled.contains(&true) {
         return Ok(None);
     }
     let tags = optional(what("GetBucketTagging"), tags)?
-        .map(|t| {
-            t.tag_set()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect()
-        })
+        .map(|t| tag_map(t.tag_set().iter().map(|t| (t.key(), Some(t.value())))))
         .unwrap_or_default();
     let public_access_block = optional(what("GetPublicAccessBlock"), pab)?
         .and_then(|o| o.public_access_block_configuration().cloned())
@@ -155,10 +155,7 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
     let policy = optional(what("GetBucketPolicy"), policy)?
         .and_then(|o| o.policy().map(String::from))
         .map(|p| serde_json::from_str(&p).unwrap_or(Value::String(p)));
-    let website = match website {
-        Err(e) if code_of(&e) == Some("NoSuchWebsiteConfiguration") => false,
-        other => optional(what("GetBucketWebsite"), other)?.is_some(),
-    };
+    let website = optional(what("GetBucketWebsite"), website)?.is_some();
     Ok(Some(State::Present(Observed {
         tags,
         public_access_block,
@@ -170,13 +167,9 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
     })))
 }
 
-fn code_of<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Option<&str> {
-    crate::aws::code(e)
-}
-
-/// The error code of a failed request, if it failed with one.
-fn code<T, E: ProvideErrorMetadata>(result: &Result<T, SdkError<E, HttpResponse>>) -> Option<&str> {
-    result.as_ref().err().and_then(crate::aws::code)
+/// Whether a request failed because the bucket is not there.
+fn bucket_missing<E: ProvideErrorMetadata>(err: Option<&SdkError<E, HttpResponse>>) -> bool {
+    err.is_some_and(is_bucket_missing)
 }
 
 /// What differs from the spec, one line per setting. `policy` is the desired
@@ -295,13 +288,13 @@ pub async fn create(s3: &Client, spec: &Spec) -> anyhow::Result<()> {
     match request.send().await {
         Ok(_) => {}
         // An earlier, interrupted run created it.
-        Err(e) if crate::aws::code(&e) == Some("BucketAlreadyOwnedByYou") => {}
-        Err(e) if crate::aws::code(&e) == Some("BucketAlreadyExists") => {
+        Err(e) if crate::aws::already_exists(&e) => {}
+        Err(e) if crate::aws::is_bucket_taken(&e) => {
             return Err(anyhow!(
                 "BUCKET_NAME: bucket {bucket:?} already exists in another AWS account: bucket names are global, choose another"
             ))
         }
-        Err(e) if crate::aws::code(&e) == Some("AccessDenied") => {
+        Err(e) if crate::aws::is_access_denied(&e) => {
             let message = message(&e).unwrap_or("").to_string();
             return Err(anyhow!(
                 "bucket {bucket}: CreateBucket: AccessDenied: {message}\n\
@@ -313,10 +306,6 @@ pub async fn create(s3: &Client, spec: &Spec) -> anyhow::Result<()> {
         Err(e) => return Err(describe(format!("bucket {bucket}: CreateBucket"), e)),
     }
     Ok(())
-}
-
-fn no_such_bucket<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    crate::aws::code(e) == Some("NoSuchBucket")
 }
 
 fn tag_set(tags: &BTreeMap<String, String>) -> anyhow::Result<Vec<Tag>> {
@@ -342,7 +331,7 @@ async fn put_tags(
     waiting
         .at_most(NEW_BUCKET_WINDOW)
         .through(
-            no_such_bucket,
+            is_bucket_missing,
             |_, _| {},
             || s3.put_bucket_tagging().bucket(bucket).tagging(tagging.clone()).send(),
         )
@@ -356,7 +345,7 @@ async fn put_tags(
 const IAM_PROPAGATION_WINDOW: Duration = Duration::from_secs(180);
 
 fn invalid_principal<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    crate::aws::code(e) == Some("MalformedPolicy") && message(e).is_some_and(|m| m.contains("Invalid principal"))
+    crate::aws::is_malformed_policy(e) && message(e).is_some_and(|m| m.contains("Invalid principal"))
 }
 
 /// cdnctl's statements of the bucket policy, and whether to drop the
@@ -389,7 +378,7 @@ pub async fn put(
                 .restrict_public_buckets(true)
                 .build();
             settle
-                .send(no_such_bucket, &mut progress, what("PutPublicAccessBlock"), || {
+                .send(is_bucket_missing, &mut progress, what("PutPublicAccessBlock"), || {
                     s3.put_public_access_block()
                         .bucket(bucket)
                         .public_access_block_configuration(config.clone())
@@ -408,7 +397,7 @@ pub async fn put(
                 .build()?;
             settle
                 .send(
-                    no_such_bucket,
+                    is_bucket_missing,
                     &mut progress,
                     what("PutBucketOwnershipControls"),
                     || {
@@ -434,7 +423,7 @@ pub async fn put(
                 )
                 .build()?;
             settle
-                .send(no_such_bucket, &mut progress, what("PutBucketEncryption"), || {
+                .send(is_bucket_missing, &mut progress, what("PutBucketEncryption"), || {
                     s3.put_bucket_encryption()
                         .bucket(bucket)
                         .server_side_encryption_configuration(config.clone())
@@ -452,7 +441,7 @@ pub async fn put(
                 .build()?;
             let config = CorsConfiguration::builder().cors_rules(rule).build()?;
             settle
-                .send(no_such_bucket, &mut progress, what("PutBucketCors"), || {
+                .send(is_bucket_missing, &mut progress, what("PutBucketCors"), || {
                     s3.put_bucket_cors()
                         .bucket(bucket)
                         .cors_configuration(config.clone())
@@ -461,189 +450,107 @@ pub async fn put(
                 .await
                 .map(drop)
         }
-        Setting::Tags => {
-            // Read what is there now, to merge with it.
-            let current = settle
-                .through(no_such_bucket, &mut progress, || {
-                    s3.get_bucket_tagging().bucket(bucket).send()
-                })
-                .await;
-            let current: BTreeMap<String, String> = optional(what("GetBucketTagging"), current)?
-                .map(|t| {
-                    t.tag_set()
-                        .iter()
-                        .map(|t| (t.key().to_string(), t.value().to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            // A bucket just created carries them already, unless the endpoint
-            // ignored the tags given at creation (some S3-compatible ones do).
-            if spec.tags.iter().all(|(k, v)| current.get(k) == Some(v)) {
-                return Ok(());
-            }
-            put_tags(s3, spec, &current, waiting).await
-        }
+        Setting::Tags => put_missing_tags(s3, spec, waiting, progress).await,
         Setting::Policy => {
             let write = policy.context("bucket policy: the distribution's ARN is not known yet")?;
-            // Read what is there now: every statement cdnctl did not write stays.
-            let current = settle
-                .through(no_such_bucket, &mut progress, || {
-                    s3.get_bucket_policy().bucket(bucket).send()
-                })
-                .await;
-            let current = optional(what("GetBucketPolicy"), current)?
-                .and_then(|o| o.policy)
-                .map(|p| serde_json::from_str::<Value>(&p))
-                .transpose()
-                .with_context(|| format!("bucket {bucket}: its policy is not JSON"))?;
-            let policy = bucket_policy::merge(current.as_ref(), spec, write.desired, write.drop_public).to_string();
-            let settling = |e: &SdkError<_, HttpResponse>| no_such_bucket(e) || invalid_principal(e);
-            let result = waiting
-                .at_most(IAM_PROPAGATION_WINDOW)
-                .through(settling, &mut progress, || {
-                    s3.put_bucket_policy().bucket(bucket).policy(policy.clone()).send()
-                })
-                .await;
-            match result {
-                Ok(_) => Ok(()),
-                Err(e) if crate::aws::code(&e) == Some("MalformedPolicy") => {
-                    let message = message(&e).unwrap_or("").to_string();
-                    Err(anyhow!(
-                        "BUCKET_USERS: AWS rejected the bucket policy ({message}): check that each of {} exists \
-                         (a role or user created in the last minutes may not have propagated yet: run `cdnctl up` again shortly)",
-                        spec.bucket_users.join(", ")
-                    ))
-                }
-                Err(e) => Err(describe(what("PutBucketPolicy"), e)),
-            }
+            put_policy(s3, spec, write, waiting, progress).await
         }
     }
 }
 
-/// Count object versions and delete markers, stopping past `limit`.
-/// (ListObjectVersions has no SDK paginator: it pages by key and version markers.)
-pub async fn count_objects(s3: &Client, bucket: &str, limit: u64) -> anyhow::Result<u64> {
-    let mut count = 0u64;
-    let (mut key_marker, mut version_marker) = (None, None);
-    loop {
-        let page = s3
-            .list_object_versions()
-            .bucket(bucket)
-            .encoding_type(EncodingType::Url)
-            .set_key_marker(key_marker)
-            .set_version_id_marker(version_marker)
-            .send()
-            .await
-            .map_err(|e| describe(format!("bucket {bucket}: ListObjectVersions"), e))?;
-        count += (page.versions().len() + page.delete_markers().len()) as u64;
-        if count > limit || !page.is_truncated().unwrap_or(false) {
-            return Ok(count);
-        }
-        key_marker = page.next_key_marker().map(decode_key).transpose()?;
-        version_marker = page.next_version_id_marker().map(String::from);
-    }
-}
-
-/// Delete every object version and delete marker, a page (≤1000) at a time.
-/// Returns how many were deleted.
-pub async fn empty(s3: &Client, bucket: &str) -> anyhow::Result<u64> {
-    let mut deleted = 0u64;
-    loop {
-        // Always list from the start: what was deleted is gone from the listing.
-        let page = s3
-            .list_object_versions()
-            .bucket(bucket)
-            .encoding_type(EncodingType::Url)
-            .send()
-            .await
-            .map_err(|e| describe(format!("bucket {bucket}: ListObjectVersions"), e))?;
-        let mut ids = Vec::new();
-        let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
-        for (key, version) in versions.chain(page.delete_markers().iter().map(|m| (m.key(), m.version_id()))) {
-            let Some(key) = key else { continue };
-            ids.push(
-                ObjectIdentifier::builder()
-                    .key(decode_key(key)?)
-                    .set_version_id(version.map(String::from))
-                    .build()?,
-            );
-        }
-        if ids.is_empty() {
-            return Ok(deleted);
-        }
-        let n = ids.len() as u64;
-        delete_objects(s3, bucket, ids).await?;
-        deleted += n;
-    }
-}
-
-/// A key from a listing made with EncodingType=url, which S3 encodes as a
-/// form does (`+` for a space). Listings ask for it because a key may hold a
-/// control character, which XML 1.0 cannot carry: without it, the whole
-/// page would be unreadable.
-pub fn decode_key(encoded: &str) -> anyhow::Result<String> {
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| anyhow!("S3 listed a key that is not URL-encoded as asked: {encoded:?}"))?;
-                out.push(hex);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| anyhow!("S3 listed a key that is not UTF-8 once decoded: {encoded:?}"))
-}
-
-/// One DeleteObjects request (at most 1,000 objects); a single object S3
-/// could not delete fails the whole.
-pub async fn delete_objects(s3: &Client, bucket: &str, ids: Vec<ObjectIdentifier>) -> anyhow::Result<()> {
-    // A key with a character XML 1.0 cannot carry (most control characters)
-    // cannot go in DeleteObjects' XML body: it goes alone, in the URL.
-    let xml_char = |c: char| c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}' || matches!(c, '\t' | '\n' | '\r');
-    let (ids, alone): (Vec<_>, Vec<_>) = ids.into_iter().partition(|id| id.key().chars().all(xml_char));
-    for id in alone {
-        s3.delete_object()
-            .bucket(bucket)
-            .key(id.key())
-            .set_version_id(id.version_id().map(String::from))
-            .send()
-            .await
-            .map_err(|e| describe(format!("bucket {bucket}: DeleteObject {:?}", id.key()), e))?;
-    }
-    if ids.is_empty() {
+/// Add the stack's tags, merged with those there, unless all are there.
+async fn put_missing_tags(
+    s3: &Client,
+    spec: &Spec,
+    waiting: &Waiting,
+    mut progress: impl FnMut(&str, Duration),
+) -> anyhow::Result<()> {
+    let bucket = spec.bucket.as_str();
+    let what = |op: &str| format!("bucket {bucket}: {op}");
+    let settle = waiting.at_most(NEW_BUCKET_WINDOW);
+    // Read what is there now, to merge with it.
+    let current = settle
+        .through(is_bucket_missing, &mut progress, || {
+            s3.get_bucket_tagging().bucket(bucket).send()
+        })
+        .await;
+    let current: BTreeMap<String, String> = optional(what("GetBucketTagging"), current)?
+        .map(|t| tag_map(t.tag_set().iter().map(|t| (t.key(), Some(t.value())))))
+        .unwrap_or_default();
+    // A bucket just created carries them already, unless the endpoint
+    // ignored the tags given at creation (some S3-compatible ones do).
+    if spec.tags.iter().all(|(k, v)| current.get(k) == Some(v)) {
         return Ok(());
     }
-    let out = s3
-        .delete_objects()
-        .bucket(bucket)
-        .delete(Delete::builder().set_objects(Some(ids)).quiet(true).build()?)
-        .send()
-        .await
-        .map_err(|e| describe(format!("bucket {bucket}: DeleteObjects"), e))?;
-    if let Some(err) = out.errors().first() {
-        anyhow::bail!(
-            "bucket {bucket}: could not delete {}: {}",
-            err.key().unwrap_or(""),
-            err.message().or(err.code()).unwrap_or("unknown error")
-        );
+    put_tags(s3, spec, &current, waiting).await
+}
+
+/// Write cdnctl's statements into the bucket policy; every statement cdnctl
+/// did not write stays.
+async fn put_policy(
+    s3: &Client,
+    spec: &Spec,
+    write: PolicyWrite<'_>,
+    waiting: &Waiting,
+    mut progress: impl FnMut(&str, Duration),
+) -> anyhow::Result<()> {
+    let bucket = spec.bucket.as_str();
+    let what = |op: &str| format!("bucket {bucket}: {op}");
+    let settle = waiting.at_most(NEW_BUCKET_WINDOW);
+    let current = settle
+        .through(is_bucket_missing, &mut progress, || {
+            s3.get_bucket_policy().bucket(bucket).send()
+        })
+        .await;
+    let current = optional(what("GetBucketPolicy"), current)?
+        .and_then(|o| o.policy)
+        .map(|p| serde_json::from_str::<Value>(&p))
+        .transpose()
+        .with_context(|| format!("bucket {bucket}: its policy is not JSON"))?;
+    let policy = bucket_policy::merge(current.as_ref(), spec, write.desired, write.drop_public).to_string();
+    let settling = |e: &SdkError<_, HttpResponse>| is_bucket_missing(e) || invalid_principal(e);
+    let result = waiting
+        .at_most(IAM_PROPAGATION_WINDOW)
+        .through(settling, &mut progress, || {
+            s3.put_bucket_policy().bucket(bucket).policy(policy.clone()).send()
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if crate::aws::is_malformed_policy(&e) => {
+            let message = message(&e).unwrap_or("").to_string();
+            Err(anyhow!(
+                "BUCKET_USERS: AWS rejected the bucket policy ({message}): check that each of {} exists \
+                 (a role or user created in the last minutes may not have propagated yet: run `cdnctl up` again shortly)",
+                spec.bucket_users.join(", ")
+            ))
+        }
+        Err(e) => Err(describe(what("PutBucketPolicy"), e)),
     }
-    Ok(())
 }
 
 pub async fn delete(s3: &Client, bucket: &str) -> anyhow::Result<()> {
     match s3.delete_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(()),
-        Err(e) if crate::aws::code(&e) == Some("NoSuchBucket") => Ok(()),
+        Err(e) if crate::aws::is_bucket_missing(&e) => Ok(()),
         Err(e) => Err(describe(format!("bucket {bucket}: DeleteBucket"), e)),
+    }
+}
+
+/// Why `up` must not start because of the bucket: another account's, or not
+/// this stack's and not to be adopted.
+pub fn refusal(state: &State, spec: &Spec, adopt: bool) -> Option<String> {
+    match state {
+        State::Foreign => Some(format!(
+            "BUCKET_NAME: bucket {:?} exists but belongs to another AWS account (or these credentials may not read it): choose another name",
+            spec.bucket
+        )),
+        State::Present(o) if !spec.is_owned(&o.tags) && !adopt => Some(format!(
+            "bucket {}: exists but was not created by cdnctl for this stack (no cdnctl:stack tag): \
+             run `cdnctl up --adopt` to take it over (its settings are corrected and cdnctl's statements added to its policy; \
+             the policy's other statements and its files are kept)",
+            spec.bucket
+        )),
+        _ => None,
     }
 }

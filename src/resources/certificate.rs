@@ -2,6 +2,9 @@
 //! domain: a given one is checked; otherwise cdnctl requests one, tagged as the
 //! stack's, and validates it through DNS.
 
+mod steps;
+pub use steps::{apply, down, retire, up, Step};
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -10,14 +13,67 @@ use aws_sdk_acm::types::{Tag, ValidationMethod};
 use aws_sdk_acm::Client;
 use futures_util::future::join_all;
 
-use crate::aws::{code, describe, is_code, optional, Waiting};
+use crate::aws::{delete_through, describe, is_in_use, is_not_found, optional, tag_map, Waiting};
 use crate::spec::{stable_hash, Spec};
+
+/// ACM's status of a certificate, read once when observed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Status {
+    Issued,
+    PendingValidation,
+    Expired,
+    /// FAILED, VALIDATION_TIMED_OUT, INACTIVE, REVOKED, … as ACM says it
+    /// (empty when it said nothing): none will ever serve.
+    #[default]
+    Unknown,
+    Other(String),
+}
+
+impl Status {
+    pub fn parse(s: &str) -> Status {
+        match s {
+            "ISSUED" => Status::Issued,
+            "PENDING_VALIDATION" => Status::PendingValidation,
+            "EXPIRED" => Status::Expired,
+            "" => Status::Unknown,
+            other => Status::Other(other.to_string()),
+        }
+    }
+
+    /// As ACM spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Status::Issued => "ISSUED",
+            Status::PendingValidation => "PENDING_VALIDATION",
+            Status::Expired => "EXPIRED",
+            Status::Unknown => "",
+            Status::Other(s) => s,
+        }
+    }
+
+    /// Issued, or awaiting validation. The others (FAILED,
+    /// VALIDATION_TIMED_OUT, EXPIRED, INACTIVE, REVOKED) never will serve.
+    pub fn is_live(&self) -> bool {
+        matches!(self, Status::Issued | Status::PendingValidation)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for Status {
+    fn from(s: &str) -> Status {
+        Status::parse(s)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
     pub arn: String,
-    /// ISSUED, PENDING_VALIDATION, FAILED, EXPIRED, …
-    pub status: String,
+    pub status: Status,
     /// The domain name and every subject alternative name.
     pub names: Vec<String>,
     /// Seconds since the epoch, when known.
@@ -62,7 +118,7 @@ pub async fn observe(acm: &Client, arn: &str) -> anyhow::Result<Option<Observed>
         }
         Observed {
             arn: arn.to_string(),
-            status: c.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            status: c.status.map(|s| Status::parse(s.as_str())).unwrap_or_default(),
             names,
             not_after: c.not_after.map(|t| t.secs()),
             validation,
@@ -84,14 +140,14 @@ pub async fn observe_new(acm: &Client, arn: &str, waiting: &Waiting) -> anyhow::
     let described = waiting
         .at_most(DESCRIBE_LAG)
         .through(
-            is_code(&["ResourceNotFoundException"]),
+            is_not_found,
             |_, _| {},
             || acm.describe_certificate().certificate_arn(arn).send(),
         )
         .await;
     match described {
         Ok(_) => observe(acm, arn).await,
-        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(describe(format!("certificate {arn}: DescribeCertificate"), e)),
     }
 }
@@ -106,7 +162,7 @@ pub struct Summary {
     pub names: Vec<String>,
     /// More names than the summary lists (DescribeCertificate has them all).
     pub more_names: bool,
-    pub status: String,
+    pub status: Status,
 }
 
 /// The key algorithms CloudFront accepts for a viewer certificate: RSA of
@@ -146,7 +202,7 @@ pub async fn list(acm: &Client) -> anyhow::Result<Vec<Summary>> {
                     domain,
                     names,
                     more_names: s.has_additional_subject_alternative_names().unwrap_or(false),
-                    status: s.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    status: s.status().map(|s| Status::parse(s.as_str())).unwrap_or_default(),
                 });
             }
         }
@@ -162,12 +218,7 @@ pub async fn owned_among(acm: &Client, spec: &Spec, arns: &[String]) -> anyhow::
             observe(acm, arn)
         );
         let tags: BTreeMap<String, String> = optional(format!("certificate {arn}: ListTagsForCertificate"), tags)?
-            .map(|t| {
-                t.tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().unwrap_or("").to_string()))
-                    .collect()
-            })
+            .map(|t| tag_map(t.tags().iter().map(|t| (t.key(), t.value()))))
             .unwrap_or_default();
         anyhow::Ok(
             cert?
@@ -184,10 +235,9 @@ pub async fn owned_among(acm: &Client, spec: &Spec, arns: &[String]) -> anyhow::
 }
 
 /// Whether a certificate can still serve or become able to: issued or
-/// awaiting validation. The others (FAILED, VALIDATION_TIMED_OUT, EXPIRED,
-/// INACTIVE, REVOKED) never will.
-pub fn is_live(status: &str) -> bool {
-    matches!(status, "ISSUED" | "PENDING_VALIDATION")
+/// awaiting validation.
+pub fn is_live(status: &Status) -> bool {
+    status.is_live()
 }
 
 /// The best of the stack's live certificates with exactly these names (in
@@ -203,7 +253,7 @@ pub fn best_for<'a>(owned: &'a [Observed], names: &[String]) -> Option<&'a Obser
     owned
         .iter()
         .filter(|c| is_live(&c.status) && set(&c.names) == want)
-        .max_by_key(|c| (c.status == "ISSUED", c.not_after))
+        .max_by_key(|c| (c.status == Status::Issued, c.not_after))
 }
 
 /// Request a DNS-validated certificate for the domain, tagged as the stack's.
@@ -309,11 +359,11 @@ pub async fn wait_issued(
     let start = tokio::time::Instant::now();
     loop {
         let status = observe(acm, arn).await?.map(|c| c.status).unwrap_or_default();
-        progress(&status);
-        match status.as_str() {
-            "ISSUED" => return Ok(()),
-            "PENDING_VALIDATION" if start.elapsed() < timeout => tokio::time::sleep(every).await,
-            "PENDING_VALIDATION" => {
+        progress(status.as_str());
+        match status {
+            Status::Issued => return Ok(()),
+            Status::PendingValidation if start.elapsed() < timeout => tokio::time::sleep(every).await,
+            Status::PendingValidation => {
                 return Err(anyhow!(
                     "certificate {arn}: still waiting for DNS validation of {domain} after {} minutes: check that the \
                      domain is delegated to this hosted zone's name servers (its NS records at the registrar); \
@@ -348,15 +398,9 @@ pub async fn delete(
     progress: impl FnMut(&str, Duration),
 ) -> anyhow::Result<Deleted> {
     let send = || acm.delete_certificate().certificate_arn(arn).send();
-    let in_use = is_code(&["ResourceInUseException"]);
-    let result = match waiting {
-        Some(w) => w.through(&in_use, progress, send).await,
-        None => send().await,
-    };
-    match result {
-        Ok(_) => Ok(Deleted::Done),
-        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(Deleted::Done),
-        Err(e) if in_use(&e) => Ok(Deleted::StillInUse),
+    match delete_through(waiting, is_in_use, progress, send).await {
+        Ok(()) => Ok(Deleted::Done),
+        Err(e) if is_in_use(&e) => Ok(Deleted::StillInUse),
         Err(e) => Err(describe(format!("certificate {arn}: DeleteCertificate"), e)),
     }
 }
@@ -405,7 +449,7 @@ pub fn covers(name: &str, domain: &str) -> bool {
 
 /// Why this certificate cannot serve `domain` now, if it cannot.
 pub fn problem(cert: &Observed, domain: &str, now: i64) -> Option<String> {
-    if cert.status != "ISSUED" {
+    if cert.status != Status::Issued {
         return Some(format!(
             "CERTIFICATE_ARN: certificate {} is {}, not ISSUED: finish its validation in ACM, or remove CERTIFICATE_ARN",
             cert.arn, cert.status
@@ -437,6 +481,17 @@ pub fn problem(cert: &Observed, domain: &str, now: i64) -> Option<String> {
         ));
     }
     None
+}
+
+/// Why `up` must not start with the given certificate (CERTIFICATE_ARN):
+/// missing, or unable to serve the domain now.
+pub fn given_refusal(arn: &str, observed: Option<&Observed>, domain: &str, now: i64) -> Option<String> {
+    match observed {
+        None => Some(format!(
+            "CERTIFICATE_ARN: certificate {arn} does not exist in us-east-1 in this account"
+        )),
+        Some(cert) => problem(cert, domain, now),
+    }
 }
 
 /// One line for a certificate whose validation record is missing.

@@ -2,31 +2,73 @@
 //! ownership tag), create it, update only the fields cdnctl manages (whole
 //! config back with If-Match), disable, wait for and delete it.
 
+mod config;
+mod steps;
+
+use config::tags;
+pub use config::{new_config, reconcile, tag_differences, Links};
+pub use steps::{apply, down, up, Step};
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use aws_sdk_cloudfront::types::{
-    Aliases, AllowedMethods, CachedMethods, DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags,
-    HttpVersion, Method, MinimumProtocolVersion, Origin, Origins, PriceClass, S3OriginConfig, SslSupportMethod, Tag,
-    Tags, ViewerCertificate, ViewerProtocolPolicy,
-};
+use aws_sdk_cloudfront::types::{DistributionConfig, DistributionConfigWithTags};
 use aws_sdk_cloudfront::Client;
 
-use crate::aws::{code, describe, is_code, message, optional, Waiting};
-use crate::settings::Waf;
-use crate::spec::{Spec, CACHING_OPTIMIZED, CORS_S3_ORIGIN, ORIGIN_ID};
+use crate::aws::{
+    already_exists, delete_through, describe, is_certificate_refused, is_not_disabled, is_stale_etag, message,
+    optional, tag_map, Waiting,
+};
+use crate::spec::Spec;
 
 /// CloudFront refuses a certificate issued moments ago for about a minute.
 const FRESH_CERTIFICATE_WINDOW: Duration = Duration::from_secs(180);
+
+/// Where CloudFront's deployment of the distribution stands, read once when
+/// observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deployment {
+    Deployed,
+    /// "InProgress" (or whatever else CloudFront says, as it says it).
+    InProgress(String),
+}
+
+impl Deployment {
+    pub fn parse(s: &str) -> Deployment {
+        match s {
+            "Deployed" => Deployment::Deployed,
+            other => Deployment::InProgress(other.to_string()),
+        }
+    }
+
+    /// As CloudFront spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Deployment::Deployed => "Deployed",
+            Deployment::InProgress(s) => s,
+        }
+    }
+}
+
+impl From<&str> for Deployment {
+    fn from(s: &str) -> Deployment {
+        Deployment::parse(s)
+    }
+}
+
+impl std::fmt::Display for Deployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observed {
     pub id: String,
     pub arn: String,
     pub domain_name: String,
-    /// "InProgress" or "Deployed".
-    pub status: String,
+    pub status: Deployment,
     pub etag: String,
     pub config: DistributionConfig,
     pub tags: BTreeMap<String, String>,
@@ -176,23 +218,11 @@ pub async fn observe(cf: &Client, id: &str, arn: &str) -> anyhow::Result<Option<
         id: d.id,
         arn: d.arn,
         domain_name: d.domain_name,
-        status: d.status,
+        status: Deployment::parse(&d.status),
         etag,
         config,
         tags,
     }))
-}
-
-/// The ids of other resources that the distribution's config names.
-#[derive(Debug, Clone, Copy)]
-pub struct Links<'a> {
-    pub oac_id: &'a str,
-    /// The response headers policy: a managed one's id or the stack's own.
-    pub headers_policy_id: &'a str,
-    /// The given certificate or the stack's own; `None` without a domain.
-    pub certificate_arn: Option<&'a str>,
-    /// Old names kept as aliases beside the new one while the domain moves.
-    pub keep_aliases: &'a [String],
 }
 
 /// A distribution's tags (none if it has gone).
@@ -203,279 +233,8 @@ async fn tags_of(cf: &Client, id: &str, arn: &str) -> anyhow::Result<BTreeMap<St
     )?;
     Ok(out
         .and_then(|t| t.tags)
-        .map(|t| {
-            t.items()
-                .iter()
-                .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
-                .collect()
-        })
+        .map(|t| tag_map(t.items().iter().map(|t| (t.key.as_str(), t.value.as_deref()))))
         .unwrap_or_default())
-}
-
-/// `current` with every field cdnctl manages set as the spec says, and one
-/// line per field that changed. Fields cdnctl does not manage are kept as they
-/// are, so a hand-made addition (a second behavior, logging) survives updates.
-pub fn reconcile(
-    current: &DistributionConfig,
-    spec: &Spec,
-    links: Links,
-) -> anyhow::Result<(DistributionConfig, Vec<String>)> {
-    let want = &spec.distribution;
-    let oac_id = links.oac_id;
-    let mut c = current.clone();
-    let mut changes = Vec::new();
-    let mut note = |field: &str, was: String, now: String| {
-        if was != now {
-            changes.push(format!("{field}: {was} → {now}"));
-        }
-    };
-
-    // Our origin; others (added by hand) are left alone.
-    let mut origins = c.origins.take().map(|o| o.items).unwrap_or_default();
-    let desired_origin = Origin::builder()
-        .id(ORIGIN_ID)
-        .domain_name(&want.origin_domain)
-        .origin_access_control_id(oac_id)
-        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
-        .build()?;
-    match origins.iter_mut().find(|o| o.id == ORIGIN_ID) {
-        Some(o) => {
-            note("origin", o.domain_name.clone(), want.origin_domain.clone());
-            note(
-                "origin access control",
-                o.origin_access_control_id.clone().unwrap_or_default(),
-                oac_id.to_string(),
-            );
-            let oai = o
-                .s3_origin_config
-                .as_ref()
-                .map(|s| s.origin_access_identity.clone())
-                .unwrap_or_default();
-            note("origin access identity", oai, String::new());
-            o.domain_name = desired_origin.domain_name.clone();
-            o.origin_access_control_id = desired_origin.origin_access_control_id.clone();
-            o.s3_origin_config = desired_origin.s3_origin_config.clone();
-            o.custom_origin_config = None;
-        }
-        None => {
-            note("origin", "missing".into(), want.origin_domain.clone());
-            origins.push(desired_origin);
-        }
-    }
-    c.origins = Some(
-        Origins::builder()
-            .quantity(origins.len() as i32)
-            .set_items(Some(origins))
-            .build()?,
-    );
-
-    let mut b = c
-        .default_cache_behavior
-        .take()
-        .unwrap_or_else(|| new_behavior().expect("valid behavior"));
-    note("default behavior origin", b.target_origin_id.clone(), ORIGIN_ID.into());
-    note(
-        "viewer protocol policy",
-        b.viewer_protocol_policy.as_str().into(),
-        "redirect-to-https".into(),
-    );
-    note("compress", format!("{}", b.compress.unwrap_or(false)), "true".into());
-    note(
-        "cache policy",
-        b.cache_policy_id.clone().unwrap_or_default(),
-        CACHING_OPTIMIZED.into(),
-    );
-    note(
-        "origin request policy",
-        b.origin_request_policy_id.clone().unwrap_or_default(),
-        CORS_S3_ORIGIN.into(),
-    );
-    note(
-        "response headers policy",
-        or_none(b.response_headers_policy_id.clone().unwrap_or_default()),
-        links.headers_policy_id.into(),
-    );
-    let methods = |m: &Option<AllowedMethods>| {
-        let mut v: Vec<String> = m
-            .as_ref()
-            .map(|m| m.items.iter().map(|x| x.as_str().to_string()).collect())
-            .unwrap_or_default();
-        v.sort();
-        v.join(",")
-    };
-    note(
-        "allowed methods",
-        methods(&b.allowed_methods),
-        "GET,HEAD,OPTIONS".into(),
-    );
-    let cached = b
-        .allowed_methods
-        .as_ref()
-        .and_then(|m| m.cached_methods.as_ref())
-        .map(|c| {
-            let mut v: Vec<String> = c.items.iter().map(|x| x.as_str().to_string()).collect();
-            v.sort();
-            v.join(",")
-        })
-        .unwrap_or_default();
-    note("cached methods", cached, "GET,HEAD,OPTIONS".into());
-    b.target_origin_id = ORIGIN_ID.into();
-    b.viewer_protocol_policy = ViewerProtocolPolicy::RedirectToHttps;
-    b.compress = Some(true);
-    b.cache_policy_id = Some(CACHING_OPTIMIZED.into());
-    b.origin_request_policy_id = Some(CORS_S3_ORIGIN.into());
-    b.response_headers_policy_id = Some(links.headers_policy_id.into());
-    b.allowed_methods = Some(get_head_options()?);
-    // Legacy cache settings cannot be combined with a cache policy.
-    #[allow(deprecated)]
-    {
-        b.forwarded_values = None;
-        b.min_ttl = None;
-        b.default_ttl = None;
-        b.max_ttl = None;
-    }
-    c.default_cache_behavior = Some(b);
-
-    note("enabled", c.enabled.to_string(), "true".into());
-    c.enabled = true;
-    note("comment", c.comment.clone(), want.comment.clone());
-    c.comment = want.comment.clone();
-    let price = c
-        .price_class
-        .as_ref()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
-    note("price class", price, want.price_class.clone());
-    c.price_class = Some(PriceClass::from(want.price_class.as_str()));
-    let http = c
-        .http_version
-        .as_ref()
-        .map(|h| h.as_str().to_string())
-        .unwrap_or_default();
-    note("HTTP versions", http, "http2and3".into());
-    c.http_version = Some(HttpVersion::Http2and3);
-    note("IPv6", format!("{}", c.is_ipv6_enabled.unwrap_or(false)), "true".into());
-    c.is_ipv6_enabled = Some(true);
-
-    let aliases = |a: &Option<Aliases>| a.as_ref().map(|a| a.items().join(",")).unwrap_or_default();
-    let mut wanted_aliases = want.aliases.clone();
-    wanted_aliases.extend(links.keep_aliases.iter().filter(|a| !want.aliases.contains(a)).cloned());
-    let desired_aliases = Aliases::builder()
-        .quantity(wanted_aliases.len() as i32)
-        .set_items((!wanted_aliases.is_empty()).then(|| wanted_aliases.clone()))
-        .build()?;
-    note(
-        "aliases",
-        or_none(aliases(&c.aliases)),
-        or_none(wanted_aliases.join(",")),
-    );
-    c.aliases = Some(desired_aliases);
-
-    let cert = |v: &Option<ViewerCertificate>| match v {
-        Some(v) if v.acm_certificate_arn.as_deref().is_some_and(|a| !a.is_empty()) => format!(
-            "{} ({}, {})",
-            v.acm_certificate_arn.as_deref().unwrap_or(""),
-            v.ssl_support_method.as_ref().map(|m| m.as_str()).unwrap_or("-"),
-            v.minimum_protocol_version.as_ref().map(|m| m.as_str()).unwrap_or("-")
-        ),
-        Some(v) if v.cloud_front_default_certificate == Some(true) => "CloudFront default".into(),
-        _ => "none".into(),
-    };
-    let desired_cert = viewer_certificate(links.certificate_arn);
-    note(
-        "certificate",
-        cert(&c.viewer_certificate),
-        cert(&Some(desired_cert.clone())),
-    );
-    if cert(&c.viewer_certificate) != cert(&Some(desired_cert.clone())) {
-        c.viewer_certificate = Some(desired_cert);
-    }
-
-    // A web ACL attached outside cdnctl (Firewall Manager, a security team)
-    // stays unless WAF_ARN says otherwise.
-    let waf = c.web_acl_id.clone().unwrap_or_default();
-    let desired_waf = match &want.waf {
-        Waf::Unmanaged => waf.clone(),
-        Waf::Detach => String::new(),
-        Waf::Acl(arn) => arn.clone(),
-    };
-    note("WAF web ACL", or_none(waf), or_none(desired_waf.clone()));
-    c.web_acl_id = Some(desired_waf);
-
-    Ok((c, changes))
-}
-
-fn or_none(s: String) -> String {
-    if s.is_empty() {
-        "none".into()
-    } else {
-        s
-    }
-}
-
-/// GET and HEAD, and OPTIONS for CORS preflights, all three cached (a
-/// preflight's answer is the same for everyone: the policy decides it).
-fn get_head_options() -> anyhow::Result<AllowedMethods> {
-    let methods = vec![Method::Get, Method::Head, Method::Options];
-    Ok(AllowedMethods::builder()
-        .quantity(3)
-        .set_items(Some(methods.clone()))
-        .cached_methods(CachedMethods::builder().quantity(3).set_items(Some(methods)).build()?)
-        .build()?)
-}
-
-fn new_behavior() -> anyhow::Result<DefaultCacheBehavior> {
-    Ok(DefaultCacheBehavior::builder()
-        .target_origin_id(ORIGIN_ID)
-        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-        .build()?)
-}
-
-fn viewer_certificate(acm_arn: Option<&str>) -> ViewerCertificate {
-    match acm_arn {
-        Some(arn) => ViewerCertificate::builder()
-            .acm_certificate_arn(arn)
-            .ssl_support_method(SslSupportMethod::SniOnly)
-            .minimum_protocol_version(MinimumProtocolVersion::TlSv122021)
-            .build(),
-        None => ViewerCertificate::builder()
-            .cloud_front_default_certificate(true)
-            .build(),
-    }
-}
-
-/// The config of a new distribution: an empty one, reconciled.
-pub fn new_config(spec: &Spec, links: Links) -> anyhow::Result<DistributionConfig> {
-    let base = DistributionConfig::builder()
-        .caller_reference(&spec.distribution.caller_reference)
-        .comment(&spec.distribution.comment)
-        .enabled(true)
-        .default_cache_behavior(new_behavior()?)
-        .origins(Origins::builder().quantity(0).set_items(Some(Vec::new())).build()?)
-        .build()?;
-    Ok(reconcile(&base, spec, links)?.0)
-}
-
-fn tags(spec: &Spec) -> anyhow::Result<Tags> {
-    let items = spec
-        .tags
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Tags::builder().set_items(Some(items)).build())
-}
-
-pub fn tag_differences(actual: &BTreeMap<String, String>, spec: &Spec) -> Vec<String> {
-    spec.tags
-        .iter()
-        .filter(|(k, v)| actual.get(*k) != Some(v))
-        .map(|(k, v)| {
-            format!(
-                "tag {k}: {}, expected {v}",
-                actual.get(k).map(String::as_str).unwrap_or("missing")
-            )
-        })
-        .collect()
 }
 
 /// What a create or update leaves behind.
@@ -576,7 +335,7 @@ async fn send_create(
                 domain_name: d.domain_name,
             }))
         }
-        Err(e) if code(&e) == Some("DistributionAlreadyExists") => {
+        Err(e) if already_exists(&e) => {
             // "… associated with another distribution. Already exists: E2O6U8DECVP5UD"
             let message = message(&e).unwrap_or("");
             let id = message
@@ -610,7 +369,7 @@ fn fresh_certificate<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>
     let lasting = |e: &aws_smithy_runtime_api::client::result::SdkError<E, _>| {
         message(e).is_some_and(|m| m.contains("doesn't cover") || m.contains("key algorithm"))
     };
-    move |e| with_certificate && is_code(&["InvalidViewerCertificate"])(e) && !lasting(e)
+    move |e| with_certificate && is_certificate_refused(e) && !lasting(e)
 }
 
 fn certificate_refused(links: Links<'_>, err: anyhow::Error) -> anyhow::Error {
@@ -649,7 +408,7 @@ pub async fn update(
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) if code(&e) == Some("PreconditionFailed") => {
+        Err(e) if is_stale_etag(&e) => {
             let now = cf
                 .get_distribution_config()
                 .id(id)
@@ -723,13 +482,9 @@ pub async fn delete(
     }
     let etag = current.e_tag;
     let send = || cf.delete_distribution().id(id).set_if_match(etag.clone()).send();
-    match waiting
-        .through(is_code(&["DistributionNotDisabled"]), progress, send)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if code(&e) == Some("NoSuchDistribution") => Ok(()),
-        Err(e) if code(&e) == Some("DistributionNotDisabled") => Err(anyhow!(
+    match delete_through(Some(waiting), is_not_disabled, progress, send).await {
+        Ok(()) => Ok(()),
+        Err(e) if is_not_disabled(&e) => Err(anyhow!(
             "distribution {id}: CloudFront still says it is not disabled after {} minutes: run `cdnctl down` again later",
             waiting.timeout.as_secs() / 60
         )),
@@ -768,4 +523,36 @@ pub async fn wait_deployed(
         }
         tokio::time::sleep(every).await;
     }
+}
+
+/// Why `up` must not start because of the distributions found: the stack's
+/// untagged (and not to be adopted), several with its comment, or its alias
+/// on another.
+pub fn refusals(
+    observed: Option<&Observed>,
+    duplicates: &[String],
+    alias_taken_by: Option<&str>,
+    spec: &Spec,
+    adopt: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(d) = observed.filter(|d| !spec.is_owned(&d.tags) && !adopt) {
+        out.push(format!(
+            "distribution {}: carries this stack's comment but not its cdnctl:stack tag: run `cdnctl up --adopt` to take it over",
+            d.id
+        ));
+    }
+    if !duplicates.is_empty() {
+        out.push(format!(
+            "distribution: several carry this stack's comment ({} besides the first): delete the extra ones by hand",
+            duplicates.join(", ")
+        ));
+    }
+    if let (Some(taken), Some(domain)) = (alias_taken_by, &spec.domain) {
+        out.push(format!(
+            "SUBDOMAIN: {} is already an alias of distribution {taken}: remove it there first (CloudFront allows one distribution per alias)",
+            domain.name
+        ));
+    }
+    out
 }

@@ -6,9 +6,11 @@ use aws_sdk_route53::types::{
 };
 use aws_sdk_route53::Client;
 
-use crate::aws::{code, describe, message, optional};
+use crate::aws::{describe, is_invalid_change_batch, message, optional};
+use crate::resources::step::{Cx, Learned, Part, Stage};
 use crate::settings::Domain;
 use crate::spec::CLOUDFRONT_ZONE_ID;
+use anyhow::Context as _;
 
 pub const TYPES: [RrType; 2] = [RrType::A, RrType::Aaaa];
 
@@ -293,7 +295,7 @@ pub async fn delete(r53: &Client, zone_id: &str, name: &str, records: Vec<Resour
         Ok(_) => Ok(()),
         // Some are gone already (an earlier attempt whose answer was lost, or
         // someone else): delete those still there exactly as they were.
-        Err(e) if code(&e) == Some("InvalidChangeBatch") && message(&e).is_some_and(|m| m.contains("not found")) => {
+        Err(e) if is_invalid_change_batch(&e) && message(&e).is_some_and(|m| m.contains("not found")) => {
             let now = observe_all(r53, zone_id, name).await?;
             let left: Vec<_> = records.into_iter().filter(|r| now.contains(r)).collect();
             if left.is_empty() {
@@ -360,4 +362,122 @@ async fn send(r53: &Client, zone_id: &str, name: &str, changes: Vec<Change>, com
         .await
         .map_err(|e| describe(format!("DNS {name}: ChangeResourceRecordSets"), e))?;
     Ok(())
+}
+
+/// The DNS records' steps, for `up` and `down`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Point the custom domain's A and AAAA records at the distribution.
+    Upsert { zone_id: String },
+    /// Delete these records of `name`, where they still point at the stack's distribution.
+    Delete {
+        zone_id: String,
+        name: String,
+        records: Vec<ResourceRecordSet>,
+    },
+}
+
+impl Step {
+    pub fn stage(&self) -> Stage {
+        match self {
+            Step::Upsert { .. } => Stage::Links,
+            Step::Delete { .. } => Stage::Foundations,
+        }
+    }
+}
+
+pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+    let route53 = &cx.clients.route53;
+    Ok(match step {
+        Step::Upsert { zone_id } => {
+            let domain = cx.spec.domain.as_ref().context("DNS: no custom domain is configured")?;
+            upsert(route53, zone_id, &domain.name, &cx.facts.distribution()?.domain_name).await?;
+            Learned::Nothing
+        }
+        Step::Delete { zone_id, name, .. } => {
+            let d = &cx.facts.distribution()?.domain_name;
+            let left = delete_pointing_at(route53, zone_id, name, d).await?;
+            if left.is_empty() {
+                Learned::Nothing
+            } else {
+                Learned::Note(format!(
+                    "DNS {name}: the {} record no longer points at this stack's distribution: left alone",
+                    left.join(" and ")
+                ))
+            }
+        }
+    })
+}
+
+/// Records pointing at the stack's distribution for a name no longer in the
+/// settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stale {
+    pub zone_id: String,
+    pub name: String,
+    pub records: Vec<ResourceRecordSet>,
+}
+
+/// `down`: delete the domain's records that point at the stack's
+/// distribution (`dist_domain`); those pointing elsewhere are left, noted.
+pub fn down(records: &Observed, zone_id: &str, domain: &str, dist_domain: Option<&str>) -> Part<Step> {
+    let mut part = Part::default();
+    let (ours, theirs): (Vec<_>, Vec<_>) = records
+        .records()
+        .cloned()
+        .partition(|r| dist_domain.is_some_and(|d| points_at(r, d)));
+    for r in &theirs {
+        part.note(format!(
+            "DNS {domain}: the {} record points at {}, not at this stack's distribution: left alone",
+            r.r#type().as_str(),
+            target(r)
+        ));
+    }
+    if !ours.is_empty() {
+        let types = ours
+            .iter()
+            .map(|r| r.r#type().as_str().to_string())
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let step = Step::Delete {
+            zone_id: zone_id.to_string(),
+            name: domain.to_string(),
+            records: ours,
+        };
+        part.step(step, &format!("DNS {domain}"), &format!("delete {types}"), vec![]);
+    }
+    part
+}
+
+/// Delete what a domain removed from the settings left pointing at the
+/// stack's distribution.
+pub fn delete_stale(stale: &[Stale], action: &str) -> Part<Step> {
+    let mut part = Part::default();
+    for s in stale {
+        let step = Step::Delete {
+            zone_id: s.zone_id.clone(),
+            name: s.name.clone(),
+            records: s.records.clone(),
+        };
+        part.step(step, &format!("DNS {}", s.name), action, vec![]);
+    }
+    part
+}
+
+/// `up`: point the domain's A and AAAA records at the distribution, unless
+/// they do (`in_place`).
+pub fn up(domain: &str, zone_id: &str, in_place: bool) -> Part<Step> {
+    let mut part = Part::default();
+    if !in_place {
+        let step = Step::Upsert {
+            zone_id: zone_id.to_string(),
+        };
+        part.step(
+            step,
+            &format!("DNS {domain}"),
+            "point A and AAAA at the distribution",
+            vec![],
+        );
+    }
+    part
 }

@@ -105,7 +105,7 @@ pub fn phase(
         }
     }
     let carried = aliases.contains(&domain.name)
-        && d.status == "Deployed"
+        && d.status == distribution::Deployment::Deployed
         && records.is_some_and(|r| {
             r.a.as_ref().is_some_and(|r| dns::points_at(r, &d.domain_name))
                 && r.aaaa.as_ref().is_some_and(|r| dns::points_at(r, &d.domain_name))
@@ -118,7 +118,7 @@ pub fn phase(
     }
     let alone = [domain.name.clone()];
     match certificate::best_for(owned, &alone) {
-        Some(c) if c.status == "ISSUED" => Phase::Finish { old },
+        Some(c) if c.status == certificate::Status::Issued => Phase::Finish { old },
         _ => {
             let serving = d
                 .config

@@ -10,7 +10,8 @@ use aws_sdk_cloudfront::Client;
 
 use std::time::Duration;
 
-use crate::aws::{code, describe, is_code, Waiting};
+use crate::aws::{created_or_found, delete_through, describe, is_in_use, optional, Waiting};
+use crate::resources::step::{Cx, Learned, Part, Stage};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
@@ -68,26 +69,27 @@ fn config(name: &str) -> anyhow::Result<OriginAccessControlConfig> {
 
 /// Returns the new OAC's id.
 pub async fn create(cf: &Client, name: &str) -> anyhow::Result<String> {
-    match cf
+    let created = cf
         .create_origin_access_control()
         .origin_access_control_config(config(name)?)
         .send()
-        .await
-    {
-        Ok(out) => Ok(out
-            .origin_access_control()
-            .map(|o| o.id().to_string())
-            .unwrap_or_default()),
-        // An earlier, interrupted run created it after this run looked.
-        Err(e) if code(&e) == Some("OriginAccessControlAlreadyExists") => observe(cf, name)
-            .await?
-            .map(|o| o.id)
-            .ok_or_else(|| anyhow::anyhow!("origin access control {name}: reported to exist but not listed")),
-        Err(e) => Err(describe(
-            format!("origin access control {name}: CreateOriginAccessControl"),
-            e,
-        )),
-    }
+        .await;
+    created_or_found(
+        format!("origin access control {name}: CreateOriginAccessControl"),
+        created,
+        |out| {
+            out.origin_access_control()
+                .map(|o| o.id().to_string())
+                .unwrap_or_default()
+        },
+        || async {
+            observe(cf, name)
+                .await?
+                .map(|o| o.id)
+                .ok_or_else(|| anyhow::anyhow!("origin access control {name}: reported to exist but not listed"))
+        },
+    )
+    .await
 }
 
 pub async fn update(cf: &Client, id: &str, name: &str) -> anyhow::Result<()> {
@@ -117,15 +119,10 @@ pub async fn delete(
     waiting: &Waiting,
     progress: impl FnMut(&str, Duration),
 ) -> anyhow::Result<()> {
-    let current = match cf.get_origin_access_control().id(id).send().await {
-        Ok(c) => c,
-        Err(e) if code(&e) == Some("NoSuchOriginAccessControl") => return Ok(()),
-        Err(e) => {
-            return Err(describe(
-                format!("origin access control {name}: GetOriginAccessControl"),
-                e,
-            ))
-        }
+    let what = |op: &str| format!("origin access control {name}: {op}");
+    let current = cf.get_origin_access_control().id(id).send().await;
+    let Some(current) = optional(what("GetOriginAccessControl"), current)? else {
+        return Ok(());
     };
     let etag = current.e_tag;
     let send = || {
@@ -134,15 +131,80 @@ pub async fn delete(
             .set_if_match(etag.clone())
             .send()
     };
-    match waiting
-        .through(is_code(&["OriginAccessControlInUse"]), progress, send)
+    delete_through(Some(waiting), is_in_use, progress, send)
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if code(&e) == Some("NoSuchOriginAccessControl") => Ok(()),
-        Err(e) => Err(describe(
-            format!("origin access control {name}: DeleteOriginAccessControl"),
-            e,
-        )),
+        .map_err(|e| describe(what("DeleteOriginAccessControl"), e))
+}
+
+/// The origin access control's steps, for `up` and `down`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Create,
+    Update { id: String },
+    Delete { id: String },
+}
+
+impl Step {
+    pub fn stage(&self) -> Stage {
+        match self {
+            Step::Create | Step::Update { .. } => Stage::Foundations,
+            Step::Delete { .. } => Stage::Released,
+        }
     }
+}
+
+pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+    let (cf, name) = (&cx.clients.cloudfront, &cx.spec.oac_name);
+    Ok(match step {
+        Step::Create => Learned::Oac(create(cf, name).await?),
+        Step::Update { id } => {
+            update(cf, id, name).await?;
+            Learned::Nothing
+        }
+        Step::Delete { id } => {
+            let label = format!("origin access control {name}");
+            let progress = cx.printer.on_refusal(
+                &label,
+                "waiting for CloudFront to release it (minutes after the distribution is deleted)",
+            );
+            delete(cf, id, name, cx.waiting, progress).await?;
+            Learned::Nothing
+        }
+    })
+}
+
+/// `down`: delete it once no distribution uses it.
+pub fn down(observed: &Observed, users: &[String], name: &str) -> Part<Step> {
+    let mut part = Part::default();
+    if users.is_empty() {
+        let id = observed.id.clone();
+        part.step(
+            Step::Delete { id },
+            &format!("origin access control {name}"),
+            "delete",
+            vec![],
+        );
+    } else {
+        part.note(format!(
+            "origin access control {name}: still used by distribution {}: left alone",
+            users.join(", ")
+        ));
+    }
+    part
+}
+
+/// `up`: create it, or correct what differs.
+pub fn up(observed: Option<&Observed>, name: &str) -> Part<Step> {
+    let mut part = Part::default();
+    let r = format!("origin access control {name}");
+    match observed {
+        None => part.step(Step::Create, &r, "create", vec![]),
+        Some(actual) => {
+            let diff = differences(actual);
+            if !diff.is_empty() {
+                part.step(Step::Update { id: actual.id.clone() }, &r, "update", diff);
+            }
+        }
+    }
+    part
 }

@@ -16,7 +16,8 @@ use aws_sdk_cloudfront::types::{
 };
 use aws_sdk_cloudfront::Client;
 
-use crate::aws::{code, describe, is_code, Waiting};
+use crate::aws::{created_or_found, delete_through, describe, is_in_use, optional, Waiting};
+use crate::resources::step::{Cx, Learned, Part, Stage};
 use crate::spec::{OwnedHeaders, CORS_MAX_AGE};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -214,24 +215,24 @@ pub fn config(want: &OwnedHeaders) -> anyhow::Result<ResponseHeadersPolicyConfig
 
 /// Returns the new policy's id.
 pub async fn create(cf: &Client, want: &OwnedHeaders) -> anyhow::Result<String> {
-    match cf
+    let created = cf
         .create_response_headers_policy()
         .response_headers_policy_config(config(want)?)
         .send()
-        .await
-    {
-        Ok(out) => Ok(out.response_headers_policy.map(|p| p.id).unwrap_or_default()),
-        // An earlier, interrupted run created it after this run looked.
-        Err(e) if code(&e) == Some("ResponseHeadersPolicyAlreadyExists") => observe(cf, &want.name)
-            .await?
-            .filter(|p| p.is_owned(&want.comment))
-            .map(|p| p.id)
-            .ok_or_else(|| anyhow!("response headers policy {}: exists but is not this stack's", want.name)),
-        Err(e) => Err(describe(
-            format!("response headers policy {}: CreateResponseHeadersPolicy", want.name),
-            e,
-        )),
-    }
+        .await;
+    created_or_found(
+        format!("response headers policy {}: CreateResponseHeadersPolicy", want.name),
+        created,
+        |out| out.response_headers_policy.map(|p| p.id).unwrap_or_default(),
+        || async {
+            observe(cf, &want.name)
+                .await?
+                .filter(|p| p.is_owned(&want.comment))
+                .map(|p| p.id)
+                .ok_or_else(|| anyhow!("response headers policy {}: exists but is not this stack's", want.name))
+        },
+    )
+    .await
 }
 
 /// Send the whole config with the current ETag.
@@ -263,10 +264,9 @@ pub async fn delete(
     progress: impl FnMut(&str, Duration),
 ) -> anyhow::Result<()> {
     let what = |op: &str| format!("response headers policy {name}: {op}");
-    let current = match cf.get_response_headers_policy().id(id).send().await {
-        Ok(c) => c,
-        Err(e) if code(&e) == Some("NoSuchResponseHeadersPolicy") => return Ok(()),
-        Err(e) => return Err(describe(what("GetResponseHeadersPolicy"), e)),
+    let current = cf.get_response_headers_policy().id(id).send().await;
+    let Some(current) = optional(what("GetResponseHeadersPolicy"), current)? else {
+        return Ok(());
     };
     let etag = current.e_tag;
     let send = || {
@@ -275,12 +275,128 @@ pub async fn delete(
             .set_if_match(etag.clone())
             .send()
     };
-    match waiting
-        .through(is_code(&["ResponseHeadersPolicyInUse"]), progress, send)
+    delete_through(Some(waiting), is_in_use, progress, send)
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if code(&e) == Some("NoSuchResponseHeadersPolicy") => Ok(()),
-        Err(e) => Err(describe(what("DeleteResponseHeadersPolicy"), e)),
+        .map_err(|e| describe(what("DeleteResponseHeadersPolicy"), e))
+}
+
+/// The stack's own response headers policy's steps, for `up` and `down`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Create,
+    Update {
+        id: String,
+    },
+    /// Once no distribution uses it.
+    Delete {
+        id: String,
+    },
+}
+
+impl Step {
+    pub fn stage(&self) -> Stage {
+        match self {
+            Step::Create | Step::Update { .. } => Stage::Foundations,
+            Step::Delete { .. } => Stage::Released,
+        }
     }
+}
+
+pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+    let cf = &cx.clients.cloudfront;
+    Ok(match step {
+        Step::Create => Learned::HeadersPolicy(create(cf, owned(cx.spec)?).await?),
+        Step::Update { id } => {
+            update(cf, id, owned(cx.spec)?).await?;
+            Learned::Nothing
+        }
+        Step::Delete { id } => {
+            let name = crate::spec::headers_policy_name(&cx.spec.bucket);
+            let label = format!("response headers policy {name}");
+            let progress = cx.printer.on_refusal(&label, "waiting for CloudFront to release it");
+            delete(cf, id, &name, cx.waiting, progress).await?;
+            Learned::Nothing
+        }
+    })
+}
+
+fn owned(spec: &crate::spec::Spec) -> anyhow::Result<&OwnedHeaders> {
+    match &spec.headers {
+        crate::spec::Headers::Owned(h) => Ok(h),
+        crate::spec::Headers::Managed { .. } => Err(anyhow!(
+            "response headers policy: the settings need none of the stack's own"
+        )),
+    }
+}
+
+/// Why `up` must not start: a policy of the stack's name that it did not make.
+pub fn refusal(observed: &Observed, want: &OwnedHeaders) -> Option<String> {
+    (!observed.is_owned(&want.comment)).then(|| {
+        format!(
+            "response headers policy {}: exists but was not made by cdnctl for this stack (its comment is not {:?}): \
+             rename or delete it, cdnctl will not change it",
+            want.name, want.comment
+        )
+    })
+}
+
+/// `down`: delete the stack's policy once no distribution uses it.
+pub fn down(observed: &Observed, users: &[String]) -> Part<Step> {
+    let mut part = Part::default();
+    let r = format!("response headers policy {}", observed.config.name());
+    if users.is_empty() {
+        part.step(
+            Step::Delete {
+                id: observed.id.clone(),
+            },
+            &r,
+            "delete",
+            vec![],
+        );
+    } else {
+        part.note(format!(
+            "{r}: still used by distribution {}: left alone",
+            users.join(", ")
+        ));
+    }
+    part
+}
+
+/// `up`: create the stack's own policy (`owned`: the one found, if the
+/// stack's), or correct what differs.
+pub fn up(owned: Option<&Observed>, want: &OwnedHeaders) -> Part<Step> {
+    let mut part = Part::default();
+    let r = format!("response headers policy {}", want.name);
+    match owned {
+        None => part.step(Step::Create, &r, "create", vec![]),
+        Some(p) => {
+            let diff = differences(p, want).unwrap_or_default();
+            if !diff.is_empty() {
+                part.step(Step::Update { id: p.id.clone() }, &r, "update", diff);
+            }
+        }
+    }
+    part
+}
+
+/// `up` with a managed policy (`managed`) in its place: delete the stack's
+/// own once no distribution uses it, which is after a deploy (`wait`).
+pub fn retire(p: &Observed, managed: &str, users: &[String], wait: bool) -> Part<Step> {
+    let mut part = Part::default();
+    let r = format!("response headers policy {}", p.config.name());
+    if !wait {
+        part.note(format!(
+            "{r}: no longer needed ({managed} replaces it); `cdnctl up` deletes it once the distribution has deployed"
+        ));
+    } else if users.is_empty() {
+        part.step(
+            Step::Delete { id: p.id.clone() },
+            &r,
+            "delete (no longer needed)",
+            vec![format!(
+                "the settings need no policy of the stack's own: {managed} replaces it"
+            )],
+        );
+    }
+    part
 }

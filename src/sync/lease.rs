@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 
 use super::holder::{Lease, TTL};
 use super::state::PrefixState;
-use crate::aws::{code, describe, Waiting};
+use crate::aws::{describe, Waiting};
 use crate::exit::Failed;
 use crate::output::Printer;
 
@@ -42,9 +42,7 @@ pub struct Version(pub Option<String>);
 pub async fn read(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<(PrefixState, Version, Option<String>)> {
     let out = match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => out,
-        Err(e) if crate::aws::is_not_found(&e) || code(&e) == Some("NoSuchKey") => {
-            return Ok((PrefixState::default(), Version(None), None))
-        }
+        Err(e) if crate::aws::is_not_found(&e) => return Ok((PrefixState::default(), Version(None), None)),
         Err(e) => return Err(describe(format!("{key}: GetObject"), e)),
     };
     let etag = out.e_tag().map(String::from);
@@ -102,14 +100,7 @@ async fn write_once(
         Ok(out) => Ok(Some(Version(out.e_tag().map(String::from).or(Some(String::new()))))),
         // 412: another writer came first; 404 (If-Match): the state was removed;
         // 409: S3 saw a concurrent conditional write (retry after a re-read).
-        Err(e)
-            if matches!(
-                code(&e),
-                Some("PreconditionFailed" | "NoSuchKey" | "ConditionalRequestConflict")
-            ) =>
-        {
-            Ok(None)
-        }
+        Err(e) if crate::aws::is_lost_conditional_write(&e) => Ok(None),
         Err(e) => Err(describe(format!("{key}: PutObject"), e)),
     }
 }

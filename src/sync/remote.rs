@@ -119,7 +119,7 @@ pub async fn heads(
 pub async fn get_text(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<Option<String>> {
     let out = match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => out,
-        Err(e) if crate::aws::is_not_found(&e) || crate::aws::code(&e) == Some("NoSuchKey") => return Ok(None),
+        Err(e) if crate::aws::is_not_found(&e) => return Ok(None),
         Err(e) => return Err(describe(format!("{key}: GetObject"), e)),
     };
     let body = out.body.collect().await.map_err(|e| anyhow!("{key}: GetObject: {e}"))?;

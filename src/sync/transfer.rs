@@ -13,8 +13,8 @@ use aws_smithy_types::base64;
 use futures_util::{stream, StreamExt as _, TryStreamExt as _};
 
 use super::scan::{LocalFile, PART_SIZE};
+use crate::aws::describe;
 use crate::aws::Waiting;
-use crate::aws::{code, describe};
 
 /// Parts of one file in flight at once.
 const PART_JOBS: usize = 8;
@@ -63,7 +63,7 @@ where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let same_size = std::fs::metadata(&f.path).is_ok_and(|m| m.is_file() && m.len() == f.size);
-    if matches!(code(&e), Some("BadDigest") | Some("InvalidDigest")) || !same_size {
+    if crate::aws::is_bad_digest(&e) || !same_size {
         return anyhow!(
             "{}: changed or disappeared while syncing: run sync again",
             f.path.display()
@@ -140,7 +140,7 @@ async fn upload_in_parts(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow::Re
             Ok(out) => check_etag(f, out.e_tag(), &f.etag()),
             // The answer to a completion that succeeded was lost and the retry
             // found the upload gone: the object tells whether it took.
-            Err(e) if code(&e) == Some("NoSuchUpload") => {
+            Err(e) if crate::aws::is_upload_gone(&e) => {
                 let head = s3.head_object().bucket(bucket).key(&f.key).send().await;
                 match head {
                     Ok(h) if h.e_tag().is_some_and(|t| t.trim_matches('"') == f.etag()) => Ok(()),

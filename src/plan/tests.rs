@@ -1,0 +1,363 @@
+//! Table tests of the pure plan: sample worlds in, ordered steps out (in the
+//! order `apply` runs them: by stage, then as planned).
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::cli::SettingsArgs;
+use crate::resources::{bucket, distribution, domain_move, oac};
+use crate::settings::Settings;
+use crate::spec::Headers;
+
+const BUCKET: &str = "b-1";
+
+fn spec(extra: &[(&str, &str)]) -> Spec {
+    let env: BTreeMap<String, String> = [("BUCKET_NAME", BUCKET)]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Spec::new(&Settings::resolve(&SettingsArgs::default(), &env).unwrap(), "eu-west-1")
+}
+
+/// Nothing of the stack exists.
+fn nothing() -> World {
+    World {
+        bucket: bucket::State::Absent,
+        oac: None,
+        headers_policy: None,
+        distribution: None,
+        duplicate_distributions: Vec::new(),
+        alias_taken_by: None,
+        listing: distribution::Listing::default(),
+        zone: None,
+        zone_id: None,
+        records: None,
+        certificate: None,
+        validation_record: None,
+        spare_certificates: Vec::new(),
+        stale_records: Vec::new(),
+        moving: domain_move::Phase::None,
+        objects: None,
+    }
+}
+
+fn bucket_tagged(tags: BTreeMap<String, String>) -> bucket::State {
+    bucket::State::Present(bucket::Observed {
+        tags,
+        ..Default::default()
+    })
+}
+
+fn an_oac() -> oac::Observed {
+    oac::Observed {
+        id: "OAC1".into(),
+        origin_type: "s3".into(),
+        signing_behavior: "always".into(),
+        signing_protocol: "sigv4".into(),
+    }
+}
+
+fn a_distribution(spec: &Spec, tags: BTreeMap<String, String>, enabled: bool, status: &str) -> distribution::Observed {
+    let links = distribution::Links {
+        oac_id: "OAC1",
+        headers_policy_id: match &spec.headers {
+            Headers::Managed { id, .. } => id,
+            Headers::Owned(_) => "HP1",
+        },
+        certificate_arn: None,
+        keep_aliases: &[],
+    };
+    let mut config = distribution::new_config(spec, links).unwrap();
+    config.enabled = enabled;
+    distribution::Observed {
+        id: "E1".into(),
+        arn: "arn:aws:cloudfront::123456789012:distribution/E1".into(),
+        domain_name: "d1.cloudfront.net".into(),
+        status: status.into(),
+        etag: "ETAG1".into(),
+        config,
+        tags,
+    }
+}
+
+/// The steps in the order `apply` runs them.
+fn ordered(plan: &Plan) -> Vec<(Stage, Step)> {
+    let mut steps: Vec<(Stage, Step)> = plan.changes.iter().map(|c| (c.step.stage(), c.step.clone())).collect();
+    steps.sort_by_key(|(stage, _)| *stage);
+    steps
+}
+
+fn up_opts(wait: bool) -> UpOptions {
+    UpOptions {
+        adopt: false,
+        end_public_access: false,
+        wait,
+        now: 1_700_000_000,
+    }
+}
+
+fn down_opts(wait: bool, purge: bool) -> DownOptions {
+    DownOptions {
+        wait,
+        purge,
+        max_deletes: 10,
+    }
+}
+
+#[test]
+fn up_from_nothing_creates_in_dependency_order() {
+    use bucket::Setting::*;
+    let spec = spec(&[]);
+    let own_headers = matches!(spec.headers, Headers::Owned(_));
+    let plan = up(&spec, &nothing(), &up_opts(true)).unwrap();
+    let mut want = vec![
+        (Stage::Foundations, bucket::Step::Create.into()),
+        (Stage::Foundations, oac::Step::Create.into()),
+    ];
+    if own_headers {
+        want.push((Stage::Foundations, response_headers::Step::Create.into()));
+    }
+    want.extend([
+        (Stage::Distribution, bucket::Step::Put(PublicAccessBlock).into()),
+        (Stage::Distribution, bucket::Step::Put(Encryption).into()),
+        (Stage::Distribution, bucket::Step::Put(Cors).into()),
+        (Stage::Distribution, bucket::Step::Put(Tags).into()),
+        (Stage::Distribution, distribution::Step::Create.into()),
+        (Stage::Links, bucket::Step::Put(Policy).into()),
+        (
+            Stage::Deployed,
+            distribution::Step::WaitDeployed { id: String::new() }.into(),
+        ),
+    ]);
+    assert_eq!(ordered(&plan), want);
+    assert!(plan.notes.is_empty());
+    // Without waiting, nothing waits.
+    let plan = up(&spec, &nothing(), &up_opts(false)).unwrap();
+    assert!(plan.changes.iter().all(|c| c.step.is_write()));
+}
+
+#[test]
+fn preflight_refuses_what_is_not_the_stacks() {
+    let spec = spec(&[]);
+    let owned = spec.tags.clone();
+    type Case = (&'static str, fn(&Spec, &mut World), bool, &'static [&'static str]);
+    let cases: &[Case] = &[
+        ("nothing exists", |_, _| {}, false, &[]),
+        (
+            "another account's bucket",
+            |_, w| w.bucket = bucket::State::Foreign,
+            false,
+            &["BUCKET_NAME: bucket \"b-1\" exists but belongs to another AWS account"],
+        ),
+        (
+            "an untagged bucket",
+            |_, w| w.bucket = bucket_tagged(BTreeMap::new()),
+            false,
+            &["bucket b-1: exists but was not created by cdnctl for this stack"],
+        ),
+        (
+            "an untagged bucket, adopted",
+            |_, w| w.bucket = bucket_tagged(BTreeMap::new()),
+            true,
+            &[],
+        ),
+        (
+            "an untagged distribution",
+            |s, w| w.distribution = Some(a_distribution(s, BTreeMap::new(), true, "Deployed")),
+            false,
+            &["distribution E1: carries this stack's comment but not its cdnctl:stack tag"],
+        ),
+        (
+            "an untagged distribution, adopted",
+            |s, w| w.distribution = Some(a_distribution(s, BTreeMap::new(), true, "Deployed")),
+            true,
+            &[],
+        ),
+        (
+            "two distributions",
+            |_, w| w.duplicate_distributions = vec!["E2".into()],
+            false,
+            &["distribution: several carry this stack's comment (E2 besides the first)"],
+        ),
+    ];
+    for (name, setup, adopt, want) in cases {
+        let mut world = nothing();
+        setup(&spec, &mut world);
+        let opts = UpOptions {
+            adopt: *adopt,
+            ..up_opts(true)
+        };
+        let got = preflight(&spec, &world, &opts);
+        assert_eq!(got.len(), want.len(), "{name}: {got:?}");
+        for (refusal, start) in got.iter().zip(want.iter()) {
+            assert!(
+                refusal.0.starts_with(start),
+                "{name}: {:?} does not start with {start:?}",
+                refusal.0
+            );
+        }
+        assert_eq!(up(&spec, &world, &opts).is_err(), !want.is_empty(), "{name}");
+    }
+    // A refused `up` is refused whole, and a tagged world is not refused.
+    let mut world = nothing();
+    world.bucket = bucket_tagged(owned.clone());
+    world.distribution = Some(a_distribution(&spec, owned, true, "Deployed"));
+    assert_eq!(preflight(&spec, &world, &up_opts(true)), vec![]);
+}
+
+#[test]
+fn down_removes_in_reverse_dependency_order() {
+    let spec = spec(&[]);
+    let owned = spec.tags.clone();
+    let stack = |enabled: bool, status: &str, objects: u64| {
+        let mut w = nothing();
+        w.bucket = bucket_tagged(owned.clone());
+        w.oac = Some(an_oac());
+        w.distribution = Some(a_distribution(&spec, owned.clone(), enabled, status));
+        w.objects = Some(objects);
+        w
+    };
+    let config = || Box::new(a_distribution(&spec, owned.clone(), true, "Deployed").config);
+    let disable = || -> Step {
+        distribution::Step::Disable {
+            id: "E1".into(),
+            etag: "ETAG1".into(),
+            config: config(),
+        }
+        .into()
+    };
+    let wait = || -> Step { distribution::Step::WaitDeployed { id: "E1".into() }.into() };
+    let delete = || -> Step { distribution::Step::Delete { id: "E1".into() }.into() };
+    let oac_delete = || -> Step { oac::Step::Delete { id: "OAC1".into() }.into() };
+
+    type Case = (&'static str, World, DownOptions, Vec<(Stage, Step)>);
+    let cases: Vec<Case> = vec![
+        ("nothing exists", nothing(), down_opts(true, false), vec![]),
+        (
+            "enabled, without waiting: disable, the rest next run",
+            stack(true, "Deployed", 0),
+            down_opts(false, false),
+            vec![(Stage::Foundations, disable())],
+        ),
+        (
+            "enabled, waiting: everything",
+            stack(true, "Deployed", 0),
+            down_opts(true, false),
+            vec![
+                (Stage::Foundations, disable()),
+                (Stage::Deployed, wait()),
+                (Stage::DistributionGone, delete()),
+                (Stage::Released, oac_delete()),
+                (Stage::BucketGone, bucket::Step::Delete.into()),
+            ],
+        ),
+        (
+            "disabled and deployed, without waiting: delete at once",
+            stack(false, "Deployed", 0),
+            down_opts(false, false),
+            vec![
+                (Stage::DistributionGone, delete()),
+                (Stage::Released, oac_delete()),
+                (Stage::BucketGone, bucket::Step::Delete.into()),
+            ],
+        ),
+        (
+            "files kept without --purge",
+            stack(false, "Deployed", 3),
+            down_opts(true, false),
+            vec![(Stage::DistributionGone, delete()), (Stage::Released, oac_delete())],
+        ),
+        (
+            "files purged",
+            stack(false, "Deployed", 3),
+            down_opts(true, true),
+            vec![
+                (Stage::DistributionGone, delete()),
+                (Stage::Released, oac_delete()),
+                (Stage::Emptied, bucket::Step::Empty.into()),
+                (Stage::BucketGone, bucket::Step::Delete.into()),
+            ],
+        ),
+    ];
+    for (name, world, opts, want) in cases {
+        let plan = down(&spec, &world, &opts).unwrap_or_else(|r| panic!("{name}: refused: {r:?}"));
+        assert_eq!(ordered(&plan), want, "{name}");
+    }
+}
+
+#[test]
+fn down_leaves_what_is_not_the_stacks_and_refuses_too_many_files() {
+    let spec = spec(&[]);
+    let owned = spec.tags.clone();
+
+    // An untagged distribution: it, and what it may use, left alone.
+    let mut world = nothing();
+    world.bucket = bucket_tagged(owned.clone());
+    world.oac = Some(an_oac());
+    world.distribution = Some(a_distribution(&spec, BTreeMap::new(), true, "Deployed"));
+    let plan = down(&spec, &world, &down_opts(true, false)).unwrap();
+    assert_eq!(ordered(&plan), vec![]);
+    assert!(plan.notes[0].starts_with("distribution E1: carries this stack's comment but not its cdnctl:stack tag"));
+
+    // An untagged bucket: a note, no step.
+    let mut world = nothing();
+    world.bucket = bucket_tagged(BTreeMap::new());
+    let plan = down(&spec, &world, &down_opts(true, true)).unwrap();
+    assert_eq!(ordered(&plan), vec![]);
+    assert_eq!(
+        plan.notes,
+        vec!["bucket b-1: not tagged as this stack's, left alone".to_string()]
+    );
+
+    // More files than --max-deletes: refused whole.
+    let mut world = nothing();
+    world.bucket = bucket_tagged(owned);
+    world.objects = Some(11);
+    let refused = down(&spec, &world, &down_opts(true, true)).unwrap_err();
+    assert!(refused[0].0.contains("the --max-deletes limit"), "{refused:?}");
+}
+
+#[test]
+fn up_with_a_domain_requests_the_certificate_first_and_points_records_last() {
+    let spec = spec(&[("HOSTED_ZONE_NAME", "example.com"), ("SUBDOMAIN", "static")]);
+    let mut world = nothing();
+    world.zone_id = Some("Z1".into());
+    let plan = up(&spec, &world, &up_opts(false)).unwrap();
+    let steps = ordered(&plan);
+    let request: Step = certificate::Step::Request {
+        names: vec!["static.example.com".into()],
+        serve: true,
+    }
+    .into();
+    let upsert: Step = dns::Step::Upsert { zone_id: "Z1".into() }.into();
+    assert!(steps.contains(&(Stage::Foundations, request)), "{steps:?}");
+    assert_eq!(steps.last(), Some(&(Stage::Links, upsert)), "{steps:?}");
+    let create = steps
+        .iter()
+        .position(|(_, s)| *s == distribution::Step::Create.into())
+        .unwrap();
+    assert_eq!(steps[create].0, Stage::Distribution);
+
+    // A pending certificate is validated, not requested again.
+    world.certificate = Some(certificate::Observed {
+        arn: "arn:aws:acm:us-east-1:123456789012:certificate/c1".into(),
+        status: certificate::Status::PendingValidation,
+        names: vec!["static.example.com".into()],
+        not_after: None,
+        validation: None,
+        validations: Vec::new(),
+        key_algorithm: Some("RSA_2048".into()),
+        owned: true,
+    });
+    let plan = up(&spec, &world, &up_opts(false)).unwrap();
+    let validate: Step = certificate::Step::Validate {
+        arn: "arn:aws:acm:us-east-1:123456789012:certificate/c1".into(),
+    }
+    .into();
+    let certs: Vec<_> = ordered(&plan)
+        .into_iter()
+        .filter(|(_, s)| s.kind() == Kind::Certificate)
+        .collect();
+    assert_eq!(certs, vec![(Stage::Foundations, validate)]);
+}

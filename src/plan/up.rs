@@ -1,0 +1,129 @@
+//! The plan toward the spec: what `up` changes, and `status` reports.
+
+use super::{Plan, Step, UpOptions};
+use crate::observe::World;
+use crate::resources::{bucket, certificate, distribution, dns, domain_move, oac, response_headers};
+use crate::spec::{Headers, Spec};
+
+/// The changes that make the world match the spec, as if every resource
+/// found were this stack's (`preflight` says when they are not).
+pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
+    let mut plan = Plan::default();
+    let dist = world.distribution.as_ref();
+    let owned_bucket = match &world.bucket {
+        bucket::State::Present(o) => Some(o),
+        _ => None,
+    };
+
+    let desired_policy = dist.map(|d| spec.policy(&d.arn));
+    let (part, drop_public_reads) = bucket::up(owned_bucket, spec, desired_policy.as_ref(), opts.end_public_access);
+    plan.add(part);
+    plan.drop_public_reads = drop_public_reads;
+
+    plan.add(oac::up(world.oac.as_ref(), &spec.oac_name));
+
+    // The response headers policy, when no managed one gives what is asked.
+    let owned_policy = world
+        .headers_policy
+        .as_ref()
+        .filter(|p| p.is_owned(&crate::spec::comment(&spec.bucket)));
+    if let Headers::Owned(want) = &spec.headers {
+        plan.add(response_headers::up(owned_policy, want));
+    }
+
+    // The certificate, when cdnctl provides it.
+    if let (Some(domain), None) = (&spec.domain, &spec.distribution.certificate_arn) {
+        plan.add(certificate::up(
+            world.certificate.as_ref(),
+            &domain.name,
+            domain_move::certificate_names(spec, &world.moving),
+            world.moving.serving_certificate().is_none(),
+            world.validation_record,
+        ));
+    }
+
+    // The distribution. The ids it links to are the observed ones; where one
+    // is created in this run, the apply step fills it in.
+    let links = distribution::Links {
+        oac_id: world.oac.as_ref().map(|o| o.id.as_str()).unwrap_or("(new)"),
+        headers_policy_id: headers_policy_id(spec, world).unwrap_or("(new)"),
+        certificate_arn: certificate_arn(spec, world).or(spec.domain.as_ref().map(|_| "(new)")),
+        keep_aliases: world.moving.keep_aliases(),
+    };
+    plan.add(distribution::up(dist, spec, links));
+
+    if let (Some(domain), Some(zone_id)) = (&spec.domain, &world.zone_id) {
+        let in_place = (world.records.as_ref()).is_some_and(|rs| dist.is_some_and(|d| rs.points_at(&d.domain_name)));
+        plan.add(dns::up(&domain.name, zone_id, in_place));
+    }
+
+    // What the stack owns and no longer needs: records of a domain removed
+    // from the settings, and certificates it requested that are dead or no
+    // longer wanted (deleted once the distribution no longer uses them).
+    // During a move to another name they go only once the new name serves.
+    if dist.is_some_and(|d| spec.is_owned(&d.tags)) && world.moving.old_records_may_go() {
+        plan.add(dns::delete_stale(
+            &world.stale_records,
+            "delete (no longer in the settings)",
+        ));
+    }
+    if let (Headers::Managed { name, .. }, Some(p)) = (&spec.headers, owned_policy) {
+        let users = world.listing.using_headers_policy(&p.id);
+        plan.add(response_headers::retire(p, name, &users, opts.wait));
+    }
+    for c in &world.spare_certificates {
+        let serving = world.moving.serving_certificate() == Some(c.arn.as_str());
+        plan.add(certificate::retire(
+            c,
+            &world.listing.using_certificate(&c.arn),
+            serving,
+            opts.wait,
+        ));
+    }
+
+    if opts.wait {
+        let deployed = dist.is_some_and(|d| d.status == distribution::Deployment::Deployed);
+        let touches_distribution = plan.changes.iter().any(|c| {
+            matches!(
+                c.step,
+                Step::Distribution(distribution::Step::Create | distribution::Step::Update { .. })
+            )
+        });
+        if !deployed || touches_distribution {
+            let id = dist.map(|d| d.id.clone()).unwrap_or_default();
+            plan.push(
+                distribution::Step::WaitDeployed { id },
+                "distribution",
+                "wait until deployed",
+                vec![],
+            );
+        }
+    }
+    plan
+}
+
+/// The response headers policy the distribution should use: the managed
+/// one, or the stack's own once it exists.
+pub fn headers_policy_id<'a>(spec: &'a Spec, world: &'a World) -> Option<&'a str> {
+    match &spec.headers {
+        Headers::Managed { id, .. } => Some(id),
+        Headers::Owned(want) => world
+            .headers_policy
+            .as_ref()
+            .filter(|p| p.is_owned(&want.comment))
+            .map(|p| p.id.as_str()),
+    }
+}
+
+/// The certificate the distribution should use: the given one, else the
+/// stack's own once it is issued.
+pub fn certificate_arn<'a>(spec: &'a Spec, world: &'a World) -> Option<&'a str> {
+    let given = spec.distribution.certificate_arn.as_deref();
+    given.or(world.moving.serving_certificate()).or_else(|| {
+        world
+            .certificate
+            .as_ref()
+            .filter(|c| c.owned && c.status == certificate::Status::Issued)
+            .map(|c| c.arn.as_str())
+    })
+}

@@ -1,0 +1,157 @@
+//! The distribution's steps, for `up` and `down`, and how each is applied.
+
+use aws_sdk_cloudfront::types::DistributionConfig;
+
+use crate::resources::step::{Cx, Learned, Part, Stage};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Create,
+    Update {
+        id: String,
+        etag: String,
+        config: Box<DistributionConfig>,
+    },
+    Tag {
+        arn: String,
+    },
+    Disable {
+        id: String,
+        etag: String,
+        config: Box<DistributionConfig>,
+    },
+    /// Wait until deployed; an empty id means the one created in this run.
+    WaitDeployed {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+impl Step {
+    pub fn stage(&self) -> Stage {
+        match self {
+            Step::Create | Step::Update { .. } | Step::Tag { .. } => Stage::Distribution,
+            // Beside the records' removal: neither needs the other.
+            Step::Disable { .. } => Stage::Foundations,
+            Step::WaitDeployed { .. } => Stage::Deployed,
+            Step::Delete { .. } => Stage::DistributionGone,
+        }
+    }
+
+    pub fn is_write(&self) -> bool {
+        !matches!(self, Step::WaitDeployed { .. })
+    }
+}
+
+pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+    let (spec, cf, waiting, printer) = (cx.spec, &cx.clients.cloudfront, cx.waiting, cx.printer);
+    Ok(match step {
+        Step::Create => {
+            let progress = printer.on_refusal("distribution", "waiting for CloudFront to accept the new certificate");
+            Learned::Distribution(super::create(cf, spec, cx.facts.links()?, waiting, progress).await?)
+        }
+        Step::Update { id, etag, config } => {
+            // The OAC or certificate may have been made in an earlier stage of this run.
+            let links = cx.facts.links()?;
+            let (config, _) = super::reconcile(config, spec, links)?;
+            let applied = |now: &_| super::reconcile(now, spec, links).is_ok_and(|(_, changes)| changes.is_empty());
+            let label = format!("distribution {id}");
+            let progress = printer.on_refusal(&label, "waiting for CloudFront to accept the new certificate");
+            super::update(cf, id, etag, config, Some(links), waiting, progress, applied).await?;
+            Learned::Nothing
+        }
+        Step::Tag { arn } => {
+            super::put_tags(cf, arn, spec).await?;
+            Learned::Nothing
+        }
+        Step::Disable { id, etag, config } => {
+            super::disable(cf, id, etag, config, waiting).await?;
+            Learned::Nothing
+        }
+        Step::WaitDeployed { id } => {
+            let id = if id.is_empty() {
+                cx.facts.distribution()?.id.clone()
+            } else {
+                id.clone()
+            };
+            let label = format!("distribution {id}");
+            let progress = printer.progress(&label, "waiting for CloudFront to deploy");
+            let result = super::wait_deployed(cf, &id, waiting.every, waiting.timeout, |s| progress.status(s)).await;
+            progress.finish();
+            result?;
+            printer.done(&format!("{label}: deployed"));
+            Learned::Nothing
+        }
+        Step::Delete { id } => {
+            let label = format!("distribution {id}");
+            let progress = printer.on_refusal(
+                &label,
+                "disabled and deployed, waiting for CloudFront to allow the delete",
+            );
+            super::delete(cf, id, waiting, progress).await?;
+            Learned::Nothing
+        }
+    })
+}
+
+/// `down`: disable, wait, delete. Whether it is gone by the end of the run
+/// (without waiting, only a distribution already disabled and deployed is).
+pub fn down(d: &super::Observed, wait: bool) -> (Part<Step>, bool) {
+    let mut part = Part::default();
+    let r = format!("distribution {}", d.id);
+    if d.config.enabled {
+        let step = Step::Disable {
+            id: d.id.clone(),
+            etag: d.etag.clone(),
+            config: Box::new(d.config.clone()),
+        };
+        part.step(step, &r, "disable", vec![]);
+    }
+    let deployed_disabled = !d.config.enabled && d.status == super::Deployment::Deployed;
+    if !(deployed_disabled || wait) {
+        part.note(format!(
+            "distribution {}: disabling takes CloudFront several minutes; run `cdnctl down` again to delete it, the origin access control and the bucket",
+            d.id
+        ));
+        return (part, false);
+    }
+    if !deployed_disabled {
+        let step = Step::WaitDeployed { id: d.id.clone() };
+        part.step(step, &r, "wait until disabled everywhere", vec![]);
+    }
+    part.step(Step::Delete { id: d.id.clone() }, &r, "delete", vec![]);
+    (part, true)
+}
+
+/// `up`: create it, or update what differs from the spec (with `links`:
+/// the ids it names) and its tags.
+pub fn up(observed: Option<&super::Observed>, spec: &crate::spec::Spec, links: super::Links) -> Part<Step> {
+    let mut part = Part::default();
+    let Some(d) = observed else {
+        part.step(
+            Step::Create,
+            "distribution",
+            "create",
+            vec![spec.distribution.comment.clone()],
+        );
+        return part;
+    };
+    let r = format!("distribution {}", d.id);
+    if let Ok((config, details)) = super::reconcile(&d.config, spec, links) {
+        if !details.is_empty() {
+            let step = Step::Update {
+                id: d.id.clone(),
+                etag: d.etag.clone(),
+                config: Box::new(config),
+            };
+            part.step(step, &r, "update", details);
+        }
+    }
+    let tags = super::tag_differences(&d.tags, spec);
+    if !tags.is_empty() {
+        part.step(Step::Tag { arn: d.arn.clone() }, &r, "tag", tags);
+    }
+    part
+}
