@@ -143,10 +143,10 @@ fn re_runs_of_sync_delete_keep_what_the_live_app_uses_and_grace_counts_from_supe
     let s = state(&c, b, "");
     assert!(s["superseded"].get(&v1).is_none(), "deleted keys leave the record: {s}");
 
-    // Bad values are usage errors naming the setting.
+    // Bad values are usage errors naming the flag the user wrote.
     let run = sync(&stack, &v3, &["--delete", "--keep-deploys", "1"]).code(2);
     assert!(
-        run.stderr.starts_with("cdnctl: CDN_SYNC_KEEP_DEPLOYS:"),
+        run.stderr.starts_with("cdnctl: --keep-deploys:"),
         "{}",
         run.stderr
     );
