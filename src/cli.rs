@@ -90,7 +90,7 @@ pub enum Command {
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
     /// For CI: `up`, then `sync DIR`, then `check`, stopping at the first that fails
-    #[command(after_help = crate::commands::DEPLOY_HELP)]
+    #[command(after_help = DEPLOY_HELP)]
     Deploy(DeployArgs),
     /// Print a shell completion script, e.g. `cdnctl completions bash > ~/.local/share/bash-completion/completions/cdnctl`
     Completions(CompletionsArgs),
@@ -226,6 +226,19 @@ pub enum Format {
     /// The text report, then drift and problems as GitHub Actions annotations
     Github,
 }
+
+/// What `deploy --help` adds: the stages, and the exit codes they give.
+pub const DEPLOY_HELP: &str = "\
+Runs `cdnctl up` (waiting for CloudFront), then `cdnctl sync DIR` with sync's flags, then
+`cdnctl check` with check's flags, and stops at the first stage that does not succeed. A deploy
+with nothing to change writes nothing to AWS. With --dry-run: `up --dry-run`, then (when up
+would change nothing) `sync DIR --dry-run`; no check.
+
+Exit codes: those of the stage that stopped it: 0 all three passed; 1 an error in a stage (the
+message names it and the stages done); 3 with --dry-run when something would change; 6 a check
+probe failed (the files are published); 2 usage (nothing was run).
+
+Settings: as for `cdnctl up` and `cdnctl sync` (see their --help).";
 
 pub const SYNC_HELP: &str = "\
 Settings (environment or .env; the flag of the same name wins):

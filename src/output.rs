@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::plan::Plan;
-
 #[derive(Debug, Clone)]
 pub struct Printer {
     pub quiet: bool,
@@ -188,21 +186,10 @@ impl Printer {
         self.terminal
     }
 
-    /// The plan, for people, on stderr.
-    pub fn plan(&self, plan: &Plan, heading: &str) {
-        if plan.changes.is_empty() {
-            self.info(&format!("{heading}: nothing to do"));
-        } else {
-            self.info(&format!("{heading}:"));
-            for c in &plan.changes {
-                self.info(&format!("  {}: {}", c.resource, c.action));
-                for d in &c.details {
-                    self.info(&format!("      {d}"));
-                }
-            }
-        }
-        for n in &plan.notes {
-            self.info(&format!("  note: {n}"));
+    /// Lines for people on stderr, in order.
+    pub fn lines(&self, lines: &[String]) {
+        for line in lines {
+            self.info(line);
         }
     }
 }
@@ -284,16 +271,4 @@ impl Printer {
             progress.status(&format!("{code}, retrying ({}s)", waited.as_secs()));
         }
     }
-}
-
-/// The plan as JSON, for `--dry-run --json`.
-pub fn plan_json(plan: &Plan) -> serde_json::Value {
-    serde_json::json!({
-        "changes": plan.changes.iter().map(|c| serde_json::json!({
-            "resource": c.resource,
-            "action": c.action,
-            "details": c.details,
-        })).collect::<Vec<_>>(),
-        "notes": plan.notes,
-    })
 }

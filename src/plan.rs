@@ -94,6 +94,35 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan for people: the heading, a line per change and its
+    /// details, then the notes.
+    pub fn lines(&self, heading: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.changes.is_empty() {
+            out.push(format!("{heading}: nothing to do"));
+        } else {
+            out.push(format!("{heading}:"));
+            for c in &self.changes {
+                out.push(format!("  {}: {}", c.resource, c.action));
+                out.extend(c.details.iter().map(|d| format!("      {d}")));
+            }
+        }
+        out.extend(self.notes.iter().map(|n| format!("  note: {n}")));
+        out
+    }
+
+    /// The plan as JSON, for `--dry-run --json`.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "changes": self.changes.iter().map(|c| serde_json::json!({
+                "resource": c.resource,
+                "action": c.action,
+                "details": c.details,
+            })).collect::<Vec<_>>(),
+            "notes": self.notes,
+        })
+    }
+
     pub fn writes(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.step.is_write())
     }

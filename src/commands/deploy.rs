@@ -14,18 +14,6 @@ use crate::output::Printer;
 use crate::spec::Spec;
 use crate::sync::SyncOptions;
 
-pub const DEPLOY_HELP: &str = "\
-Runs `cdnctl up` (waiting for CloudFront), then `cdnctl sync DIR` with sync's flags, then
-`cdnctl check` with check's flags, and stops at the first stage that does not succeed. A deploy
-with nothing to change writes nothing to AWS. With --dry-run: `up --dry-run`, then (when up
-would change nothing) `sync DIR --dry-run`; no check.
-
-Exit codes: those of the stage that stopped it: 0 all three passed; 1 an error in a stage (the
-message names it and the stages done); 3 with --dry-run when something would change; 6 a check
-probe failed (the files are published); 2 usage (nothing was run).
-
-Settings: as for `cdnctl up` and `cdnctl sync` (see their --help).";
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Up,

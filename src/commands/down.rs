@@ -12,7 +12,7 @@ use crate::ci;
 use crate::cli::DownArgs;
 use crate::exit::{Exit, Failed};
 use crate::observe::observe;
-use crate::output::{plan_json, Printer};
+use crate::output::Printer;
 use crate::plan::{self, DownOptions};
 use crate::spec::Spec;
 
@@ -33,9 +33,9 @@ pub async fn run(
     let plan = plan::down(spec, &world, &opts).map_err(refused)?;
 
     if args.dry_run {
-        printer.plan(&plan, "cdnctl down would");
+        printer.lines(&plan.lines("cdnctl down would"));
         if printer.json {
-            printer.json(&plan_json(&plan));
+            printer.json(&plan.json());
         }
         // As for `up --dry-run` and `sync --dry-run`: 3 when something would change.
         return Ok(if plan.writes().next().is_some() {
@@ -57,7 +57,7 @@ pub async fn run(
         return Ok(Exit::Success);
     }
     if plan.writes().next().is_some() && !args.yes {
-        printer.plan(&plan, "cdnctl down will");
+        printer.lines(&plan.lines("cdnctl down will"));
         if !confirm(printer).await? {
             return Err(Failed::NotConfirmed("down: not confirmed".into()).into());
         }

@@ -17,8 +17,6 @@ use crate::settings::Settings;
 use crate::spec::Spec;
 use crate::sync::SyncOptions;
 
-pub use deploy::DEPLOY_HELP;
-
 /// The command's outcome: an exit code, or a failure of a kind that
 /// `run.rs` maps to its code and closing line.
 pub async fn run(

@@ -9,7 +9,7 @@ use crate::ci;
 use crate::cli::UpArgs;
 use crate::exit::Exit;
 use crate::observe::observe;
-use crate::output::{plan_json, Printer};
+use crate::output::Printer;
 use crate::plan::{self, UpOptions};
 use crate::spec::Spec;
 
@@ -39,9 +39,9 @@ pub async fn run(
             &plan,
         )
         .write(printer);
-        printer.plan(&plan, "cdnctl up would");
+        printer.lines(&plan.lines("cdnctl up would"));
         if printer.json {
-            printer.json(&plan_json(&plan));
+            printer.json(&plan.json());
         }
         return Ok(if plan.writes().next().is_some() {
             Exit::Drift

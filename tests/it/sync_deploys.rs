@@ -145,11 +145,7 @@ fn re_runs_of_sync_delete_keep_what_the_live_app_uses_and_grace_counts_from_supe
 
     // Bad values are usage errors naming the flag the user wrote.
     let run = sync(&stack, &v3, &["--delete", "--keep-deploys", "1"]).code(2);
-    assert!(
-        run.stderr.starts_with("cdnctl: --keep-deploys:"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.starts_with("cdnctl: --keep-deploys:"), "{}", run.stderr);
 }
 
 #[test]
