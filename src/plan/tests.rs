@@ -132,6 +132,29 @@ fn up_from_nothing_creates_in_dependency_order() {
     ]);
     assert_eq!(ordered(&plan), want);
     assert!(plan.notes.is_empty());
+    // A new distribution is shown by what it will be, not only its comment.
+    let create = plan
+        .changes
+        .iter()
+        .find(|c| c.step == distribution::Step::Create.into())
+        .unwrap();
+    assert_eq!(
+        create.details[0],
+        format!("origin: {BUCKET}.s3.eu-west-1.amazonaws.com (through the origin access control)")
+    );
+    assert!(
+        create
+            .details
+            .iter()
+            .any(|d| d.starts_with("name: dxxxx.cloudfront.net")),
+        "{:?}",
+        create.details
+    );
+    assert!(
+        create.details.iter().any(|d| d.starts_with("price class: PriceClass_")),
+        "{:?}",
+        create.details
+    );
     // Without waiting, nothing waits.
     let plan = up(&spec, &nothing(), &up_opts(false)).unwrap();
     assert!(plan.changes.iter().all(|c| c.step.is_write()));

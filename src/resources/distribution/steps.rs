@@ -125,6 +125,25 @@ pub fn down(d: &super::Observed, wait: bool) -> (Part<Step>, bool) {
     (part, true)
 }
 
+/// What a new distribution will be, for the plan: where it reads from, the
+/// names it answers to, and what it costs, not only its comment.
+fn new_distribution(d: &crate::spec::DistributionSpec) -> Vec<String> {
+    let mut out = vec![format!(
+        "origin: {} (through the origin access control)",
+        d.origin_domain
+    )];
+    out.push(match d.aliases.as_slice() {
+        [] => "name: dxxxx.cloudfront.net, given by CloudFront".to_string(),
+        names => format!("names: {}", names.join(", ")),
+    });
+    if let Some(arn) = &d.certificate_arn {
+        out.push(format!("certificate: {arn}"));
+    }
+    out.push(format!("price class: {}", d.price_class));
+    out.push(format!("comment: {}", d.comment));
+    out
+}
+
 /// `up`: create it, or update what differs from the spec (with `links`:
 /// the ids it names) and its tags.
 pub fn up(observed: Option<&super::Observed>, spec: &crate::spec::Spec, links: super::Links) -> Part<Step> {
@@ -134,7 +153,7 @@ pub fn up(observed: Option<&super::Observed>, spec: &crate::spec::Spec, links: s
             Step::Create,
             "distribution",
             "create",
-            vec![spec.distribution.comment.clone()],
+            new_distribution(&spec.distribution),
         );
         return part;
     };
