@@ -38,7 +38,7 @@ pub async fn run(
         Exit::Absent
     } else if !problems.is_empty() || resources.iter().any(|r| !r.differences.is_empty() || !r.present) {
         Exit::Drift
-    } else if resources.iter().any(|r| r.state.is_waiting()) {
+    } else if resources.iter().any(|r| r.health.is_waiting()) {
         Exit::NotReady
     } else {
         Exit::Success
