@@ -7,7 +7,6 @@ functions and ends with `run("cdnctl-<name>-", globals())`, which prints
 """
 
 import collections
-import functools
 import json
 import os
 import shutil
@@ -80,15 +79,27 @@ def configure(key, **knobs):
 
 
 class Clients:
-    """boto3 clients for one access key (its knobs set first), made on first use."""
+    """boto3 clients for one access key (its knobs set first), each made on
+    first use: `c.s3`, `c.cf`, `c.r53`, `c.acm`, `c.iam`."""
+
+    SERVICES = {
+        "s3": ("s3", "eu-west-1"),
+        "cf": ("cloudfront", "us-east-1"),
+        "r53": ("route53", "us-east-1"),
+        "acm": ("acm", "us-east-1"),
+        "iam": ("iam", "us-east-1"),
+    }
 
     def __init__(self, key, **knobs):
         self.key = key
         if knobs:
             configure(key, **knobs)
 
-    def _client(self, service, region):
-        return boto3.client(
+    def __getattr__(self, name):
+        if name not in Clients.SERVICES:
+            raise AttributeError(name)
+        service, region = Clients.SERVICES[name]
+        client = boto3.client(
             service,
             region_name=region,
             endpoint_url=INFO["endpoint"],
@@ -97,26 +108,8 @@ class Clients:
             aws_secret_access_key="secret",
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1, "mode": "standard"}),
         )
-
-    @functools.cached_property
-    def s3(self):
-        return self._client("s3", "eu-west-1")
-
-    @functools.cached_property
-    def cf(self):
-        return self._client("cloudfront", "us-east-1")
-
-    @functools.cached_property
-    def r53(self):
-        return self._client("route53", "us-east-1")
-
-    @functools.cached_property
-    def acm(self):
-        return self._client("acm", "us-east-1")
-
-    @functools.cached_property
-    def iam(self):
-        return self._client("iam", "us-east-1")
+        setattr(self, name, client)
+        return client
 
 
 def run(prefix, namespace, setup=None):
