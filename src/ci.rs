@@ -6,7 +6,7 @@
 
 use crate::output::Printer;
 use crate::plan::Plan;
-use crate::report::Resource;
+use crate::report::{Health, Resource};
 
 /// A step summary: a heading, a table, links and notes.
 #[derive(Debug, Default)]
@@ -146,7 +146,7 @@ pub fn status_summary(
     );
     for r in resources {
         // Never a check mark beside drift: ok on its own, but not as set.
-        let mark = match mark(&r.health) {
+        let mark = match mark(r.health) {
             "✅" if !r.differences.is_empty() => "⚠️",
             m => m,
         };
@@ -185,12 +185,18 @@ pub fn changes_summary(heading: String, plan: &Plan) -> StepSummary {
     s
 }
 
-fn mark(health: &str) -> &'static str {
+fn mark(health: Health) -> &'static str {
     match health {
-        "ok" => "✅",
-        "deploying" | "pending" => "⏳",
-        "expiring" | "disabled" => "⚠️",
-        _ => "❌",
+        Health::Ok => "✅",
+        Health::Deploying | Health::Pending => "⏳",
+        Health::Expiring | Health::Disabled => "⚠️",
+        Health::Missing
+        | Health::Foreign
+        | Health::Unreadable
+        | Health::Failed
+        | Health::Expired
+        | Health::WrongTarget
+        | Health::Leftover => "❌",
     }
 }
 
@@ -201,12 +207,17 @@ pub fn status_annotations(resources: &[Resource], problems: &[String]) -> Vec<St
     let mut out = Vec::new();
     for r in resources {
         let title = format!("cdnctl: {} {}", r.r#type.replace('_', " "), r.name);
-        let level = match r.health.as_str() {
-            "ok" => None,
-            "missing" => Some((Level::Warning, "missing: `cdnctl up` creates it".to_string())),
-            "deploying" | "pending" => Some((Level::Notice, r.health.clone())),
-            "expiring" | "disabled" => Some((Level::Warning, r.health.clone())),
-            _ => Some((Level::Error, r.health.clone())),
+        let level = match r.health {
+            Health::Ok => None,
+            Health::Missing => Some((Level::Warning, "missing: `cdnctl up` creates it".to_string())),
+            Health::Deploying | Health::Pending => Some((Level::Notice, r.health.to_string())),
+            Health::Expiring | Health::Disabled => Some((Level::Warning, r.health.to_string())),
+            Health::Foreign
+            | Health::Unreadable
+            | Health::Failed
+            | Health::Expired
+            | Health::WrongTarget
+            | Health::Leftover => Some((Level::Error, r.health.to_string())),
         };
         if let Some((level, what)) = level {
             let message = if r.detail.is_empty() {

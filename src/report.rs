@@ -15,25 +15,22 @@ pub struct Resource {
     pub name: String,
     pub present: bool,
     pub owned: bool,
-    /// `state`, as the JSON report and the summaries spell it.
-    pub health: String,
-    #[serde(skip)]
-    pub state: Health,
+    /// Serialized as `Health::as_str` spells it.
+    pub health: Health,
     /// More for people: days to a certificate's expiry, where a record points, …
     pub detail: String,
     pub differences: Vec<String>,
 }
 
 impl Resource {
-    pub(crate) fn new(kind: Kind, name: impl Into<String>, state: Health) -> Resource {
+    pub(crate) fn new(kind: Kind, name: impl Into<String>, health: Health) -> Resource {
         Resource {
             r#type: kind.as_str(),
             kind,
             name: name.into(),
             present: true,
             owned: true,
-            health: state.as_str().to_string(),
-            state,
+            health,
             detail: String::new(),
             differences: Vec::new(),
         }
@@ -104,5 +101,38 @@ impl Health {
     /// AWS is still at work: it ends by itself.
     pub fn is_waiting(self) -> bool {
         matches!(self, Health::Deploying | Health::Pending)
+    }
+}
+
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON report and the text both spell a health as `as_str` does.
+    #[test]
+    fn json_spells_each_health_as_the_text_does() {
+        let all = [
+            Health::Ok,
+            Health::Missing,
+            Health::Foreign,
+            Health::Unreadable,
+            Health::Deploying,
+            Health::Disabled,
+            Health::Pending,
+            Health::Failed,
+            Health::Expiring,
+            Health::Expired,
+            Health::WrongTarget,
+            Health::Leftover,
+        ];
+        for h in all {
+            assert_eq!(serde_json::to_value(h).unwrap(), serde_json::json!(h.as_str()));
+        }
     }
 }

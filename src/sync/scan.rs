@@ -103,9 +103,56 @@ pub struct Scan {
 /// problem found (up to a few), so one run shows what to fix. With
 /// `follow_links`, links out of `dir` are followed too.
 pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str, follow_links: bool) -> anyhow::Result<Scan> {
+    let mut notes = Notes::default();
+    let found = walk(dir, follow_links, &mut notes)?;
+    let manifests = Manifests::read(&found);
+    let mut files = describe(found, prefix, reserved, rules, &manifests, &mut notes);
+    let started = std::time::Instant::now();
+    notes.problems.extend(hash_all(&mut files));
+    tracing::debug!(
+        files = files.len(),
+        bytes = files.iter().map(|f| f.size).sum::<u64>(),
+        seconds = started.elapsed().as_secs_f64(),
+        "hashed the local files"
+    );
+    notes.fail_on_problems()?;
+    Ok(Scan {
+        files,
+        warnings: notes.warnings,
+    })
+}
+
+/// What the scan found to say, in the order found: problems stop the sync,
+/// warnings do not.
+#[derive(Default)]
+struct Notes {
+    problems: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Notes {
+    /// The first ten problems, if any, as one error.
+    fn fail_on_problems(&mut self) -> anyhow::Result<()> {
+        if self.problems.is_empty() {
+            return Ok(());
+        }
+        let problems = std::mem::take(&mut self.problems);
+        let more = problems.len().saturating_sub(10);
+        let mut text = problems.into_iter().take(10).collect::<Vec<_>>().join("\n");
+        if more > 0 {
+            text.push_str(&format!("\n… and {more} more"));
+        }
+        anyhow::bail!("{text}\nnothing was uploaded or deleted");
+    }
+}
+
+/// A regular file found under DIR: its relative path, where it is, its size.
+type Found = (String, PathBuf, u64);
+
+/// Every regular file under `dir`, in name order, and one warning for all the
+/// links skipped because they lead out of it.
+fn walk(dir: &Path, follow_links: bool, notes: &mut Notes) -> anyhow::Result<Vec<Found>> {
     let mut found = Vec::new();
-    let mut problems = Vec::new();
-    let mut warnings = Vec::new();
     let root = dir
         .canonicalize()
         .map_err(|e| anyhow::anyhow!("{}: cannot read the directory: {e}", dir.display()))?;
@@ -113,8 +160,8 @@ pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str, follow
         root: (!follow_links).then(|| root.clone()),
         ancestors: vec![root],
         found: &mut found,
-        problems: &mut problems,
-        warnings: &mut warnings,
+        problems: &mut notes.problems,
+        warnings: &mut notes.warnings,
         links_out: Vec::new(),
     };
     walk.dir(dir, "");
@@ -122,7 +169,7 @@ pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str, follow
     if !links_out.is_empty() {
         let shown = links_out.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
         let more = links_out.len().saturating_sub(5);
-        warnings.push(format!(
+        notes.warnings.push(format!(
             "skipped {} symbolic link{} leading out of {}: {shown}{}; only what lies inside it is published \
              (--follow-links publishes what they point to)",
             links_out.len(),
@@ -135,43 +182,73 @@ pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str, follow
             },
         ));
     }
+    Ok(found)
+}
 
-    // Manifests name the hashed files, and speak for every file under their
-    // directory: there, a name the manifest does not give is not hashed.
-    let mut hashed_names = BTreeSet::new();
-    let mut manifest_roots = BTreeSet::new();
-    for (rel, path, _) in &found {
-        if rules::is_manifest(rel) {
-            let names = std::fs::read_to_string(path)
-                .ok()
-                .and_then(|text| rules::manifest_files(rel, &text));
-            if let Some(names) = names {
-                hashed_names.extend(names);
-                manifest_roots.insert(rules::manifest_root(rel).to_string());
+/// Manifests name the hashed files, and speak for every file under their
+/// directory: there, a name the manifest does not give is not hashed.
+struct Manifests {
+    hashed_names: BTreeSet<String>,
+    roots: BTreeSet<String>,
+}
+
+impl Manifests {
+    fn read(found: &[Found]) -> Manifests {
+        let mut hashed_names = BTreeSet::new();
+        let mut roots = BTreeSet::new();
+        for (rel, path, _) in found {
+            if rules::is_manifest(rel) {
+                let names = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|text| rules::manifest_files(rel, &text));
+                if let Some(names) = names {
+                    hashed_names.extend(names);
+                    roots.insert(rules::manifest_root(rel).to_string());
+                }
             }
         }
+        Manifests { hashed_names, roots }
     }
-    let covered = |rel: &str| {
-        manifest_roots
+
+    fn covered(&self, rel: &str) -> bool {
+        self.roots
             .iter()
             .any(|r| r.is_empty() || rel.strip_prefix(r.as_str()).is_some_and(|rest| rest.starts_with('/')))
-    };
+    }
 
+    /// Named by a manifest, or, where no manifest speaks, a name that looks hashed.
+    fn is_hashed(&self, rel: &str) -> bool {
+        self.hashed_names.contains(rel) || (!self.covered(rel) && rules::looks_hashed(rel))
+    }
+}
+
+/// Each file's key and headers (not yet its hash). A key S3 would refuse is
+/// a problem; one under cdnctl's own notes is skipped with a warning.
+fn describe(
+    found: Vec<Found>,
+    prefix: &str,
+    reserved: &str,
+    rules: &CacheRules,
+    manifests: &Manifests,
+    notes: &mut Notes,
+) -> Vec<LocalFile> {
     let mut files = Vec::with_capacity(found.len());
     for (rel, path, size) in found {
         let key = format!("{prefix}{rel}");
         if key.len() > MAX_KEY {
-            problems.push(format!("{}: the key is longer than S3's 1024 bytes", path.display()));
+            notes
+                .problems
+                .push(format!("{}: the key is longer than S3's 1024 bytes", path.display()));
             continue;
         }
         if key.starts_with(reserved) {
-            warnings.push(format!(
+            notes.warnings.push(format!(
                 "{}: skipped: cdnctl keeps its own notes under {reserved}",
                 path.display()
             ));
             continue;
         }
-        let hashed = hashed_names.contains(&rel) || (!covered(&rel) && rules::looks_hashed(&rel));
+        let hashed = manifests.is_hashed(&rel);
         files.push(LocalFile {
             cache_control: rules.cache_control(&rel, hashed).to_string(),
             content_type: rules::content_type(&rel).to_string(),
@@ -186,23 +263,7 @@ pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str, follow
             hashed,
         })
     }
-    let started = std::time::Instant::now();
-    problems.extend(hash_all(&mut files));
-    tracing::debug!(
-        files = files.len(),
-        bytes = files.iter().map(|f| f.size).sum::<u64>(),
-        seconds = started.elapsed().as_secs_f64(),
-        "hashed the local files"
-    );
-    if !problems.is_empty() {
-        let more = problems.len().saturating_sub(10);
-        let mut text = problems.into_iter().take(10).collect::<Vec<_>>().join("\n");
-        if more > 0 {
-            text.push_str(&format!("\n… and {more} more"));
-        }
-        anyhow::bail!("{text}\nnothing was uploaded or deleted");
-    }
-    Ok(Scan { files, warnings })
+    files
 }
 
 struct Walk<'a> {
@@ -210,7 +271,7 @@ struct Walk<'a> {
     root: Option<PathBuf>,
     /// The resolved directories being walked (a link back to one is a loop).
     ancestors: Vec<PathBuf>,
-    found: &'a mut Vec<(String, PathBuf, u64)>,
+    found: &'a mut Vec<Found>,
     problems: &'a mut Vec<String>,
     warnings: &'a mut Vec<String>,
     /// Links skipped because they lead out of DIR.

@@ -12,60 +12,20 @@ checks each behaviour edge.py models against what CloudFront does. Prints
 import gzip
 import http.client
 import json
-import os
 import socket
 import ssl
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
-import urllib.request
 
 sys.dont_write_bytecode = True
 
-import boto3  # noqa: E402
-from botocore.config import Config  # noqa: E402
+from selftest_kit import INFO, Clients, check, control, run  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 ACCOUNT = "123456789012"
 VALIDATION = "_d930b28be6c5927595552b219965053e"
 OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CORS_WITH_PREFLIGHT = "5cc3b908-e619-4b99-88e5-2cf7f45965bd"
 SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
-RESULTS = {"passed": 0, "failed": 0}
-INFO = {}
-
-
-def check(name, condition, detail=""):
-    if condition:
-        RESULTS["passed"] += 1
-    else:
-        RESULTS["failed"] += 1
-        print(f"FAIL {name} {detail}", flush=True)
-
-
-def control(path, body):
-    request = urllib.request.Request(INFO["control"] + path, data=json.dumps(body).encode(), method="POST")
-    with urllib.request.urlopen(request) as answer:
-        return answer.status
-
-
-class Clients:
-    def __init__(self, key, **knobs):
-        if knobs:
-            control("/configure", {"key": key, **knobs})
-        kw = dict(
-            endpoint_url=INFO["endpoint"],
-            verify=INFO["ca_bundle"],
-            aws_access_key_id=key,
-            aws_secret_access_key="secret",
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1, "mode": "standard"}),
-        )
-        self.s3 = boto3.client("s3", region_name="eu-west-1", **kw)
-        self.cf = boto3.client("cloudfront", region_name="us-east-1", **kw)
-        self.r53 = boto3.client("route53", region_name="us-east-1", **kw)
-        self.acm = boto3.client("acm", region_name="us-east-1", **kw)
 
 
 class Answer:
@@ -439,33 +399,10 @@ def test_tls():
 # --------------------------------------------------------------------------
 
 
-def main():
-    run_dir = tempfile.mkdtemp(prefix="cdnctl-edge-selftest-")
-    env = dict(os.environ, MOTO_ACM_VALIDATION_WAIT="1")
-    emulator = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "start.py"), run_dir],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(os.path.join(run_dir, "stderr.log"), "w"), env=env,
-    )
-    try:
-        INFO.update(json.loads(emulator.stdout.readline()))
-        check("info names edge_https and edge_http", INFO.get("edge_https", "").startswith("127.0.0.1:")
-              and INFO.get("edge_http", "").startswith("127.0.0.1:"), INFO)
-        for name, test in sorted(globals().items()):
-            if not name.startswith("test_"):
-                continue
-            try:
-                test()
-            except Exception:
-                RESULTS["failed"] += 1
-                print(f"FAIL {name} raised:\n{traceback.format_exc()}", flush=True)
-    finally:
-        emulator.stdin.close()
-        emulator.wait(timeout=30)
-    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    if RESULTS["failed"]:
-        print(f"emulator log: {os.path.join(run_dir, 'stderr.log')}")
-    sys.exit(1 if RESULTS["failed"] else 0)
+def check_info():
+    check("info names edge_https and edge_http", INFO.get("edge_https", "").startswith("127.0.0.1:")
+          and INFO.get("edge_http", "").startswith("127.0.0.1:"), INFO)
 
 
 if __name__ == "__main__":
-    main()
+    run("cdnctl-edge-selftest-", globals(), check_info)

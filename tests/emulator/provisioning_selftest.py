@@ -2,22 +2,17 @@
 
     .emulator/venv/bin/python tests/emulator/provisioning_selftest.py
 
-Starts the emulator as selftest.py does (whose plumbing it reuses), checks
+Starts the emulator as selftest.py does (with its setup and helpers), checks
 each AWS behaviour that provisioning.py restores, prints "N passed, M failed"
 and exits non-zero if anything failed.
 """
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
-import traceback
 
 import selftest as st
-from selftest import Clients, check, expect_error, expect_ok, issued_cert, zone_id
+from selftest import issued_cert, zone_id
+from selftest_kit import Clients, check, error_of, expect_error, expect_ok, run
 
 VALUE = "_c9edd76ee4a0e2a74388032f3861cc50.ykybfrwcxw.acm-validations.aws."
 
@@ -57,7 +52,7 @@ def test_service_statements_do_not_apply_to_access_keys():
     everyone = json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::prov-service/app.css"}]})
     c.s3.put_bucket_policy(Bucket="prov-service", Policy=everyone)
-    got = st.error_of(lambda: c.s3.get_object(Bucket="prov-service", Key="app.css"))
+    got = error_of(lambda: c.s3.get_object(Bucket="prov-service", Key="app.css"))
     check("a deny for everyone still applies", got is not None and got[2] == 403, got)
 
 
@@ -179,39 +174,5 @@ def test_viewer_certificate_must_cover_aliases_and_have_a_supported_key():
                      "InvalidViewerCertificate", 400)
 
 
-# --------------------------------------------------------------------------
-
-
-def main():
-    run_dir = tempfile.mkdtemp(prefix="cdnctl-emulator-provisioning-")
-    env = dict(os.environ, MOTO_ACM_VALIDATION_WAIT="1")
-    emulator = subprocess.Popen(
-        [sys.executable, os.path.join(st.HERE, "start.py"), run_dir],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(os.path.join(run_dir, "stderr.log"), "w"), env=env,
-    )
-    try:
-        st.INFO.update(json.loads(emulator.stdout.readline()))
-        setup = Clients("AKIAPROVSETUP")
-        setup.s3.create_bucket(Bucket="selftest-origin", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        zone_id(setup, st.ZONE)
-        for name, test in sorted(globals().items()):
-            if not name.startswith("test_"):
-                continue
-            try:
-                test()
-            except Exception:
-                st.RESULTS["failed"] += 1
-                print(f"FAIL {name} raised:\n{traceback.format_exc()}", flush=True)
-    finally:
-        emulator.stdin.close()
-        emulator.wait(timeout=30)
-    print(f"{st.RESULTS['passed']} passed, {st.RESULTS['failed']} failed")
-    if st.RESULTS["failed"]:
-        print(f"emulator log: {os.path.join(run_dir, 'stderr.log')}")
-    else:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    sys.exit(1 if st.RESULTS["failed"] else 0)
-
-
 if __name__ == "__main__":
-    main()
+    run("cdnctl-emulator-provisioning-", globals(), lambda: st.setup("AKIAPROVSETUP"))

@@ -9,99 +9,13 @@ own access key, so knobs never leak between tests.
 """
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
-import traceback
-import urllib.error
-import urllib.request
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from selftest_kit import Clients, check, control, error_of, expect_error, expect_ok, run
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 ACCOUNT = "123456789012"
 VALIDATION = "_d930b28be6c5927595552b219965053e"
 ZONE = "selftest.example"  # hosted zone for the certificates' validation records
-RESULTS = {"passed": 0, "failed": 0}
-INFO = {}
-
-
-# --------------------------------------------------------------------------
-# plumbing
-# --------------------------------------------------------------------------
-
-
-def check(name, condition, detail=""):
-    if condition:
-        RESULTS["passed"] += 1
-    else:
-        RESULTS["failed"] += 1
-        print(f"FAIL {name} {detail}", flush=True)
-
-
-def error_of(fn):
-    """(code, message, http status) of a call that fails, or None."""
-    try:
-        fn()
-    except ClientError as e:
-        err = e.response.get("Error", {})
-        return err.get("Code"), err.get("Message") or err.get("message") or "", e.response["ResponseMetadata"]["HTTPStatusCode"]
-    return None
-
-
-def expect_error(name, fn, code, status=None, message=None):
-    got = error_of(fn)
-    ok = got is not None and got[0] == code and (status is None or got[2] == status) and (message is None or message in got[1])
-    check(name, ok, f"expected {code} {status} {message!r}, got {got}")
-    return got
-
-
-def expect_ok(name, fn):
-    try:
-        return fn()
-    except ClientError as e:
-        check(name, False, f"unexpected {e.response.get('Error')}")
-        return None
-    finally:
-        pass
-
-
-def control(path, body):
-    request = urllib.request.Request(INFO["control"] + path, data=json.dumps(body).encode(), method="POST")
-    try:
-        with urllib.request.urlopen(request) as answer:
-            return answer.status, json.loads(answer.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
-
-
-def configure(key, **knobs):
-    status, _ = control("/configure", {"key": key, **knobs})
-    assert status == 200
-
-
-class Clients:
-    def __init__(self, key, **knobs):
-        self.key = key
-        if knobs:
-            configure(key, **knobs)
-        kw = dict(
-            endpoint_url=INFO["endpoint"],
-            verify=INFO["ca_bundle"],
-            aws_access_key_id=key,
-            aws_secret_access_key="secret",
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1, "mode": "standard"}),
-        )
-        self.s3 = boto3.client("s3", region_name="eu-west-1", **kw)
-        self.cf = boto3.client("cloudfront", region_name="us-east-1", **kw)
-        self.r53 = boto3.client("route53", region_name="us-east-1", **kw)
-        self.acm = boto3.client("acm", region_name="us-east-1", **kw)
-        self.iam = boto3.client("iam", region_name="us-east-1", **kw)
 
 
 def bucket(c, name, tags=None):
@@ -573,35 +487,12 @@ def test_list_distributions_and_zones():
 # --------------------------------------------------------------------------
 
 
-def main():
-    run_dir = tempfile.mkdtemp(prefix="cdnctl-emulator-selftest-")
-    env = dict(os.environ, MOTO_ACM_VALIDATION_WAIT="1")
-    emulator = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "start.py"), run_dir],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(os.path.join(run_dir, "stderr.log"), "w"), env=env,
-    )
-    try:
-        INFO.update(json.loads(emulator.stdout.readline()))
-        tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
-        setup = Clients("AKIASELFSETUP")
-        setup.s3.create_bucket(Bucket="selftest-origin", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        zone_id(setup, ZONE)
-        for test in tests:
-            try:
-                test()
-            except Exception:
-                RESULTS["failed"] += 1
-                print(f"FAIL {test.__name__} raised:\n{traceback.format_exc()}", flush=True)
-    finally:
-        emulator.stdin.close()
-        emulator.wait(timeout=30)
-    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    if RESULTS["failed"]:
-        print(f"emulator log: {os.path.join(run_dir, 'stderr.log')}")
-    else:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    sys.exit(1 if RESULTS["failed"] else 0)
+def setup(key="AKIASELFSETUP"):
+    """The origin bucket and validation zone the tests' distributions and certificates use."""
+    c = Clients(key)
+    c.s3.create_bucket(Bucket="selftest-origin", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    zone_id(c, ZONE)
 
 
 if __name__ == "__main__":
-    main()
+    run("cdnctl-emulator-selftest-", globals(), setup)

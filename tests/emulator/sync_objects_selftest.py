@@ -8,66 +8,24 @@ non-zero if anything failed. Each test uses its own access key and bucket.
 """
 
 import hashlib
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import traceback
-import urllib.request
 import xml.etree.ElementTree as ET
 
-import boto3
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS = {"passed": 0, "failed": 0}
-INFO = {}
+
+from selftest_kit import INFO, Clients, check, configure, error_of, run  # noqa: E402
+
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
-def check(name, condition, detail=""):
-    if condition:
-        RESULTS["passed"] += 1
-    else:
-        RESULTS["failed"] += 1
-        print(f"FAIL {name} {detail}", flush=True)
-
-
-def error_of(fn):
-    try:
-        fn()
-    except ClientError as e:
-        return e.response["Error"].get("Code"), e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"].get("Message", "")
-    return None
-
-
-def configure(key, **knobs):
-    body = json.dumps({"key": key, **knobs}).encode()
-    urllib.request.urlopen(urllib.request.Request(INFO["control"] + "/configure", data=body, method="POST")).read()
-
-
-def s3_client(key):
-    return boto3.client(
-        "s3",
-        region_name="eu-west-1",
-        endpoint_url=INFO["endpoint"],
-        verify=INFO["ca_bundle"],
-        aws_access_key_id=key,
-        aws_secret_access_key="secret",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1, "mode": "standard"}),
-    )
-
-
 def bucket(key, name):
-    s3 = s3_client(key)
+    s3 = Clients(key).s3
     s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     return s3
 
@@ -110,7 +68,7 @@ def test_copy_object_limit_and_multipart_copy():
     got = error_of(lambda: s3.copy_object(Bucket="so-copy", Key="big", CopySource="so-copy/big", MetadataDirective="REPLACE"))
     check(
         "CopyObject over the limit: InvalidRequest 400",
-        got is not None and got[:2] == ("InvalidRequest", 400) and "5368709120" in got[2],
+        got is not None and (got.code, got.status) == ("InvalidRequest", 400) and "5368709120" in got.message,
         got,
     )
     check("nothing changed", s3.head_object(Bucket="so-copy", Key="big")["CacheControl"] == "a")
@@ -154,7 +112,7 @@ def test_copy_source_if_match():
         Bucket="so-ifmatch", Key="a", CopySource="so-ifmatch/a", CopySourceIfMatch='"0000"',
         MetadataDirective="REPLACE", CacheControl="x",
     ))
-    check("copy-source-if-match mismatch: 412", got is not None and got[:2] == ("PreconditionFailed", 412), got)
+    check("copy-source-if-match mismatch: 412", got is not None and (got.code, got.status) == ("PreconditionFailed", 412), got)
     s3.copy_object(
         Bucket="so-ifmatch", Key="a", CopySource="so-ifmatch/a", CopySourceIfMatch=etag,
         MetadataDirective="REPLACE", CacheControl="y",
@@ -224,32 +182,5 @@ def test_listing_with_control_characters():
     check("boto3 reads the encoded versions", len(versions) == 3, versions)
 
 
-def main():
-    run_dir = tempfile.mkdtemp(prefix="cdnctl-sync-objects-selftest-")
-    emulator = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "start.py"), run_dir],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(os.path.join(run_dir, "stderr.log"), "w"),
-        env=dict(os.environ, MOTO_ACM_VALIDATION_WAIT="1"),
-    )
-    try:
-        INFO.update(json.loads(emulator.stdout.readline()))
-        for name, test in sorted(globals().items()):
-            if name.startswith("test_"):
-                try:
-                    test()
-                except Exception:
-                    RESULTS["failed"] += 1
-                    print(f"FAIL {name} raised:\n{traceback.format_exc()}", flush=True)
-    finally:
-        emulator.stdin.close()
-        emulator.wait(timeout=30)
-    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    if RESULTS["failed"]:
-        print(f"emulator log: {os.path.join(run_dir, 'stderr.log')}")
-    else:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    sys.exit(1 if RESULTS["failed"] else 0)
-
-
 if __name__ == "__main__":
-    main()
+    run("cdnctl-sync-objects-selftest-", globals())

@@ -7,64 +7,20 @@ Prints "N passed, M failed" and exits non-zero if anything failed. Each test
 uses its own access key, so knobs never leak between tests.
 """
 
-import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
-import urllib.request
 
 sys.dont_write_bytecode = True
 
-import boto3  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS = {"passed": 0, "failed": 0}
-INFO = {}
-
-
-def check(name, condition, detail=""):
-    if condition:
-        RESULTS["passed"] += 1
-    else:
-        RESULTS["failed"] += 1
-        print(f"FAIL {name} {detail}", flush=True)
+import selftest_kit  # noqa: E402
+from selftest_kit import Clients, check, run  # noqa: E402
 
 
 def error_of(fn):
-    """(code, http status) of a call that fails, or None."""
-    try:
-        fn()
-    except ClientError as e:
-        return e.response.get("Error", {}).get("Code"), e.response["ResponseMetadata"]["HTTPStatusCode"]
-    return None
-
-
-def configure(key, **knobs):
-    body = json.dumps({"key": key, **knobs}).encode()
-    with urllib.request.urlopen(urllib.request.Request(INFO["control"] + "/configure", data=body, method="POST")):
-        pass
-
-
-class Clients:
-    def __init__(self, key, **knobs):
-        if knobs:
-            configure(key, **knobs)
-        kw = dict(
-            endpoint_url=INFO["endpoint"],
-            verify=INFO["ca_bundle"],
-            aws_access_key_id=key,
-            aws_secret_access_key="secret",
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1, "mode": "standard"}),
-        )
-        self.s3 = boto3.client("s3", region_name="eu-west-1", **kw)
-        self.cf = boto3.client("cloudfront", region_name="us-east-1", **kw)
+    """(code, HTTP status) of a call that fails, or None."""
+    got = selftest_kit.error_of(fn)
+    return got and (got.code, got.status)
 
 
 def bucket(c, name):
@@ -206,31 +162,5 @@ def test_limits_count_every_invalidation_in_progress():
     check("3 of 4 concurrent 1,000-path batches fit", outcomes.count(None) == 3, f"{outcomes}")
 
 
-def main():
-    run_dir = tempfile.mkdtemp(prefix="cdnctl-sync-state-selftest-")
-    emulator = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "start.py"), run_dir],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(os.path.join(run_dir, "stderr.log"), "w"),
-    )
-    try:
-        INFO.update(json.loads(emulator.stdout.readline()))
-        tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
-        for test in tests:
-            try:
-                test()
-            except Exception:
-                RESULTS["failed"] += 1
-                print(f"FAIL {test.__name__} raised:\n{traceback.format_exc()}", flush=True)
-    finally:
-        emulator.stdin.close()
-        emulator.wait(timeout=30)
-    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    if RESULTS["failed"]:
-        print(f"emulator log: {os.path.join(run_dir, 'stderr.log')}")
-    else:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    sys.exit(1 if RESULTS["failed"] else 0)
-
-
 if __name__ == "__main__":
-    main()
+    run("cdnctl-sync-state-selftest-", globals())

@@ -4,18 +4,12 @@
 //! wrong Content-Type, no redirect, a certificate not covering the name, an
 //! expiring one, a missing DNS record, a missing root object).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::harness::{block_on, clients, emulator, Run, Stack};
-use crate::inspect::{distribution_of, edit_distribution};
-
-fn write(dir: &Path, rel: &str, content: &[u8]) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, content).unwrap();
-}
+use crate::harness::{block_on, clients, emulator, write, Run, Stack};
+use crate::inspect::{change_record, distribution_of, edit_distribution, invalidate};
 
 /// A small site: a Django manifest and its hashed files, a font, a module
 /// script, a page.
@@ -48,22 +42,33 @@ fn deployed(stack: &Stack) {
     stack.run(&["sync", dir.to_str().unwrap()]).ok();
 }
 
-/// `cdnctl check --json` through the emulator's edge; it must write nothing.
+/// `cdnctl check --json` through the emulator's edge, trusting its CA; it
+/// must write nothing.
 fn check(stack: &Stack) -> Run {
+    check_with(stack, &[to_edge(), trust_emulator()].concat())
+}
+
+/// `cdnctl check --json` with `flags`; it must write nothing.
+fn check_with(stack: &Stack, flags: &[String]) -> Run {
+    let mut args = vec!["check", "--json"];
+    args.extend(flags.iter().map(String::as_str));
+    stack.run_without_writes(&args)
+}
+
+/// `--connect-to` flags that send the site's https and http to the edge.
+fn to_edge() -> Vec<String> {
     let emu = emulator();
-    let to_https = format!(":443:{}", emu.edge_https);
-    let to_http = format!(":80:{}", emu.edge_http);
-    let ca = emu.ca_bundle.to_str().unwrap().to_string();
-    stack.run_without_writes(&[
-        "check",
-        "--json",
-        "--connect-to",
-        &to_https,
-        "--connect-to",
-        &to_http,
-        "--ca-bundle",
-        &ca,
-    ])
+    vec![
+        "--connect-to".into(),
+        format!(":443:{}", emu.edge_https),
+        "--connect-to".into(),
+        format!(":80:{}", emu.edge_http),
+    ]
+}
+
+/// `--ca-bundle` naming the CA that signs the emulator's certificates.
+fn trust_emulator() -> Vec<String> {
+    vec!["--ca-bundle".into(), emulator().ca_bundle.to_str().unwrap().into()]
 }
 
 /// The failed probes: (probe, message).
@@ -214,26 +219,7 @@ fn a_stale_edge_copy_names_the_invalidation_that_fixes_it() {
         &format!("aws cloudfront create-invalidation --distribution-id {id} --paths '/robots.txt'"),
     );
     // The invalidation it names fixes it.
-    block_on(
-        c.cloudfront
-            .create_invalidation()
-            .distribution_id(&id)
-            .invalidation_batch(
-                aws_sdk_cloudfront::types::InvalidationBatch::builder()
-                    .caller_reference("check-test")
-                    .paths(
-                        aws_sdk_cloudfront::types::Paths::builder()
-                            .quantity(1)
-                            .items("/robots.txt")
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send(),
-    )
-    .unwrap();
+    block_on(invalidate(&c, &id, "check-test", vec!["/robots.txt".into()]));
     check(&stack).ok();
 }
 
@@ -346,44 +332,26 @@ fn a_custom_domain_its_records_and_its_certificate() {
     stack.configure(json!({"edge_certificate_days": 90}));
 
     // The AAAA record gone.
+    use aws_sdk_route53::types::{AliasTarget, ChangeAction, ResourceRecordSet, RrType};
     let c = clients(&stack);
     let records = block_on(
         c.route53
             .list_resource_record_sets()
             .hosted_zone_id(&zone_id)
             .start_record_name(format!("{domain}."))
-            .start_record_type(aws_sdk_route53::types::RrType::Aaaa)
+            .start_record_type(RrType::Aaaa)
             .max_items(1)
             .send(),
     )
     .unwrap();
     let aaaa = records.resource_record_sets()[0].clone();
-    assert_eq!(aaaa.r#type(), &aws_sdk_route53::types::RrType::Aaaa);
-    block_on(
-        c.route53
-            .change_resource_record_sets()
-            .hosted_zone_id(&zone_id)
-            .change_batch(
-                aws_sdk_route53::types::ChangeBatch::builder()
-                    .changes(
-                        aws_sdk_route53::types::Change::builder()
-                            .action(aws_sdk_route53::types::ChangeAction::Delete)
-                            .resource_record_set(aaaa)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send(),
-    )
-    .unwrap();
+    assert_eq!(aaaa.r#type(), &RrType::Aaaa);
+    block_on(change_record(&c, &zone_id, ChangeAction::Delete, aaaa));
     let run = check(&stack);
     failed_with(&run, "dns", &format!("Route 53: no AAAA record for {domain}"));
     stack.run(&["up"]).ok();
 
     // The A record pointing at another distribution.
-    use aws_sdk_route53::types::{AliasTarget, ResourceRecordSet, RrType};
     let elsewhere = ResourceRecordSet::builder()
         .name(format!("{domain}."))
         .r#type(RrType::A)
@@ -397,25 +365,7 @@ fn a_custom_domain_its_records_and_its_certificate() {
         )
         .build()
         .unwrap();
-    block_on(
-        c.route53
-            .change_resource_record_sets()
-            .hosted_zone_id(&zone_id)
-            .change_batch(
-                aws_sdk_route53::types::ChangeBatch::builder()
-                    .changes(
-                        aws_sdk_route53::types::Change::builder()
-                            .action(aws_sdk_route53::types::ChangeAction::Upsert)
-                            .resource_record_set(elsewhere)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send(),
-    )
-    .unwrap();
+    block_on(change_record(&c, &zone_id, ChangeAction::Upsert, elsewhere));
     let run = check(&stack);
     failed_with(
         &run,
@@ -524,15 +474,7 @@ fn an_untrusted_or_expired_certificate() {
     let (stack, _zone_id, domain) = Stack::new("chkexpired").with_domain();
     deployed(&stack);
     // Without --ca-bundle, the emulator's CA is not trusted.
-    let emu = emulator();
-    let run = stack.run_without_writes(&[
-        "check",
-        "--json",
-        "--connect-to",
-        &format!(":443:{}", emu.edge_https),
-        "--connect-to",
-        &format!(":80:{}", emu.edge_http),
-    ]);
+    let run = check_with(&stack, &to_edge());
     failed_with(
         &run,
         "tls",
@@ -541,7 +483,7 @@ fn an_untrusted_or_expired_certificate() {
     // ACM says EXPIRED: the edge serves an expired certificate.
     let d = block_on(distribution_of(&clients(&stack), &stack.bucket)).unwrap();
     let arn = d.config.viewer_certificate.unwrap().acm_certificate_arn.unwrap();
-    emu.control(
+    emulator().control(
         "POST",
         "/certificate-status",
         &json!({"arn": arn, "status": "EXPIRED"}).to_string(),
@@ -556,8 +498,7 @@ fn without_connect_to_the_name_must_resolve() {
     deployed(&stack);
     // The emulated zone is not delegated anywhere: the name does not resolve,
     // and nothing can be fetched.
-    let ca = emulator().ca_bundle.to_str().unwrap().to_string();
-    let run = stack.run_without_writes(&["check", "--json", "--ca-bundle", &ca]);
+    let run = check_with(&stack, &trust_emulator());
     failed_with(&run, "dns", &format!("{domain} does not resolve"));
     failed_with(&run, "tls", "cannot connect");
     // Route 53's records themselves are right.

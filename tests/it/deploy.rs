@@ -2,19 +2,13 @@
 //! emulator's CloudFront edge; a second deploy writes nothing; the first stage
 //! that fails stops the rest and gives its exit code; one step summary.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::harness::{block_on, clients, emulator, root, Run, Stack};
+use crate::harness::{block_on, clients, emulator, root, write, Run, Stack};
 use crate::inspect::keys;
-
-fn write(dir: &Path, rel: &str, content: &[u8]) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, content).unwrap();
-}
 
 /// A collectstatic-like build: a manifest, its hashed files, a font, a page.
 fn site(stack: &Stack) -> PathBuf {

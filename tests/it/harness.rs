@@ -413,6 +413,21 @@ pub fn clients(stack: &Stack) -> Clients {
     }
 }
 
+/// A new stack made with `up` (which must succeed), and clients to look at it.
+pub fn stack_up(label: &str) -> (Stack, Clients) {
+    let stack = Stack::new(label);
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    (stack, c)
+}
+
+/// Write `content` to `rel` under `dir`, making the directories on the way.
+pub fn write(dir: &Path, rel: &str, content: &[u8]) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
 /// Run a future to completion on a fresh runtime (tests are synchronous).
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

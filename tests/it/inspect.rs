@@ -462,6 +462,17 @@ async fn write_record(
         .resource_records(ResourceRecord::builder().value(value).build().unwrap())
         .build()
         .unwrap();
+    change_record(c, zone_id, action, record).await;
+}
+
+/// One change to a zone's records, made by hand.
+pub async fn change_record(
+    c: &Clients,
+    zone_id: &str,
+    action: aws_sdk_route53::types::ChangeAction,
+    record: aws_sdk_route53::types::ResourceRecordSet,
+) {
+    use aws_sdk_route53::types::{Change, ChangeBatch};
     let change = Change::builder()
         .action(action)
         .resource_record_set(record)
@@ -471,6 +482,29 @@ async fn write_record(
         .change_resource_record_sets()
         .hosted_zone_id(zone_id)
         .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// An invalidation of `paths` made by hand (as another tool or an earlier
+/// deploy would), under `reference`.
+pub async fn invalidate(c: &Clients, distribution_id: &str, reference: &str, paths: Vec<String>) {
+    use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+    let paths = Paths::builder()
+        .quantity(paths.len() as i32)
+        .set_items(Some(paths))
+        .build()
+        .unwrap();
+    let batch = InvalidationBatch::builder()
+        .caller_reference(reference)
+        .paths(paths)
+        .build()
+        .unwrap();
+    c.cloudfront
+        .create_invalidation()
+        .distribution_id(distribution_id)
+        .invalidation_batch(batch)
         .send()
         .await
         .unwrap();

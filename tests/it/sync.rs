@@ -11,11 +11,7 @@ use crate::harness::{block_on, clients, Clients, Request, Stack};
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "public, max-age=60, must-revalidate";
 
-pub(crate) fn write(dir: &Path, rel: &str, content: &[u8]) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, content).unwrap();
-}
+pub(crate) use crate::harness::write;
 
 /// A small tree shaped like Django's collectstatic output with
 /// ManifestStaticFilesStorage: originals, hashed copies, staticfiles.json.

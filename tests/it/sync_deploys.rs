@@ -3,18 +3,14 @@
 //! prefix, invalidation limits shared with the deploys before, two syncs at
 //! once, and cdnctl's own state under the reserved prefix.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{block_on, clients, emulator, Clients, Stack};
-
-fn write(dir: &Path, rel: &str, content: &[u8]) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, content).unwrap();
-}
+use crate::harness::{block_on, emulator, stack_up, write, Clients, Stack};
+use crate::inspect::{distribution_of, invalidate};
+use crate::sync::{all_keys, body, sync};
 
 /// A Django-like build of `version`: one hashed script named by the manifest.
 fn build(stack: &Stack, name: &str, version: &str) -> PathBuf {
@@ -36,22 +32,6 @@ fn hash_of(version: &str) -> String {
         .bytes()
         .fold(0x0123_4567_89ab_u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
     format!("{:012x}", n & 0xffff_ffff_ffff)
-}
-
-fn sync(stack: &Stack, dir: &Path, extra: &[&str]) -> crate::harness::Run {
-    let mut args = vec!["sync", dir.to_str().unwrap(), "--json"];
-    args.extend_from_slice(extra);
-    stack.run(&args)
-}
-
-fn keys(c: &Clients, bucket: &str) -> Vec<String> {
-    block_on(async {
-        let out = c.s3.list_objects_v2().bucket(bucket).send().await.unwrap();
-        out.contents()
-            .iter()
-            .filter_map(|o| o.key().map(String::from))
-            .collect()
-    })
 }
 
 /// The prefix's state object, as JSON (Null when there is none).
@@ -91,9 +71,7 @@ fn now() -> i64 {
 
 #[test]
 fn re_runs_of_sync_delete_keep_what_the_live_app_uses_and_grace_counts_from_superseding() {
-    let stack = Stack::new("syncrerun");
-    stack.run(&["up"]).ok();
-    let c = clients(&stack);
+    let (stack, c) = stack_up("syncrerun");
     let bucket = stack.bucket.clone();
     let b = bucket.as_str();
     let v1 = format!("js/app.{}.js", hash_of("v1"));
@@ -114,7 +92,7 @@ fn re_runs_of_sync_delete_keep_what_the_live_app_uses_and_grace_counts_from_supe
     for _ in 0..3 {
         let out = sync(&stack, &v2, &grace).ok().json();
         assert_eq!(out["deleted"], 0, "{out}");
-        assert!(keys(&c, b).contains(&v1), "a re-run deleted what the live app uses");
+        assert!(all_keys(&c, b).contains(&v1), "a re-run deleted what the live app uses");
     }
     let s = state(&c, b, "");
     assert_eq!(
@@ -129,12 +107,12 @@ fn re_runs_of_sync_delete_keep_what_the_live_app_uses_and_grace_counts_from_supe
     let keep2 = ["--delete", "--delete-grace", "4s", "--keep-deploys", "2"];
     let out = sync(&stack, &v3, &keep2).ok().json();
     assert_eq!(out["deleted"], 0, "{out}");
-    assert!(keys(&c, b).contains(&v1));
+    assert!(all_keys(&c, b).contains(&v1));
     // Once the grace has passed since v2 superseded it, v1's script goes; v2's stays.
     std::thread::sleep(Duration::from_secs(4));
     let out = sync(&stack, &v3, &keep2).ok().json();
     assert_eq!(out["deleted"], 1, "{out}");
-    let now_keys = keys(&c, b);
+    let now_keys = all_keys(&c, b);
     assert!(!now_keys.contains(&v1), "{now_keys:?}");
     assert!(
         now_keys.contains(&format!("js/app.{}.js", hash_of("v2"))),
@@ -150,16 +128,14 @@ fn re_runs_of_sync_delete_keep_what_the_live_app_uses_and_grace_counts_from_supe
 
 #[test]
 fn an_empty_or_wrong_dir_does_not_wipe_the_site() {
-    let stack = Stack::new("syncempty");
-    stack.run(&["up"]).ok();
-    let c = clients(&stack);
+    let (stack, c) = stack_up("syncempty");
     let bucket = stack.bucket.clone();
     let b = bucket.as_str();
     let site = build(&stack, "site", "v1");
     write(&site, "css/a.css", b"a");
     write(&site, "css/b.css", b"b");
     sync(&stack, &site, &[]).ok();
-    let before = keys(&c, b);
+    let before = all_keys(&c, b);
 
     // An empty DIR (collectstatic never ran): refused, with or without
     // --delete, naming the directory, before any request.
@@ -184,7 +160,7 @@ fn an_empty_or_wrong_dir_does_not_wipe_the_site() {
         "{}",
         run.stderr
     );
-    assert_eq!(keys(&c, b), before);
+    assert_eq!(all_keys(&c, b), before);
     // An absolute cap works too.
     write(&site, "extra.txt", b"x");
     sync(&stack, &site, &[]).ok();
@@ -203,14 +179,12 @@ fn an_empty_or_wrong_dir_does_not_wipe_the_site() {
         "{out}"
     );
     let hashed = format!("js/app.{}.js", hash_of("v1"));
-    assert_eq!(keys(&c, b), vec![".cdnctl/state.json".to_string(), hashed]);
+    assert_eq!(all_keys(&c, b), vec![".cdnctl/state.json".to_string(), hashed]);
 }
 
 #[test]
 fn each_prefix_keeps_its_own_header_fingerprint() {
-    let mut stack = Stack::new("syncfp");
-    stack.run(&["up"]).ok();
-    let c = clients(&stack);
+    let (mut stack, c) = stack_up("syncfp");
     let bucket = stack.bucket.clone();
     let b = bucket.as_str();
     let site = build(&stack, "site", "v1");
@@ -248,9 +222,7 @@ fn each_prefix_keeps_its_own_header_fingerprint() {
 
 #[test]
 fn invalidations_wait_for_room_left_by_the_deploys_before() {
-    let mut stack = Stack::new("syncroom");
-    stack.run(&["up"]).ok();
-    let c = clients(&stack);
+    let (mut stack, c) = stack_up("syncroom");
     let bucket = stack.bucket.clone();
     let b = bucket.as_str();
     let site = build(&stack, "site", "v1");
@@ -262,23 +234,9 @@ fn invalidations_wait_for_room_left_by_the_deploys_before() {
         "/configure",
         &json!({"key": inspector, "invalidation_seconds": 6}).to_string(),
     );
-    let dist = block_on(crate::inspect::distribution_of(&c, b)).unwrap().id;
+    let dist = block_on(distribution_of(&c, b)).unwrap().id;
     let paths: Vec<String> = (0..2999).map(|i| format!("/old/{i}.html")).collect();
-    block_on(async {
-        use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
-        let batch = InvalidationBatch::builder()
-            .caller_reference("earlier-deploy")
-            .paths(Paths::builder().quantity(2999).set_items(Some(paths)).build().unwrap())
-            .build()
-            .unwrap();
-        c.cloudfront
-            .create_invalidation()
-            .distribution_id(&dist)
-            .invalidation_batch(batch)
-            .send()
-            .await
-            .unwrap()
-    });
+    block_on(invalidate(&c, &dist, "earlier-deploy", paths));
     write(&site, "index.html", b"<h1>v2</h1>");
     std::fs::remove_file(site.join("robots.txt")).unwrap();
 
@@ -288,7 +246,7 @@ fn invalidations_wait_for_room_left_by_the_deploys_before() {
     let run = sync(&stack, &site, &["--delete"]).code(1);
     assert!(run.stderr.contains("TooManyInvalidationsInProgress"), "{}", run.stderr);
     assert!(run.stderr.contains("kept in .cdnctl/state.json"), "{}", run.stderr);
-    assert!(keys(&c, b).contains(&"robots.txt".to_string()));
+    assert!(all_keys(&c, b).contains(&"robots.txt".to_string()));
     let s = state(&c, b, "");
     assert_eq!(s["pending"]["paths"], json!(["/", "/index.html", "/robots.txt"]), "{s}");
     assert_eq!(s["lease"], Value::Null, "{s}");
@@ -300,7 +258,7 @@ fn invalidations_wait_for_room_left_by_the_deploys_before() {
     let out = run.json();
     assert_eq!(out["deleted"], 1, "{out}");
     assert!(out["invalidation"]["id"].is_string(), "{out}");
-    assert!(!keys(&c, b).contains(&"robots.txt".to_string()));
+    assert!(!all_keys(&c, b).contains(&"robots.txt".to_string()));
     let s = state(&c, b, "");
     assert_eq!((&s["pending"], &s["lease"]), (&Value::Null, &Value::Null), "{s}");
 }
@@ -325,9 +283,7 @@ fn requests_of(key: &str) -> Vec<(String, bool, f64, f64)> {
 
 #[test]
 fn a_second_sync_waits_for_the_first_and_names_it() {
-    let stack = Stack::new("synclease");
-    stack.run(&["up"]).ok();
-    let c = clients(&stack);
+    let (stack, c) = stack_up("synclease");
     let bucket = stack.bucket.clone();
     let b = bucket.as_str();
     sync(&stack, &build(&stack, "v1", "v1"), &[]).ok();
@@ -376,20 +332,14 @@ fn a_second_sync_waits_for_the_first_and_names_it() {
         "the second wrote at {second_start}, the first until {first_end}"
     );
     // And the bucket is the second's deploy, entirely.
-    let body = block_on(async {
-        let out = c.s3.get_object().bucket(b).key("index.html").send().await.unwrap();
-        out.body.collect().await.unwrap().into_bytes().to_vec()
-    });
-    assert_eq!(body, b"<h1>v3</h1>");
+    assert_eq!(body(&c, b, "index.html"), b"<h1>v3</h1>");
     let s = state(&c, b, "");
     assert_eq!((&s["lease"], &s["pending"]), (&Value::Null, &Value::Null), "{s}");
 }
 
 #[test]
 fn a_live_lease_stops_a_sync_with_its_holder_and_a_stale_one_is_taken_over() {
-    let mut stack = Stack::new("syncstale");
-    stack.run(&["up"]).ok();
-    let c = clients(&stack);
+    let (mut stack, c) = stack_up("syncstale");
     let bucket = stack.bucket.clone();
     let b = bucket.as_str();
     let site = build(&stack, "site", "v1");
@@ -431,9 +381,7 @@ fn a_live_lease_stops_a_sync_with_its_holder_and_a_stale_one_is_taken_over() {
 
 #[test]
 fn sync_state_stays_under_the_reserved_prefix_with_no_extra_writes() {
-    let stack = Stack::new("syncreserved");
-    stack.run(&["up"]).ok();
-    let c = clients(&stack);
+    let (stack, c) = stack_up("syncreserved");
     let bucket = stack.bucket.clone();
     let b = bucket.as_str();
     let site = build(&stack, "site", "v1");
@@ -454,7 +402,7 @@ fn sync_state_stays_under_the_reserved_prefix_with_no_extra_writes() {
     );
     assert_eq!(writes.len(), 4, "{writes:?}");
     assert!(!writes.iter().any(|w| w.starts_with("DELETE")), "{writes:?}");
-    assert!(keys(&c, b)
+    assert!(all_keys(&c, b)
         .iter()
         .filter(|k| k.contains(".cdnctl/"))
         .all(|k| k == "static/.cdnctl/state.json"));
@@ -469,7 +417,7 @@ fn sync_state_stays_under_the_reserved_prefix_with_no_extra_writes() {
     .ok()
     .json();
     assert_eq!(out["deleted"], 4, "all but the young hashed script: {out}");
-    let now_keys = keys(&c, b);
+    let now_keys = all_keys(&c, b);
     assert!(
         now_keys.contains(&"static/.cdnctl/state.json".to_string()),
         "{now_keys:?}"

@@ -11,7 +11,7 @@ use aws_sdk_cloudfront::types::{
 };
 
 use crate::settings::Waf;
-use crate::spec::{Spec, CACHING_OPTIMIZED, CORS_S3_ORIGIN, ORIGIN_ID};
+use crate::spec::{DistributionSpec, Spec, CACHING_OPTIMIZED, CORS_S3_ORIGIN, ORIGIN_ID};
 
 /// The ids of other resources that the distribution's config names.
 #[derive(Debug, Clone, Copy)]
@@ -34,16 +34,37 @@ pub fn reconcile(
     links: Links,
 ) -> anyhow::Result<(DistributionConfig, Vec<String>)> {
     let want = &spec.distribution;
-    let oac_id = links.oac_id;
     let mut c = current.clone();
-    let mut changes = Vec::new();
-    let mut note = |field: &str, was: String, now: String| {
-        if was != now {
-            changes.push(format!("{field}: {was} → {now}"));
-        }
-    };
+    let mut changes = Changes::default();
+    set_origin(&mut c, want, links.oac_id, &mut changes)?;
+    set_default_behavior(&mut c, links.headers_policy_id, &mut changes)?;
+    set_delivery(&mut c, want, &mut changes);
+    set_aliases(&mut c, want, links.keep_aliases, &mut changes)?;
+    set_certificate(&mut c, links.certificate_arn, &mut changes);
+    set_web_acl(&mut c, &want.waf, &mut changes);
+    Ok((c, changes.0))
+}
 
-    // Our origin; others (added by hand) are left alone.
+/// One line per managed field whose value changes, in the order they are set.
+#[derive(Default)]
+struct Changes(Vec<String>);
+
+impl Changes {
+    fn note(&mut self, field: &str, was: String, now: String) {
+        if was != now {
+            self.0.push(format!("{field}: {was} → {now}"));
+        }
+    }
+}
+
+/// Our origin, reading the bucket through the origin access control; others
+/// (added by hand) are left alone.
+fn set_origin(
+    c: &mut DistributionConfig,
+    want: &DistributionSpec,
+    oac_id: &str,
+    changes: &mut Changes,
+) -> anyhow::Result<()> {
     let mut origins = c.origins.take().map(|o| o.items).unwrap_or_default();
     let desired_origin = Origin::builder()
         .id(ORIGIN_ID)
@@ -53,8 +74,8 @@ pub fn reconcile(
         .build()?;
     match origins.iter_mut().find(|o| o.id == ORIGIN_ID) {
         Some(o) => {
-            note("origin", o.domain_name.clone(), want.origin_domain.clone());
-            note(
+            changes.note("origin", o.domain_name.clone(), want.origin_domain.clone());
+            changes.note(
                 "origin access control",
                 o.origin_access_control_id.clone().unwrap_or_default(),
                 oac_id.to_string(),
@@ -64,14 +85,14 @@ pub fn reconcile(
                 .as_ref()
                 .map(|s| s.origin_access_identity.clone())
                 .unwrap_or_default();
-            note("origin access identity", oai, String::new());
+            changes.note("origin access identity", oai, String::new());
             o.domain_name = desired_origin.domain_name.clone();
             o.origin_access_control_id = desired_origin.origin_access_control_id.clone();
             o.s3_origin_config = desired_origin.s3_origin_config.clone();
             o.custom_origin_config = None;
         }
         None => {
-            note("origin", "missing".into(), want.origin_domain.clone());
+            changes.note("origin", "missing".into(), want.origin_domain.clone());
             origins.push(desired_origin);
         }
     }
@@ -81,63 +102,60 @@ pub fn reconcile(
             .set_items(Some(origins))
             .build()?,
     );
+    Ok(())
+}
 
+/// The default behavior: our origin over HTTPS, compressed, with the managed
+/// cache and origin request policies and the stack's response headers policy.
+fn set_default_behavior(
+    c: &mut DistributionConfig,
+    headers_policy_id: &str,
+    changes: &mut Changes,
+) -> anyhow::Result<()> {
     let mut b = c
         .default_cache_behavior
         .take()
         .unwrap_or_else(|| new_behavior().expect("valid behavior"));
-    note("default behavior origin", b.target_origin_id.clone(), ORIGIN_ID.into());
-    note(
+    changes.note("default behavior origin", b.target_origin_id.clone(), ORIGIN_ID.into());
+    changes.note(
         "viewer protocol policy",
         b.viewer_protocol_policy.as_str().into(),
         "redirect-to-https".into(),
     );
-    note("compress", format!("{}", b.compress.unwrap_or(false)), "true".into());
-    note(
+    changes.note("compress", format!("{}", b.compress.unwrap_or(false)), "true".into());
+    changes.note(
         "cache policy",
         b.cache_policy_id.clone().unwrap_or_default(),
         CACHING_OPTIMIZED.into(),
     );
-    note(
+    changes.note(
         "origin request policy",
         b.origin_request_policy_id.clone().unwrap_or_default(),
         CORS_S3_ORIGIN.into(),
     );
-    note(
+    changes.note(
         "response headers policy",
         or_none(b.response_headers_policy_id.clone().unwrap_or_default()),
-        links.headers_policy_id.into(),
+        headers_policy_id.into(),
     );
-    let methods = |m: &Option<AllowedMethods>| {
-        let mut v: Vec<String> = m
-            .as_ref()
-            .map(|m| m.items.iter().map(|x| x.as_str().to_string()).collect())
-            .unwrap_or_default();
-        v.sort();
-        v.join(",")
-    };
-    note(
+    let allowed = b.allowed_methods.as_ref();
+    changes.note(
         "allowed methods",
-        methods(&b.allowed_methods),
+        sorted_methods(allowed.map(|m| m.items.as_slice())),
         "GET,HEAD,OPTIONS".into(),
     );
-    let cached = b
-        .allowed_methods
-        .as_ref()
-        .and_then(|m| m.cached_methods.as_ref())
-        .map(|c| {
-            let mut v: Vec<String> = c.items.iter().map(|x| x.as_str().to_string()).collect();
-            v.sort();
-            v.join(",")
-        })
-        .unwrap_or_default();
-    note("cached methods", cached, "GET,HEAD,OPTIONS".into());
+    let cached = allowed.and_then(|m| m.cached_methods.as_ref());
+    changes.note(
+        "cached methods",
+        sorted_methods(cached.map(|c| c.items.as_slice())),
+        "GET,HEAD,OPTIONS".into(),
+    );
     b.target_origin_id = ORIGIN_ID.into();
     b.viewer_protocol_policy = ViewerProtocolPolicy::RedirectToHttps;
     b.compress = Some(true);
     b.cache_policy_id = Some(CACHING_OPTIMIZED.into());
     b.origin_request_policy_id = Some(CORS_S3_ORIGIN.into());
-    b.response_headers_policy_id = Some(links.headers_policy_id.into());
+    b.response_headers_policy_id = Some(headers_policy_id.into());
     b.allowed_methods = Some(get_head_options()?);
     // Legacy cache settings cannot be combined with a cache policy.
     #[allow(deprecated)]
@@ -148,42 +166,67 @@ pub fn reconcile(
         b.max_ttl = None;
     }
     c.default_cache_behavior = Some(b);
+    Ok(())
+}
 
-    note("enabled", c.enabled.to_string(), "true".into());
+/// Methods as one comparable line ("" when there are none).
+fn sorted_methods(methods: Option<&[Method]>) -> String {
+    let mut v: Vec<&str> = methods.unwrap_or_default().iter().map(Method::as_str).collect();
+    v.sort();
+    v.join(",")
+}
+
+/// How the distribution serves: enabled, its comment, price class, HTTP
+/// versions and IPv6.
+fn set_delivery(c: &mut DistributionConfig, want: &DistributionSpec, changes: &mut Changes) {
+    changes.note("enabled", c.enabled.to_string(), "true".into());
     c.enabled = true;
-    note("comment", c.comment.clone(), want.comment.clone());
+    changes.note("comment", c.comment.clone(), want.comment.clone());
     c.comment = want.comment.clone();
     let price = c
         .price_class
         .as_ref()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
-    note("price class", price, want.price_class.clone());
+    changes.note("price class", price, want.price_class.clone());
     c.price_class = Some(PriceClass::from(want.price_class.as_str()));
     let http = c
         .http_version
         .as_ref()
         .map(|h| h.as_str().to_string())
         .unwrap_or_default();
-    note("HTTP versions", http, "http2and3".into());
+    changes.note("HTTP versions", http, "http2and3".into());
     c.http_version = Some(HttpVersion::Http2and3);
-    note("IPv6", format!("{}", c.is_ipv6_enabled.unwrap_or(false)), "true".into());
+    changes.note("IPv6", format!("{}", c.is_ipv6_enabled.unwrap_or(false)), "true".into());
     c.is_ipv6_enabled = Some(true);
+}
 
+/// The spec's names, then the old ones kept while the domain moves.
+fn set_aliases(
+    c: &mut DistributionConfig,
+    want: &DistributionSpec,
+    keep_aliases: &[String],
+    changes: &mut Changes,
+) -> anyhow::Result<()> {
     let aliases = |a: &Option<Aliases>| a.as_ref().map(|a| a.items().join(",")).unwrap_or_default();
     let mut wanted_aliases = want.aliases.clone();
-    wanted_aliases.extend(links.keep_aliases.iter().filter(|a| !want.aliases.contains(a)).cloned());
+    wanted_aliases.extend(keep_aliases.iter().filter(|a| !want.aliases.contains(a)).cloned());
     let desired_aliases = Aliases::builder()
         .quantity(wanted_aliases.len() as i32)
         .set_items((!wanted_aliases.is_empty()).then(|| wanted_aliases.clone()))
         .build()?;
-    note(
+    changes.note(
         "aliases",
         or_none(aliases(&c.aliases)),
         or_none(wanted_aliases.join(",")),
     );
     c.aliases = Some(desired_aliases);
+    Ok(())
+}
 
+/// The ACM certificate (SNI, TLS 1.2 2021) or CloudFront's default one;
+/// replaced only when one of those three differs.
+fn set_certificate(c: &mut DistributionConfig, certificate_arn: Option<&str>, changes: &mut Changes) {
     let cert = |v: &Option<ViewerCertificate>| match v {
         Some(v) if v.acm_certificate_arn.as_deref().is_some_and(|a| !a.is_empty()) => format!(
             "{} ({}, {})",
@@ -194,8 +237,8 @@ pub fn reconcile(
         Some(v) if v.cloud_front_default_certificate == Some(true) => "CloudFront default".into(),
         _ => "none".into(),
     };
-    let desired_cert = viewer_certificate(links.certificate_arn);
-    note(
+    let desired_cert = viewer_certificate(certificate_arn);
+    changes.note(
         "certificate",
         cert(&c.viewer_certificate),
         cert(&Some(desired_cert.clone())),
@@ -203,19 +246,19 @@ pub fn reconcile(
     if cert(&c.viewer_certificate) != cert(&Some(desired_cert.clone())) {
         c.viewer_certificate = Some(desired_cert);
     }
+}
 
-    // A web ACL attached outside cdnctl (Firewall Manager, a security team)
-    // stays unless WAF_ARN says otherwise.
-    let waf = c.web_acl_id.clone().unwrap_or_default();
-    let desired_waf = match &want.waf {
-        Waf::Unmanaged => waf.clone(),
+/// A web ACL attached outside cdnctl (Firewall Manager, a security team)
+/// stays unless WAF_ARN says otherwise.
+fn set_web_acl(c: &mut DistributionConfig, waf: &Waf, changes: &mut Changes) {
+    let current = c.web_acl_id.clone().unwrap_or_default();
+    let desired = match waf {
+        Waf::Unmanaged => current.clone(),
         Waf::Detach => String::new(),
         Waf::Acl(arn) => arn.clone(),
     };
-    note("WAF web ACL", or_none(waf), or_none(desired_waf.clone()));
-    c.web_acl_id = Some(desired_waf);
-
-    Ok((c, changes))
+    changes.note("WAF web ACL", or_none(current), or_none(desired.clone()));
+    c.web_acl_id = Some(desired);
 }
 
 fn or_none(s: String) -> String {
