@@ -296,6 +296,9 @@ pub struct SyncArgs {
     /// Also publish what symbolic links leading out of DIR point to (by default they are skipped with a warning; links within DIR are always followed)
     #[arg(long)]
     pub follow_links: bool,
+    /// Also publish hidden files and directories (names starting with '.', such as .env or .git/; by default they are skipped with a warning, and left alone in the bucket by --delete; .well-known/ is always published)
+    #[arg(long)]
+    pub include_hidden: bool,
     /// Requests in flight at once [env: CDN_SYNC_JOBS] [default: 64]
     #[arg(long, value_name = "N")]
     pub jobs: Option<String>,

@@ -16,6 +16,7 @@
 pub mod decide;
 pub mod diff;
 pub mod glob;
+pub mod hidden;
 pub mod holder;
 pub mod invalidation;
 pub mod lease;

@@ -12,7 +12,8 @@
 //! makes links into the apps' sources). A link to a directory already being
 //! walked is skipped; a dangling link, an unreadable file or a name that is
 //! not UTF-8 (S3 keys are UTF-8) is an error, found before anything is sent.
-//! Other special files (sockets, FIFOs) are skipped with a warning.
+//! Other special files (sockets, FIFOs) are skipped with a warning. Hidden
+//! names and cdnctl's own `.cdnctl/` are not walked at all (`hidden.rs`).
 
 use std::collections::BTreeSet;
 use std::io::{Read as _, Seek as _};
@@ -21,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use md5::{Digest as _, Md5};
 
+use super::hidden::{self, Skip};
 use super::rules::{self, CacheRules};
 
 /// Files of this size or more go up in parts (as the AWS CLI does).
@@ -101,8 +103,16 @@ pub struct Scan {
 
 /// Walk `dir`, hash every file and decide its headers. Errors list every
 /// problem found (up to a few), so one run shows what to fix. With
-/// `follow_links`, links out of `dir` are followed too.
-pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str, follow_links: bool) -> anyhow::Result<Scan> {
+/// `follow_links`, links out of `dir` are followed too; with
+/// `include_hidden`, hidden files and directories are published too.
+pub fn scan(
+    dir: &Path,
+    prefix: &str,
+    rules: &CacheRules,
+    reserved: &str,
+    follow_links: bool,
+    include_hidden: bool,
+) -> anyhow::Result<Scan> {
     let mut found = Vec::new();
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
@@ -116,9 +126,13 @@ pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str, follow
         problems: &mut problems,
         warnings: &mut warnings,
         links_out: Vec::new(),
+        include_hidden,
+        hidden: Vec::new(),
     };
     walk.dir(dir, "");
     let links_out = std::mem::take(&mut walk.links_out);
+    let hidden = std::mem::take(&mut walk.hidden);
+    warnings.extend(hidden::warning(&hidden));
     if !links_out.is_empty() {
         let shown = links_out.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
         let more = links_out.len().saturating_sub(5);
@@ -215,6 +229,9 @@ struct Walk<'a> {
     warnings: &'a mut Vec<String>,
     /// Links skipped because they lead out of DIR.
     links_out: Vec<String>,
+    include_hidden: bool,
+    /// Hidden files and directories skipped (directories end in `/`).
+    hidden: Vec<String>,
 }
 
 impl Walk<'_> {
@@ -240,6 +257,29 @@ impl Walk<'_> {
     }
 
     fn entry(&mut self, path: &Path, name: std::ffi::OsString, rel: &str) {
+        // Before anything else: a hidden directory (`.git/`) is not even read.
+        let shown = || {
+            format!(
+                "{rel}{}{}",
+                if rel.is_empty() { "" } else { "/" },
+                name.to_string_lossy()
+            )
+        };
+        match hidden::skip_name(&name.to_string_lossy(), self.include_hidden) {
+            Some(Skip::Own) => {
+                self.warnings.push(format!(
+                    "{}: skipped: cdnctl keeps its own notes in .cdnctl/, never published",
+                    path.display()
+                ));
+                return;
+            }
+            Some(Skip::Hidden) => {
+                let slash = if path.is_dir() { "/" } else { "" };
+                self.hidden.push(format!("{}{slash}", shown()));
+                return;
+            }
+            None => {}
+        }
         let Some(name) = name.to_str().map(String::from) else {
             self.problems.push(format!(
                 "{}: the name is not valid UTF-8, and S3 keys are: rename it",
@@ -448,7 +488,7 @@ mod tests {
         let data: Vec<u8> = (0..(PART_SIZE * 2 + 5)).map(|i| (i % 251) as u8).collect();
         std::fs::write(&big, &data).unwrap();
         std::fs::write(dir.join("small.txt"), b"hello").unwrap();
-        let scan = scan(&dir, "p/", &CacheRules::default(), ".cdnctl/", false).unwrap();
+        let scan = scan(&dir, "p/", &CacheRules::default(), ".cdnctl/", false, false).unwrap();
         let big = scan.files.iter().find(|f| f.rel == "big.bin").unwrap();
         let mut expected = Md5::new();
         for chunk in data.chunks(PART_SIZE as usize) {
@@ -488,12 +528,12 @@ mod tests {
         std::os::unix::fs::symlink("css/a.css", dir.join("in.css")).unwrap();
         std::os::unix::fs::symlink("css", dir.join("styles")).unwrap();
         let rels = |s: &Scan| s.files.iter().map(|f| f.rel.clone()).collect::<Vec<_>>();
-        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false).unwrap();
+        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false, false).unwrap();
         assert_eq!(rels(&found), vec!["css/a.css", "in.css", "styles/a.css"]);
         assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
         assert!(found.warnings[0].contains("out, x"), "{:?}", found.warnings);
         assert!(found.warnings[0].contains("--follow-links"), "{:?}", found.warnings);
-        let all = scan(&dir, "", &CacheRules::default(), ".cdnctl/", true).unwrap();
+        let all = scan(&dir, "", &CacheRules::default(), ".cdnctl/", true, false).unwrap();
         assert_eq!(
             rels(&all),
             vec!["css/a.css", "in.css", "out/credentials", "styles/a.css", "x"]
@@ -521,7 +561,7 @@ mod tests {
         }
         let manifest = r#"{"index.html": {"file": "assets/index-D-Xa1bQz.js", "isEntry": true}}"#;
         std::fs::write(dir.join("app/.vite/manifest.json"), manifest).unwrap();
-        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false).unwrap();
+        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false, false).unwrap();
         let hashed: Vec<&str> = found
             .files
             .iter()

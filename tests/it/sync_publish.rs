@@ -1,0 +1,123 @@
+//! What `cdnctl sync` publishes, with which headers and in which order, read
+//! back from the emulator: hidden files stay home (and in the bucket), pages
+//! go up after everything they refer to, the bundlers' immutable layouts are
+//! cached for a year, and a good Content-Type is never replaced by the
+//! octet-stream fallback.
+
+use crate::harness::{block_on, clients, Clients, Stack};
+use crate::sync::{all_keys, body, head, sync, write};
+
+fn put(c: &Clients, bucket: &str, key: &str, content: &[u8], content_type: Option<&str>) {
+    block_on(
+        c.s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(content.to_vec().into())
+            .set_content_type(content_type.map(String::from))
+            .send(),
+    )
+    .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+}
+
+fn sorted(mut keys: Vec<String>) -> Vec<String> {
+    keys.sort();
+    keys
+}
+
+#[test]
+fn hidden_files_are_neither_published_nor_deleted_unless_asked() {
+    let stack = Stack::new("synchidden");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let b = stack.bucket.as_str();
+    let dir = stack.dir().join("site");
+    for (rel, content) in [
+        ("index.html", &b"<h1>hi</h1>"[..]),
+        ("css/site.css", b"body{}"),
+        (".env", b"SECRET_KEY=local"),
+        (".git/config", b"[remote]"),
+        ("img/.DS_Store", b"\0\0"),
+        (".well-known/security.txt", b"Contact: mailto:sec@example.com"),
+    ] {
+        write(&dir, rel, content);
+    }
+    // Hidden objects already in the bucket: one an older sync published, one
+    // put there by hand.
+    put(&c, b, ".env", b"SECRET_KEY=old", None);
+    put(&c, b, ".htaccess", b"Deny from all", None);
+
+    let dry = stack
+        .run_without_writes(&["sync", dir.to_str().unwrap(), "--dry-run", "--json"])
+        .code(3);
+    let planned: Vec<String> = dry.json()["upload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        sorted(planned),
+        vec![".well-known/security.txt", "css/site.css", "index.html"],
+        "{}",
+        dry.stdout
+    );
+
+    let run = sync(&stack, &dir, &["--delete", "--max-deletes", "100%"]).ok();
+    assert!(
+        run.stderr
+            .contains("skipped 3 hidden files or directories: .env, .git/, img/.DS_Store;")
+            && run.stderr.contains("--include-hidden"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["deleted"], 0, "{}", run.stdout);
+    let keys = all_keys(&c, b);
+    for gone in [".git/config", "img/.DS_Store"] {
+        assert!(!keys.contains(&gone.to_string()), "{gone} published: {keys:?}");
+    }
+    assert_eq!(body(&c, b, ".env"), b"SECRET_KEY=old", "not published, not deleted");
+    assert_eq!(body(&c, b, ".htaccess"), b"Deny from all", "not deleted");
+    assert_eq!(head(&c, b, ".well-known/security.txt").0, "text/plain; charset=utf-8");
+
+    // Asked for, hidden files are published, and are sync's to delete.
+    sync(&stack, &dir, &["--include-hidden"]).ok();
+    assert_eq!(body(&c, b, ".env"), b"SECRET_KEY=local");
+    assert_eq!(body(&c, b, ".git/config"), b"[remote]");
+    std::fs::remove_dir_all(dir.join(".git")).unwrap();
+    let out = sync(&stack, &dir, &["--include-hidden", "--delete", "--max-deletes", "100%"])
+        .ok()
+        .json();
+    assert_eq!(out["deleted"], 2, "{out}");
+    let keys = all_keys(&c, b);
+    assert!(
+        !keys.contains(&".git/config".to_string()) && !keys.contains(&".htaccess".to_string()),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn a_root_sync_never_overwrites_a_nested_prefix_s_state() {
+    let stack = Stack::new("syncownstate");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let b = stack.bucket.as_str();
+    let blog = stack.dir().join("blog-site");
+    write(&blog, "index.html", b"<h1>blog</h1>");
+    sync(&stack, &blog, &["--prefix", "blog"]).ok();
+    let state = body(&c, b, "blog/.cdnctl/state.json");
+    assert!(!state.is_empty());
+
+    // A copy of the bucket, say, with the blog's notes in it.
+    let dir = stack.dir().join("site");
+    write(&dir, "index.html", b"<h1>root</h1>");
+    write(&dir, "blog/.cdnctl/state.json", br#"{"forged": true}"#);
+    for extra in [&[][..], &["--include-hidden"]] {
+        let run = sync(&stack, &dir, extra).ok();
+        assert!(
+            run.stderr.contains("blog/.cdnctl: skipped: cdnctl keeps its own notes"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(body(&c, b, "blog/.cdnctl/state.json"), state, "{extra:?}");
+    }
+}
