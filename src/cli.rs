@@ -257,7 +257,7 @@ Settings (environment or .env; the flag of the same name wins):
   CDN_SYNC_KEEP_DEPLOYS  with --delete: content-hashed files named by this many last deploys
                     stay, however old (default 3, at least 2)
 
-Order: content-hashed files, then the rest (manifests last), then the CloudFront invalidation,
+Order: content-hashed files, then the rest, manifests, pages (*.html) last, then the CloudFront invalidation,
 then deletions (with --delete). One sync per prefix writes at a time (a lease in the bucket,
 PREFIX.cdnctl/state.json); another waits for it, up to CDN_WAIT_MINUTES. Exit codes: 0 done (or nothing to do); 3 with --dry-run when
 something would change; 1 error; 2 usage.";

@@ -153,6 +153,17 @@ pub fn content_type(path: &str) -> &'static str {
         .unwrap_or(DEFAULT_TYPE)
 }
 
+/// Pages: what visitors open first, and what refers to everything else.
+/// They go up last.
+pub fn is_page(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.rsplit_once('.').is_some_and(|(_, ext)| {
+        ["html", "htm", "xhtml", "xht"]
+            .iter()
+            .any(|p| ext.eq_ignore_ascii_case(p))
+    })
+}
+
 /// Whether a path carries a bundler's content hash where no manifest speaks
 /// for it. Two shapes only, chosen so that a name a person wrote does not
 /// pass (a missed hash costs a shorter cache; a false one would make a
@@ -314,6 +325,16 @@ mod tests {
             "img/logo-DkWq1Zl9.svg",
         ] {
             assert!(!looks_hashed(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn pages() {
+        for page in ["index.html", "docs/a.HTM", "page.xhtml"] {
+            assert!(is_page(page), "{page}");
+        }
+        for other in ["html", "a.html.gz", "htmlfile.txt", "manifest.json", "x.shtml"] {
+            assert!(!is_page(other), "{other}");
         }
     }
 

@@ -121,3 +121,62 @@ fn a_root_sync_never_overwrites_a_nested_prefix_s_state() {
         assert_eq!(body(&c, b, "blog/.cdnctl/state.json"), state, "{extra:?}");
     }
 }
+
+/// The object keys of the PUTs in `requests` (uploads and header copies), in
+/// the order the emulator received them; cdnctl's own state left out.
+fn puts(stack: &Stack, requests: &[crate::harness::Request]) -> Vec<String> {
+    let prefix = format!("PUT /{}/", stack.bucket);
+    requests
+        .iter()
+        .filter_map(|r| r.op.strip_prefix(&prefix))
+        .map(|p| p.split('?').next().unwrap().to_string())
+        .filter(|k| !k.is_empty() && !k.contains(".cdnctl/"))
+        .collect()
+}
+
+#[test]
+fn pages_go_up_after_everything_they_refer_to() {
+    let stack = Stack::new("syncpages");
+    stack.run(&["up"]).ok();
+    let dir = stack.dir().join("site");
+    let files = [
+        "about.htm",
+        "assets/index-D-Xa1bQz.js",
+        "css/site.css",
+        "docs/index.html",
+        "img/logo.png",
+        "index.html",
+        "js/app.js",
+        "manifest.json",
+        "page.xhtml",
+        "zzz.txt",
+    ];
+    let round = |v: &[u8]| {
+        for rel in files {
+            write(&dir, rel, &[rel.as_bytes(), v].concat());
+        }
+        let before = stack.requests().len();
+        sync(&stack, &dir, &[]).ok();
+        puts(&stack, &stack.requests()[before..])
+    };
+    // New files, then every file changed.
+    for v in [&b"1"[..], b"2"] {
+        let sent = round(v);
+        assert_eq!(sent.len(), files.len(), "{sent:?}");
+        let at = |k: &str| {
+            sent.iter()
+                .position(|p| p == k)
+                .unwrap_or_else(|| panic!("{k}: {sent:?}"))
+        };
+        let pages = ["about.htm", "docs/index.html", "index.html", "page.xhtml"];
+        let first_page = pages.iter().map(|p| at(p)).min().unwrap();
+        assert_eq!(
+            first_page,
+            files.len() - pages.len(),
+            "every page after every other file: {sent:?}"
+        );
+        // Hashed first, the manifest right before the pages.
+        assert_eq!(at("assets/index-D-Xa1bQz.js"), 0, "{sent:?}");
+        assert_eq!(at("manifest.json"), first_page - 1, "{sent:?}");
+    }
+}
