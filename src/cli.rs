@@ -249,7 +249,9 @@ Settings (environment or .env; the flag of the same name wins):
                     a directory, ** crosses them. Files no rule matches get
                     `public, max-age=31536000, immutable` when content-hashed (named in
                     staticfiles.json or .vite/manifest.json; where no manifest speaks, a
-                    bundler's name.0123abcd.js or Vite's assets/name-AbCd1_2x.js) and
+                    bundler's name.0123abcd.js, Vite's assets/name-AbCd1_2x.js, or the hashed
+                    names of Next.js's _next/static/, Astro's _astro/, SvelteKit's
+                    _app/immutable/) and
                     `public, max-age=60, must-revalidate` otherwise.
   CDN_SYNC_JOBS     requests in flight at once (default 64)
   CDN_SYNC_MAX_DELETES  with --delete: the most it may delete, a share of the objects under the

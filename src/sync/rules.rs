@@ -23,7 +23,7 @@ pub const REVALIDATE: &str = "public, max-age=60, must-revalidate";
 
 /// Bump when the table, the defaults or the hash patterns change: it is part
 /// of the fingerprint, so the next sync re-checks every object's headers.
-const VERSION: &str = "rules-v2";
+const VERSION: &str = "rules-v3";
 
 /// The user's rules: glob → Cache-Control, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -165,26 +165,84 @@ pub fn is_page(path: &str) -> bool {
 }
 
 /// Whether a path carries a bundler's content hash where no manifest speaks
-/// for it. Two shapes only, chosen so that a name a person wrote does not
-/// pass (a missed hash costs a shorter cache; a false one would make a
-/// changing file immutable for a year):
-/// - a `.`-separated part (not the first) of 8 to 64 lowercase hex digits
-///   with both a digit and a letter: webpack's and Parcel's `name.HASH.js`,
-///   Create React App's `main.8f3a2b1c.chunk.js`, Django's `name.0123456789ab.css`;
-/// - in a directory named `assets` (Vite's build layout), `name-HASH.ext`
-///   where HASH is Rollup's 8 characters: base64url (`A-Z a-z 0-9 - _`) with
-///   upper and lower case letters and a digit, `-` or `_` (Vite 5 and later,
-///   `index-D-Xa1bQz.js`), or lowercase hex with a digit and a letter
-///   (Vite 4, `vendor-4f2a9c1e.js`). `hero-banner01.jpg` (no upper case) and
-///   `logo-darkMode.svg` (no digit) do not pass, wherever they are.
+/// for it. Only shapes chosen so that a name a person wrote does not pass (a
+/// missed hash costs a shorter cache; a false one would make a changing file
+/// immutable for a year):
+/// - anywhere, a `.`-separated part (not the first) of 8 to 64 lowercase hex
+///   digits with both a digit and a letter: webpack's and Parcel's
+///   `name.HASH.js`, Create React App's `main.8f3a2b1c.chunk.js`, Django's
+///   `name.0123456789ab.css`;
+/// - and, in a bundler's own build directory, its hash there (`layout_hash`).
 pub fn looks_hashed(path: &str) -> bool {
     let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
     let parts: Vec<&str> = name.split('.').collect();
     if parts.len() >= 3 && parts[1..parts.len() - 1].iter().any(|p| is_hex_hash(p, 8..=64)) {
         return true;
     }
-    let in_assets = dir.rsplit('/').next() == Some("assets");
-    in_assets && rollup_hash(name).is_some_and(|h| is_base64_hash(h) || is_hex_hash(h, 8..=8))
+    let dirs: Vec<&str> = dir.split('/').filter(|d| !d.is_empty()).collect();
+    layout_hash(&dirs, name)
+}
+
+/// Next.js's subdirectories of `_next/static/` that are not a build id.
+const NEXT_DIRS: &[&str] = &["chunks", "css", "media", "webpack", "development"];
+
+/// The bundlers' build layouts, each with the hash its own names carry
+/// (`dirs` are the file's directories, outermost first; any may come first,
+/// for a base path or a prefix):
+/// - Vite, in a directory named `assets`: `name-HASH.ext` where HASH is
+///   Rollup's 8 characters: base64url (`A-Z a-z 0-9 - _`) with upper and
+///   lower case letters and a digit, `-` or `_` (Vite 5 and later,
+///   `index-D-Xa1bQz.js`), or lowercase hex with a digit and a letter
+///   (Vite 4, `vendor-4f2a9c1e.js`). `hero-banner01.jpg` (no upper case) and
+///   `logo-darkMode.svg` (no digit) do not pass, wherever they are;
+/// - Astro, in `_astro/`: `name.HASH.ext` with the same 8 characters
+///   (`index.BQx8Kk2H.js`; an optimised image adds `_` and its options'
+///   hash, `photo.Dq3Kq2Ue_1NTSLZ.webp`);
+/// - SvelteKit, under `_app/immutable/`: `name.HASH.ext` or `name-HASH.ext`;
+/// - Next.js, under `_next/static/`: in `chunks/`, `css/` and `media/`, a
+///   `-` or `.` separated part of 16 lowercase hex digits
+///   (`main-0123456789abcdef.js`, `css/0123456789abcdef.css`,
+///   `media/a34f9d1faa5f3315-s.p.woff2`); anything under the build's own
+///   directory (`_next/static/<buildId>/_buildManifest.js`), whose name
+///   changes with every build (but `development/`, `next dev`'s).
+fn layout_hash(dirs: &[&str], name: &str) -> bool {
+    let rollup = || rollup_hash(name).is_some_and(|h| is_base64_hash(h) || is_hex_hash(h, 8..=8));
+    if dirs.last() == Some(&"assets") && rollup() {
+        return true;
+    }
+    if dirs.last() == Some(&"_astro") && dotted_hash(name) {
+        return true;
+    }
+    if under(dirs, &["_app", "immutable"]).is_some() && (dotted_hash(name) || rollup()) {
+        return true;
+    }
+    match under(dirs, &["_next", "static"]).and_then(|i| dirs.get(i)) {
+        Some(&("chunks" | "css" | "media")) => name.split(['-', '.']).any(|p| is_hex_hash(p, 16..=16)),
+        Some(build) => !NEXT_DIRS.contains(build),
+        None => false,
+    }
+}
+
+/// Where `seq` appears among `dirs`, consecutively: the index after it.
+fn under(dirs: &[&str], seq: &[&str]) -> Option<usize> {
+    dirs.windows(seq.len()).position(|w| w == seq).map(|i| i + seq.len())
+}
+
+/// A `.`-separated part (not the first nor the extension) that is Rollup's
+/// 8-character base64url hash, alone or followed by `_` and another hash.
+fn dotted_hash(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() >= 3
+        && parts[1..parts.len() - 1].iter().any(|p| {
+            let base64url = |s: &str| s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+            match (p.get(..8), p.get(8..)) {
+                (Some(hash), Some("")) => is_base64_hash(hash),
+                (Some(hash), Some(rest)) => {
+                    is_base64_hash(hash) && rest.len() > 1 && rest.starts_with('_') && base64url(rest)
+                }
+                _ => false,
+            }
+        })
 }
 
 /// The 8 characters before the extension of `name-HASH.ext` (also
@@ -323,6 +381,90 @@ mod tests {
             // A Rollup-shaped name outside Vite's assets/ is ambiguous.
             "index-D-Xa1bQz.js",
             "img/logo-DkWq1Zl9.svg",
+        ] {
+            assert!(!looks_hashed(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn next_js_static_chunks_css_media_and_build_directory() {
+        for hashed in [
+            "_next/static/chunks/main-0123456789abcdef.js",
+            "_next/static/chunks/pages/_app-abcdef0123456789.js",
+            "_next/static/chunks/fd9d1056-d5a5b4c2c1a8e7f3.js",
+            "_next/static/chunks/app/page-1a2b3c4d5e6f7a8b.js.map",
+            "_next/static/css/a1b2c3d4e5f6a7b8.css",
+            "_next/static/media/a34f9d1faa5f3315-s.p.woff2",
+            "_next/static/media/logo.8f3a2b1c.svg",
+            "_next/static/Xq3_kd9Lm2PzT0aBcDe1f/_buildManifest.js",
+            "_next/static/4f2a9c1e/_ssgManifest.js",
+            "docs/_next/static/chunks/webpack-8fa1640cc84ba8fe.js",
+        ] {
+            assert!(looks_hashed(hashed), "{hashed}");
+        }
+        for plain in [
+            "_next/static/chunks/main.js",
+            "_next/static/chunks/pages/_app.js",
+            "_next/static/css/styles.css",
+            "_next/static/media/logo.svg",
+            "_next/static/chunks/main-0123456789abcde.js",
+            "_next/static/development/_buildManifest.js",
+            "_next/static/webpack/a1b2c3.webpack.hot-update.json",
+            "_next/static/favicon.ico",
+            "_next/data/build/index.json",
+            "static/chunks/main-0123456789abcdef.js",
+            "chunks/main-0123456789abcdef.js",
+        ] {
+            assert!(!looks_hashed(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn astro_dot_hash_in_its_own_directory() {
+        for hashed in [
+            "_astro/index.BQx8Kk2H.js",
+            "_astro/Layout.C-x_9aB1.css",
+            "_astro/photo.Dq3Kq2Ue_1NTSLZ.webp",
+            "blog/_astro/client.D3x9Kq2m.js.map",
+            "_astro/hoisted.a1b2c3d4.js",
+        ] {
+            assert!(looks_hashed(hashed), "{hashed}");
+        }
+        for plain in [
+            "_astro/index.js",
+            "_astro/logo.DarkMode.svg",
+            "_astro/index.bqxkkhab.js",
+            "_astro/index.BQx8Kk2.js",
+            "_astro/photo.Dq3Kq2Ue_.webp",
+            "_astro/BQx8Kk2H.js",
+            "astro/index.BQx8Kk2H.js",
+            "index.BQx8Kk2H.js",
+            "_astro/sub/index.BQx8Kk2H.js",
+        ] {
+            assert!(!looks_hashed(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn sveltekit_immutable_directory() {
+        for hashed in [
+            "_app/immutable/entry/start.BJKjk3hC.js",
+            "_app/immutable/chunks/index.D3x9Kq2m.js",
+            "_app/immutable/nodes/0.CqX8p1Zr.js",
+            "_app/immutable/assets/0.B9x_Kq2c.css",
+            "_app/immutable/chunks/index-a1b2c3d4.js",
+            "base/_app/immutable/entry/app.Bq1-xYz9.js",
+        ] {
+            assert!(looks_hashed(hashed), "{hashed}");
+        }
+        for plain in [
+            "_app/version.json",
+            "_app/env.js",
+            "_app/immutable/entry/start.js",
+            "_app/immutable/chunks/index.darkmode.js",
+            "_app/start.BJKjk3hC.js",
+            "immutable/chunks/index.D3x9Kq2m.js",
+            "app/immutable/chunks/index.D3x9Kq2m.js",
         ] {
             assert!(!looks_hashed(plain), "{plain}");
         }

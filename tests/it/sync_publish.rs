@@ -7,6 +7,9 @@
 use crate::harness::{block_on, clients, Clients, Stack};
 use crate::sync::{all_keys, body, head, sync, write};
 
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "public, max-age=60, must-revalidate";
+
 fn put(c: &Clients, bucket: &str, key: &str, content: &[u8], content_type: Option<&str>) {
     block_on(
         c.s3.put_object()
@@ -178,5 +181,40 @@ fn pages_go_up_after_everything_they_refer_to() {
         // Hashed first, the manifest right before the pages.
         assert_eq!(at("assets/index-D-Xa1bQz.js"), 0, "{sent:?}");
         assert_eq!(at("manifest.json"), first_page - 1, "{sent:?}");
+    }
+}
+
+#[test]
+fn next_astro_and_sveltekit_builds_are_immutable_where_their_names_are_hashed() {
+    let stack = Stack::new("synclayouts");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let b = stack.bucket.as_str();
+    let dir = stack.dir().join("site");
+    let cases = [
+        // Next.js (`next build && next export`, or `output: "export"`)
+        ("_next/static/chunks/main-0123456789abcdef.js", IMMUTABLE),
+        ("_next/static/chunks/pages/_app-abcdef0123456789.js", IMMUTABLE),
+        ("_next/static/css/a1b2c3d4e5f6a7b8.css", IMMUTABLE),
+        ("_next/static/media/a34f9d1faa5f3315-s.p.woff2", IMMUTABLE),
+        ("_next/static/Xq3_kd9Lm2PzT0aBcDe1f/_buildManifest.js", IMMUTABLE),
+        ("_next/static/chunks/polyfills.js", REVALIDATE),
+        ("_next/static/development/_buildManifest.js", REVALIDATE),
+        // Astro
+        ("_astro/index.BQx8Kk2H.js", IMMUTABLE),
+        ("_astro/photo.Dq3Kq2Ue_1NTSLZ.webp", IMMUTABLE),
+        ("_astro/logo.DarkMode.svg", REVALIDATE),
+        // SvelteKit (adapter-static)
+        ("_app/immutable/entry/start.BJKjk3hC.js", IMMUTABLE),
+        ("_app/immutable/chunks/index-a1b2c3d4.js", IMMUTABLE),
+        ("_app/version.json", REVALIDATE),
+        ("index.html", REVALIDATE),
+    ];
+    for (rel, _) in cases {
+        write(&dir, rel, rel.as_bytes());
+    }
+    sync(&stack, &dir, &[]).ok();
+    for (key, cache) in cases {
+        assert_eq!(head(&c, b, key).1, cache, "{key}");
     }
 }
