@@ -84,6 +84,8 @@ impl CacheRules {
 const TYPES: &[(&str, &str)] = &[
     ("html", "text/html; charset=utf-8"),
     ("htm", "text/html; charset=utf-8"),
+    ("xhtml", "application/xhtml+xml; charset=utf-8"),
+    ("xht", "application/xhtml+xml; charset=utf-8"),
     ("css", "text/css; charset=utf-8"),
     ("js", "text/javascript; charset=utf-8"),
     ("mjs", "text/javascript; charset=utf-8"),
@@ -92,6 +94,7 @@ const TYPES: &[(&str, &str)] = &[
     ("map", "application/json; charset=utf-8"),
     ("webmanifest", "application/manifest+json; charset=utf-8"),
     ("jsonld", "application/ld+json; charset=utf-8"),
+    ("geojson", "application/geo+json; charset=utf-8"),
     ("xml", "application/xml; charset=utf-8"),
     ("rss", "application/rss+xml; charset=utf-8"),
     ("atom", "application/atom+xml; charset=utf-8"),
@@ -120,6 +123,11 @@ const TYPES: &[(&str, &str)] = &[
     ("otf", "font/otf"),
     ("eot", "application/vnd.ms-fontobject"),
     ("wasm", "application/wasm"),
+    ("glb", "model/gltf-binary"),
+    ("gltf", "model/gltf+json"),
+    ("usdz", "model/vnd.usdz+zip"),
+    ("m3u8", "application/vnd.apple.mpegurl"),
+    ("mpd", "application/dash+xml"),
     ("pdf", "application/pdf"),
     ("zip", "application/zip"),
     ("gz", "application/gzip"),
@@ -138,7 +146,20 @@ const TYPES: &[(&str, &str)] = &[
     ("aac", "audio/aac"),
 ];
 
+/// For an extension the table does not know. It never replaces a type an
+/// object already has (see [`keeps_type`]).
 pub const DEFAULT_TYPE: &str = "application/octet-stream";
+
+/// Whether an object's existing Content-Type stays: the file's extension is
+/// one the table does not know, and the object has a specific type (set by
+/// whoever uploaded it, say `model/vnd.usdz+zip`), not S3's or our fallback.
+pub fn keeps_type(ours: &str, existing: Option<&str>) -> bool {
+    ours == DEFAULT_TYPE
+        && existing.is_some_and(|t| {
+            let t = t.trim();
+            !t.is_empty() && !t.eq_ignore_ascii_case(DEFAULT_TYPE) && !t.eq_ignore_ascii_case("binary/octet-stream")
+        })
+}
 
 pub fn content_type(path: &str) -> &'static str {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -151,6 +172,11 @@ pub fn content_type(path: &str) -> &'static str {
         .find(|(e, _)| *e == ext)
         .map(|(_, t)| *t)
         .unwrap_or(DEFAULT_TYPE)
+}
+
+/// Whether an object's Content-Type must be corrected to `ours`.
+pub fn type_differs(ours: &str, existing: Option<&str>) -> bool {
+    existing != Some(ours) && !keeps_type(ours, existing)
 }
 
 /// Pages: what visitors open first, and what refers to everything else.
@@ -471,13 +497,22 @@ mod tests {
     }
 
     #[test]
-    fn pages() {
+    fn pages_and_kept_types() {
         for page in ["index.html", "docs/a.HTM", "page.xhtml"] {
             assert!(is_page(page), "{page}");
         }
         for other in ["html", "a.html.gz", "htmlfile.txt", "manifest.json", "x.shtml"] {
             assert!(!is_page(other), "{other}");
         }
+        assert!(keeps_type(DEFAULT_TYPE, Some("model/vnd.foo")));
+        assert!(!keeps_type(DEFAULT_TYPE, Some("binary/octet-stream")));
+        assert!(!keeps_type(DEFAULT_TYPE, Some("application/octet-stream")));
+        assert!(!keeps_type(DEFAULT_TYPE, None));
+        assert!(!keeps_type("text/css; charset=utf-8", Some("text/plain")));
+        assert!(!type_differs(DEFAULT_TYPE, Some("model/vnd.foo")));
+        assert!(type_differs(DEFAULT_TYPE, Some("binary/octet-stream")));
+        assert!(type_differs("model/gltf-binary", Some("application/octet-stream")));
+        assert!(!type_differs("model/gltf-binary", Some("model/gltf-binary")));
     }
 
     #[test]
@@ -495,6 +530,16 @@ mod tests {
         assert_eq!(content_type("f.woff2"), "font/woff2");
         assert_eq!(content_type("README"), DEFAULT_TYPE);
         assert_eq!(content_type("x.unknown"), DEFAULT_TYPE);
+        assert_eq!(content_type("model.glb"), "model/gltf-binary");
+        assert_eq!(content_type("model.gltf"), "model/gltf+json");
+        assert_eq!(content_type("map.geojson"), "application/geo+json; charset=utf-8");
+        assert_eq!(content_type("page.xhtml"), "application/xhtml+xml; charset=utf-8");
+        assert_eq!(
+            content_type("site.webmanifest"),
+            "application/manifest+json; charset=utf-8"
+        );
+        assert_eq!(content_type("a.wasm"), "application/wasm");
+        assert_eq!(content_type("a.avif"), "image/avif");
     }
 
     #[test]

@@ -30,14 +30,14 @@ pub struct Published {
 
 #[derive(Debug, Clone, Copy)]
 enum Job {
-    Upload(usize),
+    Upload(usize, Why),
     Headers(usize),
 }
 
 impl Job {
     fn file(self) -> usize {
         match self {
-            Job::Upload(i) | Job::Headers(i) => i,
+            Job::Upload(i, _) | Job::Headers(i) => i,
         }
     }
 }
@@ -70,7 +70,7 @@ pub async fn publish(
     let todo = uploads.len() + plan.header_updates.len();
     let progress = printer.transfer(todo, total_bytes);
     let mut stages: [Vec<Job>; 4] = Default::default();
-    let writes = uploads.iter().map(|(i, _)| Job::Upload(*i));
+    let writes = uploads.iter().map(|(i, why)| Job::Upload(*i, *why));
     for job in writes.chain(plan.header_updates.iter().map(|i| Job::Headers(*i))) {
         stages[stage(&files[job.file()], job)].push(job);
     }
@@ -83,7 +83,7 @@ pub async fn publish(
         let mut results = stream::iter(batch)
             .map(|job| async move {
                 let result = match job {
-                    Job::Upload(i) => transfer::upload(s3, bucket, &files[i]).await,
+                    Job::Upload(i, why) => transfer::upload(s3, bucket, &files[i], why).await,
                     Job::Headers(i) => transfer::update_headers(s3, bucket, &files[i]).await,
                 };
                 (job, result)
@@ -92,7 +92,7 @@ pub async fn publish(
         while let Some((job, result)) = results.next().await {
             done += 1;
             match (job, result) {
-                (Job::Upload(i), Ok(())) => {
+                (Job::Upload(i, _), Ok(())) => {
                     out.uploaded += 1;
                     out.uploaded_bytes += files[i].size;
                     progress.file_done(files[i].size, done, todo);

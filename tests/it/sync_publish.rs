@@ -218,3 +218,49 @@ fn next_astro_and_sveltekit_builds_are_immutable_where_their_names_are_hashed() 
         assert_eq!(head(&c, b, key).1, cache, "{key}");
     }
 }
+
+#[test]
+fn a_specific_content_type_is_never_replaced_by_the_octet_stream_fallback() {
+    let stack = Stack::new("synctypes");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let b = stack.bucket.as_str();
+    let dir = stack.dir().join("site");
+    // Objects another tool uploaded with good types, and the same files in
+    // DIR: no fingerprint yet, so sync checks (and corrects) their headers.
+    for (rel, content_type) in [
+        ("model.glb", Some("model/gltf-binary")),
+        ("scene.gltf", Some("model/gltf+json")),
+        ("map.geojson", Some("application/geo+json")),
+        ("page.xhtml", Some("application/xhtml+xml")),
+        ("tiles/0.pbf", Some("application/x-protobuf")),
+        ("blob.dat", None),
+    ] {
+        write(&dir, rel, rel.as_bytes());
+        put(&c, b, rel, rel.as_bytes(), content_type);
+    }
+    let out = sync(&stack, &dir, &[]).ok().json();
+    assert_eq!(out["uploaded"], 0, "{out}");
+    for (key, content_type) in [
+        ("model.glb", "model/gltf-binary"),
+        ("scene.gltf", "model/gltf+json"),
+        ("map.geojson", "application/geo+json; charset=utf-8"),
+        ("page.xhtml", "application/xhtml+xml; charset=utf-8"),
+        // No type in cdnctl's table: the object's stays.
+        ("tiles/0.pbf", "application/x-protobuf"),
+        // S3's own default is no type worth keeping.
+        ("blob.dat", "application/octet-stream"),
+    ] {
+        assert_eq!(head(&c, b, key).0, content_type, "{key}");
+        assert_eq!(head(&c, b, key).1, REVALIDATE, "{key}: the header correction happened");
+    }
+
+    // Changed content uploaded again keeps it too; a new file gets the fallback.
+    write(&dir, "tiles/0.pbf", b"tile v2");
+    write(&dir, "tiles/1.pbf", b"tile 1");
+    let out = sync(&stack, &dir, &[]).ok().json();
+    assert_eq!(out["uploaded"], 2, "{out}");
+    assert_eq!(body(&c, b, "tiles/0.pbf"), b"tile v2");
+    assert_eq!(head(&c, b, "tiles/0.pbf").0, "application/x-protobuf");
+    assert_eq!(head(&c, b, "tiles/1.pbf").0, "application/octet-stream");
+}
