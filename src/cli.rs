@@ -249,7 +249,9 @@ Settings (environment or .env; the flag of the same name wins):
                     a directory, ** crosses them. Files no rule matches get
                     `public, max-age=31536000, immutable` when content-hashed (named in
                     staticfiles.json or .vite/manifest.json; where no manifest speaks, a
-                    bundler's name.0123abcd.js or Vite's assets/name-AbCd1_2x.js) and
+                    bundler's name.0123abcd.js, Vite's assets/name-AbCd1_2x.js, or the hashed
+                    names of Next.js's _next/static/, Astro's _astro/, SvelteKit's
+                    _app/immutable/) and
                     `public, max-age=60, must-revalidate` otherwise.
   CDN_SYNC_JOBS     requests in flight at once (default 64)
   CDN_SYNC_MAX_DELETES  with --delete: the most it may delete, a share of the objects under the
@@ -257,7 +259,7 @@ Settings (environment or .env; the flag of the same name wins):
   CDN_SYNC_KEEP_DEPLOYS  with --delete: content-hashed files named by this many last deploys
                     stay, however old (default 3, at least 2)
 
-Order: content-hashed files, then the rest (manifests last), then the CloudFront invalidation,
+Order: content-hashed files, then the rest, manifests, pages (*.html) last, then the CloudFront invalidation,
 then deletions (with --delete). One sync per prefix writes at a time (a lease in the bucket,
 PREFIX.cdnctl/state.json); another waits for it, up to CDN_WAIT_MINUTES. Exit codes: 0 done (or nothing to do); 3 with --dry-run when
 something would change; 1 error; 2 usage.";
@@ -296,6 +298,9 @@ pub struct SyncArgs {
     /// Also publish what symbolic links leading out of DIR point to (by default they are skipped with a warning; links within DIR are always followed)
     #[arg(long)]
     pub follow_links: bool,
+    /// Also publish hidden files and directories (names starting with '.', such as .env or .git/; by default they are skipped with a warning, and left alone in the bucket by --delete; .well-known/ is always published)
+    #[arg(long)]
+    pub include_hidden: bool,
     /// Requests in flight at once [env: CDN_SYNC_JOBS] [default: 64]
     #[arg(long, value_name = "N")]
     pub jobs: Option<String>,

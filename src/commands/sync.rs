@@ -14,6 +14,7 @@ use crate::output::Printer;
 use crate::spec::Spec;
 use crate::sync::decide::{self, Decided};
 use crate::sync::diff::{self, Publish};
+use crate::sync::hidden;
 use crate::sync::holder::{self, Lease};
 use crate::sync::lease::{self, Held, Version};
 use crate::sync::listing::RemoteObject;
@@ -169,14 +170,15 @@ impl Pipeline<'_> {
     async fn gather(&self, clients: &Clients, spec: &Spec) -> anyhow::Result<Gathered> {
         let opts = self.opts;
         let scanning = {
-            let (dir, prefix, rules, reserved, follow) = (
+            let (dir, prefix, rules, reserved, follow, hidden) = (
                 opts.dir.clone(),
                 opts.prefix.clone(),
                 opts.rules.clone(),
                 reserved(opts),
                 opts.follow_links,
+                opts.include_hidden,
             );
-            tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved, follow))
+            tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved, follow, hidden))
         };
         let (destination, seen) = tokio::join!(remote::find_destination(clients, spec, self.waiting), self.look());
         let destination = destination?;
@@ -334,7 +336,9 @@ impl Pipeline<'_> {
             self.printer,
         )
         .await?;
-        let (objects, pages) = remote::list(self.s3, self.bucket, &self.opts.prefix).await?;
+        let (mut objects, pages) = remote::list(self.s3, self.bucket, &self.opts.prefix).await?;
+        // What sync does not publish (hidden files) is not its to delete.
+        objects.retain(|key, _| hidden::in_scope(key, &self.opts.prefix, self.opts.include_hidden));
         Ok(Seen {
             state,
             version,

@@ -90,7 +90,7 @@ pub fn diff(
             Some(r) if f.same_content(&r.etag) => {
                 plan.unchanged += 1;
                 if let Some(h) = heads.get(&f.key) {
-                    if h.content_type.as_deref() != Some(f.content_type.as_str())
+                    if rules::type_differs(&f.content_type, h.content_type.as_deref())
                         || h.cache_control.as_deref() != Some(f.cache_control.as_str())
                     {
                         plan.header_updates.push(i);

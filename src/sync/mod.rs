@@ -3,7 +3,7 @@
 //! ```text
 //! scan the local tree (hashes, headers) ∥ find the stack ∥ list the bucket
 //!    └─> diff (pure: upload, update headers, invalidate, delete)
-//!          └─> transfer (bounded concurrency): hashed files, the rest, manifests
+//!          └─> transfer (bounded concurrency): hashed files, the rest, manifests, pages
 //!                └─> invalidate └─> delete
 //! ```
 //!
@@ -16,6 +16,7 @@
 pub mod decide;
 pub mod diff;
 pub mod glob;
+pub mod hidden;
 pub mod holder;
 pub mod invalidation;
 pub mod lease;

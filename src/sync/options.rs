@@ -65,6 +65,8 @@ pub struct SyncOptions {
     pub dry_run: bool,
     pub wait: bool,
     pub follow_links: bool,
+    /// Publish hidden files and directories too (`hidden.rs`).
+    pub include_hidden: bool,
     pub jobs: usize,
 }
 
@@ -128,6 +130,7 @@ impl SyncOptions {
             dry_run: args.dry_run,
             wait: args.wait,
             follow_links: args.follow_links,
+            include_hidden: args.include_hidden,
             jobs,
         })
     }

@@ -23,7 +23,7 @@ pub const REVALIDATE: &str = "public, max-age=60, must-revalidate";
 
 /// Bump when the table, the defaults or the hash patterns change: it is part
 /// of the fingerprint, so the next sync re-checks every object's headers.
-const VERSION: &str = "rules-v2";
+const VERSION: &str = "rules-v3";
 
 /// The user's rules: glob → Cache-Control, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,6 +84,8 @@ impl CacheRules {
 const TYPES: &[(&str, &str)] = &[
     ("html", "text/html; charset=utf-8"),
     ("htm", "text/html; charset=utf-8"),
+    ("xhtml", "application/xhtml+xml; charset=utf-8"),
+    ("xht", "application/xhtml+xml; charset=utf-8"),
     ("css", "text/css; charset=utf-8"),
     ("js", "text/javascript; charset=utf-8"),
     ("mjs", "text/javascript; charset=utf-8"),
@@ -92,6 +94,7 @@ const TYPES: &[(&str, &str)] = &[
     ("map", "application/json; charset=utf-8"),
     ("webmanifest", "application/manifest+json; charset=utf-8"),
     ("jsonld", "application/ld+json; charset=utf-8"),
+    ("geojson", "application/geo+json; charset=utf-8"),
     ("xml", "application/xml; charset=utf-8"),
     ("rss", "application/rss+xml; charset=utf-8"),
     ("atom", "application/atom+xml; charset=utf-8"),
@@ -120,6 +123,11 @@ const TYPES: &[(&str, &str)] = &[
     ("otf", "font/otf"),
     ("eot", "application/vnd.ms-fontobject"),
     ("wasm", "application/wasm"),
+    ("glb", "model/gltf-binary"),
+    ("gltf", "model/gltf+json"),
+    ("usdz", "model/vnd.usdz+zip"),
+    ("m3u8", "application/vnd.apple.mpegurl"),
+    ("mpd", "application/dash+xml"),
     ("pdf", "application/pdf"),
     ("zip", "application/zip"),
     ("gz", "application/gzip"),
@@ -138,7 +146,20 @@ const TYPES: &[(&str, &str)] = &[
     ("aac", "audio/aac"),
 ];
 
+/// For an extension the table does not know. It never replaces a type an
+/// object already has (see [`keeps_type`]).
 pub const DEFAULT_TYPE: &str = "application/octet-stream";
+
+/// Whether an object's existing Content-Type stays: the file's extension is
+/// one the table does not know, and the object has a specific type (set by
+/// whoever uploaded it, say `model/vnd.usdz+zip`), not S3's or our fallback.
+pub fn keeps_type(ours: &str, existing: Option<&str>) -> bool {
+    ours == DEFAULT_TYPE
+        && existing.is_some_and(|t| {
+            let t = t.trim();
+            !t.is_empty() && !t.eq_ignore_ascii_case(DEFAULT_TYPE) && !t.eq_ignore_ascii_case("binary/octet-stream")
+        })
+}
 
 pub fn content_type(path: &str) -> &'static str {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -153,27 +174,101 @@ pub fn content_type(path: &str) -> &'static str {
         .unwrap_or(DEFAULT_TYPE)
 }
 
+/// Whether an object's Content-Type must be corrected to `ours`.
+pub fn type_differs(ours: &str, existing: Option<&str>) -> bool {
+    existing != Some(ours) && !keeps_type(ours, existing)
+}
+
+/// Pages: what visitors open first, and what refers to everything else.
+/// They go up last.
+pub fn is_page(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.rsplit_once('.').is_some_and(|(_, ext)| {
+        ["html", "htm", "xhtml", "xht"]
+            .iter()
+            .any(|p| ext.eq_ignore_ascii_case(p))
+    })
+}
+
 /// Whether a path carries a bundler's content hash where no manifest speaks
-/// for it. Two shapes only, chosen so that a name a person wrote does not
-/// pass (a missed hash costs a shorter cache; a false one would make a
-/// changing file immutable for a year):
-/// - a `.`-separated part (not the first) of 8 to 64 lowercase hex digits
-///   with both a digit and a letter: webpack's and Parcel's `name.HASH.js`,
-///   Create React App's `main.8f3a2b1c.chunk.js`, Django's `name.0123456789ab.css`;
-/// - in a directory named `assets` (Vite's build layout), `name-HASH.ext`
-///   where HASH is Rollup's 8 characters: base64url (`A-Z a-z 0-9 - _`) with
-///   upper and lower case letters and a digit, `-` or `_` (Vite 5 and later,
-///   `index-D-Xa1bQz.js`), or lowercase hex with a digit and a letter
-///   (Vite 4, `vendor-4f2a9c1e.js`). `hero-banner01.jpg` (no upper case) and
-///   `logo-darkMode.svg` (no digit) do not pass, wherever they are.
+/// for it. Only shapes chosen so that a name a person wrote does not pass (a
+/// missed hash costs a shorter cache; a false one would make a changing file
+/// immutable for a year):
+/// - anywhere, a `.`-separated part (not the first) of 8 to 64 lowercase hex
+///   digits with both a digit and a letter: webpack's and Parcel's
+///   `name.HASH.js`, Create React App's `main.8f3a2b1c.chunk.js`, Django's
+///   `name.0123456789ab.css`;
+/// - and, in a bundler's own build directory, its hash there (`layout_hash`).
 pub fn looks_hashed(path: &str) -> bool {
     let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
     let parts: Vec<&str> = name.split('.').collect();
     if parts.len() >= 3 && parts[1..parts.len() - 1].iter().any(|p| is_hex_hash(p, 8..=64)) {
         return true;
     }
-    let in_assets = dir.rsplit('/').next() == Some("assets");
-    in_assets && rollup_hash(name).is_some_and(|h| is_base64_hash(h) || is_hex_hash(h, 8..=8))
+    let dirs: Vec<&str> = dir.split('/').filter(|d| !d.is_empty()).collect();
+    layout_hash(&dirs, name)
+}
+
+/// Next.js's subdirectories of `_next/static/` that are not a build id.
+const NEXT_DIRS: &[&str] = &["chunks", "css", "media", "webpack", "development"];
+
+/// The bundlers' build layouts, each with the hash its own names carry
+/// (`dirs` are the file's directories, outermost first; any may come first,
+/// for a base path or a prefix):
+/// - Vite, in a directory named `assets`: `name-HASH.ext` where HASH is
+///   Rollup's 8 characters: base64url (`A-Z a-z 0-9 - _`) with upper and
+///   lower case letters and a digit, `-` or `_` (Vite 5 and later,
+///   `index-D-Xa1bQz.js`), or lowercase hex with a digit and a letter
+///   (Vite 4, `vendor-4f2a9c1e.js`). `hero-banner01.jpg` (no upper case) and
+///   `logo-darkMode.svg` (no digit) do not pass, wherever they are;
+/// - Astro, in `_astro/`: `name.HASH.ext` with the same 8 characters
+///   (`index.BQx8Kk2H.js`; an optimised image adds `_` and its options'
+///   hash, `photo.Dq3Kq2Ue_1NTSLZ.webp`);
+/// - SvelteKit, under `_app/immutable/`: `name.HASH.ext` or `name-HASH.ext`;
+/// - Next.js, under `_next/static/`: in `chunks/`, `css/` and `media/`, a
+///   `-` or `.` separated part of 16 lowercase hex digits
+///   (`main-0123456789abcdef.js`, `css/0123456789abcdef.css`,
+///   `media/a34f9d1faa5f3315-s.p.woff2`); anything under the build's own
+///   directory (`_next/static/<buildId>/_buildManifest.js`), whose name
+///   changes with every build (but `development/`, `next dev`'s).
+fn layout_hash(dirs: &[&str], name: &str) -> bool {
+    let rollup = || rollup_hash(name).is_some_and(|h| is_base64_hash(h) || is_hex_hash(h, 8..=8));
+    if dirs.last() == Some(&"assets") && rollup() {
+        return true;
+    }
+    if dirs.last() == Some(&"_astro") && dotted_hash(name) {
+        return true;
+    }
+    if under(dirs, &["_app", "immutable"]).is_some() && (dotted_hash(name) || rollup()) {
+        return true;
+    }
+    match under(dirs, &["_next", "static"]).and_then(|i| dirs.get(i)) {
+        Some(&("chunks" | "css" | "media")) => name.split(['-', '.']).any(|p| is_hex_hash(p, 16..=16)),
+        Some(build) => !NEXT_DIRS.contains(build),
+        None => false,
+    }
+}
+
+/// Where `seq` appears among `dirs`, consecutively: the index after it.
+fn under(dirs: &[&str], seq: &[&str]) -> Option<usize> {
+    dirs.windows(seq.len()).position(|w| w == seq).map(|i| i + seq.len())
+}
+
+/// A `.`-separated part (not the first nor the extension) that is Rollup's
+/// 8-character base64url hash, alone or followed by `_` and another hash.
+fn dotted_hash(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() >= 3
+        && parts[1..parts.len() - 1].iter().any(|p| {
+            let base64url = |s: &str| s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+            match (p.get(..8), p.get(8..)) {
+                (Some(hash), Some("")) => is_base64_hash(hash),
+                (Some(hash), Some(rest)) => {
+                    is_base64_hash(hash) && rest.len() > 1 && rest.starts_with('_') && base64url(rest)
+                }
+                _ => false,
+            }
+        })
 }
 
 /// The 8 characters before the extension of `name-HASH.ext` (also
@@ -318,6 +413,109 @@ mod tests {
     }
 
     #[test]
+    fn next_js_static_chunks_css_media_and_build_directory() {
+        for hashed in [
+            "_next/static/chunks/main-0123456789abcdef.js",
+            "_next/static/chunks/pages/_app-abcdef0123456789.js",
+            "_next/static/chunks/fd9d1056-d5a5b4c2c1a8e7f3.js",
+            "_next/static/chunks/app/page-1a2b3c4d5e6f7a8b.js.map",
+            "_next/static/css/a1b2c3d4e5f6a7b8.css",
+            "_next/static/media/a34f9d1faa5f3315-s.p.woff2",
+            "_next/static/media/logo.8f3a2b1c.svg",
+            "_next/static/Xq3_kd9Lm2PzT0aBcDe1f/_buildManifest.js",
+            "_next/static/4f2a9c1e/_ssgManifest.js",
+            "docs/_next/static/chunks/webpack-8fa1640cc84ba8fe.js",
+        ] {
+            assert!(looks_hashed(hashed), "{hashed}");
+        }
+        for plain in [
+            "_next/static/chunks/main.js",
+            "_next/static/chunks/pages/_app.js",
+            "_next/static/css/styles.css",
+            "_next/static/media/logo.svg",
+            "_next/static/chunks/main-0123456789abcde.js",
+            "_next/static/development/_buildManifest.js",
+            "_next/static/webpack/a1b2c3.webpack.hot-update.json",
+            "_next/static/favicon.ico",
+            "_next/data/build/index.json",
+            "static/chunks/main-0123456789abcdef.js",
+            "chunks/main-0123456789abcdef.js",
+        ] {
+            assert!(!looks_hashed(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn astro_dot_hash_in_its_own_directory() {
+        for hashed in [
+            "_astro/index.BQx8Kk2H.js",
+            "_astro/Layout.C-x_9aB1.css",
+            "_astro/photo.Dq3Kq2Ue_1NTSLZ.webp",
+            "blog/_astro/client.D3x9Kq2m.js.map",
+            "_astro/hoisted.a1b2c3d4.js",
+        ] {
+            assert!(looks_hashed(hashed), "{hashed}");
+        }
+        for plain in [
+            "_astro/index.js",
+            "_astro/logo.DarkMode.svg",
+            "_astro/index.bqxkkhab.js",
+            "_astro/index.BQx8Kk2.js",
+            "_astro/photo.Dq3Kq2Ue_.webp",
+            "_astro/BQx8Kk2H.js",
+            "astro/index.BQx8Kk2H.js",
+            "index.BQx8Kk2H.js",
+            "_astro/sub/index.BQx8Kk2H.js",
+        ] {
+            assert!(!looks_hashed(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn sveltekit_immutable_directory() {
+        for hashed in [
+            "_app/immutable/entry/start.BJKjk3hC.js",
+            "_app/immutable/chunks/index.D3x9Kq2m.js",
+            "_app/immutable/nodes/0.CqX8p1Zr.js",
+            "_app/immutable/assets/0.B9x_Kq2c.css",
+            "_app/immutable/chunks/index-a1b2c3d4.js",
+            "base/_app/immutable/entry/app.Bq1-xYz9.js",
+        ] {
+            assert!(looks_hashed(hashed), "{hashed}");
+        }
+        for plain in [
+            "_app/version.json",
+            "_app/env.js",
+            "_app/immutable/entry/start.js",
+            "_app/immutable/chunks/index.darkmode.js",
+            "_app/start.BJKjk3hC.js",
+            "immutable/chunks/index.D3x9Kq2m.js",
+            "app/immutable/chunks/index.D3x9Kq2m.js",
+        ] {
+            assert!(!looks_hashed(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn pages_and_kept_types() {
+        for page in ["index.html", "docs/a.HTM", "page.xhtml"] {
+            assert!(is_page(page), "{page}");
+        }
+        for other in ["html", "a.html.gz", "htmlfile.txt", "manifest.json", "x.shtml"] {
+            assert!(!is_page(other), "{other}");
+        }
+        assert!(keeps_type(DEFAULT_TYPE, Some("model/vnd.foo")));
+        assert!(!keeps_type(DEFAULT_TYPE, Some("binary/octet-stream")));
+        assert!(!keeps_type(DEFAULT_TYPE, Some("application/octet-stream")));
+        assert!(!keeps_type(DEFAULT_TYPE, None));
+        assert!(!keeps_type("text/css; charset=utf-8", Some("text/plain")));
+        assert!(!type_differs(DEFAULT_TYPE, Some("model/vnd.foo")));
+        assert!(type_differs(DEFAULT_TYPE, Some("binary/octet-stream")));
+        assert!(type_differs("model/gltf-binary", Some("application/octet-stream")));
+        assert!(!type_differs("model/gltf-binary", Some("model/gltf-binary")));
+    }
+
+    #[test]
     fn a_manifest_covers_its_directory() {
         assert_eq!(manifest_root("staticfiles.json"), "");
         assert_eq!(manifest_root("static/staticfiles.json"), "static");
@@ -332,6 +530,16 @@ mod tests {
         assert_eq!(content_type("f.woff2"), "font/woff2");
         assert_eq!(content_type("README"), DEFAULT_TYPE);
         assert_eq!(content_type("x.unknown"), DEFAULT_TYPE);
+        assert_eq!(content_type("model.glb"), "model/gltf-binary");
+        assert_eq!(content_type("model.gltf"), "model/gltf+json");
+        assert_eq!(content_type("map.geojson"), "application/geo+json; charset=utf-8");
+        assert_eq!(content_type("page.xhtml"), "application/xhtml+xml; charset=utf-8");
+        assert_eq!(
+            content_type("site.webmanifest"),
+            "application/manifest+json; charset=utf-8"
+        );
+        assert_eq!(content_type("a.wasm"), "application/wasm");
+        assert_eq!(content_type("a.avif"), "image/avif");
     }
 
     #[test]

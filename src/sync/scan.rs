@@ -12,7 +12,8 @@
 //! makes links into the apps' sources). A link to a directory already being
 //! walked is skipped; a dangling link, an unreadable file or a name that is
 //! not UTF-8 (S3 keys are UTF-8) is an error, found before anything is sent.
-//! Other special files (sockets, FIFOs) are skipped with a warning.
+//! Other special files (sockets, FIFOs) are skipped with a warning. Hidden
+//! names and cdnctl's own `.cdnctl/` are not walked at all (`hidden.rs`).
 
 use std::collections::BTreeSet;
 use std::io::{Read as _, Seek as _};
@@ -22,6 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use md5::{Digest as _, Md5};
 
 use super::rules::{self, CacheRules};
+
+mod walk;
+use walk::{walk, Found};
 
 /// Files of this size or more go up in parts (as the AWS CLI does).
 pub const MULTIPART_THRESHOLD: u64 = 8 * 1024 * 1024;
@@ -101,10 +105,18 @@ pub struct Scan {
 
 /// Walk `dir`, hash every file and decide its headers. Errors list every
 /// problem found (up to a few), so one run shows what to fix. With
-/// `follow_links`, links out of `dir` are followed too.
-pub fn scan(dir: &Path, prefix: &str, rules: &CacheRules, reserved: &str, follow_links: bool) -> anyhow::Result<Scan> {
+/// `follow_links`, links out of `dir` are followed too; with
+/// `include_hidden`, hidden files and directories are published too.
+pub fn scan(
+    dir: &Path,
+    prefix: &str,
+    rules: &CacheRules,
+    reserved: &str,
+    follow_links: bool,
+    include_hidden: bool,
+) -> anyhow::Result<Scan> {
     let mut notes = Notes::default();
-    let found = walk(dir, follow_links, &mut notes)?;
+    let found = walk(dir, follow_links, include_hidden, &mut notes)?;
     let manifests = Manifests::read(&found);
     let mut files = describe(found, prefix, reserved, rules, &manifests, &mut notes);
     let started = std::time::Instant::now();
@@ -144,45 +156,6 @@ impl Notes {
         }
         anyhow::bail!("{text}\nnothing was uploaded or deleted");
     }
-}
-
-/// A regular file found under DIR: its relative path, where it is, its size.
-type Found = (String, PathBuf, u64);
-
-/// Every regular file under `dir`, in name order, and one warning for all the
-/// links skipped because they lead out of it.
-fn walk(dir: &Path, follow_links: bool, notes: &mut Notes) -> anyhow::Result<Vec<Found>> {
-    let mut found = Vec::new();
-    let root = dir
-        .canonicalize()
-        .map_err(|e| anyhow::anyhow!("{}: cannot read the directory: {e}", dir.display()))?;
-    let mut walk = Walk {
-        root: (!follow_links).then(|| root.clone()),
-        ancestors: vec![root],
-        found: &mut found,
-        problems: &mut notes.problems,
-        warnings: &mut notes.warnings,
-        links_out: Vec::new(),
-    };
-    walk.dir(dir, "");
-    let links_out = std::mem::take(&mut walk.links_out);
-    if !links_out.is_empty() {
-        let shown = links_out.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-        let more = links_out.len().saturating_sub(5);
-        notes.warnings.push(format!(
-            "skipped {} symbolic link{} leading out of {}: {shown}{}; only what lies inside it is published \
-             (--follow-links publishes what they point to)",
-            links_out.len(),
-            if links_out.len() == 1 { "" } else { "s" },
-            dir.display(),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            },
-        ));
-    }
-    Ok(found)
 }
 
 /// Manifests name the hashed files, and speak for every file under their
@@ -264,111 +237,6 @@ fn describe(
         })
     }
     files
-}
-
-struct Walk<'a> {
-    /// DIR, resolved; `None` when every link is followed.
-    root: Option<PathBuf>,
-    /// The resolved directories being walked (a link back to one is a loop).
-    ancestors: Vec<PathBuf>,
-    found: &'a mut Vec<Found>,
-    problems: &'a mut Vec<String>,
-    warnings: &'a mut Vec<String>,
-    /// Links skipped because they lead out of DIR.
-    links_out: Vec<String>,
-}
-
-impl Walk<'_> {
-    fn dir(&mut self, dir: &Path, rel: &str) {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) => {
-                self.problems
-                    .push(format!("{}: cannot read the directory: {e}", dir.display()));
-                return;
-            }
-        };
-        let mut entries: Vec<_> = entries
-            .filter_map(|e| {
-                e.map_err(|e| self.problems.push(format!("{}: {e}", dir.display())))
-                    .ok()
-            })
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
-            self.entry(&entry.path(), entry.file_name(), rel);
-        }
-    }
-
-    fn entry(&mut self, path: &Path, name: std::ffi::OsString, rel: &str) {
-        let Some(name) = name.to_str().map(String::from) else {
-            self.problems.push(format!(
-                "{}: the name is not valid UTF-8, and S3 keys are: rename it",
-                path.display()
-            ));
-            return;
-        };
-        let child = if rel.is_empty() {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let is_link = path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink());
-        // Follow links; a dangling one is an error, not a silent skip.
-        let meta = match std::fs::metadata(path) {
-            Ok(m) => m,
-            Err(e) if is_link => {
-                self.problems.push(format!(
-                    "{}: a symbolic link to nothing ({e}): fix or remove it",
-                    path.display()
-                ));
-                return;
-            }
-            Err(e) => {
-                self.problems.push(format!("{}: {e}", path.display()));
-                return;
-            }
-        };
-        if is_link {
-            if let Some(root) = &self.root {
-                // Where the link really leads, every link on the way resolved.
-                match path.canonicalize() {
-                    Ok(real) if real.starts_with(root) => {}
-                    Ok(_) => {
-                        self.links_out.push(child);
-                        return;
-                    }
-                    Err(e) => {
-                        self.problems
-                            .push(format!("{}: cannot resolve the link: {e}", path.display()));
-                        return;
-                    }
-                }
-            }
-        }
-        if meta.is_dir() {
-            let Ok(real) = path.canonicalize() else {
-                self.problems
-                    .push(format!("{}: cannot resolve the directory", path.display()));
-                return;
-            };
-            if self.ancestors.contains(&real) {
-                self.warnings.push(format!(
-                    "{}: skipped: a link back to a directory being synced",
-                    path.display()
-                ));
-                return;
-            }
-            self.ancestors.push(real);
-            self.dir(path, &child);
-            self.ancestors.pop();
-        } else if meta.is_file() {
-            self.found.push((child, path.to_path_buf(), meta.len()));
-        } else {
-            self.warnings
-                .push(format!("{}: skipped: not a regular file", path.display()));
-        }
-    }
 }
 
 /// One piece of hashing work: a whole small file, or one part of a large one.
@@ -509,7 +377,7 @@ mod tests {
         let data: Vec<u8> = (0..(PART_SIZE * 2 + 5)).map(|i| (i % 251) as u8).collect();
         std::fs::write(&big, &data).unwrap();
         std::fs::write(dir.join("small.txt"), b"hello").unwrap();
-        let scan = scan(&dir, "p/", &CacheRules::default(), ".cdnctl/", false).unwrap();
+        let scan = scan(&dir, "p/", &CacheRules::default(), ".cdnctl/", false, false).unwrap();
         let big = scan.files.iter().find(|f| f.rel == "big.bin").unwrap();
         let mut expected = Md5::new();
         for chunk in data.chunks(PART_SIZE as usize) {
@@ -549,12 +417,12 @@ mod tests {
         std::os::unix::fs::symlink("css/a.css", dir.join("in.css")).unwrap();
         std::os::unix::fs::symlink("css", dir.join("styles")).unwrap();
         let rels = |s: &Scan| s.files.iter().map(|f| f.rel.clone()).collect::<Vec<_>>();
-        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false).unwrap();
+        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false, false).unwrap();
         assert_eq!(rels(&found), vec!["css/a.css", "in.css", "styles/a.css"]);
         assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
         assert!(found.warnings[0].contains("out, x"), "{:?}", found.warnings);
         assert!(found.warnings[0].contains("--follow-links"), "{:?}", found.warnings);
-        let all = scan(&dir, "", &CacheRules::default(), ".cdnctl/", true).unwrap();
+        let all = scan(&dir, "", &CacheRules::default(), ".cdnctl/", true, false).unwrap();
         assert_eq!(
             rels(&all),
             vec!["css/a.css", "in.css", "out/credentials", "styles/a.css", "x"]
@@ -582,7 +450,7 @@ mod tests {
         }
         let manifest = r#"{"index.html": {"file": "assets/index-D-Xa1bQz.js", "isEntry": true}}"#;
         std::fs::write(dir.join("app/.vite/manifest.json"), manifest).unwrap();
-        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false).unwrap();
+        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false, false).unwrap();
         let hashed: Vec<&str> = found
             .files
             .iter()

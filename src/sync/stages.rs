@@ -1,13 +1,22 @@
-//! The writes of files, in an order safe for rolling deploys: content-hashed
-//! files first (nothing refers to them yet), then the rest and the header
-//! corrections, manifests last (whoever reads one finds every file it names).
+//! The writes of files, in an order safe for rolling deploys:
+//! 1. content-hashed files: nothing refers to them yet;
+//! 2. the rest (images, scripts and styles with plain names, …) and the
+//!    header corrections;
+//! 3. manifests: whoever reads one (the app's servers, the next deploy)
+//!    finds every file it names;
+//! 4. pages (`*.html`), last: a visitor who gets a new page finds everything
+//!    it refers to, hashed or not, already there. Manifests go before them
+//!    because a page may link one (a web app's `manifest.json`) and no
+//!    manifest refers to a page; the servers that read a manifest never
+//!    wait for a page.
+//!
 //! A stage starts only when the one before succeeded entirely.
 
 use futures_util::{stream, StreamExt as _};
 
 use super::diff::{Publish, Why};
 use super::scan::LocalFile;
-use super::transfer;
+use super::{rules, transfer};
 use crate::output::Printer;
 
 #[derive(Debug, Default)]
@@ -21,8 +30,31 @@ pub struct Published {
 
 #[derive(Debug, Clone, Copy)]
 enum Job {
-    Upload(usize),
+    Upload(usize, Why),
     Headers(usize),
+}
+
+impl Job {
+    fn file(self) -> usize {
+        match self {
+            Job::Upload(i, _) | Job::Headers(i) => i,
+        }
+    }
+}
+
+/// Which of the four stages (module doc) a job belongs to.
+fn stage(f: &LocalFile, job: Job) -> usize {
+    if rules::is_page(&f.rel) {
+        3
+    } else if matches!(job, Job::Headers(_)) {
+        1
+    } else if f.hashed {
+        0
+    } else if f.manifest {
+        2
+    } else {
+        1
+    }
 }
 
 pub async fn publish(
@@ -37,30 +69,21 @@ pub async fn publish(
     let total_bytes: u64 = uploads.iter().map(|(i, _)| files[*i].size).sum();
     let todo = uploads.len() + plan.header_updates.len();
     let progress = printer.transfer(todo, total_bytes);
-    let stages: [Vec<Job>; 3] = [
-        plan.hashed_uploads.iter().map(|(i, _)| Job::Upload(*i)).collect(),
-        plan.other_uploads
-            .iter()
-            .filter(|(i, _)| !files[*i].manifest)
-            .map(|(i, _)| Job::Upload(*i))
-            .chain(plan.header_updates.iter().map(|i| Job::Headers(*i)))
-            .collect(),
-        plan.other_uploads
-            .iter()
-            .filter(|(i, _)| files[*i].manifest)
-            .map(|(i, _)| Job::Upload(*i))
-            .collect(),
-    ];
+    let mut stages: [Vec<Job>; 4] = Default::default();
+    let writes = uploads.iter().map(|(i, why)| Job::Upload(*i, *why));
+    for job in writes.chain(plan.header_updates.iter().map(|i| Job::Headers(*i))) {
+        stages[stage(&files[job.file()], job)].push(job);
+    }
     let mut out = Published::default();
     let mut done = 0usize;
-    for stage in stages {
+    for batch in stages {
         if !out.failures.is_empty() {
-            break; // never publish manifests that name files that failed
+            break; // never publish manifests or pages that name files that failed
         }
-        let mut results = stream::iter(stage)
+        let mut results = stream::iter(batch)
             .map(|job| async move {
                 let result = match job {
-                    Job::Upload(i) => transfer::upload(s3, bucket, &files[i]).await,
+                    Job::Upload(i, why) => transfer::upload(s3, bucket, &files[i], why).await,
                     Job::Headers(i) => transfer::update_headers(s3, bucket, &files[i]).await,
                 };
                 (job, result)
@@ -69,7 +92,7 @@ pub async fn publish(
         while let Some((job, result)) = results.next().await {
             done += 1;
             match (job, result) {
-                (Job::Upload(i), Ok(())) => {
+                (Job::Upload(i, _), Ok(())) => {
                     out.uploaded += 1;
                     out.uploaded_bytes += files[i].size;
                     progress.file_done(files[i].size, done, todo);

@@ -12,6 +12,8 @@ use aws_sdk_s3::Client;
 use aws_smithy_types::base64;
 use futures_util::{stream, StreamExt as _, TryStreamExt as _};
 
+use super::diff::Why;
+use super::rules;
 use super::scan::{LocalFile, PART_SIZE};
 use crate::aws::describe;
 use crate::aws::Waiting;
@@ -19,10 +21,16 @@ use crate::aws::Waiting;
 /// Parts of one file in flight at once.
 const PART_JOBS: usize = 8;
 
-/// Upload one file with its headers.
-pub async fn upload(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow::Result<()> {
+/// Upload one file with its headers. A changed file whose extension has no
+/// type in cdnctl's table keeps the object's Content-Type, if specific
+/// (`rules::keeps_type`): one HEAD, for such files only.
+pub async fn upload(s3: &Client, bucket: &str, f: &LocalFile, why: Why) -> anyhow::Result<()> {
+    let content_type = match why {
+        Why::Changed if f.content_type == rules::DEFAULT_TYPE => existing_type(s3, bucket, f).await?,
+        _ => f.content_type.clone(),
+    };
     if !f.parts.is_empty() {
-        return upload_in_parts(s3, bucket, f).await;
+        return upload_in_parts(s3, bucket, f, &content_type).await;
     }
     let body = body(f, 0, f.size).await?;
     let out = s3
@@ -32,12 +40,30 @@ pub async fn upload(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow::Result<
         .body(body)
         .content_length(f.size as i64)
         .content_md5(base64::encode(f.md5))
-        .content_type(&f.content_type)
+        .content_type(&content_type)
         .cache_control(&f.cache_control)
         .send()
         .await
         .map_err(|e| changed_or(f, e))?;
     check_etag(f, out.e_tag(), &f.md5_hex())
+}
+
+/// The Content-Type `f` goes up with when cdnctl has none for it: the
+/// object's, when specific; else the fallback.
+async fn existing_type(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow::Result<String> {
+    match s3.head_object().bucket(bucket).key(&f.key).send().await {
+        Ok(head) => Ok(type_for(f, head.content_type()).to_string()),
+        Err(e) if crate::aws::is_not_found(&e) => Ok(f.content_type.clone()),
+        Err(e) => Err(describe(format!("{}: HeadObject", f.key), e)),
+    }
+}
+
+/// The Content-Type an object of `f` gets, given the one it has.
+fn type_for<'a>(f: &'a LocalFile, existing: Option<&'a str>) -> &'a str {
+    match existing {
+        Some(t) if rules::keeps_type(&f.content_type, Some(t)) => t,
+        _ => &f.content_type,
+    }
 }
 
 async fn body(f: &LocalFile, offset: u64, length: u64) -> anyhow::Result<ByteStream> {
@@ -82,13 +108,13 @@ fn check_etag(f: &LocalFile, etag: Option<&str>, expected: &str) -> anyhow::Resu
     }
 }
 
-async fn upload_in_parts(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow::Result<()> {
+async fn upload_in_parts(s3: &Client, bucket: &str, f: &LocalFile, content_type: &str) -> anyhow::Result<()> {
     let what = |op: &str| format!("{}: {op}", f.key);
     let created = s3
         .create_multipart_upload()
         .bucket(bucket)
         .key(&f.key)
-        .content_type(&f.content_type)
+        .content_type(content_type)
         .cache_control(&f.cache_control)
         .send()
         .await
@@ -196,7 +222,7 @@ pub async fn update_headers(s3: &Client, bucket: &str, f: &LocalFile) -> anyhow:
                 .copy_source(copy_source(bucket, &f.key))
                 .copy_source_if_match(&etag)
                 .metadata_directive(MetadataDirective::Replace)
-                .content_type(&f.content_type)
+                .content_type(type_for(f, head.content_type()))
                 .cache_control(&f.cache_control),
             head
         );
@@ -256,7 +282,7 @@ async fn copy_in_parts(
         s3.create_multipart_upload()
             .bucket(bucket)
             .key(&f.key)
-            .content_type(&f.content_type)
+            .content_type(type_for(f, head.content_type()))
             .cache_control(&f.cache_control),
         head
     )

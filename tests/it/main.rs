@@ -27,5 +27,6 @@ mod settings;
 mod status;
 mod sync;
 mod sync_deploys;
+mod sync_publish;
 mod sync_safety;
 mod up;
