@@ -382,12 +382,30 @@ impl Pipeline<'_> {
         held: &Held,
         out: &mut Work,
     ) -> anyhow::Result<()> {
-        out.published = stages::publish(self.s3, self.bucket, files, &d.plan, self.opts.jobs, self.printer).await;
-        // Also after a partial failure: what was uploaded is live and stale at the edge.
+        out.published = stages::publish(self.s3, self.bucket, files, &d.plan, self.opts.jobs, self.printer, held).await;
+        // Also after a partial failure: what was uploaded is live and stale at
+        // the edge. Not once another run holds the lease: its state has this
+        // run's pending invalidation, which it sends.
+        if held.lost().await || d.batch.is_some() {
+            self.still_held(held).await?;
+        }
         self.invalidate(clients, destination, d, &mut out.invalidated).await?;
         self.stop_on_failures(&out.published)?;
         out.deleted = self.delete(d, held).await?;
         Ok(())
+    }
+
+    /// Stop when another run took over this run's lease while it was
+    /// stalled: the lease is checked, not only remembered.
+    async fn still_held(&self, held: &Held) -> anyhow::Result<()> {
+        match held.confirm().await {
+            Ok(()) => Ok(()),
+            Err(e) if held.lost().await => Err(Failed::PartWay(format!(
+                "{e:#}\nnothing more was uploaded, invalidated or deleted by this run"
+            ))
+            .into()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Invalidate what this run changed; `id` gets the invalidation's id as
@@ -455,13 +473,7 @@ impl Pipeline<'_> {
         if d.plan.deletes.is_empty() {
             return Ok(false);
         }
-        if held.lost().await {
-            return Err(Failed::PartWay(format!(
-                "{}: another sync took over this run's lease while it was stalled; nothing was deleted: run `cdnctl sync` again",
-                self.key
-            ))
-            .into());
-        }
+        self.still_held(held).await?;
         transfer::delete(self.s3, self.bucket, &d.plan.deletes, self.opts.jobs).await?;
         Ok(true)
     }

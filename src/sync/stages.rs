@@ -6,6 +6,7 @@
 use futures_util::{stream, StreamExt as _};
 
 use super::diff::{Publish, Why};
+use super::lease::Held;
 use super::scan::LocalFile;
 use super::transfer;
 use crate::output::Printer;
@@ -32,6 +33,7 @@ pub async fn publish(
     plan: &Publish,
     jobs: usize,
     printer: &Printer,
+    held: &Held,
 ) -> Published {
     let uploads: Vec<(usize, Why)> = plan.uploads().collect();
     let total_bytes: u64 = uploads.iter().map(|(i, _)| files[*i].size).sum();
@@ -56,6 +58,11 @@ pub async fn publish(
     for stage in stages {
         if !out.failures.is_empty() {
             break; // never publish manifests that name files that failed
+        }
+        let confirmed = if stage.is_empty() { Ok(()) } else { held.confirm().await };
+        if let Err(e) = confirmed {
+            out.failures.push(format!("{e:#}"));
+            break; // another run took the lease over: it writes now
         }
         let mut results = stream::iter(stage)
             .map(|job| async move {

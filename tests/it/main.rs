@@ -28,4 +28,5 @@ mod status;
 mod sync;
 mod sync_deploys;
 mod sync_safety;
+mod sync_scope;
 mod up;
