@@ -275,9 +275,12 @@ pub struct SyncArgs {
     /// Cache-Control rules, GLOB=VALUE;... [env: CDN_CACHE_RULES]
     #[arg(long, value_name = "RULES")]
     pub cache_rules: Option<String>,
-    /// Delete objects that are gone from DIR (content-hashed ones only after --delete-grace)
+    /// Delete the objects this prefix's syncs published that are gone from DIR (content-hashed ones only after --delete-grace; never another tool's files, nor a nested prefix synced on its own)
     #[arg(long)]
     pub delete: bool,
+    /// With --delete: also delete, at once, objects under the prefix that cdnctl did not publish (another tool's files, the app's uploads); never a nested prefix synced on its own
+    #[arg(long)]
+    pub delete_unpublished: bool,
     /// With --delete: refuse to delete more than this share of the objects under the prefix, or this many (e.g. 50%, 200; 100% for any) [env: CDN_SYNC_MAX_DELETES] [default: 50%]
     #[arg(long, value_name = "P%|N")]
     pub max_deletes: Option<String>,

@@ -148,7 +148,7 @@ struct Work {
 
 impl Work {
     /// What this run achieved, into the state it leaves.
-    fn record(&self, d: &Decided, fingerprint: String, state: &mut PrefixState) {
+    fn record(&self, d: &Decided, fingerprint: String, prefix: &str, state: &mut PrefixState) {
         if self.invalidated.is_some() {
             state.pending = None;
         }
@@ -156,9 +156,7 @@ impl Work {
             state.fingerprint = Some(fingerprint);
         }
         if self.deleted {
-            for key in &d.plan.deletes {
-                state.superseded.remove(key);
-            }
+            state.deleted(prefix, &d.plan.deletes);
         }
     }
 }
@@ -247,7 +245,33 @@ impl Pipeline<'_> {
             d.batch = None;
         }
         self.check_deletes(seen, &d.plan)?;
+        self.left_alone(&d.plan);
         Ok(d)
+    }
+
+    /// With --delete, one line for what it does not delete because cdnctl
+    /// did not publish it (the first keys with -v).
+    fn left_alone(&self, plan: &Publish) {
+        let n = plan.unpublished.len();
+        if !self.opts.delete || n == 0 {
+            return;
+        }
+        let nested = match plan.nested {
+            0 => String::new(),
+            m => format!(", {m} of them under prefixes synced on their own"),
+        };
+        let remedy = if self.opts.delete_unpublished {
+            ""
+        } else {
+            "; --delete-unpublished deletes those not under such a prefix"
+        };
+        self.printer.info(&format!(
+            "{n} object(s) under {}/{} not published by cdnctl here{nested}: left alone{remedy}",
+            self.bucket, self.opts.prefix
+        ));
+        for key in plan.unpublished.iter().take(10) {
+            tracing::info!("  left alone: {key}");
+        }
     }
 
     /// The dry run's report; 3 when anything would change.
@@ -279,7 +303,9 @@ impl Pipeline<'_> {
         let mut work = Work::default();
         let result = self.work(clients, destination, files, d, &held, &mut work).await;
         let fingerprint = self.opts.rules.fingerprint();
-        let released = held.release(|s| work.record(d, fingerprint, s)).await;
+        let released = held
+            .release(|s| work.record(d, fingerprint, &self.opts.prefix, s))
+            .await;
         result?;
         released?;
         Ok(work)

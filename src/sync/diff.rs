@@ -1,6 +1,10 @@
 //! The pure diff between the local tree and the bucket's listing: what to
 //! upload (content-hashed files first, manifests last), whose headers to
 //! correct in place, what to delete and which paths to invalidate.
+//!
+//! Only keys this prefix's syncs published may be deleted: the bucket may
+//! also hold another tool's files, the app's uploads and, under a nested
+//! prefix with its own state, another site's. Those are left alone.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -9,9 +13,11 @@ use super::listing::{ObjectHeaders, RemoteObject};
 use super::rules;
 use super::scan::LocalFile;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     pub delete: bool,
+    /// Said explicitly: also delete keys no sync of this prefix published.
+    pub delete_unpublished: bool,
     /// Content-hashed files superseded less than this long ago (seconds) are never deleted.
     pub grace: i64,
     pub now: i64,
@@ -21,6 +27,11 @@ pub struct Options {
     /// When a deploy first stopped naming each content-hashed key; a key not
     /// in it is superseded by this run (now). Such keys count as hashed.
     pub superseded: BTreeMap<String, i64>,
+    /// The keys this prefix's syncs published: the only ones --delete removes.
+    pub published: BTreeSet<String>,
+    /// Prefixes under this one that are synced on their own (they have
+    /// their own state): their keys are never deleted from here.
+    pub nested: Vec<String>,
 }
 
 /// cdnctl's own keys: `.cdnctl/` at the root or under any prefix (the bucket
@@ -44,9 +55,14 @@ pub struct Publish {
     /// Unchanged content whose headers differ from the rules.
     pub header_updates: Vec<usize>,
     pub deletes: Vec<String>,
-    /// Gone locally but kept: content-hashed and younger than the grace period,
-    /// or everything gone when --delete is not given.
+    /// Published, gone locally but kept: content-hashed and younger than the
+    /// grace period, or everything when --delete is not given.
     pub kept: usize,
+    /// Not in DIR and not published by this prefix's syncs (another tool's,
+    /// the app's, or under a nested prefix synced on its own): left alone.
+    pub unpublished: Vec<String>,
+    /// Of those, under a nested prefix synced on its own.
+    pub nested: usize,
     pub unchanged: usize,
     /// Invalidation paths (collapsed) and the deterministic caller reference.
     pub invalidation: Option<invalidation::Batch>,
@@ -126,6 +142,23 @@ pub fn diff(
         if local.contains(key.as_str()) || is_reserved(key) {
             continue;
         }
+        if opts.nested.iter().any(|p| key.starts_with(p.as_str())) {
+            plan.unpublished.push(key.clone());
+            plan.nested += 1;
+            continue;
+        }
+        if !opts.published.contains(key) {
+            if !(opts.delete && opts.delete_unpublished) {
+                plan.unpublished.push(key.clone());
+                continue;
+            }
+            // Said explicitly: deleted now, whatever its name.
+            plan.deletes.push(key.clone());
+            if !rules::looks_hashed(key) {
+                changes.push(invalidation::Stale::new(key, Some(r), "deleted"));
+            }
+            continue;
+        }
         let since = opts.superseded.get(key).copied();
         let hashed = rules::looks_hashed(key) || opts.protected.contains(key) || since.is_some();
         // The grace counts from the deploy that stopped naming the file, not
@@ -174,13 +207,14 @@ mod tests {
         }
     }
 
-    fn opts(delete: bool) -> Options {
+    /// Every listed key published by this prefix's syncs.
+    fn opts(delete: bool, remote: &BTreeMap<String, RemoteObject>) -> Options {
         Options {
             delete,
             grace: 3600,
             now: 1_000_000,
-            protected: BTreeSet::new(),
-            superseded: BTreeMap::new(),
+            published: remote.keys().cloned().collect(),
+            ..Options::default()
         }
     }
 
@@ -202,7 +236,7 @@ mod tests {
         );
         remote.insert("css/a.111111111aaa.css".to_string(), remote_of(&file("x", b"old"), 10));
         remote.insert("old.txt".to_string(), remote_of(&file("old.txt", b"old"), 10));
-        let plan = diff(&files, &remote, &HashMap::new(), &opts(true));
+        let plan = diff(&files, &remote, &HashMap::new(), &opts(true, &remote));
         assert_eq!(plan.hashed_uploads, vec![(0, Why::New)]);
         assert_eq!(
             plan.other_uploads,
@@ -227,18 +261,18 @@ mod tests {
             "static/.cdnctl/state.json".to_string(),
             remote_of(&file("s", b"{}"), 10),
         );
-        let plan = diff(&files, &remote, &HashMap::new(), &opts(false));
+        let plan = diff(&files, &remote, &HashMap::new(), &opts(false, &remote));
         assert!(!plan.has_writes());
         assert!(plan.invalidation.is_none());
         assert_eq!(plan.kept, 1);
         // Uploaded two hours ago, but superseded only now: it stays.
-        let plan = diff(&files, &remote, &HashMap::new(), &opts(true));
+        let plan = diff(&files, &remote, &HashMap::new(), &opts(true, &remote));
         assert!(plan.deletes.is_empty());
         assert_eq!(plan.kept, 1);
         // Superseded two hours ago: past the grace, it goes (any prefix's state stays).
         let superseded = Options {
             superseded: [("a.0123456789ab.css".to_string(), 1_000_000 - 7200)].into(),
-            ..opts(true)
+            ..opts(true, &remote)
         };
         let plan = diff(&files, &remote, &HashMap::new(), &superseded);
         assert_eq!(plan.deletes, vec!["a.0123456789ab.css"]);
@@ -272,7 +306,7 @@ mod tests {
                 cache_control: Some(files[1].cache_control.clone()),
             },
         );
-        let plan = diff(&files, &remote, &heads, &opts(false));
+        let plan = diff(&files, &remote, &heads, &opts(false, &remote));
         assert_eq!(plan.header_updates, vec![0]);
         assert!(plan.uploads().next().is_none());
         assert_eq!(plan.invalidation.unwrap().paths, vec!["/a.txt"]);
@@ -281,7 +315,43 @@ mod tests {
         let files = vec![file("a.0123456789ab.css", b"a")];
         let remote: BTreeMap<_, _> = files.iter().map(|f| (f.key.clone(), remote_of(f, 10))).collect();
         let heads: HashMap<_, _> = [("a.0123456789ab.css".to_string(), ObjectHeaders::default())].into();
-        let plan = diff(&files, &remote, &heads, &opts(false));
+        let plan = diff(&files, &remote, &heads, &opts(false, &remote));
         assert_eq!(plan.invalidation.unwrap().paths, vec!["/a.0123456789ab.css"]);
+    }
+
+    #[test]
+    fn only_published_keys_go_and_never_a_nested_prefix() {
+        let files = vec![file("index.html", b"x")];
+        let mut remote = BTreeMap::new();
+        for key in [
+            "index.html",
+            "old.txt",
+            "media/photo.jpg",
+            "blog/index.html",
+            "blog/.cdnctl/state.json",
+        ] {
+            remote.insert(key.to_string(), remote_of(&file(key, key.as_bytes()), 10));
+        }
+        let options = Options {
+            published: ["index.html", "old.txt", "blog/index.html"].map(String::from).into(),
+            nested: vec!["blog/".into()],
+            ..opts(true, &remote)
+        };
+        let plan = diff(&files, &remote, &HashMap::new(), &options);
+        assert_eq!(plan.deletes, vec!["old.txt"]);
+        assert_eq!(plan.unpublished, vec!["blog/index.html", "media/photo.jpg"]);
+        assert_eq!(plan.nested, 1);
+        // Said explicitly: the unpublished go too; a nested prefix's never.
+        let all = Options {
+            delete_unpublished: true,
+            ..options.clone()
+        };
+        let plan = diff(&files, &remote, &HashMap::new(), &all);
+        assert_eq!(plan.deletes, vec!["media/photo.jpg", "old.txt"]);
+        assert_eq!(plan.unpublished, vec!["blog/index.html"]);
+        // Without --delete, neither.
+        let plan = diff(&files, &remote, &HashMap::new(), &Options { delete: false, ..all });
+        assert!(plan.deletes.is_empty());
+        assert_eq!((plan.kept, plan.unpublished.len()), (1, 2));
     }
 }

@@ -57,6 +57,8 @@ pub struct SyncOptions {
     pub prefix: String,
     pub rules: CacheRules,
     pub delete: bool,
+    /// Also delete keys under the prefix that cdnctl did not publish.
+    pub delete_unpublished: bool,
     pub max_deletes: MaxDeletes,
     /// Seconds, counted from the deploy that stopped naming a file.
     pub grace: i64,
@@ -102,6 +104,14 @@ impl SyncOptions {
                 args.delete_grace
             ),
         })?;
+        if args.delete_unpublished && !args.delete {
+            return Err(SettingError {
+                setting: "--delete-unpublished",
+                problem:
+                    "only with --delete: give both to delete, beside what is gone from DIR, what cdnctl did not publish"
+                        .into(),
+            });
+        }
         let max_deletes = max_deletes(pick(&args.max_deletes, "--max-deletes", "CDN_SYNC_MAX_DELETES"))?;
         let keep_deploys = keep_deploys(pick(&args.keep_deploys, "--keep-deploys", "CDN_SYNC_KEEP_DEPLOYS"))?;
         // An empty build directory is a build that did not run: never publish
@@ -122,6 +132,7 @@ impl SyncOptions {
             prefix,
             rules,
             delete: args.delete,
+            delete_unpublished: args.delete_unpublished,
             max_deletes,
             grace,
             keep_deploys,

@@ -460,18 +460,30 @@ fn sync_state_stays_under_the_reserved_prefix_with_no_extra_writes() {
         .all(|k| k == "static/.cdnctl/state.json"));
 
     // A sync of the root, even one told to delete everything, never deletes
-    // another prefix's state.
+    // another prefix's files nor its state.
     let out = sync(
         &stack,
         &build(&stack, "root", "r1"),
-        &["--delete", "--max-deletes", "100%"],
+        &[
+            "--delete",
+            "--delete-unpublished",
+            "--max-deletes",
+            "100%",
+            "--delete-grace",
+            "0",
+        ],
     )
     .ok()
     .json();
-    assert_eq!(out["deleted"], 4, "all but the young hashed script: {out}");
+    assert_eq!(
+        (out["deleted"].as_u64(), out["unpublished"].as_u64()),
+        (Some(0), Some(5)),
+        "another prefix's files are left alone: {out}"
+    );
     let now_keys = keys(&c, b);
-    assert!(
-        now_keys.contains(&"static/.cdnctl/state.json".to_string()),
+    assert_eq!(
+        now_keys.iter().filter(|k| k.starts_with("static/")).count(),
+        6,
         "{now_keys:?}"
     );
 }

@@ -1,12 +1,13 @@
-//! What `cdnctl sync` may write and delete, and when: a run whose lease was
-//! taken over stops before its next stage.
+//! Which keys `cdnctl sync --delete` may delete: only what this prefix's
+//! syncs published (never another site's prefix nor the app's uploads); and
+//! a run whose lease was taken over stops before its next stage.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
 use crate::harness::{block_on, clients, Clients, Stack};
-use crate::sync::{body, sync, write};
+use crate::sync::{all_keys, body, sync, write};
 use crate::sync_deploys::state;
 
 fn put(c: &Clients, bucket: &str, key: &str, content: &[u8]) {
@@ -36,6 +37,148 @@ fn tree(stack: &Stack, name: &str, files: &[(&str, &str)]) -> PathBuf {
         write(&dir, rel, content.as_bytes());
     }
     dir
+}
+
+fn sorted(mut keys: Vec<String>) -> Vec<String> {
+    keys.sort();
+    keys
+}
+
+fn gone(dir: &Path, rel: &str) {
+    std::fs::remove_file(dir.join(rel)).unwrap();
+}
+
+#[test]
+fn a_root_sync_deletes_neither_another_prefix_nor_the_apps_uploads() {
+    let stack = Stack::new("scoperoot");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let bucket = stack.bucket.clone();
+    let b = bucket.as_str();
+    let blog = tree(
+        &stack,
+        "blog",
+        &[("index.html", "blog"), ("post.html", "post"), ("style.css", "b{}")],
+    );
+    sync(&stack, &blog, &["--prefix", "blog"]).ok();
+    let root = tree(
+        &stack,
+        "root",
+        &[
+            ("index.html", "home"),
+            ("about.html", "about"),
+            ("a.css", "a"),
+            ("b.css", "b"),
+            ("c.css", "c"),
+            ("robots.txt", "User-agent: *"),
+        ],
+    );
+    sync(&stack, &root, &[]).ok();
+    // The app's uploads (django-storages), beside the static files.
+    put(&c, b, "media/uploads/photo.jpg", b"jpeg");
+    put(&c, b, "media/uploads/cv.pdf", b"%PDF");
+    let before = sorted(all_keys(&c, b));
+
+    // Nothing gone from DIR that cdnctl published here: nothing deleted, and
+    // what it did not publish is left alone, said in one line (the keys with -v).
+    let run = sync(&stack, &root, &["--delete", "--delete-grace", "0", "-v"]).ok();
+    let out = run.json();
+    assert_eq!(
+        (out["deleted"].as_u64(), out["unpublished"].as_u64()),
+        (Some(0), Some(5)),
+        "{out}"
+    );
+    assert!(
+        run.stderr.contains("5 object(s) under")
+            && run
+                .stderr
+                .contains("3 of them under prefixes synced on their own: left alone")
+            && run.stderr.contains("left alone: media/uploads/photo.jpg"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sorted(all_keys(&c, b)), before);
+
+    // What cdnctl published and DIR lost goes; the rest stays.
+    gone(&root, "about.html");
+    let out = sync(&stack, &root, &["--delete", "--delete-grace", "0"]).ok().json();
+    assert_eq!(out["deleted"], 1, "{out}");
+    let keys = all_keys(&c, b);
+    assert!(!keys.contains(&"about.html".to_string()), "{keys:?}");
+    let expected: Vec<String> = before.iter().filter(|k| *k != "about.html").cloned().collect();
+    assert_eq!(sorted(keys), expected);
+
+    // Said explicitly, the unpublished go too, but never another prefix's files.
+    let run = sync(&stack, &root, &["--delete-unpublished"]).code(2);
+    assert!(
+        run.stderr.contains("--delete-unpublished: only with --delete"),
+        "{}",
+        run.stderr
+    );
+    let out = sync(
+        &stack,
+        &root,
+        &[
+            "--delete",
+            "--delete-unpublished",
+            "--delete-grace",
+            "0",
+            "--max-deletes",
+            "100%",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(
+        (out["deleted"].as_u64(), out["unpublished"].as_u64()),
+        (Some(2), Some(3)),
+        "{out}"
+    );
+    let keys = sorted(all_keys(&c, b));
+    assert!(keys.iter().all(|k| !k.starts_with("media/")), "{keys:?}");
+    for key in [
+        "blog/index.html",
+        "blog/post.html",
+        "blog/style.css",
+        "blog/.cdnctl/state.json",
+    ] {
+        assert!(keys.contains(&key.to_string()), "{key}: {keys:?}");
+    }
+}
+
+#[test]
+fn keys_published_before_the_record_are_left_alone() {
+    let stack = Stack::new("scopemigrate");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let bucket = stack.bucket.clone();
+    let b = bucket.as_str();
+    let files = [("index.html", "i"), ("a.html", "a"), ("b.html", "b"), ("c.html", "c")];
+    let site = tree(&stack, "site", &files);
+    sync(&stack, &site, &[]).ok();
+    // The state as an earlier version wrote it: no record of what it published.
+    let mut s = state(&c, b, "");
+    assert!(s["published"][""].as_array().is_some_and(|a| a.len() == 4), "{s}");
+    s.as_object_mut().unwrap().remove("published");
+    put_state(&c, b, "", &s);
+
+    // a.html left DIR before this version ran: no proof cdnctl published it.
+    gone(&site, "a.html");
+    let out = sync(&stack, &site, &["--delete", "--delete-grace", "0"]).ok().json();
+    assert_eq!(
+        (out["deleted"].as_u64(), out["unpublished"].as_u64()),
+        (Some(0), Some(1)),
+        "{out}"
+    );
+    assert!(all_keys(&c, b).contains(&"a.html".to_string()));
+    // b.html was in DIR and in the bucket when that run ran: published by it.
+    gone(&site, "b.html");
+    let out = sync(&stack, &site, &["--delete", "--delete-grace", "0"]).ok().json();
+    assert_eq!(out["deleted"], 1, "{out}");
+    assert_eq!(
+        sorted(all_keys(&c, b)),
+        vec![".cdnctl/state.json", "a.html", "c.html", "index.html"]
+    );
 }
 
 #[test]
