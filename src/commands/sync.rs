@@ -13,7 +13,7 @@ use crate::exit::{Exit, Failed};
 use crate::output::Printer;
 use crate::spec::Spec;
 use crate::sync::decide::{self, Decided};
-use crate::sync::diff::{self, Publish};
+use crate::sync::diff::Publish;
 use crate::sync::holder::{self, Lease};
 use crate::sync::lease::{self, Held, Version};
 use crate::sync::listing::RemoteObject;
@@ -244,7 +244,7 @@ impl Pipeline<'_> {
         if destination.distribution_id.is_none() {
             d.batch = None;
         }
-        self.check_deletes(seen, &d.plan)?;
+        self.check_deletes(&d.plan)?;
         self.left_alone(&d.plan);
         Ok(d)
     }
@@ -380,17 +380,20 @@ impl Pipeline<'_> {
         decide::decide(&place, files, &seen.state, &seen.objects).await
     }
 
-    /// An empty or wrong DIR must not wipe the site.
-    fn check_deletes(&self, seen: &Seen, plan: &Publish) -> anyhow::Result<()> {
-        let under = seen.objects.keys().filter(|k| !diff::is_reserved(k)).count();
+    /// An empty or wrong DIR must not wipe the site. Judged on the files
+    /// that are not content-hashed, gone from DIR since this run: a routine
+    /// deploy replaces every hashed file (and keeps them a while), a wrong
+    /// DIR loses the pages.
+    fn check_deletes(&self, plan: &Publish) -> anyhow::Result<()> {
         let limit = self.opts.max_deletes;
-        if plan.deletes.is_empty() || limit.allows(plan.deletes.len(), under) {
+        let (going, of) = (plan.going, plan.deletable);
+        if going == 0 || limit.allows(going, of) {
             return Ok(());
         }
         Err(Failed::Refused(vec![format!(
-            "--max-deletes: {} of the {under} objects under {}/{} are gone from {} and would be deleted, more than --max-deletes {limit} allows: \
+            "--max-deletes: {going} of the {of} files under {}/{} that are not content-hashed are gone from {} and would be deleted \
+             (at once or after --delete-grace), more than --max-deletes {limit} allows: \
              check DIR and --prefix; if that is right, run again with a larger --max-deletes (100% for any)",
-            plan.deletes.len(),
             self.bucket,
             self.opts.prefix,
             self.opts.dir.display(),

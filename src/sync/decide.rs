@@ -1,8 +1,8 @@
 //! What this run does, and the record it leaves: the diff against the
 //! listing, the header check when the rules changed, this deploy and the keys
-//! it publishes noted in the prefix's state and, with --delete, the
-//! content-hashed files it no longer names (kept while one of the last
-//! deploys names them or the grace runs).
+//! it publishes noted in the prefix's state and, with --delete, the published
+//! files it no longer holds (kept for the grace, and content-hashed ones
+//! while one of the last deploys names them).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -78,16 +78,21 @@ pub async fn decide(
         .filter(|k| !local.contains(k) && !diff::is_reserved(k))
         .filter(|k| !nested.iter().any(|p| k.starts_with(p.as_str())) && next.is_published(prefix, k))
         .collect();
-    let hashed_gone = if opts.delete && !gone.is_empty() {
+    let gone = if opts.delete && !gone.is_empty() {
         // The manifests being replaced name content-hashed files whatever their names.
         let named = remote::deployed_files(at.s3, at.bucket, files, objects, prefix).await?;
         gone.into_iter()
-            .filter(|k| rules::looks_hashed(k) || named.contains(*k))
+            .map(|k| (k, rules::looks_hashed(k) || named.contains(k)))
             .collect()
     } else {
         Vec::new()
     };
-    next.supersede(hashed_gone, &local, prefix, |k| objects.contains_key(k), now);
+    let fresh = gone
+        .iter()
+        .filter(|(k, _)| !state.superseded.contains_key(*k))
+        .map(|(k, _)| k.to_string())
+        .collect();
+    next.supersede(gone, &local, prefix, |k| objects.contains_key(k), now);
     let options = diff::Options {
         delete: opts.delete,
         delete_unpublished: opts.delete_unpublished,
@@ -96,6 +101,7 @@ pub async fn decide(
         protected: next.protected(opts.keep_deploys),
         superseded: next.since(),
         published: next.published.iter().map(|k| format!("{prefix}{k}")).collect(),
+        fresh,
         nested,
     };
     let plan = diff::diff(files, objects, &heads, &options);

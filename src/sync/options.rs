@@ -209,7 +209,7 @@ fn max_deletes(value: Option<Given>) -> Result<MaxDeletes, SettingError> {
     match value {
         Some(Given { value: v, name }) => MaxDeletes::parse(&v).ok_or(SettingError {
             setting: name,
-            problem: format!("{v:?} is not valid: expected a share of the objects under the prefix such as 50% (100% for any), or a number of objects"),
+            problem: format!("{v:?} is not valid: expected a share of the files under the prefix such as 50% (100% for any), or a number of files"),
         }),
         None => Ok(MaxDeletes::Share(0.5)),
     }

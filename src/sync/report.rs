@@ -220,7 +220,8 @@ impl Report for Synced {
 
 /// What "kept" means, for people reading the figures.
 const KEPT: &str = "kept: {} published object(s) no longer in DIR stay in the bucket: without --delete nothing goes, \
-and with it the content-hashed files recent deploys name stay (--keep-deploys, --delete-grace)";
+and with it files stay for --delete-grace after a run first found them gone, and content-hashed files while recent \
+deploys name them (--keep-deploys)";
 
 fn human_bytes(n: u64) -> String {
     match n {

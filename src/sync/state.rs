@@ -8,8 +8,8 @@
 //! - the keys this prefix's syncs published (relative to the prefix): the
 //!   only ones `--delete` may remove, so that it never removes what another
 //!   tool or the app put beside them;
-//! - the last deploys, and when a deploy first stopped naming each
-//!   content-hashed file, so that re-runs never shorten their protection;
+//! - the last deploys, and when a run first found each published file gone
+//!   from DIR, so that re-runs never shorten its grace;
 //! - the lease of the run that is writing (see `lease.rs`).
 //!
 //! Pure: reading and writing it is `lease.rs`'s job.
@@ -36,7 +36,7 @@ pub struct PrefixState {
     /// Newest first.
     #[serde(default)]
     pub deploys: Vec<Deploy>,
-    /// Content-hashed keys no longer in the published tree, and since when.
+    /// Published keys no longer in DIR, and since when.
     #[serde(default)]
     pub superseded: BTreeMap<String, Superseded>,
     /// The keys this prefix's syncs published that are still in the bucket,
@@ -68,10 +68,22 @@ pub struct Deploy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Superseded {
-    /// When a deploy first stopped naming the key.
+    /// When a run first found the key gone from DIR.
     pub at: i64,
     /// That deploy's `seq`: every deploy before it named the key.
     pub deploy: u64,
+    /// Content-hashed (by its name or a deployed manifest): the last deploys
+    /// protect it. Records written before other files had one were all hashed.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub hashed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl PrefixState {
@@ -108,12 +120,13 @@ impl PrefixState {
         self.deploys.truncate(MAX_DEPLOYS);
     }
 
-    /// Note the content-hashed keys this deploy no longer names (`gone`),
-    /// keeping the time of the first deploy that dropped each; forget keys that are in DIR again, no longer `listed` (deleted
+    /// Note the published keys gone from DIR (`gone`, with whether each is
+    /// content-hashed), keeping the time of the first run that found each
+    /// gone; forget keys that are in DIR again, no longer `listed` (deleted
     /// by someone) or that this prefix did not publish.
     pub fn supersede<'a>(
         &mut self,
-        gone: impl IntoIterator<Item = &'a str>,
+        gone: impl IntoIterator<Item = (&'a str, bool)>,
         local: &BTreeSet<&str>,
         prefix: &str,
         listed: impl Fn(&str) -> bool,
@@ -124,10 +137,12 @@ impl PrefixState {
             !local.contains(k.as_str()) && listed(k) && k.strip_prefix(prefix).is_some_and(|r| published.contains(r))
         });
         let deploy = self.current();
-        for key in gone {
-            self.superseded
-                .entry(key.to_string())
-                .or_insert(Superseded { at: now, deploy });
+        for (key, hashed) in gone {
+            self.superseded.entry(key.to_string()).or_insert(Superseded {
+                at: now,
+                deploy,
+                hashed,
+            });
         }
     }
 
@@ -170,14 +185,17 @@ impl PrefixState {
         self.superseded
             .iter()
             // Superseded by deploy s: deploys up to s-1 named it.
-            .filter(|(_, s)| s.deploy + (keep as u64) > current + 1)
+            .filter(|(_, s)| s.hashed && s.deploy + (keep as u64) > current + 1)
             .map(|(k, _)| k.clone())
             .collect()
     }
 
-    /// When each superseded key stopped being named.
-    pub fn since(&self) -> BTreeMap<String, i64> {
-        self.superseded.iter().map(|(k, s)| (k.clone(), s.at)).collect()
+    /// When each superseded key was first found gone, and whether it is hashed.
+    pub fn since(&self) -> BTreeMap<String, (i64, bool)> {
+        self.superseded
+            .iter()
+            .map(|(k, s)| (k.clone(), (s.at, s.hashed)))
+            .collect()
     }
 
     /// The same record but for the lease.
@@ -266,7 +284,7 @@ mod tests {
     fn gone_after(state: &mut PrefixState, id: &str, now: i64, gone: &[&str]) {
         state.advance(id, now, "test");
         state.published.extend(gone.iter().map(|k| k.to_string()));
-        state.supersede(gone.iter().copied(), &BTreeSet::new(), "", |_| true, now);
+        state.supersede(gone.iter().map(|k| (*k, true)), &BTreeSet::new(), "", |_| true, now);
     }
 
     #[test]
@@ -281,13 +299,13 @@ mod tests {
             gone_after(&mut s, "B", t, &["a.111.js"]);
             assert!(s.protected(2).contains("a.111.js"));
         }
-        assert_eq!(s.since()["a.111.js"], 200);
+        assert_eq!(s.since()["a.111.js"], (200, true));
         assert_eq!(s.deploys.len(), 2);
         // C: A is now two deploys back; N=2 lets it go, N=3 keeps it.
         gone_after(&mut s, "C", 600, &["a.111.js"]);
         assert!(!s.protected(2).contains("a.111.js"));
         assert!(s.protected(3).contains("a.111.js"));
-        assert_eq!(s.since()["a.111.js"], 200);
+        assert_eq!(s.since()["a.111.js"], (200, true));
     }
 
     #[test]
@@ -296,6 +314,14 @@ mod tests {
         gone_after(&mut s, "A", 100, &["x.111.js", "y.222.js"]);
         let published: BTreeSet<&str> = ["x.111.js"].into();
         s.supersede(std::iter::empty(), &published, "", |k| k != "y.222.js", 200);
+        assert!(s.superseded.is_empty(), "{s:?}");
+        // Only hashed files are protected by the last deploys; every file has its grace.
+        gone_after(&mut s, "B", 300, &["x.111.js"]);
+        s.published.insert("page.html".into());
+        s.supersede([("page.html", false)], &BTreeSet::new(), "", |_| true, 300);
+        assert_eq!(s.since()["page.html"], (300, false));
+        assert_eq!(s.protected(3), ["x.111.js".to_string()].into());
+        s.superseded.clear();
         assert!(s.superseded.is_empty(), "{s:?}");
     }
 
@@ -306,6 +332,9 @@ mod tests {
         s.fingerprint = Some("f".into());
         assert_eq!(PrefixState::parse(&s.to_json()).unwrap(), s);
         assert_eq!(PrefixState::parse("{}").unwrap(), PrefixState::default());
+        // A superseded record of an earlier version: content-hashed.
+        let old = r#"{"superseded": {"a.111.js": {"at": 5, "deploy": 1}}}"#;
+        assert!(PrefixState::parse(old).unwrap().superseded["a.111.js"].hashed);
     }
 
     #[test]

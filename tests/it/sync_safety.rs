@@ -52,10 +52,10 @@ fn only_manifests_and_bundler_layouts_make_a_file_immutable() {
     }
 
     // Deleted, a file that only looked hashed is invalidated and not kept
-    // for the grace period of content-hashed files.
+    // while the last deploys name it, as content-hashed files are.
     std::fs::remove_file(dir.join("assets/hero-banner01.jpg")).unwrap();
     std::fs::remove_file(dir.join("assets/index-D-Xa1bQz.js")).unwrap();
-    let out = sync(&stack, &dir, &["--delete"]).ok().json();
+    let out = sync(&stack, &dir, &["--delete", "--delete-grace", "0"]).ok().json();
     assert_eq!(
         (out["deleted"].as_u64(), out["kept"].as_u64()),
         (Some(1), Some(1)),

@@ -1,6 +1,8 @@
-//! Which keys `cdnctl sync --delete` may delete: only what this prefix's
-//! syncs published (never another site's prefix nor the app's uploads); and
-//! a run whose lease was taken over stops before its next stage.
+//! Which keys `cdnctl sync --delete` may delete, and when: only what this
+//! prefix's syncs published (never another site's prefix nor the app's
+//! uploads), after the grace for every file, judged by --max-deletes on the
+//! files that are not content-hashed; and a run whose lease was taken over
+//! stops before its next stage.
 
 use std::path::{Path, PathBuf};
 
@@ -179,6 +181,122 @@ fn keys_published_before_the_record_are_left_alone() {
         sorted(all_keys(&c, b)),
         vec![".cdnctl/state.json", "a.html", "c.html", "index.html"]
     );
+}
+
+/// A Vite build: index.html, robots.txt, favicon.ico and 21 hashed assets.
+fn spa(stack: &Stack, name: &str, version: &str) -> PathBuf {
+    let dir = stack.dir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    write(&dir, "index.html", format!("<h1>{version}</h1>").as_bytes());
+    write(&dir, "robots.txt", b"User-agent: *");
+    write(&dir, "favicon.ico", b"ico");
+    for i in 0..21 {
+        let hash = format!("B{version}{i:02}x_9q");
+        write(
+            &dir,
+            &format!("assets/chunk{i}-{}.js", &hash[..8]),
+            format!("{version} {i}").as_bytes(),
+        );
+    }
+    dir
+}
+
+#[test]
+fn a_wrong_dir_of_a_mostly_hashed_site_is_refused() {
+    let stack = Stack::new("scopewrong");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let bucket = stack.bucket.clone();
+    let b = bucket.as_str();
+    let v1 = spa(&stack, "v1", "1");
+    let out = sync(&stack, &v1, &["--prefix", "spa"]).ok().json();
+    assert_eq!(out["uploaded"], 24, "{out}");
+    let before = sorted(all_keys(&c, b));
+
+    // DIR is the assets directory: the three pages would go. Refused, with
+    // or without a grace (they would go later), before any write.
+    for grace in ["0", "7d"] {
+        let run = stack
+            .run_without_writes(&[
+                "sync",
+                v1.join("assets").to_str().unwrap(),
+                "--prefix",
+                "spa",
+                "--delete",
+                "--delete-grace",
+                grace,
+            ])
+            .code(1);
+        assert!(
+            run.stderr.contains("--max-deletes: 3 of the 3 files") && run.stderr.contains("not content-hashed"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(sorted(all_keys(&c, b)), before);
+
+    // A routine deploy replaces every hashed asset: allowed.
+    let v2 = spa(&stack, "v2", "2");
+    let out = sync(&stack, &v2, &["--prefix", "spa", "--delete"]).ok().json();
+    assert_eq!(
+        (out["uploaded"].as_u64(), out["deleted"].as_u64(), out["kept"].as_u64()),
+        (Some(22), Some(0), Some(21)),
+        "{out}"
+    );
+}
+
+#[test]
+fn every_file_gone_from_dir_gets_the_grace() {
+    let stack = Stack::new("scopegrace");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let bucket = stack.bucket.clone();
+    let b = bucket.as_str();
+    // Next.js chunks: hashed, but not in a layout cdnctl recognises.
+    let old = "_next/static/chunks/pages/index-3f1c2b7a9d0e4f21.js";
+    let new = "_next/static/chunks/pages/index-8a7b6c5d4e3f2a10.js";
+    let v1 = tree(
+        &stack,
+        "v1",
+        &[
+            ("index.html", "v1"),
+            ("about.html", "about"),
+            ("robots.txt", "r"),
+            (old, "v1"),
+        ],
+    );
+    sync(&stack, &v1, &[]).ok();
+    let v2 = tree(
+        &stack,
+        "v2",
+        &[
+            ("index.html", "v2"),
+            ("about.html", "about"),
+            ("robots.txt", "r"),
+            (new, "v2"),
+        ],
+    );
+    let grace = ["--delete", "--delete-grace", "3s"];
+    // Pages cached at the edge and open tabs still load the old chunk: kept,
+    // however often re-run within the grace.
+    for _ in 0..2 {
+        let out = sync(&stack, &v2, &grace).ok().json();
+        assert_eq!(
+            (out["deleted"].as_u64(), out["kept"].as_u64()),
+            (Some(0), Some(1)),
+            "{out}"
+        );
+        assert!(all_keys(&c, b).contains(&old.to_string()));
+    }
+    let s = state(&c, b, "");
+    assert_eq!(s["superseded"][old]["hashed"], false, "{s}");
+    // Once the grace has passed since the first run found it gone: deleted and invalidated.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let out = sync(&stack, &v2, &grace).ok().json();
+    assert_eq!(out["deleted"], 1, "{out}");
+    assert_eq!(out["invalidation"]["paths"], json!([format!("/{old}")]), "{out}");
+    assert!(!all_keys(&c, b).contains(&old.to_string()));
+    assert!(state(&c, b, "")["superseded"].get(old).is_none());
 }
 
 #[test]
