@@ -254,8 +254,9 @@ Settings (environment or .env; the flag of the same name wins):
                     _app/immutable/) and
                     `public, max-age=60, must-revalidate` otherwise.
   CDN_SYNC_JOBS     requests in flight at once (default 64)
-  CDN_SYNC_MAX_DELETES  with --delete: the most it may delete, a share of the objects under the
-                    prefix (default 50%) or a count; 100% allows any
+  CDN_SYNC_MAX_DELETES  with --delete: the most files not content-hashed one run may find gone
+                    from DIR, a share of those under the prefix (default 50%) or a count;
+                    100% allows any
   CDN_SYNC_KEEP_DEPLOYS  with --delete: content-hashed files named by this many last deploys
                     stay, however old (default 3, at least 2)
 
@@ -277,13 +278,16 @@ pub struct SyncArgs {
     /// Cache-Control rules, GLOB=VALUE;... [env: CDN_CACHE_RULES]
     #[arg(long, value_name = "RULES")]
     pub cache_rules: Option<String>,
-    /// Delete objects that are gone from DIR (content-hashed ones only after --delete-grace)
+    /// Delete the objects this prefix's syncs published that are gone from DIR, after --delete-grace (never another tool's files, nor a nested prefix synced on its own)
     #[arg(long)]
     pub delete: bool,
-    /// With --delete: refuse to delete more than this share of the objects under the prefix, or this many (e.g. 50%, 200; 100% for any) [env: CDN_SYNC_MAX_DELETES] [default: 50%]
+    /// With --delete: also delete, at once, objects under the prefix that cdnctl did not publish (another tool's files, the app's uploads); never a nested prefix synced on its own
+    #[arg(long)]
+    pub delete_unpublished: bool,
+    /// With --delete: refuse when more than this share of the files not content-hashed under the prefix, or this many, would go (e.g. 50%, 200; 100% for any) [env: CDN_SYNC_MAX_DELETES] [default: 50%]
     #[arg(long, value_name = "P%|N")]
     pub max_deletes: Option<String>,
-    /// With --delete: keep content-hashed files for this long after a deploy stopped naming them (e.g. 30m, 48h, 7d; 0 for none)
+    /// With --delete: keep files for this long after a run first found them gone from DIR (e.g. 30m, 48h, 7d; 0 for none)
     #[arg(long, value_name = "AGE", default_value = "7d")]
     pub delete_grace: String,
     /// With --delete: keep the content-hashed files named by this many last deploys, however old [env: CDN_SYNC_KEEP_DEPLOYS] [default: 3]

@@ -13,7 +13,7 @@ use crate::exit::{Exit, Failed};
 use crate::output::Printer;
 use crate::spec::Spec;
 use crate::sync::decide::{self, Decided};
-use crate::sync::diff::{self, Publish};
+use crate::sync::diff::Publish;
 use crate::sync::hidden;
 use crate::sync::holder::{self, Lease};
 use crate::sync::lease::{self, Held, Version};
@@ -149,7 +149,7 @@ struct Work {
 
 impl Work {
     /// What this run achieved, into the state it leaves.
-    fn record(&self, d: &Decided, fingerprint: String, state: &mut PrefixState) {
+    fn record(&self, d: &Decided, fingerprint: String, prefix: &str, state: &mut PrefixState) {
         if self.invalidated.is_some() {
             state.pending = None;
         }
@@ -157,9 +157,7 @@ impl Work {
             state.fingerprint = Some(fingerprint);
         }
         if self.deleted {
-            for key in &d.plan.deletes {
-                state.superseded.remove(key);
-            }
+            state.deleted(prefix, &d.plan.deletes);
         }
     }
 }
@@ -248,8 +246,34 @@ impl Pipeline<'_> {
         if destination.distribution_id.is_none() {
             d.batch = None;
         }
-        self.check_deletes(seen, &d.plan)?;
+        self.check_deletes(&d.plan)?;
+        self.left_alone(&d.plan);
         Ok(d)
+    }
+
+    /// With --delete, one line for what it does not delete because cdnctl
+    /// did not publish it (the first keys with -v).
+    fn left_alone(&self, plan: &Publish) {
+        let n = plan.unpublished.len();
+        if !self.opts.delete || n == 0 {
+            return;
+        }
+        let nested = match plan.nested {
+            0 => String::new(),
+            m => format!(", {m} of them under prefixes synced on their own"),
+        };
+        let remedy = if self.opts.delete_unpublished {
+            ""
+        } else {
+            "; --delete-unpublished deletes those not under such a prefix"
+        };
+        self.printer.info(&format!(
+            "{n} object(s) under {}/{} not published by cdnctl here{nested}: left alone{remedy}",
+            self.bucket, self.opts.prefix
+        ));
+        for key in plan.unpublished.iter().take(10) {
+            tracing::info!("  left alone: {key}");
+        }
     }
 
     /// The dry run's report; 3 when anything would change.
@@ -281,7 +305,9 @@ impl Pipeline<'_> {
         let mut work = Work::default();
         let result = self.work(clients, destination, files, d, &held, &mut work).await;
         let fingerprint = self.opts.rules.fingerprint();
-        let released = held.release(|s| work.record(d, fingerprint, s)).await;
+        let released = held
+            .release(|s| work.record(d, fingerprint, &self.opts.prefix, s))
+            .await;
         result?;
         released?;
         Ok(work)
@@ -358,17 +384,20 @@ impl Pipeline<'_> {
         decide::decide(&place, files, &seen.state, &seen.objects).await
     }
 
-    /// An empty or wrong DIR must not wipe the site.
-    fn check_deletes(&self, seen: &Seen, plan: &Publish) -> anyhow::Result<()> {
-        let under = seen.objects.keys().filter(|k| !diff::is_reserved(k)).count();
+    /// An empty or wrong DIR must not wipe the site. Judged on the files
+    /// that are not content-hashed, gone from DIR since this run: a routine
+    /// deploy replaces every hashed file (and keeps them a while), a wrong
+    /// DIR loses the pages.
+    fn check_deletes(&self, plan: &Publish) -> anyhow::Result<()> {
         let limit = self.opts.max_deletes;
-        if plan.deletes.is_empty() || limit.allows(plan.deletes.len(), under) {
+        let (going, of) = (plan.going, plan.deletable);
+        if going == 0 || limit.allows(going, of) {
             return Ok(());
         }
         Err(Failed::Refused(vec![format!(
-            "--max-deletes: {} of the {under} objects under {}/{} are gone from {} and would be deleted, more than --max-deletes {limit} allows: \
+            "--max-deletes: {going} of the {of} files under {}/{} that are not content-hashed are gone from {} and would be deleted \
+             (at once or after --delete-grace), more than --max-deletes {limit} allows: \
              check DIR and --prefix; if that is right, run again with a larger --max-deletes (100% for any)",
-            plan.deletes.len(),
             self.bucket,
             self.opts.prefix,
             self.opts.dir.display(),
@@ -386,12 +415,30 @@ impl Pipeline<'_> {
         held: &Held,
         out: &mut Work,
     ) -> anyhow::Result<()> {
-        out.published = stages::publish(self.s3, self.bucket, files, &d.plan, self.opts.jobs, self.printer).await;
-        // Also after a partial failure: what was uploaded is live and stale at the edge.
+        out.published = stages::publish(self.s3, self.bucket, files, &d.plan, self.opts.jobs, self.printer, held).await;
+        // Also after a partial failure: what was uploaded is live and stale at
+        // the edge. Not once another run holds the lease: its state has this
+        // run's pending invalidation, which it sends.
+        if held.lost().await || d.batch.is_some() {
+            self.still_held(held).await?;
+        }
         self.invalidate(clients, destination, d, &mut out.invalidated).await?;
         self.stop_on_failures(&out.published)?;
         out.deleted = self.delete(d, held).await?;
         Ok(())
+    }
+
+    /// Stop when another run took over this run's lease while it was
+    /// stalled: the lease is checked, not only remembered.
+    async fn still_held(&self, held: &Held) -> anyhow::Result<()> {
+        match held.confirm().await {
+            Ok(()) => Ok(()),
+            Err(e) if held.lost().await => Err(Failed::PartWay(format!(
+                "{e:#}\nnothing more was uploaded, invalidated or deleted by this run"
+            ))
+            .into()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Invalidate what this run changed; `id` gets the invalidation's id as
@@ -459,13 +506,7 @@ impl Pipeline<'_> {
         if d.plan.deletes.is_empty() {
             return Ok(false);
         }
-        if held.lost().await {
-            return Err(Failed::PartWay(format!(
-                "{}: another sync took over this run's lease while it was stalled; nothing was deleted: run `cdnctl sync` again",
-                self.key
-            ))
-            .into());
-        }
+        self.still_held(held).await?;
         transfer::delete(self.s3, self.bucket, &d.plan.deletes, self.opts.jobs).await?;
         Ok(true)
     }

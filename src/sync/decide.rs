@@ -1,7 +1,8 @@
 //! What this run does, and the record it leaves: the diff against the
-//! listing, the header check when the rules changed, this deploy noted in the
-//! prefix's state and, with --delete, the content-hashed files it no longer
-//! names (kept while one of the last deploys names them or the grace runs).
+//! listing, the header check when the rules changed, this deploy and the keys
+//! it publishes noted in the prefix's state and, with --delete, the published
+//! files it no longer holds (kept for the grace, and content-hashed ones
+//! while one of the last deploys names them).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -60,33 +61,48 @@ pub async fn decide(
     };
 
     let now = super::lease::now();
+    let prefix = opts.prefix.as_str();
     let mut next = PrefixState {
         lease: None,
         ..state.clone()
     };
     next.advance(&state::deploy_id(files), now, at.holder);
-    let published: BTreeSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
+    let local: BTreeSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
+    // What is in DIR is published by this run (also a key another tool put
+    // there first: this run overwrites it); what the bucket lost is forgotten.
+    next.publish(prefix, local.iter().copied(), |k| objects.contains_key(k));
+    let nested = nested_prefixes(objects, prefix);
     let gone: Vec<&str> = objects
         .keys()
         .map(String::as_str)
-        .filter(|k| !published.contains(k) && !diff::is_reserved(k))
+        .filter(|k| !local.contains(k) && !diff::is_reserved(k))
+        .filter(|k| !nested.iter().any(|p| k.starts_with(p.as_str())) && next.is_published(prefix, k))
         .collect();
-    let hashed_gone = if opts.delete && !gone.is_empty() {
+    let gone = if opts.delete && !gone.is_empty() {
         // The manifests being replaced name content-hashed files whatever their names.
-        let named = remote::deployed_files(at.s3, at.bucket, files, objects, &opts.prefix).await?;
+        let named = remote::deployed_files(at.s3, at.bucket, files, objects, prefix).await?;
         gone.into_iter()
-            .filter(|k| rules::looks_hashed(k) || named.contains(*k))
+            .map(|k| (k, rules::looks_hashed(k) || named.contains(k)))
             .collect()
     } else {
         Vec::new()
     };
-    next.supersede(hashed_gone, &published, |k| objects.contains_key(k), now);
+    let fresh = gone
+        .iter()
+        .filter(|(k, _)| !state.superseded.contains_key(*k))
+        .map(|(k, _)| k.to_string())
+        .collect();
+    next.supersede(gone, &local, prefix, |k| objects.contains_key(k), now);
     let options = diff::Options {
         delete: opts.delete,
+        delete_unpublished: opts.delete_unpublished,
         grace: opts.grace,
         now,
         protected: next.protected(opts.keep_deploys),
         superseded: next.since(),
+        published: next.published.iter().map(|k| format!("{prefix}{k}")).collect(),
+        fresh,
+        nested,
     };
     let plan = diff::diff(files, objects, &heads, &options);
     let batch = state::with_pending(plan.invalidation.clone(), state.pending.clone());
@@ -97,4 +113,14 @@ pub async fn decide(
         state: next,
         batch,
     })
+}
+
+/// Prefixes under `prefix` that hold a state of their own: synced on their own.
+fn nested_prefixes(objects: &BTreeMap<String, RemoteObject>, prefix: &str) -> Vec<String> {
+    objects
+        .keys()
+        .filter_map(|k| k.strip_suffix(".cdnctl/state.json"))
+        .filter(|p| *p != prefix && (p.is_empty() || p.ends_with('/')))
+        .map(str::to_string)
+        .collect()
 }

@@ -1,6 +1,10 @@
 //! The pure diff between the local tree and the bucket's listing: what to
 //! upload (content-hashed files first, manifests last), whose headers to
 //! correct in place, what to delete and which paths to invalidate.
+//!
+//! Only keys this prefix's syncs published may be deleted: the bucket may
+//! also hold another tool's files, the app's uploads and, under a nested
+//! prefix with its own state, another site's. Those are left alone.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -9,18 +13,27 @@ use super::listing::{ObjectHeaders, RemoteObject};
 use super::rules;
 use super::scan::LocalFile;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     pub delete: bool,
-    /// Content-hashed files superseded less than this long ago (seconds) are never deleted.
+    /// Said explicitly: also delete keys no sync of this prefix published.
+    pub delete_unpublished: bool,
+    /// Files gone from DIR less than this long ago (seconds) are never deleted.
     pub grace: i64,
     pub now: i64,
     /// Content-hashed keys one of the last deploys names: servers still
     /// running it refer to them, so they are never deleted now.
     pub protected: BTreeSet<String>,
-    /// When a deploy first stopped naming each content-hashed key; a key not
-    /// in it is superseded by this run (now). Such keys count as hashed.
-    pub superseded: BTreeMap<String, i64>,
+    /// When a run first found each published key gone from DIR, and whether
+    /// it is content-hashed; a key not in it is gone since this run (now).
+    pub superseded: BTreeMap<String, (i64, bool)>,
+    /// The keys this prefix's syncs published: the only ones --delete removes.
+    pub published: BTreeSet<String>,
+    /// Keys this run finds gone from DIR for the first time.
+    pub fresh: BTreeSet<String>,
+    /// Prefixes under this one that are synced on their own (they have
+    /// their own state): their keys are never deleted from here.
+    pub nested: Vec<String>,
 }
 
 /// cdnctl's own keys: `.cdnctl/` at the root or under any prefix (the bucket
@@ -44,9 +57,19 @@ pub struct Publish {
     /// Unchanged content whose headers differ from the rules.
     pub header_updates: Vec<usize>,
     pub deletes: Vec<String>,
-    /// Gone locally but kept: content-hashed and younger than the grace period,
-    /// or everything gone when --delete is not given.
+    /// Published, gone locally but kept: gone less than the grace period ago,
+    /// named by one of the last deploys, or everything when --delete is not given.
     pub kept: usize,
+    /// Not in DIR and not published by this prefix's syncs (another tool's,
+    /// the app's, or under a nested prefix synced on its own): left alone.
+    pub unpublished: Vec<String>,
+    /// Of those, under a nested prefix synced on its own.
+    pub nested: usize,
+    /// What --max-deletes judges: files not content-hashed that this run
+    /// finds gone from DIR (deleted now or after the grace) or deletes as
+    /// unpublished, of the `deletable` such files in the bucket.
+    pub going: usize,
+    pub deletable: usize,
     pub unchanged: usize,
     /// Invalidation paths (collapsed) and the deterministic caller reference.
     pub invalidation: Option<invalidation::Batch>,
@@ -85,6 +108,9 @@ pub fn diff(
     let mut changes: Vec<invalidation::Stale> = Vec::new();
     let mut manifests = Vec::new();
     for (i, f) in files.iter().enumerate() {
+        if remote.contains_key(&f.key) && !f.hashed {
+            plan.deletable += 1;
+        }
         let why = match remote.get(&f.key) {
             None => Why::New,
             Some(r) if f.same_content(&r.etag) => {
@@ -126,12 +152,38 @@ pub fn diff(
         if local.contains(key.as_str()) || is_reserved(key) {
             continue;
         }
-        let since = opts.superseded.get(key).copied();
-        let hashed = rules::looks_hashed(key) || opts.protected.contains(key) || since.is_some();
-        // The grace counts from the deploy that stopped naming the file, not
-        // from its upload: a file uploaded long ago may be live until now.
+        if opts.nested.iter().any(|p| key.starts_with(p.as_str())) {
+            plan.unpublished.push(key.clone());
+            plan.nested += 1;
+            continue;
+        }
+        if !opts.published.contains(key) {
+            if !(opts.delete && opts.delete_unpublished) {
+                plan.unpublished.push(key.clone());
+                continue;
+            }
+            // Said explicitly: deleted now, whatever its name, and judged by the limit.
+            plan.going += 1;
+            plan.deletable += 1;
+            plan.deletes.push(key.clone());
+            if !rules::looks_hashed(key) {
+                changes.push(invalidation::Stale::new(key, Some(r), "deleted"));
+            }
+            continue;
+        }
+        let (since, recorded_hashed) = opts.superseded.get(key).copied().unzip();
+        let hashed = rules::looks_hashed(key) || opts.protected.contains(key) || recorded_hashed == Some(true);
+        if !hashed {
+            plan.deletable += 1;
+            if opts.delete && opts.fresh.contains(key) {
+                plan.going += 1;
+            }
+        }
+        // The grace counts from the run that first found the file gone, not
+        // from its upload: pages cached at the edge or open in a browser may
+        // refer to it until then.
         let young = opts.now - since.unwrap_or(opts.now) < opts.grace;
-        if !opts.delete || opts.protected.contains(key) || (hashed && young) {
+        if !opts.delete || opts.protected.contains(key) || young {
             plan.kept += 1;
             continue;
         }
@@ -174,13 +226,14 @@ mod tests {
         }
     }
 
-    fn opts(delete: bool) -> Options {
+    /// Every listed key published by this prefix's syncs.
+    fn opts(delete: bool, remote: &BTreeMap<String, RemoteObject>) -> Options {
         Options {
             delete,
             grace: 3600,
             now: 1_000_000,
-            protected: BTreeSet::new(),
-            superseded: BTreeMap::new(),
+            published: remote.keys().cloned().collect(),
+            ..Options::default()
         }
     }
 
@@ -202,14 +255,18 @@ mod tests {
         );
         remote.insert("css/a.111111111aaa.css".to_string(), remote_of(&file("x", b"old"), 10));
         remote.insert("old.txt".to_string(), remote_of(&file("old.txt", b"old"), 10));
-        let plan = diff(&files, &remote, &HashMap::new(), &opts(true));
+        let options = Options {
+            superseded: [("old.txt".to_string(), (1_000_000 - 7200, false))].into(),
+            ..opts(true, &remote)
+        };
+        let plan = diff(&files, &remote, &HashMap::new(), &options);
         assert_eq!(plan.hashed_uploads, vec![(0, Why::New)]);
         assert_eq!(
             plan.other_uploads,
             vec![(1, Why::Changed), (4, Why::New), (3, Why::Changed)]
         );
         assert_eq!(plan.unchanged, 1);
-        // The young hashed file stays; the unhashed one goes.
+        // The hashed file gone only now stays; the file gone two hours ago goes.
         assert_eq!(plan.deletes, vec!["old.txt"]);
         assert_eq!(plan.kept, 1);
         let batch = plan.invalidation.unwrap();
@@ -227,18 +284,18 @@ mod tests {
             "static/.cdnctl/state.json".to_string(),
             remote_of(&file("s", b"{}"), 10),
         );
-        let plan = diff(&files, &remote, &HashMap::new(), &opts(false));
+        let plan = diff(&files, &remote, &HashMap::new(), &opts(false, &remote));
         assert!(!plan.has_writes());
         assert!(plan.invalidation.is_none());
         assert_eq!(plan.kept, 1);
         // Uploaded two hours ago, but superseded only now: it stays.
-        let plan = diff(&files, &remote, &HashMap::new(), &opts(true));
+        let plan = diff(&files, &remote, &HashMap::new(), &opts(true, &remote));
         assert!(plan.deletes.is_empty());
         assert_eq!(plan.kept, 1);
         // Superseded two hours ago: past the grace, it goes (any prefix's state stays).
         let superseded = Options {
-            superseded: [("a.0123456789ab.css".to_string(), 1_000_000 - 7200)].into(),
-            ..opts(true)
+            superseded: [("a.0123456789ab.css".to_string(), (1_000_000 - 7200, true))].into(),
+            ..opts(true, &remote)
         };
         let plan = diff(&files, &remote, &HashMap::new(), &superseded);
         assert_eq!(plan.deletes, vec!["a.0123456789ab.css"]);
@@ -272,7 +329,7 @@ mod tests {
                 cache_control: Some(files[1].cache_control.clone()),
             },
         );
-        let plan = diff(&files, &remote, &heads, &opts(false));
+        let plan = diff(&files, &remote, &heads, &opts(false, &remote));
         assert_eq!(plan.header_updates, vec![0]);
         assert!(plan.uploads().next().is_none());
         assert_eq!(plan.invalidation.unwrap().paths, vec!["/a.txt"]);
@@ -281,7 +338,123 @@ mod tests {
         let files = vec![file("a.0123456789ab.css", b"a")];
         let remote: BTreeMap<_, _> = files.iter().map(|f| (f.key.clone(), remote_of(f, 10))).collect();
         let heads: HashMap<_, _> = [("a.0123456789ab.css".to_string(), ObjectHeaders::default())].into();
-        let plan = diff(&files, &remote, &heads, &opts(false));
+        let plan = diff(&files, &remote, &heads, &opts(false, &remote));
         assert_eq!(plan.invalidation.unwrap().paths, vec!["/a.0123456789ab.css"]);
+    }
+
+    #[test]
+    fn only_published_keys_go_and_never_a_nested_prefix() {
+        let files = vec![file("index.html", b"x")];
+        let mut remote = BTreeMap::new();
+        for key in [
+            "index.html",
+            "old.txt",
+            "media/photo.jpg",
+            "blog/index.html",
+            "blog/.cdnctl/state.json",
+        ] {
+            remote.insert(key.to_string(), remote_of(&file(key, key.as_bytes()), 10));
+        }
+        let gone_long_ago = |keys: &[&str]| -> BTreeMap<String, (i64, bool)> {
+            keys.iter()
+                .map(|k| (k.to_string(), (1_000_000 - 7200, false)))
+                .collect()
+        };
+        let options = Options {
+            published: ["index.html", "old.txt", "blog/index.html"].map(String::from).into(),
+            superseded: gone_long_ago(&["old.txt", "blog/index.html"]),
+            nested: vec!["blog/".into()],
+            ..opts(true, &remote)
+        };
+        let plan = diff(&files, &remote, &HashMap::new(), &options);
+        assert_eq!(plan.deletes, vec!["old.txt"]);
+        assert_eq!(plan.unpublished, vec!["blog/index.html", "media/photo.jpg"]);
+        assert_eq!(plan.nested, 1);
+        // Said explicitly: the unpublished go too, and count against the limit; a nested prefix's never.
+        let all = Options {
+            delete_unpublished: true,
+            ..options.clone()
+        };
+        let plan = diff(&files, &remote, &HashMap::new(), &all);
+        assert_eq!(plan.deletes, vec!["media/photo.jpg", "old.txt"]);
+        assert_eq!(plan.unpublished, vec!["blog/index.html"]);
+        assert_eq!((plan.going, plan.deletable), (1, 3));
+        // Without --delete, neither.
+        let plan = diff(&files, &remote, &HashMap::new(), &Options { delete: false, ..all });
+        assert!(plan.deletes.is_empty());
+        assert_eq!((plan.kept, plan.unpublished.len()), (1, 2));
+    }
+
+    #[test]
+    fn every_file_gets_the_grace_and_the_limit_judges_files_not_hashed() {
+        // index.html, robots.txt and favicon.ico, 21 hashed assets; DIR holds
+        // only the assets (at the wrong place).
+        let mut remote = BTreeMap::new();
+        let mut files = vec![];
+        for i in 0..21 {
+            let key = format!("assets/index-Ab{i:02}x_9Q.js");
+            files.push(file(&key.replace("assets/", ""), key.as_bytes()));
+            remote.insert(key.clone(), remote_of(&file(&key, key.as_bytes()), 10));
+        }
+        for key in ["index.html", "robots.txt", "favicon.ico"] {
+            remote.insert(key.to_string(), remote_of(&file(key, key.as_bytes()), 10));
+        }
+        let options = Options {
+            fresh: remote.keys().cloned().collect(),
+            grace: 0,
+            ..opts(true, &remote)
+        };
+        let plan = diff(&files, &remote, &HashMap::new(), &options);
+        assert_eq!((plan.going, plan.deletable), (3, 3));
+        // With a grace, nothing goes now, and the limit judges the same files.
+        let plan = diff(
+            &files,
+            &remote,
+            &HashMap::new(),
+            &Options {
+                grace: 60,
+                ..options.clone()
+            },
+        );
+        assert!(plan.deletes.is_empty());
+        assert_eq!((plan.going, plan.deletable, plan.kept), (3, 3, 24));
+        // Found gone by an earlier run: judged then, not again.
+        let plan = diff(
+            &files,
+            &remote,
+            &HashMap::new(),
+            &Options {
+                fresh: BTreeSet::new(),
+                ..options
+            },
+        );
+        assert_eq!((plan.going, plan.deletable), (0, 3));
+    }
+
+    #[test]
+    fn every_file_gets_the_grace() {
+        let files = vec![file("index.html", b"x")];
+        let mut remote = BTreeMap::new();
+        remote.insert("index.html".to_string(), remote_of(&files[0], 7200));
+        for key in ["chunks/main-3f1c2b7a9d0e4f21.js", "about.html"] {
+            remote.insert(key.to_string(), remote_of(&file(key, key.as_bytes()), 7200));
+        }
+        // Uploaded two hours ago, gone from DIR only now: kept.
+        let plan = diff(&files, &remote, &HashMap::new(), &opts(true, &remote));
+        assert!(plan.deletes.is_empty());
+        assert_eq!(plan.kept, 2);
+        // Gone two hours ago: past the grace, they go, and are invalidated.
+        let options = Options {
+            superseded: ["chunks/main-3f1c2b7a9d0e4f21.js", "about.html"]
+                .map(|k| (k.to_string(), (1_000_000 - 7200, false)))
+                .into(),
+            ..opts(true, &remote)
+        };
+        let plan = diff(&files, &remote, &HashMap::new(), &options);
+        assert_eq!(plan.deletes, vec!["about.html", "chunks/main-3f1c2b7a9d0e4f21.js"]);
+        assert_eq!(
+            plan.invalidation.unwrap().paths,
+            vec!["/about.html", "/chunks/main-3f1c2b7a9d0e4f21.js"]
+        );
     }
 }

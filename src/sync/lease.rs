@@ -205,6 +205,39 @@ impl Held {
         self.shared.lock().await.2
     }
 
+    /// Make sure the lease is still this run's before its next stage of
+    /// writes: a run stalled past [`TTL`] (a suspended laptop, a frozen CI
+    /// runner) may have been taken over without its renewer noticing yet.
+    /// One HeadObject `If-Match` the version this run last wrote; when that
+    /// differs (a renewal whose answer was lost, or another run), the state
+    /// read back tells whose lease it is.
+    pub async fn confirm(&self) -> anyhow::Result<()> {
+        let mut guard = self.shared.lock().await;
+        let (state, version, lost) = &mut *guard;
+        if !*lost {
+            if let Some(etag) = version.0.as_deref().filter(|e| !e.is_empty()) {
+                let head = self.s3.head_object().bucket(&self.bucket).key(&self.key).if_match(etag);
+                if head.send().await.is_ok() {
+                    return Ok(());
+                }
+            }
+            let (now, current, _) = read(&self.s3, &self.bucket, &self.key).await?;
+            let mine = state.lease.as_ref().map(|l| l.token.as_str());
+            match now.lease {
+                Some(l) if Some(l.token.as_str()) == mine => {
+                    *version = current;
+                    return Ok(());
+                }
+                _ => *lost = true,
+            }
+        }
+        Err(anyhow!(
+            "{}: another sync took over this run's lease while it was stalled: this run stopped before its next writes; \
+             run `cdnctl sync` again once the other has finished",
+            self.key
+        ))
+    }
+
     /// Give the lease back, writing `finish(state)` as the final state.
     pub async fn release(self, finish: impl FnOnce(&mut PrefixState)) -> anyhow::Result<()> {
         self.renewer.abort();

@@ -57,6 +57,8 @@ pub struct SyncOptions {
     pub prefix: String,
     pub rules: CacheRules,
     pub delete: bool,
+    /// Also delete keys under the prefix that cdnctl did not publish.
+    pub delete_unpublished: bool,
     pub max_deletes: MaxDeletes,
     /// Seconds, counted from the deploy that stopped naming a file.
     pub grace: i64,
@@ -104,6 +106,14 @@ impl SyncOptions {
                 args.delete_grace
             ),
         })?;
+        if args.delete_unpublished && !args.delete {
+            return Err(SettingError {
+                setting: "--delete-unpublished",
+                problem:
+                    "only with --delete: give both to delete, beside what is gone from DIR, what cdnctl did not publish"
+                        .into(),
+            });
+        }
         let max_deletes = max_deletes(pick(&args.max_deletes, "--max-deletes", "CDN_SYNC_MAX_DELETES"))?;
         let keep_deploys = keep_deploys(pick(&args.keep_deploys, "--keep-deploys", "CDN_SYNC_KEEP_DEPLOYS"))?;
         // An empty build directory is a build that did not run: never publish
@@ -124,6 +134,7 @@ impl SyncOptions {
             prefix,
             rules,
             delete: args.delete,
+            delete_unpublished: args.delete_unpublished,
             max_deletes,
             grace,
             keep_deploys,
@@ -201,7 +212,7 @@ fn max_deletes(value: Option<Given>) -> Result<MaxDeletes, SettingError> {
     match value {
         Some(Given { value: v, name }) => MaxDeletes::parse(&v).ok_or(SettingError {
             setting: name,
-            problem: format!("{v:?} is not valid: expected a share of the objects under the prefix such as 50% (100% for any), or a number of objects"),
+            problem: format!("{v:?} is not valid: expected a share of the files under the prefix such as 50% (100% for any), or a number of files"),
         }),
         None => Ok(MaxDeletes::Share(0.5)),
     }

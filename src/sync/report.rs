@@ -26,6 +26,8 @@ pub struct DryRun {
     pub invalidate: Vec<String>,
     pub delete: Vec<String>,
     pub kept: usize,
+    /// Gone from DIR, not published by cdnctl here: left alone.
+    pub unpublished: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -58,6 +60,7 @@ impl DryRun {
             invalidate: batch.map(|b| b.paths.clone()).unwrap_or_default(),
             delete: plan.deletes.clone(),
             kept: plan.kept,
+            unpublished: plan.unpublished.len(),
         }
     }
 }
@@ -104,6 +107,8 @@ pub struct Synced {
     pub headers_checked: usize,
     pub deleted: usize,
     pub kept: usize,
+    /// Gone from DIR, not published by cdnctl here: left alone.
+    pub unpublished: usize,
     pub listing_pages: usize,
     pub invalidation: Option<Invalidation>,
 }
@@ -145,6 +150,7 @@ impl Synced {
             headers_checked: f.headers_checked,
             deleted: plan.deletes.len(),
             kept: plan.kept,
+            unpublished: plan.unpublished.len(),
             listing_pages: f.listing_pages,
             invalidation: f.batch.map(|b| Invalidation {
                 id: f.invalidation_id.map(str::to_string),
@@ -213,8 +219,9 @@ impl Report for Synced {
 }
 
 /// What "kept" means, for people reading the figures.
-const KEPT: &str = "kept: {} object(s) no longer in DIR stay in the bucket: without --delete nothing goes, \
-and with it the content-hashed files recent deploys name stay (--keep-deploys, --delete-grace)";
+const KEPT: &str = "kept: {} published object(s) no longer in DIR stay in the bucket: without --delete nothing goes, \
+and with it files stay for --delete-grace after a run first found them gone, and content-hashed files while recent \
+deploys name them (--keep-deploys)";
 
 fn human_bytes(n: u64) -> String {
     match n {
@@ -284,7 +291,7 @@ mod tests {
         assert!(md.contains("| deleted | 1 |"), "{md}");
         assert!(md.contains("| kept (gone from DIR, still served) | 2 |"), "{md}");
         assert!(
-            r.text().info[0].starts_with("kept: 2 object(s) no longer in DIR"),
+            r.text().info[0].starts_with("kept: 2 published object(s) no longer in DIR"),
             "{:?}",
             r.text().info
         );

@@ -15,6 +15,7 @@
 use futures_util::{stream, StreamExt as _};
 
 use super::diff::{Publish, Why};
+use super::lease::Held;
 use super::scan::LocalFile;
 use super::{rules, transfer};
 use crate::output::Printer;
@@ -64,6 +65,7 @@ pub async fn publish(
     plan: &Publish,
     jobs: usize,
     printer: &Printer,
+    held: &Held,
 ) -> Published {
     let uploads: Vec<(usize, Why)> = plan.uploads().collect();
     let total_bytes: u64 = uploads.iter().map(|(i, _)| files[*i].size).sum();
@@ -79,6 +81,11 @@ pub async fn publish(
     for batch in stages {
         if !out.failures.is_empty() {
             break; // never publish manifests or pages that name files that failed
+        }
+        let confirmed = if batch.is_empty() { Ok(()) } else { held.confirm().await };
+        if let Err(e) = confirmed {
+            out.failures.push(format!("{e:#}"));
+            break; // another run took the lease over: it writes now
         }
         let mut results = stream::iter(batch)
             .map(|job| async move {

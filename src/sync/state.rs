@@ -5,8 +5,11 @@
 //!   against (one per prefix, so a rules change corrects every prefix);
 //! - the invalidation a run has yet to send (a run interrupted after its
 //!   uploads leaves it, and the next run sends it with the same reference);
-//! - the last deploys, and when a deploy first stopped naming each
-//!   content-hashed file, so that re-runs never shorten their protection;
+//! - the keys this prefix's syncs published (relative to the prefix): the
+//!   only ones `--delete` may remove, so that it never removes what another
+//!   tool or the app put beside them;
+//! - the last deploys, and when a run first found each published file gone
+//!   from DIR, so that re-runs never shorten its grace;
 //! - the lease of the run that is writing (see `lease.rs`).
 //!
 //! Pure: reading and writing it is `lease.rs`'s job.
@@ -33,9 +36,14 @@ pub struct PrefixState {
     /// Newest first.
     #[serde(default)]
     pub deploys: Vec<Deploy>,
-    /// Content-hashed keys no longer in the published tree, and since when.
+    /// Published keys no longer in DIR, and since when.
     #[serde(default)]
     pub superseded: BTreeMap<String, Superseded>,
+    /// The keys this prefix's syncs published that are still in the bucket,
+    /// relative to the prefix. A state written before this was recorded has
+    /// none: a key counts as published once a sync finds it in DIR.
+    #[serde(default, with = "by_directory")]
+    pub published: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<super::holder::Lease>,
 }
@@ -60,10 +68,22 @@ pub struct Deploy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Superseded {
-    /// When a deploy first stopped naming the key.
+    /// When a run first found the key gone from DIR.
     pub at: i64,
     /// That deploy's `seq`: every deploy before it named the key.
     pub deploy: u64,
+    /// Content-hashed (by its name or a deployed manifest): the last deploys
+    /// protect it. Records written before other files had one were all hashed.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub hashed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl PrefixState {
@@ -71,8 +91,9 @@ impl PrefixState {
         serde_json::from_str(text)
     }
 
+    /// Compact: it is read and written on every run, and may name thousands of keys.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("serializable")
+        serde_json::to_string(self).expect("serializable")
     }
 
     fn current(&self) -> u64 {
@@ -99,23 +120,61 @@ impl PrefixState {
         self.deploys.truncate(MAX_DEPLOYS);
     }
 
-    /// Note the content-hashed keys this deploy no longer names (`gone`),
-    /// keeping the time of the first deploy that dropped each; forget keys
-    /// that are published again or are no longer in the bucket.
+    /// Note the published keys gone from DIR (`gone`, with whether each is
+    /// content-hashed), keeping the time of the first run that found each
+    /// gone; forget keys that are in DIR again, no longer `listed` (deleted
+    /// by someone) or that this prefix did not publish.
     pub fn supersede<'a>(
         &mut self,
-        gone: impl IntoIterator<Item = &'a str>,
-        published: &BTreeSet<&str>,
+        gone: impl IntoIterator<Item = (&'a str, bool)>,
+        local: &BTreeSet<&str>,
+        prefix: &str,
         listed: impl Fn(&str) -> bool,
         now: i64,
     ) {
-        self.superseded
-            .retain(|k, _| !published.contains(k.as_str()) && listed(k));
+        let published = &self.published;
+        self.superseded.retain(|k, _| {
+            !local.contains(k.as_str()) && listed(k) && k.strip_prefix(prefix).is_some_and(|r| published.contains(r))
+        });
         let deploy = self.current();
-        for key in gone {
-            self.superseded
-                .entry(key.to_string())
-                .or_insert(Superseded { at: now, deploy });
+        for (key, hashed) in gone {
+            self.superseded.entry(key.to_string()).or_insert(Superseded {
+                at: now,
+                deploy,
+                hashed,
+            });
+        }
+    }
+
+    /// Record what this run publishes (`local`, full keys under `prefix`)
+    /// and forget published keys the bucket no longer holds.
+    pub fn publish<'a>(
+        &mut self,
+        prefix: &str,
+        local: impl IntoIterator<Item = &'a str>,
+        listed: impl Fn(&str) -> bool,
+    ) {
+        self.published.retain(|rel| listed(&format!("{prefix}{rel}")));
+        self.published.extend(
+            local
+                .into_iter()
+                .filter_map(|k| k.strip_prefix(prefix))
+                .map(str::to_string),
+        );
+    }
+
+    /// Whether a sync of `prefix` published `key` (a full key).
+    pub fn is_published(&self, prefix: &str, key: &str) -> bool {
+        key.strip_prefix(prefix).is_some_and(|rel| self.published.contains(rel))
+    }
+
+    /// Forget keys this run deleted.
+    pub fn deleted<'a>(&mut self, prefix: &str, keys: impl IntoIterator<Item = &'a String>) {
+        for key in keys {
+            self.superseded.remove(key);
+            if let Some(rel) = key.strip_prefix(prefix) {
+                self.published.remove(rel);
+            }
         }
     }
 
@@ -126,14 +185,17 @@ impl PrefixState {
         self.superseded
             .iter()
             // Superseded by deploy s: deploys up to s-1 named it.
-            .filter(|(_, s)| s.deploy + (keep as u64) > current + 1)
+            .filter(|(_, s)| s.hashed && s.deploy + (keep as u64) > current + 1)
             .map(|(k, _)| k.clone())
             .collect()
     }
 
-    /// When each superseded key stopped being named.
-    pub fn since(&self) -> BTreeMap<String, i64> {
-        self.superseded.iter().map(|(k, s)| (k.clone(), s.at)).collect()
+    /// When each superseded key was first found gone, and whether it is hashed.
+    pub fn since(&self) -> BTreeMap<String, (i64, bool)> {
+        self.superseded
+            .iter()
+            .map(|(k, s)| (k.clone(), (s.at, s.hashed)))
+            .collect()
     }
 
     /// The same record but for the lease.
@@ -185,13 +247,44 @@ pub fn deploy_id(files: &[LocalFile]) -> String {
     hex(&digest.finalize())
 }
 
+/// The published keys, grouped by directory (`{"assets/": ["a.js", …]}`):
+/// each directory is written once, however many files it holds.
+mod by_directory {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(keys: &BTreeSet<String>, s: S) -> Result<S::Ok, S::Error> {
+        let mut dirs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for key in keys {
+            let (dir, name) = key.rsplit_once('/').map_or(("", key.as_str()), |(d, n)| (d, n));
+            dirs.entry(dir).or_default().push(name);
+        }
+        s.collect_map(dirs)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeSet<String>, D::Error> {
+        let dirs = BTreeMap::<String, Vec<String>>::deserialize(d)?;
+        Ok(dirs
+            .into_iter()
+            .flat_map(|(dir, names)| {
+                names.into_iter().map(move |n| match dir.as_str() {
+                    "" => n,
+                    dir => format!("{dir}/{n}"),
+                })
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn gone_after(state: &mut PrefixState, id: &str, now: i64, gone: &[&str]) {
         state.advance(id, now, "test");
-        state.supersede(gone.iter().copied(), &BTreeSet::new(), |_| true, now);
+        state.published.extend(gone.iter().map(|k| k.to_string()));
+        state.supersede(gone.iter().map(|k| (*k, true)), &BTreeSet::new(), "", |_| true, now);
     }
 
     #[test]
@@ -206,13 +299,13 @@ mod tests {
             gone_after(&mut s, "B", t, &["a.111.js"]);
             assert!(s.protected(2).contains("a.111.js"));
         }
-        assert_eq!(s.since()["a.111.js"], 200);
+        assert_eq!(s.since()["a.111.js"], (200, true));
         assert_eq!(s.deploys.len(), 2);
         // C: A is now two deploys back; N=2 lets it go, N=3 keeps it.
         gone_after(&mut s, "C", 600, &["a.111.js"]);
         assert!(!s.protected(2).contains("a.111.js"));
         assert!(s.protected(3).contains("a.111.js"));
-        assert_eq!(s.since()["a.111.js"], 200);
+        assert_eq!(s.since()["a.111.js"], (200, true));
     }
 
     #[test]
@@ -220,7 +313,15 @@ mod tests {
         let mut s = PrefixState::default();
         gone_after(&mut s, "A", 100, &["x.111.js", "y.222.js"]);
         let published: BTreeSet<&str> = ["x.111.js"].into();
-        s.supersede(std::iter::empty(), &published, |k| k != "y.222.js", 200);
+        s.supersede(std::iter::empty(), &published, "", |k| k != "y.222.js", 200);
+        assert!(s.superseded.is_empty(), "{s:?}");
+        // Only hashed files are protected by the last deploys; every file has its grace.
+        gone_after(&mut s, "B", 300, &["x.111.js"]);
+        s.published.insert("page.html".into());
+        s.supersede([("page.html", false)], &BTreeSet::new(), "", |_| true, 300);
+        assert_eq!(s.since()["page.html"], (300, false));
+        assert_eq!(s.protected(3), ["x.111.js".to_string()].into());
+        s.superseded.clear();
         assert!(s.superseded.is_empty(), "{s:?}");
     }
 
@@ -231,5 +332,47 @@ mod tests {
         s.fingerprint = Some("f".into());
         assert_eq!(PrefixState::parse(&s.to_json()).unwrap(), s);
         assert_eq!(PrefixState::parse("{}").unwrap(), PrefixState::default());
+        // A superseded record of an earlier version: content-hashed.
+        let old = r#"{"superseded": {"a.111.js": {"at": 5, "deploy": 1}}}"#;
+        assert!(PrefixState::parse(old).unwrap().superseded["a.111.js"].hashed);
+    }
+
+    #[test]
+    fn published_keys_are_recorded_by_directory_and_forgotten_once_gone() {
+        let mut s = PrefixState::default();
+        let listed = |k: &str| k != "site/gone.txt";
+        s.publish("site/", ["site/index.html", "site/a/b/c.js", "site/a/b/d.js"], listed);
+        s.published.insert("gone.txt".into());
+        s.publish("site/", ["site/robots.txt"], listed);
+        assert!(s.is_published("site/", "site/a/b/c.js") && !s.is_published("site/", "site/gone.txt"));
+        assert!(!s.is_published("site/", "other/index.html"));
+        let json = s.to_json();
+        assert!(
+            json.contains(r#""published":{"":["index.html","robots.txt"],"a/b":["c.js","d.js"]}"#),
+            "{json}"
+        );
+        assert_eq!(PrefixState::parse(&json).unwrap(), s);
+        s.deleted("site/", [&"site/a/b/c.js".to_string()]);
+        assert!(!s.is_published("site/", "site/a/b/c.js"));
+    }
+
+    /// What a prefix of 10,000 files costs in the state read and written on
+    /// every run: a Django-like tree, each file with its hashed copy.
+    #[test]
+    fn ten_thousand_published_keys_stay_compact() {
+        let mut s = PrefixState::default();
+        let keys: Vec<String> = (0..5_000)
+            .flat_map(|i| {
+                let dir = format!("app{}/static/app{}/js/widgets", i % 40, i % 40);
+                [
+                    format!("{dir}/widget{i}.js"),
+                    format!("{dir}/widget{i}.{:012x}.js", i * 7919),
+                ]
+            })
+            .collect();
+        s.publish("", keys.iter().map(String::as_str), |_| true);
+        let size = s.to_json().len();
+        eprintln!("10,000 published keys: {size} bytes");
+        assert!(size < 300_000, "{size} bytes");
     }
 }

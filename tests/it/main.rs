@@ -29,4 +29,5 @@ mod sync;
 mod sync_deploys;
 mod sync_publish;
 mod sync_safety;
+mod sync_scope;
 mod up;

@@ -156,7 +156,10 @@ fn an_empty_or_wrong_dir_does_not_wipe_the_site() {
         .run_without_writes(&["sync", site.join("css").to_str().unwrap(), "--delete"])
         .code(1);
     assert!(
-        run.stderr.contains("--max-deletes") && run.stderr.contains("of the 7 objects") && run.stderr.contains("50%"),
+        run.stderr.contains("--max-deletes")
+            && run.stderr.contains("6 of the 6 files")
+            && run.stderr.contains("not content-hashed")
+            && run.stderr.contains("50%"),
         "{}",
         run.stderr
     );
@@ -172,7 +175,13 @@ fn an_empty_or_wrong_dir_does_not_wipe_the_site() {
     assert!(run.stderr.contains("--max-deletes 1"), "{}", run.stderr);
     // Said explicitly: everything under the prefix may go, but for the
     // content-hashed script the deployed app still names.
-    let out = sync(&stack, &empty, &["--delete", "--max-deletes", "100%"]).ok().json();
+    let out = sync(
+        &stack,
+        &empty,
+        &["--delete", "--max-deletes", "100%", "--delete-grace", "0"],
+    )
+    .ok()
+    .json();
     assert_eq!(
         (out["deleted"].as_u64(), out["kept"].as_u64()),
         (Some(7), Some(1)),
@@ -243,7 +252,7 @@ fn invalidations_wait_for_room_left_by_the_deploys_before() {
     // Out of budget: the files are live, the invalidation is kept for the
     // next run, and nothing is deleted.
     stack.set("CDN_WAIT_MINUTES", "0.01");
-    let run = sync(&stack, &site, &["--delete"]).code(1);
+    let run = sync(&stack, &site, &["--delete", "--delete-grace", "0"]).code(1);
     assert!(run.stderr.contains("TooManyInvalidationsInProgress"), "{}", run.stderr);
     assert!(run.stderr.contains("kept in .cdnctl/state.json"), "{}", run.stderr);
     assert!(all_keys(&c, b).contains(&"robots.txt".to_string()));
@@ -253,7 +262,7 @@ fn invalidations_wait_for_room_left_by_the_deploys_before() {
 
     // Within the budget: it waits for room, then invalidates and deletes.
     stack.unset("CDN_WAIT_MINUTES");
-    let run = sync(&stack, &site, &["--delete"]).ok();
+    let run = sync(&stack, &site, &["--delete", "--delete-grace", "0"]).ok();
     assert!(run.stderr.contains("waiting for room"), "{}", run.stderr);
     let out = run.json();
     assert_eq!(out["deleted"], 1, "{out}");
@@ -408,18 +417,30 @@ fn sync_state_stays_under_the_reserved_prefix_with_no_extra_writes() {
         .all(|k| k == "static/.cdnctl/state.json"));
 
     // A sync of the root, even one told to delete everything, never deletes
-    // another prefix's state.
+    // another prefix's files nor its state.
     let out = sync(
         &stack,
         &build(&stack, "root", "r1"),
-        &["--delete", "--max-deletes", "100%"],
+        &[
+            "--delete",
+            "--delete-unpublished",
+            "--max-deletes",
+            "100%",
+            "--delete-grace",
+            "0",
+        ],
     )
     .ok()
     .json();
-    assert_eq!(out["deleted"], 4, "all but the young hashed script: {out}");
+    assert_eq!(
+        (out["deleted"].as_u64(), out["unpublished"].as_u64()),
+        (Some(0), Some(5)),
+        "another prefix's files are left alone: {out}"
+    );
     let now_keys = all_keys(&c, b);
-    assert!(
-        now_keys.contains(&"static/.cdnctl/state.json".to_string()),
+    assert_eq!(
+        now_keys.iter().filter(|k| k.starts_with("static/")).count(),
+        6,
         "{now_keys:?}"
     );
 }

@@ -82,20 +82,34 @@ fn hidden_files_are_neither_published_nor_deleted_unless_asked() {
     assert_eq!(body(&c, b, ".htaccess"), b"Deny from all", "not deleted");
     assert_eq!(head(&c, b, ".well-known/security.txt").0, "text/plain; charset=utf-8");
 
-    // Asked for, hidden files are published, and are sync's to delete.
+    // Asked for, hidden files are published, and are sync's to delete; the
+    // one put there by hand only with --delete-unpublished.
     sync(&stack, &dir, &["--include-hidden"]).ok();
     assert_eq!(body(&c, b, ".env"), b"SECRET_KEY=local");
     assert_eq!(body(&c, b, ".git/config"), b"[remote]");
     std::fs::remove_dir_all(dir.join(".git")).unwrap();
-    let out = sync(&stack, &dir, &["--include-hidden", "--delete", "--max-deletes", "100%"])
+    let delete = [
+        "--include-hidden",
+        "--delete",
+        "--delete-grace",
+        "0",
+        "--max-deletes",
+        "100%",
+    ];
+    let out = sync(&stack, &dir, &delete).ok().json();
+    assert_eq!(
+        (out["deleted"].as_u64(), out["unpublished"].as_u64()),
+        (Some(1), Some(1)),
+        "{out}"
+    );
+    let keys = all_keys(&c, b);
+    assert!(!keys.contains(&".git/config".to_string()), "{keys:?}");
+    assert_eq!(body(&c, b, ".htaccess"), b"Deny from all", "not published by cdnctl");
+    let out = sync(&stack, &dir, &[&delete[..], &["--delete-unpublished"]].concat())
         .ok()
         .json();
-    assert_eq!(out["deleted"], 2, "{out}");
-    let keys = all_keys(&c, b);
-    assert!(
-        !keys.contains(&".git/config".to_string()) && !keys.contains(&".htaccess".to_string()),
-        "{keys:?}"
-    );
+    assert_eq!(out["deleted"], 1, "{out}");
+    assert!(!all_keys(&c, b).contains(&".htaccess".to_string()));
 }
 
 #[test]

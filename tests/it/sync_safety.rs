@@ -52,10 +52,10 @@ fn only_manifests_and_bundler_layouts_make_a_file_immutable() {
     }
 
     // Deleted, a file that only looked hashed is invalidated and not kept
-    // for the grace period of content-hashed files.
+    // while the last deploys name it, as content-hashed files are.
     std::fs::remove_file(dir.join("assets/hero-banner01.jpg")).unwrap();
     std::fs::remove_file(dir.join("assets/index-D-Xa1bQz.js")).unwrap();
-    let out = sync(&stack, &dir, &["--delete"]).ok().json();
+    let out = sync(&stack, &dir, &["--delete", "--delete-grace", "0"]).ok().json();
     assert_eq!(
         (out["deleted"].as_u64(), out["kept"].as_u64()),
         (Some(1), Some(1)),
@@ -152,14 +152,15 @@ fn keys_with_control_characters_neither_break_sync_nor_purge() {
         block_on(c.s3.put_object().bucket(b).key(key).body(b"x".to_vec().into()).send()).unwrap();
     }
 
-    // Listed, decoded: nothing re-uploaded; with --delete, those go.
-    let out = sync(&stack, &dir, &[]).ok().json();
+    // Listed, decoded: nothing re-uploaded; cdnctl did not publish them, so
+    // only --delete-unpublished deletes them.
+    let out = sync(&stack, &dir, &["--delete"]).ok().json();
     assert_eq!(
-        (out["uploaded"].as_u64(), out["kept"].as_u64()),
+        (out["uploaded"].as_u64(), out["unpublished"].as_u64()),
         (Some(0), Some(2)),
         "{out}"
     );
-    let out = sync(&stack, &dir, &["--delete"]).ok().json();
+    let out = sync(&stack, &dir, &["--delete", "--delete-unpublished"]).ok().json();
     assert_eq!(
         (out["uploaded"].as_u64(), out["deleted"].as_u64()),
         (Some(0), Some(2)),
