@@ -180,18 +180,23 @@ pub struct Dist {
     pub tags: BTreeMap<String, String>,
 }
 
+/// Every page: the tests sharing the emulator make more than the 100
+/// distributions of one.
 async fn ids_with_comment(c: &Clients, bucket: &str) -> Vec<(String, String)> {
-    let out = c.cloudfront.list_distributions().send().await.unwrap();
     let comment = format!("cdnctl: {bucket}");
-    out.distribution_list
-        .map(|l| {
-            l.items()
-                .iter()
-                .filter(|d| d.comment == comment)
-                .map(|d| (d.id.clone(), d.arn.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut out = Vec::new();
+    let mut pages = c.cloudfront.list_distributions().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        if let Some(list) = page.unwrap().distribution_list {
+            out.extend(
+                list.items()
+                    .iter()
+                    .filter(|d| d.comment == comment)
+                    .map(|d| (d.id.clone(), d.arn.clone())),
+            );
+        }
+    }
+    out
 }
 
 pub async fn distributions_with_comment(c: &Clients, bucket: &str) -> usize {
