@@ -67,6 +67,9 @@ kinds! {
     is_lost_conditional_write => "PreconditionFailed" | "NoSuchKey" | "ConditionalRequestConflict";
     /// CloudFront has not finished disabling the distribution.
     is_not_disabled => "DistributionNotDisabled";
+    /// Too many invalidations of the distribution are in progress; it passes
+    /// as they complete.
+    is_too_many_invalidations => "TooManyInvalidationsInProgress";
     /// CloudFront refuses the viewer certificate (for a while, a fresh one).
     is_certificate_refused => "InvalidViewerCertificate";
     is_malformed_policy => "MalformedPolicy";

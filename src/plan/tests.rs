@@ -384,3 +384,69 @@ fn up_with_a_domain_requests_the_certificate_first_and_points_records_last() {
         .collect();
     assert_eq!(certs, vec![(Stage::Foundations, validate)]);
 }
+
+#[test]
+fn narrowed_cors_origins_invalidate_the_edge_after_the_bucket_rules() {
+    let (a, b) = ("https://a.example", "https://b.example");
+    let spec = spec(&[("CDN_CORS_ORIGINS", a)]);
+    let owned = spec.tags.clone();
+    let world = |origins: &[&str]| {
+        let mut w = nothing();
+        w.bucket = bucket::State::Present(bucket::Observed {
+            tags: owned.clone(),
+            cors: Some(crate::spec::Cors {
+                allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
+                ..spec.cors.clone()
+            }),
+            ..Default::default()
+        });
+        w.oac = Some(an_oac());
+        w.distribution = Some(a_distribution(&spec, owned.clone(), true, "Deployed"));
+        w
+    };
+    let invalidations = |plan: &Plan| -> Vec<(Stage, Change)> {
+        (plan.changes.iter())
+            .filter(|c| matches!(c.step, Step::Distribution(distribution::Step::Invalidate { .. })))
+            .map(|c| (c.step.stage(), c.clone()))
+            .collect()
+    };
+    let plan = up(&spec, &world(&[a, b]), &up_opts(false)).unwrap();
+    let cors = plan
+        .changes
+        .iter()
+        .find(|c| c.step == bucket::Step::Put(bucket::Setting::Cors).into())
+        .expect("the bucket's rules narrow");
+    let got = invalidations(&plan);
+    assert_eq!(got.len(), 1, "{:?}", plan.changes);
+    let (stage, change) = &got[0];
+    assert!(*stage > cors.step.stage(), "invalidated before the rules narrow");
+    assert_eq!(change.action, "invalidate /* (cached CORS answers)");
+    assert!(change.details[0].contains(b), "{:?}", change.details);
+    let Step::Distribution(distribution::Step::Invalidate { id, reference, .. }) = &change.step else {
+        unreachable!()
+    };
+    assert_eq!(id, "E1");
+    // Each narrowing gets a reference of its own: a reused one invalidates nothing.
+    let later = up(
+        &spec,
+        &world(&[a, b]),
+        &UpOptions {
+            now: 1_700_000_001,
+            ..up_opts(false)
+        },
+    )
+    .unwrap();
+    let Step::Distribution(distribution::Step::Invalidate { reference: other, .. }) = &invalidations(&later)[0].1.step
+    else {
+        unreachable!()
+    };
+    assert_ne!(reference, other);
+
+    // Converged, widened, or no distribution yet: nothing to invalidate.
+    assert!(invalidations(&up(&spec, &world(&[a]), &up_opts(false)).unwrap()).is_empty());
+    let wide = self::spec(&[("CDN_CORS_ORIGINS", &format!("{a},{b}"))]);
+    assert!(invalidations(&up(&wide, &world(&[a]), &up_opts(false)).unwrap()).is_empty());
+    let mut new = world(&[a, b]);
+    new.distribution = None;
+    assert!(invalidations(&up(&spec, &new, &up_opts(false)).unwrap()).is_empty());
+}

@@ -51,6 +51,14 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         keep_aliases: world.moving.keep_aliases(),
     };
     plan.add(distribution::up(dist, spec, links));
+    // Origins the bucket's CORS rules stop allowing: S3's answers for them
+    // may sit in the edge's cache, served to every origin until they expire.
+    let removed = bucket::removed_origins(owned_bucket, spec);
+    plan.add(distribution::forget_cors_answers(
+        dist.map(|d| d.id.as_str()),
+        &removed,
+        opts.now,
+    ));
 
     if let (Some(domain), Some(zone_id)) = (&spec.domain, &world.zone_id) {
         let in_place = (world.records.as_ref()).is_some_and(|rs| dist.is_some_and(|d| rs.points_at(&d.domain_name)));

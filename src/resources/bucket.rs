@@ -1,9 +1,11 @@
 //! The S3 bucket that is the private origin: observe it, create it, correct
 //! each of its settings, empty it and delete it.
 
+mod cors;
 mod objects;
 mod steps;
 
+pub use cors::removed_origins;
 pub use objects::{count_objects, decode_key, delete_objects, empty};
 pub use steps::{apply, down, up, Step};
 

@@ -2,9 +2,11 @@
 //! ownership tag), create it, update only the fields cdnctl manages (whole
 //! config back with If-Match), disable, wait for and delete it.
 
+mod cache;
 mod config;
 mod steps;
 
+pub use cache::forget_cors_answers;
 use config::tags;
 pub use config::{new_config, reconcile, tag_differences, Links};
 pub use steps::{apply, down, up, Step};

@@ -21,7 +21,9 @@ pub enum Stage {
     /// The distribution (needing the OAC, the policy and the certificate),
     /// and the bucket's settings beside it.
     Distribution,
-    /// What names the distribution: the bucket policy and the DNS records.
+    /// What names the distribution: the bucket policy and the DNS records;
+    /// and what must follow the bucket's settings: the invalidation after
+    /// its CORS rules narrowed.
     Links,
     /// Wait until the distribution has deployed.
     Deployed,

@@ -26,6 +26,7 @@ VALIDATION = "_d930b28be6c5927595552b219965053e"
 OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CORS_WITH_PREFLIGHT = "5cc3b908-e619-4b99-88e5-2cf7f45965bd"
 SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+CORS_S3_ORIGIN = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
 
 
 class Answer:
@@ -102,7 +103,8 @@ def oac(c, name):
     )["OriginAccessControl"]["Id"]
 
 
-def distribution(c, ref, bucket, oac_id=None, oai=None, root="index.html", rhp=None, methods=None, aliases=None, cert=None):
+def distribution(c, ref, bucket, oac_id=None, oai=None, root="index.html", rhp=None, methods=None, aliases=None, cert=None,
+                 orp=None):
     origin = {
         "Id": "s3",
         "DomainName": f"{bucket}.s3.eu-west-1.amazonaws.com",
@@ -121,6 +123,8 @@ def distribution(c, ref, bucket, oac_id=None, oai=None, root="index.html", rhp=N
                                       "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}
     if rhp:
         behavior["ResponseHeadersPolicyId"] = rhp
+    if orp:
+        behavior["OriginRequestPolicyId"] = orp
     config = {
         "CallerReference": ref,
         "Comment": "",
@@ -363,6 +367,49 @@ def test_response_headers_policies():
     check("SecurityHeadersPolicy: headers, no CORS", a.headers.get("x-frame-options") == "SAMEORIGIN"
           and a.headers.get("strict-transport-security") == "max-age=31536000"
           and "access-control-allow-origin" not in a.headers, a.headers)
+
+
+def test_s3_cors_answer_cached_for_every_origin():
+    """With the Origin forwarded (CORS-S3Origin), S3's CORS answer for the
+    request that filled the cache is served to every later viewer: CloudFront
+    ignores `Vary: Origin`, and a response headers policy sets the CORS
+    headers only for the origins it allows. Only an invalidation removes it."""
+    a_origin, b_origin = "https://a.example", "https://b.example"
+    c = Clients("AKIAEDGES3CORS")
+    policy = c.cf.create_response_headers_policy(ResponseHeadersPolicyConfig={
+        "Name": "edge-selftest-s3cors",
+        "CorsConfig": {
+            "AccessControlAllowOrigins": {"Quantity": 1, "Items": [a_origin]},
+            "AccessControlAllowHeaders": {"Quantity": 1, "Items": ["*"]},
+            "AccessControlAllowMethods": {"Quantity": 3, "Items": ["GET", "HEAD", "OPTIONS"]},
+            "AccessControlAllowCredentials": False,
+            "OriginOverride": True,
+        },
+    })["ResponseHeadersPolicy"]["Id"]
+    c, bucket, dist_id, _, domain = stack("AKIAEDGES3CORS", "s3cors", rhp=policy, orp=CORS_S3_ORIGIN,
+                                          methods=["GET", "HEAD", "OPTIONS"])
+    rule = {"AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 3600}
+    c.s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [dict(rule, AllowedOrigins=[a_origin, b_origin])]})
+    acao = lambda a: a.headers.get("access-control-allow-origin")  # noqa: E731
+    a = get(domain, "/app.css", headers={"Origin": b_origin})
+    check("S3 answers the forwarded Origin B (the policy does not list B)",
+          acao(a) == b_origin and a.headers["x-cache"] == "Miss from cloudfront" and "Origin" in a.headers.get("vary", ""), a)
+    a = get(domain, "/app.css", headers={"Origin": a_origin})
+    check("an allowed origin gets the policy's header over the cached one", acao(a) == a_origin
+          and a.headers["x-cache"] == "Hit from cloudfront", a)
+    c.s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [dict(rule, AllowedOrigins=[a_origin])]})
+    a = get(domain, "/app.css", headers={"Origin": b_origin})
+    check("B, no longer allowed by the bucket nor the policy, still gets the cached S3 header",
+          acao(a) == b_origin and a.headers["x-cache"] == "Hit from cloudfront", a)
+    a = get(domain, "/app.css")
+    check("so does a request without Origin", acao(a) == b_origin, a)
+    c.cf.create_invalidation(DistributionId=dist_id, InvalidationBatch={
+        "Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": "s3cors-1"})
+    a = get(domain, "/app.css", headers={"Origin": b_origin})
+    check("after invalidating /*: S3 refuses B, nothing cached for B", acao(a) is None
+          and a.headers["x-cache"] == "Miss from cloudfront", a)
+    a = get(domain, "/app.css", headers={"Origin": a_origin})
+    check("and A is still allowed", acao(a) == a_origin, a)
 
 
 def test_tls():

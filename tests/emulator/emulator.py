@@ -1083,6 +1083,9 @@ def main():
     import provisioning
 
     provisioning.patch(knob)
+    import paging  # list pages past the first, as AWS serves them (its own file)
+
+    paging.patch()
     # CloudFront's edge: every distribution served over HTTPS and HTTP (its own file).
     import edge
 

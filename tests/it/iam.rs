@@ -27,7 +27,10 @@ const NOT_CALLED_DIRECTLY: &[(&str, &str)] = &[
         "s3:AbortMultipartUpload",
         "sync abandons a multipart upload it cannot finish",
     ),
-    ("cloudfront:CreateInvalidation", "sync invalidates what it changed"),
+    (
+        "cloudfront:CreateInvalidation",
+        "sync invalidates what it changed; up invalidates /* when CORS origins narrow",
+    ),
     ("cloudfront:GetInvalidation", "sync waits for its invalidation"),
 ];
 

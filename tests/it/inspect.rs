@@ -157,10 +157,20 @@ pub async fn keys(c: &Clients, name: &str) -> Vec<String> {
 }
 
 /// (id, origin type, signing behavior, signing protocol)
+/// Every page: the tests sharing the emulator make more than 100 OACs.
 pub async fn oac(c: &Clients, name: &str) -> Option<(String, String, String, String)> {
-    let out = c.cloudfront.list_origin_access_controls().send().await.unwrap();
-    let list = out.origin_access_control_list.unwrap();
-    let found: Vec<_> = list.items().iter().filter(|o| o.name() == name).collect();
+    let mut all = Vec::new();
+    let mut pages = c.cloudfront.list_origin_access_controls().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        all.extend(
+            page.unwrap()
+                .origin_access_control_list
+                .unwrap()
+                .items
+                .unwrap_or_default(),
+        );
+    }
+    let found: Vec<_> = all.iter().filter(|o| o.name() == name).collect();
     assert!(found.len() <= 1, "{} OACs named {name}", found.len());
     found.first().map(|o| {
         (
@@ -180,18 +190,23 @@ pub struct Dist {
     pub tags: BTreeMap<String, String>,
 }
 
+/// Every page: the tests sharing the emulator make more than the 100
+/// distributions of one.
 async fn ids_with_comment(c: &Clients, bucket: &str) -> Vec<(String, String)> {
-    let out = c.cloudfront.list_distributions().send().await.unwrap();
     let comment = format!("cdnctl: {bucket}");
-    out.distribution_list
-        .map(|l| {
-            l.items()
-                .iter()
-                .filter(|d| d.comment == comment)
-                .map(|d| (d.id.clone(), d.arn.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut out = Vec::new();
+    let mut pages = c.cloudfront.list_distributions().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        if let Some(list) = page.unwrap().distribution_list {
+            out.extend(
+                list.items()
+                    .iter()
+                    .filter(|d| d.comment == comment)
+                    .map(|d| (d.id.clone(), d.arn.clone())),
+            );
+        }
+    }
+    out
 }
 
 pub async fn distributions_with_comment(c: &Clients, bucket: &str) -> usize {

@@ -6,6 +6,7 @@ mod certificate;
 mod check;
 mod ci;
 mod consistency;
+mod cors;
 mod deploy;
 mod docs;
 mod down;

@@ -27,6 +27,13 @@ pub enum Step {
     Delete {
         id: String,
     },
+    /// Invalidate every cached copy: S3's answers may allow origins that
+    /// the bucket's CORS rules (`removed`) no longer do (`cache.rs`).
+    Invalidate {
+        id: String,
+        reference: String,
+        removed: String,
+    },
 }
 
 impl Step {
@@ -36,6 +43,9 @@ impl Step {
             // Beside the records' removal: neither needs the other.
             Step::Disable { .. } => Stage::Foundations,
             Step::WaitDeployed { .. } => Stage::Deployed,
+            // Once the bucket's CORS rules have narrowed (stage
+            // Distribution): what the edge then fetches is answered by them.
+            Step::Invalidate { .. } => Stage::Links,
             Step::Delete { .. } => Stage::DistributionGone,
         }
     }
@@ -83,6 +93,22 @@ pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
             result?;
             printer.done(&format!("{label}: deployed"));
             Learned::Nothing
+        }
+        Step::Invalidate { id, reference, removed } => {
+            let label = format!("distribution {id}");
+            let progress = printer.on_refusal(&label, "waiting for other invalidations to complete");
+            let made = super::cache::invalidate_everything(cf, id, reference, waiting, progress)
+                .await
+                .map_err(|e| {
+                    e.context(format!(
+                        "the edge may still serve cached CORS answers allowing {removed}: \
+                         `aws cloudfront create-invalidation --distribution-id {id} --paths '/*'` removes them"
+                    ))
+                })?;
+            Learned::Note(format!(
+                "distribution {id}: invalidation {made} of /* in progress, for cached CORS answers allowing {removed}: \
+                 CloudFront finishes it within minutes (not waited for)"
+            ))
         }
         Step::Delete { id } => {
             let label = format!("distribution {id}");
