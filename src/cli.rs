@@ -186,6 +186,15 @@ pub struct UpArgs {
     /// statements letting anyone read; without it `up` refuses such a bucket
     #[arg(long)]
     pub end_public_access: bool,
+    /// Remove the custom domain when the settings name none (no SUBDOMAIN and
+    /// HOSTED_ZONE_NAME): the distribution's names, their DNS records and the
+    /// certificate cdnctl requested; without it `up` refuses, so that a
+    /// setting that is merely missing cannot take the site's name down
+    #[arg(long)]
+    pub remove_domain: bool,
+    /// Remove nothing at all: refuse a plan with any removal (`deploy`)
+    #[arg(skip)]
+    pub keep_everything: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //! warning for a key that looks like a misspelt cdnctl setting.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// Every variable cdnctl reads as a setting. A `.env` is often the web app's
 /// too, so other keys are fine; only near misses of these are warned about.
@@ -27,21 +28,23 @@ pub const KNOWN: &[&str] = &[
     "CDN_SYNC_KEEP_DEPLOYS",
 ];
 
+/// The settings file read, as shown to people (`.env`, `prod.env`), once
+/// `load` has run; `None` when there was none.
+static LOADED: OnceLock<Option<String>> = OnceLock::new();
+
+/// The settings file `load` read, if any.
+pub fn loaded() -> Option<&'static str> {
+    LOADED.get().and_then(Option::as_deref)
+}
+
 /// Load `path` (or `./.env` if it exists) into the environment, without
 /// overriding what is already set. Returns warnings for people; an error is
 /// one line naming the file (and line) and what to do.
 pub fn load(path: Option<&Path>) -> Result<Vec<String>, String> {
-    let (shown, text) = match path {
-        Some(p) => {
-            let shown = p.display().to_string();
-            let text = std::fs::read_to_string(p).map_err(|e| format!("--env-file: cannot load {shown}: {e}"))?;
-            (shown, text)
-        }
-        None => match std::fs::read_to_string(".env") {
-            Ok(text) => (".env".to_string(), text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(format!(".env: cannot load ./.env: {e}")),
-        },
+    let loaded = read(path)?;
+    let _ = LOADED.set(loaded.as_ref().map(|(shown, _)| shown.clone()));
+    let Some((shown, text)) = loaded else {
+        return Ok(Vec::new());
     };
     let pairs = parse(&shown, &text)?;
     tracing::debug!(
@@ -64,6 +67,22 @@ pub fn load(path: Option<&Path>) -> Result<Vec<String>, String> {
         }
     }
     Ok(warnings)
+}
+
+/// The file's name as shown and its text; `None` without `path` and `./.env`.
+fn read(path: Option<&Path>) -> Result<Option<(String, String)>, String> {
+    match path {
+        Some(p) => {
+            let shown = p.display().to_string();
+            let text = std::fs::read_to_string(p).map_err(|e| format!("--env-file: cannot load {shown}: {e}"))?;
+            Ok(Some((shown, text)))
+        }
+        None => match std::fs::read_to_string(".env") {
+            Ok(text) => Ok(Some((".env".to_string(), text))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!(".env: cannot load ./.env: {e}")),
+        },
+    }
 }
 
 /// Warnings for variables of the environment itself: only `CDN_` ones, the

@@ -22,6 +22,7 @@ mod output;
 mod packaging;
 mod profile;
 mod real_aws;
+mod removals;
 mod safety;
 mod settings;
 mod status;
