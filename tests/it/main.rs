@@ -10,6 +10,7 @@ mod deploy;
 mod docs;
 mod down;
 mod emulator;
+mod env_file;
 mod faults;
 mod generate;
 mod harness;
