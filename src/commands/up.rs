@@ -145,6 +145,12 @@ fn withhold(spec: &Spec, world: &World, plan: &Plan, args: &UpArgs) -> Result<()
             &all,
             dotenv::loaded(),
         );
+        if let (true, Some(domain)) = (world.moving.is_moving(), &spec.domain) {
+            lines.push(format!(
+                "the custom domain is moving to {}: `cdnctl up` moves it (the old name serves until the new one works)",
+                domain.name
+            ));
+        }
         lines.push("run `cdnctl up` to see the plan and make these removals on purpose".into());
         return Err(Failed::Withheld(lines));
     }

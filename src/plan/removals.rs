@@ -38,7 +38,8 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
             }
             Step::Dns(dns::Step::Upsert { .. }) => {}
             Step::Certificate(certificate::Step::Delete { arn, .. }) => {
-                push(format!("certificate {arn}: delete"), true, domain_settings)
+                let why = c.details.first().map(|d| format!(" ({d})")).unwrap_or_default();
+                push(format!("certificate {arn}: delete{why}"), true, domain_settings)
             }
             Step::Certificate(certificate::Step::Request { .. } | certificate::Step::Validate { .. }) => {}
             Step::Distribution(distribution::Step::Update { id, config, .. }) => {

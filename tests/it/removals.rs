@@ -144,3 +144,33 @@ fn deploy_without_bucket_users_keeps_their_grant_and_says_where_it_looked() {
     stack.run(&["up"]).ok();
     assert!(bucket_users(&c, &stack.bucket).is_empty());
 }
+
+#[test]
+fn a_domain_move_is_left_to_up_and_deploy_writes_nothing() {
+    let (mut stack, zone_id, old) = Stack::new("deploymove").with_domain();
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let new = format!("cdn.{}", old.split_once('.').unwrap().1);
+    stack.set("SUBDOMAIN", "cdn");
+    let dir = site(&stack);
+    // The move ends with removing the old name and its certificate, which
+    // deploy never does: it names the move and leaves it to up.
+    let run = stack.run_without_writes(&["deploy", dir.to_str().unwrap()]).code(2);
+    stderr_has(
+        &run,
+        &[
+            "deploy never removes anything",
+            &format!("{old}, no longer in the settings"),
+            &format!("the custom domain is moving to {new}: `cdnctl up` moves it"),
+        ],
+    );
+    assert_eq!(aliases(&c, &stack.bucket), vec![old.clone()]);
+    assert!(!block_on(records_of(&c, &zone_id, &old)).is_empty());
+
+    // `up` takes every step of the move; deploy then goes past up.
+    stack.run(&["up"]).ok();
+    assert_eq!(aliases(&c, &stack.bucket), vec![new.clone()]);
+    assert!(block_on(records_of(&c, &zone_id, &old)).is_empty());
+    let run = stack.run_without_writes(&["deploy", dir.to_str().unwrap(), "--dry-run", "--json"]);
+    assert_eq!(run.json()["stopped_at"], "sync", "{}", run.stdout);
+}
