@@ -181,17 +181,22 @@ pub struct Dist {
 }
 
 async fn ids_with_comment(c: &Clients, bucket: &str) -> Vec<(String, String)> {
-    let out = c.cloudfront.list_distributions().send().await.unwrap();
+    // Every page: the emulator, like CloudFront, lists 100 at a time, and a
+    // full test run makes more than that.
     let comment = format!("cdnctl: {bucket}");
-    out.distribution_list
-        .map(|l| {
-            l.items()
+    let mut out = Vec::new();
+    let mut pages = c.cloudfront.list_distributions().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap();
+        let items = page.distribution_list.as_ref().map(|l| l.items()).unwrap_or_default();
+        out.extend(
+            items
                 .iter()
                 .filter(|d| d.comment == comment)
-                .map(|d| (d.id.clone(), d.arn.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
+                .map(|d| (d.id.clone(), d.arn.clone())),
+        );
+    }
+    out
 }
 
 pub async fn distributions_with_comment(c: &Clients, bucket: &str) -> usize {
