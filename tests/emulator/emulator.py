@@ -1083,6 +1083,9 @@ def main():
     import provisioning
 
     provisioning.patch(knob)
+    import listing  # ListOriginAccessControls pages like CloudFront (its own file)
+
+    listing.patch_moto()
     # CloudFront's edge: every distribution served over HTTPS and HTTP (its own file).
     import edge
 

@@ -48,3 +48,8 @@ fn the_emulators_s3_object_behaviours_for_sync_are_like_aws() {
 fn the_emulators_provisioning_patches_behave_like_aws() {
     run_selftest("provisioning_selftest.py");
 }
+
+#[test]
+fn the_emulators_listings_page_like_aws() {
+    run_selftest("listing_selftest.py");
+}
