@@ -158,9 +158,14 @@ pub async fn keys(c: &Clients, name: &str) -> Vec<String> {
 
 /// (id, origin type, signing behavior, signing protocol)
 pub async fn oac(c: &Clients, name: &str) -> Option<(String, String, String, String)> {
-    let out = c.cloudfront.list_origin_access_controls().send().await.unwrap();
-    let list = out.origin_access_control_list.unwrap();
-    let found: Vec<_> = list.items().iter().filter(|o| o.name() == name).collect();
+    // Every page: a full test run makes more than CloudFront's 100 a page.
+    let mut all = Vec::new();
+    let mut pages = c.cloudfront.list_origin_access_controls().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let list = page.unwrap().origin_access_control_list.unwrap();
+        all.extend(list.items().to_vec());
+    }
+    let found: Vec<_> = all.iter().filter(|o| o.name() == name).collect();
     assert!(found.len() <= 1, "{} OACs named {name}", found.len());
     found.first().map(|o| {
         (
@@ -384,9 +389,12 @@ pub async fn pending_certificate(c: &Clients, domain: &str) -> String {
 /// The hosted zone that holds `domain`: the longest zone name it ends with,
 /// or a new zone for its parent.
 async fn zone_for(c: &Clients, domain: &str) -> String {
-    let zones = c.route53.list_hosted_zones().send().await.unwrap();
+    let mut zones = Vec::new();
+    let mut pages = c.route53.list_hosted_zones().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        zones.extend(page.unwrap().hosted_zones().to_vec());
+    }
     let best = zones
-        .hosted_zones()
         .iter()
         .filter(|z| format!("{domain}.").ends_with(&format!(".{}", z.name())))
         .max_by_key(|z| z.name().len());
