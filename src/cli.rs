@@ -186,6 +186,15 @@ pub struct UpArgs {
     /// statements letting anyone read; without it `up` refuses such a bucket
     #[arg(long)]
     pub end_public_access: bool,
+    /// Remove the custom domain when the settings name none (no SUBDOMAIN and
+    /// HOSTED_ZONE_NAME): the distribution's names, their DNS records and the
+    /// certificate cdnctl requested; without it `up` refuses, so that a
+    /// setting that is merely missing cannot take the site's name down
+    #[arg(long)]
+    pub remove_domain: bool,
+    /// Remove nothing at all: refuse a plan with any removal (`deploy`)
+    #[arg(skip)]
+    pub keep_everything: bool,
 }
 
 #[derive(Debug, Args)]
@@ -231,12 +240,15 @@ pub enum Format {
 pub const DEPLOY_HELP: &str = "\
 Runs `cdnctl up` (waiting for CloudFront), then `cdnctl sync DIR` with sync's flags, then
 `cdnctl check` with check's flags, and stops at the first stage that does not succeed. A deploy
-with nothing to change writes nothing to AWS. With --dry-run: `up --dry-run`, then (when up
-would change nothing) `sync DIR --dry-run`; no check.
+with nothing to change writes nothing to AWS. A deploy never removes anything: when up would
+take something away (the custom domain's names, records or certificate, a BUCKET_USERS grant,
+a web ACL), it stops before any write and names it; run `cdnctl up` for that. With --dry-run:
+`up --dry-run`, then (when up would change nothing) `sync DIR --dry-run`; no check.
 
 Exit codes: those of the stage that stopped it: 0 all three passed; 1 an error in a stage (the
 message names it and the stages done); 3 with --dry-run when something would change; 6 a check
-probe failed (the files are published); 2 usage (nothing was run).
+probe failed (the files are published); 2 usage (nothing was run), or up would remove something
+(nothing was written).
 
 Settings: as for `cdnctl up` and `cdnctl sync` (see their --help).";
 

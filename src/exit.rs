@@ -27,6 +27,9 @@ pub enum Failed {
     Settings(Vec<String>),
     /// Refused before any write, one line per reason.
     Refused(Vec<String>),
+    /// Removals the command does not make unless asked to, refused before
+    /// any write, one line each (exit 2: run it as the lines say).
+    Withheld(Vec<String>),
     /// A destructive step that was not confirmed.
     NotConfirmed(String),
     /// Failed after writing some of it: the message says what is live and
@@ -41,7 +44,7 @@ pub enum Failed {
 impl Failed {
     pub fn exit(&self) -> Exit {
         match self {
-            Failed::Settings(_) => Exit::Usage,
+            Failed::Settings(_) | Failed::Withheld(_) => Exit::Usage,
             Failed::Interrupted(_) => Exit::Interrupted,
             Failed::Refused(_) | Failed::NotConfirmed(_) | Failed::PartWay(_) | Failed::Error(_) => Exit::Failure,
         }
@@ -63,6 +66,7 @@ impl Failed {
         match self {
             Failed::Settings(lines) => Failed::Settings(lead(lines)),
             Failed::Refused(lines) => Failed::Refused(lead(lines)),
+            Failed::Withheld(lines) => Failed::Withheld(lead(lines)),
             Failed::NotConfirmed(what) => Failed::NotConfirmed(format!("{context}: {what}")),
             Failed::PartWay(message) => Failed::PartWay(format!("{context}: {message}")),
             Failed::Error(e) => Failed::Error(e.context(context.to_string())),
@@ -75,7 +79,7 @@ impl std::fmt::Display for Failed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failed::Settings(lines) => write!(f, "{}", lines.join("\n")),
-            Failed::Refused(lines) => write!(f, "{}\nnothing was changed", lines.join("\n")),
+            Failed::Refused(lines) | Failed::Withheld(lines) => write!(f, "{}\nnothing was changed", lines.join("\n")),
             Failed::NotConfirmed(what) => write!(f, "{what}; nothing was changed"),
             Failed::PartWay(message) => write!(f, "{message}"),
             Failed::Error(e) => write!(f, "{e:#}"),

@@ -10,10 +10,12 @@ use crate::spec::Spec;
 
 mod down;
 mod preflight;
+mod removals;
 mod up;
 
 pub use down::{down, DownOptions};
 pub use preflight::preflight;
+pub use removals::{explain, removals};
 pub use up::{certificate_arn, changes, headers_policy_id};
 
 /// One step of one resource. Each resource module defines its steps, their

@@ -57,8 +57,11 @@ pub async fn run(
         dry_run,
         no_wait: false,
         adopt: false,
-        // Ending a bucket's public access is a decision for `up` alone.
+        // Ending a bucket's public access, or removing anything, is a
+        // decision for `up` alone.
         end_public_access: false,
+        remove_domain: false,
+        keep_everything: true,
     };
     let check_args = CheckArgs {
         settings: args.sync.settings.clone(),

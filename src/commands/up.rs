@@ -7,10 +7,12 @@ use crate::apply::{apply, Facts};
 use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::UpArgs;
-use crate::exit::Exit;
+use crate::exit::{Exit, Failed};
 use crate::observe::observe;
+use crate::observe::World;
 use crate::output::Printer;
-use crate::plan::{self, UpOptions};
+use crate::plan::{self, Plan, UpOptions};
+use crate::settings::dotenv;
 use crate::spec::Spec;
 
 pub async fn run(
@@ -28,6 +30,9 @@ pub async fn run(
         now: now(),
     };
     let plan = plan::up(spec, &world, &opts).map_err(refused)?;
+    if !args.dry_run || args.keep_everything {
+        withhold(spec, &world, &plan, args)?;
+    }
 
     let changes = plan.writes().count();
     if args.dry_run {
@@ -40,6 +45,10 @@ pub async fn run(
         )
         .write(printer);
         printer.lines(&plan.lines("cdnctl up would"));
+        if let Err(Failed::Withheld(lines)) = withhold(spec, &world, &plan, args) {
+            printer.info("note: `cdnctl up` as run here would refuse this plan:");
+            printer.lines(&lines);
+        }
         if printer.json {
             printer.json(&plan.json());
         }
@@ -63,6 +72,12 @@ pub async fn run(
         }
         world = observe(clients, spec, waiting, None).await?;
         let next = plan::up(spec, &world, &opts).map_err(refused)?;
+        if args.keep_everything && !plan::removals(&next, &world, spec).is_empty() {
+            facts.notes.push(
+                "the custom domain's move ends with removing the old name, which `deploy` never does: run `cdnctl up` to finish it (the old name keeps serving meanwhile)".into(),
+            );
+            break;
+        }
         let more = apply(clients, spec, &next, Facts::from(spec, &world), waiting, printer).await?;
         facts.notes.extend(more.notes);
         facts.distribution = more.distribution;
@@ -113,4 +128,43 @@ pub async fn run(
         }
     }
     Ok(Exit::Success)
+}
+
+/// Removals `up` makes only when asked: none at all inside `deploy` (the
+/// command CI runs many times a day), and the custom domain only with
+/// `--remove-domain` (restoring it takes a new certificate and its DNS
+/// validation). Found before any write.
+fn withhold(spec: &Spec, world: &World, plan: &Plan, args: &UpArgs) -> Result<(), Failed> {
+    let all = plan::removals(plan, world, spec);
+    if args.keep_everything {
+        if all.is_empty() {
+            return Ok(());
+        }
+        let mut lines = plan::explain(
+            "deploy never removes anything, and this plan would:",
+            &all,
+            dotenv::loaded(),
+        );
+        if let (true, Some(domain)) = (world.moving.is_moving(), &spec.domain) {
+            lines.push(format!(
+                "the custom domain is moving to {}: `cdnctl up` moves it (the old name serves until the new one works)",
+                domain.name
+            ));
+        }
+        lines.push("run `cdnctl up` to see the plan and make these removals on purpose".into());
+        return Err(Failed::Withheld(lines));
+    }
+    let domain: Vec<_> = all.into_iter().filter(|r| r.domain).collect();
+    if spec.domain.is_none() && !args.remove_domain && !domain.is_empty() {
+        let mut lines = plan::explain(
+            "the settings name no custom domain, and this plan would remove the stack's:",
+            &domain,
+            dotenv::loaded(),
+        );
+        lines.push(
+            "set SUBDOMAIN and HOSTED_ZONE_NAME to keep it, or run `cdnctl up --remove-domain` to remove it (restoring it takes a new certificate and minutes of DNS validation)".into(),
+        );
+        return Err(Failed::Withheld(lines));
+    }
+    Ok(())
 }

@@ -450,3 +450,48 @@ fn narrowed_cors_origins_invalidate_the_edge_after_the_bucket_rules() {
     new.distribution = None;
     assert!(invalidations(&up(&spec, &new, &up_opts(false)).unwrap()).is_empty());
 }
+
+#[test]
+fn removals_are_found_from_the_steps_and_what_they_change() {
+    let owned: BTreeMap<String, String> = [("cdnctl:stack".to_string(), BUCKET.to_string())].into();
+    let with_domain = spec(&[("HOSTED_ZONE_NAME", "example.com"), ("SUBDOMAIN", "static")]);
+    let mut world = nothing();
+    world.bucket = bucket_tagged(owned.clone());
+    world.oac = Some(an_oac());
+    let mut d = a_distribution(&with_domain, owned, true, "Deployed");
+    d.config.aliases = Some(
+        aws_sdk_cloudfront::types::Aliases::builder()
+            .quantity(1)
+            .items("static.example.com")
+            .build()
+            .unwrap(),
+    );
+    d.config.web_acl_id = Some("arn:aws:wafv2:us-east-1:123456789012:global/webacl/w/1".into());
+    world.distribution = Some(d);
+
+    // Settings without the domain and WAF_ARN=none: the alias goes and the web
+    // ACL is detached; only the first is the domain's, and the missing
+    // settings are named.
+    let spec = spec(&[("WAF_ARN", "none")]);
+    let plan = up(&spec, &world, &up_opts(false)).unwrap();
+    let found = removals(&plan, &world, &spec);
+    let lines: Vec<(&str, bool)> = found.iter().map(|r| (r.what.as_str(), r.domain)).collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("distribution E1: stop answering to static.example.com", true),
+            (
+                "distribution E1: detach WAF web ACL arn:aws:wafv2:us-east-1:123456789012:global/webacl/w/1",
+                false
+            ),
+        ]
+    );
+    assert_eq!(
+        explain("stop:", &found, None).last().unwrap(),
+        "no ./.env here; SUBDOMAIN and HOSTED_ZONE_NAME are not set"
+    );
+
+    // Nothing to remove when the settings keep both.
+    let plan = up(&with_domain, &world, &up_opts(false)).unwrap();
+    assert_eq!(removals(&plan, &world, &with_domain), vec![]);
+}

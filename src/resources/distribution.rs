@@ -228,7 +228,7 @@ pub async fn observe(cf: &Client, id: &str, arn: &str) -> anyhow::Result<Option<
 }
 
 /// A distribution's tags (none if it has gone).
-async fn tags_of(cf: &Client, id: &str, arn: &str) -> anyhow::Result<BTreeMap<String, String>> {
+pub async fn tags_of(cf: &Client, id: &str, arn: &str) -> anyhow::Result<BTreeMap<String, String>> {
     let out = optional(
         format!("distribution {id}: ListTagsForResource"),
         cf.list_tags_for_resource().resource(arn).send().await,

@@ -1,8 +1,12 @@
-//! The settings file (`./.env` or `--env-file`): loaded into the environment
-//! (which wins over it), with a parse error naming the file and line, and a
-//! warning for a key that looks like a misspelt cdnctl setting.
+//! The settings file (`./.env` or `--env-file`): its cdnctl settings are
+//! loaded into the environment (which wins over it), with a parse error
+//! naming the file and line, and a warning for a key that looks like a
+//! misspelt cdnctl setting. Nothing else in it is used: a web app's `.env`
+//! often holds the app's own AWS keys, which must not decide the account
+//! cdnctl acts on.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// Every variable cdnctl reads as a setting. A `.env` is often the web app's
 /// too, so other keys are fine; only near misses of these are warned about.
@@ -27,21 +31,23 @@ pub const KNOWN: &[&str] = &[
     "CDN_SYNC_KEEP_DEPLOYS",
 ];
 
-/// Load `path` (or `./.env` if it exists) into the environment, without
-/// overriding what is already set. Returns warnings for people; an error is
-/// one line naming the file (and line) and what to do.
+/// The settings file read, as shown to people (`.env`, `prod.env`), once
+/// `load` has run; `None` when there was none.
+static LOADED: OnceLock<Option<String>> = OnceLock::new();
+
+/// The settings file `load` read, if any.
+pub fn loaded() -> Option<&'static str> {
+    LOADED.get().and_then(Option::as_deref)
+}
+
+/// Load the cdnctl settings of `path` (or of `./.env` if it exists) into the
+/// environment, without overriding what is already set. Returns warnings for
+/// people; an error is one line naming the file (and line) and what to do.
 pub fn load(path: Option<&Path>) -> Result<Vec<String>, String> {
-    let (shown, text) = match path {
-        Some(p) => {
-            let shown = p.display().to_string();
-            let text = std::fs::read_to_string(p).map_err(|e| format!("--env-file: cannot load {shown}: {e}"))?;
-            (shown, text)
-        }
-        None => match std::fs::read_to_string(".env") {
-            Ok(text) => (".env".to_string(), text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(format!(".env: cannot load ./.env: {e}")),
-        },
+    let loaded = read(path)?;
+    let _ = LOADED.set(loaded.as_ref().map(|(shown, _)| shown.clone()));
+    let Some((shown, text)) = loaded else {
+        return Ok(Vec::new());
     };
     let pairs = parse(&shown, &text)?;
     tracing::debug!(
@@ -57,13 +63,70 @@ pub fn load(path: Option<&Path>) -> Result<Vec<String>, String> {
             ));
         }
     }
+    let aws: Vec<&str> = pairs
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| is_sdk_setting(k))
+        .collect();
+    if !aws.is_empty() {
+        warnings.push(format!(
+            "{shown}: {} not used: cdnctl takes AWS credentials, region and endpoint from the environment, --profile/--region, or ~/.aws/config and ~/.aws/credentials",
+            match aws.as_slice() {
+                [one] => format!("{one} is"),
+                many => format!("{} are", many.join(", ")),
+            }
+        ));
+    }
     for (key, value) in pairs {
-        if std::env::var_os(&key).is_none() {
+        if KNOWN.contains(&key.as_str()) && std::env::var_os(&key).is_none() {
             // Before any thread starts (run.rs calls this first thing).
             std::env::set_var(key, value);
         }
     }
     Ok(warnings)
+}
+
+/// A variable the AWS SDK reads to choose the account, region or endpoint
+/// (not an app's own `AWS_STORAGE_BUCKET_NAME` or `AWS_S3_CUSTOM_DOMAIN`).
+fn is_sdk_setting(key: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_CA_BUNDLE",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_USE_FIPS_ENDPOINT",
+        "AWS_USE_DUALSTACK_ENDPOINT",
+    ];
+    const PREFIXES: &[&str] = &[
+        "AWS_ENDPOINT_URL",
+        "AWS_ROLE_",
+        "AWS_WEB_IDENTITY_",
+        "AWS_CONTAINER_",
+        "AWS_EC2_METADATA_",
+    ];
+    NAMES.contains(&key) || PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// The file's name as shown and its text; `None` without `path` and `./.env`.
+fn read(path: Option<&Path>) -> Result<Option<(String, String)>, String> {
+    match path {
+        Some(p) => {
+            let shown = p.display().to_string();
+            let text = std::fs::read_to_string(p).map_err(|e| format!("--env-file: cannot load {shown}: {e}"))?;
+            Ok(Some((shown, text)))
+        }
+        None => match std::fs::read_to_string(".env") {
+            Ok(text) => Ok(Some((".env".to_string(), text))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!(".env: cannot load ./.env: {e}")),
+        },
+    }
 }
 
 /// Warnings for variables of the environment itself: only `CDN_` ones, the
@@ -183,6 +246,27 @@ mod tests {
             "AWS_REGION",
         ] {
             assert_eq!(misspelt(fine), None, "{fine}");
+        }
+    }
+
+    #[test]
+    fn the_sdks_variables_are_told_from_an_apps_own_aws_names() {
+        for sdk in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_PROFILE",
+            "AWS_REGION",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ROLE_ARN",
+        ] {
+            assert!(is_sdk_setting(sdk), "{sdk}");
+        }
+        for app in [
+            "AWS_STORAGE_BUCKET_NAME",
+            "AWS_S3_CUSTOM_DOMAIN",
+            "AWS_S3_REGION_NAME",
+            "BUCKET_NAME",
+        ] {
+            assert!(!is_sdk_setting(app), "{app}");
         }
     }
 

@@ -14,6 +14,7 @@ use futures_util::{stream, StreamExt as _};
 use super::listing::{ObjectHeaders, RemoteObject};
 use super::scan::LocalFile;
 use crate::aws::{describe, Clients, Waiting};
+use crate::exit::Failed;
 use crate::resources::{bucket, distribution};
 use crate::spec::Spec;
 
@@ -52,8 +53,51 @@ pub async fn find_destination(clients: &Clients, spec: &Spec, waiting: &Waiting)
         ),
         bucket::State::Present(_) => {}
     };
-    let distribution_id = listing?.candidates.first().map(|(id, _)| id.clone());
+    let distribution_id = owned_distribution(clients, spec, listing?).await?;
     Ok(Destination { distribution_id })
+}
+
+/// The stack's distribution among those carrying its comment: the one with
+/// its ownership tag, as for `up`. A copy without the tag (made in the
+/// console, say) is not the stack's and gets no invalidation, and the
+/// stack's own is never left stale for it. Several tagged, or only untagged
+/// ones: refused before any write, as `up` refuses them.
+async fn owned_distribution(
+    clients: &Clients,
+    spec: &Spec,
+    listing: distribution::Listing,
+) -> anyhow::Result<Option<String>> {
+    let tags = futures_util::future::try_join_all(
+        listing
+            .candidates
+            .iter()
+            .map(|(id, arn)| distribution::tags_of(&clients.cloudfront, id, arn)),
+    )
+    .await?;
+    let (owned, foreign): (Vec<_>, Vec<_>) = listing
+        .candidates
+        .iter()
+        .zip(&tags)
+        .partition(|(_, tags)| spec.is_owned(tags));
+    let owned: Vec<&String> = owned.into_iter().map(|((id, _), _)| id).collect();
+    let refusal = match (owned.as_slice(), foreign.first()) {
+        ([], Some(((id, _), _))) => Some(format!(
+            "distribution {id}: carries this stack's comment but not its cdnctl:stack tag: run `cdnctl up --adopt` to take it over"
+        )),
+        ([_, rest @ ..], _) if !rest.is_empty() => Some(format!(
+            "distribution: several carry this stack's comment and tag ({} besides the first): delete the extra ones by hand",
+            rest.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+        _ => None,
+    };
+    if let Some(refusal) = refusal {
+        return Err(Failed::Refused(vec![
+            refusal,
+            "sync sends its invalidation to the stack's own distribution only".into(),
+        ])
+        .into());
+    }
+    Ok(owned.first().map(|id| id.to_string()))
 }
 
 /// Every object under `prefix`: one paginated ListObjectsV2, no HEAD. Keys

@@ -394,9 +394,12 @@ pub async fn pending_certificate(c: &Clients, domain: &str) -> String {
 /// The hosted zone that holds `domain`: the longest zone name it ends with,
 /// or a new zone for its parent.
 async fn zone_for(c: &Clients, domain: &str) -> String {
-    let zones = c.route53.list_hosted_zones().send().await.unwrap();
+    let mut zones = Vec::new();
+    let mut pages = c.route53.list_hosted_zones().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        zones.extend(page.unwrap().hosted_zones().to_vec());
+    }
     let best = zones
-        .hosted_zones()
         .iter()
         .filter(|z| format!("{domain}.").ends_with(&format!(".{}", z.name())))
         .max_by_key(|z| z.name().len());

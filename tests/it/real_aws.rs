@@ -244,7 +244,7 @@ fn removing_the_domain_removes_its_records_and_certificate() {
     let text = report.to_string();
     assert!(text.contains("leftover") && text.contains(&domain), "{report}");
 
-    stack.run(&["up"]).ok();
+    stack.run(&["up", "--remove-domain"]).ok();
     assert!(block_on(records_of(&c, &zone_id, &domain)).is_empty(), "records left");
     assert!(
         block_on(inspect::certificates(&c, &domain)).is_empty(),

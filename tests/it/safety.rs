@@ -468,3 +468,102 @@ fn one_waiting_up_takes_every_step_of_a_domain_move() {
     stack.run_without_writes(&["up"]).ok();
     stack.run(&["status"]).ok();
 }
+
+/// How many invalidations distribution `id` has received.
+fn invalidation_count(c: &crate::harness::Clients, id: &str) -> usize {
+    let list = block_on(c.cloudfront.list_invalidations().distribution_id(id).send()).unwrap();
+    list.invalidation_list().map_or(0, |l| l.items().len())
+}
+
+#[test]
+fn sync_invalidates_the_stacks_own_distribution_not_an_untagged_copy() {
+    let stack = Stack::new("synccopy");
+    let c = clients(&stack);
+    // A distribution made by hand before the stack's (so ListDistributions
+    // gives it first), later given the stack's comment, as a copy made in
+    // the console would carry it; without cdnctl's tag.
+    let copy = block_on(inspect::distribution_reading(&c, &stack.bucket));
+    stack.run(&["up"]).ok();
+    let own = block_on(distribution_of(&c, &stack.bucket)).unwrap().id;
+    let dir = stack.dir().join("site");
+    crate::sync::write(&dir, "index.html", b"<h1>v1</h1>");
+    crate::sync::sync(&stack, &dir, &[]).ok();
+    block_on(async {
+        let current = c.cloudfront.get_distribution_config().id(&copy).send().await.unwrap();
+        let mut config = current.distribution_config.unwrap();
+        config.comment = format!("cdnctl: {}", stack.bucket);
+        c.cloudfront
+            .update_distribution()
+            .id(&copy)
+            .if_match(current.e_tag.unwrap())
+            .distribution_config(config)
+            .send()
+            .await
+            .unwrap();
+    });
+
+    crate::sync::write(&dir, "index.html", b"<h1>v2</h1>");
+    let out = crate::sync::sync(&stack, &dir, &[]).ok().json();
+    assert_eq!(out["invalidation"]["path_count"], 2, "{out}");
+    assert_eq!(
+        invalidation_count(&c, &own),
+        1,
+        "the stack's distribution was left stale"
+    );
+    assert_eq!(invalidation_count(&c, &copy), 0, "the untagged copy was invalidated");
+
+    // Tagged as the stack's too, the copy makes two: sync refuses, writing nothing.
+    set_owner_tag(&c, &copy, Some(&stack.bucket));
+    crate::sync::write(&dir, "index.html", b"<h1>v3</h1>");
+    let run = stack.run_without_writes(&["sync", dir.to_str().unwrap()]).code(1);
+    assert!(
+        run.stderr.contains("several carry this stack's comment and tag") && run.stderr.contains(&own),
+        "{}",
+        run.stderr
+    );
+
+    // Neither tagged (the stack's own untagged by hand): refused, naming the
+    // first, rather than published with nothing invalidated.
+    set_owner_tag(&c, &copy, None);
+    set_owner_tag(&c, &own, None);
+    let run = stack.run_without_writes(&["sync", dir.to_str().unwrap()]).code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "distribution {copy}: carries this stack's comment but not its cdnctl:stack tag"
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Put cdnctl's ownership tag on distribution `id` (naming `owner`), or take it off.
+fn set_owner_tag(c: &crate::harness::Clients, id: &str, owner: Option<&str>) {
+    use aws_sdk_cloudfront::types::{Tag, TagKeys, Tags};
+    block_on(async {
+        let d = c.cloudfront.get_distribution().id(id).send().await.unwrap();
+        let arn = d.distribution.unwrap().arn;
+        match owner {
+            Some(owner) => {
+                let tag = Tag::builder().key("cdnctl:stack").value(owner).build().unwrap();
+                let tags = Tags::builder().items(tag).build();
+                c.cloudfront
+                    .tag_resource()
+                    .resource(arn)
+                    .tags(tags)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            None => {
+                let keys = TagKeys::builder().items("cdnctl:stack").build();
+                c.cloudfront
+                    .untag_resource()
+                    .resource(arn)
+                    .tag_keys(keys)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+}
