@@ -59,18 +59,17 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
             dns::Zone::Unusable(why) => Err(why),
         }))
     };
-    let (stack, listing, objects, records) = tokio::join!(
+    // The stack's own distribution (its ownership tag, as for `sync`), never
+    // a copy carrying only its comment.
+    let (stack, objects, records) = tokio::join!(
         remote::find_destination(clients, spec, waiting),
-        distribution::list(&clients.cloudfront, spec),
         remote::list(&clients.s3, bucket, ""),
         records
     );
-    stack?;
-    let (id, arn) = listing?
-        .candidates
-        .first()
-        .cloned()
-        .ok_or_else(|| anyhow!("stack {bucket}: no distribution serves the bucket: run `cdnctl up` first"))?;
+    let stack = stack?;
+    let (Some(id), Some(arn)) = (stack.distribution_id, stack.distribution_arn) else {
+        anyhow::bail!("stack {bucket}: no distribution serves the bucket: run `cdnctl up` first");
+    };
     let dist = distribution::observe(&clients.cloudfront, &id, &arn)
         .await?
         .ok_or_else(|| anyhow!("distribution {id}: gone while checking: run `cdnctl up`"))?;

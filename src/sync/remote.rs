@@ -20,6 +20,8 @@ use crate::spec::Spec;
 
 pub struct Destination {
     pub distribution_id: Option<String>,
+    /// Its ARN, for reading its tags and configuration.
+    pub distribution_arn: Option<String>,
 }
 
 /// The stack's bucket and distribution, or a clear refusal.
@@ -53,8 +55,12 @@ pub async fn find_destination(clients: &Clients, spec: &Spec, waiting: &Waiting)
         ),
         bucket::State::Present(_) => {}
     };
-    let distribution_id = owned_distribution(clients, spec, listing?).await?;
-    Ok(Destination { distribution_id })
+    let owned = owned_distribution(clients, spec, listing?).await?;
+    let (distribution_id, distribution_arn) = owned.unzip();
+    Ok(Destination {
+        distribution_id,
+        distribution_arn,
+    })
 }
 
 /// The stack's distribution among those carrying its comment: the one with
@@ -66,7 +72,7 @@ async fn owned_distribution(
     clients: &Clients,
     spec: &Spec,
     listing: distribution::Listing,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<(String, String)>> {
     let tags = futures_util::future::try_join_all(
         listing
             .candidates
@@ -79,14 +85,14 @@ async fn owned_distribution(
         .iter()
         .zip(&tags)
         .partition(|(_, tags)| spec.is_owned(tags));
-    let owned: Vec<&String> = owned.into_iter().map(|((id, _), _)| id).collect();
+    let owned: Vec<&(String, String)> = owned.into_iter().map(|(candidate, _)| candidate).collect();
     let refusal = match (owned.as_slice(), foreign.first()) {
         ([], Some(((id, _), _))) => Some(format!(
             "distribution {id}: carries this stack's comment but not its cdnctl:stack tag: run `cdnctl up --adopt` to take it over"
         )),
         ([_, rest @ ..], _) if !rest.is_empty() => Some(format!(
             "distribution: several carry this stack's comment and tag ({} besides the first): delete the extra ones by hand",
-            rest.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", ")
+            rest.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", ")
         )),
         _ => None,
     };
@@ -97,7 +103,7 @@ async fn owned_distribution(
         ])
         .into());
     }
-    Ok(owned.first().map(|id| id.to_string()))
+    Ok(owned.first().map(|&candidate| candidate.clone()))
 }
 
 /// Every object under `prefix`: one paginated ListObjectsV2, no HEAD. Keys

@@ -511,6 +511,22 @@ fn sync_invalidates_the_stacks_own_distribution_not_an_untagged_copy() {
         "the stack's distribution was left stale"
     );
     assert_eq!(invalidation_count(&c, &copy), 0, "the untagged copy was invalidated");
+    // `check` probes the stack's own distribution too, not the copy.
+    let emu = crate::harness::emulator();
+    let checked = stack
+        .run_without_writes(&[
+            "check",
+            "--json",
+            "--connect-to",
+            &format!(":443:{}", emu.edge_https),
+            "--connect-to",
+            &format!(":80:{}", emu.edge_http),
+            "--ca-bundle",
+            emu.ca_bundle.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(checked["distribution"], own.as_str(), "{checked}");
 
     // Tagged as the stack's too, the copy makes two: sync refuses, writing nothing.
     set_owner_tag(&c, &copy, Some(&stack.bucket));
