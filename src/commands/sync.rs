@@ -3,7 +3,7 @@
 //! CloudFront holds stale, then delete what is gone; one writing run per
 //! prefix at a time (a lease in the prefix's state, `sync/lease.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::anyhow;
 
@@ -184,6 +184,10 @@ impl Pipeline<'_> {
         for w in &local.warnings {
             self.printer.warn(w);
         }
+        let mut local = local;
+        if let Ok(s) = &seen {
+            self.leave_nested(&mut local.files, &s.objects);
+        }
         if local.files.is_empty() && !(opts.delete && opts.max_deletes.is_unlimited()) {
             return Err(Failed::Refused(vec![format!(
                 "DIR: {} holds no files to publish (did the build or collectstatic run?)",
@@ -196,6 +200,33 @@ impl Pipeline<'_> {
             files: local.files,
             seen,
         })
+    }
+
+    /// Files of DIR under a nested prefix that is synced on its own (it has
+    /// its own `.cdnctl/state.json`) are that prefix's: never overwritten
+    /// from here, with one warning.
+    fn leave_nested(&self, files: &mut Vec<LocalFile>, objects: &BTreeMap<String, RemoteObject>) {
+        let nested = decide::nested_prefixes(objects, &self.opts.prefix);
+        if nested.is_empty() {
+            return;
+        }
+        let before = files.len();
+        let mut under: BTreeSet<&str> = BTreeSet::new();
+        files.retain(|f| match nested.iter().find(|p| f.key.starts_with(p.as_str())) {
+            Some(p) => {
+                under.insert(p.as_str());
+                false
+            }
+            None => true,
+        });
+        if files.len() < before {
+            let prefixes = under.into_iter().collect::<Vec<_>>().join(", ");
+            self.printer.warn(&format!(
+                "skipped {} file(s) under {prefixes}: published on its own (it has a .cdnctl/state.json), \
+                 so sync them there with --prefix; nothing under it is uploaded or deleted from here",
+                before - files.len()
+            ));
+        }
     }
 
     /// Diff, then take the lease before any write; read again (up to

@@ -116,7 +116,7 @@ pub async fn decide(
 }
 
 /// Prefixes under `prefix` that hold a state of their own: synced on their own.
-fn nested_prefixes(objects: &BTreeMap<String, RemoteObject>, prefix: &str) -> Vec<String> {
+pub fn nested_prefixes(objects: &BTreeMap<String, RemoteObject>, prefix: &str) -> Vec<String> {
     objects
         .keys()
         .filter_map(|k| k.strip_suffix(".cdnctl/state.json"))

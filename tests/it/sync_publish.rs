@@ -137,6 +137,18 @@ fn a_root_sync_never_overwrites_a_nested_prefix_s_state() {
         );
         assert_eq!(body(&c, b, "blog/.cdnctl/state.json"), state, "{extra:?}");
     }
+
+    // Nor its files: an older copy of the blog inside the root's DIR is the
+    // blog's to publish, not the root's (and not the root's to delete).
+    write(&dir, "blog/index.html", b"<h1>old blog</h1>");
+    let run = sync(&stack, &dir, &["--delete", "--delete-grace", "0"]).ok();
+    assert!(
+        run.stderr.contains("skipped 1 file(s) under blog/: published on its own"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(body(&c, b, "blog/index.html"), b"<h1>blog</h1>");
+    assert_eq!(run.json()["deleted"], 0, "{}", run.stdout);
 }
 
 /// The object keys of the PUTs in `requests` (uploads and header copies), in
