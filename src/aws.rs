@@ -308,11 +308,6 @@ impl Waiting {
     }
 }
 
-/// A refusal with this code.
-pub fn is_code<E: ProvideErrorMetadata>(codes: &'static [&'static str]) -> impl Fn(&SdkError<E, HttpResponse>) -> bool {
-    move |e| code(e).is_some_and(|c| codes.contains(&c))
-}
-
 /// The error code AWS answered with, if it answered.
 pub fn code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<&str> {
     match err {

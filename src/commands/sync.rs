@@ -11,6 +11,7 @@ use super::now;
 use crate::aws::{Clients, Waiting};
 use crate::exit::{Exit, Failed};
 use crate::output::Printer;
+use crate::resources::distribution;
 use crate::spec::Spec;
 use crate::sync::decide::{self, Decided};
 use crate::sync::diff::Publish;
@@ -495,7 +496,7 @@ impl Pipeline<'_> {
             "invalidation",
             "CloudFront's limits (3,000 paths, 15 wildcards in progress) are full: waiting for room",
         );
-        let sent = transfer::invalidate(&clients.cloudfront, dist, &b.paths, &b.reference, self.waiting, room)
+        let sent = distribution::invalidate(&clients.cloudfront, dist, &b.paths, &b.reference, self.waiting, room)
             .await
             .map_err(|e| {
                 Failed::PartWay(format!(

@@ -6,7 +6,7 @@ mod cache;
 mod config;
 mod steps;
 
-pub use cache::forget_cors_answers;
+pub use cache::{forget_cors_answers, invalidate};
 use config::tags;
 pub use config::{new_config, reconcile, tag_differences, Links};
 pub use steps::{apply, down, up, Step};

@@ -380,46 +380,6 @@ pub async fn delete(s3: &Client, bucket: &str, keys: &[String], jobs: usize) -> 
         .map(drop)
 }
 
-/// Create the invalidation; returns its id. CloudFront's limits (3,000 paths
-/// and 15 wildcards) count every invalidation in progress on the
-/// distribution: while others fill them (TooManyInvalidationsInProgress),
-/// try again until `waiting` runs out, telling `progress`.
-pub async fn invalidate(
-    cf: &aws_sdk_cloudfront::Client,
-    distribution_id: &str,
-    paths: &[String],
-    reference: &str,
-    waiting: &Waiting,
-    progress: impl FnMut(&str, Duration),
-) -> anyhow::Result<String> {
-    use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
-    let batch = InvalidationBatch::builder()
-        .caller_reference(reference)
-        .paths(
-            Paths::builder()
-                .quantity(paths.len() as i32)
-                .set_items(Some(paths.to_vec()))
-                .build()?,
-        )
-        .build()?;
-    let out = waiting
-        .send(
-            crate::aws::is_code(&["TooManyInvalidationsInProgress"]),
-            progress,
-            format!("distribution {distribution_id}: CreateInvalidation"),
-            || {
-                cf.create_invalidation()
-                    .distribution_id(distribution_id)
-                    .invalidation_batch(batch.clone())
-                    .send()
-            },
-        )
-        .await?;
-    out.invalidation
-        .map(|i| i.id)
-        .ok_or_else(|| anyhow!("distribution {distribution_id}: CreateInvalidation returned no invalidation"))
-}
-
 /// Poll until the invalidation is Completed.
 pub async fn wait_invalidated(
     cf: &aws_sdk_cloudfront::Client,

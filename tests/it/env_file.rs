@@ -33,14 +33,18 @@ fn aws_keys_in_dotenv_do_not_beat_the_shells_profile() {
     )
     .unwrap();
 
-    let out = shell
-        .command(&["status", "--json"])
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_REGION")
-        .env("AWS_PROFILE", "p")
-        .output()
-        .unwrap();
+    // The shell has a profile and no keys of its own.
+    let with_profile = |args: &[&str]| {
+        shell
+            .command(args)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_REGION")
+            .env("AWS_PROFILE", "p")
+            .output()
+            .unwrap()
+    };
+    let out = with_profile(&["status", "--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{stderr}");
     assert!(
@@ -62,14 +66,7 @@ fn aws_keys_in_dotenv_do_not_beat_the_shells_profile() {
 
     // The .env's cdnctl settings still count (its price class), and the
     // bucket would be made in the profile's region, not the .env's.
-    let out = shell
-        .command(&["up", "--dry-run"])
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_REGION")
-        .env("AWS_PROFILE", "p")
-        .output()
-        .unwrap();
+    let out = with_profile(&["up", "--dry-run"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("price class: PriceClass_200"), "{stderr}");

@@ -143,7 +143,8 @@ fn a_root_sync_never_overwrites_a_nested_prefix_s_state() {
     write(&dir, "blog/index.html", b"<h1>old blog</h1>");
     let run = sync(&stack, &dir, &["--delete", "--delete-grace", "0"]).ok();
     assert!(
-        run.stderr.contains("skipped 1 file(s) under blog/: published on its own"),
+        run.stderr
+            .contains("skipped 1 file(s) under blog/: published on its own"),
         "{}",
         run.stderr
     );

@@ -55,19 +55,28 @@ pub fn forget_cors_answers(id: Option<&str>, removed: &[String], now: i64) -> Pa
     part
 }
 
-/// Create the invalidation of every path; its id. While too many are in
-/// progress (CloudFront allows 15 wildcard paths at once), try again within
-/// `waiting`.
-pub async fn invalidate_everything(
+/// Create an invalidation of `paths` on distribution `id`; its id. Its
+/// limits (3,000 paths and 15 wildcards) count every invalidation in
+/// progress on the distribution: while others fill them
+/// (TooManyInvalidationsInProgress), try again until `waiting` runs out,
+/// telling `progress`. `sync` invalidates what it changed; `up` every path
+/// after narrowed CORS rules.
+pub async fn invalidate(
     cf: &Client,
     id: &str,
+    paths: &[String],
     reference: &str,
     waiting: &Waiting,
     progress: impl FnMut(&str, Duration),
 ) -> anyhow::Result<String> {
     let batch = InvalidationBatch::builder()
         .caller_reference(reference)
-        .paths(Paths::builder().quantity(1).items(EVERYTHING).build()?)
+        .paths(
+            Paths::builder()
+                .quantity(paths.len() as i32)
+                .set_items(Some(paths.to_vec()))
+                .build()?,
+        )
         .build()?;
     let out = waiting
         .send(

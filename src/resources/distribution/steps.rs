@@ -97,14 +97,15 @@ pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
         Step::Invalidate { id, reference, removed } => {
             let label = format!("distribution {id}");
             let progress = printer.on_refusal(&label, "waiting for other invalidations to complete");
-            let made = super::cache::invalidate_everything(cf, id, reference, waiting, progress)
-                .await
-                .map_err(|e| {
-                    e.context(format!(
-                        "the edge may still serve cached CORS answers allowing {removed}: \
+            let made =
+                super::cache::invalidate(cf, id, &[super::cache::EVERYTHING.into()], reference, waiting, progress)
+                    .await
+                    .map_err(|e| {
+                        e.context(format!(
+                            "the edge may still serve cached CORS answers allowing {removed}: \
                          `aws cloudfront create-invalidation --distribution-id {id} --paths '/*'` removes them"
-                    ))
-                })?;
+                        ))
+                    })?;
             Learned::Note(format!(
                 "distribution {id}: invalidation {made} of /* in progress, for cached CORS answers allowing {removed}: \
                  CloudFront finishes it within minutes (not waited for)"
