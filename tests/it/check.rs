@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::harness::{block_on, clients, emulator, write, Run, Stack};
+use crate::harness::{block_on, clients, collectstatic_site, emulator, to_edge, trust_emulator, Run, Stack};
 use crate::inspect::{change_record, distribution_of, edit_distribution, invalidate};
 
 /// A small site: a Django manifest and its hashed files, a font, a module
@@ -16,21 +16,7 @@ use crate::inspect::{change_record, distribution_of, edit_distribution, invalida
 fn site(stack: &Stack) -> PathBuf {
     let dir = stack.dir().join("site");
     let _ = std::fs::remove_dir_all(&dir);
-    for (rel, content) in [
-        ("css/site.5af66c1b1797.css", &b"body{color:red}"[..]),
-        ("js/app.0123456789ab.js", b"export const a = 1;"),
-        ("fonts/f.woff2", b"wOF2"),
-        ("index.html", b"<h1>v1</h1>"),
-        ("robots.txt", b"User-agent: *"),
-    ] {
-        write(&dir, rel, content);
-    }
-    let manifest = json!({"paths": {
-        "css/site.css": "css/site.5af66c1b1797.css",
-        "js/app.js": "js/app.0123456789ab.js",
-    }, "version": "1.1"});
-    write(&dir, "staticfiles.json", manifest.to_string().as_bytes());
-    dir
+    collectstatic_site(dir, &[("index.html", b"<h1>v1</h1>")])
 }
 
 /// `up`, then `sync` of the small site; error responses are not kept at the
@@ -53,22 +39,6 @@ fn check_with(stack: &Stack, flags: &[String]) -> Run {
     let mut args = vec!["check", "--json"];
     args.extend(flags.iter().map(String::as_str));
     stack.run_without_writes(&args)
-}
-
-/// `--connect-to` flags that send the site's https and http to the edge.
-fn to_edge() -> Vec<String> {
-    let emu = emulator();
-    vec![
-        "--connect-to".into(),
-        format!(":443:{}", emu.edge_https),
-        "--connect-to".into(),
-        format!(":80:{}", emu.edge_http),
-    ]
-}
-
-/// `--ca-bundle` naming the CA that signs the emulator's certificates.
-fn trust_emulator() -> Vec<String> {
-    vec!["--ca-bundle".into(), emulator().ca_bundle.to_str().unwrap().into()]
 }
 
 /// The failed probes: (probe, message).

@@ -5,41 +5,19 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::harness::{block_on, clients, emulator, root, write, Run, Stack};
+use crate::harness::{self, block_on, clients, collectstatic_site, root, Run, Stack};
 use crate::inspect::keys;
 
-/// A collectstatic-like build: a manifest, its hashed files, a font, a page.
+/// A collectstatic-like build: a manifest, its hashed files, a font.
 fn site(stack: &Stack) -> PathBuf {
-    let dir = stack.dir().join("static");
-    for (rel, content) in [
-        ("css/site.5af66c1b1797.css", &b"body{color:red}"[..]),
-        ("js/app.0123456789ab.js", b"export const a = 1;"),
-        ("fonts/f.woff2", b"wOF2"),
-        ("robots.txt", b"User-agent: *"),
-    ] {
-        write(&dir, rel, content);
-    }
-    let manifest = json!({"paths": {
-        "css/site.css": "css/site.5af66c1b1797.css",
-        "js/app.js": "js/app.0123456789ab.js",
-    }, "version": "1.1"});
-    write(&dir, "staticfiles.json", manifest.to_string().as_bytes());
-    dir
+    collectstatic_site(stack.dir().join("static"), &[])
 }
 
-/// `--connect-to` flags that send the site's https and http to the edge.
+/// The flags that send the site to the emulator's edge and trust its CA.
 fn to_edge() -> Vec<String> {
-    let emu = emulator();
-    vec![
-        "--connect-to".into(),
-        format!(":443:{}", emu.edge_https),
-        "--connect-to".into(),
-        format!(":80:{}", emu.edge_http),
-        "--ca-bundle".into(),
-        emu.ca_bundle.to_str().unwrap().into(),
-    ]
+    [harness::to_edge(), harness::trust_emulator()].concat()
 }
 
 fn deploy(stack: &Stack, extra: &[&str], through: &[String]) -> Run {

@@ -428,6 +428,42 @@ pub fn write(dir: &Path, rel: &str, content: &[u8]) {
     std::fs::write(path, content).unwrap();
 }
 
+/// A collectstatic-like build in `dir`: staticfiles.json, the hashed files it
+/// names, a font, robots.txt, and `extra`. Returns `dir`.
+pub fn collectstatic_site(dir: PathBuf, extra: &[(&str, &[u8])]) -> PathBuf {
+    let files: [(&str, &[u8]); 4] = [
+        ("css/site.5af66c1b1797.css", b"body{color:red}"),
+        ("js/app.0123456789ab.js", b"export const a = 1;"),
+        ("fonts/f.woff2", b"wOF2"),
+        ("robots.txt", b"User-agent: *"),
+    ];
+    for (rel, content) in files.iter().chain(extra) {
+        write(&dir, rel, content);
+    }
+    let manifest = serde_json::json!({"paths": {
+        "css/site.css": "css/site.5af66c1b1797.css",
+        "js/app.js": "js/app.0123456789ab.js",
+    }, "version": "1.1"});
+    write(&dir, "staticfiles.json", manifest.to_string().as_bytes());
+    dir
+}
+
+/// `--connect-to` flags that send the site's https and http to the emulator's edge.
+pub fn to_edge() -> Vec<String> {
+    let emu = emulator();
+    vec![
+        "--connect-to".into(),
+        format!(":443:{}", emu.edge_https),
+        "--connect-to".into(),
+        format!(":80:{}", emu.edge_http),
+    ]
+}
+
+/// `--ca-bundle` naming the CA that signs the emulator's certificates.
+pub fn trust_emulator() -> Vec<String> {
+    vec!["--ca-bundle".into(), emulator().ca_bundle.to_str().unwrap().into()]
+}
+
 /// Run a future to completion on a fresh runtime (tests are synchronous).
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

@@ -317,18 +317,7 @@ async fn alias_record(
         )
         .build()
         .unwrap();
-    let change = Change::builder()
-        .action(ChangeAction::Upsert)
-        .resource_record_set(record)
-        .build()
-        .unwrap();
-    c.route53
-        .change_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    inspect::change_record(c, zone_id, ChangeAction::Upsert, record).await;
 }
 
 #[test]
@@ -512,20 +501,10 @@ fn sync_invalidates_the_stacks_own_distribution_not_an_untagged_copy() {
     );
     assert_eq!(invalidation_count(&c, &copy), 0, "the untagged copy was invalidated");
     // `check` probes the stack's own distribution too, not the copy.
-    let emu = crate::harness::emulator();
-    let checked = stack
-        .run_without_writes(&[
-            "check",
-            "--json",
-            "--connect-to",
-            &format!(":443:{}", emu.edge_https),
-            "--connect-to",
-            &format!(":80:{}", emu.edge_http),
-            "--ca-bundle",
-            emu.ca_bundle.to_str().unwrap(),
-        ])
-        .ok()
-        .json();
+    let through = [crate::harness::to_edge(), crate::harness::trust_emulator()].concat();
+    let mut args = vec!["check", "--json"];
+    args.extend(through.iter().map(String::as_str));
+    let checked = stack.run_without_writes(&args).ok().json();
     assert_eq!(checked["distribution"], own.as_str(), "{checked}");
 
     // Tagged as the stack's too, the copy makes two: sync refuses, writing nothing.
