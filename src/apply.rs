@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 
 use crate::aws::{Clients, Waiting};
 use crate::observe::World;
-use crate::output::Printer;
+use crate::events::Events;
 use crate::plan::{Change, Plan, Step};
 pub use crate::resources::step::Facts;
 use crate::resources::step::{Cx, Learned, Stage};
@@ -41,7 +41,7 @@ pub async fn apply(
     plan: &Plan,
     mut facts: Facts,
     waiting: &Waiting,
-    printer: &Printer,
+    events: &dyn Events,
 ) -> anyhow::Result<Facts> {
     facts.drop_public_reads = plan.drop_public_reads;
     let mut stages: Vec<Stage> = plan.changes.iter().map(|c| c.step.stage()).collect();
@@ -55,14 +55,14 @@ pub async fn apply(
             spec,
             facts: &snapshot,
             waiting,
-            printer,
+            events,
         };
         let results = join_all(changes.iter().map(|c| {
             let cx = &cx;
             async move {
                 let result = run(&c.step, cx).await;
                 if result.is_ok() && c.step.is_write() {
-                    printer.done(&format!("{}: {}", c.resource, c.action));
+                    events.done(&format!("{}: {}", c.resource, c.action));
                 }
                 result
             }

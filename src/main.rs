@@ -7,6 +7,7 @@ mod check;
 mod ci;
 mod cli;
 mod commands;
+mod events;
 mod exit;
 mod generate;
 mod hint;

@@ -259,16 +259,42 @@ impl Drop for Progress {
 }
 
 impl Printer {
-    /// A callback for a wait that may not happen: the first time AWS refuses
-    /// (`code`), it shows `what` as progress for `label`; later refusals
-    /// update it. The progress ends when the callback is dropped.
+    /// A callback for a wait that may not happen (see [`crate::events::on_refusal`]).
     pub fn on_refusal<'a>(&'a self, label: &str, what: &'a str) -> impl FnMut(&str, Duration) + Clone + 'a {
-        let label = label.to_string();
-        let shown: std::sync::Arc<std::sync::Mutex<Option<Progress>>> = Default::default();
-        move |code: &str, waited: Duration| {
-            let mut shown = shown.lock().unwrap_or_else(|e| e.into_inner());
-            let progress = shown.get_or_insert_with(|| self.progress(&label, what));
-            progress.status(&format!("{code}, retrying ({}s)", waited.as_secs()));
-        }
+        crate::events::on_refusal(self, label, what)
+    }
+}
+
+impl crate::events::Status for Progress {
+    fn status(&self, status: &str) {
+        Progress::status(self, status)
+    }
+}
+
+impl crate::events::Transfer for TransferBar {
+    fn file_done(&self, bytes: u64, done: usize, files: usize) {
+        TransferBar::file_done(self, bytes, done, files)
+    }
+    fn finish(&self) {
+        TransferBar::finish(self)
+    }
+}
+
+/// The printer is what the inner layers report to.
+impl crate::events::Events for Printer {
+    fn info(&self, line: &str) {
+        Printer::info(self, line)
+    }
+    fn done(&self, line: &str) {
+        Printer::done(self, line)
+    }
+    fn warn(&self, line: &str) {
+        Printer::warn(self, line)
+    }
+    fn progress(&self, label: &str, what: &str) -> Box<dyn crate::events::Status> {
+        Box::new(Printer::progress(self, label, what))
+    }
+    fn transfer(&self, files: usize, bytes: u64) -> Box<dyn crate::events::Transfer> {
+        Box::new(Printer::transfer(self, files, bytes))
     }
 }

@@ -163,7 +163,7 @@ pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
         }
         Step::Delete { id } => {
             let label = format!("origin access control {name}");
-            let progress = cx.printer.on_refusal(
+            let progress = crate::events::on_refusal(cx.events, 
                 &label,
                 "waiting for CloudFront to release it (minutes after the distribution is deleted)",
             );

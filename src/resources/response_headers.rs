@@ -313,7 +313,7 @@ pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
         Step::Delete { id } => {
             let name = crate::spec::headers_policy_name(&cx.spec.bucket);
             let label = format!("response headers policy {name}");
-            let progress = cx.printer.on_refusal(&label, "waiting for CloudFront to release it");
+            let progress = crate::events::on_refusal(cx.events, &label, "waiting for CloudFront to release it");
             delete(cf, id, &name, cx.waiting, progress).await?;
             Learned::Nothing
         }

@@ -6,7 +6,7 @@
 use anyhow::Context as _;
 
 use crate::aws::{Clients, Waiting};
-use crate::output::Printer;
+use crate::events::Events;
 use crate::resources::distribution;
 use crate::spec::Spec;
 
@@ -105,7 +105,7 @@ pub enum Learned {
     Note(String),
 }
 
-/// Everything a step may use while it runs. The printer is used only for
+/// Everything a step may use while it runs. Events are used only for
 /// progress while waiting (`on_refusal`, `progress`) and the lines saying a
 /// wait ended.
 pub struct Cx<'a> {
@@ -113,7 +113,7 @@ pub struct Cx<'a> {
     pub spec: &'a Spec,
     pub facts: &'a Facts,
     pub waiting: &'a Waiting,
-    pub printer: &'a Printer,
+    pub events: &'a dyn Events,
 }
 
 /// One resource's part of a plan: its steps, each with the words that show

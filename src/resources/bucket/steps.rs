@@ -54,7 +54,7 @@ pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
                 *setting,
                 policy,
                 cx.waiting,
-                cx.printer.on_refusal(&label, what),
+                crate::events::on_refusal(cx.events, &label, what),
             )
             .await?;
             Learned::Nothing

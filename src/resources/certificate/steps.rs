@@ -71,7 +71,7 @@ async fn delete(cx: &Cx<'_>, arn: &str, zone_id: Option<&str>, wait: bool) -> an
     let (acm, route53, waiting) = (&cx.clients.acm, &cx.clients.route53, cx.waiting);
     let cert = super::observe(acm, arn).await?;
     let label = format!("certificate {arn}");
-    let progress = cx.printer.on_refusal(
+    let progress = crate::events::on_refusal(cx.events, 
         &label,
         "waiting for ACM to release it (it stays in use for minutes after CloudFront stops using it)",
     );
@@ -118,7 +118,7 @@ async fn delete(cx: &Cx<'_>, arn: &str, zone_id: Option<&str>, wait: bool) -> an
 /// Write the certificate's validation records (one per name) into their
 /// zones and wait until ACM has issued it.
 async fn validate(cx: &Cx<'_>, arn: &str, domain: &str) -> anyhow::Result<()> {
-    let (acm, route53, waiting, printer) = (&cx.clients.acm, &cx.clients.route53, cx.waiting, cx.printer);
+    let (acm, route53, waiting, events) = (&cx.clients.acm, &cx.clients.route53, cx.waiting, cx.events);
     let zone_id = cx.facts.zone_id()?;
     let zone_name = cx.spec.domain.as_ref().map(|d| d.zone_name.as_str()).unwrap_or("");
     for (name, value) in super::validation_records(acm, arn, waiting.every).await? {
@@ -136,11 +136,11 @@ async fn validate(cx: &Cx<'_>, arn: &str, domain: &str) -> anyhow::Result<()> {
         }
     }
     let label = format!("certificate for {domain}");
-    let progress = printer.progress(&label, "waiting for DNS validation");
+    let progress = events.progress(&label, "waiting for DNS validation");
     let result = super::wait_issued(acm, arn, domain, waiting.every, waiting.timeout, |s| progress.status(s)).await;
-    progress.finish();
+    drop(progress);
     result?;
-    printer.done(&format!("{label}: issued"));
+    events.done(&format!("{label}: issued"));
     Ok(())
 }
 

@@ -56,10 +56,10 @@ impl Step {
 }
 
 pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
-    let (spec, cf, waiting, printer) = (cx.spec, &cx.clients.cloudfront, cx.waiting, cx.printer);
+    let (spec, cf, waiting, events) = (cx.spec, &cx.clients.cloudfront, cx.waiting, cx.events);
     Ok(match step {
         Step::Create => {
-            let progress = printer.on_refusal("distribution", "waiting for CloudFront to accept the new certificate");
+            let progress = crate::events::on_refusal(events, "distribution", "waiting for CloudFront to accept the new certificate");
             Learned::Distribution(super::create(cf, spec, cx.facts.links()?, waiting, progress).await?)
         }
         Step::Update { id, etag, config } => {
@@ -68,7 +68,7 @@ pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
             let (config, _) = super::reconcile(config, spec, links)?;
             let applied = |now: &_| super::reconcile(now, spec, links).is_ok_and(|(_, changes)| changes.is_empty());
             let label = format!("distribution {id}");
-            let progress = printer.on_refusal(&label, "waiting for CloudFront to accept the new certificate");
+            let progress = crate::events::on_refusal(events, &label, "waiting for CloudFront to accept the new certificate");
             super::update(cf, id, etag, config, Some(links), waiting, progress, applied).await?;
             Learned::Nothing
         }
@@ -87,16 +87,16 @@ pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
                 id.clone()
             };
             let label = format!("distribution {id}");
-            let progress = printer.progress(&label, "waiting for CloudFront to deploy");
+            let progress = events.progress(&label, "waiting for CloudFront to deploy");
             let result = super::wait_deployed(cf, &id, waiting.every, waiting.timeout, |s| progress.status(s)).await;
-            progress.finish();
+            drop(progress);
             result?;
-            printer.done(&format!("{label}: deployed"));
+            events.done(&format!("{label}: deployed"));
             Learned::Nothing
         }
         Step::Invalidate { id, reference, removed } => {
             let label = format!("distribution {id}");
-            let progress = printer.on_refusal(&label, "waiting for other invalidations to complete");
+            let progress = crate::events::on_refusal(events, &label, "waiting for other invalidations to complete");
             let made =
                 super::cache::invalidate(cf, id, &[super::cache::EVERYTHING.into()], reference, waiting, progress)
                     .await
@@ -113,7 +113,7 @@ pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
         }
         Step::Delete { id } => {
             let label = format!("distribution {id}");
-            let progress = printer.on_refusal(
+            let progress = crate::events::on_refusal(events, 
                 &label,
                 "disabled and deployed, waiting for CloudFront to allow the delete",
             );
