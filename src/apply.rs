@@ -1,39 +1,18 @@
-//! Apply: carry out a plan's changes, stage by stage, the changes of a stage
-//! concurrently. Each resource module applies its own steps; ids that later
-//! stages need (the new OAC's, the new distribution's ARN and domain) flow
-//! forward as `Facts`.
+//! Apply: carry out a plan's changes, each as soon as the changes it waits
+//! for are done (`Plan::waits`, from the facts each step needs and
+//! provides), independent ones concurrently. Each resource module applies
+//! its own steps; what a step learns (a new id, ARN, domain name) reaches the
+//! steps after it through `Facts`.
 
 use anyhow::anyhow;
-use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt as _};
 
 use crate::aws::{Clients, Waiting};
-use crate::observe::World;
 use crate::events::Events;
-use crate::plan::{Change, Plan, Step};
-pub use crate::resources::step::Facts;
-use crate::resources::step::{Cx, Learned, Stage};
-use crate::resources::{bucket, certificate, distribution, dns, oac, response_headers};
+use crate::plan::Plan;
+pub use crate::resources::kit::Facts;
+use crate::resources::kit::Cx;
 use crate::spec::Spec;
-
-impl Facts {
-    pub fn from(spec: &Spec, world: &World) -> Facts {
-        Facts {
-            oac_id: world.oac.as_ref().map(|o| o.id.clone()),
-            headers_policy_id: crate::plan::headers_policy_id(spec, world).map(String::from),
-            certificate_arn: crate::plan::certificate_arn(spec, world).map(String::from),
-            zone_id: world.zone_id.clone(),
-            distribution: world.distribution.as_ref().map(|d| distribution::Written {
-                id: d.id.clone(),
-                arn: d.arn.clone(),
-                domain_name: d.domain_name.clone(),
-            }),
-            keep_aliases: world.moving.keep_aliases().to_vec(),
-            deleted_objects: 0,
-            drop_public_reads: false,
-            notes: Vec::new(),
-        }
-    }
-}
 
 pub async fn apply(
     clients: &Clients,
@@ -44,52 +23,56 @@ pub async fn apply(
     events: &dyn Events,
 ) -> anyhow::Result<Facts> {
     facts.drop_public_reads = plan.drop_public_reads;
-    let mut stages: Vec<Stage> = plan.changes.iter().map(|c| c.step.stage()).collect();
-    stages.sort();
-    stages.dedup();
-    for stage in stages {
-        let changes: Vec<&Change> = plan.changes.iter().filter(|c| c.step.stage() == stage).collect();
-        let snapshot = facts.clone();
-        let cx = Cx {
-            clients,
-            spec,
-            facts: &snapshot,
-            waiting,
-            events,
-        };
-        let results = join_all(changes.iter().map(|c| {
-            let cx = &cx;
-            async move {
-                let result = run(&c.step, cx).await;
-                if result.is_ok() && c.step.is_write() {
-                    events.done(&format!("{}: {}", c.resource, c.action));
+    let waits = plan.waits();
+    if crate::resources::kit::rounds(&waits).is_none() {
+        return Err(anyhow!(
+            "the plan's steps wait for each other in a circle (a bug: please report it); nothing was changed"
+        ));
+    }
+    let count = plan.changes.len();
+    let (mut started, mut done) = (vec![false; count], vec![false; count]);
+    let mut running = FuturesUnordered::new();
+    let mut errors: Vec<(usize, String)> = Vec::new();
+    loop {
+        // After a failure nothing new starts; what runs is let finish.
+        if errors.is_empty() {
+            for i in 0..count {
+                if !started[i] && waits[i].iter().all(|&j| done[j]) {
+                    started[i] = true;
+                    // A step sees what was known when it started: everything
+                    // the steps it waits for learned.
+                    let facts = facts.clone();
+                    let change = &plan.changes[i];
+                    running.push(async move {
+                        let cx = Cx {
+                            clients,
+                            spec,
+                            facts: &facts,
+                            waiting,
+                            events,
+                        };
+                        let result = change.step.apply(&cx).await;
+                        if result.is_ok() && change.step.is_write() {
+                            events.done(&format!("{}: {}", change.resource, change.action));
+                        }
+                        (i, result)
+                    });
                 }
-                result
-            }
-        }))
-        .await;
-        let mut errors = Vec::new();
-        for result in results {
-            match result {
-                Ok(learned) => facts.learn(learned),
-                Err(e) => errors.push(format!("{e:#}")),
             }
         }
-        if !errors.is_empty() {
-            return Err(anyhow!("{}", errors.join("\n")));
+        let Some((i, result)) = running.next().await else {
+            break;
+        };
+        done[i] = true;
+        match result {
+            Ok(learned) => facts.learn(learned),
+            Err(e) => errors.push((i, format!("{e:#}"))),
         }
+    }
+    if !errors.is_empty() {
+        errors.sort();
+        let lines: Vec<String> = errors.into_iter().map(|(_, e)| e).collect();
+        return Err(anyhow!("{}", lines.join("\n")));
     }
     Ok(facts)
-}
-
-/// Hand the step to the module of its resource.
-async fn run(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
-    match step {
-        Step::Bucket(s) => bucket::apply(s, cx).await,
-        Step::Oac(s) => oac::apply(s, cx).await,
-        Step::HeadersPolicy(s) => response_headers::apply(s, cx).await,
-        Step::Certificate(s) => certificate::apply(s, cx).await,
-        Step::Distribution(s) => distribution::apply(s, cx).await,
-        Step::Dns(s) => dns::apply(s, cx).await,
-    }
 }

@@ -3,7 +3,7 @@
 //! `status` all go through here; only `up` and `down` apply the result.
 
 use crate::observe::World;
-use crate::resources::step::{Part, Stage};
+use crate::resources::kit::{Action, Cx, Fact, Learned, Part};
 use crate::resources::Kind;
 use crate::resources::{bucket, certificate, distribution, dns, oac, response_headers};
 use crate::spec::Spec;
@@ -16,55 +16,55 @@ mod up;
 pub use down::{down, DownOptions};
 pub use preflight::preflight;
 pub use removals::{explain, removals};
-pub use up::{certificate_arn, changes, headers_policy_id};
+pub use up::{changes, facts};
 
-/// One step of one resource. Each resource module defines its steps, their
-/// stage, and how they are applied; the plan only collects and orders them.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Step {
-    Bucket(bucket::Step),
-    Oac(oac::Step),
-    HeadersPolicy(response_headers::Step),
-    Certificate(certificate::Step),
-    Distribution(distribution::Step),
-    Dns(dns::Step),
-}
-
-impl Step {
-    pub fn stage(&self) -> Stage {
-        match self {
-            Step::Bucket(s) => s.stage(),
-            Step::Oac(s) => s.stage(),
-            Step::HeadersPolicy(s) => s.stage(),
-            Step::Certificate(s) => s.stage(),
-            Step::Distribution(s) => s.stage(),
-            Step::Dns(s) => s.stage(),
+/// The plan's steps: one variant per resource module, each wrapping that
+/// module's own `Step`. A new resource is one line here; its module says,
+/// through [`Action`], what each step needs, provides and does.
+macro_rules! steps {
+    ($($variant:ident($module:ident)),* $(,)?) => {
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Step {
+            $($variant($module::Step)),*
         }
-    }
 
-    /// The kind of resource it changes.
-    pub fn kind(&self) -> Kind {
-        match self {
-            Step::Bucket(_) => Kind::Bucket,
-            Step::Oac(_) => Kind::OriginAccessControl,
-            Step::HeadersPolicy(_) => Kind::ResponseHeadersPolicy,
-            Step::Certificate(_) => Kind::Certificate,
-            Step::Distribution(_) => Kind::Distribution,
-            Step::Dns(_) => Kind::DnsRecord,
+        impl Step {
+            /// The kind of resource it changes.
+            pub fn kind(&self) -> Kind {
+                match self {
+                    $(Step::$variant(_) => <$module::Step as Action>::KIND),*
+                }
+            }
+
+            /// The facts that must hold before it runs.
+            pub fn needs(&self) -> Vec<Fact> {
+                match self {
+                    $(Step::$variant(s) => s.needs()),*
+                }
+            }
+
+            /// The facts that hold once it has run.
+            pub fn provides(&self) -> Vec<Fact> {
+                match self {
+                    $(Step::$variant(s) => s.provides()),*
+                }
+            }
+
+            /// Everything but waiting writes.
+            pub fn is_write(&self) -> bool {
+                match self {
+                    $(Step::$variant(s) => s.is_write()),*
+                }
+            }
+
+            /// Hand the step to the module of its resource.
+            pub async fn apply(&self, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+                match self {
+                    $(Step::$variant(s) => s.apply(cx).await),*
+                }
+            }
         }
-    }
 
-    /// Everything but waiting writes.
-    pub fn is_write(&self) -> bool {
-        match self {
-            Step::Distribution(s) => s.is_write(),
-            _ => true,
-        }
-    }
-}
-
-macro_rules! wrap {
-    ($($module:ident => $variant:ident),*) => {
         $(impl From<$module::Step> for Step {
             fn from(step: $module::Step) -> Step {
                 Step::$variant(step)
@@ -72,7 +72,15 @@ macro_rules! wrap {
         })*
     };
 }
-wrap!(bucket => Bucket, oac => Oac, response_headers => HeadersPolicy, certificate => Certificate, distribution => Distribution, dns => Dns);
+
+steps!(
+    Bucket(bucket),
+    Oac(oac),
+    HeadersPolicy(response_headers),
+    Certificate(certificate),
+    Distribution(distribution),
+    Dns(dns),
+);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
@@ -123,6 +131,13 @@ impl Plan {
             })).collect::<Vec<_>>(),
             "notes": self.notes,
         })
+    }
+
+    /// For each change, the changes it waits for (see `kit::waits_for`).
+    pub fn waits(&self) -> Vec<Vec<usize>> {
+        let needs: Vec<Vec<Fact>> = self.changes.iter().map(|c| c.step.needs()).collect();
+        let provides: Vec<Vec<Fact>> = self.changes.iter().map(|c| c.step.provides()).collect();
+        crate::resources::kit::waits_for(&needs, &provides)
     }
 
     pub fn writes(&self) -> impl Iterator<Item = &Change> {

@@ -6,7 +6,7 @@ use std::io::{BufRead as _, Write as _};
 use serde_json::json;
 
 use super::refused;
-use crate::apply::{apply, Facts};
+use crate::apply::apply;
 use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::DownArgs;
@@ -63,7 +63,7 @@ pub async fn run(
         }
     }
 
-    let facts = apply(clients, spec, &plan, Facts::from(spec, &world), waiting, printer).await?;
+    let facts = apply(clients, spec, &plan, plan::facts(spec, &world), waiting, printer).await?;
     ci::changes_summary(format!("cdnctl down {}: removed", ci::code(&spec.bucket)), &plan)
         .notes(&facts.notes)
         .write(printer);

@@ -3,7 +3,8 @@
 use serde_json::json;
 
 use super::{now, refused};
-use crate::apply::{apply, Facts};
+use crate::apply::apply;
+use crate::resources::Kind;
 use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::UpArgs;
@@ -62,7 +63,7 @@ pub async fn run(
     if plan.changes.is_empty() {
         printer.info("Everything is up to date.");
     }
-    let mut facts = apply(clients, spec, &plan, Facts::from(spec, &world), waiting, printer).await?;
+    let mut facts = apply(clients, spec, &plan, plan::facts(spec, &world), waiting, printer).await?;
     // A move to another name goes in steps, each once the one before has
     // deployed (resources::domain_move): waiting, take them in this run.
     let mut world = world;
@@ -78,15 +79,15 @@ pub async fn run(
             );
             break;
         }
-        let more = apply(clients, spec, &next, Facts::from(spec, &world), waiting, printer).await?;
+        let more = apply(clients, spec, &next, plan::facts(spec, &world), waiting, printer).await?;
+        facts.set(Kind::Distribution, more.get(Kind::Distribution).cloned());
         facts.notes.extend(more.notes);
-        facts.distribution = more.distribution;
     }
     for note in plan.notes.iter().chain(&facts.notes) {
         printer.info(&format!("note: {note}"));
     }
 
-    let d = facts.distribution.as_ref();
+    let d = facts.get(Kind::Distribution);
     let cdn_domain = d.map(|d| d.domain_name.clone()).unwrap_or_default();
     let custom = spec.domain.as_ref().map(|d| d.name.clone());
     let result = json!({

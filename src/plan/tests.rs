@@ -1,5 +1,5 @@
 //! Table tests of the pure plan: sample worlds in, ordered steps out (in the
-//! order `apply` runs them: by stage, then as planned).
+//! order `apply` runs them: by round, then as planned).
 
 use std::collections::BTreeMap;
 
@@ -82,9 +82,12 @@ fn a_distribution(spec: &Spec, tags: BTreeMap<String, String>, enabled: bool, st
 }
 
 /// The steps in the order `apply` runs them.
-fn ordered(plan: &Plan) -> Vec<(Stage, Step)> {
-    let mut steps: Vec<(Stage, Step)> = plan.changes.iter().map(|c| (c.step.stage(), c.step.clone())).collect();
-    steps.sort_by_key(|(stage, _)| *stage);
+/// Each step with the round `apply` starts it in (every step taking as
+/// long), in that order, then as planned.
+fn ordered(plan: &Plan) -> Vec<(usize, Step)> {
+    let rounds = crate::resources::kit::rounds(&plan.waits()).expect("no step waits for itself");
+    let mut steps: Vec<(usize, Step)> = plan.changes.iter().zip(rounds).map(|(c, r)| (r, c.step.clone())).collect();
+    steps.sort_by_key(|(round, _)| *round);
     steps
 }
 
@@ -112,21 +115,21 @@ fn up_from_nothing_creates_in_dependency_order() {
     let own_headers = matches!(spec.headers, Headers::Owned(_));
     let plan = up(&spec, &nothing(), &up_opts(true)).unwrap();
     let mut want = vec![
-        (Stage::Foundations, bucket::Step::Create.into()),
-        (Stage::Foundations, oac::Step::Create.into()),
+        (0, bucket::Step::Create.into()),
+        (0, oac::Step::Create.into()),
     ];
     if own_headers {
-        want.push((Stage::Foundations, response_headers::Step::Create.into()));
+        want.push((0, response_headers::Step::Create.into()));
     }
     want.extend([
-        (Stage::Distribution, bucket::Step::Put(PublicAccessBlock).into()),
-        (Stage::Distribution, bucket::Step::Put(Encryption).into()),
-        (Stage::Distribution, bucket::Step::Put(Cors).into()),
-        (Stage::Distribution, bucket::Step::Put(Tags).into()),
-        (Stage::Distribution, distribution::Step::Create.into()),
-        (Stage::Links, bucket::Step::Put(Policy).into()),
+        (1, bucket::Step::Put(PublicAccessBlock).into()),
+        (1, bucket::Step::Put(Encryption).into()),
+        (1, bucket::Step::Put(Cors).into()),
+        (1, bucket::Step::Put(Tags).into()),
+        (1, distribution::Step::Create.into()),
+        (2, bucket::Step::Put(Policy).into()),
         (
-            Stage::Deployed,
+            2,
             distribution::Step::WaitDeployed { id: String::new() }.into(),
         ),
     ]);
@@ -254,25 +257,25 @@ fn down_removes_in_reverse_dependency_order() {
     let delete = || -> Step { distribution::Step::Delete { id: "E1".into() }.into() };
     let oac_delete = || -> Step { oac::Step::Delete { id: "OAC1".into() }.into() };
 
-    type Case = (&'static str, World, DownOptions, Vec<(Stage, Step)>);
+    type Case = (&'static str, World, DownOptions, Vec<(usize, Step)>);
     let cases: Vec<Case> = vec![
         ("nothing exists", nothing(), down_opts(true, false), vec![]),
         (
             "enabled, without waiting: disable, the rest next run",
             stack(true, "Deployed", 0),
             down_opts(false, false),
-            vec![(Stage::Foundations, disable())],
+            vec![(0, disable())],
         ),
         (
             "enabled, waiting: everything",
             stack(true, "Deployed", 0),
             down_opts(true, false),
             vec![
-                (Stage::Foundations, disable()),
-                (Stage::Deployed, wait()),
-                (Stage::DistributionGone, delete()),
-                (Stage::Released, oac_delete()),
-                (Stage::BucketGone, bucket::Step::Delete.into()),
+                (0, disable()),
+                (1, wait()),
+                (2, delete()),
+                (3, oac_delete()),
+                (4, bucket::Step::Delete.into()),
             ],
         ),
         (
@@ -280,26 +283,26 @@ fn down_removes_in_reverse_dependency_order() {
             stack(false, "Deployed", 0),
             down_opts(false, false),
             vec![
-                (Stage::DistributionGone, delete()),
-                (Stage::Released, oac_delete()),
-                (Stage::BucketGone, bucket::Step::Delete.into()),
+                (0, delete()),
+                (1, oac_delete()),
+                (2, bucket::Step::Delete.into()),
             ],
         ),
         (
             "files kept without --purge",
             stack(false, "Deployed", 3),
             down_opts(true, false),
-            vec![(Stage::DistributionGone, delete()), (Stage::Released, oac_delete())],
+            vec![(0, delete()), (1, oac_delete())],
         ),
         (
             "files purged",
             stack(false, "Deployed", 3),
             down_opts(true, true),
             vec![
-                (Stage::DistributionGone, delete()),
-                (Stage::Released, oac_delete()),
-                (Stage::Emptied, bucket::Step::Empty.into()),
-                (Stage::BucketGone, bucket::Step::Delete.into()),
+                (0, delete()),
+                (1, oac_delete()),
+                (2, bucket::Step::Empty.into()),
+                (3, bucket::Step::Delete.into()),
             ],
         ),
     ];
@@ -354,13 +357,13 @@ fn up_with_a_domain_requests_the_certificate_first_and_points_records_last() {
     }
     .into();
     let upsert: Step = dns::Step::Upsert { zone_id: "Z1".into() }.into();
-    assert!(steps.contains(&(Stage::Foundations, request)), "{steps:?}");
-    assert_eq!(steps.last(), Some(&(Stage::Links, upsert)), "{steps:?}");
+    assert!(steps.contains(&(0, request)), "{steps:?}");
+    assert_eq!(steps.last(), Some(&(2, upsert)), "{steps:?}");
     let create = steps
         .iter()
         .position(|(_, s)| *s == distribution::Step::Create.into())
         .unwrap();
-    assert_eq!(steps[create].0, Stage::Distribution);
+    assert_eq!(steps[create].0, 1);
 
     // A pending certificate is validated, not requested again.
     world.certificate = Some(certificate::Observed {
@@ -382,7 +385,7 @@ fn up_with_a_domain_requests_the_certificate_first_and_points_records_last() {
         .into_iter()
         .filter(|(_, s)| s.kind() == Kind::Certificate)
         .collect();
-    assert_eq!(certs, vec![(Stage::Foundations, validate)]);
+    assert_eq!(certs, vec![(0, validate)]);
 }
 
 #[test]
@@ -404,11 +407,16 @@ fn narrowed_cors_origins_invalidate_the_edge_after_the_bucket_rules() {
         w.distribution = Some(a_distribution(&spec, owned.clone(), true, "Deployed"));
         w
     };
-    let invalidations = |plan: &Plan| -> Vec<(Stage, Change)> {
-        (plan.changes.iter())
-            .filter(|c| matches!(c.step, Step::Distribution(distribution::Step::Invalidate { .. })))
-            .map(|c| (c.step.stage(), c.clone()))
+    let invalidations = |plan: &Plan| -> Vec<(usize, Change)> {
+        let rounds = crate::resources::kit::rounds(&plan.waits()).unwrap();
+        (plan.changes.iter().zip(rounds))
+            .filter(|(c, _)| matches!(c.step, Step::Distribution(distribution::Step::Invalidate { .. })))
+            .map(|(c, r)| (r, c.clone()))
             .collect()
+    };
+    let round_of = |plan: &Plan, step: &Step| {
+        let i = plan.changes.iter().position(|c| c.step == *step).unwrap();
+        crate::resources::kit::rounds(&plan.waits()).unwrap()[i]
     };
     let plan = up(&spec, &world(&[a, b]), &up_opts(false)).unwrap();
     let cors = plan
@@ -419,7 +427,7 @@ fn narrowed_cors_origins_invalidate_the_edge_after_the_bucket_rules() {
     let got = invalidations(&plan);
     assert_eq!(got.len(), 1, "{:?}", plan.changes);
     let (stage, change) = &got[0];
-    assert!(*stage > cors.step.stage(), "invalidated before the rules narrow");
+    assert!(*stage > round_of(&plan, &cors.step), "invalidated before the rules narrow");
     assert_eq!(change.action, "invalidate /* (cached CORS answers)");
     assert!(change.details[0].contains(b), "{:?}", change.details);
     let Step::Distribution(distribution::Step::Invalidate { id, reference, .. }) = &change.step else {

@@ -2,6 +2,8 @@
 
 use super::{Plan, Step, UpOptions};
 use crate::observe::World;
+use crate::resources::kit::{Facts, Known};
+use crate::resources::Kind;
 use crate::resources::{bucket, certificate, distribution, dns, domain_move, oac, response_headers};
 use crate::spec::{Headers, Spec};
 
@@ -44,12 +46,8 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
 
     // The distribution. The ids it links to are the observed ones; where one
     // is created in this run, the apply step fills it in.
-    let links = distribution::Links {
-        oac_id: world.oac.as_ref().map(|o| o.id.as_str()).unwrap_or("(new)"),
-        headers_policy_id: headers_policy_id(spec, world).unwrap_or("(new)"),
-        certificate_arn: certificate_arn(spec, world).or(spec.domain.as_ref().map(|_| "(new)")),
-        keep_aliases: world.moving.keep_aliases(),
-    };
+    let known = facts(spec, world);
+    let links = distribution::Links::planned(&known, spec.domain.is_some());
     plan.add(distribution::up(dist, spec, links));
     // Origins the bucket's CORS rules stop allowing: S3's answers for them
     // may sit in the edge's cache, served to every origin until they expire.
@@ -108,6 +106,26 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         }
     }
     plan
+}
+
+/// What the observed world already tells of the stack's resources: where
+/// `apply` starts from, and what the plan shows for ids not yet known.
+pub fn facts(spec: &Spec, world: &World) -> Facts {
+    let mut facts = Facts::default();
+    facts.set(Kind::OriginAccessControl, world.oac.as_ref().map(|o| Known::id(&o.id)));
+    facts.set(Kind::ResponseHeadersPolicy, headers_policy_id(spec, world).map(Known::id));
+    facts.set(Kind::Certificate, certificate_arn(spec, world).map(Known::id));
+    facts.set(
+        Kind::Distribution,
+        world.distribution.as_ref().map(|d| Known {
+            id: d.id.clone(),
+            arn: d.arn.clone(),
+            domain_name: d.domain_name.clone(),
+        }),
+    );
+    facts.zone_id = world.zone_id.clone();
+    facts.keep_aliases = world.moving.keep_aliases().to_vec();
+    facts
 }
 
 /// The response headers policy the distribution should use: the managed

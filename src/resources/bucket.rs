@@ -7,7 +7,7 @@ mod steps;
 
 pub use cors::removed_origins;
 pub use objects::{count_objects, decode_key, delete_objects, empty};
-pub use steps::{apply, down, up, Step};
+pub use steps::{down, up, Step};
 
 use std::collections::BTreeMap;
 

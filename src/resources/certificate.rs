@@ -3,7 +3,7 @@
 //! stack's, and validates it through DNS.
 
 mod steps;
-pub use steps::{apply, down, retire, up, Step};
+pub use steps::{down, retire, up, Step};
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -9,7 +9,7 @@ mod steps;
 pub use cache::{forget_cors_answers, invalidate};
 use config::tags;
 pub use config::{new_config, reconcile, tag_differences, Links};
-pub use steps::{apply, down, up, Step};
+pub use steps::{down, up, Step};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -22,6 +22,7 @@ use crate::aws::{
     already_exists, delete_through, describe, is_certificate_refused, is_not_disabled, is_stale_etag, message,
     optional, tag_map, Waiting,
 };
+use crate::resources::kit::Known;
 use crate::spec::Spec;
 
 /// CloudFront refuses a certificate issued moments ago for about a minute.
@@ -239,14 +240,6 @@ pub async fn tags_of(cf: &Client, id: &str, arn: &str) -> anyhow::Result<BTreeMa
         .unwrap_or_default())
 }
 
-/// What a create or update leaves behind.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
-    pub id: String,
-    pub arn: String,
-    pub domain_name: String,
-}
-
 /// Create the distribution, tagged, with the stack's CallerReference.
 ///
 /// CloudFront answers DistributionAlreadyExists, naming the distribution, for
@@ -260,7 +253,7 @@ pub async fn create(
     links: Links<'_>,
     waiting: &Waiting,
     progress: impl FnMut(&str, Duration) + Clone,
-) -> anyhow::Result<Written> {
+) -> anyhow::Result<Known> {
     let reference = &spec.distribution.caller_reference;
     let id = match send_create(cf, spec, links, reference, waiting, progress.clone()).await? {
         Created::New(written) => return Ok(written),
@@ -290,7 +283,7 @@ pub async fn create(
             "distribution {id}: holds this stack's caller reference ({reference}) but not its cdnctl:stack tag: run `cdnctl up --adopt` to take it over"
         );
     }
-    Ok(Written {
+    Ok(Known {
         id: d.id,
         arn: d.arn,
         domain_name: d.domain_name,
@@ -298,7 +291,7 @@ pub async fn create(
 }
 
 enum Created {
-    New(Written),
+    New(Known),
     /// The id CloudFront names as already holding the caller reference.
     Exists(String),
 }
@@ -331,7 +324,7 @@ async fn send_create(
             let d = out
                 .distribution
                 .ok_or_else(|| anyhow!("distribution: CreateDistribution returned nothing"))?;
-            Ok(Created::New(Written {
+            Ok(Created::New(Known {
                 id: d.id,
                 arn: d.arn,
                 domain_name: d.domain_name,

@@ -7,7 +7,8 @@ use aws_sdk_route53::types::{
 use aws_sdk_route53::Client;
 
 use crate::aws::{describe, is_invalid_change_batch, message, optional};
-use crate::resources::step::{Cx, Learned, Part, Stage};
+use crate::resources::kit::{Action, Cx, Fact, Learned, Part};
+use crate::resources::Kind;
 use crate::settings::Domain;
 use crate::spec::CLOUDFRONT_ZONE_ID;
 use anyhow::Context as _;
@@ -377,25 +378,39 @@ pub enum Step {
     },
 }
 
-impl Step {
-    pub fn stage(&self) -> Stage {
+impl Action for Step {
+    const KIND: Kind = Kind::DnsRecord;
+
+    fn needs(&self) -> Vec<Fact> {
         match self {
-            Step::Upsert { .. } => Stage::Links,
-            Step::Delete { .. } => Stage::Foundations,
+            // Once the distribution answers for the name.
+            Step::Upsert { .. } => vec![Fact::Exists(Kind::Distribution), Fact::Written(Kind::Distribution)],
+            Step::Delete { .. } => vec![],
         }
+    }
+
+    fn provides(&self) -> Vec<Fact> {
+        match self {
+            Step::Upsert { .. } => vec![Fact::Exists(Self::KIND)],
+            Step::Delete { .. } => vec![Fact::Gone(Self::KIND)],
+        }
+    }
+
+    async fn apply(&self, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+        apply(self, cx).await
     }
 }
 
-pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
     let route53 = &cx.clients.route53;
     Ok(match step {
         Step::Upsert { zone_id } => {
             let domain = cx.spec.domain.as_ref().context("DNS: no custom domain is configured")?;
-            upsert(route53, zone_id, &domain.name, &cx.facts.distribution()?.domain_name).await?;
+            upsert(route53, zone_id, &domain.name, &cx.facts.known(Kind::Distribution)?.domain_name).await?;
             Learned::Nothing
         }
         Step::Delete { zone_id, name, .. } => {
-            let d = &cx.facts.distribution()?.domain_name;
+            let d = &cx.facts.known(Kind::Distribution)?.domain_name;
             let left = delete_pointing_at(route53, zone_id, name, d).await?;
             if left.is_empty() {
                 Learned::Nothing

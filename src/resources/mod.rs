@@ -1,5 +1,6 @@
 //! One module per AWS resource. Each knows how to observe, create, update and
-//! delete its resource, and nothing else; none of them prints.
+//! delete its resource, and nothing else; none of them prints. `kit.rs` is
+//! what they share: facts that order steps, what steps learn, `Action`.
 
 pub mod bucket;
 pub mod bucket_policy;
@@ -9,11 +10,11 @@ pub mod dns;
 pub mod domain_move;
 pub mod oac;
 pub mod response_headers;
-pub mod step;
+pub mod kit;
 
 /// Which kind of AWS resource: what `status` groups drift by, and the
 /// `type` of its report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Bucket,
@@ -25,6 +26,27 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: &'static [Kind] = &[
+        Kind::Bucket,
+        Kind::OriginAccessControl,
+        Kind::ResponseHeadersPolicy,
+        Kind::Distribution,
+        Kind::Certificate,
+        Kind::DnsRecord,
+    ];
+
+    /// As people read it: "origin access control".
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Bucket => "bucket",
+            Kind::OriginAccessControl => "origin access control",
+            Kind::ResponseHeadersPolicy => "response headers policy",
+            Kind::Distribution => "distribution",
+            Kind::Certificate => "certificate",
+            Kind::DnsRecord => "DNS records",
+        }
+    }
+
     /// As the JSON report spells it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -11,7 +11,8 @@ use aws_sdk_cloudfront::Client;
 use std::time::Duration;
 
 use crate::aws::{created_or_found, delete_through, describe, is_in_use, optional, Waiting};
-use crate::resources::step::{Cx, Learned, Part, Stage};
+use crate::resources::kit::{Action, Cx, Fact, Known, Learned, Part};
+use crate::resources::Kind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
@@ -144,19 +145,34 @@ pub enum Step {
     Delete { id: String },
 }
 
-impl Step {
-    pub fn stage(&self) -> Stage {
+impl Action for Step {
+    const KIND: Kind = Kind::OriginAccessControl;
+
+    fn needs(&self) -> Vec<Fact> {
         match self {
-            Step::Create | Step::Update { .. } => Stage::Foundations,
-            Step::Delete { .. } => Stage::Released,
+            Step::Create | Step::Update { .. } => vec![],
+            // Once no distribution of the stack's uses it.
+            Step::Delete { .. } => vec![Fact::Written(Kind::Distribution), Fact::Deployed(Kind::Distribution), Fact::Gone(Kind::Distribution)],
         }
+    }
+
+    fn provides(&self) -> Vec<Fact> {
+        match self {
+            Step::Create => vec![Fact::Exists(Self::KIND)],
+            Step::Update { .. } => vec![Fact::Written(Self::KIND)],
+            Step::Delete { .. } => vec![Fact::Gone(Self::KIND)],
+        }
+    }
+
+    async fn apply(&self, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+        apply(self, cx).await
     }
 }
 
-pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
     let (cf, name) = (&cx.clients.cloudfront, &cx.spec.oac_name);
     Ok(match step {
-        Step::Create => Learned::Oac(create(cf, name).await?),
+        Step::Create => Learned::Known(Kind::OriginAccessControl, Known::id(create(cf, name).await?)),
         Step::Update { id } => {
             update(cf, id, name).await?;
             Learned::Nothing

@@ -17,7 +17,8 @@ use aws_sdk_cloudfront::types::{
 use aws_sdk_cloudfront::Client;
 
 use crate::aws::{created_or_found, delete_through, describe, is_in_use, optional, Waiting};
-use crate::resources::step::{Cx, Learned, Part, Stage};
+use crate::resources::kit::{Action, Cx, Fact, Known, Learned, Part};
+use crate::resources::Kind;
 use crate::spec::{OwnedHeaders, CORS_MAX_AGE};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -293,19 +294,34 @@ pub enum Step {
     },
 }
 
-impl Step {
-    pub fn stage(&self) -> Stage {
+impl Action for Step {
+    const KIND: Kind = Kind::ResponseHeadersPolicy;
+
+    fn needs(&self) -> Vec<Fact> {
         match self {
-            Step::Create | Step::Update { .. } => Stage::Foundations,
-            Step::Delete { .. } => Stage::Released,
+            Step::Create | Step::Update { .. } => vec![],
+            // Once the distribution uses another (deployed), or is gone.
+            Step::Delete { .. } => vec![Fact::Written(Kind::Distribution), Fact::Deployed(Kind::Distribution), Fact::Gone(Kind::Distribution)],
         }
+    }
+
+    fn provides(&self) -> Vec<Fact> {
+        match self {
+            Step::Create => vec![Fact::Exists(Self::KIND)],
+            Step::Update { .. } => vec![Fact::Written(Self::KIND)],
+            Step::Delete { .. } => vec![Fact::Gone(Self::KIND)],
+        }
+    }
+
+    async fn apply(&self, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+        apply(self, cx).await
     }
 }
 
-pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
     let cf = &cx.clients.cloudfront;
     Ok(match step {
-        Step::Create => Learned::HeadersPolicy(create(cf, owned(cx.spec)?).await?),
+        Step::Create => Learned::Known(Kind::ResponseHeadersPolicy, Known::id(create(cf, owned(cx.spec)?).await?)),
         Step::Update { id } => {
             update(cf, id, owned(cx.spec)?).await?;
             Learned::Nothing

@@ -2,7 +2,8 @@
 
 use super::{PolicyWrite, Setting};
 use crate::resources::distribution;
-use crate::resources::step::{Cx, Learned, Part, Stage};
+use crate::resources::kit::{Action, Cx, Fact, Learned, Part};
+use crate::resources::Kind;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -12,20 +13,46 @@ pub enum Step {
     Delete,
 }
 
-impl Step {
-    pub fn stage(&self) -> Stage {
+impl Action for Step {
+    const KIND: Kind = Kind::Bucket;
+
+    fn needs(&self) -> Vec<Fact> {
         match self {
-            Step::Create => Stage::Foundations,
-            // The policy names the distribution.
-            Step::Put(Setting::Policy) => Stage::Links,
-            Step::Put(_) => Stage::Distribution,
-            Step::Empty => Stage::Emptied,
-            Step::Delete => Stage::BucketGone,
+            Step::Create => vec![],
+            // The policy names the distribution, and is written after the
+            // bucket's other settings (its public access block first).
+            Step::Put(Setting::Policy) => vec![
+                Fact::Exists(Self::KIND),
+                Fact::Written(Self::KIND),
+                Fact::Exists(Kind::Distribution),
+            ],
+            Step::Put(_) => vec![Fact::Exists(Self::KIND)],
+            // Last of a teardown, once everything that can refuse has gone.
+            Step::Empty => Fact::all_gone_but(Self::KIND),
+            Step::Delete => {
+                let mut needs = Fact::all_gone_but(Self::KIND);
+                needs.push(Fact::Emptied(Self::KIND));
+                needs
+            }
         }
+    }
+
+    fn provides(&self) -> Vec<Fact> {
+        match self {
+            Step::Create => vec![Fact::Exists(Self::KIND)],
+            Step::Put(Setting::Policy) => vec![],
+            Step::Put(_) => vec![Fact::Written(Self::KIND)],
+            Step::Empty => vec![Fact::Emptied(Self::KIND)],
+            Step::Delete => vec![Fact::Gone(Self::KIND)],
+        }
+    }
+
+    async fn apply(&self, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+        apply(self, cx).await
     }
 }
 
-pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
     let (spec, s3) = (cx.spec, &cx.clients.s3);
     Ok(match step {
         Step::Create => {
@@ -34,7 +61,7 @@ pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
         }
         Step::Put(setting) => {
             let desired = match setting {
-                Setting::Policy => Some(spec.policy(&cx.facts.distribution()?.arn)),
+                Setting::Policy => Some(spec.policy(&cx.facts.known(Kind::Distribution)?.arn)),
                 _ => None,
             };
             let policy = desired.as_ref().map(|desired| PolicyWrite {

@@ -5,7 +5,8 @@ use anyhow::Context as _;
 
 use super::Deleted;
 use crate::resources::dns;
-use crate::resources::step::{Cx, Learned, Part, Stage};
+use crate::resources::kit::{Action, Cx, Fact, Known, Learned, Part};
+use crate::resources::Kind;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -30,22 +31,36 @@ pub enum Step {
     },
 }
 
-impl Step {
-    pub fn stage(&self) -> Stage {
+impl Action for Step {
+    const KIND: Kind = Kind::Certificate;
+
+    fn needs(&self) -> Vec<Fact> {
         match self {
-            Step::Request { .. } | Step::Validate { .. } => Stage::Foundations,
-            Step::Delete { .. } => Stage::Released,
+            Step::Request { .. } | Step::Validate { .. } => vec![],
+            // Once the distribution serves another (deployed), or is gone.
+            Step::Delete { .. } => vec![Fact::Written(Kind::Distribution), Fact::Deployed(Kind::Distribution), Fact::Gone(Kind::Distribution)],
         }
+    }
+
+    fn provides(&self) -> Vec<Fact> {
+        match self {
+            Step::Request { .. } | Step::Validate { .. } => vec![Fact::Exists(Self::KIND)],
+            Step::Delete { .. } => vec![Fact::Gone(Self::KIND)],
+        }
+    }
+
+    async fn apply(&self, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+        apply(self, cx).await
     }
 }
 
-pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
     Ok(match step {
         Step::Request { names, serve } => {
             let arn = super::request(&cx.clients.acm, cx.spec, names, cx.waiting).await?;
             validate(cx, &arn, &names.join(", ")).await?;
             if *serve {
-                Learned::Certificate(arn)
+                Learned::Known(Kind::Certificate, Known::id(arn))
             } else {
                 Learned::Nothing
             }
@@ -58,7 +73,7 @@ pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
                 .context("certificate: no custom domain is configured")?
                 .name;
             validate(cx, arn, domain).await?;
-            Learned::Certificate(arn.clone())
+            Learned::Known(Kind::Certificate, Known::id(arn.clone()))
         }
         Step::Delete { arn, zone_id, wait } => delete(cx, arn, zone_id.as_deref(), *wait).await?,
     })

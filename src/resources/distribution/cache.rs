@@ -18,7 +18,7 @@ use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use aws_sdk_cloudfront::Client;
 
 use crate::aws::{is_too_many_invalidations, Waiting};
-use crate::resources::step::Part;
+use crate::resources::kit::Part;
 use crate::spec::stable_hash;
 
 use super::steps::Step;

@@ -10,6 +10,8 @@ use aws_sdk_cloudfront::types::{
     ViewerCertificate, ViewerProtocolPolicy,
 };
 
+use crate::resources::kit::{Facts, Known};
+use crate::resources::Kind;
 use crate::settings::Waf;
 use crate::spec::{DistributionSpec, Spec, CACHING_OPTIMIZED, CORS_S3_ORIGIN, ORIGIN_ID};
 
@@ -23,6 +25,34 @@ pub struct Links<'a> {
     pub certificate_arn: Option<&'a str>,
     /// Old names kept as aliases beside the new one while the domain moves.
     pub keep_aliases: &'a [String],
+}
+
+impl<'a> Links<'a> {
+    /// The ids the distribution links to, from what this run knows; a step
+    /// that needs one not yet known cannot go on.
+    pub fn known(facts: &'a Facts) -> anyhow::Result<Links<'a>> {
+        Ok(Links {
+            oac_id: facts.id(Kind::OriginAccessControl)?,
+            headers_policy_id: facts.id(Kind::ResponseHeadersPolicy)?,
+            certificate_arn: facts.get(Kind::Certificate).map(|k| k.id.as_str()),
+            keep_aliases: &facts.keep_aliases,
+        })
+    }
+
+    /// The same for the plan: an id that a step of this run will create is
+    /// shown as "(new)"; the certificate's only with a custom domain.
+    pub fn planned(facts: &'a Facts, domain: bool) -> Links<'a> {
+        let id = |kind| facts.get(kind).map_or("(new)", |k: &Known| k.id.as_str());
+        Links {
+            oac_id: id(Kind::OriginAccessControl),
+            headers_policy_id: id(Kind::ResponseHeadersPolicy),
+            certificate_arn: facts
+                .get(Kind::Certificate)
+                .map(|k| k.id.as_str())
+                .or(domain.then_some("(new)")),
+            keep_aliases: &facts.keep_aliases,
+        }
+    }
 }
 
 /// `current` with every field cdnctl manages set as the spec says, and one

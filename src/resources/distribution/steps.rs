@@ -2,7 +2,9 @@
 
 use aws_sdk_cloudfront::types::DistributionConfig;
 
-use crate::resources::step::{Cx, Learned, Part, Stage};
+use super::Links;
+use crate::resources::kit::{Action, Cx, Fact, Learned, Part};
+use crate::resources::Kind;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -36,35 +38,67 @@ pub enum Step {
     },
 }
 
-impl Step {
-    pub fn stage(&self) -> Stage {
+impl Action for Step {
+    const KIND: Kind = Kind::Distribution;
+
+    fn needs(&self) -> Vec<Fact> {
         match self {
-            Step::Create | Step::Update { .. } | Step::Tag { .. } => Stage::Distribution,
+            // What it names: the origin, its access control, headers policy
+            // and certificate; and a removed name's records gone first.
+            Step::Create | Step::Update { .. } => vec![
+                Fact::Exists(Kind::Bucket),
+                Fact::Exists(Kind::OriginAccessControl),
+                Fact::Written(Kind::OriginAccessControl),
+                Fact::Exists(Kind::ResponseHeadersPolicy),
+                Fact::Written(Kind::ResponseHeadersPolicy),
+                Fact::Exists(Kind::Certificate),
+                Fact::Gone(Kind::DnsRecord),
+            ],
+            Step::Tag { .. } => vec![Fact::Exists(Self::KIND)],
             // Beside the records' removal: neither needs the other.
-            Step::Disable { .. } => Stage::Foundations,
-            Step::WaitDeployed { .. } => Stage::Deployed,
-            // Once the bucket's CORS rules have narrowed (stage
-            // Distribution): what the edge then fetches is answered by them.
-            Step::Invalidate { .. } => Stage::Links,
-            Step::Delete { .. } => Stage::DistributionGone,
+            Step::Disable { .. } => vec![],
+            Step::WaitDeployed { .. } => vec![Fact::Exists(Self::KIND), Fact::Written(Self::KIND)],
+            // Once the bucket's CORS rules have narrowed: what the edge then
+            // fetches is answered by them.
+            Step::Invalidate { .. } => vec![Fact::Written(Kind::Bucket)],
+            Step::Delete { .. } => vec![
+                Fact::Written(Self::KIND),
+                Fact::Deployed(Self::KIND),
+                Fact::Gone(Kind::DnsRecord),
+            ],
         }
     }
 
-    pub fn is_write(&self) -> bool {
+    fn provides(&self) -> Vec<Fact> {
+        match self {
+            Step::Create => vec![Fact::Exists(Self::KIND), Fact::Written(Self::KIND)],
+            Step::Update { .. } | Step::Tag { .. } | Step::Disable { .. } => vec![Fact::Written(Self::KIND)],
+            Step::WaitDeployed { .. } => vec![Fact::Deployed(Self::KIND)],
+            Step::Invalidate { .. } => vec![],
+            Step::Delete { .. } => vec![Fact::Gone(Self::KIND)],
+        }
+    }
+
+
+    fn is_write(&self) -> bool {
         !matches!(self, Step::WaitDeployed { .. })
+    }
+
+    async fn apply(&self, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+        apply(self, cx).await
     }
 }
 
-pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
     let (spec, cf, waiting, events) = (cx.spec, &cx.clients.cloudfront, cx.waiting, cx.events);
     Ok(match step {
         Step::Create => {
             let progress = crate::events::on_refusal(events, "distribution", "waiting for CloudFront to accept the new certificate");
-            Learned::Distribution(super::create(cf, spec, cx.facts.links()?, waiting, progress).await?)
+            Learned::Known(Kind::Distribution, super::create(cf, spec, Links::known(cx.facts)?, waiting, progress).await?)
         }
         Step::Update { id, etag, config } => {
             // The OAC or certificate may have been made in an earlier stage of this run.
-            let links = cx.facts.links()?;
+            let links = Links::known(cx.facts)?;
             let (config, _) = super::reconcile(config, spec, links)?;
             let applied = |now: &_| super::reconcile(now, spec, links).is_ok_and(|(_, changes)| changes.is_empty());
             let label = format!("distribution {id}");
@@ -82,7 +116,7 @@ pub async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
         }
         Step::WaitDeployed { id } => {
             let id = if id.is_empty() {
-                cx.facts.distribution()?.id.clone()
+                cx.facts.id(Kind::Distribution)?.to_string()
             } else {
                 id.clone()
             };
