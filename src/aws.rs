@@ -18,10 +18,12 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use crate::cli::GlobalArgs;
 
 mod errors;
+mod etag;
 mod profile;
 mod trace;
 
 pub use errors::*;
+pub use etag::Guarded;
 
 /// CloudFront, Route53 and ACM-for-CloudFront live in us-east-1.
 pub const GLOBAL_REGION: &str = "us-east-1";
@@ -283,6 +285,44 @@ impl Waiting {
                     pause = (pause * 2).min(self.every.max(pause));
                 }
                 other => return other,
+            }
+        }
+    }
+}
+
+/// What one look at a settling resource found.
+pub enum Poll<T> {
+    /// Settled: the wait is over.
+    Ready(T),
+    /// Not yet, with the status to show ("InProgress", "PENDING_VALIDATION").
+    Pending(String),
+}
+
+impl Waiting {
+    /// Look (`check`) every `every` until it is ready; `progress` hears each
+    /// pending status. Past `timeout` the wait ends with `timed_out(last
+    /// status, time waited)`. A look that fails ends the wait with its error.
+    /// Every poll of cdnctl's goes through here.
+    pub async fn until<T, Fut>(
+        &self,
+        mut progress: impl FnMut(&str),
+        mut check: impl FnMut() -> Fut,
+        timed_out: impl FnOnce(&str, Duration) -> anyhow::Error,
+    ) -> anyhow::Result<T>
+    where
+        Fut: Future<Output = anyhow::Result<Poll<T>>>,
+    {
+        let start = tokio::time::Instant::now();
+        loop {
+            match check().await? {
+                Poll::Ready(value) => return Ok(value),
+                Poll::Pending(status) => {
+                    progress(&status);
+                    if start.elapsed() >= self.timeout {
+                        return Err(timed_out(&status, start.elapsed()));
+                    }
+                    tokio::time::sleep(self.every).await;
+                }
             }
         }
     }

@@ -10,7 +10,7 @@ use aws_sdk_cloudfront::Client;
 
 use std::time::Duration;
 
-use crate::aws::{created_or_found, delete_through, describe, is_in_use, optional, Waiting};
+use crate::aws::{created_or_found, describe, Guarded, Waiting};
 use crate::resources::kit::{Action, Cx, Fact, Known, Learned, Part};
 use crate::resources::Kind;
 
@@ -94,19 +94,20 @@ pub async fn create(cf: &Client, name: &str) -> anyhow::Result<String> {
 }
 
 pub async fn update(cf: &Client, id: &str, name: &str) -> anyhow::Result<()> {
-    let current = cf
-        .get_origin_access_control()
-        .id(id)
-        .send()
-        .await
-        .map_err(|e| describe(format!("origin access control {name}: GetOriginAccessControl"), e))?;
-    cf.update_origin_access_control()
-        .id(id)
-        .set_if_match(current.e_tag().map(String::from))
-        .origin_access_control_config(config(name)?)
-        .send()
-        .await
-        .map_err(|e| describe(format!("origin access control {name}: UpdateOriginAccessControl"), e))?;
+    let config = config(name)?;
+    guarded(name, "UpdateOriginAccessControl")
+        .update(
+            || cf.get_origin_access_control().id(id).send(),
+            |current| current.e_tag().map(String::from),
+            |etag| {
+                cf.update_origin_access_control()
+                    .id(id)
+                    .set_if_match(etag)
+                    .origin_access_control_config(config)
+                    .send()
+            },
+        )
+        .await?;
     Ok(())
 }
 
@@ -120,21 +121,23 @@ pub async fn delete(
     waiting: &Waiting,
     progress: impl FnMut(&str, Duration),
 ) -> anyhow::Result<()> {
-    let what = |op: &str| format!("origin access control {name}: {op}");
-    let current = cf.get_origin_access_control().id(id).send().await;
-    let Some(current) = optional(what("GetOriginAccessControl"), current)? else {
-        return Ok(());
-    };
-    let etag = current.e_tag;
-    let send = || {
-        cf.delete_origin_access_control()
-            .id(id)
-            .set_if_match(etag.clone())
-            .send()
-    };
-    delete_through(Some(waiting), is_in_use, progress, send)
+    guarded(name, "DeleteOriginAccessControl")
+        .delete(
+            || cf.get_origin_access_control().id(id).send(),
+            |current| current.e_tag().map(String::from),
+            |etag| cf.delete_origin_access_control().id(id).set_if_match(etag).send(),
+            waiting,
+            progress,
+        )
         .await
-        .map_err(|e| describe(what("DeleteOriginAccessControl"), e))
+}
+
+fn guarded(name: &str, write: &'static str) -> Guarded {
+    Guarded {
+        what: format!("origin access control {name}"),
+        get: "GetOriginAccessControl",
+        write,
+    }
 }
 
 /// The origin access control's steps, for `up` and `down`.
@@ -152,7 +155,11 @@ impl Action for Step {
         match self {
             Step::Create | Step::Update { .. } => vec![],
             // Once no distribution of the stack's uses it.
-            Step::Delete { .. } => vec![Fact::Written(Kind::Distribution), Fact::Deployed(Kind::Distribution), Fact::Gone(Kind::Distribution)],
+            Step::Delete { .. } => vec![
+                Fact::Written(Kind::Distribution),
+                Fact::Deployed(Kind::Distribution),
+                Fact::Gone(Kind::Distribution),
+            ],
         }
     }
 
@@ -179,7 +186,8 @@ async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
         }
         Step::Delete { id } => {
             let label = format!("origin access control {name}");
-            let progress = crate::events::on_refusal(cx.events, 
+            let progress = crate::events::on_refusal(
+                cx.events,
                 &label,
                 "waiting for CloudFront to release it (minutes after the distribution is deleted)",
             );

@@ -16,7 +16,7 @@ use aws_sdk_cloudfront::types::{
 };
 use aws_sdk_cloudfront::Client;
 
-use crate::aws::{created_or_found, delete_through, describe, is_in_use, optional, Waiting};
+use crate::aws::{created_or_found, describe, Guarded, Waiting};
 use crate::resources::kit::{Action, Cx, Fact, Known, Learned, Part};
 use crate::resources::Kind;
 use crate::spec::{OwnedHeaders, CORS_MAX_AGE};
@@ -238,20 +238,20 @@ pub async fn create(cf: &Client, want: &OwnedHeaders) -> anyhow::Result<String> 
 
 /// Send the whole config with the current ETag.
 pub async fn update(cf: &Client, id: &str, want: &OwnedHeaders) -> anyhow::Result<()> {
-    let what = |op: &str| format!("response headers policy {}: {op}", want.name);
-    let current = cf
-        .get_response_headers_policy()
-        .id(id)
-        .send()
-        .await
-        .map_err(|e| describe(what("GetResponseHeadersPolicy"), e))?;
-    cf.update_response_headers_policy()
-        .id(id)
-        .set_if_match(current.e_tag)
-        .response_headers_policy_config(config(want)?)
-        .send()
-        .await
-        .map_err(|e| describe(what("UpdateResponseHeadersPolicy"), e))?;
+    let config = config(want)?;
+    guarded(&want.name, "UpdateResponseHeadersPolicy")
+        .update(
+            || cf.get_response_headers_policy().id(id).send(),
+            |current| current.e_tag.clone(),
+            |etag| {
+                cf.update_response_headers_policy()
+                    .id(id)
+                    .set_if_match(etag)
+                    .response_headers_policy_config(config)
+                    .send()
+            },
+        )
+        .await?;
     Ok(())
 }
 
@@ -264,21 +264,23 @@ pub async fn delete(
     waiting: &Waiting,
     progress: impl FnMut(&str, Duration),
 ) -> anyhow::Result<()> {
-    let what = |op: &str| format!("response headers policy {name}: {op}");
-    let current = cf.get_response_headers_policy().id(id).send().await;
-    let Some(current) = optional(what("GetResponseHeadersPolicy"), current)? else {
-        return Ok(());
-    };
-    let etag = current.e_tag;
-    let send = || {
-        cf.delete_response_headers_policy()
-            .id(id)
-            .set_if_match(etag.clone())
-            .send()
-    };
-    delete_through(Some(waiting), is_in_use, progress, send)
+    guarded(name, "DeleteResponseHeadersPolicy")
+        .delete(
+            || cf.get_response_headers_policy().id(id).send(),
+            |current| current.e_tag.clone(),
+            |etag| cf.delete_response_headers_policy().id(id).set_if_match(etag).send(),
+            waiting,
+            progress,
+        )
         .await
-        .map_err(|e| describe(what("DeleteResponseHeadersPolicy"), e))
+}
+
+fn guarded(name: &str, write: &'static str) -> Guarded {
+    Guarded {
+        what: format!("response headers policy {name}"),
+        get: "GetResponseHeadersPolicy",
+        write,
+    }
 }
 
 /// The stack's own response headers policy's steps, for `up` and `down`.
@@ -301,7 +303,11 @@ impl Action for Step {
         match self {
             Step::Create | Step::Update { .. } => vec![],
             // Once the distribution uses another (deployed), or is gone.
-            Step::Delete { .. } => vec![Fact::Written(Kind::Distribution), Fact::Deployed(Kind::Distribution), Fact::Gone(Kind::Distribution)],
+            Step::Delete { .. } => vec![
+                Fact::Written(Kind::Distribution),
+                Fact::Deployed(Kind::Distribution),
+                Fact::Gone(Kind::Distribution),
+            ],
         }
     }
 
@@ -321,7 +327,10 @@ impl Action for Step {
 async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
     let cf = &cx.clients.cloudfront;
     Ok(match step {
-        Step::Create => Learned::Known(Kind::ResponseHeadersPolicy, Known::id(create(cf, owned(cx.spec)?).await?)),
+        Step::Create => Learned::Known(
+            Kind::ResponseHeadersPolicy,
+            Known::id(create(cf, owned(cx.spec)?).await?),
+        ),
         Step::Update { id } => {
             update(cf, id, owned(cx.spec)?).await?;
             Learned::Nothing
