@@ -13,7 +13,7 @@ use aws_sdk_acm::types::{Tag, ValidationMethod};
 use aws_sdk_acm::Client;
 use futures_util::future::join_all;
 
-use crate::aws::{delete_through, describe, is_in_use, is_not_found, optional, tag_map, Waiting};
+use crate::aws::{delete_through, describe, is_in_use, is_not_found, optional, tag_map, Poll, Waiting};
 use crate::spec::{stable_hash, Spec};
 
 /// ACM's status of a certificate, read once when observed.
@@ -317,8 +317,13 @@ fn idempotency_token(bucket: &str, domain: &str, moment: Option<u64>) -> String 
 
 /// ACM adds the validation records to the certificate a few seconds after
 /// the request: poll until every name has its record.
-pub async fn validation_records(acm: &Client, arn: &str, every: Duration) -> anyhow::Result<Vec<(String, String)>> {
-    for _ in 0..60 {
+pub async fn validation_records(acm: &Client, arn: &str, waiting: &Waiting) -> anyhow::Result<Vec<(String, String)>> {
+    let every = waiting.every.min(Duration::from_secs(2));
+    let waiting = Waiting {
+        every,
+        timeout: every * 60,
+    };
+    let look = || async {
         let out = optional(
             format!("certificate {arn}: DescribeCertificate"),
             acm.describe_certificate().certificate_arn(arn).send().await,
@@ -328,21 +333,25 @@ pub async fn validation_records(acm: &Client, arn: &str, every: Duration) -> any
             .and_then(|o| o.certificate())
             .map(|c| c.domain_validation_options())
             .unwrap_or_default();
-        if !options.is_empty() && options.iter().all(|o| o.resource_record().is_some()) {
-            let mut records: Vec<(String, String)> = Vec::new();
-            for r in options.iter().filter_map(|o| o.resource_record()) {
-                let r = (r.name().to_string(), r.value().to_string());
-                if !records.contains(&r) {
-                    records.push(r);
-                }
-            }
-            return Ok(records);
+        if options.is_empty() || options.iter().any(|o| o.resource_record().is_none()) {
+            return Ok(Poll::Pending("waiting for ACM's validation records".into()));
         }
-        tokio::time::sleep(every.min(Duration::from_secs(2))).await;
-    }
-    Err(anyhow!(
-        "certificate {arn}: ACM did not provide its DNS validation records: run `cdnctl up` again"
-    ))
+        let mut records: Vec<(String, String)> = Vec::new();
+        for r in options.iter().filter_map(|o| o.resource_record()) {
+            let r = (r.name().to_string(), r.value().to_string());
+            if !records.contains(&r) {
+                records.push(r);
+            }
+        }
+        Ok(Poll::Ready(records))
+    };
+    waiting
+        .until(
+            |_| {},
+            look,
+            |_, _| anyhow!("certificate {arn}: ACM did not provide its DNS validation records: run `cdnctl up` again"),
+        )
+        .await
 }
 
 /// Poll until ISSUED; a failed validation or a timeout is an error that says
@@ -352,32 +361,28 @@ pub async fn wait_issued(
     acm: &Client,
     arn: &str,
     domain: &str,
-    every: Duration,
-    timeout: Duration,
-    mut progress: impl FnMut(&str),
+    waiting: &Waiting,
+    progress: impl FnMut(&str),
 ) -> anyhow::Result<()> {
-    let start = tokio::time::Instant::now();
-    loop {
-        let status = observe(acm, arn).await?.map(|c| c.status).unwrap_or_default();
-        progress(status.as_str());
-        match status {
-            Status::Issued => return Ok(()),
-            Status::PendingValidation if start.elapsed() < timeout => tokio::time::sleep(every).await,
-            Status::PendingValidation => {
-                return Err(anyhow!(
-                    "certificate {arn}: still waiting for DNS validation of {domain} after {} minutes: check that the \
-                     domain is delegated to this hosted zone's name servers (its NS records at the registrar); \
-                     run `cdnctl up` again to keep waiting",
-                    timeout.as_secs() / 60
-                ))
-            }
-            other => {
-                return Err(anyhow!(
-                    "certificate {arn}: validation ended {other}: run `cdnctl up` again to request a new one"
-                ))
-            }
+    let look = || async {
+        match observe(acm, arn).await?.map(|c| c.status).unwrap_or_default() {
+            Status::Issued => Ok(Poll::Ready(())),
+            Status::PendingValidation => Ok(Poll::Pending(Status::PendingValidation.as_str().to_string())),
+            other => Err(anyhow!(
+                "certificate {arn}: validation ended {other}: run `cdnctl up` again to request a new one"
+            )),
         }
-    }
+    };
+    let minutes = waiting.timeout.as_secs() / 60;
+    waiting
+        .until(progress, look, |_, _| {
+            anyhow!(
+                "certificate {arn}: still waiting for DNS validation of {domain} after {minutes} minutes: check that the \
+                 domain is delegated to this hosted zone's name servers (its NS records at the registrar); \
+                 run `cdnctl up` again to keep waiting"
+            )
+        })
+        .await
 }
 
 /// What became of a delete.

@@ -6,10 +6,10 @@ mod cache;
 mod config;
 mod steps;
 
-pub use cache::{forget_cors_answers, invalidate};
+pub use cache::invalidate;
 use config::tags;
 pub use config::{new_config, reconcile, tag_differences, Links};
-pub use steps::{down, up, Step};
+pub use steps::{down, forget_cors_answers, up, Step};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,7 +20,7 @@ use aws_sdk_cloudfront::Client;
 
 use crate::aws::{
     already_exists, delete_through, describe, is_certificate_refused, is_not_disabled, is_stale_etag, message,
-    optional, tag_map, Waiting,
+    optional, tag_map, Poll, Waiting,
 };
 use crate::resources::kit::Known;
 use crate::spec::Spec;
@@ -489,16 +489,9 @@ pub async fn delete(
 
 /// Poll until the distribution is Deployed. The SDK's waiter polls no more
 /// often than once a minute, which leaves a finished deployment idle for up to
-/// a minute; this polls at `every`, and calls `progress` with each status.
-pub async fn wait_deployed(
-    cf: &Client,
-    id: &str,
-    every: Duration,
-    timeout: Duration,
-    mut progress: impl FnMut(&str),
-) -> anyhow::Result<()> {
-    let start = tokio::time::Instant::now();
-    loop {
+/// a minute; this polls at `waiting.every`, and calls `progress` with each status.
+pub async fn wait_deployed(cf: &Client, id: &str, waiting: &Waiting, progress: impl FnMut(&str)) -> anyhow::Result<()> {
+    let look = || async {
         let out = cf
             .get_distribution()
             .id(id)
@@ -506,18 +499,20 @@ pub async fn wait_deployed(
             .await
             .map_err(|e| describe(format!("distribution {id}: GetDistribution"), e))?;
         let status = out.distribution.map(|d| d.status).unwrap_or_default();
-        progress(&status);
-        if status == "Deployed" {
-            return Ok(());
-        }
-        if start.elapsed() >= timeout {
-            anyhow::bail!(
+        Ok(if status == "Deployed" {
+            Poll::Ready(())
+        } else {
+            Poll::Pending(status)
+        })
+    };
+    waiting
+        .until(progress, look, |status, waited| {
+            anyhow!(
                 "distribution {id}: still {status} after {}s: CloudFront is still deploying; run the command again later",
-                timeout.as_secs()
-            );
-        }
-        tokio::time::sleep(every).await;
-    }
+                waited.as_secs()
+            )
+        })
+        .await
 }
 
 /// Why `up` must not start because of the distributions found: the stack's

@@ -38,7 +38,11 @@ impl Action for Step {
         match self {
             Step::Request { .. } | Step::Validate { .. } => vec![],
             // Once the distribution serves another (deployed), or is gone.
-            Step::Delete { .. } => vec![Fact::Written(Kind::Distribution), Fact::Deployed(Kind::Distribution), Fact::Gone(Kind::Distribution)],
+            Step::Delete { .. } => vec![
+                Fact::Written(Kind::Distribution),
+                Fact::Deployed(Kind::Distribution),
+                Fact::Gone(Kind::Distribution),
+            ],
         }
     }
 
@@ -86,7 +90,8 @@ async fn delete(cx: &Cx<'_>, arn: &str, zone_id: Option<&str>, wait: bool) -> an
     let (acm, route53, waiting) = (&cx.clients.acm, &cx.clients.route53, cx.waiting);
     let cert = super::observe(acm, arn).await?;
     let label = format!("certificate {arn}");
-    let progress = crate::events::on_refusal(cx.events, 
+    let progress = crate::events::on_refusal(
+        cx.events,
         &label,
         "waiting for ACM to release it (it stays in use for minutes after CloudFront stops using it)",
     );
@@ -136,7 +141,7 @@ async fn validate(cx: &Cx<'_>, arn: &str, domain: &str) -> anyhow::Result<()> {
     let (acm, route53, waiting, events) = (&cx.clients.acm, &cx.clients.route53, cx.waiting, cx.events);
     let zone_id = cx.facts.zone_id()?;
     let zone_name = cx.spec.domain.as_ref().map(|d| d.zone_name.as_str()).unwrap_or("");
-    for (name, value) in super::validation_records(acm, arn, waiting.every).await? {
+    for (name, value) in super::validation_records(acm, arn, waiting).await? {
         let bare = name.trim_end_matches('.');
         let zone = if bare.ends_with(&format!(".{zone_name}")) {
             Some(zone_id.to_string())
@@ -152,7 +157,7 @@ async fn validate(cx: &Cx<'_>, arn: &str, domain: &str) -> anyhow::Result<()> {
     }
     let label = format!("certificate for {domain}");
     let progress = events.progress(&label, "waiting for DNS validation");
-    let result = super::wait_issued(acm, arn, domain, waiting.every, waiting.timeout, |s| progress.status(s)).await;
+    let result = super::wait_issued(acm, arn, domain, waiting, |s| progress.status(s)).await;
     drop(progress);
     result?;
     events.done(&format!("{label}: issued"));
