@@ -2,7 +2,7 @@
 
 use super::{Refusal, UpOptions};
 use crate::observe::World;
-use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, response_headers};
+use crate::resources::{bucket, certificate, distribution, dns, response_headers};
 use crate::spec::{Headers, Spec};
 
 /// Reasons not to write anything: a write would fail, or would touch what is
@@ -13,7 +13,7 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
     if let bucket::State::Present(o) = &world.bucket {
         if !opts.end_public_access {
             let desired = world.distribution.as_ref().map(|d| spec.policy(&d.arn));
-            refusals.extend(bucket_policy::refusal(spec, desired.as_ref(), o));
+            refusals.extend(bucket::serves_public_refusal(spec, desired.as_ref(), o));
         }
     }
     let dist = world.distribution.as_ref();

@@ -3,10 +3,12 @@
 
 mod cors;
 mod objects;
+mod public;
 mod steps;
 
 pub use cors::removed_origins;
 pub use objects::{count_objects, decode_key, delete_objects, empty};
+pub use public::{end_public_access, serves_public_refusal};
 pub use steps::{down, up, Step};
 
 use std::collections::BTreeMap;

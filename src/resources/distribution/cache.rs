@@ -1,5 +1,7 @@
-//! The edge's cached copies: removing them all once they may carry CORS
-//! answers that the settings no longer allow.
+//! The edge's cached copies: the one place cdnctl invalidates them
+//! (`invalidate`: sync's changed paths, and up's `/*` once they may carry
+//! CORS answers that the settings no longer allow, planned by
+//! `steps::forget_cors_answers`).
 //!
 //! Why an invalidation, and not stopping S3's CORS answers at the source (no
 //! longer forwarding the viewer's Origin): a preflight (OPTIONS) that reaches
@@ -8,7 +10,7 @@
 //! working throughout, on AWS and not only in the emulator. One `/*` is one
 //! path of the thousand free each month, needed only when an origin is taken
 //! out (`bucket::removed_origins`), and it clears cached preflight answers
-//! as well. It runs after the bucket's rules have narrowed (stage `Links`),
+//! as well. It runs after the bucket's rules have narrowed (it needs them written),
 //! so what the edge fetches again no longer names a removed origin.
 
 use std::time::Duration;
@@ -18,42 +20,9 @@ use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use aws_sdk_cloudfront::Client;
 
 use crate::aws::{is_too_many_invalidations, Waiting};
-use crate::resources::kit::Part;
-use crate::spec::stable_hash;
-
-use super::steps::Step;
 
 /// Everything the edge holds.
 pub const EVERYTHING: &str = "/*";
-
-/// `up`: invalidate the distribution's (`id`) cached copies when the
-/// bucket's CORS rules stop allowing `removed` origins. `now` makes the
-/// CallerReference new for each narrowing (a reused one returns the earlier
-/// invalidation and removes nothing).
-pub fn forget_cors_answers(id: Option<&str>, removed: &[String], now: i64) -> Part<Step> {
-    let mut part = Part::default();
-    let Some(id) = id.filter(|_| !removed.is_empty()) else {
-        return part;
-    };
-    let removed = removed.join(", ");
-    let reference = format!("cdnctl-cors-{:016x}", stable_hash(&format!("{id}\n{removed}\n{now}")));
-    part.step(
-        Step::Invalidate {
-            id: id.to_string(),
-            reference,
-            removed: removed.clone(),
-        },
-        &format!("distribution {id}"),
-        &format!("invalidate {EVERYTHING} (cached CORS answers)"),
-        vec![
-            format!(
-                "S3's answers allowing {removed} may be cached and would be served to that origin until they expire"
-            ),
-            "after the bucket's CORS rules narrow; CloudFront finishes it within minutes, not waited for".into(),
-        ],
-    );
-    part
-}
 
 /// Create an invalidation of `paths` on distribution `id`; its id. Its
 /// limits (3,000 paths and 15 wildcards) count every invalidation in

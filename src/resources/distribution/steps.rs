@@ -79,7 +79,6 @@ impl Action for Step {
         }
     }
 
-
     fn is_write(&self) -> bool {
         !matches!(self, Step::WaitDeployed { .. })
     }
@@ -93,8 +92,15 @@ async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
     let (spec, cf, waiting, events) = (cx.spec, &cx.clients.cloudfront, cx.waiting, cx.events);
     Ok(match step {
         Step::Create => {
-            let progress = crate::events::on_refusal(events, "distribution", "waiting for CloudFront to accept the new certificate");
-            Learned::Known(Kind::Distribution, super::create(cf, spec, Links::known(cx.facts)?, waiting, progress).await?)
+            let progress = crate::events::on_refusal(
+                events,
+                "distribution",
+                "waiting for CloudFront to accept the new certificate",
+            );
+            Learned::Known(
+                Kind::Distribution,
+                super::create(cf, spec, Links::known(cx.facts)?, waiting, progress).await?,
+            )
         }
         Step::Update { id, etag, config } => {
             // The OAC or certificate may have been made in an earlier stage of this run.
@@ -102,7 +108,8 @@ async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
             let (config, _) = super::reconcile(config, spec, links)?;
             let applied = |now: &_| super::reconcile(now, spec, links).is_ok_and(|(_, changes)| changes.is_empty());
             let label = format!("distribution {id}");
-            let progress = crate::events::on_refusal(events, &label, "waiting for CloudFront to accept the new certificate");
+            let progress =
+                crate::events::on_refusal(events, &label, "waiting for CloudFront to accept the new certificate");
             super::update(cf, id, etag, config, Some(links), waiting, progress, applied).await?;
             Learned::Nothing
         }
@@ -122,7 +129,7 @@ async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
             };
             let label = format!("distribution {id}");
             let progress = events.progress(&label, "waiting for CloudFront to deploy");
-            let result = super::wait_deployed(cf, &id, waiting.every, waiting.timeout, |s| progress.status(s)).await;
+            let result = super::wait_deployed(cf, &id, waiting, |s| progress.status(s)).await;
             drop(progress);
             result?;
             events.done(&format!("{label}: deployed"));
@@ -147,7 +154,8 @@ async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
         }
         Step::Delete { id } => {
             let label = format!("distribution {id}");
-            let progress = crate::events::on_refusal(events, 
+            let progress = crate::events::on_refusal(
+                events,
                 &label,
                 "disabled and deployed, waiting for CloudFront to allow the delete",
             );
@@ -233,5 +241,37 @@ pub fn up(observed: Option<&super::Observed>, spec: &crate::spec::Spec, links: s
     if !tags.is_empty() {
         part.step(Step::Tag { arn: d.arn.clone() }, &r, "tag", tags);
     }
+    part
+}
+
+/// `up`: invalidate the distribution's (`id`) cached copies when the
+/// bucket's CORS rules stop allowing `removed` origins. `now` makes the
+/// CallerReference new for each narrowing (a reused one returns the earlier
+/// invalidation and removes nothing).
+pub fn forget_cors_answers(id: Option<&str>, removed: &[String], now: i64) -> Part<Step> {
+    let mut part = Part::default();
+    let Some(id) = id.filter(|_| !removed.is_empty()) else {
+        return part;
+    };
+    let removed = removed.join(", ");
+    let reference = format!(
+        "cdnctl-cors-{:016x}",
+        crate::spec::stable_hash(&format!("{id}\n{removed}\n{now}"))
+    );
+    part.step(
+        Step::Invalidate {
+            id: id.to_string(),
+            reference,
+            removed: removed.clone(),
+        },
+        &format!("distribution {id}"),
+        &format!("invalidate {} (cached CORS answers)", super::cache::EVERYTHING),
+        vec![
+            format!(
+                "S3's answers allowing {removed} may be cached and would be served to that origin until they expire"
+            ),
+            "after the bucket's CORS rules narrow; CloudFront finishes it within minutes, not waited for".into(),
+        ],
+    );
     part
 }
