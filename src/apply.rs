@@ -10,8 +10,8 @@ use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use crate::aws::{Clients, Waiting};
 use crate::events::Events;
 use crate::plan::Plan;
-pub use crate::resources::kit::Facts;
 use crate::resources::kit::Cx;
+pub use crate::resources::kit::Facts;
 use crate::spec::Spec;
 
 pub async fn apply(

@@ -62,11 +62,7 @@ impl Events for Silent {
 /// A callback for a wait that may not happen: the first time AWS refuses
 /// (`code`), it shows `what` as progress for `label`; later refusals update
 /// it. The progress ends when the last clone of the callback is dropped.
-pub fn on_refusal<'a>(
-    events: &'a dyn Events,
-    label: &str,
-    what: &'a str,
-) -> impl FnMut(&str, Duration) + Clone + 'a {
+pub fn on_refusal<'a>(events: &'a dyn Events, label: &str, what: &'a str) -> impl FnMut(&str, Duration) + Clone + 'a {
     let label = label.to_string();
     let shown: Arc<Mutex<Option<Box<dyn Status>>>> = Default::default();
     move |code: &str, waited: Duration| {

@@ -86,7 +86,12 @@ fn a_distribution(spec: &Spec, tags: BTreeMap<String, String>, enabled: bool, st
 /// long), in that order, then as planned.
 fn ordered(plan: &Plan) -> Vec<(usize, Step)> {
     let rounds = crate::resources::kit::rounds(&plan.waits()).expect("no step waits for itself");
-    let mut steps: Vec<(usize, Step)> = plan.changes.iter().zip(rounds).map(|(c, r)| (r, c.step.clone())).collect();
+    let mut steps: Vec<(usize, Step)> = plan
+        .changes
+        .iter()
+        .zip(rounds)
+        .map(|(c, r)| (r, c.step.clone()))
+        .collect();
     steps.sort_by_key(|(round, _)| *round);
     steps
 }
@@ -114,10 +119,7 @@ fn up_from_nothing_creates_in_dependency_order() {
     let spec = spec(&[]);
     let own_headers = matches!(spec.headers, Headers::Owned(_));
     let plan = up(&spec, &nothing(), &up_opts(true)).unwrap();
-    let mut want = vec![
-        (0, bucket::Step::Create.into()),
-        (0, oac::Step::Create.into()),
-    ];
+    let mut want = vec![(0, bucket::Step::Create.into()), (0, oac::Step::Create.into())];
     if own_headers {
         want.push((0, response_headers::Step::Create.into()));
     }
@@ -128,10 +130,7 @@ fn up_from_nothing_creates_in_dependency_order() {
         (1, bucket::Step::Put(Tags).into()),
         (1, distribution::Step::Create.into()),
         (2, bucket::Step::Put(Policy).into()),
-        (
-            2,
-            distribution::Step::WaitDeployed { id: String::new() }.into(),
-        ),
+        (2, distribution::Step::WaitDeployed { id: String::new() }.into()),
     ]);
     assert_eq!(ordered(&plan), want);
     assert!(plan.notes.is_empty());
@@ -282,11 +281,7 @@ fn down_removes_in_reverse_dependency_order() {
             "disabled and deployed, without waiting: delete at once",
             stack(false, "Deployed", 0),
             down_opts(false, false),
-            vec![
-                (0, delete()),
-                (1, oac_delete()),
-                (2, bucket::Step::Delete.into()),
-            ],
+            vec![(0, delete()), (1, oac_delete()), (2, bucket::Step::Delete.into())],
         ),
         (
             "files kept without --purge",
@@ -427,7 +422,10 @@ fn narrowed_cors_origins_invalidate_the_edge_after_the_bucket_rules() {
     let got = invalidations(&plan);
     assert_eq!(got.len(), 1, "{:?}", plan.changes);
     let (stage, change) = &got[0];
-    assert!(*stage > round_of(&plan, &cors.step), "invalidated before the rules narrow");
+    assert!(
+        *stage > round_of(&plan, &cors.step),
+        "invalidated before the rules narrow"
+    );
     assert_eq!(change.action, "invalidate /* (cached CORS answers)");
     assert!(change.details[0].contains(b), "{:?}", change.details);
     let Step::Distribution(distribution::Step::Invalidate { id, reference, .. }) = &change.step else {

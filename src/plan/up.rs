@@ -113,7 +113,10 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
 pub fn facts(spec: &Spec, world: &World) -> Facts {
     let mut facts = Facts::default();
     facts.set(Kind::OriginAccessControl, world.oac.as_ref().map(|o| Known::id(&o.id)));
-    facts.set(Kind::ResponseHeadersPolicy, headers_policy_id(spec, world).map(Known::id));
+    facts.set(
+        Kind::ResponseHeadersPolicy,
+        headers_policy_id(spec, world).map(Known::id),
+    );
     facts.set(Kind::Certificate, certificate_arn(spec, world).map(Known::id));
     facts.set(
         Kind::Distribution,

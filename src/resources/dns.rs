@@ -406,7 +406,13 @@ async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
     Ok(match step {
         Step::Upsert { zone_id } => {
             let domain = cx.spec.domain.as_ref().context("DNS: no custom domain is configured")?;
-            upsert(route53, zone_id, &domain.name, &cx.facts.known(Kind::Distribution)?.domain_name).await?;
+            upsert(
+                route53,
+                zone_id,
+                &domain.name,
+                &cx.facts.known(Kind::Distribution)?.domain_name,
+            )
+            .await?;
             Learned::Nothing
         }
         Step::Delete { zone_id, name, .. } => {

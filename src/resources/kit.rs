@@ -41,7 +41,11 @@ impl Fact {
     /// `Gone` of every kind but `except`: what must be over before the last
     /// step of a teardown (the bucket's) may run.
     pub fn all_gone_but(except: Kind) -> Vec<Fact> {
-        Kind::ALL.iter().filter(|k| **k != except).map(|k| Fact::Gone(*k)).collect()
+        Kind::ALL
+            .iter()
+            .filter(|k| **k != except)
+            .map(|k| Fact::Gone(*k))
+            .collect()
     }
 }
 
@@ -103,7 +107,8 @@ impl Facts {
 
     /// What is known of a resource of this kind, or why a step cannot go on.
     pub fn known(&self, kind: Kind) -> anyhow::Result<&Known> {
-        self.get(kind).with_context(|| format!("{}: not known yet", kind.label()))
+        self.get(kind)
+            .with_context(|| format!("{}: not known yet", kind.label()))
     }
 
     /// Its id, or why a step cannot go on.

@@ -8,9 +8,9 @@ pub mod certificate;
 pub mod distribution;
 pub mod dns;
 pub mod domain_move;
+pub mod kit;
 pub mod oac;
 pub mod response_headers;
-pub mod kit;
 
 /// Which kind of AWS resource: what `status` groups drift by, and the
 /// `type` of its report.

@@ -200,7 +200,7 @@ pub fn up(
         Some(actual) => {
             let mut settings = super::differences(actual, spec, policy);
             if end_public_access {
-                drop_public_reads = crate::resources::bucket_policy::end_public_access(actual, &mut settings);
+                drop_public_reads = super::end_public_access(actual, &mut settings);
             }
             if policy.is_none() {
                 settings.push((
