@@ -119,7 +119,7 @@ function validate(result) {
 
 async function invoke(message) {
   const logs = [];
-  const started = process.hrtime.bigint();
+  let started = process.hrtime.bigint(); // reset when the handler is called: "ms" is its run time
   const done = (extra) => Object.assign({ id: message.id, logs, ms: Number(process.hrtime.bigint() - started) / 1e6 }, extra);
   let store = null;
   if (message.store) {
@@ -154,6 +154,7 @@ async function invoke(message) {
     try {
       context.__handler = handler;
       context.__event = message.event;
+      started = process.hrtime.bigint();
       const call = CALL.runInContext(context, { timeout: TIMEOUT_MS }); // a sync loop stops here
       result = await Promise.race([Promise.resolve(call), timeout]);
     } finally {

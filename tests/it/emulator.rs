@@ -63,3 +63,8 @@ fn the_emulators_cloudfront_functions_and_key_value_store_apis_behave_like_cloud
 fn the_emulators_key_value_store_data_plane_behaves_like_cloudfront() {
     run_selftest("kvs_selftest.py");
 }
+
+#[test]
+fn the_emulators_edge_runs_cloudfront_functions_like_cloudfront() {
+    run_selftest("function_edge_selftest.py");
+}
