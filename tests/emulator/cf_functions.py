@@ -394,12 +394,13 @@ def test(account, name, environ, start_response):
     outcome = function_edge.run(version, event, for_test=True)
     out = [f'<TestResult xmlns="{NAMESPACE}">{summary}<ComputeUtilization>{outcome.get("utilization", 1)}</ComputeUtilization>']
     out.append("<FunctionExecutionLogs>" + "".join(f"<member>{escape(line)}</member>" for line in outcome.get("logs", [])) + "</FunctionExecutionLogs>")
-    if outcome.get("error"):
-        out.append(f"<FunctionErrorMessage>{escape(outcome['error'])}</FunctionErrorMessage>")
-    else:
-        output = outcome["output"]
-        wrapped = {"response" if "statusCode" in output else "request": output}  # as CloudFront reports it
-        out.append(f"<FunctionOutput>{escape(json.dumps(wrapped, separators=(',', ':')))}</FunctionOutput>")
+    # Both members, one empty, as CloudFront answers; the output is wrapped as {"request": ...} or {"response": ...}.
+    output = ""
+    if not outcome.get("error"):
+        key = "response" if "statusCode" in outcome["output"] else "request"
+        output = json.dumps({key: outcome["output"]}, separators=(",", ":"))
+    out.append(f"<FunctionErrorMessage>{escape(outcome.get('error') or '')}</FunctionErrorMessage>")
+    out.append(f"<FunctionOutput>{escape(output)}</FunctionOutput>")
     out.append("</TestResult>")
     return _respond(start_response, 200, "".join(out))
 

@@ -256,6 +256,10 @@ FAULTS = {
 
 
 def fault_response(service, choice):
+    if service == "cloudfront-keyvaluestore":  # REST-JSON: the code in x-amzn-ErrorType
+        status, code = [(429, "ThrottlingException"), (500, "InternalServerException")][choice % 2]
+        body = json.dumps({"Message": "injected by the emulator"})
+        return Response(body, status=status, content_type="application/json", headers={"x-amzn-ErrorType": code})
     if service == "acm":
         status, code = [(400, "ThrottlingException"), (500, "InternalFailure")][choice % 2]
         body = json.dumps({"__type": code, "message": "injected by the emulator"})

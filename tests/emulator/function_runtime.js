@@ -162,7 +162,9 @@ async function invoke(message) {
     }
     const problem = validate(result);
     if (problem) return done({ error: problem, kind: "validation" });
-    return done({ output: JSON.parse(JSON.stringify(result)) });
+    const output = JSON.parse(JSON.stringify(result));
+    if ("statusCode" in output && output.cookies === undefined) output.cookies = {}; // as TestFunction reports it
+    return done({ output });
   } catch (e) {
     return done({ error: String((e && e.message) || e), kind: "execution" });
   }

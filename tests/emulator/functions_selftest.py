@@ -161,12 +161,14 @@ def test_test_function():
                  lambda: c.cf.test_function(Name="tested", IfMatch="ESTALE", EventObject=event()), "PreconditionFailed", 412)
     etag = c.cf.update_function(Name="tested", IfMatch=etag, FunctionConfig=config(), FunctionCode=REDIRECT)["ETag"]
     result = c.cf.test_function(Name="tested", IfMatch=etag, EventObject=event())["TestResult"]
-    check("TestFunction: a returned response", json.loads(result["FunctionOutput"]).get("response", {}).get("statusCode") == 301, result)
+    response = json.loads(result["FunctionOutput"]).get("response", {})
+    check("TestFunction: a returned response, with cookies {} as CloudFront reports it",
+          response.get("statusCode") == 301 and response.get("cookies") == {} and result["FunctionErrorMessage"] == "", result)
     fs = b"const fs = require('fs');\nfunction handler(event) { return event.request; }"
     etag = c.cf.update_function(Name="tested", IfMatch=etag, FunctionConfig=config(), FunctionCode=fs)["ETag"]
     result = c.cf.test_function(Name="tested", IfMatch=etag, EventObject=event())["TestResult"]
     check("require('fs') is refused, as cloudfront-js-2.0 refuses it",
-          "Cannot find module 'fs'" in result.get("FunctionErrorMessage", "") and "FunctionOutput" not in result, result)
+          "Cannot find module 'fs'" in result.get("FunctionErrorMessage", "") and not result.get("FunctionOutput"), result)
     kvs_code = b"""import cf from 'cloudfront';
 const kvs = cf.kvs();
 async function handler(event) {

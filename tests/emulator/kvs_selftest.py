@@ -23,7 +23,7 @@ sys.dont_write_bytecode = True
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from selftest_kit import INFO, Clients, check, error_of, expect_error, expect_ok, run  # noqa: E402
+from selftest_kit import INFO, Clients, check, configure, error_of, expect_error, expect_ok, run  # noqa: E402
 
 ACCOUNT = "123456789012"
 
@@ -191,6 +191,22 @@ def test_sigv4a_requests_any_host():
     ops = [(e["service"], e["op"].split(" ")[0], e["write"]) for e in log if e["service"] == "cloudfront-keyvaluestore"]
     check("SigV4A requests are logged under their access key (so its knobs apply)",
           ("cloudfront-keyvaluestore", "PUT", True) in ops and ("cloudfront-keyvaluestore", "GET", False) in ops, ops)
+
+
+def test_injected_faults_are_json_errors():
+    c = Clients("AKIAKVSFAULTS")
+    arn = new_store(c, "faults")
+    configure(c.key, fault_rate=1.0, seed=7)
+    answered = []
+    for _ in range(8):
+        try:
+            answered.append(raw("GET", arn_path(arn), c.key))
+        except (OSError, http.client.HTTPException, ValueError):
+            pass  # a dropped connection (reset or lost answer)
+    configure(c.key, fault_rate=0)
+    check("fault_rate on the data plane: 429 ThrottlingException / 500 InternalServerException in x-amzn-ErrorType",
+          answered and all((status, h.get("x-amzn-errortype")) in ((429, "ThrottlingException"), (500, "InternalServerException"))
+                           and body.get("Message") for status, h, body in answered), answered)
 
 
 def test_deleted_store():
