@@ -50,6 +50,12 @@ async function handler(event) {
 BROKEN = b"const fs = require('fs');\nfunction handler(event) { return event.request; }"
 INVALID = b"function handler(event) { return 42; }"
 THROWS = b"function handler(event) { throw new Error('boom'); }"
+STRIP = b"""function handler(event) {
+  const request = event.request;
+  delete request.headers['accept-encoding'];
+  request.uri = '/r1/big.js';
+  return request;
+}"""
 V2 = b"""function handler(event) {
   return { statusCode: 200, headers: { 'content-type': { value: 'text/plain' } }, body: 'function v2' };
 }"""
@@ -89,6 +95,7 @@ def site(c, bucket):
             CacheControl="public, max-age=31536000, immutable")
         put(c, bucket, f"{release}/private/index.html", f"{release} private".encode(), ContentType="text/html")
     put(c, bucket, "plain/x.txt", b"plain", ContentType="text/plain")
+    put(c, bucket, "r1/big.js", b"var x = 1;\n" * 200, ContentType="text/javascript")
 
 
 def setup_release_stack(key, label):
@@ -106,7 +113,9 @@ def test_release_routing():
     broken, _ = make_function(c, "broken-route", BROKEN)
     invalid, _ = make_function(c, "invalid-route", INVALID)
     throws, _ = make_function(c, "throws-route", THROWS)
-    associate(c, dist_id, router, [("/broken/*", broken), ("/invalid/*", invalid), ("/throws/*", throws), ("/plain/*", None)])
+    strip, _ = make_function(c, "strip-route", STRIP)
+    associate(c, dist_id, router, [("/broken/*", broken), ("/invalid/*", invalid), ("/throws/*", throws), ("/plain/*", None),
+                                   ("/strip/*", strip)])
     first = get(domain, "/app.js")
     again = get(domain, "/app.js")
     check("the function's uri is the S3 key: /app.js serves r1/app.js", first.status == 200 and first.body == b"r1 js", first)
@@ -135,6 +144,11 @@ def test_release_routing():
     a = get(domain, "/invalid/x")
     check("a function returning neither request nor response: 502 FunctionValidationError", a.status == 502
           and a.headers.get("x-cache") == "FunctionValidationError from cloudfront", a)
+    gz = get(domain, "/big.js", headers={"Accept-Encoding": "gzip"})
+    plain = get(domain, "/strip/big.js", headers={"Accept-Encoding": "gzip"})
+    check("the request's headers are the function's: Accept-Encoding kept by the router, removed by another",
+          gz.headers.get("content-encoding") == "gzip" and plain.status == 200 and "content-encoding" not in plain.headers
+          and plain.body == b"var x = 1;\n" * 200, (gz, plain))
     check("a behavior without a function serves the key as is", (a := get(domain, "/plain/x.txt")).body == b"plain", a)
     check("the redirect to https comes before the function", get(domain, "/old", scheme="http").status == 301
           and "https://" in get(domain, "/old", scheme="http").headers.get("location", ""))
