@@ -616,6 +616,13 @@ def handle(environ, scheme):
     allowed = behavior.allowed_methods.items if behavior.allowed_methods else ["GET", "HEAD"]
     if method not in allowed:
         return cloudfront_error(403, BAD_METHOD)
+    import function_edge  # the behavior's viewer-request CloudFront Function, if any (its own file)
+
+    answer, environ = function_edge.viewer_request(dist, behavior, environ, host)
+    if answer is not None:
+        return answer
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+    path = raw.split("?", 1)[0] or "/"
     account = dist.arn.split(":")[4]
     rhp = response_policy(account, getattr(behavior, "response_headers_policy_id", None))
     viewer_origin = environ.get("HTTP_ORIGIN")

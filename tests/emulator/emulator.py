@@ -13,7 +13,12 @@ Two things are added around moto, both in this file:
   it; each names the AWS behaviour it restores. CloudFront's response
   headers policy API, which moto lacks, is in response_headers.py; what a
   visitor gets from a distribution, in edge.py (its knobs: edge_error_ttl,
-  edge_certificate_days).
+  edge_certificate_days). CloudFront Functions (two stages, ETags,
+  FunctionAssociations kept on distributions) are in cf_functions.py, the
+  KeyValueStore's control and data plane (`cloudfront-keyvaluestore`, served
+  by path /key-value-stores/... on this HTTPS port, any Host) in kvs.py, and
+  the edge runs a behavior's LIVE viewer-request function under node
+  (function_edge.py, function_runtime.js).
 - a request log and per-client knobs (latency, faults, slow deployments), keyed
   by the access key id each test signs with, so parallel tests never see each
   other's traffic.
@@ -51,6 +56,11 @@ Control port (JSON):
                                 long ago (even without check_principals)
       ignore_create_bucket_tags true: CreateBucket ignores CreateBucketConfiguration tags
       invalidation_seconds      invalidations stay InProgress this long (sync_state.py)
+      kvs_propagation_seconds   the edge sees a KeyValueStore write (PutKey, DeleteKey,
+                                UpdateKeys) only this long after it; the API at once (kvs.py)
+      function_propagation_seconds  the edge runs a newly published function only
+                                this long after PublishFunction; the previous LIVE
+                                code until then (cf_functions.py)
       deny                      ["s3:TagResource", "s3:PutBucketPolicy",
                                 "cloudfront:CreateDistribution", "acm:...", ...]:
                                 AccessDenied (403; ACM: AccessDeniedException) for
@@ -205,7 +215,9 @@ def knob(name, default=0):
     """The setting `name` of the client whose request this thread serves."""
     return KNOBS.get(getattr(CURRENT, "key", None), {}).get(name, default)
 
-AKID = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
+# SigV4: AKID/DATE/REGION/SERVICE/aws4_request; SigV4A (cloudfront-keyvaluestore):
+# AKID/DATE/SERVICE/aws4_request, the region in X-Amz-Region-Set.
+AKID = re.compile(r"Credential=([^/,\s]+)/[^/]+/(?:([^/,\s]+)/)?([^/,\s]+)/aws4_request")
 READ_PREFIXES = ("Describe", "List", "Get")
 
 
@@ -244,6 +256,10 @@ FAULTS = {
 
 
 def fault_response(service, choice):
+    if service == "cloudfront-keyvaluestore":  # REST-JSON: the code in x-amzn-ErrorType
+        status, code = [(429, "ThrottlingException"), (500, "InternalServerException")][choice % 2]
+        body = json.dumps({"Message": "injected by the emulator"})
+        return Response(body, status=status, content_type="application/json", headers={"x-amzn-ErrorType": code})
     if service == "acm":
         status, code = [(400, "ThrottlingException"), (500, "InternalFailure")][choice % 2]
         body = json.dumps({"__type": code, "message": "injected by the emulator"})
@@ -1086,11 +1102,18 @@ def main():
     import paging  # list pages past the first, as AWS serves them (its own file)
 
     paging.patch()
+    # CloudFront Functions and KeyValueStore (control and data plane), which
+    # moto lacks or keeps partly (their own files; the edge runs functions).
+    import cf_functions
+    import kvs
+
+    cf_functions.patch_moto(knob)
+    kvs.patch_moto(knob)
     # CloudFront's edge: every distribution served over HTTPS and HTTP (its own file).
     import edge
 
     edges = edge.start(sys.modules[__name__], paths)
-    app = Harness(response_headers.wrap(DomainDispatcherApplication(create_backend_app)))
+    app = Harness(cf_functions.wrap(response_headers.wrap(DomainDispatcherApplication(create_backend_app))))
     server = make_server(
         "127.0.0.1",
         0,

@@ -53,3 +53,18 @@ fn the_emulators_provisioning_patches_behave_like_aws() {
 fn the_emulators_list_pages_follow_their_markers_like_aws() {
     run_selftest("paging_selftest.py");
 }
+
+#[test]
+fn the_emulators_cloudfront_functions_and_key_value_store_apis_behave_like_cloudfront() {
+    run_selftest("functions_selftest.py");
+}
+
+#[test]
+fn the_emulators_key_value_store_data_plane_behaves_like_cloudfront() {
+    run_selftest("kvs_selftest.py");
+}
+
+#[test]
+fn the_emulators_edge_runs_cloudfront_functions_like_cloudfront() {
+    run_selftest("function_edge_selftest.py");
+}
