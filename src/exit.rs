@@ -42,6 +42,20 @@ pub enum Failed {
 }
 
 impl Failed {
+    /// The kind, as the JSON error names it (`"kind": "refused"`), so that a
+    /// script tells "bad settings" from "refused" without reading words.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failed::Settings(_) => "settings",
+            Failed::Refused(_) => "refused",
+            Failed::Withheld(_) => "withheld",
+            Failed::NotConfirmed(_) => "not_confirmed",
+            Failed::PartWay(_) => "part_way",
+            Failed::Error(_) => "error",
+            Failed::Interrupted(_) => "interrupted",
+        }
+    }
+
     pub fn exit(&self) -> Exit {
         match self {
             Failed::Settings(_) | Failed::Withheld(_) => Exit::Usage,

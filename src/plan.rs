@@ -121,18 +121,6 @@ impl Plan {
         out
     }
 
-    /// The plan as JSON, for `--dry-run --json`.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "changes": self.changes.iter().map(|c| serde_json::json!({
-                "resource": c.resource,
-                "action": c.action,
-                "details": c.details,
-            })).collect::<Vec<_>>(),
-            "notes": self.notes,
-        })
-    }
-
     /// For each change, the changes it waits for (see `kit::waits_for`).
     pub fn waits(&self) -> Vec<Vec<usize>> {
         let needs: Vec<Vec<Fact>> = self.changes.iter().map(|c| c.step.needs()).collect();

@@ -38,7 +38,7 @@ fn wants_json(cli: &Cli) -> bool {
 }
 
 /// A failure: one `cdnctl: …` line per line on stderr and, when JSON is
-/// wanted, `{"error": …, "exit_code": …}` on stdout, so that `| jq` sees it.
+/// wanted, `{"error": …, "kind": …, "exit_code": …}` on stdout, so that `| jq` sees it.
 /// Its kind decides the exit code.
 fn fail(json: bool, failure: &Failed) -> Exit {
     let exit = failure.exit();
@@ -47,7 +47,7 @@ fn fail(json: bool, failure: &Failed) -> Exit {
         eprintln!("cdnctl: {line}");
     }
     if json {
-        let value = serde_json::json!({"error": message, "exit_code": exit as u8});
+        let value = serde_json::json!({"error": message, "kind": failure.kind(), "exit_code": exit as u8});
         println!("{}", serde_json::to_string_pretty(&value).expect("serializable"));
     }
     exit

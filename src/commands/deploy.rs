@@ -78,7 +78,10 @@ pub async fn run(
     for &stage in stages {
         printer.info(&format!("== deploy: {}", stage.name()));
         let outcome = match stage {
-            Stage::Up => up::run(clients, spec, waiting, &up_args, &inner).await,
+            Stage::Up => up::run(clients, spec, waiting, &up_args, &inner).await.map(|report| {
+                inner.report(&report);
+                report.exit()
+            }),
             Stage::Sync => sync::run(clients, spec, waiting, opts, &inner).await,
             Stage::Check => check::run(clients, spec, waiting, &check_args, &inner).await,
         };

@@ -3,18 +3,74 @@
 
 use std::io::{BufRead as _, Write as _};
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::refused;
+use super::up::PlanReport;
 use crate::apply::apply;
 use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::DownArgs;
 use crate::exit::{Exit, Failed};
 use crate::observe::observe;
-use crate::output::Printer;
+use crate::output::{Printer, Report, Text};
 use crate::plan::{self, DownOptions};
 use crate::spec::Spec;
+
+/// `down`'s result: the plan (`--dry-run`), or what it removed.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum DownReport {
+    Planned(PlanReport),
+    Removed(Removed),
+}
+
+#[derive(Debug, Serialize)]
+pub struct Removed {
+    pub removed: Vec<String>,
+    /// Absent when nothing of the stack existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_objects: Option<u64>,
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    summary: String,
+}
+
+impl Report for Removed {
+    /// Each removal and note went to people as it happened.
+    fn text(&self) -> Text {
+        Text::default()
+    }
+
+    fn step_summary(&self) -> Option<String> {
+        Some(self.summary.clone())
+    }
+}
+
+impl Report for DownReport {
+    fn text(&self) -> Text {
+        match self {
+            DownReport::Planned(p) => p.text(),
+            DownReport::Removed(r) => r.text(),
+        }
+    }
+
+    fn step_summary(&self) -> Option<String> {
+        match self {
+            DownReport::Planned(p) => p.step_summary(),
+            DownReport::Removed(r) => r.step_summary(),
+        }
+    }
+}
+
+impl DownReport {
+    pub fn exit(&self) -> Exit {
+        match self {
+            DownReport::Planned(p) => p.exit(),
+            DownReport::Removed(_) => Exit::Success,
+        }
+    }
+}
 
 pub async fn run(
     clients: &Clients,
@@ -22,7 +78,7 @@ pub async fn run(
     waiting: &Waiting,
     args: &DownArgs,
     printer: &Printer,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<DownReport> {
     // Count one past the limit, so the plan can tell "too many" from "exactly".
     let world = observe(clients, spec, waiting, Some(args.max_deletes.saturating_add(1))).await?;
     let opts = DownOptions {
@@ -34,27 +90,23 @@ pub async fn run(
 
     if args.dry_run {
         printer.lines(&plan.lines("cdnctl down would"));
-        if printer.json {
-            printer.json(&plan.json());
-        }
-        // As for `up --dry-run` and `sync --dry-run`: 3 when something would change.
-        return Ok(if plan.writes().next().is_some() {
-            Exit::Drift
-        } else {
-            Exit::Success
-        });
+        // No step summary for a dry run of `down`.
+        let mut report = PlanReport::new(&plan, &ci::StepSummary::default());
+        report.no_summary();
+        return Ok(DownReport::Planned(report));
     }
     if world.nothing_exists() {
-        ci::StepSummary::new(
+        let summary = ci::StepSummary::new(
             format!("cdnctl down {}: nothing to remove", ci::code(&spec.bucket)),
             &[],
-        )
-        .write(printer);
+        );
         printer.info(&format!("Nothing to remove: stack {} does not exist.", spec.bucket));
-        if printer.json {
-            printer.json(&json!({"removed": [], "notes": plan.notes}));
-        }
-        return Ok(Exit::Success);
+        return Ok(DownReport::Removed(Removed {
+            removed: Vec::new(),
+            deleted_objects: None,
+            notes: plan.notes.clone(),
+            summary: summary.markdown(),
+        }));
     }
     if plan.writes().next().is_some() && !args.yes {
         printer.lines(&plan.lines("cdnctl down will"));
@@ -64,21 +116,18 @@ pub async fn run(
     }
 
     let facts = apply(clients, spec, &plan, plan::facts(spec, &world), waiting, printer).await?;
-    ci::changes_summary(format!("cdnctl down {}: removed", ci::code(&spec.bucket)), &plan)
-        .notes(&facts.notes)
-        .write(printer);
-    let notes: Vec<&String> = plan.notes.iter().chain(&facts.notes).collect();
+    let summary =
+        ci::changes_summary(format!("cdnctl down {}: removed", ci::code(&spec.bucket)), &plan).notes(&facts.notes);
+    let notes: Vec<String> = plan.notes.iter().chain(&facts.notes).cloned().collect();
     for note in &notes {
         printer.info(&format!("note: {note}"));
     }
-    if printer.json {
-        printer.json(&json!({
-            "removed": plan.writes().map(|c| format!("{}: {}", c.resource, c.action)).collect::<Vec<_>>(),
-            "deleted_objects": facts.deleted_objects,
-            "notes": notes,
-        }));
-    }
-    Ok(Exit::Success)
+    Ok(DownReport::Removed(Removed {
+        removed: plan.writes().map(|c| format!("{}: {}", c.resource, c.action)).collect(),
+        deleted_objects: Some(facts.deleted_objects),
+        notes,
+        summary: summary.markdown(),
+    }))
 }
 
 /// Ask on a terminal; elsewhere `--yes` is required. The answer is read on a

@@ -1,4 +1,7 @@
-//! The three commands, each a thin use of observe → plan (→ apply).
+//! The commands, each a thin use of observe → plan (→ apply) or of the
+//! publishing pipeline. Each returns its result as a typed report (a
+//! `Serialize` value that says its exit code); `run` has the printer render
+//! it once, as text, JSON and step summary.
 
 mod check;
 mod deploy;
@@ -33,9 +36,21 @@ pub async fn run(
         ));
     }
     Ok(match &cli.command {
-        Command::Up(args) => up::run(&clients, &spec, &waiting(settings), args, printer).await?,
-        Command::Down(args) => down::run(&clients, &spec, &waiting(settings), args, printer).await?,
-        Command::Status(args) => status::run(&clients, &spec, &waiting(settings), args, printer).await?,
+        Command::Up(args) => {
+            let report = up::run(&clients, &spec, &waiting(settings), args, printer).await?;
+            printer.report(&report);
+            report.exit()
+        }
+        Command::Down(args) => {
+            let report = down::run(&clients, &spec, &waiting(settings), args, printer).await?;
+            printer.report(&report);
+            report.exit()
+        }
+        Command::Status(args) => {
+            let report = status::run(&clients, &spec, &waiting(settings), args).await?;
+            printer.report(&report);
+            report.exit
+        }
         Command::Sync(_) => {
             let opts = sync.expect("run.rs resolves sync's options with the settings");
             sync::run(&clients, &spec, &waiting(settings), opts, printer).await?

@@ -1,6 +1,7 @@
 //! `cdnctl status`: observe and plan as `up` would, never apply; report each
 //! resource's presence, ownership, health and drift, and say it in the exit code.
 
+use serde::Serialize;
 use serde_json::json;
 
 use super::now;
@@ -9,7 +10,7 @@ use crate::ci;
 use crate::cli::{Format, StatusArgs};
 use crate::exit::Exit;
 use crate::observe::{observe, World};
-use crate::output::Printer;
+use crate::output::{Report, Text};
 use crate::plan::{self, UpOptions};
 use crate::report::Resource;
 use crate::resources::Kind;
@@ -17,31 +18,86 @@ use crate::spec::Spec;
 
 mod report;
 
-pub async fn run(
-    clients: &Clients,
-    spec: &Spec,
-    waiting: &Waiting,
-    args: &StatusArgs,
-    printer: &Printer,
-) -> anyhow::Result<Exit> {
+/// `status`'s result: every resource's row, the problems, the verdict; in
+/// the format asked for. The exit code is the verdict.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub stack: String,
+    pub state: &'static str,
+    pub exit_code: u8,
+    pub resources: Vec<serde_json::Value>,
+    pub problems: Vec<String>,
+    #[serde(skip)]
+    pub exit: Exit,
+    #[serde(skip)]
+    rows: Vec<Resource>,
+    #[serde(skip)]
+    format: Format,
+    /// `--format env`: the settings django-storages needs.
+    #[serde(skip)]
+    env: Option<String>,
+    #[serde(skip)]
+    summary: String,
+}
+
+impl Report for StatusReport {
+    fn text(&self) -> Text {
+        let mut text = Text::default();
+        match self.format {
+            Format::Env => text.result.extend(self.env.clone()),
+            Format::Text | Format::Github | Format::Json => {
+                text.result = text_lines(&self.rows, &self.problems, self.state, self.exit_code);
+                if self.format == Format::Github {
+                    text.result.extend(ci::status_annotations(&self.rows, &self.problems));
+                }
+            }
+        }
+        text
+    }
+
+    fn step_summary(&self) -> Option<String> {
+        Some(self.summary.clone())
+    }
+}
+
+pub async fn run(clients: &Clients, spec: &Spec, waiting: &Waiting, args: &StatusArgs) -> anyhow::Result<StatusReport> {
     let world = observe(clients, spec, waiting, None).await?;
     let found = Findings::of(spec, &world);
-    ci::status_summary(
+    let summary = ci::status_summary(
         &spec.bucket,
         found.state_name(),
         found.state as u8,
         &found.resources,
         &found.problems,
         &urls(spec, &world),
-    )
-    .write(printer);
-    let format = if printer.json { Format::Json } else { args.format };
-    match format {
-        Format::Json => print_json(spec, &world, &found, printer)?,
-        Format::Env => print_env(spec, &world, printer)?,
-        Format::Text | Format::Github => print_text(&found, format, printer),
+    );
+    let env = match args.format {
+        Format::Env => Some(env_lines(spec, &world)?),
+        _ => None,
+    };
+    // The distribution's id, domain and URL as fields of their own.
+    let mut resources = Vec::new();
+    for r in &found.resources {
+        let mut value = serde_json::to_value(r)?;
+        if let (Some(d), true) = (&world.distribution, r.kind == Kind::Distribution) {
+            value["id"] = json!(d.id);
+            value["domain"] = json!(d.domain_name);
+            value["url"] = json!(format!("https://{}/", d.domain_name));
+        }
+        resources.push(value);
     }
-    Ok(found.state)
+    Ok(StatusReport {
+        stack: spec.bucket.clone(),
+        state: found.state_name(),
+        exit_code: found.state as u8,
+        resources,
+        problems: found.problems.clone(),
+        exit: found.state,
+        rows: found.resources,
+        format: args.format,
+        env,
+        summary: summary.markdown(),
+    })
 }
 
 /// What `status` found: each resource's row, what would make `up` refuse to
@@ -105,28 +161,8 @@ fn urls(spec: &Spec, world: &World) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-fn print_json(spec: &Spec, world: &World, found: &Findings, printer: &Printer) -> anyhow::Result<()> {
-    // The distribution's id, domain and URL as fields of their own.
-    let mut resources = serde_json::to_value(&found.resources)?;
-    if let (Some(d), Some(items)) = (&world.distribution, resources.as_array_mut()) {
-        for r in items.iter_mut().filter(|r| r["type"] == "distribution") {
-            r["id"] = json!(d.id);
-            r["domain"] = json!(d.domain_name);
-            r["url"] = json!(format!("https://{}/", d.domain_name));
-        }
-    }
-    printer.json(&json!({
-        "stack": spec.bucket,
-        "state": found.state_name(),
-        "exit_code": found.state as u8,
-        "resources": resources,
-        "problems": found.problems,
-    }));
-    Ok(())
-}
-
 /// The settings django-storages needs to serve through the stack.
-fn print_env(spec: &Spec, world: &World, printer: &Printer) -> anyhow::Result<()> {
+fn env_lines(spec: &Spec, world: &World) -> anyhow::Result<String> {
     let Some(d) = &world.distribution else {
         anyhow::bail!(
             "status: stack {} has no distribution yet: run `cdnctl up` first",
@@ -138,17 +174,16 @@ fn print_env(spec: &Spec, world: &World, printer: &Printer) -> anyhow::Result<()
         .as_ref()
         .map(|d| d.name.clone())
         .unwrap_or_else(|| d.domain_name.clone());
-    printer.result(&format!(
+    Ok(format!(
         "AWS_STORAGE_BUCKET_NAME={}\nAWS_S3_REGION_NAME={}\nAWS_S3_CUSTOM_DOMAIN={domain}\nSTATIC_URL=https://{domain}/",
         spec.bucket, spec.region
-    ));
-    Ok(())
+    ))
 }
 
-/// One line per resource and per difference, the problems, the verdict, and
-/// with `--format github` the annotations.
-fn print_text(found: &Findings, format: Format, printer: &Printer) {
-    for r in &found.resources {
+/// One line per resource and per difference, the problems, the verdict.
+fn text_lines(rows: &[Resource], problems: &[String], state: &str, exit_code: u8) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in rows {
         let presence = match (r.present, r.owned) {
             (false, _) => "absent",
             (true, true) => "present",
@@ -162,22 +197,10 @@ fn print_text(found: &Findings, format: Format, printer: &Printer) {
         } else {
             format!(" ({})", r.detail)
         };
-        printer.result(&format!("{kind} {}: {presence}; {}{detail}", r.name, r.health));
-        for d in &r.differences {
-            printer.result(&format!("  - {d}"));
-        }
+        out.push(format!("{kind} {}: {presence}; {}{detail}", r.name, r.health));
+        out.extend(r.differences.iter().map(|d| format!("  - {d}")));
     }
-    for p in &found.problems {
-        printer.result(&format!("problem: {p}"));
-    }
-    printer.result(&format!(
-        "state: {} (exit code {})",
-        found.state_name(),
-        found.state as u8
-    ));
-    if format == Format::Github {
-        for line in ci::status_annotations(&found.resources, &found.problems) {
-            printer.result(&line);
-        }
-    }
+    out.extend(problems.iter().map(|p| format!("problem: {p}")));
+    out.push(format!("state: {state} (exit code {exit_code})"));
+    out
 }

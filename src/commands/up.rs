@@ -1,28 +1,165 @@
 //! `cdnctl up`: plan toward the spec, then apply.
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::{now, refused};
 use crate::apply::apply;
-use crate::resources::Kind;
 use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::UpArgs;
 use crate::exit::{Exit, Failed};
 use crate::observe::observe;
 use crate::observe::World;
-use crate::output::Printer;
+use crate::output::{Printer, Report, Text};
 use crate::plan::{self, Plan, UpOptions};
+use crate::resources::Kind;
 use crate::settings::dotenv;
 use crate::spec::Spec;
 
+/// `up`'s result: the plan it would carry out (`--dry-run`), or what it made.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum UpReport {
+    Planned(PlanReport),
+    Applied(Applied),
+}
+
+/// A plan's changes and notes, as `--dry-run --json` gives them.
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    pub changes: Vec<PlannedChange>,
+    pub notes: Vec<String>,
+    /// How many of the changes write.
+    #[serde(skip)]
+    pub writes: usize,
+    #[serde(skip)]
+    summary: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlannedChange {
+    pub resource: String,
+    pub action: String,
+    pub details: Vec<String>,
+}
+
+impl PlanReport {
+    pub fn new(plan: &Plan, summary: &ci::StepSummary) -> PlanReport {
+        PlanReport {
+            changes: (plan.changes.iter())
+                .map(|c| PlannedChange {
+                    resource: c.resource.clone(),
+                    action: c.action.clone(),
+                    details: c.details.clone(),
+                })
+                .collect(),
+            notes: plan.notes.clone(),
+            writes: plan.writes().count(),
+            summary: Some(summary.markdown()),
+        }
+    }
+
+    /// Without a step summary.
+    pub fn no_summary(&mut self) {
+        self.summary = None;
+    }
+
+    /// 3 when something would change, as for `sync --dry-run`.
+    pub fn exit(&self) -> Exit {
+        if self.writes > 0 {
+            Exit::Drift
+        } else {
+            Exit::Success
+        }
+    }
+}
+
+impl Report for PlanReport {
+    /// The plan itself went to people as it was made.
+    fn text(&self) -> Text {
+        Text::default()
+    }
+
+    fn step_summary(&self) -> Option<String> {
+        self.summary.clone()
+    }
+}
+
+/// What `up` made: where the stack serves, and what it changed.
+#[derive(Debug, Serialize)]
+pub struct Applied {
+    pub bucket: String,
+    pub region: String,
+    pub distribution_id: Option<String>,
+    pub distribution_domain: String,
+    pub url: String,
+    pub custom_url: Option<String>,
+    pub changes: usize,
+    pub waited: bool,
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    summary: String,
+}
+
+impl Report for Applied {
+    fn text(&self) -> Text {
+        let mut text = Text::default();
+        text.result
+            .push(format!("bucket:       {} ({})", self.bucket, self.region));
+        if let Some(id) = &self.distribution_id {
+            text.result
+                .push(format!("distribution: {id} ({})", self.distribution_domain));
+        }
+        text.result.push(format!("url:          {}", self.url));
+        if let Some(c) = &self.custom_url {
+            text.result.push(format!("custom url:   {c}"));
+        }
+        if !self.waited {
+            text.info
+                .push("CloudFront is still deploying: `cdnctl status` tells when it is done.".into());
+        }
+        text
+    }
+
+    fn step_summary(&self) -> Option<String> {
+        Some(self.summary.clone())
+    }
+}
+
+impl Report for UpReport {
+    fn text(&self) -> Text {
+        match self {
+            UpReport::Planned(p) => p.text(),
+            UpReport::Applied(a) => a.text(),
+        }
+    }
+
+    fn step_summary(&self) -> Option<String> {
+        match self {
+            UpReport::Planned(p) => p.step_summary(),
+            UpReport::Applied(a) => a.step_summary(),
+        }
+    }
+}
+
+impl UpReport {
+    pub fn exit(&self) -> Exit {
+        match self {
+            UpReport::Planned(p) => p.exit(),
+            UpReport::Applied(_) => Exit::Success,
+        }
+    }
+}
+
+/// Plan, and apply unless `--dry-run`. Progress and the plan go to people as
+/// they happen (`events`); the result comes back as a value.
 pub async fn run(
     clients: &Clients,
     spec: &Spec,
     waiting: &Waiting,
     args: &UpArgs,
     printer: &Printer,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<UpReport> {
     let world = observe(clients, spec, waiting, None).await?;
     let opts = UpOptions {
         adopt: args.adopt,
@@ -37,27 +174,19 @@ pub async fn run(
 
     let changes = plan.writes().count();
     if args.dry_run {
-        ci::changes_summary(
+        let summary = ci::changes_summary(
             format!(
                 "cdnctl up --dry-run {}: {changes} changes pending",
                 ci::code(&spec.bucket)
             ),
             &plan,
-        )
-        .write(printer);
+        );
         printer.lines(&plan.lines("cdnctl up would"));
         if let Err(Failed::Withheld(lines)) = withhold(spec, &world, &plan, args) {
             printer.info("note: `cdnctl up` as run here would refuse this plan:");
             printer.lines(&lines);
         }
-        if printer.json {
-            printer.json(&plan.json());
-        }
-        return Ok(if plan.writes().next().is_some() {
-            Exit::Drift
-        } else {
-            Exit::Success
-        });
+        return Ok(UpReport::Planned(PlanReport::new(&plan, &summary)));
     }
 
     if plan.changes.is_empty() {
@@ -89,18 +218,7 @@ pub async fn run(
 
     let d = facts.get(Kind::Distribution);
     let cdn_domain = d.map(|d| d.domain_name.clone()).unwrap_or_default();
-    let custom = spec.domain.as_ref().map(|d| d.name.clone());
-    let result = json!({
-        "bucket": spec.bucket,
-        "region": spec.region,
-        "distribution_id": d.map(|d| d.id.clone()),
-        "distribution_domain": cdn_domain,
-        "url": format!("https://{cdn_domain}/"),
-        "custom_url": custom.as_ref().map(|c| format!("https://{c}/")),
-        "changes": plan.writes().count(),
-        "waited": opts.wait,
-        "notes": plan.notes.iter().chain(&facts.notes).collect::<Vec<_>>(),
-    });
+    let custom = spec.domain.as_ref().map(|d| format!("https://{}/", d.name));
     let mut summary = ci::changes_summary(
         format!("cdnctl up {}: {changes} changes", ci::code(&spec.bucket)),
         &plan,
@@ -110,25 +228,20 @@ pub async fn run(
         summary.link("CloudFront", &format!("https://{cdn_domain}/"));
     }
     if let Some(c) = &custom {
-        summary.link("custom domain", &format!("https://{c}/"));
+        summary.link("custom domain", c);
     }
-    summary.write(printer);
-    if printer.json {
-        printer.json(&result);
-    } else {
-        printer.result(&format!("bucket:       {} ({})", spec.bucket, spec.region));
-        if let Some(d) = d {
-            printer.result(&format!("distribution: {} ({})", d.id, d.domain_name));
-        }
-        printer.result(&format!("url:          https://{cdn_domain}/"));
-        if let Some(c) = custom {
-            printer.result(&format!("custom url:   https://{c}/"));
-        }
-        if !opts.wait {
-            printer.info("CloudFront is still deploying: `cdnctl status` tells when it is done.");
-        }
-    }
-    Ok(Exit::Success)
+    Ok(UpReport::Applied(Applied {
+        bucket: spec.bucket.clone(),
+        region: spec.region.clone(),
+        distribution_id: d.map(|d| d.id.clone()),
+        url: format!("https://{cdn_domain}/"),
+        distribution_domain: cdn_domain,
+        custom_url: custom,
+        changes,
+        waited: opts.wait,
+        notes: plan.notes.iter().chain(&facts.notes).cloned().collect(),
+        summary: summary.markdown(),
+    }))
 }
 
 /// Removals `up` makes only when asked: none at all inside `deploy` (the
