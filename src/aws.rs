@@ -15,8 +15,6 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::cli::GlobalArgs;
-
 mod errors;
 mod profile;
 mod trace;
@@ -30,6 +28,16 @@ pub const GLOBAL_REGION: &str = "us-east-1";
 /// the SDK's default of 3, with its standard exponential backoff.
 const MAX_ATTEMPTS: u32 = 10;
 
+/// The account, region and endpoint asked for on the command line
+/// (`--profile`, `--region`, `--endpoint-url`); unset, the SDK reads its
+/// own variables and files.
+#[derive(Clone, Debug, Default)]
+pub struct Target {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
@@ -41,7 +49,7 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Clients> {
+    pub async fn connect(global: &Target) -> anyhow::Result<Clients> {
         let retry = RetryConfig::standard()
             .with_max_attempts(MAX_ATTEMPTS)
             .with_initial_backoff(Duration::from_millis(200))

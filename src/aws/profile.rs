@@ -14,10 +14,10 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_types::os_shim_internal::{Env, Fs};
 
-use crate::cli::GlobalArgs;
+use super::Target;
 
 /// The profile named by `--profile`, else by AWS_PROFILE.
-pub fn selected(global: &GlobalArgs) -> Option<String> {
+pub fn selected(global: &Target) -> Option<String> {
     global
         .profile
         .clone()
