@@ -424,7 +424,9 @@ impl GlobalArgs {
 
 /// A setting's usual values, for `--help` and shell completion, while any
 /// value passes through to `settings`, which checks it with the same
-/// one-line error as when it comes from the environment.
+/// one-line error as when it comes from the environment. Never an error
+/// here: clap parses the variable too, and a variable the command does not
+/// use must not stop it.
 #[derive(Clone)]
 struct Listed(&'static [&'static str]);
 
@@ -433,11 +435,11 @@ impl clap::builder::TypedValueParser for Listed {
 
     fn parse_ref(
         &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
     ) -> Result<String, clap::Error> {
-        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+        Ok(value.to_string_lossy().into_owned())
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {

@@ -17,8 +17,8 @@ use aws_types::os_shim_internal::{Env, Fs};
 use super::Target;
 
 /// The profile named by `--profile`, else by AWS_PROFILE.
-pub fn selected(global: &Target) -> Option<String> {
-    global
+pub fn selected(target: &Target) -> Option<String> {
+    target
         .profile
         .clone()
         .or_else(|| std::env::var("AWS_PROFILE").ok())

@@ -83,7 +83,7 @@ pub struct Settings {
     pub hsts: Option<Hsts>,
 }
 
-/// `CDN_HSTS`: the Strict-Transport-Security header.
+/// [`Setting::Hsts`]: the Strict-Transport-Security header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hsts {
     pub max_age: i32,
@@ -98,7 +98,7 @@ pub const DEFAULT_HSTS: Hsts = Hsts {
     preload: false,
 };
 
-/// `WAF_ARN`: what to do with the distribution's web ACL.
+/// [`WafArn`]: what to do with the distribution's web ACL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Waf {
     /// Unset: leave whatever is attached (Firewall Manager and security teams
@@ -110,7 +110,7 @@ pub enum Waf {
     Acl(String),
 }
 
-/// The CDN's custom domain: `SUBDOMAIN.HOSTED_ZONE_NAME` in that zone.
+/// The CDN's custom domain: [`Subdomain`] under [`HostedZoneName`], in that zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {
     /// Fully qualified, lower case, without the trailing dot.
