@@ -43,13 +43,15 @@ pub enum Setting {
 /// Which commands take a setting, and so where its flag is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
-    /// The stack's: every command that acts on the stack takes it. `sync`
+    /// The stack's: every command that acts on the stack takes it, and
+    /// advice naming another command repeats its flag (`hint.rs`). `sync`
     /// accepts its flag but hides it unless `Def::sync` says how it uses it.
     Stack = 0,
     /// `sync`'s own (and so `deploy`'s).
     Sync = 1,
-    /// The AWS SDK's: global flags. The SDK reads the variables itself, and a
-    /// `.env` never sets them (it is often the web app's, with its own keys).
+    /// The AWS SDK's: global flags, repeated in advice like the stack's. The
+    /// SDK reads the variables itself, and a `.env` never sets them (it is
+    /// often the web app's, with its own keys).
     Aws = 2,
 }
 

@@ -151,6 +151,37 @@ fn every_setting_is_in_the_readme_help_and_man_page() {
     }
 }
 
+/// The settings' flags are built from the binary's table, with clap's own
+/// `[env: …]` notes: sync's sit together under Settings in the table's
+/// order, and a long `--help` (status's) puts each note on a line of its own.
+#[test]
+fn setting_flags_show_their_variable_as_clap_lays_it_out() {
+    let stack = Stack::new("docs-layout");
+    let help = stack.run(&["sync", "--help"]).ok().stdout;
+    let section = help
+        .split("\nSettings:\n")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").next())
+        .expect("a Settings section");
+    assert_eq!(
+        section.split_whitespace().collect::<Vec<_>>().join(" "),
+        "--bucket-name <NAME> S3 bucket to create as the private origin; also names the stack \
+         [env: BUCKET_NAME] \
+         --cache-rules <RULES> Cache-Control rules, GLOB=VALUE;... [env: CDN_CACHE_RULES] \
+         --jobs <N> Requests in flight at once [env: CDN_SYNC_JOBS] [default: 64] \
+         --max-deletes <P%|N> With --delete: refuse when more than this share of the files not \
+         content-hashed under the prefix, or this many, would go (e.g. 50%, 200; 100% for any) \
+         [env: CDN_SYNC_MAX_DELETES] [default: 50%] \
+         --keep-deploys <N> With --delete: keep the content-hashed files named by this many last \
+         deploys, however old [env: CDN_SYNC_KEEP_DEPLOYS] [default: 3]"
+    );
+    let status = stack.run(&["status", "--help"]).ok().stdout;
+    assert!(
+        status.contains("also names the stack\n          \n          [env: BUCKET_NAME]\n"),
+        "{status}"
+    );
+}
+
 #[test]
 fn the_man_page_has_the_readmes_exit_codes() {
     let stack = Stack::new("docs-exit");
