@@ -1,5 +1,8 @@
 //! The command line: subcommands, global flags and the settings flags that
-//! override the environment.
+//! override the environment. The settings' flags and help are built from
+//! the table in `settings::defs`; what was given is handed to the inner
+//! layers as plain values (`Flags`, `SyncRequest`, `aws::Target`), so that
+//! none of them depends on clap or on this module.
 
 use std::path::PathBuf;
 

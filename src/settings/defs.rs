@@ -98,7 +98,7 @@ const fn def(setting: Setting, env: &'static str, group: Group) -> Def {
 }
 
 /// Every setting, in the order `--help` shows them.
-pub static DEFS: &[Def] = &[
+pub const DEFS: &[Def] = &[
     Def {
         flag: Some("--bucket-name"),
         value_name: "NAME",
@@ -272,12 +272,13 @@ pub static DEFS: &[Def] = &[
 ];
 
 impl Setting {
-    pub fn def(self) -> &'static Def {
+    pub const fn def(self) -> &'static Def {
         &DEFS[self as usize]
     }
 
-    /// The variable's name, as errors and warnings show it.
-    pub fn name(self) -> &'static str {
+    /// The variable's name, as errors and warnings show it; `const`, so
+    /// that a list of settings' names can be a constant too.
+    pub const fn name(self) -> &'static str {
         self.def().env
     }
 }
