@@ -114,9 +114,9 @@ pub struct CompletionsArgs {
 /// The stack settings' flags that `sync` accepts (they are settings) but
 /// does not use, hidden from its `--help`.
 fn hide_unused_by_sync(arg: Arg) -> Arg {
-    let unused = arg.get_long().is_some_and(|long| {
-        defs::group(Group::Stack).any(|d| d.long() == Some(long) && d.sync.is_none())
-    });
+    let unused = arg
+        .get_long()
+        .is_some_and(|long| defs::group(Group::Stack).any(|d| d.long() == Some(long) && d.sync.is_none()));
     let hidden = unused || arg.is_hide_set();
     arg.hide(hidden)
 }
@@ -463,7 +463,9 @@ impl SettingsArgs {
             Command::Check(a) => &a.settings,
             Command::Deploy(a) => &a.sync.settings,
             // These need no settings: run.rs answers them before reading any.
-            Command::Completions(_) | Command::Man | Command::Settings => unreachable!("answered before settings are read"),
+            Command::Completions(_) | Command::Man | Command::Settings => {
+                unreachable!("answered before settings are read")
+            }
         }
     }
 }
@@ -480,16 +482,32 @@ mod tests {
     fn only_the_command_line_gives_flags() {
         std::env::set_var("CDN_SYNC_KEEP_DEPLOYS", "5");
         std::env::set_var("AWS_ENDPOINT_URL", "http://127.0.0.1:1");
-        let cli = Cli::try_parse_from(["cdnctl", "sync", "dist", "--region", "eu-west-1", "--jobs", "8", "--bucket-name", "b"])
-            .unwrap();
+        let cli = Cli::try_parse_from([
+            "cdnctl",
+            "sync",
+            "dist",
+            "--region",
+            "eu-west-1",
+            "--jobs",
+            "8",
+            "--bucket-name",
+            "b",
+        ])
+        .unwrap();
         std::env::remove_var("CDN_SYNC_KEEP_DEPLOYS");
         std::env::remove_var("AWS_ENDPOINT_URL");
-        let Command::Sync(args) = &cli.command else { unreachable!("parsed as sync") };
+        let Command::Sync(args) = &cli.command else {
+            unreachable!("parsed as sync")
+        };
         let request = args.request();
         assert_eq!(request.settings.get(Setting::SyncJobs), Some("8"));
         assert_eq!(request.settings.get(Setting::BucketName), Some("b"));
         assert_eq!(request.settings.get(Setting::SyncKeepDeploys), None);
-        assert_eq!(request.settings.get(Setting::SyncMaxDeletes), None, "a default is not a flag");
+        assert_eq!(
+            request.settings.get(Setting::SyncMaxDeletes),
+            None,
+            "a default is not a flag"
+        );
         let aws = cli.global.aws();
         assert_eq!(aws.region.as_deref(), Some("eu-west-1"));
         assert_eq!(aws.endpoint_url, None);
@@ -507,7 +525,12 @@ mod tests {
             .filter(|a| !a.is_hide_set() && a.get_help_heading() == Some("Settings"))
             .filter_map(|a| a.get_long())
             .collect();
-        assert_eq!(shown, ["bucket-name", "cache-rules", "jobs", "max-deletes", "keep-deploys"]);
-        assert!(sync.get_arguments().any(|a| a.get_long() == Some("tags") && a.is_hide_set()));
+        assert_eq!(
+            shown,
+            ["bucket-name", "cache-rules", "jobs", "max-deletes", "keep-deploys"]
+        );
+        assert!(sync
+            .get_arguments()
+            .any(|a| a.get_long() == Some("tags") && a.is_hide_set()));
     }
 }

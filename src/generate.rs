@@ -46,9 +46,9 @@ fn env_note(arg: clap::Arg) -> clap::Arg {
 
 fn with_env_notes(cmd: clap::Command) -> clap::Command {
     let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
-    names
-        .iter()
-        .fold(cmd.mut_args(env_note), |cmd, name| cmd.mut_subcommand(name, with_env_notes))
+    names.iter().fold(cmd.mut_args(env_note), |cmd, name| {
+        cmd.mut_subcommand(name, with_env_notes)
+    })
 }
 
 /// Answer `completions` and `man`; `None` for every other command.

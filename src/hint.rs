@@ -7,8 +7,8 @@
 /// command acts on, so they matter to every command: the global ones
 /// (`--env-file`, `--profile`, …) and the stack settings'.
 fn context() -> Vec<String> {
-    use clap::CommandFactory as _;
     use crate::settings::defs::{self, Group};
+    use clap::CommandFactory as _;
     let cli = crate::cli::Cli::command();
     let global = cli
         .get_arguments()

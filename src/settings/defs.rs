@@ -392,14 +392,25 @@ mod tests {
             assert!(seen.insert(d.env), "{} twice", d.env);
             assert!(d.env.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'), "{}", d.env);
             if d.group != Aws {
-                assert!(d.about.trim() == d.about && !d.about.is_empty(), "{} has no entry", d.env);
+                assert!(
+                    d.about.trim() == d.about && !d.about.is_empty(),
+                    "{} has no entry",
+                    d.env
+                );
             }
             if let Some(flag) = d.flag {
                 assert!(seen.insert(flag), "{flag} twice");
-                assert!(flag.starts_with("--") && !d.help.is_empty() && !d.value_name.is_empty(), "{flag}");
+                assert!(
+                    flag.starts_with("--") && !d.help.is_empty() && !d.value_name.is_empty(),
+                    "{flag}"
+                );
             }
             for text in [d.help, d.about, d.sync.unwrap_or("")] {
-                assert!(!expand(text).contains('{'), "{}: unknown placeholder in {text:?}", d.env);
+                assert!(
+                    !expand(text).contains('{'),
+                    "{}: unknown placeholder in {text:?}",
+                    d.env
+                );
             }
         }
     }
@@ -414,12 +425,18 @@ mod tests {
         let mut flags = Flags::default();
         assert_eq!(
             flags.pick(Setting::SyncJobs, &env),
-            Some(Given { value: "8".into(), from: "CDN_SYNC_JOBS" })
+            Some(Given {
+                value: "8".into(),
+                from: "CDN_SYNC_JOBS"
+            })
         );
         flags.set(Setting::SyncJobs, "4");
         assert_eq!(
             flags.pick(Setting::SyncJobs, &env),
-            Some(Given { value: "4".into(), from: "--jobs" })
+            Some(Given {
+                value: "4".into(),
+                from: "--jobs"
+            })
         );
         assert_eq!(flags.pick(Setting::Tags, &env), None);
         assert_eq!(flags.pick_or_default(Setting::CorsOrigins, &env).unwrap().value, "*");
