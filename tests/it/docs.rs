@@ -6,13 +6,14 @@ use crate::harness::{root, Stack};
 
 /// A setting as the binary defines it (`cdnctl __settings`): the tests
 /// iterate over its own table, never over a copy of it.
-struct Setting {
-    env: String,
-    flag: Option<String>,
-    group: String,
+pub struct Setting {
+    pub env: String,
+    pub flag: Option<String>,
+    /// stack, sync or aws.
+    pub group: String,
 }
 
-fn settings(stack: &Stack) -> Vec<Setting> {
+pub fn settings(stack: &Stack) -> Vec<Setting> {
     let out = stack.run(&["__settings"]).ok().stdout;
     let defs: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     let settings: Vec<Setting> = defs
