@@ -98,10 +98,16 @@ pub enum Command {
     /// Print a shell completion script, e.g. `cdnctl completions bash > ~/.local/share/bash-completion/completions/cdnctl`
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `cdnctl man > ~/.local/share/man/man1/cdnctl.1`
-    Man,
-    /// Print every setting's definition as JSON, for the tests that check the docs
-    #[command(name = "__settings", hide = true)]
-    Settings,
+    Man(ManArgs),
+}
+
+// Not a hidden subcommand: each subcommand moves the global flags' place
+// among every subcommand's own in --help.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Print every setting's definition as JSON instead, for the tests that check the docs
+    #[arg(long, hide = true)]
+    pub settings_json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -463,7 +469,7 @@ impl SettingsArgs {
             Command::Check(a) => &a.settings,
             Command::Deploy(a) => &a.sync.settings,
             // These need no settings: run.rs answers them before reading any.
-            Command::Completions(_) | Command::Man | Command::Settings => {
+            Command::Completions(_) | Command::Man(_) => {
                 unreachable!("answered before settings are read")
             }
         }

@@ -59,8 +59,8 @@ pub fn answer(command: &Command) -> Option<ExitCode> {
             clap_complete::generate(args.shell, &mut Cli::command(), "cdnctl", &mut out);
             write_stdout(&out)
         }
-        Command::Man => man_page().and_then(|page| write_stdout(&page)),
-        Command::Settings => write_stdout(settings_json().as_bytes()),
+        Command::Man(args) if args.settings_json => write_stdout(settings_json().as_bytes()),
+        Command::Man(_) => man_page().and_then(|page| write_stdout(&page)),
         _ => return None,
     };
     Some(match result {

@@ -109,7 +109,7 @@ fn execute(cli: Cli, settings: Settings, sync: Option<SyncOptions>) -> Result<Ex
             Command::Sync(_) => "sync",
             Command::Check(_) => "check",
             Command::Deploy(_) => "deploy",
-            Command::Completions(_) | Command::Man | Command::Settings => unreachable!("answered before settings are read"),
+            Command::Completions(_) | Command::Man(_) => unreachable!("answered before settings are read"),
         }))
     })
 }

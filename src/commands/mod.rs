@@ -45,7 +45,7 @@ pub async fn run(
             let opts = sync.expect("run.rs resolves deploy's sync options with the settings");
             deploy::run(&clients, &spec, &waiting(settings), args, opts, printer).await?
         }
-        Command::Completions(_) | Command::Man | Command::Settings => unreachable!("answered before settings are read"),
+        Command::Completions(_) | Command::Man(_) => unreachable!("answered before settings are read"),
     })
 }
 

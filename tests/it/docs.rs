@@ -4,7 +4,7 @@
 
 use crate::harness::{root, Stack};
 
-/// A setting as the binary defines it (`cdnctl __settings`): the tests
+/// A setting as the binary defines it (`cdnctl man --settings-json`): the tests
 /// iterate over its own table, never over a copy of it.
 pub struct Setting {
     pub env: String,
@@ -14,7 +14,7 @@ pub struct Setting {
 }
 
 pub fn settings(stack: &Stack) -> Vec<Setting> {
-    let out = stack.run(&["__settings"]).ok().stdout;
+    let out = stack.run(&["man", "--settings-json"]).ok().stdout;
     let defs: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     let settings: Vec<Setting> = defs
         .iter()
