@@ -15,8 +15,6 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::cli::GlobalArgs;
-
 mod errors;
 mod etag;
 mod profile;
@@ -32,6 +30,16 @@ pub const GLOBAL_REGION: &str = "us-east-1";
 /// the SDK's default of 3, with its standard exponential backoff.
 const MAX_ATTEMPTS: u32 = 10;
 
+/// The account, region and endpoint asked for on the command line
+/// (`--profile`, `--region`, `--endpoint-url`); unset, the SDK reads its
+/// own variables and files.
+#[derive(Clone, Debug, Default)]
+pub struct Target {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
@@ -43,27 +51,27 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Clients> {
+    pub async fn connect(target: &Target) -> anyhow::Result<Clients> {
         let retry = RetryConfig::standard()
             .with_max_attempts(MAX_ATTEMPTS)
             .with_initial_backoff(Duration::from_millis(200))
             .with_max_backoff(Duration::from_secs(20));
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
-        if let Some(name) = profile::selected(global) {
+        if let Some(name) = profile::selected(target) {
             profile::ensure_exists(&name).await?;
             loader = loader.profile_name(name);
         }
-        if let Some(region) = &global.region {
+        if let Some(region) = &target.region {
             loader = loader.region(Region::new(region.clone()));
         }
-        if let Some(url) = &global.endpoint_url {
+        if let Some(url) = &target.endpoint_url {
             loader = loader.endpoint_url(url);
         }
         if let Some(client) = http_client_from_ca_bundle()? {
             loader = loader.http_client(client);
         }
         let mut config = loader.load().await;
-        if let Some(name) = &global.profile {
+        if let Some(name) = &target.profile {
             config = profile::credentials_win(config, name);
         }
 
@@ -76,7 +84,7 @@ impl Clients {
             .credentials_provider()
             .ok_or_else(|| anyhow!("AWS credentials: no credential provider is configured"))?;
         use aws_credential_types::provider::ProvideCredentials as _;
-        credentials.provide_credentials().await.map_err(|e| match &global.profile {
+        credentials.provide_credentials().await.map_err(|e| match &target.profile {
             Some(name) => anyhow!("AWS credentials: profile `{name}` gives none ({e}): check that profile (or run `aws sso login --profile {name}`)"),
             None => anyhow!("AWS credentials: none found ({e}): set AWS_PROFILE (after `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
         })?;

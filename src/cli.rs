@@ -1,42 +1,51 @@
 //! The command line: subcommands, global flags and the settings flags that
-//! override the environment.
+//! override the environment. The settings' flags and help are built from
+//! the table in `settings::defs`; what was given is handed to the inner
+//! layers as plain values (`Flags`, `SyncRequest`, `aws::Target`), so that
+//! none of them depends on clap or on this module.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-/// CloudFront's price classes: `--help` lists them, `settings` checks them.
-pub const PRICE_CLASSES: [&str; 3] = ["PriceClass_100", "PriceClass_200", "PriceClass_All"];
+use crate::aws::Target;
+use crate::settings::defs::{self, expand, Def, Group};
+use crate::settings::{Flags, Setting};
+use crate::sync::options::SyncRequest;
 
-const SETTINGS_HELP: &str = "\
-Settings (environment or .env; a flag of the same name wins):
-  BUCKET_NAME        S3 bucket to create as the private origin (required)
-  BUCKET_USERS       comma-separated IAM principal ARNs given full access to the bucket
-  HOSTED_ZONE_NAME   Route53 zone of the custom domain, e.g. example.com
-  HOSTED_ZONE_ID     that zone's id (optional: looked up from HOSTED_ZONE_NAME)
-  SUBDOMAIN          the custom domain is SUBDOMAIN.HOSTED_ZONE_NAME (or give the full name)
-  CERTIFICATE_ARN    ACM certificate in us-east-1 covering the custom domain
-  WAF_ARN            WAFv2 web ACL (scope CLOUDFRONT) to attach; none detaches any;
-                     unset leaves whatever is attached (e.g. by Firewall Manager)
-  CDN_CORS_ORIGINS   origins allowed to fetch files cross-origin (default *)
-  CDN_PRICE_CLASS    PriceClass_100 (default), PriceClass_200 or PriceClass_All
-  CDN_TAGS           key=value,... tags for every resource (at most 49), e.g.
-                     CDN_TAGS=\"team=web platform,env=prod\"
-  CDN_SECURITY_HEADERS  on (default): nosniff, a referrer policy and HSTS; off: none
-  CDN_HSTS           HSTS for the custom domain: max-age=31536000 (default), off, or
-                     CDN_HSTS=\"max-age=63072000; includeSubDomains; preload\"
-  CDN_POLL_SECONDS   how often to poll AWS while waiting (default 15)
-  CDN_WAIT_MINUTES   how long to wait at most for CloudFront, ACM and Route53 (default 75)
-In .env, quote a value with spaces or ';' as shown. A misspelt name is warned about.
-AWS: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_CA_BUNDLE and the usual credential chain
-(--profile wins over access keys in the environment, as for the AWS CLI).";
+/// The settings table (`settings::defs`), as `--help` and the man page end.
+fn settings_help() -> String {
+    format!(
+        "Settings (environment or .env; a flag of the same name wins):\n{}\n\
+         In .env, quote a value with spaces or ';' as shown. A misspelt name is warned about.\n{}",
+        table(defs::group(Group::Stack).map(|d| (d, d.about))),
+        expand(
+            "AWS: {AwsProfile}, {AwsRegion}, {AwsEndpointUrl}, AWS_CA_BUNDLE and the usual credential chain\n\
+             (--profile wins over access keys in the environment, as for the AWS CLI)."
+        )
+    )
+}
+
+/// Settings and what each means, one under the other, continued lines
+/// indented to the meaning's column.
+fn table<'a>(rows: impl Iterator<Item = (&'a Def, &'a str)>) -> String {
+    let mut out = Vec::new();
+    for (def, about) in rows {
+        let about = expand(about);
+        let mut lines = about.lines();
+        out.push(format!("  {:<17}  {}", def.env, lines.next().unwrap_or("")));
+        out.extend(lines.map(|l| format!("{:21}{l}", "")));
+    }
+    out.join("\n")
+}
 
 #[derive(Debug, Parser)]
 #[command(
     name = "cdnctl",
     version,
     about = "A private S3-origin CloudFront CDN for your web app's static files, without CloudFormation",
-    after_help = SETTINGS_HELP
+    after_help = settings_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -50,15 +59,9 @@ pub struct GlobalArgs {
     /// Read settings from this file instead of ./.env
     #[arg(long, global = true, value_name = "PATH")]
     pub env_file: Option<PathBuf>,
-    /// AWS profile to use [env: AWS_PROFILE]
-    #[arg(long, global = true, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// AWS region of the bucket [env: AWS_REGION]
-    #[arg(long, global = true, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Send every AWS request to this endpoint, e.g. a local emulator [env: AWS_ENDPOINT_URL]
-    #[arg(long, global = true, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    // --profile, --region, --endpoint-url
+    #[command(flatten)]
+    pub aws: SettingFlags<{ Group::Aws as u8 }>,
     /// Print the result as JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
@@ -73,29 +76,38 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create or update the bucket, origin access control, distribution and DNS records
-    #[command(after_help = SETTINGS_HELP)]
+    #[command(after_help = settings_help())]
     Up(UpArgs),
     /// Remove what `up` created; a bucket that holds files is kept unless --purge
-    #[command(after_help = SETTINGS_HELP)]
+    #[command(after_help = settings_help())]
     Down(DownArgs),
     /// Report whether everything exists, is deployed and matches the settings
     #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
     /// Publish a directory of static files to the bucket: only what changed, then invalidate
-    #[command(after_help = SYNC_HELP)]
+    #[command(after_help = sync_help())]
     // sync finds the stack by its bucket: the other settings do not apply.
-    #[command(mut_args(|a| if SYNC_IGNORES.contains(&a.get_id().as_str()) { a.hide(true) } else { a }))]
+    #[command(mut_args(hide_unused_by_sync))]
     Sync(SyncArgs),
     /// Probe the site through the CDN as a browser would (DNS, TLS, redirect, objects, CORS); never writes
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
     /// For CI: `up`, then `sync DIR`, then `check`, stopping at the first that fails
-    #[command(after_help = DEPLOY_HELP)]
+    #[command(after_help = deploy_help())]
     Deploy(DeployArgs),
     /// Print a shell completion script, e.g. `cdnctl completions bash > ~/.local/share/bash-completion/completions/cdnctl`
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `cdnctl man > ~/.local/share/man/man1/cdnctl.1`
-    Man,
+    Man(ManArgs),
+}
+
+// Not a hidden subcommand: each subcommand moves the global flags' place
+// among every subcommand's own in --help.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Print every setting's definition as JSON instead, for the tests that check the docs
+    #[arg(long, hide = true)]
+    pub settings_json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,20 +117,15 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Settings flags that `sync` accepts (they are settings) but does not use.
-const SYNC_IGNORES: &[&str] = &[
-    "bucket_users",
-    "hosted_zone_name",
-    "hosted_zone_id",
-    "subdomain",
-    "certificate_arn",
-    "waf_arn",
-    "cors_origins",
-    "price_class",
-    "tags",
-    "security_headers",
-    "hsts",
-];
+/// The stack settings' flags that `sync` accepts (they are settings) but
+/// does not use, hidden from its `--help`.
+fn hide_unused_by_sync(arg: Arg) -> Arg {
+    let unused = arg
+        .get_long()
+        .is_some_and(|long| defs::group(Group::Stack).any(|d| d.long() == Some(long) && d.sync.is_none()));
+    let hidden = unused || arg.is_hide_set();
+    arg.hide(hidden)
+}
 
 const STATUS_HELP: &str = "\
 Exit codes: 0 in sync and deployed; 3 drift (something missing or differing from the settings);
@@ -186,11 +193,15 @@ pub struct UpArgs {
     /// statements letting anyone read; without it `up` refuses such a bucket
     #[arg(long)]
     pub end_public_access: bool,
-    /// Remove the custom domain when the settings name none (no SUBDOMAIN and
-    /// HOSTED_ZONE_NAME): the distribution's names, their DNS records and the
-    /// certificate cdnctl requested; without it `up` refuses, so that a
-    /// setting that is merely missing cannot take the site's name down
-    #[arg(long)]
+    // Remove the custom domain when the settings name none.
+    #[arg(
+        long,
+        help = expand(
+            "Remove the custom domain when the settings name none (no {Subdomain} and {HostedZoneName}): \
+             the distribution's names, their DNS records and the certificate cdnctl requested; without it \
+             `up` refuses, so that a setting that is merely missing cannot take the site's name down"
+        )
+    )]
     pub remove_domain: bool,
     /// Remove nothing at all: refuse a plan with any removal (`deploy`)
     #[arg(skip)]
@@ -237,11 +248,15 @@ pub enum Format {
 }
 
 /// What `deploy --help` adds: the stages, and the exit codes they give.
-pub const DEPLOY_HELP: &str = "\
+fn deploy_help() -> String {
+    expand(DEPLOY_HELP)
+}
+
+const DEPLOY_HELP: &str = "\
 Runs `cdnctl up` (waiting for CloudFront), then `cdnctl sync DIR` with sync's flags, then
 `cdnctl check` with check's flags, and stops at the first stage that does not succeed. A deploy
 with nothing to change writes nothing to AWS. A deploy never removes anything: when up would
-take something away (the custom domain's names, records or certificate, a BUCKET_USERS grant,
+take something away (the custom domain's names, records or certificate, a {BucketUsers} grant,
 a web ACL), it stops before any write and names it; run `cdnctl up` for that. With --dry-run:
 `up --dry-run`, then (when up would change nothing) `sync DIR --dry-run`; no check.
 
@@ -252,29 +267,22 @@ probe failed (the files are published); 2 usage (nothing was run), or up would r
 
 Settings: as for `cdnctl up` and `cdnctl sync` (see their --help).";
 
-pub const SYNC_HELP: &str = "\
-Settings (environment or .env; the flag of the same name wins):
-  BUCKET_NAME       the stack's bucket, as for `cdnctl up` (with the stack's other settings)
-  CDN_CACHE_RULES   GLOB=CACHE-CONTROL rules separated by ';', first match wins, e.g.
-                    *.html=no-cache;fonts/**=public, max-age=604800
-                    A GLOB without '/' matches file names in any directory; * stays within
-                    a directory, ** crosses them. Files no rule matches get
-                    `public, max-age=31536000, immutable` when content-hashed (named in
-                    staticfiles.json or .vite/manifest.json; where no manifest speaks, a
-                    bundler's name.0123abcd.js, Vite's assets/name-AbCd1_2x.js, or the hashed
-                    names of Next.js's _next/static/, Astro's _astro/, SvelteKit's
-                    _app/immutable/) and
-                    `public, max-age=60, must-revalidate` otherwise.
-  CDN_SYNC_JOBS     requests in flight at once (default 64)
-  CDN_SYNC_MAX_DELETES  with --delete: the most files not content-hashed one run may find gone
-                    from DIR, a share of those under the prefix (default 50%) or a count;
-                    100% allows any
-  CDN_SYNC_KEEP_DEPLOYS  with --delete: content-hashed files named by this many last deploys
-                    stay, however old (default 3, at least 2)
+/// What `sync --help` adds: the settings it uses, the order of its writes,
+/// its exit codes.
+fn sync_help() -> String {
+    let used = defs::group(Group::Stack).filter_map(|d| d.sync.map(|about| (d, about)));
+    let own = defs::group(Group::Sync).map(|d| (d, d.about));
+    format!(
+        "Settings (environment or .env; the flag of the same name wins):\n{}\n\n{}",
+        table(used.chain(own)),
+        expand(SYNC_ORDER)
+    )
+}
 
+const SYNC_ORDER: &str = "\
 Order: content-hashed files, then the rest, manifests, pages (*.html) last, then the CloudFront invalidation,
 then deletions (with --delete). One sync per prefix writes at a time (a lease in the bucket,
-PREFIX.cdnctl/state.json); another waits for it, up to CDN_WAIT_MINUTES. Exit codes: 0 done (or nothing to do); 3 with --dry-run when
+PREFIX.cdnctl/state.json); another waits for it, up to {WaitMinutes}. Exit codes: 0 done (or nothing to do); 3 with --dry-run when
 something would change; 1 error; 2 usage.";
 
 #[derive(Debug, Args)]
@@ -287,24 +295,15 @@ pub struct SyncArgs {
     /// Publish under this key prefix instead of the bucket's root
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Option<String>,
-    /// Cache-Control rules, GLOB=VALUE;... [env: CDN_CACHE_RULES]
-    #[arg(long, value_name = "RULES")]
-    pub cache_rules: Option<String>,
     /// Delete the objects this prefix's syncs published that are gone from DIR, after --delete-grace (never another tool's files, nor a nested prefix synced on its own)
     #[arg(long)]
     pub delete: bool,
     /// With --delete: also delete, at once, objects under the prefix that cdnctl did not publish (another tool's files, the app's uploads); never a nested prefix synced on its own
     #[arg(long)]
     pub delete_unpublished: bool,
-    /// With --delete: refuse when more than this share of the files not content-hashed under the prefix, or this many, would go (e.g. 50%, 200; 100% for any) [env: CDN_SYNC_MAX_DELETES] [default: 50%]
-    #[arg(long, value_name = "P%|N")]
-    pub max_deletes: Option<String>,
     /// With --delete: keep files for this long after a run first found them gone from DIR (e.g. 30m, 48h, 7d; 0 for none)
     #[arg(long, value_name = "AGE", default_value = "7d")]
     pub delete_grace: String,
-    /// With --delete: keep the content-hashed files named by this many last deploys, however old [env: CDN_SYNC_KEEP_DEPLOYS] [default: 3]
-    #[arg(long, value_name = "N")]
-    pub keep_deploys: Option<String>,
     /// Print what would be uploaded, updated, invalidated and deleted; change nothing (exit 3 if anything would)
     #[arg(long)]
     pub dry_run: bool,
@@ -317,55 +316,126 @@ pub struct SyncArgs {
     /// Also publish hidden files and directories (names starting with '.', such as .env or .git/; by default they are skipped with a warning, and left alone in the bucket by --delete; .well-known/ is always published)
     #[arg(long)]
     pub include_hidden: bool,
-    /// Requests in flight at once [env: CDN_SYNC_JOBS] [default: 64]
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<String>,
+    // --cache-rules, --jobs, --max-deletes, --keep-deploys
+    #[command(flatten)]
+    pub own: SyncSettingsArgs,
 }
 
-/// Flags that override the settings of the same name in the environment.
-#[derive(Debug, Clone, Default, Args)]
-pub struct SettingsArgs {
-    /// S3 bucket to create as the private origin; also names the stack [env: BUCKET_NAME]
-    #[arg(long, value_name = "NAME", help_heading = "Settings")]
-    pub bucket_name: Option<String>,
-    /// Comma-separated IAM principal ARNs given full access to the bucket [env: BUCKET_USERS]
-    #[arg(long, value_name = "ARNS", help_heading = "Settings")]
-    pub bucket_users: Option<String>,
-    /// Route53 public zone of the custom domain, e.g. example.com [env: HOSTED_ZONE_NAME]
-    #[arg(long, value_name = "ZONE", help_heading = "Settings")]
-    pub hosted_zone_name: Option<String>,
-    /// That zone's id (looked up by name when absent) [env: HOSTED_ZONE_ID]
-    #[arg(long, value_name = "ID", help_heading = "Settings")]
-    pub hosted_zone_id: Option<String>,
-    /// The custom domain is SUBDOMAIN.ZONE (the full name works too) [env: SUBDOMAIN]
-    #[arg(long, value_name = "LABEL", help_heading = "Settings")]
-    pub subdomain: Option<String>,
-    /// ACM certificate in us-east-1 for the domain (else cdnctl requests one) [env: CERTIFICATE_ARN]
-    #[arg(long, value_name = "ARN", help_heading = "Settings")]
-    pub certificate_arn: Option<String>,
-    /// WAFv2 web ACL (scope CLOUDFRONT) to attach, or none to detach any [env: WAF_ARN]
-    #[arg(long, value_name = "ARN", help_heading = "Settings")]
-    pub waf_arn: Option<String>,
-    /// Origins allowed cross-origin: * or https://a.example,https://b.example [env: CDN_CORS_ORIGINS]
-    #[arg(long, value_name = "ORIGINS", help_heading = "Settings")]
-    pub cors_origins: Option<String>,
-    /// CloudFront price class (100, 200 and All work too) [env: CDN_PRICE_CLASS]
-    #[arg(long, value_name = "CLASS", help_heading = "Settings", value_parser = Listed(&PRICE_CLASSES))]
-    pub price_class: Option<String>,
-    /// key=value,... tags for every resource (quote values with spaces) [env: CDN_TAGS]
-    #[arg(long, value_name = "TAGS", help_heading = "Settings")]
-    pub tags: Option<String>,
-    /// nosniff, a referrer policy and HSTS [env: CDN_SECURITY_HEADERS]
-    #[arg(long, value_name = "on|off", help_heading = "Settings", value_parser = Listed(&["on", "off"]))]
-    pub security_headers: Option<String>,
-    /// Strict-Transport-Security directives, or off [env: CDN_HSTS]
-    #[arg(long, value_name = "DIRECTIVES", help_heading = "Settings")]
-    pub hsts: Option<String>,
+impl SyncArgs {
+    /// The request `sync` resolves into its options.
+    pub fn request(&self) -> SyncRequest {
+        let mut settings = self.settings.0.clone();
+        settings.extend(&self.own.0);
+        SyncRequest {
+            dir: self.dir.clone(),
+            prefix: self.prefix.clone(),
+            settings,
+            delete: self.delete,
+            delete_unpublished: self.delete_unpublished,
+            delete_grace: self.delete_grace.clone(),
+            dry_run: self.dry_run,
+            wait: self.wait,
+            follow_links: self.follow_links,
+            include_hidden: self.include_hidden,
+        }
+    }
+}
+
+/// The stack settings' flags (`--bucket-name`, …), which override the
+/// variables of the same name.
+pub type SettingsArgs = SettingFlags<{ Group::Stack as u8 }>;
+/// `sync`'s own settings' flags.
+pub type SyncSettingsArgs = SettingFlags<{ Group::Sync as u8 }>;
+
+/// The flags of one group of settings (a `Group` as `u8`), built from the
+/// table in `settings::defs`: each with its variable (`env`), help, value
+/// name, usual values and default. It keeps what the command line gave;
+/// the variables, which a `.env` may set too, the settings resolver reads.
+#[derive(Debug, Clone, Default)]
+pub struct SettingFlags<const GROUP: u8>(pub Flags);
+
+impl<const GROUP: u8> SettingFlags<GROUP> {
+    fn defs() -> impl Iterator<Item = &'static Def> {
+        defs::DEFS.iter().filter(|d| d.group as u8 == GROUP && d.flag.is_some())
+    }
+}
+
+impl<const GROUP: u8> std::ops::Deref for SettingFlags<GROUP> {
+    type Target = Flags;
+
+    fn deref(&self) -> &Flags {
+        &self.0
+    }
+}
+
+/// A setting's flag, as its definition says.
+fn flag(def: &'static Def) -> Arg {
+    let long = def.long().expect("a setting with a flag");
+    let arg = Arg::new(long)
+        .long(long)
+        .value_name(def.value_name)
+        .help(expand(def.help))
+        .action(ArgAction::Set)
+        .value_parser(Listed(def.values))
+        .env(def.env)
+        .hide_env_values(true);
+    match def.group {
+        Group::Aws => arg.global(true),
+        Group::Stack => arg.help_heading("Settings"),
+        // Stack settings' defaults are in the table after the flags.
+        Group::Sync => arg.help_heading("Settings").default_value(def.default),
+    }
+}
+
+impl<const GROUP: u8> Args for SettingFlags<GROUP> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        Self::defs().fold(cmd, |cmd, def| cmd.arg(flag(def)))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl<const GROUP: u8> FromArgMatches for SettingFlags<GROUP> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = Self::default();
+        flags.update_from_arg_matches(matches)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        for def in Self::defs() {
+            let id = def.long().expect("a setting with a flag");
+            // Only what the command line gave: clap's `env` reads the
+            // variable too, but before the `.env` file is loaded.
+            if matches.value_source(id) == Some(ValueSource::CommandLine) {
+                if let Some(value) = matches.get_one::<String>(id) {
+                    self.0.set(def.setting, value.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl GlobalArgs {
+    /// The account, region and endpoint asked for.
+    pub fn aws(&self) -> Target {
+        let given = |setting| self.aws.get(setting).map(String::from);
+        Target {
+            profile: given(Setting::AwsProfile),
+            region: given(Setting::AwsRegion),
+            endpoint_url: given(Setting::AwsEndpointUrl),
+        }
+    }
 }
 
 /// A setting's usual values, for `--help` and shell completion, while any
 /// value passes through to `settings`, which checks it with the same
-/// one-line error as when it comes from the environment.
+/// one-line error as when it comes from the environment. Never an error
+/// here: clap parses the variable too, and a variable the command does not
+/// use must not stop it.
 #[derive(Clone)]
 struct Listed(&'static [&'static str]);
 
@@ -374,14 +444,17 @@ impl clap::builder::TypedValueParser for Listed {
 
     fn parse_ref(
         &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
     ) -> Result<String, clap::Error> {
-        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+        Ok(value.to_string_lossy().into_owned())
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        if self.0.is_empty() {
+            return None;
+        }
         Some(Box::new(self.0.iter().map(|v| clap::builder::PossibleValue::new(*v))))
     }
 }
@@ -396,7 +469,74 @@ impl SettingsArgs {
             Command::Check(a) => &a.settings,
             Command::Deploy(a) => &a.sync.settings,
             // These need no settings: run.rs answers them before reading any.
-            Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
+            Command::Completions(_) | Command::Man(_) => {
+                unreachable!("answered before settings are read")
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    /// clap reads each flag's variable too (for `--help`), but only what the
+    /// command line gave counts as a flag: the resolver reads the variables
+    /// itself, after the `.env` file, and `--profile` must mean the flag.
+    #[test]
+    fn only_the_command_line_gives_flags() {
+        std::env::set_var("CDN_SYNC_KEEP_DEPLOYS", "5");
+        std::env::set_var("AWS_ENDPOINT_URL", "http://127.0.0.1:1");
+        let cli = Cli::try_parse_from([
+            "cdnctl",
+            "sync",
+            "dist",
+            "--region",
+            "eu-west-1",
+            "--jobs",
+            "8",
+            "--bucket-name",
+            "b",
+        ])
+        .unwrap();
+        std::env::remove_var("CDN_SYNC_KEEP_DEPLOYS");
+        std::env::remove_var("AWS_ENDPOINT_URL");
+        let Command::Sync(args) = &cli.command else {
+            unreachable!("parsed as sync")
+        };
+        let request = args.request();
+        assert_eq!(request.settings.get(Setting::SyncJobs), Some("8"));
+        assert_eq!(request.settings.get(Setting::BucketName), Some("b"));
+        assert_eq!(request.settings.get(Setting::SyncKeepDeploys), None);
+        assert_eq!(
+            request.settings.get(Setting::SyncMaxDeletes),
+            None,
+            "a default is not a flag"
+        );
+        let aws = cli.global.aws();
+        assert_eq!(aws.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(aws.endpoint_url, None);
+        let before = Cli::try_parse_from(["cdnctl", "--profile", "p", "status"]).unwrap();
+        assert_eq!(before.global.aws().profile.as_deref(), Some("p"));
+    }
+
+    #[test]
+    fn sync_hides_the_stack_settings_it_does_not_use() {
+        use clap::CommandFactory as _;
+        let cli = Cli::command();
+        let sync = cli.find_subcommand("sync").unwrap();
+        let shown: Vec<&str> = sync
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && a.get_help_heading() == Some("Settings"))
+            .filter_map(|a| a.get_long())
+            .collect();
+        assert_eq!(
+            shown,
+            ["bucket-name", "cache-rules", "jobs", "max-deletes", "keep-deploys"]
+        );
+        assert!(sync
+            .get_arguments()
+            .any(|a| a.get_long() == Some("tags") && a.is_hide_set()));
     }
 }

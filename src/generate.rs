@@ -1,6 +1,6 @@
-//! Shell completions and the man page, generated from the same clap
-//! definitions as the command line itself, so they never fall behind it.
-//! Neither needs settings or AWS: run.rs answers them first.
+//! Shell completions, the man page and the settings' definitions as JSON,
+//! generated from the same definitions as the command line itself, so they
+//! never fall behind it. None needs settings or AWS: run.rs answers them first.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -8,6 +8,48 @@ use std::process::ExitCode;
 use clap::CommandFactory as _;
 
 use crate::cli::{Cli, Command};
+use crate::settings::defs::{Group, DEFS};
+
+/// Every setting: its variable, its flag, its group, its default and whether
+/// `sync` uses it. The docs tests iterate over this, not over a copy.
+fn settings_json() -> String {
+    let defs: Vec<serde_json::Value> = DEFS
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "env": d.env,
+                "flag": d.flag,
+                "group": match d.group {
+                    Group::Stack => "stack",
+                    Group::Sync => "sync",
+                    Group::Aws => "aws",
+                },
+                "default": d.default,
+                "sync": d.group == Group::Sync || d.sync.is_some(),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&defs).expect("serializable") + "\n"
+}
+
+/// `help [env: NAME]`, as `--help` shows a flag that a variable also sets:
+/// clap_mangen leaves the variable out.
+fn env_note(arg: clap::Arg) -> clap::Arg {
+    match (arg.get_env(), arg.get_help()) {
+        (Some(env), Some(help)) => {
+            let help = format!("{help} [env: {}]", env.to_string_lossy());
+            arg.help(help)
+        }
+        _ => arg,
+    }
+}
+
+fn with_env_notes(cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    names.iter().fold(cmd.mut_args(env_note), |cmd, name| {
+        cmd.mut_subcommand(name, with_env_notes)
+    })
+}
 
 /// Answer `completions` and `man`; `None` for every other command.
 pub fn answer(command: &Command) -> Option<ExitCode> {
@@ -17,7 +59,8 @@ pub fn answer(command: &Command) -> Option<ExitCode> {
             clap_complete::generate(args.shell, &mut Cli::command(), "cdnctl", &mut out);
             write_stdout(&out)
         }
-        Command::Man => man_page().and_then(|page| write_stdout(&page)),
+        Command::Man(args) if args.settings_json => write_stdout(settings_json().as_bytes()),
+        Command::Man(_) => man_page().and_then(|page| write_stdout(&page)),
         _ => return None,
     };
     Some(match result {
@@ -41,7 +84,7 @@ fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
 /// and options under COMMANDS (clap_mangen alone would point to cdnctl-up(1)
 /// and friends, pages nobody installs).
 pub fn man_page() -> std::io::Result<Vec<u8>> {
-    let mut cli = Cli::command();
+    let mut cli = with_env_notes(Cli::command());
     cli.build();
     let man = clap_mangen::Man::new(cli.clone());
     let mut out = Vec::new();

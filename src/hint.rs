@@ -4,25 +4,19 @@
 //! keep the bucket, and after `--profile other`, act on another account.
 
 /// Flags (taking a value) that say which stack, account or settings a
-/// command acts on: they matter to every command.
-const CONTEXT: &[&str] = &[
-    "--env-file",
-    "--profile",
-    "--region",
-    "--endpoint-url",
-    "--bucket-name",
-    "--bucket-users",
-    "--hosted-zone-name",
-    "--hosted-zone-id",
-    "--subdomain",
-    "--certificate-arn",
-    "--waf-arn",
-    "--cors-origins",
-    "--price-class",
-    "--tags",
-    "--security-headers",
-    "--hsts",
-];
+/// command acts on, so they matter to every command: the global ones
+/// (`--env-file`, `--profile`, …) and the stack settings'.
+fn context() -> Vec<String> {
+    use crate::settings::defs::{self, Group};
+    use clap::CommandFactory as _;
+    let cli = crate::cli::Cli::command();
+    let global = cli
+        .get_arguments()
+        .filter(|a| a.is_global_set() && a.get_action().takes_values())
+        .filter_map(|a| a.get_long());
+    let stack = defs::group(Group::Stack).filter_map(|d| d.long());
+    global.chain(stack).map(|long| format!("--{long}")).collect()
+}
 
 const VERBS: &[&str] = &["up", "down", "status", "sync", "check", "deploy"];
 
@@ -64,16 +58,17 @@ fn command(suggested: &str, args: &[String]) -> String {
         args.iter().filter(|a| *a != "--dry-run").cloned().collect()
     } else {
         let mut line = vec![verb.to_string()];
+        let context = context();
         let mut i = 0;
         while i < args.len() {
             let a = &args[i];
-            if CONTEXT.contains(&a.as_str()) {
+            if context.contains(a) {
                 line.push(a.clone());
                 if let Some(value) = args.get(i + 1) {
                     line.push(value.clone());
                 }
                 i += 1;
-            } else if CONTEXT.iter().any(|f| a.starts_with(&format!("{f}="))) {
+            } else if context.iter().any(|f| a.starts_with(&format!("{f}="))) {
                 line.push(a.clone());
             }
             i += 1;

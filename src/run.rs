@@ -73,8 +73,8 @@ fn prepare(cli: &Cli) -> Result<(Settings, Option<SyncOptions>), Failed> {
     }
     let settings = Settings::resolve(SettingsArgs::of(&cli.command), &Environment);
     let sync = match &cli.command {
-        Command::Sync(args) => Some(SyncOptions::resolve(args, &Environment)),
-        Command::Deploy(args) => Some(SyncOptions::resolve(&args.sync, &Environment)),
+        Command::Sync(args) => Some(SyncOptions::resolve(&args.request(), &Environment)),
+        Command::Deploy(args) => Some(SyncOptions::resolve(&args.sync.request(), &Environment)),
         _ => None,
     };
     match (settings, sync.transpose()) {
@@ -109,7 +109,7 @@ fn execute(cli: Cli, settings: Settings, sync: Option<SyncOptions>) -> Result<Ex
             Command::Sync(_) => "sync",
             Command::Check(_) => "check",
             Command::Deploy(_) => "deploy",
-            Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
+            Command::Completions(_) | Command::Man(_) => unreachable!("answered before settings are read"),
         }))
     })
 }

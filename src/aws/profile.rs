@@ -14,11 +14,11 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_types::os_shim_internal::{Env, Fs};
 
-use crate::cli::GlobalArgs;
+use super::Target;
 
 /// The profile named by `--profile`, else by AWS_PROFILE.
-pub fn selected(global: &GlobalArgs) -> Option<String> {
-    global
+pub fn selected(target: &Target) -> Option<String> {
+    target
         .profile
         .clone()
         .or_else(|| std::env::var("AWS_PROFILE").ok())

@@ -28,7 +28,7 @@ pub async fn run(
     sync: Option<&SyncOptions>,
     printer: &Printer,
 ) -> Result<Exit, Failed> {
-    let clients = Clients::connect(&cli.global).await?;
+    let clients = Clients::connect(&cli.global.aws()).await?;
     let spec = Spec::new(settings, &clients.region);
     for user in settings.bucket_users.iter().filter(|u| u.contains(":assumed-role/")) {
         printer.warn(&format!(
@@ -60,7 +60,7 @@ pub async fn run(
             let opts = sync.expect("run.rs resolves deploy's sync options with the settings");
             deploy::run(&clients, &spec, &waiting(settings), args, opts, printer).await?
         }
-        Command::Completions(_) | Command::Man => unreachable!("answered before settings are read"),
+        Command::Completions(_) | Command::Man(_) => unreachable!("answered before settings are read"),
     })
 }
 

@@ -1,8 +1,9 @@
-//! ARN settings: who may use the bucket (`BUCKET_USERS`), the certificate
+//! ARN settings: who may use the bucket ([`BucketUsers`]), the certificate
 //! and the web ACL. Checked for shape, partition and region here, since AWS
 //! checks them only once the first resources exist.
 
 use super::{bad, SettingError};
+use crate::settings::Setting::{BucketUsers, CertificateArn, WafArn};
 
 /// cdnctl supports the `aws` partition only: GovCloud has no CloudFront, and
 /// CloudFront in China takes neither ACM certificates nor the same principals.
@@ -57,14 +58,14 @@ pub fn is_principal_arn(arn: &str) -> bool {
     }
 }
 
-/// `BUCKET_USERS`: comma-separated principal ARNs. Spaces around entries and
+/// [`BucketUsers`]: comma-separated principal ARNs. Spaces around entries and
 /// empty entries (a trailing comma) are ignored; duplicates are kept once.
 pub fn parse_principals(list: &str) -> Result<Vec<String>, SettingError> {
     let mut out: Vec<String> = Vec::new();
     for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         if !is_principal_arn(entry) {
             return Err(bad(
-                "BUCKET_USERS",
+                BucketUsers.name(),
                 entry,
                 format!(
                     "comma-separated IAM principal ARNs such as arn:aws:iam::123456789012:role/deploy, \
@@ -84,17 +85,17 @@ pub fn validate_certificate_arn(arn: &str) -> Result<(), SettingError> {
     let expected = "an ACM certificate ARN in us-east-1, such as arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab";
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let [prefix, partition, service, region, account, resource] = parts[..] else {
-        return Err(bad("CERTIFICATE_ARN", arn, expected));
+        return Err(bad(CertificateArn.name(), arn, expected));
     };
     let id_ok = resource
         .strip_prefix("certificate/")
         .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'));
     if prefix != "arn" || !PARTITIONS.contains(&partition) || service != "acm" || !is_account_id(account) || !id_ok {
-        return Err(bad("CERTIFICATE_ARN", arn, format!("{expected} {PARTITION_NOTE}")));
+        return Err(bad(CertificateArn.name(), arn, format!("{expected} {PARTITION_NOTE}")));
     }
     if region != "us-east-1" {
         return Err(SettingError {
-            setting: "CERTIFICATE_ARN",
+            setting: CertificateArn.name(),
             problem: format!("{arn:?} is in {region}, but CloudFront only uses certificates in us-east-1: request or import the certificate there"),
         });
     }
@@ -106,11 +107,11 @@ pub fn validate_waf_arn(arn: &str) -> Result<(), SettingError> {
     let expected = "a WAFv2 web ACL ARN of scope CLOUDFRONT, such as arn:aws:wafv2:us-east-1:123456789012:global/webacl/name/0a1b2c3d-1234-5678-9abc-0123456789ab";
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let [prefix, partition, service, region, account, resource] = parts[..] else {
-        return Err(bad("WAF_ARN", arn, expected));
+        return Err(bad(WafArn.name(), arn, expected));
     };
     if prefix != "arn" || !PARTITIONS.contains(&partition) || service != "wafv2" || !is_account_id(account) {
         return Err(bad(
-            "WAF_ARN",
+            WafArn.name(),
             arn,
             format!("{expected}, or none to detach any web ACL {PARTITION_NOTE}"),
         ));
@@ -118,7 +119,7 @@ pub fn validate_waf_arn(arn: &str) -> Result<(), SettingError> {
     let segments: Vec<&str> = resource.split('/').collect();
     if segments.len() == 4 && segments[0] == "regional" {
         return Err(SettingError {
-            setting: "WAF_ARN",
+            setting: WafArn.name(),
             problem: format!("{arn:?} is a regional web ACL; CloudFront needs one of scope CLOUDFRONT (…:global/webacl/…) in us-east-1"),
         });
     }
@@ -129,7 +130,7 @@ pub fn validate_waf_arn(arn: &str) -> Result<(), SettingError> {
         || segments[2].is_empty()
         || segments[3].is_empty()
     {
-        return Err(bad("WAF_ARN", arn, expected));
+        return Err(bad(WafArn.name(), arn, expected));
     }
     Ok(())
 }

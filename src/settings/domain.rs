@@ -1,6 +1,7 @@
-//! The custom domain: `SUBDOMAIN`, `HOSTED_ZONE_NAME` and `HOSTED_ZONE_ID`.
+//! The custom domain: [`Subdomain`], [`HostedZoneName`] and [`HostedZoneId`].
 
 use super::{bad, Domain, SettingError};
+use crate::settings::Setting::{HostedZoneId, HostedZoneName, Subdomain};
 
 /// A DNS name of one or more labels, lower-cased, without a trailing dot.
 fn parse_dns_name(setting: &'static str, value: &str, what: &str) -> Result<String, SettingError> {
@@ -18,7 +19,7 @@ fn parse_dns_name(setting: &'static str, value: &str, what: &str) -> Result<Stri
     Ok(name)
 }
 
-/// `SUBDOMAIN` may be a label (`static`) or the full name
+/// [`Subdomain`] may be a label (`static`) or the full name
 /// (`static.example.com`): the domain is never the zone's name doubled.
 pub(super) fn resolve(
     zone_name: Option<String>,
@@ -30,7 +31,7 @@ pub(super) fn resolve(
             let id = id.strip_prefix("/hostedzone/").unwrap_or(&id).to_string();
             if id.len() > 32 || !id.starts_with('Z') || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 Err(bad(
-                    "HOSTED_ZONE_ID",
+                    HostedZoneId.name(),
                     &id,
                     "a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ or /hostedzone/Z0123456789ABCDEFGHIJ",
                 ))
@@ -42,26 +43,26 @@ pub(super) fn resolve(
     match (zone_name, subdomain) {
         (None, None) if zone_id.is_none() => Ok(None),
         (None, None) => Err(SettingError {
-            setting: "HOSTED_ZONE_ID",
-            problem: "is set but SUBDOMAIN and HOSTED_ZONE_NAME are not: set both for a custom domain, or remove HOSTED_ZONE_ID".into(),
+            setting: HostedZoneId.name(),
+            problem: format!("is set but {Subdomain} and {HostedZoneName} are not: set both for a custom domain, or remove {HostedZoneId}"),
         }),
         (Some(_), None) => Err(SettingError {
-            setting: "SUBDOMAIN",
-            problem: "is not set but HOSTED_ZONE_NAME is: set SUBDOMAIN (e.g. static) for the domain SUBDOMAIN.HOSTED_ZONE_NAME, or remove HOSTED_ZONE_NAME".into(),
+            setting: Subdomain.name(),
+            problem: format!("is not set but {HostedZoneName} is: set {Subdomain} (e.g. static) for the domain {Subdomain}.{HostedZoneName}, or remove {HostedZoneName}"),
         }),
         (None, Some(_)) => Err(SettingError {
-            setting: "HOSTED_ZONE_NAME",
-            problem: "is not set but SUBDOMAIN is: set HOSTED_ZONE_NAME to the Route53 zone the domain belongs to (e.g. example.com), or remove SUBDOMAIN".into(),
+            setting: HostedZoneName.name(),
+            problem: format!("is not set but {Subdomain} is: set {HostedZoneName} to the Route53 zone the domain belongs to (e.g. example.com), or remove {Subdomain}"),
         }),
         (Some(zone), Some(sub)) => {
-            let zone_name = parse_dns_name("HOSTED_ZONE_NAME", &zone, "a DNS zone name such as example.com")?;
+            let zone_name = parse_dns_name(HostedZoneName.name(), &zone, "a DNS zone name such as example.com")?;
             if !zone_name.contains('.') {
-                return Err(bad("HOSTED_ZONE_NAME", &zone, "a DNS zone name with at least two labels, such as example.com"));
+                return Err(bad(HostedZoneName.name(), &zone, "a DNS zone name with at least two labels, such as example.com"));
             }
-            let sub = parse_dns_name("SUBDOMAIN", &sub, "one or more DNS labels (letters, digits, hyphens) such as static or cdn.assets")?;
+            let sub = parse_dns_name(Subdomain.name(), &sub, "one or more DNS labels (letters, digits, hyphens) such as static or cdn.assets")?;
             if sub == zone_name {
                 return Err(SettingError {
-                    setting: "SUBDOMAIN",
+                    setting: Subdomain.name(),
                     problem: format!("{sub:?} is the zone itself: expected a name below it, such as static (for static.{zone_name}) or static.{zone_name}"),
                 });
             }
@@ -69,7 +70,7 @@ pub(super) fn resolve(
             let sub = sub.strip_suffix(&format!(".{zone_name}")).map(String::from).unwrap_or(sub);
             let name = format!("{sub}.{zone_name}");
             if name.len() > 253 {
-                return Err(bad("SUBDOMAIN", &sub, "a shorter label: SUBDOMAIN.HOSTED_ZONE_NAME must be at most 253 characters"));
+                return Err(bad(Subdomain.name(), &sub, format!("a shorter label: {Subdomain}.{HostedZoneName} must be at most 253 characters")));
             }
             Ok(Some(Domain { name, zone_name, zone_id }))
         }

@@ -8,28 +8,13 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// Every variable cdnctl reads as a setting. A `.env` is often the web app's
+use super::defs;
+
+/// Whether cdnctl reads `key` as a setting. A `.env` is often the web app's
 /// too, so other keys are fine; only near misses of these are warned about.
-pub const KNOWN: &[&str] = &[
-    "BUCKET_NAME",
-    "BUCKET_USERS",
-    "HOSTED_ZONE_NAME",
-    "HOSTED_ZONE_ID",
-    "SUBDOMAIN",
-    "CERTIFICATE_ARN",
-    "WAF_ARN",
-    "CDN_CORS_ORIGINS",
-    "CDN_PRICE_CLASS",
-    "CDN_TAGS",
-    "CDN_SECURITY_HEADERS",
-    "CDN_HSTS",
-    "CDN_POLL_SECONDS",
-    "CDN_WAIT_MINUTES",
-    "CDN_CACHE_RULES",
-    "CDN_SYNC_JOBS",
-    "CDN_SYNC_MAX_DELETES",
-    "CDN_SYNC_KEEP_DEPLOYS",
-];
+pub fn is_known(key: &str) -> bool {
+    defs::known().any(|k| k == key)
+}
 
 /// The settings file read, as shown to people (`.env`, `prod.env`), once
 /// `load` has run; `None` when there was none.
@@ -78,7 +63,7 @@ pub fn load(path: Option<&Path>) -> Result<Vec<String>, String> {
         ));
     }
     for (key, value) in pairs {
-        if KNOWN.contains(&key.as_str()) && std::env::var_os(&key).is_none() {
+        if is_known(&key) && std::env::var_os(&key).is_none() {
             // Before any thread starts (run.rs calls this first thing).
             std::env::set_var(key, value);
         }
@@ -189,14 +174,13 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
 /// The setting `key` was probably meant to be: an unknown key close to a known
 /// one (or any unknown `CDN_` key, with the closest one), else `None`.
 pub fn misspelt(key: &str) -> Option<&'static str> {
-    if KNOWN.contains(&key) {
+    if is_known(key) {
         return None;
     }
     let squash = |s: &str| s.to_ascii_uppercase().replace(['_', '-'], "");
     let wanted = squash(key);
-    let (distance, closest) = KNOWN
-        .iter()
-        .map(|k| (distance(&squash(k), &wanted), *k))
+    let (distance, closest) = defs::known()
+        .map(|k| (distance(&squash(k), &wanted), k))
         .min_by_key(|(d, _)| *d)?;
     let close = distance <= 2 && distance * 3 <= wanted.len();
     (close || key.starts_with("CDN_")).then_some(closest)

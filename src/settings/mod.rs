@@ -8,12 +8,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::cli::SettingsArgs;
-
 mod arns;
+pub mod defs;
 mod domain;
 pub mod dotenv;
 mod values;
+
+pub use defs::{Flags, Given, Setting, PRICE_CLASSES};
+use Setting::*;
 
 #[cfg(test)]
 use arns::is_principal_arn;
@@ -81,7 +83,7 @@ pub struct Settings {
     pub hsts: Option<Hsts>,
 }
 
-/// `CDN_HSTS`: the Strict-Transport-Security header.
+/// [`Setting::Hsts`]: the Strict-Transport-Security header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hsts {
     pub max_age: i32,
@@ -96,7 +98,7 @@ pub const DEFAULT_HSTS: Hsts = Hsts {
     preload: false,
 };
 
-/// `WAF_ARN`: what to do with the distribution's web ACL.
+/// [`WafArn`]: what to do with the distribution's web ACL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Waf {
     /// Unset: leave whatever is attached (Firewall Manager and security teams
@@ -108,7 +110,7 @@ pub enum Waf {
     Acl(String),
 }
 
-/// The CDN's custom domain: `SUBDOMAIN.HOSTED_ZONE_NAME` in that zone.
+/// The CDN's custom domain: [`Subdomain`] under [`HostedZoneName`], in that zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {
     /// Fully qualified, lower case, without the trailing dot.
@@ -140,67 +142,59 @@ impl Source for Environment {
     }
 }
 
-pub use crate::cli::PRICE_CLASSES;
 pub const OWNER_TAG: &str = "cdnctl:stack";
-/// DNS validation commonly takes 5–30 minutes after the record is written, and
-/// a CloudFront deployment or an ACM "in use" window up to ~20: long enough for
-/// all of them (Terraform waits 75 minutes for certificate validation).
-pub const DEFAULT_WAIT_MINUTES: u64 = 75;
 /// AWS allows 50 tags a resource; cdnctl's ownership tag is one of them.
 pub const MAX_TAGS: usize = 49;
 
 /// A non-negative number of `unit` seconds.
-fn seconds(setting: &'static str, value: &str, unit: f64, expected: &str) -> Result<Duration, SettingError> {
+fn seconds(setting: Setting, value: &str, unit: f64, expected: &str) -> Result<Duration, SettingError> {
     value
         .trim()
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0 && *v * unit < 1e9)
         .map(|v| Duration::from_secs_f64(v * unit))
-        .ok_or_else(|| bad(setting, value, expected))
+        .ok_or_else(|| bad(setting.name(), value, expected))
 }
 
 impl Settings {
     /// Merge flags over `env`, then validate every setting, reporting every
     /// one that is wrong at once. Pure: no I/O beyond `env`.
-    pub fn resolve(flags: &SettingsArgs, env: &dyn Source) -> Result<Settings, SettingErrors> {
-        let pick = |flag: &Option<String>, name: &str| -> Option<String> {
-            flag.clone()
-                .or_else(|| env.get(name))
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+    pub fn resolve(flags: &Flags, env: &dyn Source) -> Result<Settings, SettingErrors> {
+        let pick = |setting| flags.pick(setting, env).map(|g| g.value);
+        let or_default = |setting| flags.pick_or_default(setting, env).map(|g| g.value);
         let mut errors = SettingErrors::default();
 
-        let bucket = pick(&flags.bucket_name, "BUCKET_NAME");
+        let bucket = pick(BucketName);
         match &bucket {
             None => errors.0.push(SettingError {
-                setting: "BUCKET_NAME",
-                problem: "is not set: expected the name of the S3 bucket to create, e.g. BUCKET_NAME=example-static"
-                    .into(),
+                setting: BucketName.name(),
+                problem: format!(
+                    "is not set: expected the name of the S3 bucket to create, e.g. {BucketName}=example-static"
+                ),
             }),
             Some(b) => {
                 errors.take(validate_bucket_name(b));
             }
         }
 
-        let bucket_users = pick(&flags.bucket_users, "BUCKET_USERS")
+        let bucket_users = pick(BucketUsers)
             .and_then(|list| errors.take(parse_principals(&list)))
             .unwrap_or_default();
 
-        let zone_name = pick(&flags.hosted_zone_name, "HOSTED_ZONE_NAME");
-        let zone_id = pick(&flags.hosted_zone_id, "HOSTED_ZONE_ID");
-        let subdomain = pick(&flags.subdomain, "SUBDOMAIN");
+        let zone_name = pick(HostedZoneName);
+        let zone_id = pick(HostedZoneId);
+        let subdomain = pick(Subdomain);
         let domain_given = zone_name.is_some() || subdomain.is_some();
         let domain = errors.take(domain::resolve(zone_name, zone_id, subdomain)).flatten();
 
-        let certificate_arn = pick(&flags.certificate_arn, "CERTIFICATE_ARN");
+        let certificate_arn = pick(CertificateArn);
         if let Some(arn) = &certificate_arn {
             errors.take(validate_certificate_arn(arn));
             if !domain_given {
                 errors.0.push(SettingError {
-                    setting: "CERTIFICATE_ARN",
-                    problem: "is set but no custom domain is: set SUBDOMAIN and HOSTED_ZONE_NAME too, or remove CERTIFICATE_ARN".into(),
+                    setting: CertificateArn.name(),
+                    problem: format!("is set but no custom domain is: set {Subdomain} and {HostedZoneName} too, or remove {CertificateArn}"),
                 });
             }
         }
@@ -209,9 +203,9 @@ impl Settings {
             // but only after the bucket and OAC exist: say so now.
             if d.name.len() > 64 {
                 errors.0.push(SettingError {
-                    setting: "SUBDOMAIN",
+                    setting: Subdomain.name(),
                     problem: format!(
-                        "{:?} is {} characters, but ACM certificates allow at most 64: use a shorter SUBDOMAIN, or give CERTIFICATE_ARN (e.g. a wildcard certificate for the zone)",
+                        "{:?} is {} characters, but ACM certificates allow at most 64: use a shorter {Subdomain}, or give {CertificateArn} (e.g. a wildcard certificate for the zone)",
                         d.name,
                         d.name.len()
                     ),
@@ -219,7 +213,7 @@ impl Settings {
             }
         }
 
-        let waf = match pick(&flags.waf_arn, "WAF_ARN") {
+        let waf = match pick(WafArn) {
             None => Waf::Unmanaged,
             Some(v) if v.eq_ignore_ascii_case("none") => Waf::Detach,
             Some(arn) => {
@@ -228,37 +222,29 @@ impl Settings {
             }
         };
 
-        let cors_origins = pick(&flags.cors_origins, "CDN_CORS_ORIGINS")
+        // Each default is parsed like a value given, so it cannot be wrong:
+        // `unwrap_or_default` only ever follows an error already noted.
+        let cors_origins = or_default(CorsOrigins)
             .and_then(|list| errors.take(parse_cors_origins(&list)))
-            .unwrap_or_else(|| vec!["*".to_string()]);
-        let price_class = pick(&flags.price_class, "CDN_PRICE_CLASS")
+            .unwrap_or_default();
+        let price_class = or_default(PriceClass)
             .and_then(|value| errors.take(parse_price_class(&value)))
-            .unwrap_or_else(|| PRICE_CLASSES[0].to_string());
-        let tags = pick(&flags.tags, "CDN_TAGS")
+            .unwrap_or_default();
+        let tags = pick(Tags)
             .and_then(|list| errors.take(parse_tags(&list)))
             .unwrap_or_default();
 
-        let poll = pick(&None, "CDN_POLL_SECONDS")
-            .and_then(|v| errors.take(seconds("CDN_POLL_SECONDS", &v, 1.0, "seconds between polls, e.g. 15")))
-            .unwrap_or(Duration::from_secs(15));
-        let wait = pick(&None, "CDN_WAIT_MINUTES")
-            .and_then(|v| {
-                errors.take(seconds(
-                    "CDN_WAIT_MINUTES",
-                    &v,
-                    60.0,
-                    "minutes to wait at most, e.g. 75",
-                ))
-            })
-            .unwrap_or(Duration::from_secs(DEFAULT_WAIT_MINUTES * 60));
+        let poll = or_default(PollSeconds)
+            .and_then(|v| errors.take(seconds(PollSeconds, &v, 1.0, "seconds between polls, e.g. 15")))
+            .unwrap_or_default();
+        let wait = or_default(WaitMinutes)
+            .and_then(|v| errors.take(seconds(WaitMinutes, &v, 60.0, "minutes to wait at most, e.g. 75")))
+            .unwrap_or_default();
 
-        let security_headers = pick(&flags.security_headers, "CDN_SECURITY_HEADERS")
-            .and_then(|v| errors.take(parse_switch("CDN_SECURITY_HEADERS", &v)))
-            .unwrap_or(true);
-        let hsts = match pick(&flags.hsts, "CDN_HSTS") {
-            Some(v) => errors.take(parse_hsts(&v)).flatten(),
-            None => Some(DEFAULT_HSTS),
-        };
+        let security_headers = or_default(SecurityHeaders)
+            .and_then(|v| errors.take(parse_switch(SecurityHeaders, &v)))
+            .unwrap_or_default();
+        let hsts = or_default(Setting::Hsts).and_then(|v| errors.take(parse_hsts(&v)).flatten());
 
         match bucket {
             Some(bucket) if errors.0.is_empty() => Ok(Settings {
@@ -286,7 +272,7 @@ mod tests {
 
     fn resolve(pairs: &[(&str, &str)]) -> Result<Settings, SettingErrors> {
         let env: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Settings::resolve(&SettingsArgs::default(), &env)
+        Settings::resolve(&Flags::default(), &env)
     }
 
     #[test]
@@ -302,10 +288,8 @@ mod tests {
     #[test]
     fn flags_win_over_environment() {
         let env: BTreeMap<String, String> = [("BUCKET_NAME".to_string(), "from-env".to_string())].into();
-        let flags = SettingsArgs {
-            bucket_name: Some("from-flag".into()),
-            ..Default::default()
-        };
+        let mut flags = Flags::default();
+        flags.set(BucketName, "from-flag");
         assert_eq!(Settings::resolve(&flags, &env).unwrap().bucket, "from-flag");
     }
 

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use super::{bad, Hsts, SettingError, DEFAULT_HSTS, MAX_TAGS, OWNER_TAG, PRICE_CLASSES};
+use super::{bad, Hsts, Setting, SettingError, DEFAULT_HSTS, MAX_TAGS, OWNER_TAG, PRICE_CLASSES};
+use Setting::{BucketName, CorsOrigins, PriceClass, Tags};
 
 /// S3's bucket naming rules (general purpose buckets).
 pub fn validate_bucket_name(name: &str) -> Result<(), SettingError> {
     let expected = "3 to 63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit";
     let err = |why: &str| SettingError {
-        setting: "BUCKET_NAME",
+        setting: BucketName.name(),
         problem: format!("{name:?} is not a valid S3 bucket name ({why}): expected {expected}"),
     };
     if !(3..=63).contains(&name.len()) {
@@ -44,7 +45,7 @@ pub fn validate_bucket_name(name: &str) -> Result<(), SettingError> {
     Ok(())
 }
 
-/// `CDN_CORS_ORIGINS`: `*`, or comma-separated origins like `https://example.com`.
+/// [`CorsOrigins`]: `*`, or comma-separated origins like `https://example.com`.
 pub fn parse_cors_origins(list: &str) -> Result<Vec<String>, SettingError> {
     let mut out = Vec::new();
     for origin in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
@@ -58,7 +59,7 @@ pub fn parse_cors_origins(list: &str) -> Result<Vec<String>, SettingError> {
             });
         if !ok {
             return Err(bad(
-                "CDN_CORS_ORIGINS",
+                CorsOrigins.name(),
                 origin,
                 "* or comma-separated origins such as https://www.example.com (scheme and host, no path)",
             ));
@@ -74,15 +75,15 @@ pub fn parse_cors_origins(list: &str) -> Result<Vec<String>, SettingError> {
 }
 
 /// `on`/`off` (also true/false, yes/no, 1/0).
-pub(super) fn parse_switch(setting: &'static str, value: &str) -> Result<bool, SettingError> {
+pub(super) fn parse_switch(setting: Setting, value: &str) -> Result<bool, SettingError> {
     match value.to_ascii_lowercase().as_str() {
         "on" | "true" | "yes" | "1" => Ok(true),
         "off" | "false" | "no" | "0" => Ok(false),
-        _ => Err(bad(setting, value, "on or off")),
+        _ => Err(bad(setting.name(), value, "on or off")),
     }
 }
 
-/// `CDN_HSTS`: `off`, or the header's directives, e.g.
+/// [`Setting::Hsts`]: `off`, or the header's directives, e.g.
 /// `max-age=63072000; includeSubDomains; preload` (`;` or `,` between them).
 pub fn parse_hsts(value: &str) -> Result<Option<Hsts>, SettingError> {
     let expected = "off, or Strict-Transport-Security directives such as max-age=31536000; includeSubDomains; preload";
@@ -97,19 +98,19 @@ pub fn parse_hsts(value: &str) -> Result<Option<Hsts>, SettingError> {
                 .parse::<i32>()
                 .ok()
                 .filter(|a| *a >= 0)
-                .ok_or_else(|| bad("CDN_HSTS", value, expected))?;
+                .ok_or_else(|| bad(Setting::Hsts.name(), value, expected))?;
         } else if lower == "includesubdomains" {
             hsts.include_subdomains = true;
         } else if lower == "preload" {
             hsts.preload = true;
         } else {
-            return Err(bad("CDN_HSTS", value, expected));
+            return Err(bad(Setting::Hsts.name(), value, expected));
         }
     }
     // The browsers' preload list takes only sites that promise this much.
     if hsts.preload && (!hsts.include_subdomains || hsts.max_age < 31_536_000) {
         return Err(SettingError {
-            setting: "CDN_HSTS",
+            setting: Setting::Hsts.name(),
             problem: format!(
                 "{value:?}: preload needs includeSubDomains and a max-age of at least 31536000 (the preload list's rules)"
             ),
@@ -118,7 +119,7 @@ pub fn parse_hsts(value: &str) -> Result<Option<Hsts>, SettingError> {
     Ok(Some(hsts))
 }
 
-/// `CDN_PRICE_CLASS`: a CloudFront price class; `100`, `200` and `All` are accepted too.
+/// [`PriceClass`]: a CloudFront price class; `100`, `200` and `All` are accepted too.
 pub fn parse_price_class(value: &str) -> Result<String, SettingError> {
     let short = value.strip_prefix("PriceClass_").unwrap_or(value);
     PRICE_CLASSES
@@ -127,14 +128,14 @@ pub fn parse_price_class(value: &str) -> Result<String, SettingError> {
         .map(|pc| pc.to_string())
         .ok_or_else(|| {
             bad(
-                "CDN_PRICE_CLASS",
+                PriceClass.name(),
                 value,
                 "one of PriceClass_100, PriceClass_200, PriceClass_All",
             )
         })
 }
 
-/// `CDN_TAGS`: `key=value` pairs separated by commas, applied to every
+/// [`Tags`]: `key=value` pairs separated by commas, applied to every
 /// resource. AWS's rules are checked here, since AWS checks them only once
 /// the first resources exist: at most 49 tags (cdnctl adds its own), keys of
 /// 1–128 and values of at most 256 characters, letters, digits, spaces and
@@ -148,7 +149,7 @@ pub fn parse_tags(list: &str) -> Result<BTreeMap<String, String>, SettingError> 
     for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((key, value)) = pair.split_once('=') else {
             return Err(bad(
-                "CDN_TAGS",
+                Tags.name(),
                 pair,
                 "comma-separated key=value pairs such as team=web,env=prod",
             ));
@@ -156,21 +157,21 @@ pub fn parse_tags(list: &str) -> Result<BTreeMap<String, String>, SettingError> 
         let (key, value) = (key.trim(), value.trim());
         if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
             return Err(bad(
-                "CDN_TAGS",
+                Tags.name(),
                 pair,
                 "keys of 1 to 128 characters and values of at most 256",
             ));
         }
         if !allowed(key) || !allowed(value) {
             return Err(bad(
-                "CDN_TAGS",
+                Tags.name(),
                 pair,
                 "keys and values of letters, digits, spaces and _ . : / = + - @ (AWS's tag characters)",
             ));
         }
         if key.to_ascii_lowercase().starts_with("aws:") || key == OWNER_TAG {
             return Err(bad(
-                "CDN_TAGS",
+                Tags.name(),
                 pair,
                 format!("a key not starting with aws: and other than {OWNER_TAG} (those are reserved)"),
             ));
@@ -179,7 +180,7 @@ pub fn parse_tags(list: &str) -> Result<BTreeMap<String, String>, SettingError> 
     }
     if tags.len() > MAX_TAGS {
         return Err(SettingError {
-            setting: "CDN_TAGS",
+            setting: Tags.name(),
             problem: format!(
                 "has {} tags, but AWS allows 50 a resource and cdnctl adds {OWNER_TAG}: give at most {MAX_TAGS}",
                 tags.len()

@@ -1,11 +1,27 @@
-//! `cdnctl sync`'s settings, from its flags (`cli/sync.rs`) and the environment, validated in one place before any
-//! request: a bad one is a one-line error naming it (exit code 2).
+//! `cdnctl sync`'s settings, from its flags (which the command line hands
+//! over as a `SyncRequest`) and the environment, validated in one place
+//! before any request: a bad one is a one-line error naming it (exit code 2).
 
 use std::path::PathBuf;
 
 use super::rules::CacheRules;
-use crate::cli::SyncArgs;
-use crate::settings::{SettingError, Source};
+use crate::settings::{Flags, Given, Setting, SettingError, Source};
+
+/// What `sync` was asked to do, as plain values: its directory, its flags,
+/// and its settings given as flags (`--cache-rules`, `--jobs`, …).
+#[derive(Debug, Clone, Default)]
+pub struct SyncRequest {
+    pub dir: PathBuf,
+    pub prefix: Option<String>,
+    pub settings: Flags,
+    pub delete: bool,
+    pub delete_unpublished: bool,
+    pub delete_grace: String,
+    pub dry_run: bool,
+    pub wait: bool,
+    pub follow_links: bool,
+    pub include_hidden: bool,
+}
 
 /// The most `--delete` may remove in one run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,19 +89,15 @@ pub struct SyncOptions {
 }
 
 impl SyncOptions {
-    pub fn resolve(args: &SyncArgs, env: &dyn Source) -> Result<SyncOptions, SettingError> {
-        // A value from its flag, else its variable, with the name of the one
-        // that gave it: an error blames what the user actually wrote.
-        let pick = |flag: &Option<String>, flag_name: &'static str, var: &'static str| {
-            let given = |value: String, name| Given {
-                value: value.trim().to_string(),
-                name,
-            };
-            match flag {
-                Some(v) => Some(given(v.clone(), flag_name)),
-                None => env.get(var).map(|v| given(v, var)),
-            }
-            .filter(|g| !g.value.is_empty())
+    pub fn resolve(args: &SyncRequest, env: &dyn Source) -> Result<SyncOptions, SettingError> {
+        // With the name of the flag or variable that gave it: an error blames
+        // what the user actually wrote.
+        let pick = |setting| args.settings.pick(setting, env);
+        // The table's default, parsed like a value given.
+        let or_default = |setting: Setting| {
+            args.settings
+                .pick_or_default(setting, env)
+                .unwrap_or_else(|| unreachable!("{setting} has a default"))
         };
         if !args.dir.is_dir() {
             return Err(SettingError {
@@ -97,8 +109,8 @@ impl SyncOptions {
             });
         }
         let prefix = prefix(args.prefix.as_deref())?;
-        let rules = cache_rules(pick(&args.cache_rules, "--cache-rules", "CDN_CACHE_RULES"))?;
-        let jobs = jobs(pick(&args.jobs, "--jobs", "CDN_SYNC_JOBS"))?;
+        let rules = cache_rules(pick(Setting::CacheRules))?;
+        let jobs = jobs(or_default(Setting::SyncJobs))?;
         let grace = parse_age(&args.delete_grace).ok_or(SettingError {
             setting: "--delete-grace",
             problem: format!(
@@ -114,8 +126,8 @@ impl SyncOptions {
                         .into(),
             });
         }
-        let max_deletes = max_deletes(pick(&args.max_deletes, "--max-deletes", "CDN_SYNC_MAX_DELETES"))?;
-        let keep_deploys = keep_deploys(pick(&args.keep_deploys, "--keep-deploys", "CDN_SYNC_KEEP_DEPLOYS"))?;
+        let max_deletes = max_deletes(or_default(Setting::SyncMaxDeletes))?;
+        let keep_deploys = keep_deploys(or_default(Setting::SyncKeepDeploys))?;
         // An empty build directory is a build that did not run: never publish
         // (or, with --delete, wipe) from it, unless told to delete everything.
         let everything = args.delete && max_deletes.is_unlimited();
@@ -177,15 +189,9 @@ fn prefix(flag: Option<&str>) -> Result<String, SettingError> {
     })
 }
 
-/// A setting's value and the flag or variable it came from.
-struct Given {
-    value: String,
-    name: &'static str,
-}
-
 fn cache_rules(value: Option<Given>) -> Result<CacheRules, SettingError> {
     match value {
-        Some(Given { value: text, name }) => CacheRules::parse(&text).map_err(|e| SettingError {
+        Some(Given { value: text, from: name }) => CacheRules::parse(&text).map_err(|e| SettingError {
             setting: name,
             problem: format!("{e}: expected GLOB=CACHE-CONTROL rules separated by ';', such as *.html=no-cache;fonts/**=public, max-age=604800"),
         }),
@@ -193,46 +199,34 @@ fn cache_rules(value: Option<Given>) -> Result<CacheRules, SettingError> {
     }
 }
 
-fn jobs(value: Option<Given>) -> Result<usize, SettingError> {
-    match value {
-        Some(Given { value: v, name }) => {
-            v.parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1024).contains(n))
-                .ok_or(SettingError {
-                    setting: name,
-                    problem: format!("{v:?} is not valid: expected a number of requests in flight from 1 to 1024"),
-                })
-        }
-        None => Ok(64),
-    }
-}
-
-fn max_deletes(value: Option<Given>) -> Result<MaxDeletes, SettingError> {
-    match value {
-        Some(Given { value: v, name }) => MaxDeletes::parse(&v).ok_or(SettingError {
+fn jobs(Given { value: v, from: name }: Given) -> Result<usize, SettingError> {
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=1024).contains(n))
+        .ok_or(SettingError {
             setting: name,
-            problem: format!("{v:?} is not valid: expected a share of the files under the prefix such as 50% (100% for any), or a number of files"),
-        }),
-        None => Ok(MaxDeletes::Share(0.5)),
-    }
+            problem: format!("{v:?} is not valid: expected a number of requests in flight from 1 to 1024"),
+        })
 }
 
-fn keep_deploys(value: Option<Given>) -> Result<usize, SettingError> {
-    match value {
-        Some(Given { value: v, name }) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (2..=super::state::MAX_DEPLOYS).contains(n))
-            .ok_or(SettingError {
-                setting: name,
-                problem: format!(
-                    "{v:?} is not valid: expected a number of deploys from 2 (this one and the one before) to {}",
-                    super::state::MAX_DEPLOYS
-                ),
-            }),
-        None => Ok(3),
-    }
+fn max_deletes(Given { value: v, from: name }: Given) -> Result<MaxDeletes, SettingError> {
+    MaxDeletes::parse(&v).ok_or(SettingError {
+        setting: name,
+        problem: format!("{v:?} is not valid: expected a share of the files under the prefix such as 50% (100% for any), or a number of files"),
+    })
+}
+
+fn keep_deploys(Given { value: v, from: name }: Given) -> Result<usize, SettingError> {
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| (2..=super::state::MAX_DEPLOYS).contains(n))
+        .ok_or(SettingError {
+            setting: name,
+            problem: format!(
+                "{v:?} is not valid: expected a number of deploys from 2 (this one and the one before) to {}",
+                super::state::MAX_DEPLOYS
+            ),
+        })
 }
 
 /// `90s`, `30m`, `48h`, `7d` or `0`, in seconds.
@@ -284,7 +278,6 @@ mod tests {
     /// ignored silently when misspelt.
     #[test]
     fn every_variable_sync_reads_is_a_known_setting() {
-        use clap::Parser as _;
         struct Asked(std::cell::RefCell<Vec<String>>);
         impl Source for Asked {
             fn get(&self, name: &str) -> Option<String> {
@@ -295,18 +288,19 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("cdnctl-known-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("a.css"), "a").unwrap();
-        let cli = crate::cli::Cli::try_parse_from(["cdnctl", "sync", dir.to_str().unwrap()]).unwrap();
-        let crate::cli::Command::Sync(args) = &cli.command else {
-            unreachable!("parsed as sync")
+        let args = SyncRequest {
+            dir: dir.clone(),
+            delete_grace: "7d".into(),
+            ..Default::default()
         };
         let asked = Asked(Default::default());
-        SyncOptions::resolve(args, &asked).unwrap();
+        SyncOptions::resolve(&args, &asked).unwrap();
         std::fs::remove_dir_all(&dir).ok();
         let asked = asked.0.into_inner();
         assert!(asked.len() >= 4, "{asked:?}");
         for name in &asked {
             assert!(
-                crate::settings::dotenv::KNOWN.contains(&name.as_str()),
+                crate::settings::dotenv::is_known(name),
                 "{name} is read by sync but missing from the known settings"
             );
         }

@@ -4,22 +4,29 @@
 
 use crate::harness::{root, Stack};
 
-const SETTINGS: &[&str] = &[
-    "BUCKET_NAME",
-    "BUCKET_USERS",
-    "HOSTED_ZONE_NAME",
-    "HOSTED_ZONE_ID",
-    "SUBDOMAIN",
-    "CERTIFICATE_ARN",
-    "WAF_ARN",
-    "CDN_CORS_ORIGINS",
-    "CDN_PRICE_CLASS",
-    "CDN_TAGS",
-    "CDN_SECURITY_HEADERS",
-    "CDN_HSTS",
-    "CDN_POLL_SECONDS",
-    "CDN_WAIT_MINUTES",
-];
+/// A setting as the binary defines it (`cdnctl man --settings-json`): the tests
+/// iterate over its own table, never over a copy of it.
+pub struct Setting {
+    pub env: String,
+    pub flag: Option<String>,
+    /// stack, sync or aws.
+    pub group: String,
+}
+
+pub fn settings(stack: &Stack) -> Vec<Setting> {
+    let out = stack.run(&["man", "--settings-json"]).ok().stdout;
+    let defs: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let settings: Vec<Setting> = defs
+        .iter()
+        .map(|d| Setting {
+            env: d["env"].as_str().unwrap().to_string(),
+            flag: d["flag"].as_str().map(String::from),
+            group: d["group"].as_str().unwrap().to_string(),
+        })
+        .collect();
+    assert!(settings.len() >= 18, "{out}");
+    settings
+}
 
 fn readme() -> String {
     std::fs::read_to_string(root().join("README.md")).unwrap()
@@ -96,7 +103,9 @@ fn every_setting_is_in_the_readme_help_and_man_page() {
     // Help wraps lines: compare with single spaces.
     let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
     let man = stack.run(&["man"]).ok().stdout;
-    for name in SETTINGS {
+    let settings = settings(&stack);
+    let stack_settings = || settings.iter().filter(|s| s.group == "stack");
+    for name in stack_settings().map(|s| &s.env) {
         let table = &readme[readme.find("### Settings").unwrap()..readme.find("### What it creates").unwrap()];
         assert!(
             table.contains(&format!("`{name}`")),
@@ -106,11 +115,31 @@ fn every_setting_is_in_the_readme_help_and_man_page() {
         assert!(man.contains(name), "the man page lacks {name}");
     }
     // Each setting flag has a description naming its variable.
-    for name in &SETTINGS[..12] {
+    for name in stack_settings().filter(|s| s.flag.is_some()).map(|s| &s.env) {
         assert!(
             help.contains(&format!("[env: {name}]")),
             "up --help: no description for {name}'s flag"
         );
+    }
+    // sync's own settings: in the README (by flag or variable), sync --help
+    // and the man page, each flag naming its variable.
+    let sync_help = stack.run(&["sync", "--help"]).ok().stdout;
+    let sync_help = sync_help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for s in settings.iter().filter(|s| s.group == "sync") {
+        let name = &s.env;
+        let flag = s.flag.as_deref().unwrap_or(name);
+        assert!(
+            readme.contains(&format!("`{name}`")) || readme.contains(&format!("`{flag}")),
+            "README lacks {name}"
+        );
+        assert!(sync_help.contains(name), "sync --help lacks {name}");
+        assert!(man.contains(name), "the man page lacks {name}");
+        if let Some(flag) = &s.flag {
+            assert!(
+                sync_help.contains(flag) && sync_help.contains(&format!("[env: {name}]")),
+                "sync --help: no description for {name}'s flag {flag}"
+            );
+        }
     }
     // sync --help lists only the settings that apply to it.
     let sync = stack.run(&["sync", "--help"]).ok().stdout;
@@ -121,6 +150,37 @@ fn every_setting_is_in_the_readme_help_and_man_page() {
             "sync --help lists {flag}, which does not apply to it"
         );
     }
+}
+
+/// The settings' flags are built from the binary's table, with clap's own
+/// `[env: …]` notes: sync's sit together under Settings in the table's
+/// order, and a long `--help` (status's) puts each note on a line of its own.
+#[test]
+fn setting_flags_show_their_variable_as_clap_lays_it_out() {
+    let stack = Stack::new("docs-layout");
+    let help = stack.run(&["sync", "--help"]).ok().stdout;
+    let section = help
+        .split("\nSettings:\n")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").next())
+        .expect("a Settings section");
+    assert_eq!(
+        section.split_whitespace().collect::<Vec<_>>().join(" "),
+        "--bucket-name <NAME> S3 bucket to create as the private origin; also names the stack \
+         [env: BUCKET_NAME] \
+         --cache-rules <RULES> Cache-Control rules, GLOB=VALUE;... [env: CDN_CACHE_RULES] \
+         --jobs <N> Requests in flight at once [env: CDN_SYNC_JOBS] [default: 64] \
+         --max-deletes <P%|N> With --delete: refuse when more than this share of the files not \
+         content-hashed under the prefix, or this many, would go (e.g. 50%, 200; 100% for any) \
+         [env: CDN_SYNC_MAX_DELETES] [default: 50%] \
+         --keep-deploys <N> With --delete: keep the content-hashed files named by this many last \
+         deploys, however old [env: CDN_SYNC_KEEP_DEPLOYS] [default: 3]"
+    );
+    let status = stack.run(&["status", "--help"]).ok().stdout;
+    assert!(
+        status.contains("also names the stack\n          \n          [env: BUCKET_NAME]\n"),
+        "{status}"
+    );
 }
 
 #[test]
@@ -155,6 +215,11 @@ fn the_man_page_has_the_readmes_exit_codes() {
 fn values_with_spaces_are_quoted_in_the_readme_and_help() {
     let stack = Stack::new("docs-quotes");
     let readme = readme();
+    let names: Vec<String> = settings(&stack)
+        .into_iter()
+        .filter(|s| s.group != "aws")
+        .map(|s| s.env)
+        .collect();
     let hsts = "CDN_HSTS=\"max-age=63072000; includeSubDomains; preload\"";
     assert!(readme.contains(hsts), "README");
     assert!(stack.run(&["up", "--help"]).ok().stdout.contains(hsts), "up --help");
@@ -173,7 +238,7 @@ fn values_with_spaces_are_quoted_in_the_readme_and_help() {
     }
     code.extend(prose.split('`').skip(1).step_by(2).map(String::from));
     for span in &code {
-        for name in SETTINGS.iter().chain(&["CDN_CACHE_RULES", "CDN_SYNC_JOBS"]) {
+        for name in &names {
             let Some(at) = span.find(&format!("{name}=")) else {
                 continue;
             };

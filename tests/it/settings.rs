@@ -458,17 +458,10 @@ fn reaches_the_emulator_over_tls_only_with_its_ca_bundle() {
 #[test]
 fn help_names_the_settings() {
     let stack = Stack::new("help");
+    let settings = crate::docs::settings(&stack);
     for args in [&["--help"][..], &["up", "--help"], &["down", "--help"]] {
         let run = stack.run(args).ok();
-        for name in [
-            "BUCKET_NAME",
-            "BUCKET_USERS",
-            "HOSTED_ZONE_NAME",
-            "HOSTED_ZONE_ID",
-            "SUBDOMAIN",
-            "CERTIFICATE_ARN",
-            "WAF_ARN",
-        ] {
+        for name in settings.iter().filter(|s| s.group == "stack").map(|s| &s.env) {
             assert!(run.stdout.contains(name), "{args:?} lacks {name}");
         }
     }
