@@ -222,7 +222,7 @@ async fn certificates_chain(
     Ok((listed, owned))
 }
 
-/// The certificate given by CERTIFICATE_ARN.
+/// The certificate `Setting::CertificateArn` names.
 async fn given_certificate(clients: &Clients, spec: &Spec) -> anyhow::Result<Option<certificate::Observed>> {
     match &spec.distribution.certificate_arn {
         Some(arn) => certificate::observe(&clients.acm, arn).await,

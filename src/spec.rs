@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::settings::{Domain, Hsts, Settings, Waf, DEFAULT_HSTS, OWNER_TAG};
+use crate::settings::Setting::BucketUsers;
 
 /// CloudFront's managed cache policy "CachingOptimized".
 pub const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -257,7 +258,7 @@ pub fn policy_differences(actual: &Value, desired: &Value) -> Vec<String> {
                     out.push(format!("bucket policy: no statement for {p}"));
                 }
                 for p in hp.iter().filter(|p| !wp.contains(p)) {
-                    out.push(format!("bucket policy: {p} has access but is not in BUCKET_USERS"));
+                    out.push(format!("bucket policy: {p} has access but is not in {BucketUsers}"));
                 }
                 if out.is_empty() {
                     out.push("bucket policy: statement BucketUsersFullAccess differs".into());
@@ -322,11 +323,11 @@ fn normalize(v: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::SettingsArgs;
+    use crate::settings::Flags;
 
     fn spec(pairs: &[(&str, &str)]) -> Spec {
         let env: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Spec::new(&Settings::resolve(&SettingsArgs::default(), &env).unwrap(), "eu-west-1")
+        Spec::new(&Settings::resolve(&Flags::default(), &env).unwrap(), "eu-west-1")
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::target::{Sample, Target};
 use super::Outcome;
 use crate::resources::dns;
 use crate::sync::rules;
+use crate::settings::Setting::CorsOrigins;
 
 /// A certificate expiring sooner than this is reported (ACM renews 60 days
 /// before expiry, so a healthy one never gets this close).
@@ -366,7 +367,7 @@ fn no_cors(target: &Target, origin: &str) -> String {
             target.distribution_id
         ),
         Some(id) => format!(
-            "the response headers policy {id} does not allow {origin}: list it in CDN_CORS_ORIGINS and run `cdnctl up`"
+            "the response headers policy {id} does not allow {origin}: list it in {CorsOrigins} and run `cdnctl up`"
         ),
     }
 }

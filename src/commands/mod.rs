@@ -19,6 +19,7 @@ use crate::plan::Refusal;
 use crate::settings::Settings;
 use crate::spec::Spec;
 use crate::sync::SyncOptions;
+use crate::settings::Setting::BucketUsers;
 
 /// The command's outcome: an exit code, or a failure of a kind that
 /// `run.rs` maps to its code and closing line.
@@ -32,7 +33,7 @@ pub async fn run(
     let spec = Spec::new(settings, &clients.region);
     for user in settings.bucket_users.iter().filter(|u| u.contains(":assumed-role/")) {
         printer.warn(&format!(
-            "BUCKET_USERS: {user} is a session ARN and stops matching when the session ends: prefer the role's ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+            "{BucketUsers}: {user} is a session ARN and stops matching when the session ends: prefer the role's ARN (arn:aws:iam::ACCOUNT:role/NAME)"
         ));
     }
     Ok(match &cli.command {
@@ -69,8 +70,8 @@ fn refused(refusals: Vec<Refusal>) -> anyhow::Error {
     Failed::Refused(refusals.into_iter().map(|r| r.0).collect()).into()
 }
 
-/// How often and how long to wait for AWS: CDN_POLL_SECONDS and
-/// CDN_WAIT_MINUTES; the defaults suit AWS, where a deployment takes minutes.
+/// How often and how long to wait for AWS (`Setting::PollSeconds` and
+/// `Setting::WaitMinutes`); the defaults suit AWS, where a deployment takes minutes.
 fn waiting(settings: &Settings) -> Waiting {
     Waiting {
         every: settings.poll,

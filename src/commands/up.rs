@@ -15,6 +15,7 @@ use crate::plan::{self, Plan, UpOptions};
 use crate::resources::Kind;
 use crate::settings::dotenv;
 use crate::spec::Spec;
+use crate::settings::Setting::{HostedZoneName, Subdomain};
 
 /// `up`'s result: the plan it would carry out (`--dry-run`), or what it made.
 #[derive(Debug, Serialize)]
@@ -276,7 +277,7 @@ fn withhold(spec: &Spec, world: &World, plan: &Plan, args: &UpArgs) -> Result<()
             dotenv::loaded(),
         );
         lines.push(
-            "set SUBDOMAIN and HOSTED_ZONE_NAME to keep it, or run `cdnctl up --remove-domain` to remove it (restoring it takes a new certificate and minutes of DNS validation)".into(),
+            format!("set {Subdomain} and {HostedZoneName} to keep it, or run `cdnctl up --remove-domain` to remove it (restoring it takes a new certificate and minutes of DNS validation)"),
         );
         return Err(Failed::Withheld(lines));
     }

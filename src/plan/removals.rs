@@ -11,6 +11,7 @@ use super::{Plan, Step};
 use crate::observe::World;
 use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, oac, response_headers};
 use crate::spec::Spec;
+use crate::settings::Setting;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removal {
@@ -22,7 +23,8 @@ pub struct Removal {
     pub settings: &'static [&'static str],
 }
 
-const DOMAIN: &[&str] = &["SUBDOMAIN", "HOSTED_ZONE_NAME"];
+const DOMAIN: &[&str] = &[Setting::Subdomain.name(), Setting::HostedZoneName.name()];
+const USERS: &[&str] = &[Setting::BucketUsers.name()];
 
 /// Every removal in `plan`, made toward `spec` from `world`.
 pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
@@ -72,7 +74,7 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
             }
             // The invalidation after narrowed CORS origins removes cached
             // answers, not anything a visitor needs: an unset
-            // CDN_CORS_ORIGINS means every origin, so only a setting narrows.
+            // `Setting::CorsOrigins` means every origin, so only a setting narrows.
             Step::Distribution(
                 distribution::Step::Create
                 | distribution::Step::Tag { .. }
@@ -85,7 +87,7 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
                     _ => None,
                 };
                 let unset: &'static [&'static str] = if spec.bucket_users.is_empty() {
-                    &["BUCKET_USERS"]
+                    USERS
                 } else {
                     &[]
                 };

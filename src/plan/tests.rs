@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::cli::SettingsArgs;
+use crate::settings::Flags;
 use crate::resources::{bucket, distribution, domain_move, oac};
 use crate::settings::Settings;
 use crate::spec::Headers;
@@ -17,7 +17,7 @@ fn spec(extra: &[(&str, &str)]) -> Spec {
         .chain(extra)
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    Spec::new(&Settings::resolve(&SettingsArgs::default(), &env).unwrap(), "eu-west-1")
+    Spec::new(&Settings::resolve(&Flags::default(), &env).unwrap(), "eu-west-1")
 }
 
 /// Nothing of the stack exists.

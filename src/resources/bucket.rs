@@ -30,6 +30,7 @@ use serde_json::Value;
 use crate::aws::{describe, is_bucket_missing, message, optional, tag_map, Waiting};
 use crate::resources::bucket_policy;
 use crate::spec::{policy_differences, Cors, Spec};
+use crate::settings::Setting::{BucketName, BucketUsers};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum State {
@@ -295,7 +296,7 @@ pub async fn create(s3: &Client, spec: &Spec) -> anyhow::Result<()> {
         Err(e) if crate::aws::already_exists(&e) => {}
         Err(e) if crate::aws::is_bucket_taken(&e) => {
             return Err(anyhow!(
-                "BUCKET_NAME: bucket {bucket:?} already exists in another AWS account: bucket names are global, choose another"
+                "{BucketName}: bucket {bucket:?} already exists in another AWS account: bucket names are global, choose another"
             ))
         }
         Err(e) if crate::aws::is_access_denied(&e) => {
@@ -524,7 +525,7 @@ async fn put_policy(
         Err(e) if crate::aws::is_malformed_policy(&e) => {
             let message = message(&e).unwrap_or("").to_string();
             Err(anyhow!(
-                "BUCKET_USERS: AWS rejected the bucket policy ({message}): check that each of {} exists \
+                "{BucketUsers}: AWS rejected the bucket policy ({message}): check that each of {} exists \
                  (a role or user created in the last minutes may not have propagated yet: run `cdnctl up` again shortly)",
                 spec.bucket_users.join(", ")
             ))
@@ -546,7 +547,7 @@ pub async fn delete(s3: &Client, bucket: &str) -> anyhow::Result<()> {
 pub fn refusal(state: &State, spec: &Spec, adopt: bool) -> Option<String> {
     match state {
         State::Foreign => Some(format!(
-            "BUCKET_NAME: bucket {:?} exists but belongs to another AWS account (or these credentials may not read it): choose another name",
+            "{BucketName}: bucket {:?} exists but belongs to another AWS account (or these credentials may not read it): choose another name",
             spec.bucket
         )),
         State::Present(o) if !spec.is_owned(&o.tags) && !adopt => Some(format!(

@@ -50,7 +50,7 @@ fn distribution_arn(desired: &Value) -> Option<String> {
 /// Whether cdnctl wrote this statement: one of its Sids, or, without a Sid,
 /// exactly a shape cdnctl writes, such that replacing it loses nothing: the
 /// TLS-only deny; the CloudFront grant to this stack's distribution; full
-/// access for principals that are all in BUCKET_USERS.
+/// access for principals that are all in `Setting::BucketUsers`.
 pub fn is_own(statement: &Value, spec: &Spec, desired: &Value) -> bool {
     let sid = sid(statement);
     if !sid.is_empty() {
@@ -204,7 +204,7 @@ pub fn describe(statement: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::SettingsArgs;
+    use crate::settings::Flags;
     use crate::settings::Settings;
     use std::collections::BTreeMap;
 
@@ -216,7 +216,7 @@ mod tests {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        Spec::new(&Settings::resolve(&SettingsArgs::default(), &env).unwrap(), "eu-west-1")
+        Spec::new(&Settings::resolve(&Flags::default(), &env).unwrap(), "eu-west-1")
     }
 
     const DIST: &str = "arn:aws:cloudfront::123456789012:distribution/E1";

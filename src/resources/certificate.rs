@@ -15,6 +15,7 @@ use futures_util::future::join_all;
 
 use crate::aws::{delete_through, describe, is_in_use, is_not_found, optional, tag_map, Poll, Waiting};
 use crate::spec::{stable_hash, Spec};
+use crate::settings::Setting::CertificateArn;
 
 /// ACM's status of a certificate, read once when observed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -456,13 +457,13 @@ pub fn covers(name: &str, domain: &str) -> bool {
 pub fn problem(cert: &Observed, domain: &str, now: i64) -> Option<String> {
     if cert.status != Status::Issued {
         return Some(format!(
-            "CERTIFICATE_ARN: certificate {} is {}, not ISSUED: finish its validation in ACM, or remove CERTIFICATE_ARN",
+            "{CertificateArn}: certificate {} is {}, not ISSUED: finish its validation in ACM, or remove {CertificateArn}",
             cert.arn, cert.status
         ));
     }
     if cert.not_after.is_some_and(|t| t <= now) {
         return Some(format!(
-            "CERTIFICATE_ARN: certificate {} has expired: renew or replace it",
+            "{CertificateArn}: certificate {} has expired: renew or replace it",
             cert.arn
         ));
     }
@@ -472,7 +473,7 @@ pub fn problem(cert: &Observed, domain: &str, now: i64) -> Option<String> {
         .filter(|k| !CLOUDFRONT_KEY_ALGORITHMS.contains(k))
     {
         return Some(format!(
-            "CERTIFICATE_ARN: certificate {} has key algorithm {k}, which CloudFront does not accept \
+            "{CertificateArn}: certificate {} has key algorithm {k}, which CloudFront does not accept \
              (it accepts {}): use an RSA_2048 or EC_prime256v1 certificate",
             cert.arn,
             CLOUDFRONT_KEY_ALGORITHMS.join(", ")
@@ -480,7 +481,7 @@ pub fn problem(cert: &Observed, domain: &str, now: i64) -> Option<String> {
     }
     if !cert.names.iter().any(|n| covers(n, domain)) {
         return Some(format!(
-            "CERTIFICATE_ARN: certificate {} covers {}, not {domain}: use a certificate for {domain}",
+            "{CertificateArn}: certificate {} covers {}, not {domain}: use a certificate for {domain}",
             cert.arn,
             cert.names.join(", ")
         ));
@@ -488,12 +489,12 @@ pub fn problem(cert: &Observed, domain: &str, now: i64) -> Option<String> {
     None
 }
 
-/// Why `up` must not start with the given certificate (CERTIFICATE_ARN):
+/// Why `up` must not start with the given certificate (`CertificateArn`):
 /// missing, or unable to serve the domain now.
 pub fn given_refusal(arn: &str, observed: Option<&Observed>, domain: &str, now: i64) -> Option<String> {
     match observed {
         None => Some(format!(
-            "CERTIFICATE_ARN: certificate {arn} does not exist in us-east-1 in this account"
+            "{CertificateArn}: certificate {arn} does not exist in us-east-1 in this account"
         )),
         Some(cert) => problem(cert, domain, now),
     }

@@ -24,6 +24,7 @@ use crate::aws::{
 };
 use crate::resources::kit::Known;
 use crate::spec::Spec;
+use crate::settings::Setting::Subdomain;
 
 /// CloudFront refuses a certificate issued moments ago for about a minute.
 const FRESH_CERTIFICATE_WINDOW: Duration = Duration::from_secs(180);
@@ -540,7 +541,7 @@ pub fn refusals(
     }
     if let (Some(taken), Some(domain)) = (alias_taken_by, &spec.domain) {
         out.push(format!(
-            "SUBDOMAIN: {} is already an alias of distribution {taken}: remove it there first (CloudFront allows one distribution per alias)",
+            "{Subdomain}: {} is already an alias of distribution {taken}: remove it there first (CloudFront allows one distribution per alias)",
             domain.name
         ));
     }

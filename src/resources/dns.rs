@@ -11,6 +11,7 @@ use crate::resources::kit::{Action, Cx, Fact, Learned, Part};
 use crate::resources::Kind;
 use crate::settings::Domain;
 use crate::spec::CLOUDFRONT_ZONE_ID;
+use crate::settings::Setting::{HostedZoneId, HostedZoneName};
 use anyhow::Context as _;
 
 pub const TYPES: [RrType; 2] = [RrType::A, RrType::Aaaa];
@@ -34,7 +35,7 @@ pub async fn find_zone(r53: &Client, domain: &Domain) -> anyhow::Result<Zone> {
         )?
         else {
             return Ok(Zone::Unusable(format!(
-                "HOSTED_ZONE_ID: hosted zone {id} does not exist in this account"
+                "{HostedZoneId}: hosted zone {id} does not exist in this account"
             )));
         };
         let hosted = out.hosted_zone();
@@ -43,12 +44,12 @@ pub async fn find_zone(r53: &Client, domain: &Domain) -> anyhow::Result<Zone> {
             .unwrap_or_default();
         if name != *zone {
             return Ok(Zone::Unusable(format!(
-                "HOSTED_ZONE_ID: hosted zone {id} is {name}, but HOSTED_ZONE_NAME is {zone}: make them agree"
+                "{HostedZoneId}: hosted zone {id} is {name}, but {HostedZoneName} is {zone}: make them agree"
             )));
         }
         if hosted.and_then(|z| z.config()).is_some_and(|c| c.private_zone()) {
             return Ok(Zone::Unusable(format!(
-                "HOSTED_ZONE_ID: hosted zone {id} is a private zone (served only inside its VPCs): give the id of the public zone {zone}, or remove HOSTED_ZONE_ID to look it up"
+                "{HostedZoneId}: hosted zone {id} is a private zone (served only inside its VPCs): give the id of the public zone {zone}, or remove {HostedZoneId} to look it up"
             )));
         }
         return Ok(Zone::Found(id.clone()));
@@ -57,10 +58,10 @@ pub async fn find_zone(r53: &Client, domain: &Domain) -> anyhow::Result<Zone> {
     Ok(match ids.as_slice() {
         [one] => Zone::Found(one.clone()),
         [] => Zone::Unusable(format!(
-            "HOSTED_ZONE_NAME: no public Route53 hosted zone named {zone} in this account"
+            "{HostedZoneName}: no public Route53 hosted zone named {zone} in this account"
         )),
         _ => Zone::Unusable(format!(
-            "HOSTED_ZONE_NAME: several public hosted zones are named {zone}: set HOSTED_ZONE_ID to pick one"
+            "{HostedZoneName}: several public hosted zones are named {zone}: set {HostedZoneId} to pick one"
         )),
     })
 }

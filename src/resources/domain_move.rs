@@ -75,7 +75,7 @@ pub fn certificate_names(spec: &Spec, phase: &Phase) -> Vec<String> {
 }
 
 /// Where the move stands. `dist` is the stack's own distribution; `records`
-/// the new name's; `given` the CERTIFICATE_ARN certificate; `owned` the
+/// the new name's; `given` the certificate `Setting::CertificateArn` names; `owned` the
 /// stack's certificates for the new name.
 pub fn phase(
     spec: &Spec,
@@ -138,7 +138,7 @@ mod tests {
     use aws_sdk_route53::types::{AliasTarget, ResourceRecordSet, RrType};
 
     use super::*;
-    use crate::cli::SettingsArgs;
+    use crate::settings::Flags;
     use crate::settings::Settings;
 
     const OLD: &str = "static.example.com";
@@ -154,7 +154,7 @@ mod tests {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        Spec::new(&Settings::resolve(&SettingsArgs::default(), &env).unwrap(), "eu-west-1")
+        Spec::new(&Settings::resolve(&Flags::default(), &env).unwrap(), "eu-west-1")
     }
 
     fn dist(keep: &[String], status: &str) -> distribution::Observed {

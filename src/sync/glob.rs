@@ -1,4 +1,4 @@
-//! The small glob language of `CDN_CACHE_RULES`: `*` matches within one path
+//! The small glob language of the cache rules (`Setting::CacheRules`): `*` matches within one path
 //! segment, `**` across segments, `?` one character. A pattern without `/`
 //! matches a file's name in any directory; one with `/` matches the whole path
 //! relative to the synced directory. (Enough for cache rules; no dependency.)

@@ -22,6 +22,7 @@ use super::state::PrefixState;
 use crate::aws::{describe, Waiting};
 use crate::exit::Failed;
 use crate::output::Printer;
+use crate::settings::Setting::WaitMinutes;
 
 /// The holder renews it this often.
 const RENEW_EVERY: Duration = Duration::from_secs(60);
@@ -131,7 +132,7 @@ pub async fn unleased(
                     return Err(Failed::Refused(vec![
                         format!("{bucket}/{key}: {what}"),
                         format!(
-                            "waited {}s for it (CDN_WAIT_MINUTES): run `cdnctl sync` again once it has finished",
+                            "waited {}s for it ({WaitMinutes}): run `cdnctl sync` again once it has finished",
                             start.elapsed().as_secs()
                         ),
                     ])

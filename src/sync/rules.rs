@@ -3,7 +3,7 @@
 //! its Cache-Control by rule. Pure.
 //!
 //! Cache-Control, first match wins:
-//! 1. the user's rules (`CDN_CACHE_RULES`, `--cache-rules`), in their order;
+//! 1. the user's rules (`Setting::CacheRules`), in their order;
 //! 2. content-hashed files: [`IMMUTABLE`]. A manifest decides for the files
 //!    under its directory: a file is content-hashed when it names it as a
 //!    hashed file (Django's `staticfiles.json` "paths" values, Vite's

@@ -9,6 +9,7 @@ use crate::report::{Health, Resource};
 use crate::resources::{bucket, bucket_policy, certificate, dns, Kind};
 use crate::settings::Waf;
 use crate::spec::{Headers, Spec};
+use crate::settings::Setting::WafArn;
 
 pub fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
     let drift = |kind: Kind| -> Vec<String> {
@@ -152,7 +153,7 @@ fn distribution_report(spec: &Spec, world: &World, drift: &dyn Fn(Kind) -> Vec<S
             match (acl, &spec.distribution.waf) {
                 (Some(acl), Waf::Unmanaged) => {
                     format!(
-                        "{}; web ACL {acl} attached outside cdnctl (kept: WAF_ARN is unset)",
+                        "{}; web ACL {acl} attached outside cdnctl (kept: {WafArn} is unset)",
                         d.status
                     )
                 }

@@ -39,14 +39,14 @@ fn covers(pattern: &str, origin: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::SettingsArgs;
+    use crate::settings::Flags;
     use crate::settings::Settings;
     use crate::spec::Cors;
 
     fn a_spec() -> Spec {
         let env: std::collections::BTreeMap<String, String> =
             [("BUCKET_NAME".to_string(), "b-1".to_string())].into_iter().collect();
-        Spec::new(&Settings::resolve(&SettingsArgs::default(), &env).unwrap(), "eu-west-1")
+        Spec::new(&Settings::resolve(&Flags::default(), &env).unwrap(), "eu-west-1")
     }
 
     fn removed(was: &[&str], now: &[&str]) -> Vec<String> {

@@ -279,7 +279,7 @@ fn set_certificate(c: &mut DistributionConfig, certificate_arn: Option<&str>, ch
 }
 
 /// A web ACL attached outside cdnctl (Firewall Manager, a security team)
-/// stays unless WAF_ARN says otherwise.
+/// stays unless `Setting::WafArn` says otherwise.
 fn set_web_acl(c: &mut DistributionConfig, waf: &Waf, changes: &mut Changes) {
     let current = c.web_acl_id.clone().unwrap_or_default();
     let desired = match waf {
