@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::settings::{Domain, Hsts, Settings, Waf, DEFAULT_HSTS, OWNER_TAG};
 use crate::settings::Setting::BucketUsers;
+use crate::settings::{Domain, Hsts, Settings, Waf, DEFAULT_HSTS, OWNER_TAG};
 
 /// CloudFront's managed cache policy "CachingOptimized".
 pub const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";

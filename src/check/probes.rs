@@ -10,8 +10,8 @@ use super::http::{Answer, Failure, Http};
 use super::target::{Sample, Target};
 use super::Outcome;
 use crate::resources::dns;
-use crate::sync::rules;
 use crate::settings::Setting::CorsOrigins;
+use crate::sync::rules;
 
 /// A certificate expiring sooner than this is reported (ACM renews 60 days
 /// before expiry, so a healthy one never gets this close).

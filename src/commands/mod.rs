@@ -16,10 +16,10 @@ use crate::cli::{Cli, Command};
 use crate::exit::{Exit, Failed};
 use crate::output::Printer;
 use crate::plan::Refusal;
+use crate::settings::Setting::BucketUsers;
 use crate::settings::Settings;
 use crate::spec::Spec;
 use crate::sync::SyncOptions;
-use crate::settings::Setting::BucketUsers;
 
 /// The command's outcome: an exit code, or a failure of a kind that
 /// `run.rs` maps to its code and closing line.

@@ -14,8 +14,8 @@ use crate::output::{Printer, Report, Text};
 use crate::plan::{self, Plan, UpOptions};
 use crate::resources::Kind;
 use crate::settings::dotenv;
-use crate::spec::Spec;
 use crate::settings::Setting::{HostedZoneName, Subdomain};
+use crate::spec::Spec;
 
 /// `up`'s result: the plan it would carry out (`--dry-run`), or what it made.
 #[derive(Debug, Serialize)]

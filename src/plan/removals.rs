@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::{Plan, Step};
 use crate::observe::World;
 use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, oac, response_headers};
-use crate::spec::Spec;
 use crate::settings::Setting;
+use crate::spec::Spec;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removal {
@@ -86,11 +86,7 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
                     bucket::State::Present(o) => o.policy.as_ref(),
                     _ => None,
                 };
-                let unset: &'static [&'static str] = if spec.bucket_users.is_empty() {
-                    USERS
-                } else {
-                    &[]
-                };
+                let unset: &'static [&'static str] = if spec.bucket_users.is_empty() { USERS } else { &[] };
                 for user in have.map(bucket_users).unwrap_or_default() {
                     if !spec.bucket_users.contains(&user) {
                         push(

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::settings::Flags;
 use crate::resources::{bucket, distribution, domain_move, oac};
+use crate::settings::Flags;
 use crate::settings::Settings;
 use crate::spec::Headers;
 

@@ -29,8 +29,8 @@ use serde_json::Value;
 
 use crate::aws::{describe, is_bucket_missing, message, optional, tag_map, Waiting};
 use crate::resources::bucket_policy;
-use crate::spec::{policy_differences, Cors, Spec};
 use crate::settings::Setting::{BucketName, BucketUsers};
+use crate::spec::{policy_differences, Cors, Spec};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum State {

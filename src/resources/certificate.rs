@@ -14,8 +14,8 @@ use aws_sdk_acm::Client;
 use futures_util::future::join_all;
 
 use crate::aws::{delete_through, describe, is_in_use, is_not_found, optional, tag_map, Poll, Waiting};
-use crate::spec::{stable_hash, Spec};
 use crate::settings::Setting::CertificateArn;
+use crate::spec::{stable_hash, Spec};
 
 /// ACM's status of a certificate, read once when observed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

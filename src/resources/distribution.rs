@@ -23,8 +23,8 @@ use crate::aws::{
     optional, tag_map, Poll, Waiting,
 };
 use crate::resources::kit::Known;
-use crate::spec::Spec;
 use crate::settings::Setting::Subdomain;
+use crate::spec::Spec;
 
 /// CloudFront refuses a certificate issued moments ago for about a minute.
 const FRESH_CERTIFICATE_WINDOW: Duration = Duration::from_secs(180);

@@ -10,8 +10,8 @@ use crate::aws::{describe, is_invalid_change_batch, message, optional};
 use crate::resources::kit::{Action, Cx, Fact, Learned, Part};
 use crate::resources::Kind;
 use crate::settings::Domain;
-use crate::spec::CLOUDFRONT_ZONE_ID;
 use crate::settings::Setting::{HostedZoneId, HostedZoneName};
+use crate::spec::CLOUDFRONT_ZONE_ID;
 use anyhow::Context as _;
 
 pub const TYPES: [RrType; 2] = [RrType::A, RrType::Aaaa];

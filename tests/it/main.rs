@@ -27,6 +27,7 @@ mod real_aws;
 mod removals;
 mod safety;
 mod settings;
+mod snapshots;
 mod status;
 mod sync;
 mod sync_deploys;

@@ -7,9 +7,9 @@ use crate::observe::World;
 use crate::plan::Plan;
 use crate::report::{Health, Resource};
 use crate::resources::{bucket, bucket_policy, certificate, dns, Kind};
+use crate::settings::Setting::WafArn;
 use crate::settings::Waf;
 use crate::spec::{Headers, Spec};
-use crate::settings::Setting::WafArn;
 
 pub fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource> {
     let drift = |kind: Kind| -> Vec<String> {
