@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
+pub use crate::report::{Report, Text};
 
 #[derive(Debug, Clone)]
 pub struct Printer {
@@ -192,24 +192,6 @@ impl Printer {
             self.info(line);
         }
     }
-}
-
-/// A command's typed result, which the printer renders (see [`Printer::report`]).
-pub trait Report: Serialize {
-    /// The result for people.
-    fn text(&self) -> Text;
-
-    /// The GitHub step summary (Markdown), if this result has one.
-    fn step_summary(&self) -> Option<String> {
-        None
-    }
-}
-
-/// A result as text: lines on stdout, then remarks on stderr.
-#[derive(Debug, Default)]
-pub struct Text {
-    pub result: Vec<String>,
-    pub info: Vec<String>,
 }
 
 /// A transfer's bar, hidden when the printer says so.

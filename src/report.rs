@@ -1,5 +1,7 @@
-//! What `status` reports, typed: the commands build it, `ci.rs` and the
-//! printer render it.
+//! Results as values: the `Report` every command's result implements (the
+//! printer renders it once, as text, JSON or step summary), and what
+//! `status` reports of each resource. No layer below the command line needs
+//! the printer to say what it did.
 
 use serde::Serialize;
 
@@ -108,6 +110,24 @@ impl std::fmt::Display for Health {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A command's typed result, which the printer renders (the printer's `report`).
+pub trait Report: Serialize {
+    /// The result for people.
+    fn text(&self) -> Text;
+
+    /// The GitHub step summary (Markdown), if this result has one.
+    fn step_summary(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A result as text: lines on stdout, then remarks on stderr.
+#[derive(Debug, Default)]
+pub struct Text {
+    pub result: Vec<String>,
+    pub info: Vec<String>,
 }
 
 #[cfg(test)]
