@@ -1072,6 +1072,9 @@ def main():
     import response_headers
 
     response_headers.patch_moto()
+    import oai  # CloudFront origin access identities, which moto lacks (its own file)
+
+    oai.patch(knob)
     import sync_state  # conditional writes and invalidations in progress (its own file)
 
     sync_state.patch_moto(knob)

@@ -53,3 +53,8 @@ fn the_emulators_provisioning_patches_behave_like_aws() {
 fn the_emulators_list_pages_follow_their_markers_like_aws() {
     run_selftest("paging_selftest.py");
 }
+
+#[test]
+fn the_emulators_origin_access_identities_behave_like_cloudfront() {
+    run_selftest("oai_selftest.py");
+}
