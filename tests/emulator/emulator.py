@@ -1075,6 +1075,9 @@ def main():
     import oai  # CloudFront origin access identities, which moto lacks (its own file)
 
     oai.patch(knob)
+    import cfn_api  # the CloudFormation subset of the CDK stack's takeover (cfn.py)
+
+    cfn_api.patch(sys.modules[__name__])
     import sync_state  # conditional writes and invalidations in progress (its own file)
 
     sync_state.patch_moto(knob)

@@ -58,3 +58,8 @@ fn the_emulators_list_pages_follow_their_markers_like_aws() {
 fn the_emulators_origin_access_identities_behave_like_cloudfront() {
     run_selftest("oai_selftest.py");
 }
+
+#[test]
+fn the_emulators_cloudformation_deploys_and_releases_the_cdk_stack_like_aws() {
+    run_selftest("takeover_selftest.py");
+}
