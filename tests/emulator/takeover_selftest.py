@@ -194,6 +194,193 @@ def test_a_stack_name_is_taken_until_deleted():
         lambda: cfn.update_stack(StackName="Seed-name", UsePreviousTemplate=True)))
 
 
+def test_detach_the_stack_through_change_sets_keeps_everything():
+    """AWS's documented way out: Retain everywhere, then remove, then delete."""
+    c = Clients("AKIATAKEDETACH")
+    cfn, stack_id, body, domain, bucket, zone = seed(c, "detach")
+    before = physical(cfn, stack_id)
+    retained = with_policies(body)
+    cs = cfn.create_change_set(StackName="Seed-detach", ChangeSetName="retain", TemplateBody=retained)
+    check("CreateChangeSet: its id and the stack's", cs["Id"].startswith("arn:aws:cloudformation:")
+          and ":changeSet/retain/" in cs["Id"] and cs["StackId"] == stack_id, cs)
+    described, changes = changes_of(cfn, "Seed-detach", "retain")
+    check("available", described["Status"] == "CREATE_COMPLETE" and described["ExecutionStatus"] == "AVAILABLE",
+          described)
+    check("the bucket (Retain already) does not change", BUCKET not in changes, list(changes))
+    check("five Modify, none replacing, no PolicyAction", len(changes) == 5 and all(
+        ch["Action"] == "Modify" and ch["Replacement"] == "False" and "PolicyAction" not in ch
+        for ch in changes.values()), changes)
+    dist = changes[DIST]
+    check("Scope and Details name the policies", dist["Scope"] == ["DeletionPolicy", "UpdateReplacePolicy"]
+          and {d["Target"]["Attribute"] for d in dist["Details"]} == {"DeletionPolicy", "UpdateReplacePolicy"}
+          and dist["PhysicalResourceId"] == before[DIST], dist)
+    listed = cfn.list_change_sets(StackName="Seed-detach")["Summaries"]
+    check("ListChangeSets", [x["ChangeSetName"] for x in listed] == ["retain"], listed)
+    tpl = cfn.get_template(StackName="Seed-detach", ChangeSetName="retain")["TemplateBody"]
+    check("GetTemplate of the change set", tpl == json.loads(retained))
+    cfn.execute_change_set(StackName="Seed-detach", ChangeSetName="retain")
+    s = wait(cfn, stack_id)
+    check("UPDATE_COMPLETE", s["StackStatus"] == "UPDATE_COMPLETE" and s["ChangeSetId"] == cs["Id"], s)
+    executed = cfn.describe_change_set(StackName=stack_id, ChangeSetName=cs["Id"])
+    check("the change set: EXECUTE_COMPLETE", executed["ExecutionStatus"] == "EXECUTE_COMPLETE", executed)
+    check("same physical resources", physical(cfn, stack_id) == before)
+    check("still served", get(domain, "/index.html", scheme="http").status == 200)
+
+    # Remove all but the bucket: each Remove shows PolicyAction Retain.
+    only_bucket = with_policies(body, drop=(POLICY, OAI, DIST, A, AAAA))
+    cfn.create_change_set(StackName="Seed-detach", ChangeSetName="remove", TemplateBody=only_bucket)
+    _, changes = changes_of(cfn, "Seed-detach", "remove")
+    check("five Remove, each PolicyAction Retain", len(changes) == 5 and all(
+        ch["Action"] == "Remove" and ch["PolicyAction"] == "Retain" for ch in changes.values()), changes)
+    cfn.execute_change_set(StackName="Seed-detach", ChangeSetName="remove")
+    check("UPDATE_COMPLETE", wait(cfn, stack_id)["StackStatus"] == "UPDATE_COMPLETE")
+    check("the stack holds only the bucket", list(physical(cfn, stack_id)) == [BUCKET])
+    cfn.delete_stack(StackName="Seed-detach")
+    s = wait(cfn, stack_id)
+    check("DELETE_COMPLETE", s["StackStatus"] == "DELETE_COMPLETE" and "DeletionTime" in s, s)
+    expect_error("a deleted stack is not found by name", lambda: cfn.describe_stacks(StackName="Seed-detach"),
+                 "ValidationError", 400, "does not exist")
+    skipped = [e for e in cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+               if e["LogicalResourceId"] == BUCKET and e["ResourceStatus"] == "DELETE_SKIPPED"]
+    check("the bucket's DELETE_SKIPPED event", len(skipped) == 1, skipped)
+
+    # Everything is still there, with the same ids, and serves.
+    check("bucket kept", c.s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200)
+    check("distribution kept", c.cf.get_distribution(Id=before[DIST])["Distribution"]["Id"] == before[DIST])
+    check("OAI kept", c.cf.get_cloud_front_origin_access_identity(Id=before[OAI])["CloudFrontOriginAccessIdentity"])
+    check("records kept", set(records(c, zone, domain)) >= {"A", "AAAA"})
+    check("policy kept", "Origin Access Identity" in c.s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    check("served throughout", get(domain, "/app.css").status == 200)
+    tags = {t["Key"] for t in c.s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
+    check("the retained bucket keeps CloudFormation's tags", "aws:cloudformation:stack-name" in tags, tags)
+
+
+def test_cdk_destroy_is_an_outage():
+    """DeleteStack of the seed stack as it is: only the bucket stays."""
+    c = Clients("AKIATAKEDESTROY")
+    cfn, stack_id, body, domain, bucket, zone = seed(c, "destroy")
+    before = physical(cfn, stack_id)
+    check("served before", get(domain, "/index.html", scheme="http").status == 200)
+    cfn.delete_stack(StackName="Seed-destroy")
+    s = wait(cfn, stack_id)
+    check("DELETE_COMPLETE", s["StackStatus"] == "DELETE_COMPLETE", s)
+    check("the bucket is retained, with its files", c.s3.get_object(Bucket=bucket, Key="index.html")["Body"].read()
+          == b"<h1>seed</h1>")
+    expect_error("the distribution is deleted", lambda: c.cf.get_distribution(Id=before[DIST]), "NoSuchDistribution", 404)
+    expect_error("the OAI is deleted", lambda: c.cf.get_cloud_front_origin_access_identity(Id=before[OAI]),
+                 "NoSuchCloudFrontOriginAccessIdentity", 404)
+    expect_error("the policy is deleted", lambda: c.s3.get_bucket_policy(Bucket=bucket), "NoSuchBucketPolicy", 404)
+    check("the records are deleted", not set(records(c, zone, domain)) & {"A", "AAAA"})
+    a = get(domain, "/app.css", scheme="http")
+    check("the site is down: CloudFront's 403 for an unknown name", a.status == 403 and b"could not be satisfied"
+          in a.body, a)
+    order = [e["LogicalResourceId"] for e in reversed(cfn.describe_stack_events(StackName=stack_id)["StackEvents"])
+             if e["ResourceStatus"] == "DELETE_COMPLETE" and e["LogicalResourceId"] != "Seed-destroy"]
+    check("deleted in reverse dependency order: records, then distribution, then OAI",
+          order.index(A) < order.index(DIST) and order.index(AAAA) < order.index(DIST)
+          and order.index(DIST) < order.index(OAI) and order.index(POLICY) < order.index(OAI), order)
+
+
+def test_removing_without_retain_deletes():
+    c = Clients("AKIATAKEREMOVE")
+    cfn, stack_id, body, domain, bucket, zone = seed(c, "remove")
+    template = json.loads(body)
+    for logical_id in (A, AAAA):
+        template["Resources"].pop(logical_id)
+    cfn.create_change_set(StackName=stack_id, ChangeSetName="drop-records", TemplateBody=json.dumps(template))
+    _, changes = changes_of(cfn, stack_id, "drop-records")
+    check("Remove with PolicyAction Delete", set(changes) == {A, AAAA} and all(
+        ch["Action"] == "Remove" and ch["PolicyAction"] == "Delete" for ch in changes.values()), changes)
+    cfn.execute_change_set(StackName=stack_id, ChangeSetName="drop-records")
+    check("UPDATE_COMPLETE", wait(cfn, stack_id)["StackStatus"] == "UPDATE_COMPLETE")
+    check("the records are gone", not set(records(c, zone, domain)) & {"A", "AAAA"})
+
+
+def test_replacement_and_policy_actions():
+    c = Clients("AKIATAKEREPLACE")
+    cfn, stack_id, body, domain, bucket, zone = seed(c, "replace")
+    template = json.loads(body)
+    template["Resources"][BUCKET]["Properties"]["BucketName"] = "takeover-replace-2"
+    template["Resources"][A]["Properties"]["Name"] = f"www.replace.{ZONE}."
+    cfn.create_change_set(StackName=stack_id, ChangeSetName="rename", TemplateBody=json.dumps(template))
+    _, changes = changes_of(cfn, stack_id, "rename")
+    check("a new BucketName: Replacement True, ReplaceAndRetain (UpdateReplacePolicy Retain)",
+          changes[BUCKET]["Replacement"] == "True" and changes[BUCKET]["PolicyAction"] == "ReplaceAndRetain", changes)
+    check("the policy's Bucket refers to it: Conditional, Dynamic", changes[POLICY]["Replacement"] == "Conditional"
+          and changes[POLICY]["Details"][0]["Evaluation"] == "Dynamic"
+          and changes[POLICY]["PolicyAction"] == "ReplaceAndDelete", changes.get(POLICY))
+    check("the distribution follows without replacement", changes[DIST]["Replacement"] == "False", changes.get(DIST))
+    check("a renamed record: Replacement True, ReplaceAndDelete", changes[A]["Replacement"] == "True"
+          and changes[A]["PolicyAction"] == "ReplaceAndDelete", changes.get(A))
+    cfn.delete_change_set(StackName=stack_id, ChangeSetName="rename")
+    expect_error("a deleted change set", lambda: cfn.describe_change_set(StackName=stack_id, ChangeSetName="rename"),
+                 "ChangeSetNotFound", 404)
+    # Executing a record rename: the new record made, the old one deleted in cleanup.
+    template = json.loads(body)
+    template["Resources"][A]["Properties"]["Name"] = f"www.replace.{ZONE}."
+    cfn.update_stack(StackName=stack_id, TemplateBody=json.dumps(template))
+    check("UPDATE_COMPLETE", wait(cfn, stack_id)["StackStatus"] == "UPDATE_COMPLETE")
+    check("the new A record", "A" in records(c, zone, f"www.replace.{ZONE}"))
+    check("the old A record deleted, the AAAA kept", set(records(c, zone, domain)) & {"A", "AAAA"} == {"AAAA"})
+    statuses = [e["ResourceStatus"] for e in cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+                if e["LogicalResourceId"] == "Seed-replace"]
+    check("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS came before UPDATE_COMPLETE", statuses[:2] == [
+        "UPDATE_COMPLETE", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"], statuses)
+
+
+def test_change_set_without_changes_fails():
+    c = Clients("AKIATAKENOCHANGE")
+    cfn, stack_id, body, *_ = seed(c, "nochange")
+    cfn.create_change_set(StackName=stack_id, ChangeSetName="same", TemplateBody=body)
+    cs = cfn.describe_change_set(StackName=stack_id, ChangeSetName="same")
+    check("FAILED, UNAVAILABLE, with AWS's reason", cs["Status"] == "FAILED" and cs["ExecutionStatus"] == "UNAVAILABLE"
+          and cs["StatusReason"].startswith("The submitted information didn't contain changes.") and not cs["Changes"], cs)
+    expect_error("cannot be executed", lambda: cfn.execute_change_set(StackName=stack_id, ChangeSetName="same"),
+                 "InvalidChangeSetStatus", 400)
+
+
+def test_failed_create_rolls_back_keeping_the_retained_bucket():
+    c = Clients("AKIATAKEROLLBACK")
+    cfn, stack_id, body, domain, bucket, zone = seed(c, "first")
+    # A second stack for the same name: CloudFront refuses the alias (CNAMEAlreadyExists).
+    clash = body.replace("takeover-first", "takeover-clash")
+    second = cfn.create_stack(StackName="Seed-clash", TemplateBody=clash)["StackId"]
+    s = wait(cfn, second)
+    events = cfn.describe_stack_events(StackName=second)["StackEvents"]
+    rollback = [e for e in events if e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS"]
+    check("ROLLBACK_COMPLETE, the rollback naming the distribution", s["StackStatus"] == "ROLLBACK_COMPLETE"
+          and DIST in rollback[0]["ResourceStatusReason"], (s, rollback))
+    failed = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    check("the distribution's CREATE_FAILED says why", failed and "CNAMEAlreadyExists" in failed[0]["ResourceStatusReason"],
+          failed)
+    check("its bucket (Retain) stays", c.s3.head_bucket(Bucket="takeover-clash"))
+    expect_error("its policy went with the rollback", lambda: c.s3.get_bucket_policy(Bucket="takeover-clash"),
+                 "NoSuchBucketPolicy", 404)
+    expect_error("a rolled-back stack cannot be updated", lambda: cfn.update_stack(
+        StackName=second, TemplateBody=with_policies(clash)), "ValidationError", 400, "ROLLBACK_COMPLETE")
+    check("the first stack still serves", get(domain, "/index.html").status == 200)
+
+
+def test_delete_failed_then_retain_resources():
+    c = Clients("AKIATAKEDELFAIL")
+    bootstrap(c)
+    template = {"Resources": {"Plain": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "takeover-plain"}}}}
+    cfn = client(c, "cloudformation")
+    stack_id = cfn.create_stack(StackName="Plain", TemplateBody=json.dumps(template))["StackId"]
+    check("created", wait(cfn, stack_id)["StackStatus"] == "CREATE_COMPLETE")
+    c.s3.put_object(Bucket="takeover-plain", Key="f", Body=b"x")
+    expect_error("RetainResources only from DELETE_FAILED", lambda: cfn.delete_stack(
+        StackName=stack_id, RetainResources=["Plain"]), "ValidationError", 400, "DELETE_FAILED")
+    cfn.delete_stack(StackName=stack_id)
+    s = wait(cfn, stack_id)
+    check("a bucket with objects: DELETE_FAILED", s["StackStatus"] == "DELETE_FAILED" and "Plain" in s["StackStatusReason"],
+          s)
+    cfn.delete_stack(StackName=stack_id, RetainResources=["Plain"])
+    check("retained on the second try: DELETE_COMPLETE", wait(cfn, stack_id)["StackStatus"] == "DELETE_COMPLETE")
+    check("the bucket and its object stay", c.s3.get_object(Bucket="takeover-plain", Key="f")["Body"].read() == b"x")
+    expect_ok("deleting a stack that is gone succeeds", lambda: cfn.delete_stack(StackName="Plain"))
+
+
 def setup():
     """The CDK bootstrap's version parameter in the stacks' region, as `cdk bootstrap` leaves it."""
     bootstrap(Clients("AKIATAKESETUP"))
