@@ -60,6 +60,11 @@ def _change_set(self):
     raise cfn.error("ChangeSetNotFoundException", f"ChangeSet [{name}] does not exist")
 
 
+def _previous(stack):
+    """A stack's parameters as given (UsePreviousValue takes these, not the resolved values)."""
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack.params}
+
+
 def methods():
     from moto.core.responses import ActionResult, EmptyResult
 
@@ -67,7 +72,7 @@ def methods():
         return self.current_account, self.region
 
     def create_stack(self):
-        stack = cfn.new_stack(*here(self), self._get_param("StackName"), self.get_access_key())
+        stack = cfn.new_stack(*here(self), self._get_param("StackName"), cfn.EMU.CURRENT.key)
         body, template, params, values = cfn.prepare(stack, self._get_param("TemplateBody"),
                                                      self._get_param("Parameters", []), {})
         stack.tags = self._get_param("Tags", []) or []
@@ -82,7 +87,7 @@ def methods():
         stack = cfn.find(*here(self), self._get_param("StackName"))
         cfn._ready(stack, "updated")
         body, template, params, values = cfn.prepare(
-            stack, self._get_param("TemplateBody"), self._get_param("Parameters", []), stack.values,
+            stack, self._get_param("TemplateBody"), self._get_param("Parameters", []), _previous(stack),
             use_previous=bool(self._get_param("UsePreviousTemplate", False)))
         if self._get_param("Tags") is not None:
             stack.tags = self._get_param("Tags") or []
@@ -177,7 +182,7 @@ def methods():
     def create_change_set(self):
         name, kind = self._get_param("ChangeSetName"), self._get_param("ChangeSetType") or "UPDATE"
         if kind == "CREATE":
-            stack = cfn.new_stack(*here(self), self._get_param("StackName"), self.get_access_key())
+            stack = cfn.new_stack(*here(self), self._get_param("StackName"), cfn.EMU.CURRENT.key)
             stack.template = {"Resources": {}}
         elif kind == "UPDATE":
             stack = cfn.find(*here(self), self._get_param("StackName"))
@@ -187,7 +192,7 @@ def methods():
         if name in stack.change_sets:
             raise cfn.error("AlreadyExistsException", f"ChangeSet {name} already exists")
         body, template, params, values = cfn.prepare(
-            stack, self._get_param("TemplateBody"), self._get_param("Parameters", []), stack.values,
+            stack, self._get_param("TemplateBody"), self._get_param("Parameters", []), _previous(stack),
             use_previous=bool(self._get_param("UsePreviousTemplate", False)))
         change_set = cfn.ChangeSet(stack, name, body, template, params, values, kind, self._get_param("Description"))
         change_set.changes = tpl.changes(stack, template, stack.context(template, values))

@@ -190,8 +190,10 @@ def test_a_stack_name_is_taken_until_deleted():
                  "AlreadyExistsException", 400)
     expect_error("UpdateStack without changes", lambda: cfn.update_stack(StackName="Seed-name", TemplateBody=body),
                  "ValidationError", 400, "No updates are to be performed.")
-    expect_ok("UsePreviousTemplate with nothing new is refused the same way", lambda: error_of(
-        lambda: cfn.update_stack(StackName="Seed-name", UsePreviousTemplate=True)))
+    expect_error("UsePreviousTemplate with nothing new is refused the same way", lambda: cfn.update_stack(
+        StackName="Seed-name", UsePreviousTemplate=True,
+        Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}]),
+        "ValidationError", 400, "No updates are to be performed.")
 
 
 def test_detach_the_stack_through_change_sets_keeps_everything():
@@ -379,6 +381,103 @@ def test_delete_failed_then_retain_resources():
     check("retained on the second try: DELETE_COMPLETE", wait(cfn, stack_id)["StackStatus"] == "DELETE_COMPLETE")
     check("the bucket and its object stay", c.s3.get_object(Bucket="takeover-plain", Key="f")["Body"].read() == b"x")
     expect_ok("deleting a stack that is gone succeeds", lambda: cfn.delete_stack(StackName="Plain"))
+
+
+def test_drift_detection_and_control_endpoints():
+    c = Clients("AKIATAKEDRIFT")
+    cfn, stack_id, body, domain, bucket, zone = seed(c, "drift")
+    detection = cfn.detect_stack_drift(StackName=stack_id)["StackDriftDetectionId"]
+    status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+    check("in sync", status["DetectionStatus"] == "DETECTION_COMPLETE" and status["StackDriftStatus"] == "IN_SYNC"
+          and status["DriftedStackResourceCount"] == 0, status)
+    check("DescribeStacks: IN_SYNC", cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["DriftInformation"]
+          ["StackDriftStatus"] == "IN_SYNC")
+    check("control: declare drift", control("/cfn/drift", {"stack": "Seed-drift", "resource": DIST,
+                                                            "status": "MODIFIED"})[0] == 200)
+    check("control: unknown resource is 404", control("/cfn/drift", {"stack": "Seed-drift", "resource": "Nope",
+                                                                       "status": "MODIFIED"})[0] == 404)
+    a = records(c, zone, domain)["A"]
+    c.r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+        "Action": "DELETE", "ResourceRecordSet": a}]})
+    detection = cfn.detect_stack_drift(StackName=stack_id)["StackDriftDetectionId"]
+    status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+    check("drifted: two resources", status["StackDriftStatus"] == "DRIFTED" and status["DriftedStackResourceCount"] == 2,
+          status)
+    drifts = {d["LogicalResourceId"]: d["StackResourceDriftStatus"]
+              for d in cfn.describe_stack_resource_drifts(StackName=stack_id)["StackResourceDrifts"]}
+    check("MODIFIED as declared, DELETED as found", drifts[DIST] == "MODIFIED" and drifts[A] == "DELETED"
+          and drifts[BUCKET] == "IN_SYNC", drifts)
+    only = cfn.describe_stack_resource_drifts(StackName=stack_id, StackResourceDriftStatusFilters=["DELETED"])
+    check("filtered", [d["LogicalResourceId"] for d in only["StackResourceDrifts"]] == [A], only)
+    resource = cfn.describe_stack_resources(StackName=stack_id, LogicalResourceId=A)["StackResources"][0]
+    check("DescribeStackResources shows the drift", resource["DriftInformation"]["StackResourceDriftStatus"] == "DELETED",
+          resource)
+
+    check("control: set a status", control("/cfn/stack-status", {"stack": "Seed-drift", "status":
+                                                                   "UPDATE_ROLLBACK_FAILED", "reason": "test"})[0] == 200)
+    s = cfn.describe_stacks(StackName="Seed-drift")["Stacks"][0]
+    check("the status as set", s["StackStatus"] == "UPDATE_ROLLBACK_FAILED" and s["StackStatusReason"] == "test", s)
+    expect_error("such a stack cannot be updated", lambda: cfn.update_stack(
+        StackName=stack_id, TemplateBody=with_policies(body)), "ValidationError", 400,
+        "is in UPDATE_ROLLBACK_FAILED state and can not be updated")
+    check("control: unknown stack is 404", control("/cfn/stack-status", {"stack": "Nope", "status": "X"})[0] == 404)
+
+
+def test_failed_update_rolls_back():
+    c = Clients("AKIATAKEUPDFAIL")
+    cfn, stack_id, body, domain, bucket, zone = seed(c, "updfail")
+    before = physical(cfn, stack_id)
+    template = json.loads(with_policies(body))
+    template["Resources"][DIST]["Properties"]["DistributionConfig"]["ViewerCertificate"]["AcmCertificateArn"] = (
+        "arn:aws:acm:us-east-1:123456789012:certificate/missing")
+    cfn.update_stack(StackName=stack_id, TemplateBody=json.dumps(template))
+    s = wait(cfn, stack_id)
+    check("UPDATE_ROLLBACK_COMPLETE", s["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE", s)
+    failed = [e for e in cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+              if e["ResourceStatus"] == "UPDATE_FAILED"]
+    check("the distribution's UPDATE_FAILED: InvalidViewerCertificate", failed and failed[0]["LogicalResourceId"] == DIST
+          and "InvalidViewerCertificate" in failed[0]["ResourceStatusReason"], failed)
+    check("the template is the old one", cfn.get_template(StackName=stack_id)["TemplateBody"] == json.loads(body))
+    check("same resources", physical(cfn, stack_id) == before)
+    cfn.create_change_set(StackName=stack_id, ChangeSetName="retain", TemplateBody=with_policies(body))
+    _, changes = changes_of(cfn, stack_id, "retain")
+    check("the policies were rolled back too: five Modify again", len(changes) == 5, changes)
+    check("served", get(domain, "/index.html").status == 200)
+
+
+def test_stack_seconds_keeps_operations_in_progress():
+    c = Clients("AKIATAKESLOW", stack_seconds=1.5)
+    cfn, stack_id, body, domain, bucket, zone = seed(c, "slow")
+    cfn.update_stack(StackName=stack_id, TemplateBody=with_policies(body))
+    s = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+    check("UPDATE_IN_PROGRESS", s["StackStatus"] == "UPDATE_IN_PROGRESS", s)
+    expect_error("no second update meanwhile", lambda: cfn.update_stack(StackName=stack_id, TemplateBody=body),
+                 "ValidationError", 400, "UPDATE_IN_PROGRESS state and can not be updated")
+    expect_error("no delete meanwhile", lambda: cfn.delete_stack(StackName=stack_id), "ValidationError", 400)
+    check("then UPDATE_COMPLETE", wait(cfn, stack_id)["StackStatus"] == "UPDATE_COMPLETE")
+
+
+def test_control_seed_stack():
+    c = Clients("AKIATAKECONTROL")
+    domain = f"control.{ZONE}"
+    zone = zone_id(c, ZONE).replace("/hostedzone/", "")
+    status, answer = control("/cfn/seed-stack", {"key": c.key, "bucket": "takeover-control", "zone": zone,
+                                                 "certificate": issued_cert(c, domain), "domain": domain,
+                                                 "stack": "SeedControl"})
+    check("seed-stack: CREATE_COMPLETE", status == 200 and answer.get("StackStatus") == "CREATE_COMPLETE", answer)
+    requests = json.loads(__import__("urllib.request").request.urlopen(
+        INFO["control"] + f"/requests?key={c.key}").read())
+    check("the seeding is not in the client's request log", not any(r["service"] == "cloudformation" for r in requests),
+          requests)
+    cfn = client(c, "cloudformation")
+    s = cfn.describe_stacks(StackName="SeedControl")["Stacks"][0]
+    check("the stack, as CreateStack made it", s["StackId"] == answer["StackId"], s)
+    check("its template", cfn.get_template(StackName="SeedControl")["TemplateBody"] == json.loads(answer["TemplateBody"]))
+    c.s3.put_object(Bucket="takeover-control", Key="x.txt", Body=b"x")
+    check("served", get(domain, "/x.txt").status == 200)
+    status, again = control("/cfn/seed-stack", {"key": c.key, "bucket": "b", "zone": zone, "certificate": "x",
+                                                "domain": domain, "stack": "SeedControl"})
+    check("seed-stack: CreateStack's refusal", "already exists" in again.get("error", ""), again)
 
 
 def setup():
