@@ -353,8 +353,8 @@ class RecordSet:
         if props.get("HostedZoneId"):
             return backend, props["HostedZoneId"].replace("/hostedzone/", "")
         wanted = props.get("HostedZoneName", "").rstrip(".") + "."
-        for zone in backend.list_hosted_zones():
-            if zone.name.rstrip(".") + "." == wanted and not zone.private_zone:
+        for zone in list(backend.zones.values()):
+            if zone.name.rstrip(".") + "." == wanted and not getattr(zone, "private_zone", False):
                 return backend, zone.id
         raise ResourceFailed(f"No hosted zone found with name {wanted}")
 
@@ -404,7 +404,8 @@ class RecordSet:
             if r.name.rstrip(".") + "." == name and r.type == res.properties["Type"]:
                 if r.alias_target:
                     return {"Name": name, "Type": r.type, "AliasTarget": r.alias_target}
-                return {"Name": name, "Type": r.type, "TTL": r.ttl, "ResourceRecords": r.records}
+                return {"Name": name, "Type": r.type, "TTL": r.ttl,
+                        "ResourceRecords": [{"Value": v} for v in r.records or []]}
         return RecordSet._record(res.properties)
 
     @staticmethod

@@ -480,6 +480,27 @@ def test_control_seed_stack():
     check("seed-stack: CreateStack's refusal", "already exists" in again.get("error", ""), again)
 
 
+def test_plain_records_and_zone_by_name():
+    c = Clients("AKIATAKETXT")
+    zone = zone_id(c, ZONE).replace("/hostedzone/", "")
+    template = {"Resources": {"Txt": {"Type": "AWS::Route53::RecordSet", "Properties": {
+        "HostedZoneName": ZONE + ".", "Name": f"txt.{ZONE}", "Type": "TXT", "TTL": "60",
+        "ResourceRecords": ['"hello"']}}}}
+    cfn = client(c, "cloudformation")
+    stack_id = cfn.create_stack(StackName="Txt", TemplateBody=json.dumps(template))["StackId"]
+    s = wait(cfn, stack_id)
+    check("created", s["StackStatus"] == "CREATE_COMPLETE", s)
+    txt = records(c, zone, f"txt.{ZONE}").get("TXT", {})
+    check("the TXT record", txt.get("TTL") == 60 and txt.get("ResourceRecords") == [{"Value": '"hello"'}], txt)
+    template["Resources"]["Txt"]["Properties"]["TTL"] = "120"
+    cfn.update_stack(StackName=stack_id, TemplateBody=json.dumps(template))
+    check("updated in place", wait(cfn, stack_id)["StackStatus"] == "UPDATE_COMPLETE"
+          and records(c, zone, f"txt.{ZONE}")["TXT"]["TTL"] == 120)
+    cfn.delete_stack(StackName=stack_id)
+    check("deleted", wait(cfn, stack_id)["StackStatus"] == "DELETE_COMPLETE"
+          and "TXT" not in records(c, zone, f"txt.{ZONE}"))
+
+
 def setup():
     """The CDK bootstrap's version parameter in the stacks' region, as `cdk bootstrap` leaves it."""
     bootstrap(Clients("AKIATAKESETUP"))
