@@ -20,7 +20,10 @@ serializes every answer from botocore's service model):
   changes is FAILED: "The submitted information didn't contain changes…".
 - DetectStackDrift, DescribeStackDriftDetectionStatus,
   DescribeStackResourceDrifts: a resource whose physical resource is gone is
-  DELETED; MODIFIED is what a test declares (POST /cfn/drift).
+  DELETED; one whose live properties differ from its template's is MODIFIED
+  with its PropertyDifferences (the properties compared are listed in each
+  type's `observe`, cfn_resources.py), or when a test declares it so (POST
+  /cfn/drift).
 
 As CloudFormation does: operations run in the background, the stack
 *_IN_PROGRESS until they finish (poll DescribeStacks); resources are made in
@@ -60,6 +63,7 @@ import threading
 import time
 import uuid
 
+import cfn_resources
 import cfn_template as tpl
 from cfn_resources import TYPES, ResourceFailed
 
@@ -79,7 +83,7 @@ class Resource:
         self.properties, self.physical_id = {}, None
         self.policies = {n: tpl.policy(decl, n) for n in ("DeletionPolicy", "UpdateReplacePolicy")}
         self.status, self.reason, self.timestamp = "CREATE_IN_PROGRESS", None, _now()
-        self.drift, self.checked, self.declared_drift = "NOT_CHECKED", None, None
+        self.drift, self.checked, self.declared_drift, self.differences = "NOT_CHECKED", None, None, []
 
 
 class ChangeSet:
@@ -388,10 +392,12 @@ def detect_drift(stack, only=None):
     for res in stack.resources.values():
         if only and res.logical_id not in only:
             continue
+        res.differences = []
         if not TYPES[res.type].exists(stack, res):
             res.drift = "DELETED"
         else:
-            res.drift = res.declared_drift or "IN_SYNC"
+            res.differences = cfn_resources.differences(stack, res)
+            res.drift = "MODIFIED" if res.differences else res.declared_drift or "IN_SYNC"
         res.checked = now
         drifted += res.drift != "IN_SYNC"
     stack.drift, stack.drift_checked = ("DRIFTED" if drifted else "IN_SYNC"), now

@@ -267,7 +267,8 @@ def methods():
         drifts = [{
             "StackId": stack.stack_id, "LogicalResourceId": r.logical_id, "PhysicalResourceId": r.physical_id,
             "ResourceType": r.type, "StackResourceDriftStatus": r.drift, "Timestamp": r.checked,
-            "ExpectedProperties": __import__("json").dumps(r.properties, default=str), "PropertyDifferences": [],
+            "ExpectedProperties": __import__("json").dumps(r.properties, default=str),
+            "PropertyDifferences": r.differences,
         } for r in stack.resources.values() if r.checked and (not wanted or r.drift in wanted)]
         return ActionResult({"StackResourceDrifts": drifts})
 

@@ -139,6 +139,27 @@ class Bucket:
     def exists(ctx, res):
         return res.physical_id in _s3(ctx.account).buckets
 
+    @staticmethod
+    def observe(ctx, res):
+        bucket = _s3(ctx.account).buckets[res.physical_id]
+        block = bucket.public_access_block
+        want = res.properties.get("PublicAccessBlockConfiguration") or {}
+        names = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        got = dict(zip(names, (block.block_public_acls, block.ignore_public_acls, block.block_public_policy,
+                               block.restrict_public_buckets))) if block else {}
+        expected = {f"/PublicAccessBlockConfiguration/{n}": _flag(want.get(n, False)) for n in names}
+        actual = {f"/PublicAccessBlockConfiguration/{n}": _flag(got.get(n, False)) for n in names}
+        rules = (res.properties.get("CorsConfiguration") or {}).get("CorsRules") or []
+        expected["/CorsConfiguration/CorsRules"] = sorted(
+            [sorted(r.get("AllowedMethods", [])), sorted(r.get("AllowedOrigins", []))] for r in rules)
+        actual["/CorsConfiguration/CorsRules"] = sorted(
+            [sorted(r.allowed_methods or []), sorted(r.allowed_origins or [])] for r in bucket.cors or [])
+        return expected, actual
+
+
+def _flag(value):
+    return str(value).lower() == "true"
+
 
 # --------------------------------------------------------------------------
 # AWS::S3::BucketPolicy
@@ -175,6 +196,23 @@ class BucketPolicy:
     def exists(ctx, res):
         bucket = _s3(ctx.account).buckets.get(res.physical_id)
         return bucket is not None and bucket.policy is not None
+
+    @staticmethod
+    def observe(ctx, res):
+        # As drift detection compares: the document as S3 keeps it (an OAI's
+        # canonical user shown as its ARN), one-item lists as their item.
+        expected = json.loads(oai._rewrite_policy(json.dumps(res.properties["PolicyDocument"])))
+        actual = json.loads(_s3(ctx.account).buckets[res.physical_id].policy)
+        return {"/PolicyDocument": _normal(expected)}, {"/PolicyDocument": _normal(actual)}
+
+
+def _normal(value):
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_normal(v) for v in value]
+        return items[0] if len(items) == 1 else items
+    return value
 
 
 # --------------------------------------------------------------------------
@@ -221,6 +259,12 @@ class OriginAccessIdentity:
     @staticmethod
     def exists(ctx, res):
         return res.physical_id in oai.identities(_cf(ctx.account))
+
+    @staticmethod
+    def observe(ctx, res):
+        path = "/CloudFrontOriginAccessIdentityConfig/Comment"
+        expected = (res.properties.get("CloudFrontOriginAccessIdentityConfig") or {}).get("Comment", "")
+        return {path: expected}, {path: oai.identities(_cf(ctx.account))[res.physical_id].comment}
 
 
 # --------------------------------------------------------------------------
@@ -337,6 +381,42 @@ class Distribution:
     def exists(ctx, res):
         return res.physical_id in _cf(ctx.account).distributions
 
+    @staticmethod
+    def observe(ctx, res):
+        config = _cf(ctx.account).distributions[res.physical_id].distribution_config
+        want = res.properties.get("DistributionConfig") or {}
+        behavior, want_behavior = config.DefaultCacheBehavior, want.get("DefaultCacheBehavior") or {}
+        base = "/DistributionConfig"
+        expected = {
+            f"{base}/Aliases": sorted(want.get("Aliases") or []),
+            f"{base}/Enabled": _flag(want.get("Enabled")),
+            f"{base}/ViewerCertificate/AcmCertificateArn": (want.get("ViewerCertificate") or {}).get("AcmCertificateArn"),
+        }
+        actual = {
+            f"{base}/Aliases": sorted(config.Aliases.get("Items") or []),
+            f"{base}/Enabled": _flag(config.Enabled),
+            f"{base}/ViewerCertificate/AcmCertificateArn": config.ViewerCertificate.acm_certificate_arn or None,
+        }
+        if "HttpVersion" in want:
+            expected[f"{base}/HttpVersion"], actual[f"{base}/HttpVersion"] = want["HttpVersion"], config.HttpVersion
+        for name, attribute in (("ViewerProtocolPolicy", "viewer_protocol_policy"), ("TargetOriginId", "target_origin_id"),
+                                ("CachePolicyId", "cache_policy_id"),
+                                ("ResponseHeadersPolicyId", "response_headers_policy_id")):
+            expected[f"{base}/DefaultCacheBehavior/{name}"] = want_behavior.get(name) or None
+            actual[f"{base}/DefaultCacheBehavior/{name}"] = getattr(behavior, attribute, None) or None
+        origins = {o.id: o for o in config.Origins["Items"]}
+        for i, origin in enumerate(want.get("Origins") or []):
+            path, got = f"{base}/Origins/{i}", origins.get(origin.get("Id"))
+            expected[f"{path}/DomainName"] = origin.get("DomainName")
+            expected[f"{path}/S3OriginConfig/OriginAccessIdentity"] = (
+                origin.get("S3OriginConfig") or {}).get("OriginAccessIdentity") or None
+            expected[f"{path}/OriginAccessControlId"] = origin.get("OriginAccessControlId") or None
+            actual[f"{path}/DomainName"] = got.domain_name if got else None
+            actual[f"{path}/S3OriginConfig/OriginAccessIdentity"] = (
+                (getattr(got, "s3_origin_config", None) or {}).get("OriginAccessIdentity") or None) if got else None
+            actual[f"{path}/OriginAccessControlId"] = (getattr(got, "origin_access_control_id", "") or None) if got else None
+        return expected, actual
+
 
 # --------------------------------------------------------------------------
 # AWS::Route53::RecordSet
@@ -413,6 +493,21 @@ class RecordSet:
         return {}
 
     @staticmethod
+    def observe(ctx, res):
+        now = RecordSet._current(ctx, res)
+        want = RecordSet._record(res.properties)
+        expected, actual = {}, {}
+        for record, out in ((want, expected), (now, actual)):
+            alias = record.get("AliasTarget")
+            if alias:
+                out["/AliasTarget/DNSName"] = alias["DNSName"].rstrip(".").lower()
+                out["/AliasTarget/HostedZoneId"] = alias["HostedZoneId"]
+            else:
+                out["/TTL"] = str(record.get("TTL"))
+                out["/ResourceRecords"] = sorted(r["Value"] for r in record.get("ResourceRecords") or [])
+        return expected, actual
+
+    @staticmethod
     def exists(ctx, res):
         try:
             backend, zone = RecordSet._zone(ctx, res.properties)
@@ -421,6 +516,13 @@ class RecordSet:
             return False
         name = res.properties["Name"].rstrip(".") + "."
         return any(r.name.rstrip(".") + "." == name and r.type == res.properties["Type"] for r in rrsets)
+
+
+def differences(ctx, res):
+    """PropertyDifferences of a live resource against its template's properties."""
+    expected, actual = TYPES[res.type].observe(ctx, res)
+    return [{"PropertyPath": path, "ExpectedValue": json.dumps(expected[path]), "ActualValue": json.dumps(actual.get(path)),
+             "DifferenceType": "NOT_EQUAL"} for path in expected if expected[path] != actual.get(path)]
 
 
 TYPES = {

@@ -392,7 +392,12 @@ def test_drift_detection_and_control_endpoints():
           and status["DriftedStackResourceCount"] == 0, status)
     check("DescribeStacks: IN_SYNC", cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["DriftInformation"]
           ["StackDriftStatus"] == "IN_SYNC")
-    check("control: declare drift", control("/cfn/drift", {"stack": "Seed-drift", "resource": DIST,
+    # cdnctl's kind of change, made outside the stack: drift on the distribution.
+    got = c.cf.get_distribution_config(Id=physical(cfn, stack_id)[DIST])
+    config = got["DistributionConfig"]
+    config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] = "redirect-to-https"
+    c.cf.update_distribution(Id=physical(cfn, stack_id)[DIST], DistributionConfig=config, IfMatch=got["ETag"])
+    check("control: declare drift", control("/cfn/drift", {"stack": "Seed-drift", "resource": OAI,
                                                             "status": "MODIFIED"})[0] == 200)
     check("control: unknown resource is 404", control("/cfn/drift", {"stack": "Seed-drift", "resource": "Nope",
                                                                        "status": "MODIFIED"})[0] == 404)
@@ -401,12 +406,15 @@ def test_drift_detection_and_control_endpoints():
         "Action": "DELETE", "ResourceRecordSet": a}]})
     detection = cfn.detect_stack_drift(StackName=stack_id)["StackDriftDetectionId"]
     status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
-    check("drifted: two resources", status["StackDriftStatus"] == "DRIFTED" and status["DriftedStackResourceCount"] == 2,
+    check("drifted: three resources", status["StackDriftStatus"] == "DRIFTED" and status["DriftedStackResourceCount"] == 3,
           status)
-    drifts = {d["LogicalResourceId"]: d["StackResourceDriftStatus"]
-              for d in cfn.describe_stack_resource_drifts(StackName=stack_id)["StackResourceDrifts"]}
-    check("MODIFIED as declared, DELETED as found", drifts[DIST] == "MODIFIED" and drifts[A] == "DELETED"
-          and drifts[BUCKET] == "IN_SYNC", drifts)
+    found = {d["LogicalResourceId"]: d for d in cfn.describe_stack_resource_drifts(StackName=stack_id)["StackResourceDrifts"]}
+    drifts = {k: d["StackResourceDriftStatus"] for k, d in found.items()}
+    check("MODIFIED as found and as declared, DELETED as found", drifts[DIST] == "MODIFIED" and drifts[OAI] == "MODIFIED"
+          and drifts[A] == "DELETED" and drifts[BUCKET] == drifts[POLICY] == drifts[AAAA] == "IN_SYNC", drifts)
+    check("the distribution's PropertyDifferences", found[DIST]["PropertyDifferences"] == [{
+        "PropertyPath": "/DistributionConfig/DefaultCacheBehavior/ViewerProtocolPolicy", "ExpectedValue": '"allow-all"',
+        "ActualValue": '"redirect-to-https"', "DifferenceType": "NOT_EQUAL"}], found[DIST])
     only = cfn.describe_stack_resource_drifts(StackName=stack_id, StackResourceDriftStatusFilters=["DELETED"])
     check("filtered", [d["LogicalResourceId"] for d in only["StackResourceDrifts"]] == [A], only)
     resource = cfn.describe_stack_resources(StackName=stack_id, LogicalResourceId=A)["StackResources"][0]
@@ -499,6 +507,24 @@ def test_plain_records_and_zone_by_name():
     cfn.delete_stack(StackName=stack_id)
     check("deleted", wait(cfn, stack_id)["StackStatus"] == "DELETE_COMPLETE"
           and "TXT" not in records(c, zone, f"txt.{ZONE}"))
+
+
+def test_create_through_a_change_set():
+    c = Clients("AKIATAKECREATECS")
+    cfn = client(c, "cloudformation")
+    template = {"Resources": {"Plain": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain",
+                                        "Properties": {"BucketName": "takeover-cs-create"}}}}
+    cs = cfn.create_change_set(StackName="CsCreate", ChangeSetName="first", ChangeSetType="CREATE",
+                               TemplateBody=json.dumps(template))
+    s = cfn.describe_stacks(StackName="CsCreate")["Stacks"][0]
+    check("REVIEW_IN_PROGRESS", s["StackStatus"] == "REVIEW_IN_PROGRESS" and s["StackId"] == cs["StackId"], s)
+    _, changes = changes_of(cfn, "CsCreate", "first")
+    check("one Add", list(changes) == ["Plain"] and changes["Plain"]["Action"] == "Add"
+          and "Replacement" not in changes["Plain"], changes)
+    check("nothing made yet", "takeover-cs-create" not in [b["Name"] for b in c.s3.list_buckets()["Buckets"]])
+    cfn.execute_change_set(StackName="CsCreate", ChangeSetName="first")
+    check("CREATE_COMPLETE", wait(cfn, cs["StackId"])["StackStatus"] == "CREATE_COMPLETE")
+    check("the bucket", c.s3.head_bucket(Bucket="takeover-cs-create"))
 
 
 def setup():
