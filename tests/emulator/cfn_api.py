@@ -3,8 +3,29 @@ request is parsed, and the answer serialized, by moto from botocore's service
 model; what is in between is cfn.py's (see its docstring for what is modelled).
 """
 
+import io
+from urllib.parse import parse_qs
+
 import cfn
 import cfn_template as tpl
+
+
+def query_action(environ):
+    """The Action of a query-protocol request (CloudFormation's): it is in the
+    form body, so the request log and the knobs (lose_answer_of, stall_after_writes,
+    "a refusal sends no write") see DescribeStacks as a read and CreateChangeSet
+    as a write, not every POST as a write. The body is put back for moto."""
+    if environ.get("REQUEST_METHOD") != "POST" or not environ.get("CONTENT_TYPE", "").startswith(
+            "application/x-www-form-urlencoded"):
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    found = parse_qs(body.decode("utf-8", "replace")).get("Action")
+    return found[0] if found else None
 
 
 def _stack_shape(s):

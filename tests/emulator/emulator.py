@@ -13,7 +13,10 @@ Two things are added around moto, both in this file:
   it; each names the AWS behaviour it restores. CloudFront's response
   headers policy API, which moto lacks, is in response_headers.py; what a
   visitor gets from a distribution, in edge.py (its knobs: edge_error_ttl,
-  edge_certificate_days).
+  edge_certificate_days). CloudFront origin access identities are in oai.py
+  (knob check_oai); CloudFormation, the subset the CDK stack's takeover needs,
+  in cfn.py (knob stack_seconds; control POSTs /cfn/stack-status, /cfn/drift,
+  /cfn/seed-stack, documented there).
 - a request log and per-client knobs (latency, faults, slow deployments), keyed
   by the access key id each test signs with, so parallel tests never see each
   other's traffic.
@@ -221,6 +224,11 @@ def classify(environ):
     if target:  # JSON protocol (ACM): the operation is named in a header
         op = target.rsplit(".", 1)[-1]
         return key, service, op, not op.startswith(READ_PREFIXES)
+    from cfn_api import query_action  # query protocol (CloudFormation): the Action is in the form body
+
+    action = query_action(environ)
+    if action:
+        return key, service, action, not action.startswith(READ_PREFIXES + ("Detect", "Validate"))
     query = environ.get("QUERY_STRING", "")
     op = f"{method} {environ.get('PATH_INFO', '')}" + (f"?{query}" if query else "")
     return key, service, op, method not in ("GET", "HEAD")
@@ -237,6 +245,10 @@ FAULTS = {
         (503, "ServiceUnavailable", "Service Unavailable"),
     ],
     "route53": [
+        (400, "Throttling", "Rate exceeded"),
+        (500, "InternalFailure", "Internal failure"),
+    ],
+    "cloudformation": [
         (400, "Throttling", "Rate exceeded"),
         (500, "InternalFailure", "Internal failure"),
     ],

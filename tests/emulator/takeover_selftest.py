@@ -527,6 +527,19 @@ def test_create_through_a_change_set():
     check("the bucket", c.s3.head_bucket(Bucket="takeover-cs-create"))
 
 
+def test_request_log_names_query_actions():
+    c = Clients("AKIATAKELOG")
+    cfn = client(c, "cloudformation")
+    error_of(lambda: cfn.describe_stacks(StackName="Nope"))
+    error_of(lambda: cfn.delete_stack(StackName="Nope"))
+    log = json.loads(__import__("urllib.request").request.urlopen(INFO["control"] + f"/requests?key={c.key}").read())
+    check("DescribeStacks is a read, DeleteStack a write, by name", [(r["op"], r["write"]) for r in log] == [
+        ("DescribeStacks", False), ("DeleteStack", True)], log)
+    faulty = Clients("AKIATAKEFAULT", lose_answer_of=["CreateChangeSet"])
+    got = error_of(lambda: client(faulty, "cloudformation").describe_stacks())
+    check("a pattern on another action does not hit DescribeStacks", got is None, got)
+
+
 def setup():
     """The CDK bootstrap's version parameter in the stacks' region, as `cdk bootstrap` leaves it."""
     bootstrap(Clients("AKIATAKESETUP"))
