@@ -229,6 +229,9 @@ def create_stack(stack, template, values):
             stack.set_status("CREATE_FAILED", reason)
             return
         stack.set_status("ROLLBACK_IN_PROGRESS", reason)
+        for r in made:  # RetainExceptOnCreate: deleted when the stack's creation fails
+            if r.policies["DeletionPolicy"] == "RetainExceptOnCreate":
+                r.policies["DeletionPolicy"] = "Delete"
         ok = all([_delete(stack, r) for r in reversed(made)])
         stack.resources = {k: r for k, r in stack.resources.items() if r.status == "DELETE_FAILED"}
         stack.set_status("ROLLBACK_COMPLETE" if ok else "ROLLBACK_FAILED")
@@ -305,16 +308,30 @@ def update_stack(stack, body, template, params, values, change_set=None):
     stack.set_status("UPDATE_COMPLETE")
 
 
+def _needed_by(template, logical_id):
+    """What a resource depends on, directly or not."""
+    found, todo = set(), [logical_id]
+    while todo:
+        for dep in tpl.dependencies(template, todo.pop()):
+            if dep not in found:
+                found.add(dep)
+                todo.append(dep)
+    return found
+
+
 def delete_stack(stack, retain):
-    failed = []
+    """Dependents first; what a resource that failed to delete depends on is
+    left alone, as CloudFormation does, and the stack is DELETE_FAILED."""
+    failed, blocked = [], set()
     for logical_id in reversed(tpl.order(stack.template)) if stack.template else []:
         res = stack.resources.get(logical_id)
-        if res is None or res.status in ("DELETE_COMPLETE", "DELETE_SKIPPED"):
+        if res is None or res.status in ("DELETE_COMPLETE", "DELETE_SKIPPED") or logical_id in blocked:
             continue
         if logical_id in retain:
             res.policies["DeletionPolicy"] = "Retain"
         if not _delete(stack, res):
             failed.append(logical_id)
+            blocked |= _needed_by(stack.template, logical_id)
     if failed:
         stack.set_status("DELETE_FAILED", f"The following resource(s) failed to delete: [{', '.join(failed)}]. ")
         return

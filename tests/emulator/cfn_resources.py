@@ -12,7 +12,8 @@ and whether the physical resource still exists (drift: DELETED).
 As CloudFormation does: a bucket that is not empty cannot be deleted
 (DELETE_FAILED); a distribution is disabled, waited for until Deployed, then
 deleted; an OAI that an origin still uses cannot be deleted (DELETE_FAILED);
-deleting what is already gone succeeds. Taggable resources (bucket,
+a record is deleted with the values the stack gave it (DELETE_FAILED when
+changed outside the stack); deleting what is already gone succeeds. Taggable resources (bucket,
 distribution) get the aws:cloudformation:stack-name, stack-id and logical-id
 system tags and the stack's tags; the system tags stay when a resource is
 retained.
@@ -471,9 +472,12 @@ class RecordSet:
 
     @staticmethod
     def delete(ctx, res):
+        # With the values the stack gave it: a record changed outside the
+        # stack fails the delete ("the values provided do not match the
+        # current values"), as it does for CloudFormation.
         if not RecordSet.exists(ctx, res):
             return  # already gone: CloudFormation's delete succeeds
-        RecordSet._change(ctx, res.properties, "DELETE", RecordSet._current(ctx, res))
+        RecordSet._change(ctx, res.properties, "DELETE", RecordSet._record(res.properties))
 
     @staticmethod
     def _current(ctx, res):

@@ -540,6 +540,30 @@ def test_request_log_names_query_actions():
     check("a pattern on another action does not hit DescribeStacks", got is None, got)
 
 
+def test_a_record_changed_outside_the_stack_fails_its_delete():
+    c = Clients("AKIATAKEUPSERT")
+    cfn, stack_id, body, domain, bucket, zone = seed(c, "upsert")
+    a = records(c, zone, domain)["A"]
+    a["AliasTarget"]["DNSName"] = "d111111abcdef8.cloudfront.net."
+    c.r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "UPSERT",
+                                                                                   "ResourceRecordSet": a}]})
+    cfn.delete_stack(StackName=stack_id)
+    s = wait(cfn, stack_id)
+    check("DELETE_FAILED, naming the A record", s["StackStatus"] == "DELETE_FAILED" and A in s["StackStatusReason"]
+          and AAAA not in s["StackStatusReason"], s)
+    failed = [e for e in cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+              if e["ResourceStatus"] == "DELETE_FAILED" and e["LogicalResourceId"] == A]
+    check("Route 53's reason", failed and "do not match the current values" in failed[0]["ResourceStatusReason"], failed)
+    check("the A record stays", records(c, zone, domain)["A"]["AliasTarget"]["DNSName"].startswith("d111111abcdef8"))
+    ids = physical(cfn, stack_id)
+    check("what it depends on stays too (distribution, OAI, bucket)", c.cf.get_distribution(Id=ids[DIST])
+          and c.cf.get_cloud_front_origin_access_identity(Id=ids[OAI]))
+    check("what it does not depend on went (AAAA, policy)", "AAAA" not in records(c, zone, domain)
+          and error_of(lambda: c.s3.get_bucket_policy(Bucket=bucket)) is not None)
+    cfn.delete_stack(StackName=stack_id, RetainResources=[A])
+    check("retained on the second try", wait(cfn, stack_id)["StackStatus"] == "DELETE_COMPLETE")
+
+
 def setup():
     """The CDK bootstrap's version parameter in the stacks' region, as `cdk bootstrap` leaves it."""
     bootstrap(Clients("AKIATAKESETUP"))
