@@ -14,7 +14,9 @@ moto's own serializer), and what S3 and CloudFront do with an OAI:
   PreconditionFailed when stale); Update cannot change the CallerReference
   (IllegalUpdate). Delete answers CloudFrontOriginAccessIdentityInUse (409)
   while any distribution's origin names it as
-  `origin-access-identity/cloudfront/E…`.
+  `origin-access-identity/cloudfront/E…`. An origin with both an OAI and an
+  OAC is refused (IllegalOriginAccessConfiguration): the migration to an OAC
+  clears the OAI in the same update.
 - S3: a bucket policy granting an OAI by `{"CanonicalUser": <S3CanonicalUserId>}`
   is stored, and shown back by GetBucketPolicy, with the identity's ARN
   `{"AWS": "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E…"}`
@@ -247,14 +249,20 @@ def _responses():
 
 
 def _check_origins(backend, config):
-    """check_oai: an origin may name only an OAI of the account (InvalidOriginAccessIdentity)."""
-    if not KNOB("check_oai", False) or not isinstance(config, dict):
+    """An origin cannot have both an OAC and an OAI (IllegalOriginAccessConfiguration);
+    check_oai: it may name only an OAI of the account (InvalidOriginAccessIdentity)."""
+    if not isinstance(config, dict):
         return
     for origin in (config.get("Origins") or {}).get("Items") or []:
         if not isinstance(origin, dict):
             continue
         value = (origin.get("S3OriginConfig") or {}).get("OriginAccessIdentity") or ""
-        if not value:
+        if value and origin.get("OriginAccessControlId"):
+            raise _errors()(
+                "IllegalOriginAccessConfiguration",
+                "An origin cannot contain both an origin access control (OAC) and an origin access identity (OAI).",
+            )
+        if not value or not KNOB("check_oai", False):
             continue
         oai_id = value[len(ORIGIN_PREFIX):] if value.startswith(ORIGIN_PREFIX) else None
         if oai_id is None or oai_id not in identities(backend):

@@ -149,8 +149,10 @@ def test_in_use_while_an_origin_names_it():
         "Name": "oai-inuse-oac", "SigningProtocol": "sigv4", "SigningBehavior": "always",
         "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]["Id"]
     config = got["DistributionConfig"]
-    config["Origins"]["Items"][0]["S3OriginConfig"]["OriginAccessIdentity"] = ""
     config["Origins"]["Items"][0]["OriginAccessControlId"] = oac_id
+    expect_error("an origin with both an OAI and an OAC", lambda: c.cf.update_distribution(
+        Id=dist_id, DistributionConfig=config, IfMatch=got["ETag"]), "IllegalOriginAccessConfiguration", 400)
+    config["Origins"]["Items"][0]["S3OriginConfig"]["OriginAccessIdentity"] = ""
     c.cf.update_distribution(Id=dist_id, DistributionConfig=config, IfMatch=got["ETag"])
     expect_ok("Delete once no origin uses it", lambda: c.cf.delete_cloud_front_origin_access_identity(
         Id=oai_id, IfMatch=etag))
