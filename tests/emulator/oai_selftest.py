@@ -255,5 +255,36 @@ def test_edge_principal_matching_in_process():
         {"Principal": {"Service": "cloudfront.amazonaws.com"}}, who))
 
 
+def test_raw_answers_follow_the_service_model():
+    # The Rust SDK checks each payload's root element by name: as in botocore's model.
+    import xml.etree.ElementTree as ET
+
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("cloudfront")
+    c = Clients("AKIAOAIRAW")
+    answers = []
+    c.cf.meta.events.register("after-call.*", lambda http_response, model, **kw: answers.append((model, http_response)))
+    o = create_oai(c, "raw-1")["CloudFrontOriginAccessIdentity"]
+    c.cf.get_cloud_front_origin_access_identity(Id=o["Id"])
+    c.cf.get_cloud_front_origin_access_identity_config(Id=o["Id"])
+    c.cf.list_cloud_front_origin_access_identities()
+    ns = "{http://cloudfront.amazonaws.com/doc/2020-05-31/}"
+    for op, response in answers:
+        payload = op.output_shape.serialization.get("payload") or next(iter(op.output_shape.members))
+        shape = op.output_shape.members[payload]
+        root = ET.fromstring(response.content)
+        check(f"{op.name}: root <{shape.name}> in CloudFront's namespace", root.tag == ns + shape.name, root.tag)
+        names = [child.tag[len(ns):] for child in root]
+        check(f"{op.name}: members in the model's order", names == [m for m in shape.members if m in names], names)
+        for header in ("ETag", "Location"):
+            if header in op.output_shape.members:
+                check(f"{op.name}: {header} header", response.headers.get(header), dict(response.headers))
+    listing = ET.fromstring(answers[-1][1].content)
+    items = listing.find(ns + "Items")
+    member = model.shape_for("CloudFrontOriginAccessIdentitySummaryList").member.name
+    check("list items are <CloudFrontOriginAccessIdentitySummary>", all(i.tag == ns + member for i in items), member)
+
+
 if __name__ == "__main__":
     run("cdnctl-oai-selftest-", globals())
