@@ -24,7 +24,8 @@ What it models:
   (SigningBehavior not "never") CloudFront is the service principal
   cloudfront.amazonaws.com with aws:SourceArn = the distribution's ARN; with
   an origin access identity it is
-  arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E...; else
+  arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E... (a
+  grant may name it so or by its S3 canonical user, oai.py); else
   anonymous. The policy is evaluated as IAM does: an explicit Deny wins, then
   an Allow, else denied; actions, resources (wildcards) and conditions
   (String*, Arn*, Bool, IfExists, negations) are matched. A refused read is
@@ -213,8 +214,13 @@ def principal_matches(statement, who):
         kind, name = who
         if kind == "service":
             return name in _listify(principal.get("Service"))
-        if kind == "aws":
-            return name in _listify(principal.get("AWS"))
+        if kind == "aws":  # an OAI is named by its ARN or by its S3 canonical user (oai.py)
+            from oai import canonical_user_of
+
+            canonical = canonical_user_of(name)
+            return name in _listify(principal.get("AWS")) or (
+                canonical is not None and canonical in _listify(principal.get("CanonicalUser"))
+            )
         return False
 
     if "NotPrincipal" in statement:

@@ -18,7 +18,10 @@ Two things are added around moto, both in this file:
   KeyValueStore's control and data plane (`cloudfront-keyvaluestore`, served
   by path /key-value-stores/... on this HTTPS port, any Host) in kvs.py, and
   the edge runs a behavior's LIVE viewer-request function under node
-  (function_edge.py, function_runtime.js).
+  (function_edge.py, function_runtime.js). CloudFront origin access
+  identities are in oai.py (knob check_oai); CloudFormation, the subset the
+  CDK stack's takeover needs, in cfn.py (knob stack_seconds; control POSTs
+  /cfn/stack-status, /cfn/drift, /cfn/seed-stack, documented there).
 - a request log and per-client knobs (latency, faults, slow deployments), keyed
   by the access key id each test signs with, so parallel tests never see each
   other's traffic.
@@ -233,6 +236,11 @@ def classify(environ):
     if target:  # JSON protocol (ACM): the operation is named in a header
         op = target.rsplit(".", 1)[-1]
         return key, service, op, not op.startswith(READ_PREFIXES)
+    from cfn_api import query_action  # query protocol (CloudFormation): the Action is in the form body
+
+    action = query_action(environ)
+    if action:
+        return key, service, action, not action.startswith(READ_PREFIXES + ("Detect", "Validate"))
     query = environ.get("QUERY_STRING", "")
     op = f"{method} {environ.get('PATH_INFO', '')}" + (f"?{query}" if query else "")
     return key, service, op, method not in ("GET", "HEAD")
@@ -249,6 +257,10 @@ FAULTS = {
         (503, "ServiceUnavailable", "Service Unavailable"),
     ],
     "route53": [
+        (400, "Throttling", "Rate exceeded"),
+        (500, "InternalFailure", "Internal failure"),
+    ],
+    "cloudformation": [
         (400, "Throttling", "Rate exceeded"),
         (500, "InternalFailure", "Internal failure"),
     ],
@@ -1088,6 +1100,12 @@ def main():
     import response_headers
 
     response_headers.patch_moto()
+    import oai  # CloudFront origin access identities, which moto lacks (its own file)
+
+    oai.patch(knob)
+    import cfn_api  # the CloudFormation subset of the CDK stack's takeover (cfn.py)
+
+    cfn_api.patch(sys.modules[__name__])
     import sync_state  # conditional writes and invalidations in progress (its own file)
 
     sync_state.patch_moto(knob)

@@ -68,3 +68,13 @@ fn the_emulators_key_value_store_data_plane_behaves_like_cloudfront() {
 fn the_emulators_edge_runs_cloudfront_functions_like_cloudfront() {
     run_selftest("function_edge_selftest.py");
 }
+
+#[test]
+fn the_emulators_origin_access_identities_behave_like_cloudfront() {
+    run_selftest("oai_selftest.py");
+}
+
+#[test]
+fn the_emulators_cloudformation_deploys_and_releases_the_cdk_stack_like_aws() {
+    run_selftest("takeover_selftest.py");
+}
