@@ -75,11 +75,13 @@ fn re_runs_of_sync_delete_keep_what_the_live_app_uses_and_grace_counts_from_supe
     let bucket = stack.bucket.clone();
     let b = bucket.as_str();
     let v1 = format!("js/app.{}.js", hash_of("v1"));
-    let grace = ["--delete", "--delete-grace", "4s"];
+    // A grace long enough that the four syncs between v2 and v3 fit in it on
+    // a busy machine: the test must not depend on how fast they run.
+    let grace = ["--delete", "--delete-grace", "12s"];
 
     sync(&stack, &build(&stack, "v1", "v1"), &grace).ok();
     // v1's script is older than the grace when v2 replaces it.
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(13));
     let v2 = build(&stack, "v2", "v2");
     let out = sync(&stack, &v2, &grace).ok().json();
     assert_eq!(
@@ -104,12 +106,12 @@ fn re_runs_of_sync_delete_keep_what_the_live_app_uses_and_grace_counts_from_supe
     // v3 with --keep-deploys 2: v1 is now two deploys back, but it was
     // superseded less than the grace ago (it was uploaded long before): it stays.
     let v3 = build(&stack, "v3", "v3");
-    let keep2 = ["--delete", "--delete-grace", "4s", "--keep-deploys", "2"];
+    let keep2 = ["--delete", "--delete-grace", "12s", "--keep-deploys", "2"];
     let out = sync(&stack, &v3, &keep2).ok().json();
     assert_eq!(out["deleted"], 0, "{out}");
     assert!(all_keys(&c, b).contains(&v1));
     // Once the grace has passed since v2 superseded it, v1's script goes; v2's stays.
-    std::thread::sleep(Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(12));
     let out = sync(&stack, &v3, &keep2).ok().json();
     assert_eq!(out["deleted"], 1, "{out}");
     let now_keys = all_keys(&c, b);
