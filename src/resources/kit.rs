@@ -38,6 +38,13 @@ pub enum Fact {
 }
 
 impl Fact {
+    /// What a resource that only `user` names waits for before it goes:
+    /// `user` no longer naming it everywhere (written and deployed), or
+    /// `user` gone.
+    pub fn unused_by(user: Kind) -> Vec<Fact> {
+        vec![Fact::Written(user), Fact::Deployed(user), Fact::Gone(user)]
+    }
+
     /// `Gone` of every kind but `except`: what must be over before the last
     /// step of a teardown (the bucket's) may run.
     pub fn all_gone_but(except: Kind) -> Vec<Fact> {

@@ -155,11 +155,7 @@ impl Action for Step {
         match self {
             Step::Create | Step::Update { .. } => vec![],
             // Once no distribution of the stack's uses it.
-            Step::Delete { .. } => vec![
-                Fact::Written(Kind::Distribution),
-                Fact::Deployed(Kind::Distribution),
-                Fact::Gone(Kind::Distribution),
-            ],
+            Step::Delete { .. } => Fact::unused_by(Kind::Distribution),
         }
     }
 

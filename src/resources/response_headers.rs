@@ -303,11 +303,7 @@ impl Action for Step {
         match self {
             Step::Create | Step::Update { .. } => vec![],
             // Once the distribution uses another (deployed), or is gone.
-            Step::Delete { .. } => vec![
-                Fact::Written(Kind::Distribution),
-                Fact::Deployed(Kind::Distribution),
-                Fact::Gone(Kind::Distribution),
-            ],
+            Step::Delete { .. } => Fact::unused_by(Kind::Distribution),
         }
     }
 

@@ -38,11 +38,7 @@ impl Action for Step {
         match self {
             Step::Request { .. } | Step::Validate { .. } => vec![],
             // Once the distribution serves another (deployed), or is gone.
-            Step::Delete { .. } => vec![
-                Fact::Written(Kind::Distribution),
-                Fact::Deployed(Kind::Distribution),
-                Fact::Gone(Kind::Distribution),
-            ],
+            Step::Delete { .. } => Fact::unused_by(Kind::Distribution),
         }
     }
 
