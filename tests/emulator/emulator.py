@@ -1090,7 +1090,9 @@ def main():
     import edge
 
     edges = edge.start(sys.modules[__name__], paths)
-    app = Harness(response_headers.wrap(DomainDispatcherApplication(create_backend_app)))
+    import cache_policies  # the cache policy API the edge reads (its own file)
+
+    app = Harness(cache_policies.wrap(response_headers.wrap(DomainDispatcherApplication(create_backend_app)), response_headers.account_of))
     server = make_server(
         "127.0.0.1",
         0,
