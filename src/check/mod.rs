@@ -148,7 +148,9 @@ mod tests {
         };
         let mut outcomes = vec![Outcome::fail("redirect", "u", "not redirected")];
         assert_eq!(explain(&deploying, "E1", &mut outcomes), Verdict::Settling);
-        assert!(outcomes[0].message.starts_with("distribution E1 is deploying (since t)"));
+        assert!(outcomes[0]
+            .message
+            .starts_with("distribution E1 is deploying (since t)"));
         let mut outcomes = vec![Outcome::fail("dns", "u", "no AAAA"), Outcome::pass("root", "u", "ok")];
         assert_eq!(explain(&deploying, "E1", &mut outcomes), Verdict::Failed);
     }

@@ -105,7 +105,8 @@ fn cloudfront_page(target: &Target, a: &Answer) -> String {
         );
     }
     let aliases = config.aliases().map(|a| a.items().to_vec()).unwrap_or_default();
-    if !host.eq_ignore_ascii_case(&target.distribution_domain) && !aliases.iter().any(|x| x.eq_ignore_ascii_case(host)) {
+    if !host.eq_ignore_ascii_case(&target.distribution_domain) && !aliases.iter().any(|x| x.eq_ignore_ascii_case(host))
+    {
         return format!(
             "CloudFront's own {} page for {host}: distribution {id} does not list {host} as an alias; `cdnctl up` adds it",
             a.status
@@ -114,7 +115,10 @@ fn cloudfront_page(target: &Target, a: &Answer) -> String {
     format!(
         "CloudFront's own {} page for {host} (\"{}\"): CloudFront refused the request itself",
         a.status,
-        text.lines().find(|l| l.contains("ERROR") || l.contains("Bad request")).unwrap_or("").trim()
+        text.lines()
+            .find(|l| l.contains("ERROR") || l.contains("Bad request"))
+            .unwrap_or("")
+            .trim()
     )
 }
 
@@ -206,7 +210,13 @@ fn pick(ips: &[std::net::IpAddr], v6: bool) -> Vec<std::net::IpAddr> {
 
 /// One address family of the name against the distribution's: a broken
 /// AAAA is not hidden behind a working A.
-fn resolution(host: &str, edge_name: &str, family: &str, mine: &[std::net::IpAddr], theirs: &[std::net::IpAddr]) -> Outcome {
+fn resolution(
+    host: &str,
+    edge_name: &str,
+    family: &str,
+    mine: &[std::net::IpAddr],
+    theirs: &[std::net::IpAddr],
+) -> Outcome {
     let what = format!("{host} {family} resolution");
     match (mine.is_empty(), theirs.is_empty()) {
         (true, true) => Outcome::pass("dns", what, format!("no {family} addresses, nor for {edge_name}")),
@@ -350,7 +360,13 @@ async fn object(http: &Http, target: &Target, sample: &Sample) -> Vec<Outcome> {
         return vec![object_as(http, target, sample, &[("range", "bytes=0-0")], "its first byte").await];
     }
     let (browser, plain) = tokio::join!(
-        object_as(http, target, sample, &[("accept-encoding", BROWSER_ENCODINGS)], "as browsers ask (br, gzip)"),
+        object_as(
+            http,
+            target,
+            sample,
+            &[("accept-encoding", BROWSER_ENCODINGS)],
+            "as browsers ask (br, gzip)"
+        ),
         object_as(http, target, sample, &[], "uncompressed")
     );
     match (browser.ok, plain.ok) {
@@ -417,7 +433,10 @@ async fn object_as(http: &Http, target: &Target, sample: &Sample, headers: &[(&s
             ),
         );
     }
-    let encoding = a.header("content-encoding").map(|e| format!(", {e}")).unwrap_or_default();
+    let encoding = a
+        .header("content-encoding")
+        .map(|e| format!(", {e}"))
+        .unwrap_or_default();
     Outcome::pass(
         "object",
         &url,
@@ -523,7 +542,10 @@ async fn protocols(http: &Http, target: &Target) -> Vec<Outcome> {
     let host = &target.host;
     let config = &target.config;
     let mut out = Vec::new();
-    let wanted = config.http_version().map(|v| v.as_str().to_string()).unwrap_or_default();
+    let wanted = config
+        .http_version()
+        .map(|v| v.as_str().to_string())
+        .unwrap_or_default();
     let id = &target.distribution_id;
     out.push(match http.alpn(host).await {
         Ok((Some(p), version)) if p == "h2" => {

@@ -18,13 +18,19 @@ pub async fn wait(clients: &Clients, target: &Target, waiting: &Waiting, events:
             "check",
             &format!("waiting for distribution {id} to deploy (InProgress since {since})"),
         );
-        distribution::wait_deployed(&clients.cloudfront, id, waiting.every, waiting.timeout, |s| status.status(s)).await?;
+        distribution::wait_deployed(&clients.cloudfront, id, waiting.every, waiting.timeout, |s| {
+            status.status(s)
+        })
+        .await?;
         events.done(&format!("distribution {id}: Deployed"));
     }
     for pending in &target.settling.invalidations {
         let status = events.progress(
             "check",
-            &format!("waiting for invalidation {} to complete (since {})", pending.id, pending.since),
+            &format!(
+                "waiting for invalidation {} to complete (since {})",
+                pending.id, pending.since
+            ),
         );
         let start = Instant::now();
         loop {

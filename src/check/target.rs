@@ -195,9 +195,7 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
         wanted.entry(root.clone()).or_insert_with(|| "DefaultRootObject".into());
     }
     for key in visible.iter().filter(|k| k.contains('+')).take(PLUS_KEYS) {
-        wanted
-            .entry((*key).clone())
-            .or_insert_with(|| "a key with `+`".into());
+        wanted.entry((*key).clone()).or_insert_with(|| "a key with `+`".into());
     }
     let directories: Vec<String> = visible
         .iter()
@@ -412,12 +410,18 @@ mod tests {
     #[test]
     fn the_cors_origin_is_one_no_earlier_run_sent_where_allowed() {
         let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(fresh_origin(&list(&["*"]), "ab12"), "https://cdnctl-check-ab12.example.com");
+        assert_eq!(
+            fresh_origin(&list(&["*"]), "ab12"),
+            "https://cdnctl-check-ab12.example.com"
+        );
         assert_eq!(
             fresh_origin(&list(&["https://app.example", "https://*.example.org"]), "ab12"),
             "https://cdnctl-check-ab12.example.org"
         );
-        assert_eq!(fresh_origin(&list(&["https://app.example"]), "ab12"), "https://app.example");
+        assert_eq!(
+            fresh_origin(&list(&["https://app.example"]), "ab12"),
+            "https://app.example"
+        );
         assert_ne!(unique(), "");
     }
 }

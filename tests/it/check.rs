@@ -293,7 +293,10 @@ fn a_custom_domain_its_records_and_its_certificate() {
         seen.iter().any(|p| p["probe"] == "tls"
             && p["target"] == format!("{domain} minimum version")
             && p["ok"] == true
-            && p["message"].as_str().unwrap().contains("TLSv1.2_2021: a TLS 1.1 hello is refused")),
+            && p["message"]
+                .as_str()
+                .unwrap()
+                .contains("TLSv1.2_2021: a TLS 1.1 hello is refused")),
         "{seen:#?}"
     );
     assert!(
@@ -559,10 +562,21 @@ fn a_deployment_in_progress_is_not_called_broken_and_wait_waits_for_it() {
         message.starts_with(&format!("distribution {id} is deploying (since ")),
         "{redirect:#}"
     );
-    assert!(message.contains("`cdnctl check --wait` waits until it is Deployed"), "{redirect:#}");
-    assert!(redirect["pending"].as_str().unwrap().contains("deploying"), "{redirect:#}");
+    assert!(
+        message.contains("`cdnctl check --wait` waits until it is Deployed"),
+        "{redirect:#}"
+    );
+    assert!(
+        redirect["pending"].as_str().unwrap().contains("deploying"),
+        "{redirect:#}"
+    );
     assert_eq!(run.json()["settling"], true);
-    assert!(run.stderr.contains("while changes are still reaching the edges (exit code 4)"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("while changes are still reaching the edges (exit code 4)"),
+        "{}",
+        run.stderr
+    );
 
     // --wait: waits for Deployed, then probes what visitors will get.
     let stack = Stack::new("chkwaiting");
@@ -575,7 +589,8 @@ fn a_deployment_in_progress_is_not_called_broken_and_wait_waits_for_it() {
     stack.run(&["up", "--no-wait"]).ok();
     let run = check_with(&stack, &[to_edge(), trust_emulator(), vec!["--wait".into()]].concat()).ok();
     assert!(
-        run.stderr.contains(&format!("distribution {}: Deployed", distribution_id(&stack))),
+        run.stderr
+            .contains(&format!("distribution {}: Deployed", distribution_id(&stack))),
         "{}",
         run.stderr
     );
@@ -587,7 +602,7 @@ fn an_invalidation_in_progress_is_told_apart_from_a_stale_copy() {
     let stack = Stack::new("chkinvalidating");
     deployed(&stack);
     check(&stack).ok(); // the edge holds every probed object
-    // The invalidation below is made with the inspecting clients' key.
+                        // The invalidation below is made with the inspecting clients' key.
     emulator().control(
         "POST",
         "/configure",
@@ -614,7 +629,10 @@ fn an_invalidation_in_progress_is_told_apart_from_a_stale_copy() {
     let robots = probe_of(&run, "object", "/robots.txt");
     assert!(
         robots["message"].as_str().unwrap().starts_with("invalidation ")
-            && robots["message"].as_str().unwrap().contains("covers it: the edges may serve the old copy until it completes"),
+            && robots["message"]
+                .as_str()
+                .unwrap()
+                .contains("covers it: the edges may serve the old copy until it completes"),
         "{robots:#}"
     );
     // A file no invalidation covers is stale for good: that is broken.
@@ -660,13 +678,24 @@ fn cors_needs_the_stacks_headers_policy_even_when_s3_answers_cors() {
     // Without the policy, S3's own CORS rule (`*`) still answers the
     // forwarded Origin: the requests pass, the configuration does not.
     block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
-        config.default_cache_behavior.as_mut().unwrap().response_headers_policy_id = None;
+        config
+            .default_cache_behavior
+            .as_mut()
+            .unwrap()
+            .response_headers_policy_id = None;
     }));
     let run = check(&stack);
-    failed_with(&run, "cors", "has no response headers policy: `cdnctl up` adds one with CORS");
+    failed_with(
+        &run,
+        "cors",
+        "has no response headers policy: `cdnctl up` adds one with CORS",
+    );
     let font = probe_of(&run, "cors", "/fonts/f.woff2");
     assert_eq!(font["ok"], true, "{font:#}");
-    assert!(font["message"].as_str().unwrap().contains("from https://cdnctl-check-"), "{font:#}");
+    assert!(
+        font["message"].as_str().unwrap().contains("from https://cdnctl-check-"),
+        "{font:#}"
+    );
     stack.run(&["up"]).ok();
     check(&stack).ok();
 }
@@ -682,7 +711,11 @@ fn a_web_acl_and_a_geo_restriction_are_named_as_such() {
     stack.configure(json!({"edge_waf_blocks": ["cdnctl-check/"]}));
     let run = check(&stack);
     let id = distribution_id(&stack);
-    failed_with(&run, "object", &format!("the web ACL {acl} of distribution {id} blocks this request"));
+    failed_with(
+        &run,
+        "object",
+        &format!("the web ACL {acl} of distribution {id} blocks this request"),
+    );
     failed_with(&run, "object", "check's User-Agent is cdnctl-check/");
     failed_with(&run, "object", "allow it in the web ACL");
     stack.configure(json!({"edge_waf_blocks": []}));
@@ -702,7 +735,11 @@ fn a_web_acl_and_a_geo_restriction_are_named_as_such() {
         );
     }));
     let run = check(&stack);
-    failed_with(&run, "object", &format!("distribution {id} has a geo restriction (whitelist US)"));
+    failed_with(
+        &run,
+        "object",
+        &format!("distribution {id} has a geo restriction (whitelist US)"),
+    );
 }
 
 #[test]
@@ -712,13 +749,19 @@ fn security_headers_and_http2_are_probed() {
     let run = check(&stack).ok();
     let security = probe_of(&run, "security", "");
     assert!(
-        security["message"].as_str().unwrap().contains("strict-transport-security"),
+        security["message"]
+            .as_str()
+            .unwrap()
+            .contains("strict-transport-security"),
         "{security:#}"
     );
     // CORS alone (no security headers), and HTTP/1.1 only.
     block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
-        config.default_cache_behavior.as_mut().unwrap().response_headers_policy_id =
-            Some("5cc3b908-e619-4b99-88e5-2cf7f45965bd".into());
+        config
+            .default_cache_behavior
+            .as_mut()
+            .unwrap()
+            .response_headers_policy_id = Some("5cc3b908-e619-4b99-88e5-2cf7f45965bd".into());
         config.http_version = Some(aws_sdk_cloudfront::types::HttpVersion::Http11);
     }));
     let run = check(&stack);
@@ -759,8 +802,46 @@ fn a_key_with_plus_and_a_directory_url_are_requested_as_pages_link_them() {
     assert_eq!(docs["ok"], true);
     assert_eq!(docs["warning"], true);
     assert!(
-        docs["message"].as_str().unwrap().contains("/docs/ answers 403, docs/index.html is only served by its full name"),
+        docs["message"]
+            .as_str()
+            .unwrap()
+            .contains("/docs/ answers 403, docs/index.html is only served by its full name"),
         "{docs:#}"
     );
-    assert!(run.stderr.lines().any(|l| l.contains("directory") && l.contains("DefaultRootObject applies at the root only")));
+    assert!(run
+        .stderr
+        .lines()
+        .any(|l| l.contains("directory") && l.contains("DefaultRootObject applies at the root only")));
+}
+
+#[test]
+fn sync_warns_of_links_that_visitors_would_find_broken() {
+    let stack = Stack::new("chklinks");
+    stack.run(&["up"]).ok();
+    let dir = stack.dir().join("linked");
+    let _ = std::fs::remove_dir_all(&dir);
+    crate::harness::write(
+        &dir,
+        "index.html",
+        br#"<link href="css/a+b.css"><a href="docs/">Docs</a>"#,
+    );
+    crate::harness::write(&dir, "css/a+b.css", b"a{}");
+    crate::harness::write(&dir, "docs/index.html", b"<h1>docs</h1>");
+    let run = stack.run(&["sync", dir.to_str().unwrap()]).ok();
+    assert!(
+        run.stderr
+            .contains("1 link with `+` to a file with `+` in its name (index.html links css/a+b.css)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("1 link to a directory whose index.html is published (index.html links docs/)"),
+        "{}",
+        run.stderr
+    );
+    // What check then finds through the edge: the same two.
+    let run = check(&stack);
+    failed_with(&run, "object", "a page linking css/a+b.css as written gets 403");
+    assert_eq!(probe_of(&run, "directory", "/docs/")["warning"], true);
 }
