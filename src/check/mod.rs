@@ -1,10 +1,14 @@
 //! `cdnctl check`: the deployed site as a browser sees it, through the CDN.
 //!
 //! ```text
-//! find the stack (read-only) ∥ list the bucket └─> sample objects (HEAD)
-//!    └─> probes, all at once: DNS, TLS, redirect, root object, objects,
-//!        cross-origin requests, a key that cannot exist
-//!          └─> one line per failure: the likely cause and the fix
+//! find the stack (read-only): its config, deployment, invalidations in progress
+//!    ∥ list the bucket └─> sample objects (HEAD)
+//!    └─> (--wait: until Deployed and the invalidations completed, settle.rs)
+//!    └─> probes, all at once: DNS, TLS, HTTP/2, redirect, root object,
+//!        objects (as browsers ask and uncompressed), cross-origin requests,
+//!        security headers, directory URLs, a key that cannot exist
+//!          └─> one line per failure: the likely cause and the fix, or what
+//!              still in progress may explain it (`explain`)
 //! ```
 //!
 //! Nothing here writes: AWS is only read, and the site only requested.
