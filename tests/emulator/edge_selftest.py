@@ -309,8 +309,8 @@ def test_cache_and_invalidation():
 
 
 def test_invalidation_in_progress():
-    """"Invalidating files" (CloudFront Developer Guide): until an
-    invalidation completes, an edge may still serve the copy it holds."""
+    """CloudFront Developer Guide, "Invalidate files to remove content": until
+    an invalidation completes, an edge may still serve the copy it holds."""
     c, bucket, dist_id, arn, domain = stack("AKIAEDGEINVAL", "inval", knobs={"invalidation_seconds": 1})
     put(c, bucket, "page.html", b"v1", ContentType="text/html", CacheControl="max-age=3600")
     get(domain, "/page.html")
@@ -327,9 +327,9 @@ def test_invalidation_in_progress():
 
 
 def test_config_served_until_deployed():
-    """"UpdateDistribution" (API reference): the update returns at once and
-    the distribution is InProgress until the change has propagated to the
-    edges; until then they serve the previous configuration."""
+    """CloudFront API Reference, "UpdateDistribution": the call returns at
+    once and the distribution is InProgress until the change has propagated
+    to the edges; until then they serve the previous configuration."""
     c, bucket, dist_id, arn, domain = stack("AKIAEDGEDEPLOY", "deploy", knobs={"deploy_seconds": 1})
     time.sleep(1.1)  # the creation deployed
     got = c.cf.get_distribution_config(Id=dist_id)
@@ -346,8 +346,9 @@ def test_config_served_until_deployed():
 
 
 def test_plus_in_path():
-    """"How CloudFront processes requests with an S3 origin": CloudFront
-    forwards `+` to S3, which reads it as a space (S3 REST API, object keys)."""
+    """CloudFront Developer Guide, "Request and response behavior for Amazon
+    S3 origins": the path goes to S3 as the viewer sent it, and S3 reads a
+    `+` in it as a space (S3 User Guide, "Naming Amazon S3 objects")."""
     c, bucket, dist_id, arn, domain = stack("AKIAEDGEPLUS", "plus")
     put(c, bucket, "a+b.css", b"plus", ContentType="text/css")
     put(c, bucket, "c d.css", b"space", ContentType="text/css")
@@ -357,9 +358,9 @@ def test_plus_in_path():
 
 
 def test_compression():
-    """"Serving compressed files": Brotli preferred, the documented types,
-    1,000 to 10,000,000 bytes, a weak ETag; identity, gzip and br are three
-    cache entries under CachingOptimized."""
+    """CloudFront Developer Guide, "Serve compressed files": Brotli preferred,
+    the documented file types, 1,000 to 10,000,000 bytes, a weak ETag;
+    identity, gzip and br are three cache entries under CachingOptimized."""
     import brotli
 
     c, bucket, dist_id, arn, domain = stack("AKIAEDGEBROTLI", "brotli")
@@ -385,9 +386,9 @@ def test_compression():
 
 
 def test_error_caching():
-    """"How CloudFront processes HTTP 4xx and 5xx status codes from your
-    origin": a 404 is cached for the error caching minimum TTL; a 403
-    without max-age or s-maxage is not cached."""
+    """CloudFront Developer Guide, "How CloudFront processes HTTP 4xx and 5xx
+    status codes from your origin": a 404 is cached for the error caching
+    minimum TTL; a 403 without max-age or s-maxage is not cached."""
     c, bucket, dist_id, arn, domain = stack("AKIAEDGEERRORS", "errors")
     check("403 first", get(domain, "/later.txt").status == 403)
     put(c, bucket, "later.txt", b"now", ContentType="text/plain")
@@ -405,7 +406,8 @@ def test_error_caching():
 
 
 def test_range_requests():
-    """"Use range GETs" (CloudFront Developer Guide): 206 with Content-Range."""
+    """CloudFront Developer Guide, "How CloudFront processes partial requests
+    for an object (range GETs)": 206 with Content-Range."""
     c, bucket, dist_id, arn, domain = stack("AKIAEDGERANGE", "range")
     put(c, bucket, "video.mp4", b"0123456789", ContentType="video/mp4")
     a = get(domain, "/video.mp4", headers={"Range": "bytes=0-3"})
@@ -420,10 +422,10 @@ def test_range_requests():
 
 
 def test_cache_policies():
-    """"Use managed cache policies" and "Controlling the cache key with a
-    cache policy": CachingDisabled (4135ea2d-6df8-44a3-9df3-4b5a84be39ad)
-    caches nothing; a custom policy's TTLs, encodings and query strings are
-    read from the cache policy API."""
+    """CloudFront Developer Guide, "Use managed cache policies" and
+    "Understand cache policies": CachingDisabled
+    (4135ea2d-6df8-44a3-9df3-4b5a84be39ad) caches nothing; a custom policy's
+    TTLs, encodings and query strings come from the cache policy API."""
     c, bucket, dist_id, arn, domain = stack("AKIAEDGEPOLICIES", "policies")
     policy = c.cf.create_cache_policy(CachePolicyConfig={
         "Name": "edge-selftest", "MinTTL": 0, "DefaultTTL": 60, "MaxTTL": 120,
@@ -458,8 +460,9 @@ def test_cache_policies():
 
 
 def test_geo_restriction_and_waf():
-    """"Restricting the geographic distribution of your content" and "Use
-    AWS WAF protections": both answer CloudFront's 403 page."""
+    """CloudFront Developer Guide, "Restrict the geographic distribution of
+    your content" and "Use AWS WAF protections": both answer CloudFront's
+    403 page."""
     c, bucket, dist_id, arn, domain = stack("AKIAEDGEGEO", "geo")
     got = c.cf.get_distribution_config(Id=dist_id)
     config = got["DistributionConfig"]
@@ -620,7 +623,7 @@ def alpn(host, offered=("h2", "http/1.1")):
 
 
 def test_http2_in_alpn():
-    """"Values that you specify when you create or update a distribution",
+    """CloudFront Developer Guide, "All distribution settings reference",
     Supported HTTP versions: HTTP/2 is offered (ALPN h2) unless HttpVersion
     is http1.1. This edge then answers HTTP/2 with HTTP_1_1_REQUIRED."""
     c, bucket, dist_id, arn, domain = stack("AKIAEDGEALPN", "alpn")

@@ -578,23 +578,46 @@ fn a_deployment_in_progress_is_not_called_broken_and_wait_waits_for_it() {
         run.stderr
     );
 
-    // --wait: waits for Deployed, then probes what visitors will get.
-    let stack = Stack::new("chkwaiting");
-    deployed(&stack);
-    block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
-        let behavior = config.default_cache_behavior.as_mut().unwrap();
-        behavior.viewer_protocol_policy = aws_sdk_cloudfront::types::ViewerProtocolPolicy::AllowAll;
-    }));
-    stack.configure(json!({"deploy_seconds": 4}));
-    stack.run(&["up", "--no-wait"]).ok();
-    let run = check_with(&stack, &[to_edge(), trust_emulator(), vec!["--wait".into()]].concat()).ok();
+    // --wait: waits for Deployed, then probes what visitors will get. The
+    // deployment ends when the test says so: once check has polled it.
+    let gets = |stack: &Stack| {
+        stack
+            .requests()
+            .iter()
+            .filter(|r| r.op == format!("GET /2020-05-31/distribution/{id}"))
+            .count()
+    };
+    let before = gets(&stack);
+    let mut args = vec!["check", "--json", "--wait"];
+    let flags = [to_edge(), trust_emulator()].concat();
+    args.extend(flags.iter().map(String::as_str));
+    let child = stack
+        .command(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // GetDistribution to observe it and for its LastModifiedTime, then polls.
+    while gets(&stack) < before + 4 {
+        assert!(std::time::Instant::now() < deadline, "check --wait never polled the distribution");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Another update, by a key without deploy_seconds: Deployed at once.
+    block_on(edit_distribution(&c, &stack.bucket, |_| {}));
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+    .ok();
     assert!(
-        run.stderr
-            .contains(&format!("distribution {}: Deployed", distribution_id(&stack))),
+        run.stderr.contains(&format!("distribution {id}: Deployed")),
         "{}",
         run.stderr
     );
-    assert_eq!(probe_of(&run, "redirect", "")["ok"], true);
+    assert_eq!(probe_of(&run, "redirect", "")["ok"], true, "{}", run.stdout);
 }
 
 #[test]
