@@ -44,6 +44,10 @@ pub struct Outcome {
     /// For a stale copy at the edge: its URL path (an invalidation may cover it).
     #[serde(skip)]
     pub stale: Option<String>,
+    /// A failure of what the bucket holds, whatever the edges serve: nothing
+    /// in progress explains it.
+    #[serde(skip)]
+    pub in_bucket: bool,
 }
 
 impl Outcome {
@@ -56,6 +60,7 @@ impl Outcome {
             warning: false,
             pending: None,
             stale: None,
+            in_bucket: false,
         }
     }
 
@@ -70,6 +75,14 @@ impl Outcome {
         Outcome {
             warning: true,
             ..Outcome::pass(probe, target, message)
+        }
+    }
+
+    /// A failure of what the bucket holds (a wrong Content-Type).
+    pub fn in_bucket(probe: &'static str, target: impl Into<String>, message: impl Into<String>) -> Outcome {
+        Outcome {
+            in_bucket: true,
+            ..Outcome::fail(probe, target, message)
         }
     }
 
@@ -107,7 +120,9 @@ pub fn explain(settling: &target::Settling, distribution_id: &str, outcomes: &mu
                 "invalidation {} of distribution {distribution_id}, in progress since {}, covers it: the edges may serve the old copy until it completes; `cdnctl check --wait` waits for it (seen: {})",
                 i.id, i.since, o.message
             );
-        } else if let (Some(since), false, None) = (&settling.deploying_since, o.probe == "dns", &o.stale) {
+        } else if let (Some(since), false, None, false) =
+            (&settling.deploying_since, o.probe == "dns", &o.stale, o.in_bucket)
+        {
             o.pending = Some(format!("distribution {distribution_id} deploying since {since}"));
             o.message = format!(
                 "distribution {distribution_id} is deploying (since {since}): the edges may still serve the previous configuration; `cdnctl check --wait` waits until it is Deployed (seen: {})",
@@ -156,6 +171,8 @@ mod tests {
             .message
             .starts_with("distribution E1 is deploying (since t)"));
         let mut outcomes = vec![Outcome::fail("dns", "u", "no AAAA"), Outcome::pass("root", "u", "ok")];
+        assert_eq!(explain(&deploying, "E1", &mut outcomes), Verdict::Failed);
+        let mut outcomes = vec![Outcome::in_bucket("object", "u", "served as text/plain")];
         assert_eq!(explain(&deploying, "E1", &mut outcomes), Verdict::Failed);
     }
 }

@@ -424,7 +424,7 @@ async fn object_as(http: &Http, target: &Target, sample: &Sample, headers: &[(&s
     let expected = rules::content_type(&sample.key);
     let held = sample.content_type.as_deref().unwrap_or("");
     if expected != rules::DEFAULT_TYPE && mime(held) != mime(expected) {
-        return Outcome::fail(
+        return Outcome::in_bucket(
             "object",
             &url,
             format!(
@@ -459,7 +459,7 @@ async fn plus(http: &Http, target: &Target, sample: &Sample) -> Outcome {
         Ok(a) if a.status == 200 && etag_of(&a) == sample.etag => {
             Outcome::pass("object", &url, format!("{}: a link written with `+` gets it", sample.why))
         }
-        Ok(a) => Outcome::fail(
+        Ok(a) => Outcome::in_bucket(
             "object",
             &url,
             format!(

@@ -600,7 +600,10 @@ fn a_deployment_in_progress_is_not_called_broken_and_wait_waits_for_it() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     // GetDistribution to observe it and for its LastModifiedTime, then polls.
     while gets(&stack) < before + 4 {
-        assert!(std::time::Instant::now() < deadline, "check --wait never polled the distribution");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "check --wait never polled the distribution"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     // Another update, by a key without deploy_seconds: Deployed at once.
