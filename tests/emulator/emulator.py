@@ -13,7 +13,9 @@ Two things are added around moto, both in this file:
   it; each names the AWS behaviour it restores. CloudFront's response
   headers policy API, which moto lacks, is in response_headers.py; what a
   visitor gets from a distribution, in edge.py (its knobs: edge_error_ttl,
-  edge_certificate_days).
+  edge_certificate_days, edge_viewer_country, edge_waf_blocks), which reads
+  custom cache policies from cache_policies.py (CloudFront's cache policy
+  API, which moto lacks).
 - a request log and per-client knobs (latency, faults, slow deployments), keyed
   by the access key id each test signs with, so parallel tests never see each
   other's traffic.
