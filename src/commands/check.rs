@@ -89,7 +89,11 @@ fn report(printer: &Printer, target: &target::Target, outcomes: &[Outcome], fail
         .filter(|o| !o.ok)
         .chain(outcomes.iter().filter(|o| o.ok))
     {
-        let mark = if o.ok { "✓" } else { "✗" };
+        let mark = match (o.ok, o.warning) {
+            (true, false) => "✓",
+            (true, true) => "⚠",
+            (false, _) => "✗",
+        };
         summary.row(vec![mark.into(), o.probe.into(), o.target.clone(), o.message.clone()]);
     }
     summary.link("Site", &format!("https://{}/", target.host));
