@@ -63,7 +63,7 @@ pub async fn accepts_tls11(http: &Http, host: &str) -> Result<bool, Failure> {
     let mut tcp = http.tcp(host, 443).await?;
     let work = async {
         tcp.write_all(&client_hello(host)).await?;
-        let mut buf = vec![0u8; 64];
+        let mut buf = [0u8; 64];
         let mut read = 0;
         while read < 11 {
             let n = tcp.read(&mut buf[read..]).await?;

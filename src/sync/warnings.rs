@@ -160,7 +160,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("cdnctl-warnings-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let dir = dir.as_path();
-        let files = vec![
+        let files = [
             file(
                 dir,
                 "index.html",
