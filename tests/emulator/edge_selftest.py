@@ -437,6 +437,16 @@ def test_cache_policies():
         }})["CachePolicy"]
     got = c.cf.get_cache_policy(Id=policy["Id"])["CachePolicy"]
     check("GetCachePolicy reads it back", got["CachePolicyConfig"]["DefaultTTL"] == 60, got)
+    listed = c.cf.list_cache_policies(Type="custom")["CachePolicyList"]
+    check("ListCachePolicies lists it", [i["CachePolicy"]["Id"] for i in listed.get("Items", [])] == [policy["Id"]], listed)
+    managed = c.cf.get_cache_policy(Id="4135ea2d-6df8-44a3-9df3-4b5a84be39ad")["CachePolicy"]["CachePolicyConfig"]
+    check("the managed CachingDisabled", managed["Name"] == "Managed-CachingDisabled" and managed["MaxTTL"] == 0, managed)
+    check("an unknown policy: NoSuchCachePolicy", error_of(lambda: c.cf.get_cache_policy(Id="nope")).code == "NoSuchCachePolicy")
+    config = c.cf.get_cache_policy_config(Id=policy["Id"])
+    check("UpdateCachePolicy with a stale ETag: PreconditionFailed", error_of(lambda: c.cf.update_cache_policy(
+        Id=policy["Id"], IfMatch="STALE", CachePolicyConfig=config["CachePolicyConfig"])).code == "PreconditionFailed")
+    check("a name taken: CachePolicyAlreadyExists", error_of(lambda: c.cf.create_cache_policy(
+        CachePolicyConfig=config["CachePolicyConfig"])).code == "CachePolicyAlreadyExists")
     got = c.cf.get_distribution_config(Id=dist_id)
     config = got["DistributionConfig"]
     behavior = lambda pattern, pid: {"PathPattern": pattern, "TargetOriginId": "s3", "ViewerProtocolPolicy": "redirect-to-https",  # noqa: E731
