@@ -140,7 +140,14 @@ the manifests, the files they name and one file of each kind (status, Content-Ty
 Cache-Control, ETag against the bucket's), a font and a module script from another origin
 (Access-Control-Allow-Origin) and a preflight, and a key that cannot exist.
 
-Exit codes: 0 every probe passed; 6 a probe failed (one line each: cause and fix); 1 error; 2 usage.
+Also: the security headers and HSTS the stack's policy adds, HTTP/2 (ALPN), TLS older than 1.2
+refused on the custom domain, keys with `+` as pages link them, and `dir/` for `dir/index.html`.
+While the distribution deploys or an invalidation runs, the edges may serve what was there
+before: a failure that may come from that says so, and --wait waits for both first.
+
+Exit codes: 0 every probe passed; 6 a probe failed (one line each: cause and fix); 4 only
+failures that a deployment or an invalidation in progress may explain (run with --wait);
+1 error; 2 usage.
 
 Settings: as for `cdnctl up` (see `cdnctl up --help`).";
 
@@ -150,6 +157,9 @@ pub struct CheckArgs {
     pub settings: SettingsArgs,
     #[command(flatten)]
     pub probe: ProbeArgs,
+    /// Wait until the distribution is Deployed and its invalidations have completed, then probe
+    #[arg(long)]
+    pub wait: bool,
 }
 
 /// How `check` reaches the site; `deploy` takes them too.

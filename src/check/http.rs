@@ -17,6 +17,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 const TIMEOUT: Duration = Duration::from_secs(15);
+/// What every probe sends as its User-Agent (a web ACL may block it).
+pub const USER_AGENT: &str = concat!("cdnctl-check/", env!("CARGO_PKG_VERSION"));
 
 /// curl's `--connect-to HOST1:PORT1:HOST2:PORT2`: requests for HOST1:PORT1
 /// go to HOST2:PORT2 (an empty HOST1 or PORT1 matches any; an empty HOST2 or
@@ -130,6 +132,8 @@ impl Answer {
 
 pub struct Http {
     tls: Arc<rustls::ClientConfig>,
+    /// The same trust, offering h2 before http/1.1 (the ALPN probe only).
+    alpn: Arc<rustls::ClientConfig>,
     connect_to: Vec<ConnectTo>,
 }
 
@@ -159,9 +163,12 @@ impl Http {
             .context("TLS: no protocol version")?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        let mut alpn = config.clone();
+        alpn.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Http {
             tls: Arc::new(config),
+            alpn: Arc::new(alpn),
             connect_to,
         })
     }
@@ -184,7 +191,7 @@ impl Http {
         (host.to_string(), port)
     }
 
-    async fn tcp(&self, host: &str, port: u16) -> Result<TcpStream, Failure> {
+    pub(super) async fn tcp(&self, host: &str, port: u16) -> Result<TcpStream, Failure> {
         let (to_host, to_port) = self.address(host, port);
         match tokio::time::timeout(TIMEOUT, TcpStream::connect((to_host.as_str(), to_port))).await {
             Ok(Ok(s)) => Ok(s),
@@ -194,9 +201,17 @@ impl Http {
     }
 
     async fn tls_stream(&self, host: &str) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Failure> {
+        self.handshake(host, self.tls.clone()).await
+    }
+
+    async fn handshake(
+        &self,
+        host: &str,
+        config: Arc<rustls::ClientConfig>,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Failure> {
         let tcp = self.tcp(host, 443).await?;
         let name = ServerName::try_from(host.to_string()).map_err(|e| Failure::Other(format!("{host}: {e}")))?;
-        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
+        let connector = tokio_rustls::TlsConnector::from(config);
         match tokio::time::timeout(TIMEOUT, connector.connect(name, tcp)).await {
             Ok(Ok(s)) => Ok(s),
             Ok(Err(e)) => Err(tls_failure(&e)),
@@ -212,6 +227,19 @@ impl Http {
             .peer_certificates()
             .and_then(|c| c.first())
             .and_then(|c| not_after(c.as_ref())))
+    }
+
+    /// The handshake alone, offering h2 and http/1.1: the protocol the
+    /// server picked (None: it picked none) and the TLS version.
+    pub async fn alpn(&self, host: &str) -> Result<(Option<String>, String), Failure> {
+        let tls = self.handshake(host, self.alpn.clone()).await?;
+        let (_, conn) = tls.get_ref();
+        let protocol = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
+        let version = conn
+            .protocol_version()
+            .map(|v| format!("{v:?}").replace("TLSv1_", "TLS 1."))
+            .unwrap_or_default();
+        Ok((protocol, version))
     }
 
     /// One request; `https` picks port 443 (with TLS) or 80.
@@ -259,7 +287,7 @@ where
             .method(method)
             .uri(path)
             .header("host", host)
-            .header("user-agent", concat!("cdnctl-check/", env!("CARGO_PKG_VERSION")));
+            .header("user-agent", USER_AGENT);
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
@@ -351,7 +379,15 @@ mod tests {
     #[test]
     fn connect_to_reads_like_curl() {
         let c: ConnectTo = "example.com:443:127.0.0.1:8443".parse().unwrap();
+        let config = Arc::new(
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        );
         let http = Http {
+            alpn: config.clone(),
             tls: Arc::new(
                 rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
                     .with_safe_default_protocol_versions()

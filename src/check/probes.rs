@@ -16,6 +16,13 @@ use crate::sync::rules;
 /// A certificate expiring sooner than this is reported (ACM renews 60 days
 /// before expiry, so a healthy one never gets this close).
 const EXPIRY_DAYS: i64 = 30;
+/// Objects larger than this are probed by their first byte (`Range:
+/// bytes=0-0`), so a large video never fails by timeout.
+const WHOLE_BODY_MAX: i64 = 1 << 20;
+/// What browsers send; CloudFront keeps br, gzip and identity apart.
+const BROWSER_ENCODINGS: &str = "br, gzip";
+/// The minimum TLS versions that refuse TLS 1.0 and 1.1 (`up` sets the first).
+const MODERN_TLS: [&str; 3] = ["TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"];
 
 type Probe<'a> = Pin<Box<dyn Future<Output = Vec<Outcome>> + Send + 'a>>;
 
@@ -27,9 +34,15 @@ pub async fn run(http: &Http, target: &Target, now: i64) -> Vec<Outcome> {
         Box::pin(root(http, target)),
         Box::pin(missing(http, target, now)),
         Box::pin(cors(http, target)),
+        Box::pin(security(http, target)),
+        Box::pin(protocols(http, target)),
+        Box::pin(directories(http, target)),
     ];
     for sample in &target.samples {
-        probes.push(Box::pin(async move { vec![object(http, target, sample).await] }));
+        probes.push(Box::pin(async move { object(http, target, sample).await }));
+        if sample.key.contains('+') {
+            probes.push(Box::pin(async move { vec![plus(http, target, sample).await] }));
+        }
     }
     join_all(probes).await.into_iter().flatten().collect()
 }
@@ -43,12 +56,8 @@ fn invalidation(target: &Target, path: &str) -> String {
 
 /// The explanation of an answer that is not the object.
 fn refused(target: &Target, path: &str, a: &Answer) -> String {
-    let host = &target.host;
     if a.is_cloudfront_page() {
-        return format!(
-            "CloudFront's own {} page for {host}: the distribution {} is disabled or does not list {host} as an alias; `cdnctl up` restores it",
-            a.status, target.distribution_id
-        );
+        return cloudfront_page(target, a);
     }
     match a.s3_code().as_deref() {
         Some("AccessDenied") => format!(
@@ -62,6 +71,56 @@ fn refused(target: &Target, path: &str, a: &Answer) -> String {
         Some(code) => format!("{} {code} from S3 through CloudFront for {path}", a.status),
         None => format!("{} for {path} (x-cache: {})", a.status, a.header("x-cache").unwrap_or("none")),
     }
+}
+
+/// CloudFront's own 403 page, told apart by its words and the configuration.
+fn cloudfront_page(target: &Target, a: &Answer) -> String {
+    let (host, id) = (&target.host, &target.distribution_id);
+    let text = String::from_utf8_lossy(&a.body);
+    let config = &target.config;
+    let acl = config.web_acl_id().filter(|w| !w.is_empty());
+    if text.contains("Request blocked") {
+        return match acl {
+            Some(acl) => format!(
+                "the web ACL {acl} of distribution {id} blocks this request ({} {}; check's User-Agent is {}): allow it in the web ACL (a rule that allows that User-Agent or this address), or run check from where visitors come",
+                a.status,
+                host,
+                super::http::USER_AGENT
+            ),
+            None => format!("CloudFront's {} \"Request blocked\" page for {host}: a web ACL (AWS WAF) blocks the request", a.status),
+        };
+    }
+    if text.contains("block access from your country") {
+        let geo = config.restrictions().and_then(|r| r.geo_restriction());
+        let rule = geo
+            .map(|g| format!("{} {}", g.restriction_type().as_str(), g.items().join(",")))
+            .unwrap_or_default();
+        return format!(
+            "distribution {id} has a geo restriction ({rule}) that refuses the country check runs from: visitors there get 403 too; `cdnctl up` sets none, so whoever added it can lift it (Restrictions in the distribution's settings)"
+        );
+    }
+    if !config.enabled() {
+        return format!(
+            "CloudFront's own {} page for {host}: distribution {id} is disabled; `cdnctl up` enables it",
+            a.status
+        );
+    }
+    let aliases = config.aliases().map(|a| a.items().to_vec()).unwrap_or_default();
+    if !host.eq_ignore_ascii_case(&target.distribution_domain) && !aliases.iter().any(|x| x.eq_ignore_ascii_case(host))
+    {
+        return format!(
+            "CloudFront's own {} page for {host}: distribution {id} does not list {host} as an alias; `cdnctl up` adds it",
+            a.status
+        );
+    }
+    format!(
+        "CloudFront's own {} page for {host} (\"{}\"): CloudFront refused the request itself",
+        a.status,
+        text.lines()
+            .find(|l| l.contains("ERROR") || l.contains("Bad request"))
+            .unwrap_or("")
+            .trim()
+    )
 }
 
 fn unreachable(target: &Target, url: &str, f: &Failure) -> String {
@@ -82,10 +141,23 @@ async fn dns(http: &Http, target: &Target) -> Vec<Outcome> {
     let host = &target.host;
     let edge_name = &target.distribution_domain;
     let mut out = Vec::new();
+    let ipv6 = target.config.is_ipv6_enabled().unwrap_or(true);
+    let id = &target.distribution_id;
     match records {
         Err(why) => out.push(Outcome::fail("dns", host, format!("Route 53: {why}"))),
         Ok(records) => {
             for (kind, record) in [("A", &records.a), ("AAAA", &records.aaaa)] {
+                if kind == "AAAA" && !ipv6 {
+                    out.push(match record {
+                        Some(_) => Outcome::fail(
+                            "dns",
+                            format!("{host} AAAA"),
+                            format!("Route 53 has an AAAA record for {host} but distribution {id} has IPv6 off (IsIPV6Enabled false): IPv6 visitors get no address; `cdnctl up` turns IPv6 on"),
+                        ),
+                        None => Outcome::pass("dns", format!("{host} AAAA"), format!("none, as distribution {id} has IPv6 off")),
+                    });
+                    continue;
+                }
                 out.push(match record {
                     Some(r) if dns::points_at(r, edge_name) => {
                         Outcome::pass("dns", format!("{host} {kind}"), format!("Route 53: alias to {edge_name}"))
@@ -123,19 +195,46 @@ async fn dns(http: &Http, target: &Target) -> Vec<Outcome> {
         (Ok(mine), Ok(theirs)) => {
             let mine: Vec<_> = mine.map(|a| a.ip()).collect();
             let theirs: Vec<_> = theirs.map(|a| a.ip()).collect();
-            if mine.iter().any(|ip| theirs.contains(ip)) {
-                Outcome::pass("dns", host, format!("resolves to {edge_name}'s addresses"))
-            } else {
-                Outcome::fail(
-                    "dns",
-                    host,
-                    format!("{host} resolves to {mine:?}, none of {edge_name}'s addresses: a resolver still caches an older answer, or another record wins"),
-                )
+            for (family, v6) in [("A", false), ("AAAA", true)] {
+                out.push(resolution(host, edge_name, family, &pick(&mine, v6), &pick(&theirs, v6)));
             }
+            return out;
         }
         (Ok(_), Err(e)) => Outcome::fail("dns", edge_name, format!("{edge_name} does not resolve ({e}): no DNS here?")),
     });
     out
+}
+
+fn pick(ips: &[std::net::IpAddr], v6: bool) -> Vec<std::net::IpAddr> {
+    ips.iter().copied().filter(|ip| ip.is_ipv6() == v6).collect()
+}
+
+/// One address family of the name against the distribution's: a broken
+/// AAAA is not hidden behind a working A.
+fn resolution(
+    host: &str,
+    edge_name: &str,
+    family: &str,
+    mine: &[std::net::IpAddr],
+    theirs: &[std::net::IpAddr],
+) -> Outcome {
+    let what = format!("{host} {family} resolution");
+    match (mine.is_empty(), theirs.is_empty()) {
+        (true, true) => Outcome::pass("dns", what, format!("no {family} addresses, nor for {edge_name}")),
+        (false, _) if mine.iter().any(|ip| theirs.contains(ip)) => {
+            Outcome::pass("dns", what, format!("{family}: {edge_name}'s addresses"))
+        }
+        (true, false) => Outcome::fail(
+            "dns",
+            what,
+            format!("{host} has no {family} address but {edge_name} has: visitors over {} cannot reach it; `cdnctl up` writes the record", if family == "A" { "IPv4" } else { "IPv6" }),
+        ),
+        (false, _) => Outcome::fail(
+            "dns",
+            what,
+            format!("{host} resolves ({family}) to {mine:?}, none of {edge_name}'s addresses: a resolver still caches an older answer, or another record wins"),
+        ),
+    }
 }
 
 async fn tls(http: &Http, target: &Target, now: i64) -> Vec<Outcome> {
@@ -193,6 +292,7 @@ async fn redirect(http: &Http, target: &Target) -> Vec<Outcome> {
         {
             Outcome::pass("redirect", &url, format!("{} to https", a.status))
         }
+        Ok(a) if a.is_cloudfront_page() => Outcome::fail("redirect", &url, cloudfront_page(target, &a)),
         Ok(a) => Outcome::fail(
             "redirect",
             &url,
@@ -224,9 +324,10 @@ async fn root(http: &Http, target: &Target) -> Vec<Outcome> {
         Ok(a) if a.status == 200 && etag_of(&a) == sample.etag => {
             Outcome::pass("root", &url, format!("serves {}", sample.key))
         }
-        Ok(a) if a.status == 200 => Outcome::fail(
+        Ok(a) if a.status == 200 => Outcome::stale(
             "root",
             &url,
+            "/",
             format!(
                 "`/` serves a stale copy of {} (ETag {}, the bucket has {}): {}",
                 sample.key,
@@ -252,23 +353,54 @@ fn mime(value: &str) -> String {
     value.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
-async fn object(http: &Http, target: &Target, sample: &Sample) -> Outcome {
+/// An object as a browser gets it (`Accept-Encoding: br, gzip`) and as a
+/// client without compression does: CloudFront caches the two apart, so
+/// either can be stale alone. A large object: its first byte only.
+async fn object(http: &Http, target: &Target, sample: &Sample) -> Vec<Outcome> {
+    if sample.size > WHOLE_BODY_MAX {
+        return vec![object_as(http, target, sample, &[("range", "bytes=0-0")], "its first byte").await];
+    }
+    let (browser, plain) = tokio::join!(
+        object_as(
+            http,
+            target,
+            sample,
+            &[("accept-encoding", BROWSER_ENCODINGS)],
+            "as browsers ask (br, gzip)"
+        ),
+        object_as(http, target, sample, &[], "uncompressed")
+    );
+    match (browser.ok, plain.ok) {
+        (true, true) => vec![Outcome::pass(
+            "object",
+            browser.target,
+            format!("{}; uncompressed too", browser.message),
+        )],
+        (false, true) => vec![browser],
+        (true, false) => vec![plain],
+        (false, false) if browser.message == plain.message => vec![browser],
+        (false, false) => vec![browser, plain],
+    }
+}
+
+async fn object_as(http: &Http, target: &Target, sample: &Sample, headers: &[(&str, &str)], how: &str) -> Outcome {
     let path = format!("/{}", encode(&sample.key));
     let url = format!("https://{}{path}", target.host);
-    let a = match http.request(true, &target.host, "GET", &path, &[]).await {
+    let a = match http.request(true, &target.host, "GET", &path, headers).await {
         Ok(a) => a,
         Err(f) => return Outcome::fail("object", &url, unreachable(target, &url, &f)),
     };
-    if a.status != 200 {
+    if a.status != 200 && a.status != 206 {
         return Outcome::fail("object", &url, refused(target, &path, &a));
     }
     let edge = etag_of(&a);
     if edge != sample.etag {
-        return Outcome::fail(
+        return Outcome::stale(
             "object",
             &url,
+            &path,
             format!(
-                "{path}: the edge serves a stale copy (ETag {edge}, the bucket has {}): {}",
+                "{path}: the edge serves a stale copy {how} (ETag {edge}, the bucket has {}): {}",
                 sample.etag,
                 invalidation(target, &path)
             ),
@@ -276,11 +408,12 @@ async fn object(http: &Http, target: &Target, sample: &Sample) -> Outcome {
     }
     let (edge_type, edge_cache) = (a.header("content-type"), a.header("cache-control"));
     if edge_type != sample.content_type.as_deref() || edge_cache != sample.cache_control.as_deref() {
-        return Outcome::fail(
+        return Outcome::stale(
             "object",
             &url,
+            &path,
             format!(
-                "{path}: the edge serves older headers (Content-Type {}, Cache-Control {}; the bucket has {}, {}): {}",
+                "{path}: the edge serves older headers {how} (Content-Type {}, Cache-Control {}; the bucket has {}, {}): {}",
                 edge_type.unwrap_or("none"),
                 edge_cache.unwrap_or("none"),
                 sample.content_type.as_deref().unwrap_or("none"),
@@ -292,7 +425,7 @@ async fn object(http: &Http, target: &Target, sample: &Sample) -> Outcome {
     let expected = rules::content_type(&sample.key);
     let held = sample.content_type.as_deref().unwrap_or("");
     if expected != rules::DEFAULT_TYPE && mime(held) != mime(expected) {
-        return Outcome::fail(
+        return Outcome::in_bucket(
             "object",
             &url,
             format!(
@@ -301,16 +434,178 @@ async fn object(http: &Http, target: &Target, sample: &Sample) -> Outcome {
             ),
         );
     }
+    let encoding = a
+        .header("content-encoding")
+        .map(|e| format!(", {e}"))
+        .unwrap_or_default();
     Outcome::pass(
         "object",
         &url,
         format!(
-            "{}: 200, {}, {}",
+            "{}: {}{encoding} {how}, {}, {}",
             sample.why,
+            a.status,
             held,
             sample.cache_control.as_deref().unwrap_or("no Cache-Control")
         ),
     )
+}
+
+/// A key with `+` requested as a page links it, `+` and all: S3 reads that
+/// `+` as a space.
+async fn plus(http: &Http, target: &Target, sample: &Sample) -> Outcome {
+    let path = format!("/{}", encode(&sample.key).replace("%2B", "+"));
+    let url = format!("https://{}{path}", target.host);
+    match http.request(true, &target.host, "GET", &path, &[]).await {
+        Ok(a) if a.status == 200 && etag_of(&a) == sample.etag => {
+            Outcome::pass("object", &url, format!("{}: a link written with `+` gets it", sample.why))
+        }
+        Ok(a) => Outcome::in_bucket(
+            "object",
+            &url,
+            format!(
+                "a page linking {} as written gets {} (S3 reads `+` in a URL path as a space, the key {:?}): rename the file without `+`, or link it as {}",
+                sample.key,
+                a.status,
+                sample.key.replace('+', " "),
+                encode(&sample.key)
+            ),
+        ),
+        Err(f) => Outcome::fail("object", &url, unreachable(target, &url, &f)),
+    }
+}
+
+/// `dir/index.html` requested as pages link it, `dir/`: DefaultRootObject
+/// applies at the root only, so CloudFront asks S3 for the key `dir/`.
+async fn directories(http: &Http, target: &Target) -> Vec<Outcome> {
+    let probes = target.directories.iter().map(|key| async move {
+        let dir = key.trim_end_matches("index.html");
+        let path = format!("/{}", encode(dir));
+        let url = format!("https://{}{path}", target.host);
+        match http.request(true, &target.host, "GET", &path, &[]).await {
+            Ok(a) if a.status == 200 => Outcome::pass("directory", &url, format!("{path} serves {}", a.status)),
+            Ok(a) => Outcome::warn(
+                "directory",
+                &url,
+                format!(
+                    "{path} answers {}, {key} is only served by its full name: DefaultRootObject applies at the root only, so pages must link {key}; a release (the CloudFront Function's directory index) serves {path}, publishing in place cannot",
+                    a.status
+                ),
+            ),
+            Err(f) => Outcome::fail("directory", &url, unreachable(target, &url, &f)),
+        }
+    });
+    join_all(probes).await
+}
+
+/// The security headers (HSTS among them) the stack's response headers
+/// policy adds, on a page of the site.
+async fn security(http: &Http, target: &Target) -> Vec<Outcome> {
+    if target.security_headers.is_empty() {
+        return Vec::new();
+    }
+    let path = match (&target.default_root_object, target.samples.first()) {
+        (Some(_), _) => "/".to_string(),
+        (None, Some(s)) => format!("/{}", encode(&s.key)),
+        (None, None) => return Vec::new(),
+    };
+    let url = format!("https://{}{path}", target.host);
+    let a = match http.request(true, &target.host, "GET", &path, &[]).await {
+        Ok(a) => a,
+        Err(f) => return vec![Outcome::fail("security", &url, unreachable(target, &url, &f))],
+    };
+    let wrong: Vec<String> = target
+        .security_headers
+        .iter()
+        .filter(|(name, value)| a.header(name) != Some(value.as_str()))
+        .map(|(name, value)| format!("{name}: {} (wanted {value})", a.header(name).unwrap_or("none")))
+        .collect();
+    let policy = target.headers_policy_id.as_deref().unwrap_or("none");
+    vec![if wrong.is_empty() {
+        let names: Vec<&str> = target.security_headers.iter().map(|(n, _)| n.as_str()).collect();
+        Outcome::pass("security", &url, names.join(", "))
+    } else {
+        Outcome::fail(
+            "security",
+            &url,
+            format!(
+                "{}: the response headers policy of distribution {} ({policy}) does not add them; `cdnctl up` sets it",
+                wrong.join("; "),
+                target.distribution_id
+            ),
+        )
+    }]
+}
+
+/// HTTP/2 offered in ALPN, and TLS older than 1.2 refused on the custom
+/// domain (MinimumProtocolVersion, and a TLS 1.1 hello).
+async fn protocols(http: &Http, target: &Target) -> Vec<Outcome> {
+    let host = &target.host;
+    let config = &target.config;
+    let mut out = Vec::new();
+    let wanted = config
+        .http_version()
+        .map(|v| v.as_str().to_string())
+        .unwrap_or_default();
+    let id = &target.distribution_id;
+    out.push(match http.alpn(host).await {
+        Ok((Some(p), version)) if p == "h2" => {
+            Outcome::pass("http2", host, format!("ALPN h2 ({version}); HttpVersion {wanted}"))
+        }
+        Ok((p, _)) if !wanted.contains("http2") => Outcome::fail(
+            "http2",
+            host,
+            format!(
+                "distribution {id} has HttpVersion {wanted}: browsers get HTTP/1.1 ({}); `cdnctl up` sets http2and3",
+                p.unwrap_or_else(|| "no ALPN".into())
+            ),
+        ),
+        Ok((p, _)) => Outcome::fail(
+            "http2",
+            host,
+            format!(
+                "HttpVersion is {wanted} but the edge does not offer h2 in ALPN ({}): something between here and CloudFront answers TLS",
+                p.unwrap_or_else(|| "no ALPN".into())
+            ),
+        ),
+        Err(f) => Outcome::fail("http2", host, unreachable(target, &format!("https://{host}/"), &f)),
+    });
+    if target.records.is_none() {
+        return out; // CloudFront's own name: its TLS policy is CloudFront's, not the distribution's
+    }
+    let minimum = config
+        .viewer_certificate()
+        .and_then(|v| v.minimum_protocol_version())
+        .map(|v| v.as_str().to_string())
+        .unwrap_or_default();
+    out.push(if !MODERN_TLS.contains(&minimum.as_str()) {
+        Outcome::fail(
+            "tls",
+            format!("{host} minimum version"),
+            format!(
+                "distribution {id} has MinimumProtocolVersion {minimum}: {host} accepts TLS older than 1.2; `cdnctl up` sets TLSv1.2_2021"
+            ),
+        )
+    } else {
+        match super::tls::accepts_tls11(http, host).await {
+            Ok(false) => Outcome::pass(
+                "tls",
+                format!("{host} minimum version"),
+                format!("{minimum}: a TLS 1.1 hello is refused"),
+            ),
+            Ok(true) => Outcome::fail(
+                "tls",
+                format!("{host} minimum version"),
+                format!("{host} accepts a TLS 1.1 hello although distribution {id} has {minimum}: something between here and CloudFront answers TLS"),
+            ),
+            Err(f) => Outcome::fail(
+                "tls",
+                format!("{host} minimum version"),
+                unreachable(target, &format!("https://{host}/"), &f),
+            ),
+        }
+    });
+    out
 }
 
 async fn missing(http: &Http, target: &Target, now: i64) -> Vec<Outcome> {
@@ -357,7 +652,38 @@ async fn cors(http: &Http, target: &Target) -> Vec<Outcome> {
     if let Some(sample) = font.or(script).or(target.samples.first()) {
         probes.push(Box::pin(preflight(http, target, sample, origin)));
     }
-    join_all(probes).await
+    let mut out = vec![cors_policy(target)];
+    out.extend(join_all(probes).await);
+    out
+}
+
+/// From the configuration: the default behavior carries the stack's
+/// response headers policy. Without it, S3's own CORS answer, cached at the
+/// edge for whichever origin asked first, can pass the probes.
+fn cors_policy(target: &Target) -> Outcome {
+    let what = format!("distribution {}", target.distribution_id);
+    let attached = target.headers_policy_id.as_deref();
+    match (attached, target.wanted_headers_policy.as_deref()) {
+        (Some(a), Some(w)) if a == w => Outcome::pass("cors", what, format!("the stack's response headers policy {a} is on the default behavior")),
+        (None, _) => Outcome::fail(
+            "cors",
+            what,
+            format!(
+                "distribution {} has no response headers policy: `cdnctl up` adds one with CORS (without it, CORS answers depend on which origin filled the edge cache)",
+                target.distribution_id
+            ),
+        ),
+        (Some(a), Some(w)) => Outcome::fail(
+            "cors",
+            what,
+            format!("the default behavior has the response headers policy {a}, not the stack's {w}: `cdnctl up` sets it"),
+        ),
+        (Some(a), None) => Outcome::fail(
+            "cors",
+            what,
+            format!("the default behavior has the response headers policy {a}, and the stack's own does not exist: `cdnctl up` creates and sets it"),
+        ),
+    }
 }
 
 fn no_cors(target: &Target, origin: &str) -> String {
@@ -447,6 +773,20 @@ pub fn encode(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_address_family_is_compared_alone() {
+        let v4: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let v6: std::net::IpAddr = "2001:db8::1".parse().unwrap();
+        let other6: std::net::IpAddr = "2001:db8::2".parse().unwrap();
+        let mine = [v4, other6];
+        let theirs = [v4, v6];
+        assert!(resolution("h", "d", "A", &pick(&mine, false), &pick(&theirs, false)).ok);
+        let aaaa = resolution("h", "d", "AAAA", &pick(&mine, true), &pick(&theirs, true));
+        assert!(!aaaa.ok && aaaa.message.contains("none of d's addresses"), "{aaaa:?}");
+        assert!(!resolution("h", "d", "AAAA", &[], &[v6]).ok);
+        assert!(resolution("h", "d", "AAAA", &[], &[]).ok);
+    }
 
     #[test]
     fn keys_are_percent_encoded_but_slashes() {

@@ -1,15 +1,19 @@
-//! What `check` probes, read from AWS without writing: the distribution, the
-//! name the site is served at, the DNS records, and a sample of the bucket's
-//! objects with the headers S3 holds for them.
+//! What `check` probes, read from AWS without writing: the distribution (its
+//! configuration, whether it is deploying, the invalidations in progress), the
+//! name the site is served at, the DNS records, the response headers the
+//! stack wants, and a sample of the bucket's objects with the headers S3
+//! holds for them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::anyhow;
+use aws_sdk_cloudfront::types::DistributionConfig;
 use futures_util::future::join_all;
 
 use crate::aws::{describe, Clients, Waiting};
-use crate::resources::{distribution, dns};
-use crate::spec::Spec;
+use crate::resources::distribution::Deployment;
+use crate::resources::{distribution, dns, response_headers};
+use crate::spec::{Headers, Spec, CORS_WITH_PREFLIGHT_AND_SECURITY};
 use crate::sync::remote;
 use crate::sync::rules;
 
@@ -17,6 +21,11 @@ use crate::sync::rules;
 const MANIFESTS: usize = 5;
 const PER_MANIFEST: usize = 10;
 const KINDS: usize = 25;
+/// Keys with `+` and directory indexes probed (`dir/index.html` as `dir/`).
+const PLUS_KEYS: usize = 5;
+const DIRECTORIES: usize = 5;
+/// In-progress invalidations read in full (their paths).
+const INVALIDATIONS: usize = 10;
 
 /// One object of the bucket and what S3 holds for it.
 #[derive(Debug, Clone)]
@@ -28,6 +37,41 @@ pub struct Sample {
     pub etag: String,
     pub content_type: Option<String>,
     pub cache_control: Option<String>,
+    /// Bytes: a large object is probed by its first byte only.
+    pub size: i64,
+}
+
+/// What may still change at the edges without anything being broken: a
+/// deployment of the distribution, invalidations not yet completed.
+#[derive(Debug, Clone, Default)]
+pub struct Settling {
+    /// The distribution is InProgress, last modified at this time.
+    pub deploying_since: Option<String>,
+    pub invalidations: Vec<Pending>,
+}
+
+impl Settling {
+    pub fn is_pending(&self) -> bool {
+        self.deploying_since.is_some() || !self.invalidations.is_empty()
+    }
+}
+
+/// An invalidation in progress.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub id: String,
+    pub since: String,
+    pub paths: Vec<String>,
+}
+
+impl Pending {
+    /// Whether it covers a URL path (`*` only at the end, as CloudFront reads it).
+    pub fn covers(&self, path: &str) -> bool {
+        self.paths.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => p == path,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -42,10 +86,21 @@ pub struct Target {
     pub missing_root_object: Option<String>,
     pub samples: Vec<Sample>,
     pub headers_policy_id: Option<String>,
-    /// The Origin cross-origin probes send.
+    /// The response headers policy the stack's settings want on the default
+    /// behavior (None: the stack's own policy does not exist).
+    pub wanted_headers_policy: Option<String>,
+    /// The security headers that policy adds: (name, value).
+    pub security_headers: Vec<(String, String)>,
+    /// The Origin cross-origin probes send: one no earlier run used where the
+    /// allowed origins allow it (`*`, or a wildcard subdomain).
     pub cors_origin: String,
     /// The custom domain's A/AAAA records, or why they could not be read.
     pub records: Option<Result<dns::Observed, String>>,
+    /// The distribution's whole configuration, as the API last returned it.
+    pub config: DistributionConfig,
+    pub settling: Settling,
+    /// `dir/index.html` keys, probed as `dir/` (how pages link directories).
+    pub directories: Vec<String>,
 }
 
 pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
@@ -70,9 +125,28 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
     let (Some(id), Some(arn)) = (stack.distribution_id, stack.distribution_arn) else {
         anyhow::bail!("stack {bucket}: no distribution serves the bucket: run `cdnctl up` first");
     };
-    let dist = distribution::observe(&clients.cloudfront, &id, &arn)
-        .await?
-        .ok_or_else(|| anyhow!("distribution {id}: gone while checking: run `cdnctl up`"))?;
+    let wanted_policy = async {
+        match &spec.headers {
+            Headers::Managed { id, .. } => anyhow::Ok(Some(id.to_string())),
+            Headers::Owned(owned) => Ok(response_headers::observe(&clients.cloudfront, &owned.name)
+                .await?
+                .map(|p| p.id)),
+        }
+    };
+    let (dist, invalidations, wanted_headers_policy) = tokio::join!(
+        distribution::observe(&clients.cloudfront, &id, &arn),
+        in_progress(clients, &id),
+        wanted_policy
+    );
+    let dist = dist?.ok_or_else(|| anyhow!("distribution {id}: gone while checking: run `cdnctl up`"))?;
+    let deploying_since = match &dist.status {
+        Deployment::Deployed => None,
+        Deployment::InProgress(_) => Some(last_modified(clients, &id).await?),
+    };
+    let settling = Settling {
+        deploying_since,
+        invalidations: invalidations?,
+    };
     let (objects, _) = objects?;
     let root = dist
         .config
@@ -120,6 +194,18 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
     if let Some(root) = root.as_ref().filter(|r| objects.contains_key(*r)) {
         wanted.entry(root.clone()).or_insert_with(|| "DefaultRootObject".into());
     }
+    for key in visible.iter().filter(|k| k.contains('+')).take(PLUS_KEYS) {
+        wanted.entry((*key).clone()).or_insert_with(|| "a key with `+`".into());
+    }
+    let directories: Vec<String> = visible
+        .iter()
+        .filter(|k| k.ends_with("/index.html"))
+        .take(DIRECTORIES)
+        .map(|k| k.to_string())
+        .collect();
+    for key in &directories {
+        wanted.entry(key.clone()).or_insert_with(|| "a directory index".into());
+    }
     let heads = join_all(wanted.iter().map(|(key, why)| head(clients, bucket, key, why))).await;
     let mut samples = Vec::new();
     for sample in heads {
@@ -137,13 +223,7 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
         .as_ref()
         .map(|d| d.name.clone())
         .unwrap_or_else(|| dist.domain_name.clone());
-    let cors_origin = spec
-        .cors
-        .allowed_origins
-        .iter()
-        .find(|o| *o != "*")
-        .cloned()
-        .unwrap_or_else(|| "https://example.com".to_string());
+    let cors_origin = fresh_origin(&spec.cors.allowed_origins, &unique());
     let headers_policy_id = dist
         .config
         .default_cache_behavior()
@@ -159,9 +239,133 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
         missing_root_object,
         samples,
         headers_policy_id,
+        wanted_headers_policy: wanted_headers_policy?,
+        security_headers: security_headers(spec),
         cors_origin,
         records: records?,
+        config: dist.config.clone(),
+        settling,
+        directories,
     })
+}
+
+/// An origin the allowed origins allow and no earlier run sent, so that no
+/// answer cached for another origin can satisfy the probe: a random name
+/// where `*` is allowed, a random subdomain for `https://*.example.com`,
+/// else the first origin listed.
+pub fn fresh_origin(allowed: &[String], unique: &str) -> String {
+    if allowed.is_empty() || allowed.iter().any(|o| o == "*") {
+        return format!("https://cdnctl-check-{unique}.example.com");
+    }
+    if let Some(wild) = allowed.iter().find(|o| o.contains("*.")) {
+        return wild.replacen('*', &format!("cdnctl-check-{unique}"), 1);
+    }
+    allowed[0].clone()
+}
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:x}", nanos & 0xffff_ffff_ffff, std::process::id())
+}
+
+/// The security headers the stack's response headers policy adds (see
+/// `resources::response_headers::config` and CloudFront's managed
+/// SecurityHeadersPolicy).
+fn security_headers(spec: &Spec) -> Vec<(String, String)> {
+    let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+    match &spec.headers {
+        Headers::Managed { id, .. } if *id == CORS_WITH_PREFLIGHT_AND_SECURITY => vec![
+            pair("x-content-type-options", "nosniff"),
+            pair("referrer-policy", "strict-origin-when-cross-origin"),
+            pair("x-frame-options", "SAMEORIGIN"),
+            pair("strict-transport-security", "max-age=31536000"),
+        ],
+        Headers::Managed { .. } => Vec::new(),
+        Headers::Owned(owned) if owned.security_headers => {
+            let mut out = vec![
+                pair("x-content-type-options", "nosniff"),
+                pair("referrer-policy", "strict-origin-when-cross-origin"),
+            ];
+            if let Some(h) = owned.hsts {
+                let mut value = format!("max-age={}", h.max_age);
+                if h.include_subdomains {
+                    value.push_str("; includeSubDomains");
+                }
+                if h.preload {
+                    value.push_str("; preload");
+                }
+                out.push(("strict-transport-security".into(), value));
+            }
+            out
+        }
+        Headers::Owned(_) => Vec::new(),
+    }
+}
+
+/// The invalidations of the distribution still in progress, with their paths.
+async fn in_progress(clients: &Clients, id: &str) -> anyhow::Result<Vec<Pending>> {
+    let out = clients
+        .cloudfront
+        .list_invalidations()
+        .distribution_id(id)
+        .send()
+        .await
+        .map_err(|e| describe(format!("distribution {id}: ListInvalidations"), e))?;
+    let running: Vec<_> = out
+        .invalidation_list()
+        .map(|l| l.items())
+        .unwrap_or_default()
+        .iter()
+        .filter(|i| i.status().eq_ignore_ascii_case("inprogress"))
+        .take(INVALIDATIONS)
+        .collect();
+    let details = join_all(running.iter().map(|i| {
+        clients
+            .cloudfront
+            .get_invalidation()
+            .distribution_id(id)
+            .id(i.id())
+            .send()
+    }))
+    .await;
+    let mut pending = Vec::new();
+    for (summary, detail) in running.iter().zip(details) {
+        let detail = detail.map_err(|e| describe(format!("invalidation {}: GetInvalidation", summary.id()), e))?;
+        let paths = detail
+            .invalidation()
+            .and_then(|i| i.invalidation_batch())
+            .and_then(|b| b.paths())
+            .map(|p| p.items().to_vec())
+            .unwrap_or_default();
+        pending.push(Pending {
+            id: summary.id().to_string(),
+            since: time(summary.create_time()),
+            paths,
+        });
+    }
+    Ok(pending)
+}
+
+async fn last_modified(clients: &Clients, id: &str) -> anyhow::Result<String> {
+    let out = clients
+        .cloudfront
+        .get_distribution()
+        .id(id)
+        .send()
+        .await
+        .map_err(|e| describe(format!("distribution {id}: GetDistribution"), e))?;
+    Ok(out
+        .distribution()
+        .map(|d| time(d.last_modified_time()))
+        .unwrap_or_default())
+}
+
+fn time(t: &aws_smithy_types::DateTime) -> String {
+    t.fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| t.secs().to_string())
 }
 
 async fn read_text(clients: &Clients, bucket: &str, key: &str) -> anyhow::Result<String> {
@@ -195,5 +399,29 @@ async fn head(clients: &Clients, bucket: &str, key: &str, why: &str) -> anyhow::
         etag: out.e_tag().unwrap_or("").trim_matches('"').to_string(),
         content_type: out.content_type().map(String::from),
         cache_control: out.cache_control().map(String::from),
+        size: out.content_length().unwrap_or(0),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cors_origin_is_one_no_earlier_run_sent_where_allowed() {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            fresh_origin(&list(&["*"]), "ab12"),
+            "https://cdnctl-check-ab12.example.com"
+        );
+        assert_eq!(
+            fresh_origin(&list(&["https://app.example", "https://*.example.org"]), "ab12"),
+            "https://cdnctl-check-ab12.example.org"
+        );
+        assert_eq!(
+            fresh_origin(&list(&["https://app.example"]), "ab12"),
+            "https://app.example"
+        );
+        assert_ne!(unique(), "");
+    }
 }

@@ -1,11 +1,13 @@
 //! `cdnctl check`: probe the deployed site through the CDN as a browser
-//! would, and never write. Exit code 6 when a probe fails.
+//! would, and never write. Exit code 6 when a probe fails; 4 when every
+//! failure may come from a deployment or an invalidation still in progress
+//! (`--wait` waits for both first).
 
 use serde_json::json;
 
 use super::now;
 use crate::aws::{Clients, Waiting};
-use crate::check::{probes, target, Http, Outcome};
+use crate::check::{explain, probes, settle, target, Http, Outcome, Verdict};
 use crate::ci;
 use crate::cli::CheckArgs;
 use crate::exit::Exit;
@@ -20,7 +22,11 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
     let http = Http::new(args.probe.ca_bundle.as_deref(), args.probe.connect_to.clone())?;
-    let target = target::find(clients, spec, waiting).await?;
+    let mut target = target::find(clients, spec, waiting).await?;
+    if args.wait && target.settling.is_pending() {
+        settle::wait(clients, &target, waiting, printer).await?;
+        target = target::find(clients, spec, waiting).await?;
+    }
     printer.info(&format!(
         "Checking https://{}/ (distribution {}, {} objects of {})",
         target.host,
@@ -28,27 +34,40 @@ pub async fn run(
         target.samples.len(),
         target.bucket
     ));
-    let outcomes = probes::run(&http, &target, now()).await;
+    let mut outcomes = probes::run(&http, &target, now()).await;
+    let verdict = explain(&target.settling, &target.distribution_id, &mut outcomes);
     let failed = outcomes.iter().filter(|o| !o.ok).count();
-    report(printer, &target, &outcomes, failed);
-    Ok(if failed > 0 { Exit::CheckFailed } else { Exit::Success })
+    let exit = match verdict {
+        Verdict::Passed => Exit::Success,
+        Verdict::Settling => Exit::NotReady,
+        Verdict::Failed => Exit::CheckFailed,
+    };
+    report(printer, &target, &outcomes, failed, exit);
+    Ok(exit)
 }
 
-fn report(printer: &Printer, target: &target::Target, outcomes: &[Outcome], failed: usize) {
-    for o in outcomes.iter().filter(|o| o.ok) {
+fn report(printer: &Printer, target: &target::Target, outcomes: &[Outcome], failed: usize, exit: Exit) {
+    for o in outcomes.iter().filter(|o| o.ok && !o.warning) {
         printer.done(&format!("{} {}: {}", o.probe, o.target, o.message));
+    }
+    for o in outcomes.iter().filter(|o| o.warning) {
+        printer.warn(&format!("{} {}: {}", o.probe, o.target, o.message));
     }
     for o in outcomes.iter().filter(|o| !o.ok) {
         printer.failed(&format!("{} {}: {}", o.probe, o.target, o.message));
     }
-    let verdict = if failed == 0 {
-        format!("all {} probes passed", outcomes.len())
-    } else {
-        format!(
+    let verdict = match exit {
+        Exit::Success => format!("all {} probes passed", outcomes.len()),
+        Exit::NotReady => format!(
+            "{failed} of {} probes failed while changes are still reaching the edges (exit code {}): `cdnctl check --wait` waits for them",
+            outcomes.len(),
+            Exit::NotReady as u8
+        ),
+        _ => format!(
             "{failed} of {} probes failed (exit code {})",
             outcomes.len(),
             Exit::CheckFailed as u8
-        )
+        ),
     };
     printer.info(&format!("https://{}/: {verdict}", target.host));
     if printer.json {
@@ -57,6 +76,7 @@ fn report(printer: &Printer, target: &target::Target, outcomes: &[Outcome], fail
             "distribution": target.distribution_id,
             "ok": failed == 0,
             "failed": failed,
+            "settling": exit == Exit::NotReady,
             "probes": outcomes,
         }));
     }
@@ -69,7 +89,11 @@ fn report(printer: &Printer, target: &target::Target, outcomes: &[Outcome], fail
         .filter(|o| !o.ok)
         .chain(outcomes.iter().filter(|o| o.ok))
     {
-        let mark = if o.ok { "✓" } else { "✗" };
+        let mark = match (o.ok, o.warning) {
+            (true, false) => "✓",
+            (true, true) => "⚠",
+            (false, _) => "✗",
+        };
         summary.row(vec![mark.into(), o.probe.into(), o.target.clone(), o.message.clone()]);
     }
     summary.link("Site", &format!("https://{}/", target.host));

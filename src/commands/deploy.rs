@@ -66,6 +66,8 @@ pub async fn run(
     let check_args = CheckArgs {
         settings: args.sync.settings.clone(),
         probe: args.probe.clone(),
+        // What sync invalidated (and up deployed) reaches the edges first.
+        wait: true,
     };
     // The stages give deploy their results as JSON and their summaries, and
     // deploy alone prints the result and writes the summary (so sync draws no

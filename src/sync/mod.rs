@@ -29,5 +29,6 @@ pub mod scan;
 pub mod stages;
 pub mod state;
 pub mod transfer;
+pub mod warnings;
 
 pub use options::SyncOptions;

@@ -128,6 +128,11 @@ pub fn scan(
         "hashed the local files"
     );
     notes.fail_on_problems()?;
+    let published: Vec<_> = files
+        .iter()
+        .map(|f| (f.key.as_str(), f.path.as_path(), f.size))
+        .collect();
+    notes.warnings.extend(super::warnings::links(&published));
     Ok(Scan {
         files,
         warnings: notes.warnings,

@@ -34,15 +34,35 @@ What it models:
 - Content-Type, Cache-Control, Content-Encoding, Content-Disposition,
   Content-Language, Expires, x-amz-meta-*, ETag and Last-Modified come from
   the object; If-None-Match answers 304.
-- Compression (Compress true, Accept-Encoding gzip, 1,000 B to 10 MB, text
-  types, no Content-Encoding on the object): gzip, and the ETag turns weak.
-- An edge cache per distribution, keyed by path and compression: TTL from
-  the origin's Cache-Control max-age / s-maxage clamped to the cache policy's
-  MinTTL/MaxTTL (managed CachingOptimized and CachingDisabled, or the
-  behavior's legacy TTLs), else its DefaultTTL; error responses (403, 404)
-  cached 10 s (ErrorCachingMinTTL). x-cache: Miss / Hit / RefreshHit (expired,
-  ETag unchanged) / Error from cloudfront, plus Age on hits. CreateInvalidation
-  removes the matching entries at once (moto completes invalidations at once).
+- A `+` in the path is a space in the key, as S3 reads it; `%2B` is the `+`.
+- Range GETs of one range: 206 with Content-Range (416 past the end), cut
+  from the uncompressed object ("Use range GETs").
+- Compression ("Serving compressed files"): with Compress true and the cache
+  policy enabling it, Brotli when the viewer accepts it, else gzip; only the
+  documented content types, 1,000 to 10,000,000 bytes, objects without a
+  Content-Encoding; the ETag turns weak.
+- An edge cache per distribution, keyed by path, the encoding (identity, gzip
+  and br are three entries) and the query strings and headers the cache
+  policy names. Cache policies: the managed ones (CachingOptimized,
+  CachingDisabled 4135ea2d-..., CachingOptimizedForUncompressedObjects,
+  UseOriginCacheControlHeaders) and custom ones read from the cache policy
+  API (cache_policies.py), for the default behavior and every path
+  behavior; without a policy, the behavior's legacy TTLs (gzip only). TTL:
+  the origin's Cache-Control max-age / s-maxage clamped to MinTTL/MaxTTL,
+  else DefaultTTL. Errors ("How CloudFront processes HTTP 4xx and 5xx status
+  codes from your origin"): 404, 405, 414 and 5xx cached for the error
+  caching minimum TTL (a CustomErrorResponse's, else 10 s); 400, 403, 412 and
+  415 only with max-age / s-maxage; the rest not. x-cache: Miss / Hit /
+  RefreshHit (expired, ETag unchanged) / Error from cloudfront, plus Age on
+  hits.
+- Propagation: copies cached before an invalidation are served until it
+  completes (InProgress for the knob invalidation_seconds, sync_state.py);
+  after UpdateDistribution the edges serve the previous configuration until
+  the distribution is Deployed (the knob deploy_seconds, emulator.py).
+- Geo restriction (whitelist/blacklist) against the viewer's country (knob
+  edge_viewer_country), and a web ACL (WebACLId set) modeled as blocking the
+  user agents named by the knob edge_waf_blocks: CloudFront's 403 page, "block
+  access from your country" or "Request blocked".
 - Response headers policies (managed and custom, from response_headers.py) on
   every response from the origin, cached or not: CORS for requests with an
   Origin (allowed origins, credentials, expose headers, origin override),
@@ -52,19 +72,26 @@ What it models:
   request policy CORS-S3Origin), and is cached with the first request.
 - Via: 1.1 <id>.cloudfront.net (CloudFront), X-Amz-Cf-Pop, X-Amz-Cf-Id.
 
-What it does not model: propagation (a change serves at once, InProgress or
-not), custom error responses, Lambda@Edge and CloudFront Functions, signed
-URLs, geo restrictions, WAF, custom (non-S3) origins (502), Range requests,
-Brotli, HTTP/2 and HTTP/3, S3 CORS rules beyond origin and method, a policy
-granting an OAI by CanonicalUser (moto has no OAI API), SSE-KMS objects,
-query strings in the cache key.
+What it does not model: more than one POP (an invalidation or a deployment
+completes everywhere at once), custom error responses' pages (only their
+ErrorCachingMinTTL), Lambda@Edge (CloudFront Functions run: function_edge.py),
+signed URLs, WAF
+rules themselves, custom (non-S3) origins (502), multipart ranges, cookies
+in the cache key, HTTP/2 and HTTP/3 (ALPN offers h2 where the distribution
+allows it, and a client that then speaks HTTP/2 is told HTTP_1_1_REQUIRED),
+TLS versions below 1.2 (whatever MinimumProtocolVersion says), S3 CORS rules
+beyond origin and method, SSE-KMS objects. (An OAI is honoured by its IAM
+ARN or its canonical user: oai.py.)
 
 Knobs (POST /configure on the control port), per client: the access key
 that created the distribution.
-    edge_error_ttl          seconds an error response stays cached (default 10,
-                            as CloudFront's ErrorCachingMinTTL)
+    edge_error_ttl          the error caching minimum TTL in seconds for the
+                            codes CloudFront caches by default (default 10)
     edge_certificate_days   the alias certificate expires this many days from
                             now (default: the ACM certificate's NotAfter)
+    edge_viewer_country     the viewers' country for geo restrictions (DE)
+    edge_waf_blocks         ["curl", ...]: with a web ACL attached, user agents
+                            containing one of these get the WAF's block page
 
 tests/emulator/edge_selftest.py checks each behaviour with boto3 and raw
 HTTP(S) requests.
@@ -87,24 +114,56 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-CACHING_DISABLED = "4135ea2d-6df8-4b0e-8f6b-bd9ff7d5b5bb"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED_UNCOMPRESSED = "b2884449-e4de-46a7-ac36-70bc7f1ddd6d"
+USE_ORIGIN_CACHE_CONTROL = "83da9c7e-98b4-4e11-a168-04f0df8e2c65"
 CORS_S3_ORIGIN = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
 ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
-# (MinTTL, DefaultTTL, MaxTTL) of the managed cache policies.
-CACHE_POLICIES = {CACHING_OPTIMIZED: (1, 86400, 31536000), CACHING_DISABLED: (0, 0, 0)}
+
+
+def _cache_policy(low, default, high, gzip_=False, br=False, query=("none", ()), headers=(), cookies=("none", ())):
+    return {"ttls": (low, default, high), "gzip": gzip_, "br": br, "query": query,
+            "headers": tuple(h.lower() for h in headers), "cookies": cookies}
+
+
+# The managed cache policies ("Use managed cache policies", CloudFront
+# Developer Guide): TTLs, the encodings and what else is in the cache key.
+MANAGED_CACHE_POLICIES = {
+    CACHING_OPTIMIZED: _cache_policy(1, 86400, 31536000, gzip_=True, br=True),
+    CACHING_DISABLED: _cache_policy(0, 0, 0),
+    CACHING_OPTIMIZED_UNCOMPRESSED: _cache_policy(1, 86400, 31536000),
+    USE_ORIGIN_CACHE_CONTROL: _cache_policy(
+        0, 0, 31536000, gzip_=True, br=True,
+        headers=("host", "origin", "x-http-method-override", "x-http-method", "x-method-override"),
+        cookies=("all", ())),
+}
 ERROR_TTL = 10  # CloudFront's default ErrorCachingMinTTL
+# "How CloudFront processes HTTP 4xx and 5xx status codes from your origin":
+# cached for the error caching minimum TTL, or only with max-age / s-maxage.
+CACHED_ERRORS = {404, 405, 414, 500, 501, 502, 503, 504}
+CACHED_ERRORS_WITH_MAX_AGE = {400, 403, 412, 415}
 SERVICE = "cloudfront.amazonaws.com"
 OAI_ARN = "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity {}"
-COMPRESSIBLE = re.compile(
-    r"^(text/|application/(javascript|json|xml|x-javascript|manifest\+json|ld\+json|wasm|"
-    r"vnd\.ms-fontobject|x-font-ttf|x-font-opentype|x-font-truetype|xhtml\+xml|rss\+xml|atom\+xml)|"
-    r"image/(svg\+xml|x-icon|vnd\.microsoft\.icon)|font/(otf|ttf|eot|opentype))"
-)
+# "Serving compressed files", file types that CloudFront compresses.
+COMPRESSIBLE = frozenset("""
+application/dash+xml application/eot application/font application/font-sfnt application/javascript
+application/json application/opentype application/otf application/pdf application/pkcs7-mime
+application/protobuf application/rss+xml application/truetype application/ttf
+application/vnd.apple.mpegurl application/vnd.mapbox-vector-tile application/vnd.ms-fontobject
+application/wasm application/xhtml+xml application/xml application/x-font-opentype
+application/x-font-truetype application/x-font-ttf application/x-httpd-cgi application/x-javascript
+application/x-mpegurl application/x-opentype application/x-otf application/x-perl application/x-ttf
+font/eot font/opentype font/otf font/ttf image/svg+xml text/css text/csv text/html text/javascript
+text/js text/plain text/richtext text/tab-separated-values text/xml text/x-component
+text/x-java-source text/x-script vnd.apple.mpegurl
+""".split())
+COMPRESS_MIN, COMPRESS_MAX = 1_000, 10_000_000
 POP = "FRA56-P1"
 
 EMU = None  # the emulator module: its KNOBS and CURRENT
 LOCK = threading.Lock()
-CACHE = {}  # (distribution id, path, encoding) -> entry dict
+CACHE = {}  # (distribution id, path, rest of the cache key, encoding) -> entry dict
+INVALIDATIONS = []  # [distribution id, decoded paths, moto's Invalidation, created at], until applied
 
 
 # --------------------------------------------------------------------------
@@ -129,8 +188,18 @@ def find_distribution(host):
     return None, None
 
 
+def live_config(dist):
+    """The configuration the edges serve: after UpdateDistribution, the one
+    before it until the distribution is Deployed ("UpdateDistribution returns
+    at once; edges serve the new config only after it propagates")."""
+    previous = getattr(dist, "_edge_previous", None)
+    if previous is not None and time.time() < getattr(dist, "_deployed_at", 0):
+        return previous
+    return dist.distribution_config
+
+
 def _aliases(dist):
-    items = dist.distribution_config.Aliases.get("Items") or []
+    items = live_config(dist).Aliases.get("Items") or []
     if isinstance(items, dict):
         items = items.get("CNAME") or []
     return [a.lower() for a in ([items] if isinstance(items, str) else items)]
@@ -140,8 +209,8 @@ def _true(value):
     return value in (True, "true", "True")
 
 
-def _enabled(dist):
-    return dist.distribution_config.Enabled not in (False, "false", "False")
+def _enabled(config):
+    return config.Enabled not in (False, "false", "False")
 
 
 def _owner_knob(dist, name, default):
@@ -410,13 +479,45 @@ def read_origin(backend, dist, origin, key, method, viewer_origin, forward_origi
     if forward_origin and viewer_origin:
         headers += _s3_cors(bucket, viewer_origin, method)
     result = {"status": 200, "headers": headers, "body": body, "etag": obj.etag}
-    if encoding == "gzip" and not obj.metadata.get("Content-Encoding"):
-        ctype = (obj.metadata.get("Content-Type") or "").split(";")[0].strip().lower()
-        if 1000 <= len(body) <= 10_000_000 and COMPRESSIBLE.match(ctype):
-            result["body"] = gzip.compress(body, mtime=0)
-            result["headers"] = [(k, v) for k, v in headers if k != "ETag"]
-            result["headers"] += [("ETag", "W/" + obj.etag), ("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
+    ctype = (obj.metadata.get("Content-Type") or "").split(";")[0].strip().lower()
+    if encoding and not obj.metadata.get("Content-Encoding") and compressible(ctype, len(body)):
+        result["body"] = _compress(encoding, body)
+        result["headers"] = [(k, v) for k, v in headers if k != "ETag"]
+        result["headers"] += [("ETag", "W/" + obj.etag), ("Content-Encoding", encoding), ("Vary", "Accept-Encoding")]
     return result
+
+
+def compressible(content_type, size):
+    """"Serving compressed files": a type on the documented list, 1,000 to
+    10,000,000 bytes (S3 always sends the Content-Length)."""
+    return content_type in COMPRESSIBLE and COMPRESS_MIN <= size <= COMPRESS_MAX
+
+
+def _compress(encoding, body):
+    if encoding == "br":
+        import brotli
+
+        return brotli.compress(body)
+    return gzip.compress(body, mtime=0)
+
+
+def viewer_encoding(accept, policy, compress):
+    """The encoding the cache key holds for this Accept-Encoding: br when the
+    viewer accepts both (and the policy enables both), else gzip, else none."""
+    if not compress:
+        return ""
+    offered = set()
+    for part in (accept or "").split(","):
+        name, _, params = part.strip().partition(";")
+        q = params.strip()
+        if q.startswith("q=") and q[2:].strip() in ("0", "0.0", "0.00", "0.000"):
+            continue
+        offered.add(name.strip().lower())
+    if policy["br"] and "br" in offered:
+        return "br"
+    if policy["gzip"] and "gzip" in offered:
+        return "gzip"
+    return ""
 
 
 def _listing(bucket):
@@ -553,23 +654,37 @@ def preflight(config, behavior, environ):
 # --------------------------------------------------------------------------
 
 
-def _ttls(behavior):
-    policy = getattr(behavior, "cache_policy_id", "") or ""
-    if policy in CACHE_POLICIES:
-        return CACHE_POLICIES[policy]
-    if policy:
-        return CACHE_POLICIES[CACHING_OPTIMIZED]  # a custom policy: not modeled, taken as CachingOptimized
-    return (int(behavior.min_ttl or 0), int(behavior.default_ttl or 86400), int(behavior.max_ttl or 31536000))
+def cache_policy(account, behavior):
+    """The behavior's cache policy, normalized: a managed one, a custom one
+    read from the cache policy API (cache_policies.py), or the legacy TTLs
+    (gzip only: "Brotli doesn't support legacy cache settings")."""
+    policy_id = getattr(behavior, "cache_policy_id", "") or ""
+    if policy_id in MANAGED_CACHE_POLICIES:
+        return MANAGED_CACHE_POLICIES[policy_id]
+    if policy_id:
+        import cache_policies
+
+        config = cache_policies.config(account, policy_id)
+        if config is None:
+            return None  # a policy that does not exist: CloudFront would have refused the config
+        return cache_policies.normalized(config)
+    return _cache_policy(int(behavior.min_ttl or 0), int(behavior.default_ttl or 86400),
+                         int(behavior.max_ttl or 31536000), gzip_=True)
 
 
-def ttl_of(behavior, headers):
-    low, default, high = _ttls(behavior)
+def _directives(headers):
     control = next((v for k, v in headers if k.lower() == "cache-control"), "")
     directives = {}
     for part in control.split(","):
         name, _, value = part.strip().partition("=")
         if name:
             directives[name.lower()] = value.strip('"')
+    return directives
+
+
+def ttl_of(policy, headers):
+    low, default, high = policy["ttls"]
+    directives = _directives(headers)
     if any(d in directives for d in ("no-cache", "no-store", "private")):
         return low
     for name in ("s-maxage", "max-age"):
@@ -578,15 +693,84 @@ def ttl_of(behavior, headers):
     return max(low, min(high, default))
 
 
-def invalidate(dist_id, paths):
-    patterns = [unquote(p) for p in paths]
+def error_ttl(dist, config, status, headers):
+    """How long an error from the origin stays cached ("How CloudFront
+    processes HTTP 4xx and 5xx status codes from your origin")."""
+    if status in CACHED_ERRORS_WITH_MAX_AGE:
+        directives = _directives(headers)
+        for name in ("s-maxage", "max-age"):
+            if directives.get(name, "").isdigit():
+                return int(directives[name])
+        return 0  # a 400, 403, 412 or 415 without max-age is not cached
+    if status not in CACHED_ERRORS:
+        return 0
+    for custom in (config.CustomErrorResponses or {}).get("Items") or []:
+        custom = custom.get("CustomErrorResponse", custom) if isinstance(custom, dict) else custom
+        if isinstance(custom, dict) and str(custom.get("ErrorCode")) == str(status) and custom.get("ErrorCachingMinTTL") is not None:
+            return int(custom["ErrorCachingMinTTL"])
+    return _owner_knob(dist, "edge_error_ttl", ERROR_TTL)
+
+
+def cache_key_extra(policy, query, environ):
+    """The query strings and headers the cache policy puts in the cache key."""
+    from urllib.parse import parse_qsl
+
+    behavior, names = policy["query"]
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if behavior == "none":
+        pairs = []
+    elif behavior == "whitelist":
+        pairs = [p for p in pairs if p[0] in names]
+    elif behavior == "allExcept":
+        pairs = [p for p in pairs if p[0] not in names]
+    headers = tuple(environ.get("HTTP_" + h.upper().replace("-", "_"), "") for h in policy["headers"])
+    return (tuple(sorted(pairs)), headers)
+
+
+def _path_matches(path, patterns):
+    return any(path == p or (p.endswith("*") and path.startswith(p[:-1])) for p in patterns)
+
+
+def invalidate(dist_id, paths, invalidation):
+    """Remember an invalidation: the copies cached before it are served
+    until it completes (Status InProgress, the knob invalidation_seconds),
+    then dropped ("Invalidating files": an edge may serve the old copy until
+    the invalidation completes)."""
     with LOCK:
+        INVALIDATIONS.append([dist_id, [unquote(p) for p in paths], invalidation, time.time()])
+        _apply_invalidations(dist_id)
+
+
+def _apply_invalidations(dist_id):
+    """Under LOCK: drop what the completed invalidations of dist_id cover."""
+    for record in [r for r in INVALIDATIONS if r[0] == dist_id]:
+        _, patterns, invalidation, created = record
+        if str(getattr(invalidation, "status", "Completed")).lower() == "inprogress":
+            continue
         for key in list(CACHE):
-            if key[0] != dist_id:
-                continue
-            path = unquote(key[1])
-            if any(path == p or (p.endswith("*") and path.startswith(p[:-1])) for p in patterns):
+            if key[0] == dist_id and CACHE[key]["stored"] <= created and _path_matches(unquote(key[1]), patterns):
                 del CACHE[key]
+        INVALIDATIONS.remove(record)
+
+
+def byte_range(header, size):
+    """(start, end) of a single `bytes=` range, "unsatisfiable", or None to
+    serve the whole object (no range, several, or one that cannot be read)."""
+    m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header or "")
+    if not m or (m.group(1) == "" and m.group(2) == ""):
+        return None
+    if m.group(1) == "":
+        length = int(m.group(2))
+        if length == 0:
+            return "unsatisfiable"
+        return (max(0, size - length), size - 1)
+    start = int(m.group(1))
+    if start >= size:
+        return "unsatisfiable"
+    end = int(m.group(2)) if m.group(2) else size - 1
+    if end < start:
+        return None
+    return (start, min(end, size - 1))
 
 
 # --------------------------------------------------------------------------
@@ -604,11 +788,17 @@ def edge_app(scheme):
 def handle(environ, scheme):
     host = environ.get("HTTP_HOST", "").rsplit(":", 1)[0] if not environ.get("HTTP_HOST", "").startswith("[") else ""
     backend, dist = find_distribution(host)
-    if dist is None or not _enabled(dist):
+    if dist is None:
         return cloudfront_error(403, BAD_REQUEST)
-    config = dist.distribution_config
+    config = live_config(dist)
+    if not _enabled(config):
+        return cloudfront_error(403, BAD_REQUEST)
+    refused = _restricted(dist, config, environ)
+    if refused is not None:
+        return refused
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
-    path = raw.split("?", 1)[0] or "/"
+    path, _, query = raw.partition("?")
+    path = path or "/"
     behavior = behavior_for(config, unquote(path))
     policy = behavior.viewer_protocol_policy
     if scheme == "http" and policy == "redirect-to-https":
@@ -641,7 +831,9 @@ def handle(environ, scheme):
     if method not in ("GET", "HEAD"):
         result = s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
         return _send(result, "Error", rhp, viewer_origin, method)
-    decoded = unquote(path)
+    # S3 reads a `+` in the path as a space; `%2B` is the `+` ("CloudFront
+    # forwards a path's `+` to S3, which reads it as a space").
+    decoded = unquote(path.replace("+", "%20"))
     if decoded == "/" and config.DefaultRootObject:
         key = config.DefaultRootObject.lstrip("/")
     else:
@@ -651,13 +843,18 @@ def handle(environ, scheme):
         return cloudfront_error(502, BAD_REQUEST)
     if origin.origin_path:
         key = origin.origin_path.strip("/") + "/" + key
-    accept = environ.get("HTTP_ACCEPT_ENCODING", "")
-    compress = _true(behavior.compress) and "gzip" in [a.split(";")[0].strip() for a in accept.split(",")]
-    encoding = "gzip" if compress else ""
+    cache = cache_policy(account, behavior)
+    if cache is None:
+        return cloudfront_error(502, BAD_REQUEST)
+    ranged = environ.get("HTTP_RANGE")
+    # A range is cut from the uncompressed object (this edge's reading of
+    # "Serving compressed files"; a browser asks ranges of media, not text).
+    encoding = "" if ranged else viewer_encoding(environ.get("HTTP_ACCEPT_ENCODING", ""), cache, _true(behavior.compress))
     forward_origin = getattr(behavior, "origin_request_policy_id", "") in (CORS_S3_ORIGIN, ALL_VIEWER)
-    cache_key = (dist.distribution_id, path, encoding)
+    cache_key = (dist.distribution_id, path, cache_key_extra(cache, query, environ), encoding)
     now = time.time()
     with LOCK:
+        _apply_invalidations(dist.distribution_id)
         entry = CACHE.get(cache_key)
     state = "Miss"
     if entry is not None and now < entry["expires"]:
@@ -668,10 +865,10 @@ def handle(environ, scheme):
         if result.get("custom"):
             return cloudfront_error(502, "This edge models S3 origins only.")
         if result["status"] >= 400:
-            ttl = _owner_knob(dist, "edge_error_ttl", ERROR_TTL)
+            ttl = error_ttl(dist, config, result["status"], result["headers"])
             state = "Error"
         else:
-            ttl = ttl_of(behavior, result["headers"])
+            ttl = ttl_of(cache, result["headers"])
             if entry is not None and entry.get("etag") == result.get("etag") and entry["status"] == 200:
                 state = "RefreshHit"
         result = dict(result, stored=now, expires=now + ttl)
@@ -680,6 +877,37 @@ def handle(environ, scheme):
                 CACHE[cache_key] = result
     age = int(now - result["stored"]) if state in ("Hit", "Error") and result is entry else None
     return _send(result, state, rhp, viewer_origin, method, age=age, environ=environ)
+
+
+GEO_BLOCKED = "The Amazon CloudFront distribution is configured to block access from your country."
+WAF_BLOCKED = (
+    "Request blocked.\nWe can't connect to the server for this app or website at this time. There might be too "
+    "much traffic or a configuration error. Try again later, or contact the app or website owner."
+)
+
+
+def _restricted(dist, config, environ):
+    """CloudFront's 403 page for a viewer that a geo restriction or the web
+    ACL refuses, else None. The viewer's country is the knob
+    edge_viewer_country (default DE, this edge's POP being in Frankfurt); the
+    web ACL is modeled as blocking user agents that contain one of the
+    strings of the knob edge_waf_blocks."""
+    geo = (config.Restrictions or {}).get("GeoRestriction")
+    if isinstance(geo, dict):
+        kind, items = geo.get("RestrictionType"), geo.get("Items")
+    else:
+        kind, items = getattr(geo, "restriction_type", None), getattr(geo, "items", None)
+    if isinstance(items, dict):
+        items = items.get("Location") or []
+    countries = [items] if isinstance(items, str) else list(items or [])
+    country = _owner_knob(dist, "edge_viewer_country", "DE")
+    if (kind == "whitelist" and country not in countries) or (kind == "blacklist" and country in countries):
+        return cloudfront_error(403, GEO_BLOCKED)
+    if config.WebACLId:
+        agent = environ.get("HTTP_USER_AGENT", "")
+        if any(blocked and blocked in agent for blocked in _owner_knob(dist, "edge_waf_blocks", [])):
+            return cloudfront_error(403, WAF_BLOCKED)
+    return None
 
 
 def _send(result, state, rhp, viewer_origin, method, age=None, environ=None):
@@ -691,6 +919,17 @@ def _send(result, state, rhp, viewer_origin, method, age=None, environ=None):
         if etag and environ.get("HTTP_IF_NONE_MATCH") in (etag, etag.removeprefix("W/"), "*"):
             status, body = 304, b""
             headers = [(k, v) for k, v in headers if k.lower() not in ("content-length", "content-type", "content-encoding")]
+        elif environ.get("HTTP_RANGE"):
+            # "Use range GETs": 206 and Content-Range, from the cached object.
+            span = byte_range(environ["HTTP_RANGE"], len(body))
+            if span == "unsatisfiable":
+                status, headers = 416, [(k, v) for k, v in headers if k.lower() not in ("etag", "last-modified")]
+                headers.append(("Content-Range", f"bytes */{len(body)}"))
+                body = b""
+            elif span is not None:
+                status = 206
+                headers.append(("Content-Range", f"bytes {span[0]}-{span[1]}/{len(body)}"))
+                body = body[span[0]: span[1] + 1]
     if age is not None:
         headers.append(("Age", str(age)))
     headers = apply_policy(rhp, headers, viewer_origin)
@@ -720,15 +959,16 @@ class Certificates:
         self.contexts = {}
         self.lock = threading.Lock()
 
-    def context(self, names, not_after):
-        """An SSLContext serving a certificate for names, valid until not_after."""
-        key = (tuple(names), int(not_after.timestamp()) // 3600)
+    def context(self, names, not_after, h2=True):
+        """An SSLContext serving a certificate for names, valid until not_after,
+        offering h2 in ALPN when h2 (the distribution's HttpVersion allows it)."""
+        key = (tuple(names), int(not_after.timestamp()) // 3600, h2)
         with self.lock:
             if key not in self.contexts:
-                self.contexts[key] = self._mint(names, not_after)
+                self.contexts[key] = self._mint(names, not_after, h2)
             return self.contexts[key]
 
-    def _mint(self, names, not_after):
+    def _mint(self, names, not_after, h2=True):
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
@@ -762,24 +1002,26 @@ class Certificates:
             )
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.set_alpn_protocols(["http/1.1"])
+        ctx.set_alpn_protocols(["h2", "http/1.1"] if h2 else ["http/1.1"])
         ctx.load_cert_chain(stem + ".pem", stem + ".key")
         return ctx
 
-    def default(self):
-        return self.context(["*.cloudfront.net", "cloudfront.net"], _in_days(365))
+    def default(self, h2=True):
+        return self.context(["*.cloudfront.net", "cloudfront.net"], _in_days(365), h2)
 
     def for_name(self, name):
         """The context CloudFront would answer SNI `name` with."""
         _, dist = find_distribution(name or "")
         if dist is None:
             return self.default()
+        # HttpVersion http2 / http2and3 offer h2 in ALPN; http1.1 / http3 do not.
+        h2 = "http2" in str(live_config(dist).HttpVersion or "http2")
         if name.lower() not in _aliases(dist):
-            return self.default()
-        arn = dist.distribution_config.ViewerCertificate.acm_certificate_arn
+            return self.default(h2)
+        arn = live_config(dist).ViewerCertificate.acm_certificate_arn
         cert = _acm_certificate(arn) if arn else None
         if cert is None:
-            return self.default()  # an alias without a certificate of its own
+            return self.default(h2)  # an alias without a certificate of its own
         names = list(dict.fromkeys(([cert.common_name] if cert.common_name else []) + list(cert.sans)))
         days = _owner_knob(dist, "edge_certificate_days", None)
         if cert.status == "EXPIRED":
@@ -790,7 +1032,7 @@ class Certificates:
             not_after = cert._not_valid_after(cert._cert)
             if not_after.tzinfo is None:
                 not_after = not_after.replace(tzinfo=datetime.timezone.utc)
-        return self.context(names, not_after)
+        return self.context(names, not_after, h2)
 
 
 def _in_days(days):
@@ -836,10 +1078,23 @@ def patch_moto(emulator):
     @functools.wraps(create_invalidation)
     def create_invalidation_clearing_edge(self, dist_id, paths, caller_ref):
         result = create_invalidation(self, dist_id, paths, caller_ref)
-        invalidate(dist_id, paths)
+        invalidate(dist_id, paths, result)
         return result
 
     cf.CloudFrontBackend.create_invalidation = create_invalidation_clearing_edge
+
+    update = cf.CloudFrontBackend.update_distribution
+
+    @functools.wraps(update)
+    def update_propagating(self, dist_config, _id, if_match):
+        dist = self.distributions.get(_id)
+        serving = live_config(dist) if dist is not None else None
+        result = update(self, dist_config, _id, if_match)
+        if dist is not None:
+            dist._edge_previous = serving  # served until Deployed (live_config)
+        return result
+
+    cf.CloudFrontBackend.update_distribution = update_propagating
 
     from moto.moto_api._internal import models as moto_api
 
@@ -849,6 +1104,10 @@ def patch_moto(emulator):
     def reset_with_cache(self, *args, **kwargs):
         with LOCK:
             CACHE.clear()
+            INVALIDATIONS.clear()
+        import cache_policies
+
+        cache_policies.reset()
         return moto_reset(self, *args, **kwargs)
 
     moto_api.MotoAPIBackend.reset = reset_with_cache
@@ -867,7 +1126,7 @@ def _tls_server(app, certificates):
 
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    server_ctx.set_alpn_protocols(["http/1.1"])
+    server_ctx.set_alpn_protocols(["h2", "http/1.1"])
     server_ctx.load_cert_chain(*_context_files(certificates))
     server_ctx.sni_callback = pick
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -879,11 +1138,66 @@ def _tls_server(app, certificates):
             request = server_ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
             return  # the client refused the certificate, or left
+        if request.selected_alpn_protocol() == "h2":
+            _http_1_1_required(request)
+            return
         finish(request, client_address)
 
     server.finish_request = finish_over_tls
     server.handle_error = lambda request, client_address: None
     return server
+
+
+def _http_1_1_required(tls):
+    """This edge speaks HTTP/1.1 only: to a client that chose h2 in ALPN, its
+    first stream is reset and the connection closed with HTTP_1_1_REQUIRED
+    (RFC 9113, 0xd), on which browsers and curl retry over HTTP/1.1."""
+
+    def frame(kind, flags, stream, payload=b""):
+        return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+    required = (0x0D).to_bytes(4, "big")
+    try:
+        tls.settimeout(2)
+        data = b""
+        while len(data) < 24:
+            chunk = tls.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+        tls.sendall(frame(4, 0, 0))  # our SETTINGS
+        data, stream = data[24:], 0
+        while not stream:
+            while len(data) < 9:
+                chunk = tls.recv(4096)
+                if not chunk:
+                    return
+                data += chunk
+            length, kind, flags = int.from_bytes(data[:3], "big"), data[3], data[4]
+            while len(data) < 9 + length:
+                chunk = tls.recv(4096)
+                if not chunk:
+                    return
+                data += chunk
+            if kind == 4 and not flags & 1:
+                tls.sendall(frame(4, 1, 0))  # SETTINGS ACK
+            if kind == 1:  # HEADERS: the first request
+                stream = int.from_bytes(data[5:9], "big") & 0x7FFFFFFF
+            data = data[9 + length:]
+        tls.sendall(frame(3, 0, stream, required))
+        try:  # the client leaves to retry over HTTP/1.1; then the GOAWAY
+            while tls.recv(4096):
+                pass
+        except (ssl.SSLError, OSError):
+            pass
+        tls.sendall(frame(7, 0, 0, stream.to_bytes(4, "big") + required))
+    except (ssl.SSLError, OSError):
+        pass
+    finally:
+        try:
+            tls.close()
+        except OSError:
+            pass
 
 
 def _context_files(certificates):

@@ -12,14 +12,16 @@ checks each behaviour edge.py models against what CloudFront does. Prints
 import gzip
 import http.client
 import json
+import shutil
 import socket
+import subprocess
 import ssl
 import sys
 import time
 
 sys.dont_write_bytecode = True
 
-from selftest_kit import INFO, Clients, check, control, run  # noqa: E402
+from selftest_kit import INFO, Clients, check, control, error_of, run  # noqa: E402
 
 ACCOUNT = "123456789012"
 VALIDATION = "_d930b28be6c5927595552b219965053e"
@@ -290,7 +292,7 @@ def test_origin_access_identity():
 
 
 def test_cache_and_invalidation():
-    c, bucket, dist_id, arn, domain = stack("AKIAEDGECACHE", "cache", knobs={"edge_error_ttl": 1})
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGECACHE", "cache")
     put(c, bucket, "page.html", b"v1", ContentType="text/html", CacheControl="max-age=3600")
     check("fill", get(domain, "/page.html").body == b"v1")
     put(c, bucket, "page.html", b"v2", ContentType="text/html", CacheControl="max-age=3600")
@@ -299,18 +301,196 @@ def test_cache_and_invalidation():
     c.cf.create_invalidation(DistributionId=dist_id, InvalidationBatch={
         "Paths": {"Quantity": 1, "Items": ["/page*"]}, "CallerReference": "inv-1"})
     a = get(domain, "/page.html")
-    check("after an invalidation: Miss, new copy", a.body == b"v2" and a.headers["x-cache"] == "Miss from cloudfront", a)
+    check("after a completed invalidation: Miss, new copy", a.body == b"v2" and a.headers["x-cache"] == "Miss from cloudfront", a)
     put(c, bucket, "short.txt", b"s", ContentType="text/plain", CacheControl="max-age=1")
     get(domain, "/short.txt")
     time.sleep(1.3)
     check("expired, unchanged: RefreshHit", get(domain, "/short.txt").headers["x-cache"] == "RefreshHit from cloudfront")
-    # Errors are cached (edge_error_ttl, 10 s by default).
-    check("error first", get(domain, "/later.txt").status == 403)
-    put(c, bucket, "later.txt", b"now", ContentType="text/plain")
-    a = get(domain, "/later.txt")
-    check("error cached", a.status == 403 and a.headers["x-cache"] == "Error from cloudfront", a)
+
+
+def test_invalidation_in_progress():
+    """CloudFront Developer Guide, "Invalidate files to remove content": until
+    an invalidation completes, an edge may still serve the copy it holds."""
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEINVAL", "inval", knobs={"invalidation_seconds": 1})
+    put(c, bucket, "page.html", b"v1", ContentType="text/html", CacheControl="max-age=3600")
+    get(domain, "/page.html")
+    put(c, bucket, "page.html", b"v2", ContentType="text/html", CacheControl="max-age=3600")
+    inv = c.cf.create_invalidation(DistributionId=dist_id, InvalidationBatch={
+        "Paths": {"Quantity": 1, "Items": ["/page.html"]}, "CallerReference": "inv-slow"})["Invalidation"]
+    a = get(domain, "/page.html")
+    check("invalidation InProgress: the old copy is still served", inv["Status"] == "InProgress" and a.body == b"v1"
+          and a.headers["x-cache"] == "Hit from cloudfront", (inv["Status"], a))
     time.sleep(1.2)
-    check("error expires after edge_error_ttl", get(domain, "/later.txt").status == 200)
+    status = c.cf.get_invalidation(DistributionId=dist_id, Id=inv["Id"])["Invalidation"]["Status"]
+    a = get(domain, "/page.html")
+    check("invalidation Completed: the new copy", status == "Completed" and a.body == b"v2", (status, a))
+
+
+def test_config_served_until_deployed():
+    """CloudFront API Reference, "UpdateDistribution": the call returns at
+    once and the distribution is InProgress until the change has propagated
+    to the edges; until then they serve the previous configuration."""
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEDEPLOY", "deploy", knobs={"deploy_seconds": 1})
+    time.sleep(1.1)  # the creation deployed
+    got = c.cf.get_distribution_config(Id=dist_id)
+    config = got["DistributionConfig"]
+    config["DefaultRootObject"] = "app.css"
+    c.cf.update_distribution(Id=dist_id, IfMatch=got["ETag"], DistributionConfig=config)
+    status = c.cf.get_distribution(Id=dist_id)["Distribution"]["Status"]
+    a = get(domain, "/", headers={"Cache-Control": "no-cache"})
+    check("InProgress: the previous DefaultRootObject", status == "InProgress" and a.body == b"<h1>home</h1>", (status, a))
+    time.sleep(1.2)
+    status = c.cf.get_distribution(Id=dist_id)["Distribution"]["Status"]
+    a = get(domain, "/")
+    check("Deployed: the new one", status == "Deployed" and a.body == b"body{}", (status, a))
+
+
+def test_plus_in_path():
+    """CloudFront Developer Guide, "Request and response behavior for Amazon
+    S3 origins": the path goes to S3 as the viewer sent it, and S3 reads a
+    `+` in it as a space (S3 User Guide, "Naming Amazon S3 objects")."""
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEPLUS", "plus")
+    put(c, bucket, "a+b.css", b"plus", ContentType="text/css")
+    put(c, bucket, "c d.css", b"space", ContentType="text/css")
+    check("/a+b.css is the key `a b.css`: 403", is_s3_error(a := get(domain, "/a+b.css"), 403, "AccessDenied"), a)
+    check("/a%2Bb.css is the key `a+b.css`", (a := get(domain, "/a%2Bb.css")).status == 200 and a.body == b"plus", a)
+    check("/c+d.css is the key `c d.css`", (a := get(domain, "/c+d.css")).status == 200 and a.body == b"space", a)
+
+
+def test_compression():
+    """CloudFront Developer Guide, "Serve compressed files": Brotli preferred,
+    the documented file types, 1,000 to 10,000,000 bytes, a weak ETag;
+    identity, gzip and br are three cache entries under CachingOptimized."""
+    import brotli
+
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEBROTLI", "brotli")
+    big = ("p { color: red }\n" * 200).encode()
+    put(c, bucket, "big.css", big, ContentType="text/css", CacheControl="max-age=600")
+    a = get(domain, "/big.css", headers={"Accept-Encoding": "gzip, deflate, br"})
+    check("br preferred, weak ETag", a.headers.get("content-encoding") == "br" and brotli.decompress(a.body) == big
+          and a.headers.get("etag", "").startswith('W/"') and a.headers["x-cache"] == "Miss from cloudfront", a.headers)
+    a = get(domain, "/big.css", headers={"Accept-Encoding": "gzip"})
+    check("gzip: its own entry (Miss)", a.headers.get("content-encoding") == "gzip" and gzip.decompress(a.body) == big
+          and a.headers["x-cache"] == "Miss from cloudfront", a.headers)
+    a = get(domain, "/big.css")
+    check("identity: its own entry, strong ETag", a.body == big and "content-encoding" not in a.headers
+          and a.headers["x-cache"] == "Miss from cloudfront" and not a.headers["etag"].startswith("W/"), a.headers)
+    a = get(domain, "/big.css", headers={"Accept-Encoding": "br;q=0, gzip"})
+    check("br;q=0: gzip, a Hit", a.headers.get("content-encoding") == "gzip" and a.headers["x-cache"] == "Hit from cloudfront", a.headers)
+    put(c, bucket, "notes.md", b"# x\n" * 500, ContentType="text/markdown")
+    check("text/markdown is not on the list", "content-encoding" not in get(domain, "/notes.md", headers={"Accept-Encoding": "br"}).headers)
+    put(c, bucket, "small.css", b"a{}" * 333, ContentType="text/css")
+    check("999 bytes: not compressed", "content-encoding" not in get(domain, "/small.css", headers={"Accept-Encoding": "br"}).headers)
+    put(c, bucket, "data.json", b'{"k": 1}' * 200, ContentType="application/json")
+    check("application/json: compressed", get(domain, "/data.json", headers={"Accept-Encoding": "br"}).headers.get("content-encoding") == "br")
+
+
+def test_error_caching():
+    """CloudFront Developer Guide, "How CloudFront processes HTTP 4xx and 5xx
+    status codes from your origin": a 404 is cached for the error caching
+    minimum TTL; a 403 without max-age or s-maxage is not cached."""
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEERRORS", "errors")
+    check("403 first", get(domain, "/later.txt").status == 403)
+    put(c, bucket, "later.txt", b"now", ContentType="text/plain")
+    check("a 403 without max-age is not cached", (a := get(domain, "/later.txt")).status == 200, a)
+    grant(c, bucket, arn=arn, list_bucket=True)
+    check("404 first", get(domain, "/gone.txt").status == 404)
+    put(c, bucket, "gone.txt", b"here", ContentType="text/plain")
+    a = get(domain, "/gone.txt")
+    check("a 404 is cached (ErrorCachingMinTTL 10 s)", a.status == 404 and a.headers["x-cache"] == "Error from cloudfront", a)
+    control("/configure", {"key": "AKIAEDGEERRORS", "edge_error_ttl": 1})
+    check("404 again", get(domain, "/gone2.txt").status == 404)
+    put(c, bucket, "gone2.txt", b"here", ContentType="text/plain")
+    time.sleep(1.2)
+    check("the 404 expires after edge_error_ttl", get(domain, "/gone2.txt").status == 200)
+
+
+def test_range_requests():
+    """CloudFront Developer Guide, "How CloudFront processes partial requests
+    for an object (range GETs)": 206 with Content-Range."""
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGERANGE", "range")
+    put(c, bucket, "video.mp4", b"0123456789", ContentType="video/mp4")
+    a = get(domain, "/video.mp4", headers={"Range": "bytes=0-3"})
+    check("206 and Content-Range", a.status == 206 and a.body == b"0123"
+          and a.headers.get("content-range") == "bytes 0-3/10", a)
+    a = get(domain, "/video.mp4", headers={"Range": "bytes=-2"})
+    check("a suffix range", a.status == 206 and a.body == b"89" and a.headers.get("content-range") == "bytes 8-9/10", a)
+    a = get(domain, "/video.mp4", headers={"Range": "bytes=0-0"}, method="HEAD")
+    check("HEAD with a range", a.status == 206 and a.headers.get("content-length") == "1", a)
+    a = get(domain, "/video.mp4", headers={"Range": "bytes=20-"})
+    check("unsatisfiable: 416", a.status == 416 and a.headers.get("content-range") == "bytes */10", a)
+
+
+def test_cache_policies():
+    """CloudFront Developer Guide, "Use managed cache policies" and
+    "Understand cache policies": CachingDisabled
+    (4135ea2d-6df8-44a3-9df3-4b5a84be39ad) caches nothing; a custom policy's
+    TTLs, encodings and query strings come from the cache policy API."""
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEPOLICIES", "policies")
+    policy = c.cf.create_cache_policy(CachePolicyConfig={
+        "Name": "edge-selftest", "MinTTL": 0, "DefaultTTL": 60, "MaxTTL": 120,
+        "ParametersInCacheKeyAndForwardedToOrigin": {
+            "EnableAcceptEncodingGzip": True, "EnableAcceptEncodingBrotli": False,
+            "HeadersConfig": {"HeaderBehavior": "none"},
+            "CookiesConfig": {"CookieBehavior": "none"},
+            "QueryStringsConfig": {"QueryStringBehavior": "whitelist", "QueryStrings": {"Quantity": 1, "Items": ["v"]}},
+        }})["CachePolicy"]
+    got = c.cf.get_cache_policy(Id=policy["Id"])["CachePolicy"]
+    check("GetCachePolicy reads it back", got["CachePolicyConfig"]["DefaultTTL"] == 60, got)
+    listed = c.cf.list_cache_policies(Type="custom")["CachePolicyList"]
+    check("ListCachePolicies lists it", [i["CachePolicy"]["Id"] for i in listed.get("Items", [])] == [policy["Id"]], listed)
+    managed = c.cf.get_cache_policy(Id="4135ea2d-6df8-44a3-9df3-4b5a84be39ad")["CachePolicy"]["CachePolicyConfig"]
+    check("the managed CachingDisabled", managed["Name"] == "Managed-CachingDisabled" and managed["MaxTTL"] == 0, managed)
+    check("an unknown policy: NoSuchCachePolicy", error_of(lambda: c.cf.get_cache_policy(Id="nope")).code == "NoSuchCachePolicy")
+    config = c.cf.get_cache_policy_config(Id=policy["Id"])
+    check("UpdateCachePolicy with a stale ETag: PreconditionFailed", error_of(lambda: c.cf.update_cache_policy(
+        Id=policy["Id"], IfMatch="STALE", CachePolicyConfig=config["CachePolicyConfig"])).code == "PreconditionFailed")
+    check("a name taken: CachePolicyAlreadyExists", error_of(lambda: c.cf.create_cache_policy(
+        CachePolicyConfig=config["CachePolicyConfig"])).code == "CachePolicyAlreadyExists")
+    got = c.cf.get_distribution_config(Id=dist_id)
+    config = got["DistributionConfig"]
+    behavior = lambda pattern, pid: {"PathPattern": pattern, "TargetOriginId": "s3", "ViewerProtocolPolicy": "redirect-to-https",  # noqa: E731
+                                     "CachePolicyId": pid, "Compress": True}
+    config["CacheBehaviors"] = {"Quantity": 2, "Items": [behavior("/live/*", "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"),
+                                                         behavior("/custom/*", policy["Id"])]}
+    c.cf.update_distribution(Id=dist_id, IfMatch=got["ETag"], DistributionConfig=config)
+    put(c, bucket, "live/now.json", b"1", ContentType="application/json", CacheControl="max-age=3600")
+    get(domain, "/live/now.json")
+    check("CachingDisabled: a Miss every time", get(domain, "/live/now.json").headers["x-cache"] == "Miss from cloudfront")
+    big = ("x" * 2000).encode()
+    put(c, bucket, "custom/a.css", big, ContentType="text/css")
+    a = get(domain, "/custom/a.css?v=1", headers={"Accept-Encoding": "br, gzip"})
+    check("custom policy without Brotli: gzip", a.headers.get("content-encoding") == "gzip", a.headers)
+    a = get(domain, "/custom/a.css?v=1&utm=x", headers={"Accept-Encoding": "gzip"})
+    check("a query string outside the whitelist: same entry", a.headers["x-cache"] == "Hit from cloudfront", a.headers)
+    a = get(domain, "/custom/a.css?v=2", headers={"Accept-Encoding": "gzip"})
+    check("a whitelisted query string: its own entry", a.headers["x-cache"] == "Miss from cloudfront", a.headers)
+    check("a policy in use cannot be deleted", error_of(lambda: c.cf.delete_cache_policy(
+        Id=policy["Id"], IfMatch=c.cf.get_cache_policy(Id=policy["Id"])["ETag"])).code == "CachePolicyInUse")
+
+
+def test_geo_restriction_and_waf():
+    """CloudFront Developer Guide, "Restrict the geographic distribution of
+    your content" and "Use AWS WAF protections": both answer CloudFront's
+    403 page."""
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEGEO", "geo")
+    got = c.cf.get_distribution_config(Id=dist_id)
+    config = got["DistributionConfig"]
+    config["Restrictions"] = {"GeoRestriction": {"RestrictionType": "whitelist", "Quantity": 1, "Items": ["US"]}}
+    c.cf.update_distribution(Id=dist_id, IfMatch=got["ETag"], DistributionConfig=config)
+    a = get(domain, "/app.css")
+    check("geo restriction: 403 page, block access from your country", is_cloudfront_page(a)
+          and "block access from your country" in a.text(), a)
+    control("/configure", {"key": "AKIAEDGEGEO", "edge_viewer_country": "US"})
+    check("from an allowed country: served", get(domain, "/app.css").status == 200)
+    got = c.cf.get_distribution_config(Id=dist_id)
+    config = got["DistributionConfig"]
+    config["WebACLId"] = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/edge/0d4e4b3e-0000-4000-8000-000000000000"
+    c.cf.update_distribution(Id=dist_id, IfMatch=got["ETag"], DistributionConfig=config)
+    control("/configure", {"key": "AKIAEDGEGEO", "edge_waf_blocks": ["selftest-bot"]})
+    a = get(domain, "/app.css", headers={"User-Agent": "selftest-bot/1"})
+    check("web ACL block: 403 page, Request blocked", is_cloudfront_page(a) and "Request blocked" in a.text(), a)
+    check("another user agent: served", get(domain, "/app.css", headers={"User-Agent": "Mozilla/5.0"}).status == 200)
 
 
 def test_response_headers_policies():
@@ -441,6 +621,52 @@ def test_tls():
     control("/certificate-status", {"arn": cert, "status": "EXPIRED"})
     error = tls_error(domain)
     check("an EXPIRED ACM certificate: expired at the edge", error is not None and "expired" in error.lower(), error)
+
+
+def alpn(host, offered=("h2", "http/1.1")):
+    address, port = INFO["edge_https"].split(":")
+    ctx = ssl.create_default_context(cafile=INFO["ca_bundle"])
+    ctx.set_alpn_protocols(list(offered))
+    with socket.create_connection((address, int(port)), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=host) as tls:
+            return tls.selected_alpn_protocol()
+
+
+def test_http2_in_alpn():
+    """CloudFront Developer Guide, "All distribution settings reference",
+    Supported HTTP versions: HTTP/2 is offered (ALPN h2) unless HttpVersion
+    is http1.1. This edge then answers HTTP/2 with HTTP_1_1_REQUIRED."""
+    c, bucket, dist_id, arn, domain = stack("AKIAEDGEALPN", "alpn")
+    check("h2 offered by default", alpn(domain) == "h2")
+    got = c.cf.get_distribution_config(Id=dist_id)
+    config = got["DistributionConfig"]
+    config["HttpVersion"] = "http1.1"
+    c.cf.update_distribution(Id=dist_id, IfMatch=got["ETag"], DistributionConfig=config)
+    check("HttpVersion http1.1: http/1.1", alpn(domain) == "http/1.1", alpn(domain))
+    address, port = INFO["edge_https"].split(":")
+    ctx = ssl.create_default_context(cafile=INFO["ca_bundle"])
+    ctx.set_alpn_protocols(["h2"])
+    config["HttpVersion"] = "http2and3"
+    c.cf.update_distribution(Id=dist_id, IfMatch=c.cf.get_distribution_config(Id=dist_id)["ETag"], DistributionConfig=config)
+    headers = b"\x00\x00\x00\x01\x05\x00\x00\x00\x01"  # an empty HEADERS frame on stream 1
+    with socket.create_connection((address, int(port)), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=domain) as tls:
+            tls.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00" + headers)
+            frames = b""
+            while True:
+                chunk = tls.recv(256)
+                if not chunk:
+                    break
+                frames += chunk
+    check("an HTTP/2 client: stream 1 reset, then GOAWAY, both HTTP_1_1_REQUIRED",
+          b"\x00\x00\x04\x03\x00\x00\x00\x00\x01\x00\x00\x00\x0d" in frames
+          and frames.endswith(b"\x00\x00\x08\x07\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x0d"), frames)
+    if shutil.which("curl"):  # a real HTTP/2 client falls back to HTTP/1.1
+        put(c, bucket, "h2.txt", b"over http/1.1", ContentType="text/plain")
+        out = subprocess.run(["curl", "-sS", "--http2", "--cacert", INFO["ca_bundle"], "--connect-to",
+                              f"::{INFO['edge_https']}", "-w", " %{http_version}", f"https://{domain}/h2.txt"],
+                             capture_output=True, text=True, timeout=30)
+        check("curl --http2: retried over HTTP/1.1", out.stdout == "over http/1.1 1.1", (out.stdout, out.stderr))
 
 
 # --------------------------------------------------------------------------

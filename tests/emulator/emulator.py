@@ -13,7 +13,9 @@ Two things are added around moto, both in this file:
   it; each names the AWS behaviour it restores. CloudFront's response
   headers policy API, which moto lacks, is in response_headers.py; what a
   visitor gets from a distribution, in edge.py (its knobs: edge_error_ttl,
-  edge_certificate_days). CloudFront Functions (two stages, ETags,
+  edge_certificate_days, edge_viewer_country, edge_waf_blocks), which reads
+  custom cache policies from cache_policies.py (CloudFront's cache policy
+  API, which moto lacks). CloudFront Functions (two stages, ETags,
   FunctionAssociations kept on distributions) are in cf_functions.py, the
   KeyValueStore's control and data plane (`cloudfront-keyvaluestore`, served
   by path /key-value-stores/... on this HTTPS port, any Host) in kvs.py, and
@@ -1131,7 +1133,15 @@ def main():
     import edge
 
     edges = edge.start(sys.modules[__name__], paths)
-    app = Harness(cf_functions.wrap(response_headers.wrap(DomainDispatcherApplication(create_backend_app))))
+    import cache_policies  # the cache policy API the edge reads (its own file)
+
+    app = Harness(
+        cf_functions.wrap(
+            cache_policies.wrap(
+                response_headers.wrap(DomainDispatcherApplication(create_backend_app)), response_headers.account_of
+            )
+        )
+    )
     server = make_server(
         "127.0.0.1",
         0,

@@ -2,7 +2,10 @@
 //! passes every probe without a write, and each failure `check` diagnoses is
 //! provoked here (the grant removed, a stale edge copy, no CORS policy, a
 //! wrong Content-Type, no redirect, a certificate not covering the name, an
-//! expiring one, a missing DNS record, a missing root object).
+//! expiring one, a missing DNS record, a missing root object, a deployment
+//! or an invalidation still in progress, a large file, a web ACL, a geo
+//! restriction, IPv6 off, missing security headers, HTTP/1.1 only, an old
+//! TLS minimum, a key with `+`, a directory URL).
 
 use std::path::PathBuf;
 
@@ -19,10 +22,9 @@ fn site(stack: &Stack) -> PathBuf {
     collectstatic_site(dir, &[("index.html", b"<h1>v1</h1>")])
 }
 
-/// `up`, then `sync` of the small site; error responses are not kept at the
-/// edge, so a fix shows at once.
+/// `up`, then `sync` of the small site. (The edge caches S3's 403 no more
+/// than CloudFront does: not at all without max-age, so a fix shows at once.)
 fn deployed(stack: &Stack) {
-    stack.configure(json!({"edge_error_ttl": 0}));
     stack.run(&["up"]).ok();
     let dir = site(stack);
     stack.run(&["sync", dir.to_str().unwrap()]).ok();
@@ -206,11 +208,9 @@ fn a_font_without_cors_and_a_refused_preflight() {
     // whichever request filled the edge cache).
     block_on(c.s3.delete_bucket_cors().bucket(&stack.bucket).send()).unwrap();
     let run = check(&stack);
-    failed_with(
-        &run,
-        "cors",
-        "a font requested from https://example.com gets Access-Control-Allow-Origin none",
-    );
+    // An origin no earlier run sent (CDN_CORS_ORIGINS is `*`).
+    failed_with(&run, "cors", "a font requested from https://cdnctl-check-");
+    failed_with(&run, "cors", ".example.com gets Access-Control-Allow-Origin none");
     failed_with(
         &run,
         "cors",
@@ -287,6 +287,22 @@ fn a_custom_domain_its_records_and_its_certificate() {
             .any(|p| p["probe"] == "dns" && p["target"] == format!("{domain} AAAA")),
         "{seen:#?}"
     );
+    // The custom domain refuses a TLS 1.1 hello (a real handshake with the
+    // edge), and offers HTTP/2.
+    assert!(
+        seen.iter().any(|p| p["probe"] == "tls"
+            && p["target"] == format!("{domain} minimum version")
+            && p["ok"] == true
+            && p["message"]
+                .as_str()
+                .unwrap()
+                .contains("TLSv1.2_2021: a TLS 1.1 hello is refused")),
+        "{seen:#?}"
+    );
+    assert!(
+        seen.iter().any(|p| p["probe"] == "http2" && p["ok"] == true),
+        "{seen:#?}"
+    );
     // --connect-to: DNS from Route 53's records only, no resolution of the name.
     assert!(
         !seen
@@ -345,6 +361,34 @@ fn a_custom_domain_its_records_and_its_certificate() {
     stack.run(&["up", "--adopt"]).ok();
     check(&stack).ok();
 
+    // IPv6 turned off with the AAAA record still there, and an old TLS minimum.
+    block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
+        config.is_ipv6_enabled = Some(false);
+        let viewer = config.viewer_certificate.as_mut().unwrap();
+        viewer.minimum_protocol_version = Some(aws_sdk_cloudfront::types::MinimumProtocolVersion::TlSv12016);
+    }));
+    let run = check(&stack);
+    failed_with(
+        &run,
+        "dns",
+        &format!("Route 53 has an AAAA record for {domain} but distribution"),
+    );
+    failed_with(&run, "dns", "has IPv6 off (IsIPV6Enabled false)");
+    failed_with(
+        &run,
+        "tls",
+        &format!("has MinimumProtocolVersion TLSv1_2016: {domain} accepts TLS older than 1.2"),
+    );
+    assert!(
+        probes(&run)
+            .iter()
+            .any(|p| p["probe"] == "dns" && p["target"] == format!("{domain} A") && p["ok"] == true),
+        "{:#?}",
+        probes(&run)
+    );
+    stack.run(&["up"]).ok();
+    check(&stack).ok();
+
     // The alias gone from the distribution: CloudFront answers the name with
     // its *.cloudfront.net certificate, which does not cover it.
     block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
@@ -360,6 +404,12 @@ fn a_custom_domain_its_records_and_its_certificate() {
         &run,
         "tls",
         &format!("the certificate CloudFront serves for {domain} does not cover it"),
+    );
+    // Over http, the edge answers the name with its own 403 page.
+    failed_with(
+        &run,
+        "redirect",
+        &format!("does not list {domain} as an alias; `cdnctl up` adds it"),
     );
 }
 
@@ -395,7 +445,7 @@ fn a_disabled_distribution_and_a_preflight_cloudfront_refuses() {
     }));
     let run = check(&stack);
     failed_with(&run, "object", "CloudFront's own 403 page");
-    failed_with(&run, "object", "is disabled or does not list");
+    failed_with(&run, "object", "is disabled; `cdnctl up` enables it");
 }
 
 #[test]
@@ -479,4 +529,345 @@ fn without_connect_to_the_name_must_resolve() {
             .any(|p| p["probe"] == "dns" && p["target"] == format!("{domain} A") && p["ok"] == true),
         "{records:#?}"
     );
+}
+
+/// The probe of `probe` whose target ends with `end`.
+fn probe_of(run: &Run, probe: &str, end: &str) -> Value {
+    probes(run)
+        .into_iter()
+        .find(|p| p["probe"] == probe && p["target"].as_str().unwrap().ends_with(end))
+        .unwrap_or_else(|| panic!("no {probe} probe of {end}: {:#?}", probes(run)))
+}
+
+#[test]
+fn a_deployment_in_progress_is_not_called_broken_and_wait_waits_for_it() {
+    let stack = Stack::new("chkdeploying");
+    deployed(&stack);
+    let c = clients(&stack);
+    // Broken by hand, and live at once.
+    block_on(edit_distribution(&c, &stack.bucket, |config| {
+        let behavior = config.default_cache_behavior.as_mut().unwrap();
+        behavior.viewer_protocol_policy = aws_sdk_cloudfront::types::ViewerProtocolPolicy::AllowAll;
+    }));
+    failed_with(&check(&stack), "redirect", "`cdnctl up` sets it");
+    // `up --no-wait` repairs it; the edges keep the previous config until Deployed.
+    stack.configure(json!({"deploy_seconds": 600}));
+    stack.run(&["up", "--no-wait"]).ok();
+    let run = check(&stack);
+    let id = distribution_id(&stack);
+    assert_eq!(run.code, 4, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    let redirect = probes(&run).into_iter().find(|p| p["probe"] == "redirect").unwrap();
+    let message = redirect["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("distribution {id} is deploying (since ")),
+        "{redirect:#}"
+    );
+    assert!(
+        message.contains("`cdnctl check --wait` waits until it is Deployed"),
+        "{redirect:#}"
+    );
+    assert!(
+        redirect["pending"].as_str().unwrap().contains("deploying"),
+        "{redirect:#}"
+    );
+    assert_eq!(run.json()["settling"], true);
+    assert!(
+        run.stderr
+            .contains("while changes are still reaching the edges (exit code 4)"),
+        "{}",
+        run.stderr
+    );
+
+    // --wait: waits for Deployed, then probes what visitors will get. The
+    // deployment ends when the test says so: once check has polled it.
+    let gets = |stack: &Stack| {
+        stack
+            .requests()
+            .iter()
+            .filter(|r| r.op == format!("GET /2020-05-31/distribution/{id}"))
+            .count()
+    };
+    let before = gets(&stack);
+    let mut args = vec!["check", "--json", "--wait"];
+    let flags = [to_edge(), trust_emulator()].concat();
+    args.extend(flags.iter().map(String::as_str));
+    let child = stack
+        .command(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // GetDistribution to observe it and for its LastModifiedTime, then polls.
+    while gets(&stack) < before + 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "check --wait never polled the distribution"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Another update, by a key without deploy_seconds: Deployed at once.
+    block_on(edit_distribution(&c, &stack.bucket, |_| {}));
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+    .ok();
+    assert!(
+        run.stderr.contains(&format!("distribution {id}: Deployed")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(probe_of(&run, "redirect", "")["ok"], true, "{}", run.stdout);
+}
+
+#[test]
+fn an_invalidation_in_progress_is_told_apart_from_a_stale_copy() {
+    let stack = Stack::new("chkinvalidating");
+    deployed(&stack);
+    check(&stack).ok(); // the edge holds every probed object
+                        // The invalidation below is made with the inspecting clients' key.
+    emulator().control(
+        "POST",
+        "/configure",
+        &json!({"key": format!("INSPECT{}", stack.key), "invalidation_seconds": 600}).to_string(),
+    );
+    let c = clients(&stack);
+    let put = |key: &str, body: &[u8], ctype: &str| {
+        block_on(
+            c.s3.put_object()
+                .bucket(&stack.bucket)
+                .key(key)
+                .body(body.to_vec().into())
+                .content_type(ctype)
+                .cache_control("public, max-age=60, must-revalidate")
+                .send(),
+        )
+        .unwrap();
+    };
+    put("robots.txt", b"User-agent: *\nDisallow: /", "text/plain; charset=utf-8");
+    let id = distribution_id(&stack);
+    block_on(invalidate(&c, &id, "check-inprogress", vec!["/robots.txt".into()]));
+    let run = check(&stack);
+    assert_eq!(run.code, 4, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    let robots = probe_of(&run, "object", "/robots.txt");
+    assert!(
+        robots["message"].as_str().unwrap().starts_with("invalidation ")
+            && robots["message"]
+                .as_str()
+                .unwrap()
+                .contains("covers it: the edges may serve the old copy until it completes"),
+        "{robots:#}"
+    );
+    // A file no invalidation covers is stale for good: that is broken.
+    put("fonts/f.woff2", b"wOF2 new", "font/woff2");
+    let run = check(&stack);
+    failed_with(&run, "object", "/fonts/f.woff2: the edge serves a stale copy");
+    assert!(probe_of(&run, "object", "/robots.txt")["pending"].is_string());
+}
+
+#[test]
+fn a_large_file_is_probed_by_its_first_byte() {
+    let stack = Stack::new("chklarge");
+    deployed(&stack);
+    let c = clients(&stack);
+    block_on(
+        c.s3.put_object()
+            .bucket(&stack.bucket)
+            .key("media/film.mp4")
+            .body(vec![7u8; 3 << 20].into())
+            .content_type("video/mp4")
+            .send(),
+    )
+    .unwrap();
+    let run = check(&stack).ok();
+    let film = probe_of(&run, "object", "/media/film.mp4");
+    assert!(
+        film["message"].as_str().unwrap().contains(": 206 its first byte"),
+        "{film:#}"
+    );
+    // Small files are fetched whole, as browsers ask (br, gzip) and uncompressed.
+    let css = probe_of(&run, "object", "/css/site.5af66c1b1797.css");
+    assert!(
+        css["message"].as_str().unwrap().contains("as browsers ask (br, gzip)")
+            && css["message"].as_str().unwrap().contains("uncompressed too"),
+        "{css:#}"
+    );
+}
+
+#[test]
+fn cors_needs_the_stacks_headers_policy_even_when_s3_answers_cors() {
+    let stack = Stack::new("chkcorspolicy");
+    deployed(&stack);
+    // Without the policy, S3's own CORS rule (`*`) still answers the
+    // forwarded Origin: the requests pass, the configuration does not.
+    block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
+        config
+            .default_cache_behavior
+            .as_mut()
+            .unwrap()
+            .response_headers_policy_id = None;
+    }));
+    let run = check(&stack);
+    failed_with(
+        &run,
+        "cors",
+        "has no response headers policy: `cdnctl up` adds one with CORS",
+    );
+    let font = probe_of(&run, "cors", "/fonts/f.woff2");
+    assert_eq!(font["ok"], true, "{font:#}");
+    assert!(
+        font["message"].as_str().unwrap().contains("from https://cdnctl-check-"),
+        "{font:#}"
+    );
+    stack.run(&["up"]).ok();
+    check(&stack).ok();
+}
+
+#[test]
+fn a_web_acl_and_a_geo_restriction_are_named_as_such() {
+    let stack = Stack::new("chkwaf");
+    deployed(&stack);
+    let acl = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/corp/0d4e4b3e-0000-4000-8000-000000000000";
+    block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
+        config.web_acl_id = Some(acl.into());
+    }));
+    stack.configure(json!({"edge_waf_blocks": ["cdnctl-check/"]}));
+    let run = check(&stack);
+    let id = distribution_id(&stack);
+    failed_with(
+        &run,
+        "object",
+        &format!("the web ACL {acl} of distribution {id} blocks this request"),
+    );
+    failed_with(&run, "object", "check's User-Agent is cdnctl-check/");
+    failed_with(&run, "object", "allow it in the web ACL");
+    stack.configure(json!({"edge_waf_blocks": []}));
+    block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
+        use aws_sdk_cloudfront::types::{GeoRestriction, GeoRestrictionType, Restrictions};
+        config.restrictions = Some(
+            Restrictions::builder()
+                .geo_restriction(
+                    GeoRestriction::builder()
+                        .restriction_type(GeoRestrictionType::Whitelist)
+                        .quantity(1)
+                        .items("US")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        );
+    }));
+    let run = check(&stack);
+    failed_with(
+        &run,
+        "object",
+        &format!("distribution {id} has a geo restriction (whitelist US)"),
+    );
+}
+
+#[test]
+fn security_headers_and_http2_are_probed() {
+    let stack = Stack::new("chksecurity");
+    deployed(&stack);
+    let run = check(&stack).ok();
+    let security = probe_of(&run, "security", "");
+    assert!(
+        security["message"]
+            .as_str()
+            .unwrap()
+            .contains("strict-transport-security"),
+        "{security:#}"
+    );
+    // CORS alone (no security headers), and HTTP/1.1 only.
+    block_on(edit_distribution(&clients(&stack), &stack.bucket, |config| {
+        config
+            .default_cache_behavior
+            .as_mut()
+            .unwrap()
+            .response_headers_policy_id = Some("5cc3b908-e619-4b99-88e5-2cf7f45965bd".into());
+        config.http_version = Some(aws_sdk_cloudfront::types::HttpVersion::Http11);
+    }));
+    let run = check(&stack);
+    failed_with(
+        &run,
+        "security",
+        "strict-transport-security: none (wanted max-age=31536000)",
+    );
+    failed_with(&run, "http2", "has HttpVersion http1.1: browsers get HTTP/1.1");
+    stack.run(&["up"]).ok();
+    check(&stack).ok();
+}
+
+#[test]
+fn a_key_with_plus_and_a_directory_url_are_requested_as_pages_link_them() {
+    let stack = Stack::new("chkplus");
+    deployed(&stack);
+    let c = clients(&stack);
+    for (key, ctype) in [("css/a+b.css", "text/css"), ("docs/index.html", "text/html")] {
+        block_on(
+            c.s3.put_object()
+                .bucket(&stack.bucket)
+                .key(key)
+                .body(b"x".to_vec().into())
+                .content_type(ctype)
+                .send(),
+        )
+        .unwrap();
+    }
+    let run = check(&stack);
+    failed_with(
+        &run,
+        "object",
+        "a page linking css/a+b.css as written gets 403 (S3 reads `+` in a URL path as a space",
+    );
+    failed_with(&run, "object", "link it as css/a%2Bb.css");
+    let docs = probe_of(&run, "directory", "/docs/");
+    assert_eq!(docs["ok"], true);
+    assert_eq!(docs["warning"], true);
+    assert!(
+        docs["message"]
+            .as_str()
+            .unwrap()
+            .contains("/docs/ answers 403, docs/index.html is only served by its full name"),
+        "{docs:#}"
+    );
+    assert!(run
+        .stderr
+        .lines()
+        .any(|l| l.contains("directory") && l.contains("DefaultRootObject applies at the root only")));
+}
+
+#[test]
+fn sync_warns_of_links_that_visitors_would_find_broken() {
+    let stack = Stack::new("chklinks");
+    stack.run(&["up"]).ok();
+    let dir = stack.dir().join("linked");
+    let _ = std::fs::remove_dir_all(&dir);
+    crate::harness::write(
+        &dir,
+        "index.html",
+        br#"<link href="css/a+b.css"><a href="docs/">Docs</a>"#,
+    );
+    crate::harness::write(&dir, "css/a+b.css", b"a{}");
+    crate::harness::write(&dir, "docs/index.html", b"<h1>docs</h1>");
+    let run = stack.run(&["sync", dir.to_str().unwrap()]).ok();
+    assert!(
+        run.stderr
+            .contains("1 link with `+` to a file with `+` in its name (index.html links css/a+b.css)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("1 link to a directory whose index.html is published (index.html links docs/)"),
+        "{}",
+        run.stderr
+    );
+    // What check then finds through the edge: the same two.
+    let run = check(&stack);
+    failed_with(&run, "object", "a page linking css/a+b.css as written gets 403");
+    assert_eq!(probe_of(&run, "directory", "/docs/")["warning"], true);
 }

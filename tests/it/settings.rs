@@ -492,7 +492,7 @@ fn the_demo_runs_end_to_end() {
     );
     assert!(stdout.contains("state: absent (exit code 5)"), "{stdout}");
     // It ends with `deploy` passing `check` through the emulator's edge, twice.
-    assert_eq!(stdout.matches("check: all 11 probes passed").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("check: all 15 probes passed").count(), 2, "{stdout}");
     assert!(stdout.contains("sync:  0 uploaded"), "{stdout}");
     assert!(
         stderr.contains("== the site, as a browser would open it: https://static.example.com/"),
