@@ -38,6 +38,8 @@ pub struct Clients {
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub route53: aws_sdk_route53::Client,
     pub acm: aws_sdk_acm::Client,
+    /// The KeyValueStore's data plane (the release pointer).
+    pub kvs: aws_sdk_cloudfrontkeyvaluestore::Client,
     /// The bucket's region.
     pub region: String,
 }
@@ -90,7 +92,14 @@ impl Clients {
             .interceptor(trace::Trace)
             .build();
         let global_region = Region::from_static(GLOBAL_REGION);
+        let mut kvs = aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(&config)
+            .retry_classifier(Unreachable)
+            .interceptor(trace::Trace);
+        if let Some(url) = config.endpoint_url() {
+            kvs = kvs.endpoint_resolver(KvsEndpoint(url.to_string()));
+        }
         Ok(Clients {
+            kvs: aws_sdk_cloudfrontkeyvaluestore::Client::from_conf(kvs.build()),
             s3: aws_sdk_s3::Client::from_conf(s3),
             cloudfront: aws_sdk_cloudfront::Client::from_conf(
                 aws_sdk_cloudfront::config::Builder::from(&config)
@@ -114,6 +123,28 @@ impl Clients {
                     .build(),
             ),
             region,
+        })
+    }
+}
+
+/// The KeyValueStore data plane's endpoint rules put the account id before
+/// the host, a custom endpoint's too (`https://123456789012.127.0.0.1:PORT`,
+/// which does not resolve). With a custom endpoint (a local emulator,
+/// LocalStack) this keeps everything AWS's rules decide (SigV4A, its signing
+/// name and region set) and sends to the endpoint as given. Without one it
+/// is not installed: requests to AWS follow AWS's own rules unchanged.
+#[derive(Debug)]
+struct KvsEndpoint(String);
+
+impl aws_sdk_cloudfrontkeyvaluestore::config::endpoint::ResolveEndpoint for KvsEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        params: &'a aws_sdk_cloudfrontkeyvaluestore::config::endpoint::Params,
+    ) -> aws_sdk_cloudfrontkeyvaluestore::config::endpoint::EndpointFuture<'a> {
+        use aws_sdk_cloudfrontkeyvaluestore::config::endpoint::{DefaultResolver, EndpointFuture};
+        EndpointFuture::new(async move {
+            let rules = DefaultResolver::new().resolve_endpoint(params).await?;
+            Ok(rules.into_builder().url(self.0.clone()).build())
         })
     }
 }
