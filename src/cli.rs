@@ -27,6 +27,8 @@ Settings (environment or .env; a flag of the same name wins):
                      CDN_HSTS=\"max-age=63072000; includeSubDomains; preload\"
   CDN_POLL_SECONDS   how often to poll AWS while waiting (default 15)
   CDN_WAIT_MINUTES   how long to wait at most for CloudFront, ACM and Route53 (default 75)
+  CDN_RELEASES       releases to keep (0, the default: publish in place); CDN_SPA_FALLBACK
+                     the page extensionless paths fall back to with releases, e.g. /index.html
 In .env, quote a value with spaces or ';' as shown. A misspelt name is warned about.
 AWS: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_CA_BUNDLE and the usual credential chain
 (--profile wins over access keys in the environment, as for the AWS CLI).";

@@ -29,6 +29,8 @@ pub const KNOWN: &[&str] = &[
     "CDN_SYNC_JOBS",
     "CDN_SYNC_MAX_DELETES",
     "CDN_SYNC_KEEP_DEPLOYS",
+    "CDN_RELEASES",
+    "CDN_SPA_FALLBACK",
 ];
 
 /// The settings file read, as shown to people (`.env`, `prod.env`), once

@@ -79,6 +79,10 @@ pub struct Settings {
     pub security_headers: bool,
     /// Strict-Transport-Security for the custom domain; `None` when off.
     pub hsts: Option<Hsts>,
+    /// `CDN_RELEASES`: releases kept; 0 (the default) publishes in place.
+    pub releases: u32,
+    /// `CDN_SPA_FALLBACK`: the page extensionless paths fall back to.
+    pub spa_fallback: Option<String>,
 }
 
 /// `CDN_HSTS`: the Strict-Transport-Security header.
@@ -260,6 +264,23 @@ impl Settings {
             None => Some(DEFAULT_HSTS),
         };
 
+        let releases = pick(&None, "CDN_RELEASES")
+            .and_then(|v| {
+                errors.take(
+                    v.parse()
+                        .ok()
+                        .filter(|n| *n <= 100)
+                        .ok_or_else(|| bad("CDN_RELEASES", &v, "releases to keep, 0 (off) to 100")),
+                )
+            })
+            .unwrap_or(0);
+        let spa_fallback = pick(&None, "CDN_SPA_FALLBACK").filter(|v| {
+            let ok = v.starts_with('/') && v.rsplit('/').next().is_some_and(|f| f.contains('.'));
+            ok || errors
+                .take::<()>(Err(bad("CDN_SPA_FALLBACK", v, "a page's path, e.g. /index.html")))
+                .is_some()
+        });
+
         match bucket {
             Some(bucket) if errors.0.is_empty() => Ok(Settings {
                 bucket,
@@ -274,6 +295,8 @@ impl Settings {
                 wait,
                 security_headers,
                 hsts,
+                releases,
+                spa_fallback,
             }),
             _ => Err(errors),
         }
