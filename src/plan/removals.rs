@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{Plan, Step};
 use crate::observe::World;
-use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, oac, response_headers};
+use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, function, kvs, oac, response_headers};
 use crate::spec::Spec;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +112,8 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
             Step::Oac(oac::Step::Create | oac::Step::Update { .. }) => {}
             Step::HeadersPolicy(response_headers::Step::Delete { .. }) => push(whole(), false, &[]),
             Step::HeadersPolicy(response_headers::Step::Create | response_headers::Step::Update { .. }) => {}
+            Step::Function(function::Step::Delete) | Step::Store(kvs::Step::Delete) => push(whole(), false, &[]),
+            Step::Function(_) | Step::Store(_) => {}
         }
     }
     out
