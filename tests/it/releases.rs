@@ -204,6 +204,9 @@ fn releases_serve_the_live_release_and_go_in_order() {
     assert_eq!(edge_get(&cdn, "/docs"), (200, "release r1".into()));
     assert_eq!(edge_get(&cdn, "/css/site.5af66c1b1797.css"), (200, "body{}".into()));
 
+    // A second up has nothing to do.
+    stack.run_without_writes(&["up"]).ok();
+
     // status: in sync, the store and function reported with the live release.
     let run = stack.run(&["status", "--json"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -251,6 +254,72 @@ fn releases_serve_the_live_release_and_go_in_order() {
     assert!(gone.is_err());
     let gone = block_on(c.cloudfront.describe_key_value_store().name(&name).send());
     assert!(gone.is_err());
+}
+
+/// Write `live` through the inspecting key.
+fn switch(stack: &Stack, release: &str) {
+    let c = clients(stack);
+    let keys = store_client(stack);
+    let name = format!("cdnctl-{}", stack.bucket);
+    block_on(async {
+        let store = c
+            .cloudfront
+            .describe_key_value_store()
+            .name(&name)
+            .send()
+            .await
+            .unwrap();
+        let arn = store.key_value_store.unwrap().arn;
+        let etag = keys
+            .describe_key_value_store()
+            .kvs_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .e_tag;
+        keys.put_key()
+            .kvs_arn(&arn)
+            .key("live")
+            .value(release)
+            .if_match(etag)
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn the_spa_fallback_answers_extensionless_paths_only() {
+    let stack = Stack::new("relspa")
+        .with("CDN_RELEASES", "2")
+        .with("CDN_SPA_FALLBACK", "/index.html");
+    let up = stack.run(&["up", "--json"]).ok().json();
+    let cdn = up["distribution_domain"].as_str().unwrap().to_string();
+    let c = clients(&stack);
+    for (key, body) in [
+        ("_cdnctl/releases/r7/index.html", "the app"),
+        ("_cdnctl/releases/r7/docs/index.html", "the docs"),
+        ("_cdnctl/releases/r7/robots.txt", "User-agent: *"),
+    ] {
+        block_on(
+            c.s3.put_object()
+                .bucket(&stack.bucket)
+                .key(key)
+                .body(body.as_bytes().to_vec().into())
+                .send(),
+        )
+        .unwrap();
+    }
+    switch(&stack, "r7");
+    assert_eq!(edge_get(&cdn, "/settings/profile"), (200, "the app".into()));
+    assert_eq!(edge_get(&cdn, "/"), (200, "the app".into()));
+    // A trailing slash is still a directory.
+    assert_eq!(edge_get(&cdn, "/docs/"), (200, "the docs".into()));
+    assert_eq!(edge_get(&cdn, "/robots.txt"), (200, "User-agent: *".into()));
+    // A missing script is never answered with the page.
+    let (status, body) = edge_get(&cdn, "/js/missing.0123456789ab.js");
+    assert_ne!(status, 200, "{body}");
+    assert!(!body.contains("the app"), "{body}");
 }
 
 #[test]
