@@ -139,7 +139,7 @@ fn releases_serve_the_live_release_and_go_in_order() {
         .into_iter()
         .map(|a| a.key_value_store_arn)
         .collect();
-    assert_eq!(stores, [store.arn.clone()]);
+    assert_eq!(stores, std::slice::from_ref(&store.arn));
     let function_arn = live.function_metadata.unwrap().function_arn;
     let dist = block_on(distribution_of(&c, &stack.bucket)).expect("the distribution exists");
     let behavior = dist.config.default_cache_behavior.unwrap();
