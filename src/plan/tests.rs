@@ -666,3 +666,94 @@ fn down_with_releases_disassociates_then_deletes_function_then_store() {
         .iter()
         .all(|(_, s)| !matches!(s, Step::Function(_) | Step::Store(_))));
 }
+
+#[test]
+fn the_function_association_keeps_what_was_added_by_hand() {
+    use aws_sdk_cloudfront::types::{
+        CacheBehavior, CacheBehaviors, EventType, FunctionAssociation, FunctionAssociations,
+    };
+    let association = |arn: &str, event: EventType| {
+        FunctionAssociation::builder()
+            .function_arn(arn)
+            .event_type(event)
+            .build()
+            .unwrap()
+    };
+    let list = |items: Vec<FunctionAssociation>| {
+        FunctionAssociations::builder()
+            .quantity(items.len() as i32)
+            .set_items(Some(items))
+            .build()
+            .unwrap()
+    };
+    let theirs = "arn:aws:cloudfront::123456789012:function/hand-made";
+    let spec = spec(&[("CDN_RELEASES", "3")]);
+    let links = |function_arn| distribution::Links {
+        oac_id: "OAC1",
+        headers_policy_id: match &spec.headers {
+            Headers::Managed { id, .. } => id,
+            Headers::Owned(_) => "HP1",
+        },
+        certificate_arn: None,
+        keep_aliases: &[],
+        function_arn,
+    };
+    let mut config = distribution::new_config(&spec, links(None)).unwrap();
+    // By hand: a viewer-response function on the default behavior, and a
+    // viewer-request one on another behavior.
+    config.default_cache_behavior.as_mut().unwrap().function_associations =
+        Some(list(vec![association(theirs, EventType::ViewerResponse)]));
+    let other = CacheBehavior::builder()
+        .path_pattern("/api/*")
+        .target_origin_id("api")
+        .viewer_protocol_policy(aws_sdk_cloudfront::types::ViewerProtocolPolicy::HttpsOnly)
+        .function_associations(list(vec![association(theirs, EventType::ViewerRequest)]))
+        .build()
+        .unwrap();
+    config.cache_behaviors = Some(
+        CacheBehaviors::builder()
+            .quantity(1)
+            .items(other.clone())
+            .build()
+            .unwrap(),
+    );
+
+    // On: the stack's function is added beside the hand-made ones.
+    let (on, changes) = distribution::reconcile(&config, &spec, links(Some(FUNCTION_ARN))).unwrap();
+    assert_eq!(changes, [format!("viewer-request function: none → {FUNCTION_ARN}")]);
+    let default = on
+        .default_cache_behavior
+        .as_ref()
+        .unwrap()
+        .function_associations
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        default.items(),
+        [
+            association(theirs, EventType::ViewerResponse),
+            association(FUNCTION_ARN, EventType::ViewerRequest)
+        ]
+    );
+    assert_eq!(on.cache_behaviors.as_ref().unwrap().items(), [other.clone()]);
+
+    // Off: the stack's goes, the hand-made ones stay; a hand-made
+    // viewer-request function on the default behavior stays too.
+    let (off, changes) = distribution::reconcile(&on, &spec, links(None)).unwrap();
+    assert_eq!(changes, [format!("viewer-request function: {FUNCTION_ARN} → none")]);
+    let default = off
+        .default_cache_behavior
+        .as_ref()
+        .unwrap()
+        .function_associations
+        .as_ref()
+        .unwrap();
+    assert_eq!(default.items(), [association(theirs, EventType::ViewerResponse)]);
+    assert_eq!(off.cache_behaviors.as_ref().unwrap().items(), [other]);
+    let mut hand = off.clone();
+    hand.default_cache_behavior.as_mut().unwrap().function_associations =
+        Some(list(vec![association(theirs, EventType::ViewerRequest)]));
+    let (kept, changes) = distribution::reconcile(&hand, &spec, links(None)).unwrap();
+    assert!(changes.is_empty(), "{changes:?}");
+    assert_eq!(kept, hand);
+}
