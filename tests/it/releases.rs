@@ -342,3 +342,39 @@ fn releases_off_make_no_function_and_no_store() {
     );
     stack.run(&["status"]).ok();
 }
+
+/// The function's rule for content-hashed names, run by node, says what
+/// function.rs's `is_hashed` says for the same names (its unit test): the
+/// publisher and the edge must agree on which files are shared.
+#[test]
+fn the_functions_hashed_rule_is_the_publishers() {
+    let source =
+        std::fs::read_to_string(crate::harness::root().join("src/resources/function/viewer_request.js")).unwrap();
+    let start = source.find("function isHashed(").unwrap();
+    let end = start + source[start..].find("\n}\n").unwrap() + 2;
+    let names = [
+        ("app.5af66c1b1797.css", true),
+        ("index-B1x9kQ2z.js", true),
+        ("chunk.0123456789ab.js", true),
+        ("a_b-1234abcd.woff2", true),
+        ("app.css", false),
+        ("my-component.js", false),
+        ("jquery-3.7.1.min.js", false),
+        ("report-20241231.pdf", false),
+        ("index.html", false),
+        ("README", false),
+        (".5af66c1b1797.css", false),
+        ("5af66c1b1797.css", false),
+    ];
+    let list: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+    let script = format!(
+        "{}\nconsole.log(JSON.stringify({}.map(isHashed)));",
+        &source[start..end],
+        serde_json::to_string(&list).unwrap()
+    );
+    let out = Command::new("node").arg("-e").arg(&script).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
+    let want: Vec<bool> = names.iter().map(|(_, h)| *h).collect();
+    assert_eq!(got, want, "{list:?}");
+}
