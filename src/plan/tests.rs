@@ -735,7 +735,7 @@ fn the_function_association_keeps_what_was_added_by_hand() {
             association(FUNCTION_ARN, EventType::ViewerRequest)
         ]
     );
-    assert_eq!(on.cache_behaviors.as_ref().unwrap().items(), [other.clone()]);
+    assert_eq!(on.cache_behaviors.as_ref().unwrap().items(), std::slice::from_ref(&other));
 
     // Off: the stack's goes, the hand-made ones stay; a hand-made
     // viewer-request function on the default behavior stays too.

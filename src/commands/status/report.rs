@@ -40,10 +40,11 @@ fn releases_report(spec: &Spec, world: &World, drift: &dyn Fn(Kind) -> Vec<Strin
         return vec![];
     }
     let (name, comment) = (function::name(&spec.bucket), crate::spec::comment(&spec.bucket));
-    let piece = |kind: Kind, present: bool, owned: bool, detail: String| {
+    let piece = |kind: Kind, present: bool, owned: bool, settling: bool, detail: String| {
         let health = match (present, owned) {
             (false, _) => Health::Missing,
             (true, false) => Health::Foreign,
+            (true, true) if settling => Health::Deploying,
             (true, true) => Health::Ok,
         };
         Resource::new(kind, name.clone(), health)
@@ -71,12 +72,15 @@ fn releases_report(spec: &Spec, world: &World, drift: &dyn Fn(Kind) -> Vec<Strin
             Kind::KeyValueStore,
             store.is_some(),
             store.is_some_and(|s| s.is_owned(&comment)),
+            // CloudFront provisions a new store for a moment.
+            store.is_some_and(|s| s.status != "READY"),
             live.unwrap_or_default(),
         ),
         piece(
             Kind::Function,
             f.is_some(),
             f.is_some_and(|f| f.is_owned(&comment)),
+            false,
             published.unwrap_or_default(),
         ),
     ]
