@@ -378,3 +378,50 @@ fn the_functions_hashed_rule_is_the_publishers() {
     let want: Vec<bool> = names.iter().map(|(_, h)| *h).collect();
     assert_eq!(got, want, "{list:?}");
 }
+
+/// `up` killed after any of its writes (the store's creation, its layout
+/// key, the function's creation or publication, the distribution naming
+/// it, …) is finished by the next `up`, which leaves nothing to do.
+#[test]
+fn releases_up_killed_after_any_write_converges_on_the_next_run() {
+    let reference = Stack::new("relkillref").with("CDN_RELEASES", "3");
+    reference.run(&["up", "--no-wait"]).ok();
+    let total = reference.writes().len();
+    assert!(
+        total >= 10,
+        "a fresh up with releases makes at least 10 writes, made {total}"
+    );
+
+    let c = clients(&reference);
+    for k in 0..total {
+        let stack = Stack::new("relkill").with("CDN_RELEASES", "3");
+        stack.configure(serde_json::json!({"stall_after_writes": k}));
+        let mut child = stack
+            .command(&["up"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        crate::inspect::wait_for_stall(&stack, &mut child);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        stack.configure(serde_json::json!({"stall_after_writes": null}));
+
+        stack.run(&["up"]).ok();
+        let name = format!("cdnctl-{}", stack.bucket);
+        let live = block_on(
+            c.cloudfront
+                .describe_function()
+                .name(&name)
+                .stage(FunctionStage::Live)
+                .send(),
+        )
+        .unwrap_or_else(|e| panic!("k={k}: no LIVE function: {e:?}"));
+        let arn = live.function_summary.unwrap().function_metadata.unwrap().function_arn;
+        let d = block_on(distribution_of(&c, &stack.bucket)).unwrap();
+        let associations = d.config.default_cache_behavior.unwrap().function_associations.unwrap();
+        assert_eq!(associations.items()[0].function_arn, arn, "k={k}");
+        stack.run_without_writes(&["status"]).ok();
+        stack.run_without_writes(&["up"]).ok();
+    }
+}
