@@ -66,6 +66,16 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
                 if let (Some(acl), None) = (web_acl(&have.config), web_acl(config)) {
                     push(format!("distribution {id}: detach WAF web ACL {acl}"), false, &[]);
                 }
+                // Without its function the edge stops serving the live
+                // release: the bucket's files are served in place again.
+                let name = function::name(&spec.bucket);
+                if let (Some(arn), None) = (viewer_function(&have.config, &name), viewer_function(config, &name)) {
+                    push(
+                        format!("distribution {id}: stop running function {arn} (releases: the live release is no longer served)"),
+                        false,
+                        &["CDN_RELEASES"],
+                    );
+                }
             }
             Step::Distribution(distribution::Step::Disable { .. } | distribution::Step::Delete { .. }) => {
                 push(whole(), false, &[])
@@ -128,6 +138,16 @@ fn certificate_of(c: &aws_sdk_cloudfront::types::DistributionConfig) -> Option<&
         .as_ref()
         .and_then(|v| v.acm_certificate_arn.as_deref())
         .filter(|a| !a.is_empty())
+}
+
+/// The stack's viewer-request function on the default behavior, if named.
+fn viewer_function<'a>(c: &'a aws_sdk_cloudfront::types::DistributionConfig, name: &str) -> Option<&'a str> {
+    let ours = format!(":function/{name}");
+    c.default_cache_behavior
+        .as_ref()
+        .and_then(|b| b.function_associations.as_ref())
+        .and_then(|f| f.items().iter().find(|a| a.function_arn.ends_with(&ours)))
+        .map(|a| a.function_arn.as_str())
 }
 
 fn web_acl(c: &aws_sdk_cloudfront::types::DistributionConfig) -> Option<&str> {

@@ -735,7 +735,10 @@ fn the_function_association_keeps_what_was_added_by_hand() {
             association(FUNCTION_ARN, EventType::ViewerRequest)
         ]
     );
-    assert_eq!(on.cache_behaviors.as_ref().unwrap().items(), std::slice::from_ref(&other));
+    assert_eq!(
+        on.cache_behaviors.as_ref().unwrap().items(),
+        std::slice::from_ref(&other)
+    );
 
     // Off: the stack's goes, the hand-made ones stay; a hand-made
     // viewer-request function on the default behavior stays too.
@@ -756,4 +759,47 @@ fn the_function_association_keeps_what_was_added_by_hand() {
     let (kept, changes) = distribution::reconcile(&hand, &spec, links(None)).unwrap();
     assert!(changes.is_empty(), "{changes:?}");
     assert_eq!(kept, hand);
+}
+
+#[test]
+fn releases_turned_off_is_a_removal_naming_the_setting() {
+    let on = spec(&[("CDN_RELEASES", "3")]);
+    let owned = on.tags.clone();
+    let mut world = nothing();
+    world.bucket = bucket_tagged(owned.clone());
+    world.oac = Some(an_oac());
+    let mut d = a_distribution(&on, owned, true, "Deployed");
+    let links = distribution::Links {
+        oac_id: "OAC1",
+        headers_policy_id: match &on.headers {
+            Headers::Managed { id, .. } => id,
+            Headers::Owned(_) => "HP1",
+        },
+        certificate_arn: None,
+        keep_aliases: &[],
+        function_arn: Some(FUNCTION_ARN),
+    };
+    d.config = distribution::reconcile(&d.config, &on, links).unwrap().0;
+    world.distribution = Some(d);
+    world.store = Some(a_store(&on));
+    world.function = Some(a_function(&on));
+    // With releases on, nothing is removed.
+    let plan = up(&on, &world, &up_opts(false)).unwrap();
+    assert!(removals(&plan, &world, &on).is_empty(), "{plan:?}");
+
+    // CDN_RELEASES missing (0): the edge would stop serving the live release.
+    let off = spec(&[]);
+    let plan = up(&off, &world, &up_opts(false)).unwrap();
+    let found = removals(&plan, &world, &off);
+    let lines: Vec<&str> = found.iter().map(|r| r.what.as_str()).collect();
+    assert_eq!(
+        lines,
+        [format!(
+            "distribution E1: stop running function {FUNCTION_ARN} (releases: the live release is no longer served)"
+        )]
+    );
+    assert_eq!(
+        explain("stop:", &found, None).last().unwrap(),
+        "no ./.env here; CDN_RELEASES is not set"
+    );
 }
