@@ -46,6 +46,8 @@ pub struct Clients {
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub route53: aws_sdk_route53::Client,
     pub acm: aws_sdk_acm::Client,
+    /// The KeyValueStore's data plane (the release pointer).
+    pub kvs: aws_sdk_cloudfrontkeyvaluestore::Client,
     /// The bucket's region.
     pub region: String,
 }
@@ -99,6 +101,7 @@ impl Clients {
             .build();
         let global_region = Region::from_static(GLOBAL_REGION);
         Ok(Clients {
+            kvs: kvs_client(&config),
             s3: aws_sdk_s3::Client::from_conf(s3),
             cloudfront: aws_sdk_cloudfront::Client::from_conf(
                 aws_sdk_cloudfront::config::Builder::from(&config)
@@ -122,6 +125,40 @@ impl Clients {
                     .build(),
             ),
             region,
+        })
+    }
+}
+
+/// The data plane's client: AWS's endpoint rules, or a custom endpoint as
+/// given (`KvsEndpoint`).
+fn kvs_client(config: &aws_config::SdkConfig) -> aws_sdk_cloudfrontkeyvaluestore::Client {
+    let mut kvs = aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(config)
+        .retry_classifier(Unreachable)
+        .interceptor(trace::Trace);
+    if let Some(url) = config.endpoint_url() {
+        kvs = kvs.endpoint_resolver(KvsEndpoint(url.to_string()));
+    }
+    aws_sdk_cloudfrontkeyvaluestore::Client::from_conf(kvs.build())
+}
+
+/// The KeyValueStore data plane's endpoint rules put the account id before
+/// the host, a custom endpoint's too (`https://123456789012.127.0.0.1:PORT`,
+/// which does not resolve). With a custom endpoint (a local emulator,
+/// LocalStack) this keeps everything AWS's rules decide (SigV4A, its signing
+/// name and region set) and sends to the endpoint as given. Without one it
+/// is not installed: requests to AWS follow AWS's own rules unchanged.
+#[derive(Debug)]
+struct KvsEndpoint(String);
+
+impl aws_sdk_cloudfrontkeyvaluestore::config::endpoint::ResolveEndpoint for KvsEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        params: &'a aws_sdk_cloudfrontkeyvaluestore::config::endpoint::Params,
+    ) -> aws_sdk_cloudfrontkeyvaluestore::config::endpoint::EndpointFuture<'a> {
+        use aws_sdk_cloudfrontkeyvaluestore::config::endpoint::{DefaultResolver, EndpointFuture};
+        EndpointFuture::new(async move {
+            let rules = DefaultResolver::new().resolve_endpoint(params).await?;
+            Ok(rules.into_builder().url(self.0.clone()).build())
         })
     }
 }
@@ -422,4 +459,103 @@ where
         ""
     };
     anyhow!("{what}: {detail}{hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudfrontkeyvaluestore::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+
+    const ARN: &str = "arn:aws:cloudfront::123456789012:key-value-store/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
+
+    /// A custom endpoint gets the request as given, signed as AWS's rules
+    /// say (SigV4A for cloudfront-keyvaluestore, every region); AWS itself
+    /// is reached by its own rules, at the account's host.
+    #[tokio::test]
+    async fn the_store_is_reached_at_a_custom_endpoint_as_given_and_signed_as_for_aws() {
+        let local = "https://127.0.0.1:4566";
+        let params = Params::builder().kvs_arn(ARN).endpoint(local).build().unwrap();
+        let endpoint = KvsEndpoint(local.into()).resolve_endpoint(&params).await.unwrap();
+        assert_eq!(endpoint.url(), local);
+        let rules = DefaultResolver::new().resolve_endpoint(&params).await.unwrap();
+        assert_eq!(rules.url(), "https://123456789012.127.0.0.1:4566");
+        assert_eq!(endpoint.auth_schemes(), rules.auth_schemes());
+        let scheme = &endpoint.auth_schemes()[0];
+        assert_eq!(scheme.name(), "sigv4a");
+        assert_eq!(
+            scheme.get("signingName").and_then(|d| d.as_string()),
+            Some("cloudfront-keyvaluestore")
+        );
+
+        let aws = Params::builder().kvs_arn(ARN).build().unwrap();
+        let endpoint = DefaultResolver::new().resolve_endpoint(&aws).await.unwrap();
+        assert_eq!(endpoint.url(), "https://123456789012.cloudfront-kvs.global.api.aws");
+        assert_eq!(endpoint.auth_schemes()[0].name(), "sigv4a");
+    }
+
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use std::sync::{Arc, Mutex};
+
+    /// Keeps the request's URL and Authorization, and answers nothing.
+    #[derive(Debug, Clone, Default)]
+    struct Capture(Arc<Mutex<Option<(String, String)>>>);
+
+    impl HttpConnector for Capture {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let auth = request.headers().get("authorization").unwrap_or_default().to_string();
+            *self.0.lock().unwrap() = Some((request.uri().to_string(), auth));
+            HttpConnectorFuture::ready(Err(ConnectorError::other("captured".into(), None)))
+        }
+    }
+
+    impl HttpClient for Capture {
+        fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+            SharedHttpConnector::new(self.clone())
+        }
+    }
+
+    /// What cdnctl's data-plane client sends, with and without a custom endpoint.
+    async fn sent(endpoint: Option<&str>) -> (String, String) {
+        let capture = Capture::default();
+        let credentials = aws_credential_types::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let mut config = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                credentials,
+            ))
+            .retry_config(RetryConfig::disabled())
+            .http_client(capture.clone());
+        if let Some(url) = endpoint {
+            config = config.endpoint_url(url);
+        }
+        let client = kvs_client(&config.build());
+        let _ = client.get_key().kvs_arn(ARN).key("live").send().await;
+        let sent = capture.0.lock().unwrap().clone();
+        sent.expect("a request was sent")
+    }
+
+    /// The request is signed SigV4A either way: the custom endpoint changes
+    /// where it goes, not how it is signed.
+    #[tokio::test]
+    async fn the_data_plane_signs_sigv4a_to_aws_and_to_a_custom_endpoint() {
+        let (url, auth) = sent(Some("https://127.0.0.1:4566")).await;
+        assert!(url.starts_with("https://127.0.0.1:4566/key-value-stores/"), "{url}");
+        assert!(
+            auth.starts_with("AWS4-ECDSA-P256-SHA256 Credential=AKIDEXAMPLE/"),
+            "{auth}"
+        );
+        assert!(auth.contains("/cloudfront-keyvaluestore/aws4_request"), "{auth}");
+        let (url, auth) = sent(None).await;
+        assert!(
+            url.starts_with("https://123456789012.cloudfront-kvs.global.api.aws/key-value-stores/"),
+            "{url}"
+        );
+        assert!(auth.starts_with("AWS4-ECDSA-P256-SHA256 "), "{auth}");
+    }
 }

@@ -8,7 +8,7 @@
 use futures_util::future::join_all;
 
 use crate::aws::{Clients, Waiting};
-use crate::resources::{bucket, certificate, distribution, dns, domain_move, oac, response_headers};
+use crate::resources::{bucket, certificate, distribution, dns, domain_move, function, kvs, oac, response_headers};
 use crate::spec::Spec;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +44,10 @@ pub struct World {
     /// Object versions and delete markers in the bucket, counted up to a limit
     /// (only when asked: `down` needs it, `up` and `status` do not).
     pub objects: Option<u64>,
+    /// The release pointer's store and the function, looked for only with
+    /// releases on.
+    pub store: Option<kvs::Observed>,
+    pub function: Option<function::Observed>,
 }
 
 impl World {
@@ -56,6 +60,8 @@ impl World {
             && !self.certificate.as_ref().is_some_and(|c| c.owned)
             && self.spare_certificates.is_empty()
             && self.stale_records.is_empty()
+            && self.store.is_none()
+            && self.function.is_none()
     }
 
     /// The stack's distribution, if it carries the stack's tag.
@@ -72,15 +78,17 @@ pub async fn observe(
 ) -> anyhow::Result<World> {
     // Independent chains, run concurrently; none is more than two requests deep.
     let policy_name = crate::spec::headers_policy_name(&spec.bucket);
-    let (bucket, oac, headers_policy, distribution, dns, certs, given) = tokio::join!(
+    let (bucket, oac, headers_policy, distribution, dns, certs, given, releases) = tokio::join!(
         bucket_chain(clients, spec, waiting, count_objects_up_to),
         oac::observe(&clients.cloudfront, &spec.oac_name),
         response_headers::observe(&clients.cloudfront, &policy_name),
         distribution_chain(clients, spec),
         dns_chain(clients, spec),
         certificates_chain(clients, spec),
-        given_certificate(clients, spec)
+        given_certificate(clients, spec),
+        releases_chain(clients, spec)
     );
+    let (store, function) = releases?;
     let ((bucket, objects), (listing, distribution), (zone, records)) = (bucket?, distribution?, dns?);
     let (listed, mut owned) = certs?;
     let zone_id = match &zone {
@@ -160,7 +168,24 @@ pub async fn observe(
         stale_records: stale_records?,
         moving,
         objects,
+        store,
+        function,
     })
+}
+
+/// With releases on: the store (and its pointer) and the function.
+async fn releases_chain(
+    clients: &Clients,
+    spec: &Spec,
+) -> anyhow::Result<(Option<kvs::Observed>, Option<function::Observed>)> {
+    if spec.releases == 0 {
+        return Ok((None, None));
+    }
+    let name = function::name(&spec.bucket);
+    tokio::try_join!(
+        kvs::observe(&clients.cloudfront, &clients.kvs, &name),
+        function::observe(&clients.cloudfront, &name)
+    )
 }
 
 /// The bucket, then (when asked, and only if it is the stack's) its objects.

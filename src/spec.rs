@@ -44,6 +44,9 @@ pub struct Spec {
     pub oac_name: String,
     pub distribution: DistributionSpec,
     pub domain: Option<Domain>,
+    /// Releases kept (0: off) and the SPA fallback page, for the function.
+    pub releases: u32,
+    pub spa_fallback: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +117,8 @@ impl Spec {
                 price_class: settings.price_class.clone(),
             },
             domain: settings.domain.clone(),
+            releases: settings.releases,
+            spa_fallback: settings.spa_fallback.clone(),
             bucket,
         }
     }

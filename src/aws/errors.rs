@@ -30,6 +30,8 @@ const NOT_FOUND: &[&str] = &[
     "NoSuchHostedZone",
     "NoSuchResource",
     "ResourceNotFoundException",
+    "NoSuchFunctionExists",
+    "EntityNotFound",
 ];
 
 /// The thing, or its subresource, does not exist (or the service answered
@@ -50,11 +52,12 @@ macro_rules! kinds {
 kinds! {
     /// Something else still uses it; AWS keeps saying so for minutes after
     /// the user is gone.
-    is_in_use => "OriginAccessControlInUse" | "ResponseHeadersPolicyInUse" | "ResourceInUseException";
+    is_in_use => "OriginAccessControlInUse" | "ResponseHeadersPolicyInUse" | "ResourceInUseException"
+        | "FunctionInUse" | "CannotDeleteEntityWhileInUse";
     /// It exists already: an earlier, interrupted run created it after this
     /// run looked (for a bucket: one of this account's).
     already_exists => "OriginAccessControlAlreadyExists" | "ResponseHeadersPolicyAlreadyExists"
-        | "DistributionAlreadyExists" | "BucketAlreadyOwnedByYou";
+        | "DistributionAlreadyExists" | "BucketAlreadyOwnedByYou" | "FunctionAlreadyExists" | "EntityAlreadyExists";
     /// The bucket itself is not there (as opposed to one of its settings).
     is_bucket_missing => "NoSuchBucket";
     /// The bucket name belongs to another account.

@@ -3,7 +3,7 @@
 
 use super::{Plan, Refusal};
 use crate::observe::World;
-use crate::resources::{bucket, certificate, distribution, dns, oac, response_headers};
+use crate::resources::{bucket, certificate, distribution, dns, function, kvs, oac, response_headers};
 use crate::spec::Spec;
 
 pub struct DownOptions {
@@ -74,6 +74,13 @@ pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<
         plan.add(oac::down(o, &world.listing.using_oac(&o.id), &spec.oac_name));
     }
     let comment = crate::spec::comment(&spec.bucket);
+    let name = function::name(&spec.bucket);
+    if let Some(f) = world.function.as_ref().filter(|_| free) {
+        plan.add(function::down(f, &name, &comment));
+    }
+    if let Some(s) = world.store.as_ref().filter(|_| free) {
+        plan.add(kvs::down(s, &name, &comment));
+    }
     if let Some(p) = world.headers_policy.as_ref().filter(|p| free && p.is_owned(&comment)) {
         plan.add(response_headers::down(p, &world.listing.using_headers_policy(&p.id)));
     }

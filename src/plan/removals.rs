@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{Plan, Step};
 use crate::observe::World;
-use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, oac, response_headers};
+use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, function, kvs, oac, response_headers};
 use crate::settings::Setting;
 use crate::spec::Spec;
 
@@ -25,6 +25,7 @@ pub struct Removal {
 
 const DOMAIN: &[&str] = &[Setting::Subdomain.name(), Setting::HostedZoneName.name()];
 const USERS: &[&str] = &[Setting::BucketUsers.name()];
+const RELEASES: &[&str] = &[Setting::Releases.name()];
 
 /// Every removal in `plan`, made toward `spec` from `world`.
 pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
@@ -68,6 +69,16 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
                 if let (Some(acl), None) = (web_acl(&have.config), web_acl(config)) {
                     push(format!("distribution {id}: detach WAF web ACL {acl}"), false, &[]);
                 }
+                // Without its function the edge stops serving the live
+                // release: the bucket's files are served in place again.
+                let name = function::name(&spec.bucket);
+                if let (Some(arn), None) = (viewer_function(&have.config, &name), viewer_function(config, &name)) {
+                    push(
+                        format!("distribution {id}: stop running function {arn} (releases: the live release is no longer served)"),
+                        false,
+                        RELEASES,
+                    );
+                }
             }
             Step::Distribution(distribution::Step::Disable { .. } | distribution::Step::Delete { .. }) => {
                 push(whole(), false, &[])
@@ -110,6 +121,8 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
             Step::Oac(oac::Step::Create | oac::Step::Update { .. }) => {}
             Step::HeadersPolicy(response_headers::Step::Delete { .. }) => push(whole(), false, &[]),
             Step::HeadersPolicy(response_headers::Step::Create | response_headers::Step::Update { .. }) => {}
+            Step::Function(function::Step::Delete) | Step::Store(kvs::Step::Delete) => push(whole(), false, &[]),
+            Step::Function(_) | Step::Store(_) => {}
         }
     }
     out
@@ -124,6 +137,16 @@ fn certificate_of(c: &aws_sdk_cloudfront::types::DistributionConfig) -> Option<&
         .as_ref()
         .and_then(|v| v.acm_certificate_arn.as_deref())
         .filter(|a| !a.is_empty())
+}
+
+/// The stack's viewer-request function on the default behavior, if named.
+fn viewer_function<'a>(c: &'a aws_sdk_cloudfront::types::DistributionConfig, name: &str) -> Option<&'a str> {
+    let ours = format!(":function/{name}");
+    c.default_cache_behavior
+        .as_ref()
+        .and_then(|b| b.function_associations.as_ref())
+        .and_then(|f| f.items().iter().find(|a| a.function_arn.ends_with(&ours)))
+        .map(|a| a.function_arn.as_str())
 }
 
 fn web_acl(c: &aws_sdk_cloudfront::types::DistributionConfig) -> Option<&str> {

@@ -4,7 +4,7 @@ use super::{Plan, Step, UpOptions};
 use crate::observe::World;
 use crate::resources::kit::{Facts, Known};
 use crate::resources::Kind;
-use crate::resources::{bucket, certificate, distribution, dns, domain_move, oac, response_headers};
+use crate::resources::{bucket, certificate, distribution, dns, domain_move, function, kvs, oac, response_headers};
 use crate::spec::{Headers, Spec};
 
 /// The changes that make the world match the spec, as if every resource
@@ -44,10 +44,26 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
         ));
     }
 
+    // Releases: the store holding the pointer, and the function reading it.
+    let comment = crate::spec::comment(&spec.bucket);
+    let releases = spec.releases > 0 && releases_free(world, &comment);
+    if spec.releases > 0 {
+        let name = function::name(&spec.bucket);
+        plan.add(kvs::up(world.store.as_ref(), &name, &comment));
+        if releases {
+            let arn = world.store.as_ref().map_or("(new)", |s| s.arn.as_str());
+            plan.add(function::up(
+                world.function.as_ref(),
+                &name,
+                &function::desired(spec, arn),
+            ));
+        }
+    }
+
     // The distribution. The ids it links to are the observed ones; where one
     // is created in this run, the apply step fills it in.
     let known = facts(spec, world);
-    let links = distribution::Links::planned(&known, spec.domain.is_some());
+    let links = distribution::Links::planned(&known, spec.domain.is_some(), releases);
     plan.add(distribution::up(dist, spec, links));
     // Origins the bucket's CORS rules stop allowing: S3's answers for them
     // may sit in the edge's cache, served to every origin until they expire.
@@ -126,9 +142,37 @@ pub fn facts(spec: &Spec, world: &World) -> Facts {
             domain_name: d.domain_name.clone(),
         }),
     );
+    let comment = crate::spec::comment(&spec.bucket);
+    if let Some(s) = world.store.as_ref().filter(|s| s.is_owned(&comment)) {
+        facts.set(
+            Kind::KeyValueStore,
+            Some(Known {
+                id: s.id.clone(),
+                arn: s.arn.clone(),
+                domain_name: String::new(),
+            }),
+        );
+    }
+    if let Some(f) = world.function.as_ref().filter(|f| f.is_owned(&comment)) {
+        facts.set(
+            Kind::Function,
+            Some(Known {
+                id: function::name(&spec.bucket),
+                arn: f.arn.clone(),
+                domain_name: String::new(),
+            }),
+        );
+    }
     facts.zone_id = world.zone_id.clone();
     facts.keep_aliases = world.moving.keep_aliases().to_vec();
     facts
+}
+
+/// Neither the store nor the function of the stack's name belongs to
+/// someone else (else they are left alone and releases stay off).
+fn releases_free(world: &World, comment: &str) -> bool {
+    world.store.as_ref().is_none_or(|s| s.is_owned(comment))
+        && world.function.as_ref().is_none_or(|f| f.is_owned(comment))
 }
 
 /// The response headers policy the distribution should use: the managed

@@ -163,6 +163,7 @@ mod tests {
             headers_policy_id: "HP",
             certificate_arn: Some(CERT),
             keep_aliases: keep,
+            function_arn: None,
         };
         let base = if keep.is_empty() { spec("static") } else { spec("cdn") };
         distribution::Observed {

@@ -8,7 +8,9 @@ pub mod certificate;
 pub mod distribution;
 pub mod dns;
 pub mod domain_move;
+pub mod function;
 pub mod kit;
+pub mod kvs;
 pub mod oac;
 pub mod response_headers;
 
@@ -23,6 +25,8 @@ pub enum Kind {
     Distribution,
     Certificate,
     DnsRecord,
+    KeyValueStore,
+    Function,
 }
 
 impl Kind {
@@ -33,6 +37,8 @@ impl Kind {
         Kind::Distribution,
         Kind::Certificate,
         Kind::DnsRecord,
+        Kind::KeyValueStore,
+        Kind::Function,
     ];
 
     /// As people read it: "origin access control".
@@ -44,6 +50,8 @@ impl Kind {
             Kind::Distribution => "distribution",
             Kind::Certificate => "certificate",
             Kind::DnsRecord => "DNS records",
+            Kind::KeyValueStore => "key value store",
+            Kind::Function => "function",
         }
     }
 
@@ -56,6 +64,8 @@ impl Kind {
             Kind::Distribution => "distribution",
             Kind::Certificate => "certificate",
             Kind::DnsRecord => "dns_record",
+            Kind::KeyValueStore => "key_value_store",
+            Kind::Function => "function",
         }
     }
 }

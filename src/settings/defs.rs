@@ -31,6 +31,8 @@ pub enum Setting {
     Hsts,
     PollSeconds,
     WaitMinutes,
+    Releases,
+    SpaFallback,
     CacheRules,
     SyncJobs,
     SyncMaxDeletes,
@@ -206,6 +208,16 @@ pub const DEFS: &[Def] = &[
         about: "how long to wait at most for CloudFront, ACM and Route53 (default 75)",
         default: Some("75"),
         ..def(Setting::WaitMinutes, "CDN_WAIT_MINUTES", Stack)
+    },
+    Def {
+        about: "releases to keep (0, the default: publish in place); with releases, a\n\
+                viewer-request function serves the live one, with directory indexes",
+        default: Some("0"),
+        ..def(Setting::Releases, "CDN_RELEASES", Stack)
+    },
+    Def {
+        about: "with releases: the page extensionless paths fall back to, e.g. /index.html",
+        ..def(Setting::SpaFallback, "CDN_SPA_FALLBACK", Stack)
     },
     Def {
         flag: Some("--cache-rules"),

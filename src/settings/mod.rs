@@ -81,6 +81,10 @@ pub struct Settings {
     pub security_headers: bool,
     /// Strict-Transport-Security for the custom domain; `None` when off.
     pub hsts: Option<Hsts>,
+    /// Releases kept; 0 (the default) publishes in place.
+    pub releases: u32,
+    /// The page extensionless paths fall back to, with releases.
+    pub spa_fallback: Option<String>,
 }
 
 /// [`Setting::Hsts`]: the Strict-Transport-Security header.
@@ -246,6 +250,23 @@ impl Settings {
             .unwrap_or_default();
         let hsts = or_default(Setting::Hsts).and_then(|v| errors.take(parse_hsts(&v)).flatten());
 
+        let releases = or_default(Releases)
+            .and_then(|v| {
+                errors.take(
+                    v.parse()
+                        .ok()
+                        .filter(|n| *n <= 100)
+                        .ok_or_else(|| bad(Releases.name(), &v, "releases to keep, 0 (off) to 100")),
+                )
+            })
+            .unwrap_or(0);
+        let spa_fallback = pick(SpaFallback).filter(|v| {
+            let ok = v.starts_with('/') && v.rsplit('/').next().is_some_and(|f| f.contains('.'));
+            ok || errors
+                .take::<()>(Err(bad(SpaFallback.name(), v, "a page's path, e.g. /index.html")))
+                .is_some()
+        });
+
         match bucket {
             Some(bucket) if errors.0.is_empty() => Ok(Settings {
                 bucket,
@@ -260,6 +281,8 @@ impl Settings {
                 wait,
                 security_headers,
                 hsts,
+                releases,
+                spa_fallback,
             }),
             _ => Err(errors),
         }

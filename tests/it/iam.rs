@@ -1,5 +1,5 @@
 //! The IAM policies in docs/ keep in step with the code: every AWS SDK call in
-//! src/ (on the s3, cloudfront, route53 and acm clients) maps to IAM actions,
+//! src/ (on the s3, cloudfront, route53, acm and key value store clients) maps to IAM actions,
 //! and each must be granted by docs/iam-policy.json; the reads, by
 //! docs/iam-policy-status.json too, which grants nothing else. The reverse
 //! holds as well: the policy grants nothing the code does not call, except
@@ -42,6 +42,7 @@ const RECEIVERS: &[(&str, &str)] = &[
     ("r53", "route53"),
     ("route53", "route53"),
     ("acm", "acm"),
+    ("plane", "cloudfront-keyvaluestore"),
 ];
 
 /// Methods of a client that send no request.

@@ -6,7 +6,7 @@ use crate::access;
 use crate::observe::World;
 use crate::plan::Plan;
 use crate::report::{Health, Resource};
-use crate::resources::{bucket, bucket_policy, certificate, dns, Kind};
+use crate::resources::{bucket, bucket_policy, certificate, dns, function, Kind};
 use crate::settings::Setting::WafArn;
 use crate::settings::Waf;
 use crate::spec::{Headers, Spec};
@@ -28,10 +28,63 @@ pub fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource
     let mut out = vec![bucket_report(spec, world, &drift), oac_report(spec, world, &drift)];
     out.extend(headers_report(spec, world, &drift));
     out.push(distribution_report(spec, world, &drift));
+    out.extend(releases_report(spec, world, &drift));
     out.extend(certificate_report(spec, world, now));
     out.extend(leftovers_report(world));
     out.extend(records_report(spec, world));
     out
+}
+
+/// With releases on: the store, with the live release, and the function.
+fn releases_report(spec: &Spec, world: &World, drift: &dyn Fn(Kind) -> Vec<String>) -> Vec<Resource> {
+    if spec.releases == 0 {
+        return vec![];
+    }
+    let (name, comment) = (function::name(&spec.bucket), crate::spec::comment(&spec.bucket));
+    let piece = |kind: Kind, present: bool, owned: bool, settling: bool, detail: String| {
+        let health = match (present, owned) {
+            (false, _) => Health::Missing,
+            (true, false) => Health::Foreign,
+            (true, true) if settling => Health::Deploying,
+            (true, true) => Health::Ok,
+        };
+        Resource::new(kind, name.clone(), health)
+            .present(present)
+            .owned(owned)
+            .detail(detail)
+            .differences(if owned { drift(kind) } else { vec![] })
+    };
+    let store = world.store.as_ref();
+    let live = store.map(|s| match &s.live {
+        Some(r) => format!("{}; live release {r}", s.arn),
+        None => format!("{}; no release published yet (files served in place)", s.arn),
+    });
+    let f = world.function.as_ref();
+    let published = f.map(|f| {
+        let stage = if f.is_published() {
+            "LIVE is DEVELOPMENT"
+        } else {
+            "LIVE differs from DEVELOPMENT"
+        };
+        format!("{}; {stage}", f.arn)
+    });
+    vec![
+        piece(
+            Kind::KeyValueStore,
+            store.is_some(),
+            store.is_some_and(|s| s.is_owned(&comment)),
+            // CloudFront provisions a new store for a moment.
+            store.is_some_and(|s| s.status != "READY"),
+            live.unwrap_or_default(),
+        ),
+        piece(
+            Kind::Function,
+            f.is_some(),
+            f.is_some_and(|f| f.is_owned(&comment)),
+            false,
+            published.unwrap_or_default(),
+        ),
+    ]
 }
 
 /// What a visitor gets: a bucket CloudFront cannot read is not ok.

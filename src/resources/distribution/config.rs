@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudfront::types::{
-    Aliases, AllowedMethods, CachedMethods, DefaultCacheBehavior, DistributionConfig, HttpVersion, Method,
-    MinimumProtocolVersion, Origin, Origins, PriceClass, S3OriginConfig, SslSupportMethod, Tag, Tags,
-    ViewerCertificate, ViewerProtocolPolicy,
+    Aliases, AllowedMethods, CachedMethods, DefaultCacheBehavior, DistributionConfig, EventType, FunctionAssociation,
+    FunctionAssociations, HttpVersion, Method, MinimumProtocolVersion, Origin, Origins, PriceClass, S3OriginConfig,
+    SslSupportMethod, Tag, Tags, ViewerCertificate, ViewerProtocolPolicy,
 };
 
 use crate::resources::kit::{Facts, Known};
@@ -25,6 +25,8 @@ pub struct Links<'a> {
     pub certificate_arn: Option<&'a str>,
     /// Old names kept as aliases beside the new one while the domain moves.
     pub keep_aliases: &'a [String],
+    /// The stack's viewer-request function (with releases on).
+    pub function_arn: Option<&'a str>,
 }
 
 impl<'a> Links<'a> {
@@ -36,12 +38,14 @@ impl<'a> Links<'a> {
             headers_policy_id: facts.id(Kind::ResponseHeadersPolicy)?,
             certificate_arn: facts.get(Kind::Certificate).map(|k| k.id.as_str()),
             keep_aliases: &facts.keep_aliases,
+            function_arn: facts.get(Kind::Function).map(|k| k.arn.as_str()),
         })
     }
 
     /// The same for the plan: an id that a step of this run will create is
-    /// shown as "(new)"; the certificate's only with a custom domain.
-    pub fn planned(facts: &'a Facts, domain: bool) -> Links<'a> {
+    /// shown as "(new)"; the certificate's only with a custom domain, the
+    /// function's only with releases on.
+    pub fn planned(facts: &'a Facts, domain: bool, releases: bool) -> Links<'a> {
         let id = |kind| facts.get(kind).map_or("(new)", |k: &Known| k.id.as_str());
         Links {
             oac_id: id(Kind::OriginAccessControl),
@@ -51,6 +55,7 @@ impl<'a> Links<'a> {
                 .map(|k| k.id.as_str())
                 .or(domain.then_some("(new)")),
             keep_aliases: &facts.keep_aliases,
+            function_arn: releases.then(|| facts.get(Kind::Function).map_or("(new)", |k| k.arn.as_str())),
         }
     }
 }
@@ -68,6 +73,7 @@ pub fn reconcile(
     let mut changes = Changes::default();
     set_origin(&mut c, want, links.oac_id, &mut changes)?;
     set_default_behavior(&mut c, links.headers_policy_id, &mut changes)?;
+    set_function(&mut c, &spec.bucket, links.function_arn, &mut changes)?;
     set_delivery(&mut c, want, &mut changes);
     set_aliases(&mut c, want, links.keep_aliases, &mut changes)?;
     set_certificate(&mut c, links.certificate_arn, &mut changes);
@@ -196,6 +202,60 @@ fn set_default_behavior(
         b.max_ttl = None;
     }
     c.default_cache_behavior = Some(b);
+    Ok(())
+}
+
+/// The default behavior's viewer-request function: the stack's with releases
+/// on; without, the stack's is removed and any other kept. Associations of
+/// other event types, and other behaviors', are left as they are.
+fn set_function(
+    c: &mut DistributionConfig,
+    bucket: &str,
+    function_arn: Option<&str>,
+    changes: &mut Changes,
+) -> anyhow::Result<()> {
+    let Some(b) = c.default_cache_behavior.as_mut() else {
+        return Ok(());
+    };
+    let mut items = b
+        .function_associations
+        .as_ref()
+        .map(|f| f.items().to_vec())
+        .unwrap_or_default();
+    let viewer = |items: &[FunctionAssociation]| {
+        items
+            .iter()
+            .find(|a| a.event_type == EventType::ViewerRequest)
+            .map(|a| a.function_arn.clone())
+    };
+    let was = viewer(&items);
+    let ours = format!(":function/{}", crate::resources::function::name(bucket));
+    items.retain(|a| {
+        a.event_type != EventType::ViewerRequest || (function_arn.is_none() && !a.function_arn.ends_with(&ours))
+    });
+    if let Some(arn) = function_arn {
+        items.push(
+            FunctionAssociation::builder()
+                .function_arn(arn)
+                .event_type(EventType::ViewerRequest)
+                .build()?,
+        );
+    }
+    let now = viewer(&items);
+    if was == now {
+        return Ok(());
+    }
+    changes.note(
+        "viewer-request function",
+        or_none(was.unwrap_or_default()),
+        or_none(now.unwrap_or_default()),
+    );
+    b.function_associations = Some(
+        FunctionAssociations::builder()
+            .quantity(items.len() as i32)
+            .set_items(Some(items))
+            .build()?,
+    );
     Ok(())
 }
 

@@ -53,6 +53,9 @@ impl Action for Step {
                 Fact::Written(Kind::ResponseHeadersPolicy),
                 Fact::Exists(Kind::Certificate),
                 Fact::Gone(Kind::DnsRecord),
+                // The function's ARN, published: associations run LIVE.
+                Fact::Exists(Kind::Function),
+                Fact::Deployed(Kind::Function),
             ],
             Step::Tag { .. } => vec![Fact::Exists(Self::KIND)],
             // Beside the records' removal: neither needs the other.

@@ -1,0 +1,324 @@
+//! The CloudFront KeyValueStore that holds the stack's release pointer, read
+//! by the viewer-request function (`function.rs`) at every request. Found by
+//! its name (derived from the bucket, like the function's) and taken as the
+//! stack's by its comment, as the response headers policy is (a store's
+//! CreateKeyValueStore takes no tags). Only with the releases setting (`Setting::Releases`) above 0.
+//!
+//! Its keys (the layout, with CloudFront's quotas: a key at most 512 bytes, a
+//! value at most 1 KB, a store at most 5 MB):
+//!
+//! | key              | value                                    | written by   |
+//! |------------------|------------------------------------------|--------------|
+//! | `layout`         | `1`: this table's version                | `up`         |
+//! | `live`           | the live release's id, e.g. `r20261205-0125-3f2a` | deploy, rollback |
+//! | `release:<id>`   | JSON: when, source, files, bytes (< 1 KB) | deploy      |
+//! | `preview:<name>` | a release id served at `<name>.<domain>` | deploy --preview |
+//!
+//! There is no key per file: what a release holds is the bucket's prefix
+//! (see `function.rs`), so the store's size does not grow with the site. Ten
+//! kept releases, a few previews and their metadata are under 20 keys of
+//! under 1.1 KB each, about 20 KB of the 5 MB, for a site of 20,000 files or
+//! 2 million. A switch (deploy, rollback) is one write of `live`: the edge
+//! then serves the other release whole, with no invalidation, since the
+//! release is part of the cache key's path.
+//!
+//! The data plane (`cloudfront-keyvaluestore`, SigV4A) is `Clients::kvs`;
+//! every write names the store's current ETag (If-Match).
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use aws_sdk_cloudfront::Client;
+
+use crate::aws::{code, created_or_found, describe, optional, Guarded, Poll, Waiting};
+use crate::resources::kit::{Action, Cx, Fact, Known, Learned, Part};
+use crate::resources::Kind;
+
+/// The key naming the live release.
+pub const LIVE: &str = "live";
+/// The key saying which version of the layout above the store holds.
+pub const LAYOUT: &str = "layout";
+pub const LAYOUT_VERSION: &str = "1";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub id: String,
+    pub arn: String,
+    pub comment: String,
+    /// READY, PROVISIONING, …, as CloudFront says it.
+    pub status: String,
+    /// The data plane's view: the live release, and the layout version.
+    pub live: Option<String>,
+    pub layout: Option<String>,
+}
+
+impl Observed {
+    /// Made by cdnctl for this stack (its comment says so).
+    pub fn is_owned(&self, comment: &str) -> bool {
+        self.comment == comment
+    }
+}
+
+/// The store's name: unique per account, `[a-zA-Z0-9_-]{1,64}`.
+pub fn name(bucket: &str) -> String {
+    super::function::name(bucket)
+}
+
+/// The store of this name, with its release pointer, if it exists.
+pub async fn observe(
+    cf: &Client,
+    plane: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    name: &str,
+) -> anyhow::Result<Option<Observed>> {
+    let what = format!("key value store {name}: DescribeKeyValueStore");
+    let Some(out) = optional(&what, cf.describe_key_value_store().name(name).send().await)? else {
+        return Ok(None);
+    };
+    let s = out
+        .key_value_store()
+        .ok_or_else(|| anyhow!("{what}: answered without the store"))?;
+    let (live, layout) = if s.status() == Some("READY") {
+        tokio::try_join!(get(plane, s.arn(), LIVE), get(plane, s.arn(), LAYOUT))?
+    } else {
+        (None, None)
+    };
+    Ok(Some(Observed {
+        id: s.id().to_string(),
+        arn: s.arn().to_string(),
+        comment: s.comment().to_string(),
+        status: s.status().unwrap_or_default().to_string(),
+        live,
+        layout,
+    }))
+}
+
+/// A key's value, `None` when the key is not there.
+pub async fn get(
+    plane: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+    key: &str,
+) -> anyhow::Result<Option<String>> {
+    let out = plane.get_key().kvs_arn(arn).key(key).send().await;
+    Ok(optional(format!("key value store {arn}: GetKey {key}"), out)?.map(|o| o.value))
+}
+
+/// Write one key, naming the store's current ETag. Another writer between
+/// the read and the write makes it ConflictException: read and write again.
+pub async fn put(
+    plane: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+    key: &str,
+    value: &str,
+) -> anyhow::Result<()> {
+    let what = format!("key value store {arn}");
+    let mut attempts = 0;
+    loop {
+        let current = plane
+            .describe_key_value_store()
+            .kvs_arn(arn)
+            .send()
+            .await
+            .map_err(|e| describe(format!("{what}: DescribeKeyValueStore"), e))?;
+        let written = plane
+            .put_key()
+            .kvs_arn(arn)
+            .key(key)
+            .value(value)
+            .if_match(current.e_tag)
+            .send()
+            .await;
+        match written {
+            Ok(_) => return Ok(()),
+            Err(e) if code(&e) == Some("ConflictException") && attempts < 3 => attempts += 1,
+            Err(e) => return Err(describe(format!("{what}: PutKey {key}"), e)),
+        }
+    }
+}
+
+/// Create the store; answers what is known of it (its ARN for the function).
+pub async fn create(cf: &Client, name: &str, comment: &str) -> anyhow::Result<Known> {
+    let created = cf.create_key_value_store().name(name).comment(comment).send().await;
+    created_or_found(
+        format!("key value store {name}: CreateKeyValueStore"),
+        created,
+        |out| {
+            out.key_value_store()
+                .map(|s| Known {
+                    id: s.id().to_string(),
+                    arn: s.arn().to_string(),
+                    domain_name: String::new(),
+                })
+                .unwrap_or_default()
+        },
+        || async {
+            let out = cf
+                .describe_key_value_store()
+                .name(name)
+                .send()
+                .await
+                .map_err(|e| describe(format!("key value store {name}: DescribeKeyValueStore"), e))?;
+            let s = out
+                .key_value_store()
+                .ok_or_else(|| anyhow!("key value store {name}: reported to exist but not described"))?;
+            Ok(Known {
+                id: s.id().to_string(),
+                arn: s.arn().to_string(),
+                domain_name: String::new(),
+            })
+        },
+    )
+    .await
+}
+
+/// Wait until CloudFront has provisioned it (a function can name it then).
+pub async fn wait_ready(cf: &Client, name: &str, waiting: &Waiting, progress: impl FnMut(&str)) -> anyhow::Result<()> {
+    waiting
+        .until(
+            progress,
+            || async {
+                let out = cf
+                    .describe_key_value_store()
+                    .name(name)
+                    .send()
+                    .await
+                    .map_err(|e| describe(format!("key value store {name}: DescribeKeyValueStore"), e))?;
+                let status = out.key_value_store().and_then(|s| s.status()).unwrap_or("").to_string();
+                Ok(match status.as_str() {
+                    "READY" => Poll::Ready(()),
+                    "PROVISIONING" | "" => Poll::Pending(status),
+                    other => return Err(anyhow!("key value store {name}: status {other}, expected READY")),
+                })
+            },
+            |status, waited| {
+                anyhow!(
+                    "key value store {name}: still {status} after {}s: run `cdnctl up` again later",
+                    waited.as_secs()
+                )
+            },
+        )
+        .await
+}
+
+/// Delete the store (If-Match its ETag), waiting while CloudFront still counts
+/// it in use by the function being deleted.
+pub async fn delete(
+    cf: &Client,
+    name: &str,
+    waiting: &Waiting,
+    progress: impl FnMut(&str, Duration),
+) -> anyhow::Result<()> {
+    Guarded {
+        what: format!("key value store {name}"),
+        get: "DescribeKeyValueStore",
+        write: "DeleteKeyValueStore",
+    }
+    .delete(
+        || cf.describe_key_value_store().name(name).send(),
+        |current| current.e_tag().map(String::from),
+        |etag| cf.delete_key_value_store().name(name).set_if_match(etag).send(),
+        waiting,
+        progress,
+    )
+    .await
+}
+
+/// The key value store's steps, for `up` and `down`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Create,
+    /// Write the layout's version, the first key of a new store.
+    Seed,
+    Delete,
+}
+
+impl Action for Step {
+    const KIND: Kind = Kind::KeyValueStore;
+
+    fn needs(&self) -> Vec<Fact> {
+        match self {
+            Step::Create => vec![],
+            Step::Seed => vec![Fact::Exists(Self::KIND)],
+            // Once no function names it.
+            Step::Delete => vec![Fact::Gone(Kind::Function)],
+        }
+    }
+
+    fn provides(&self) -> Vec<Fact> {
+        match self {
+            Step::Create => vec![Fact::Exists(Self::KIND)],
+            Step::Seed => vec![Fact::Written(Self::KIND)],
+            Step::Delete => vec![Fact::Gone(Self::KIND)],
+        }
+    }
+
+    async fn apply(&self, cx: &Cx<'_>) -> anyhow::Result<Learned> {
+        let (cf, name) = (&cx.clients.cloudfront, name(&cx.spec.bucket));
+        let label = format!("key value store {name}");
+        Ok(match self {
+            Step::Create => {
+                let known = create(cf, &name, &crate::spec::comment(&cx.spec.bucket)).await?;
+                let progress = cx.events.progress(&label, "waiting for CloudFront to provision it");
+                let ready = wait_ready(cf, &name, cx.waiting, |s| progress.status(s)).await;
+                drop(progress);
+                ready?;
+                Learned::Known(Self::KIND, known)
+            }
+            Step::Seed => {
+                let arn = &cx.facts.known(Self::KIND)?.arn;
+                put(&cx.clients.kvs, arn, LAYOUT, LAYOUT_VERSION).await?;
+                Learned::Nothing
+            }
+            Step::Delete => {
+                let progress = crate::events::on_refusal(
+                    cx.events,
+                    &label,
+                    "waiting for CloudFront to release it from the deleted function",
+                );
+                delete(cf, &name, cx.waiting, progress).await?;
+                Learned::Nothing
+            }
+        })
+    }
+}
+
+/// `up`: create it and write its layout version; a store of this name that
+/// is not the stack's is left alone.
+pub fn up(observed: Option<&Observed>, name: &str, comment: &str) -> Part<Step> {
+    let mut part = Part::default();
+    let r = format!("key value store {name}");
+    match observed {
+        None => {
+            part.step(
+                Step::Create,
+                &r,
+                "create",
+                vec!["holds the release pointer (`live`)".into()],
+            );
+            part.step(Step::Seed, &r, "write its layout version", vec![]);
+        }
+        Some(s) if !s.is_owned(comment) => part.note(format!(
+            "{r}: exists with the comment {:?}, not this stack's: left alone (releases stay off)",
+            s.comment
+        )),
+        Some(s) if s.layout.as_deref() != Some(LAYOUT_VERSION) => part.step(
+            Step::Seed,
+            &r,
+            "write its layout version",
+            vec![format!(
+                "layout: {}, expected {LAYOUT_VERSION}",
+                s.layout.as_deref().unwrap_or("missing")
+            )],
+        ),
+        Some(_) => {}
+    }
+    part
+}
+
+/// `down`: delete it once the function that names it is gone.
+pub fn down(observed: &Observed, name: &str, comment: &str) -> Part<Step> {
+    let mut part = Part::default();
+    if observed.is_owned(comment) {
+        part.step(Step::Delete, &format!("key value store {name}"), "delete", vec![]);
+    }
+    part
+}
