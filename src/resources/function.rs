@@ -1,5 +1,5 @@
 //! The CloudFront Function (viewer-request, `cloudfront-js-2.0`) on the
-//! default cache behavior of a stack with releases (the releases setting (`Setting::Releases`) above 0).
+//! default cache behavior of a stack with releases (`Setting::Releases` above 0).
 //! Found by its name (derived from the bucket) and taken as the stack's by
 //! its comment; associated with the stack's key value store (`kvs.rs`).
 //! Its code is `function/viewer_request.js`, with the stack's settings in
