@@ -3,7 +3,7 @@
 //! failure may come from a deployment or an invalidation still in progress
 //! (`--wait` waits for both first).
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::now;
 use crate::aws::{Clients, Waiting};
@@ -11,8 +11,34 @@ use crate::check::{explain, probes, settle, target, Http, Outcome, Verdict};
 use crate::ci;
 use crate::cli::CheckArgs;
 use crate::exit::Exit;
-use crate::output::Printer;
+use crate::output::{Printer, Report, Text};
 use crate::spec::Spec;
+
+/// `check`'s result: every probe's outcome and the verdict.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub url: String,
+    pub distribution: String,
+    pub ok: bool,
+    pub failed: usize,
+    pub settling: bool,
+    pub probes: Vec<Outcome>,
+    #[serde(skip)]
+    pub exit: Exit,
+    #[serde(skip)]
+    summary: String,
+}
+
+impl Report for CheckReport {
+    /// Each probe and the verdict went to people as they were found.
+    fn text(&self) -> Text {
+        Text::default()
+    }
+
+    fn step_summary(&self) -> Option<String> {
+        Some(self.summary.clone())
+    }
+}
 
 pub async fn run(
     clients: &Clients,
@@ -20,7 +46,7 @@ pub async fn run(
     waiting: &Waiting,
     args: &CheckArgs,
     printer: &Printer,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<CheckReport> {
     let http = Http::new(args.probe.ca_bundle.as_deref(), args.probe.connect_to.clone())?;
     let mut target = target::find(clients, spec, waiting).await?;
     if args.wait && target.settling.is_pending() {
@@ -42,11 +68,27 @@ pub async fn run(
         Verdict::Settling => Exit::NotReady,
         Verdict::Failed => Exit::CheckFailed,
     };
-    report(printer, &target, &outcomes, failed, exit);
-    Ok(exit)
+    let summary = report(printer, &target, &outcomes, failed, exit);
+    Ok(CheckReport {
+        url: format!("https://{}/", target.host),
+        distribution: target.distribution_id.clone(),
+        ok: failed == 0,
+        failed,
+        settling: exit == Exit::NotReady,
+        probes: outcomes,
+        exit,
+        summary: summary.markdown(),
+    })
 }
 
-fn report(printer: &Printer, target: &target::Target, outcomes: &[Outcome], failed: usize, exit: Exit) {
+/// Each probe's line and the verdict for people, as found; the step summary.
+fn report(
+    printer: &Printer,
+    target: &target::Target,
+    outcomes: &[Outcome],
+    failed: usize,
+    exit: Exit,
+) -> ci::StepSummary {
     for o in outcomes.iter().filter(|o| o.ok && !o.warning) {
         printer.done(&format!("{} {}: {}", o.probe, o.target, o.message));
     }
@@ -70,16 +112,6 @@ fn report(printer: &Printer, target: &target::Target, outcomes: &[Outcome], fail
         ),
     };
     printer.info(&format!("https://{}/: {verdict}", target.host));
-    if printer.json {
-        printer.json(&json!({
-            "url": format!("https://{}/", target.host),
-            "distribution": target.distribution_id,
-            "ok": failed == 0,
-            "failed": failed,
-            "settling": exit == Exit::NotReady,
-            "probes": outcomes,
-        }));
-    }
     let mut summary = ci::StepSummary::new(
         format!("cdnctl check {}: {verdict}", ci::code(&target.host)),
         &["", "Probe", "Target", "Result"],
@@ -97,5 +129,5 @@ fn report(printer: &Printer, target: &target::Target, outcomes: &[Outcome], fail
         summary.row(vec![mark.into(), o.probe.into(), o.target.clone(), o.message.clone()]);
     }
     summary.link("Site", &format!("https://{}/", target.host));
-    summary.write(printer);
+    summary
 }

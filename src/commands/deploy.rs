@@ -85,7 +85,12 @@ pub async fn run(
                 report.exit()
             }),
             Stage::Sync => sync::run(clients, spec, waiting, opts, &inner).await,
-            Stage::Check => check::run(clients, spec, waiting, &check_args, &inner).await,
+            Stage::Check => check::run(clients, spec, waiting, &check_args, &inner)
+                .await
+                .map(|report| {
+                    inner.report(&report);
+                    report.exit
+                }),
         };
         let (result, summaries) = {
             let mut c = captured.lock().unwrap_or_else(|e| e.into_inner());

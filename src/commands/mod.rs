@@ -56,7 +56,11 @@ pub async fn run(
             let opts = sync.expect("run.rs resolves sync's options with the settings");
             sync::run(&clients, &spec, &waiting(settings), opts, printer).await?
         }
-        Command::Check(args) => check::run(&clients, &spec, &waiting(settings), args, printer).await?,
+        Command::Check(args) => {
+            let report = check::run(&clients, &spec, &waiting(settings), args, printer).await?;
+            printer.report(&report);
+            report.exit
+        }
         Command::Deploy(args) => {
             let opts = sync.expect("run.rs resolves deploy's sync options with the settings");
             deploy::run(&clients, &spec, &waiting(settings), args, opts, printer).await?
