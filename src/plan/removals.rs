@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::{Plan, Step};
 use crate::observe::World;
-use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, function, kvs, oac, response_headers};
+use crate::resources::kit::Fact;
+use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, function};
 use crate::settings::Setting;
 use crate::spec::Spec;
 
@@ -39,12 +40,10 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
             Step::Dns(dns::Step::Delete { name, .. }) => {
                 push(format!("DNS {name}: delete its records"), true, domain_settings)
             }
-            Step::Dns(dns::Step::Upsert { .. }) => {}
             Step::Certificate(certificate::Step::Delete { arn, .. }) => {
                 let why = c.details.first().map(|d| format!(" ({d})")).unwrap_or_default();
                 push(format!("certificate {arn}: delete{why}"), true, domain_settings)
             }
-            Step::Certificate(certificate::Step::Request { .. } | certificate::Step::Validate { .. }) => {}
             Step::Distribution(distribution::Step::Update { id, config, .. }) => {
                 let Some(have) = world.distribution.as_ref().filter(|d| &d.id == id) else {
                     continue;
@@ -83,15 +82,6 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
             Step::Distribution(distribution::Step::Disable { .. } | distribution::Step::Delete { .. }) => {
                 push(whole(), false, &[])
             }
-            // The invalidation after narrowed CORS origins removes cached
-            // answers, not anything a visitor needs: an unset
-            // `Setting::CorsOrigins` means every origin, so only a setting narrows.
-            Step::Distribution(
-                distribution::Step::Create
-                | distribution::Step::Tag { .. }
-                | distribution::Step::WaitDeployed { .. }
-                | distribution::Step::Invalidate { .. },
-            ) => {}
             Step::Bucket(bucket::Step::Put(bucket::Setting::Policy)) => {
                 let have = match &world.bucket {
                     bucket::State::Present(o) => o.policy.as_ref(),
@@ -115,14 +105,18 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
                     );
                 }
             }
-            Step::Bucket(bucket::Step::Empty | bucket::Step::Delete) => push(whole(), false, &[]),
-            Step::Bucket(bucket::Step::Create | bucket::Step::Put(_)) => {}
-            Step::Oac(oac::Step::Delete { .. }) => push(whole(), false, &[]),
-            Step::Oac(oac::Step::Create | oac::Step::Update { .. }) => {}
-            Step::HeadersPolicy(response_headers::Step::Delete { .. }) => push(whole(), false, &[]),
-            Step::HeadersPolicy(response_headers::Step::Create | response_headers::Step::Update { .. }) => {}
-            Step::Function(function::Step::Delete) | Step::Store(kvs::Step::Delete) => push(whole(), false, &[]),
-            Step::Function(_) | Step::Store(_) => {}
+            // Any other step that deletes (it provides `Gone`, or empties
+            // the bucket) removes what it names; the rest create or update.
+            // (The invalidation after narrowed CORS origins removes cached
+            // answers, not anything a visitor needs.)
+            step if step
+                .provides()
+                .iter()
+                .any(|f| matches!(f, Fact::Gone(_) | Fact::Emptied(_))) =>
+            {
+                push(whole(), false, &[])
+            }
+            _ => {}
         }
     }
     out
