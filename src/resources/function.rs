@@ -25,7 +25,7 @@
 //! What the function adds, since CloudFront cannot do it alone:
 //! - directory index: `/docs/` and `/docs` serve `docs/index.html`
 //!   (DefaultRootObject works at the root only);
-//! - SPA fallback (`CDN_SPA_FALLBACK=/index.html`): extensionless paths serve
+//! - SPA fallback (`Setting::SpaFallback`, e.g. `/index.html`): extensionless paths serve
 //!   that page instead of a directory index; a path with an extension (a
 //!   missing `.js`, `.css`, font) is never answered with HTML.
 //!
