@@ -5,7 +5,7 @@
 use crate::observe::World;
 use crate::resources::kit::{Action, Cx, Fact, Learned, Part};
 use crate::resources::Kind;
-use crate::resources::{bucket, certificate, distribution, dns, oac, response_headers};
+use crate::resources::{bucket, certificate, distribution, dns, oac, oai, response_headers};
 use crate::spec::Spec;
 
 mod down;
@@ -80,6 +80,7 @@ steps!(
     Certificate(certificate),
     Distribution(distribution),
     Dns(dns),
+    Oai(oai),
 );
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{Plan, Step};
 use crate::observe::World;
-use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, oac, response_headers};
+use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, oac, oai, response_headers};
 use crate::settings::Setting;
 use crate::spec::Spec;
 
@@ -107,6 +107,7 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
             Step::Bucket(bucket::Step::Empty | bucket::Step::Delete) => push(whole(), false, &[]),
             Step::Bucket(bucket::Step::Create | bucket::Step::Put(_)) => {}
             Step::Oac(oac::Step::Delete { .. }) => push(whole(), false, &[]),
+            Step::Oai(oai::Step::Delete { .. }) => push(whole(), false, &[]),
             Step::Oac(oac::Step::Create | oac::Step::Update { .. }) => {}
             Step::HeadersPolicy(response_headers::Step::Delete { .. }) => push(whole(), false, &[]),
             Step::HeadersPolicy(response_headers::Step::Create | response_headers::Step::Update { .. }) => {}

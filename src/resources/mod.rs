@@ -10,6 +10,7 @@ pub mod dns;
 pub mod domain_move;
 pub mod kit;
 pub mod oac;
+pub mod oai;
 pub mod response_headers;
 
 /// Which kind of AWS resource: what `status` groups drift by, and the
@@ -19,6 +20,7 @@ pub mod response_headers;
 pub enum Kind {
     Bucket,
     OriginAccessControl,
+    OriginAccessIdentity,
     ResponseHeadersPolicy,
     Distribution,
     Certificate,
@@ -29,6 +31,7 @@ impl Kind {
     pub const ALL: &'static [Kind] = &[
         Kind::Bucket,
         Kind::OriginAccessControl,
+        Kind::OriginAccessIdentity,
         Kind::ResponseHeadersPolicy,
         Kind::Distribution,
         Kind::Certificate,
@@ -40,6 +43,7 @@ impl Kind {
         match self {
             Kind::Bucket => "bucket",
             Kind::OriginAccessControl => "origin access control",
+            Kind::OriginAccessIdentity => "origin access identity",
             Kind::ResponseHeadersPolicy => "response headers policy",
             Kind::Distribution => "distribution",
             Kind::Certificate => "certificate",
@@ -52,6 +56,7 @@ impl Kind {
         match self {
             Kind::Bucket => "bucket",
             Kind::OriginAccessControl => "origin_access_control",
+            Kind::OriginAccessIdentity => "origin_access_identity",
             Kind::ResponseHeadersPolicy => "response_headers_policy",
             Kind::Distribution => "distribution",
             Kind::Certificate => "certificate",
