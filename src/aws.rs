@@ -46,6 +46,8 @@ pub struct Clients {
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub route53: aws_sdk_route53::Client,
     pub acm: aws_sdk_acm::Client,
+    /// The stack's region (`adopt --from-stack` reads a CloudFormation stack).
+    pub cloudformation: aws_sdk_cloudformation::Client,
     /// The bucket's region.
     pub region: String,
 }
@@ -117,6 +119,12 @@ impl Clients {
             acm: aws_sdk_acm::Client::from_conf(
                 aws_sdk_acm::config::Builder::from(&config)
                     .region(global_region)
+                    .retry_classifier(Unreachable)
+                    .interceptor(trace::Trace)
+                    .build(),
+            ),
+            cloudformation: aws_sdk_cloudformation::Client::from_conf(
+                aws_sdk_cloudformation::config::Builder::from(&config)
                     .retry_classifier(Unreachable)
                     .interceptor(trace::Trace)
                     .build(),

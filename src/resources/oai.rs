@@ -113,6 +113,37 @@ pub fn without_grants(policy: &Value, oai: &Observed) -> anyhow::Result<Option<V
     Ok(Some(out))
 }
 
+/// The account's identities that `policy` grants anything (by ARN or
+/// canonical user): what an interrupted takeover left to retire.
+pub async fn granted(cf: &Client, policy: &Value) -> anyhow::Result<Vec<Observed>> {
+    let statements = crate::resources::bucket_policy::statements(policy);
+    let mentions = policy.to_string();
+    if !mentions.contains("CloudFront Origin Access Identity") && !mentions.contains("CanonicalUser") {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    let mut pages = cf.list_cloud_front_origin_access_identities().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| crate::aws::describe("origin access identity: ListCloudFrontOriginAccessIdentities", e))?;
+        for o in page
+            .cloud_front_origin_access_identity_list()
+            .map(|l| l.items())
+            .unwrap_or_default()
+        {
+            let oai = Observed {
+                id: o.id().to_string(),
+                canonical_user: o.s3_canonical_user_id().to_string(),
+                comment: o.comment().to_string(),
+            };
+            if statements.iter().any(|s| grants(s, &oai)) {
+                out.push(oai);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Delete the OAI. CloudFront answers CloudFrontOriginAccessIdentityInUse
 /// for a while after the last origin let go of it: wait through that.
 pub async fn delete(

@@ -75,6 +75,24 @@ pub fn reconcile(
     Ok((c, changes.0))
 }
 
+/// Only the first step of taking over a distribution that reads the bucket
+/// through an origin access identity (the CDK's): its bucket origin read
+/// through the OAC instead, and the comment by which cdnctl finds it. Nothing
+/// a visitor notices, once the bucket policy grants the OAC beside the
+/// identity; `reconcile` (`up`) brings the rest to the spec afterwards.
+pub fn to_oac(
+    current: &DistributionConfig,
+    spec: &Spec,
+    oac_id: &str,
+) -> anyhow::Result<(DistributionConfig, Vec<String>)> {
+    let mut c = current.clone();
+    let mut changes = Changes::default();
+    set_origin(&mut c, &spec.distribution, oac_id, &mut changes)?;
+    changes.note("comment", c.comment.clone(), spec.distribution.comment.clone());
+    c.comment = spec.distribution.comment.clone();
+    Ok((c, changes.0))
+}
+
 /// One line per managed field whose value changes, in the order they are set.
 #[derive(Default)]
 struct Changes(Vec<String>);
@@ -158,6 +176,9 @@ fn take_over_bucket_origin(
     };
     let old = std::mem::replace(&mut o.id, ORIGIN_ID.to_string());
     changes.note("origin id", old.clone(), ORIGIN_ID.into());
+    if let Some(b) = c.default_cache_behavior.as_mut().filter(|b| b.target_origin_id == old) {
+        b.target_origin_id = ORIGIN_ID.into();
+    }
     if let Some(behaviors) = c.cache_behaviors.as_mut() {
         for b in behaviors.items.iter_mut().flatten() {
             if b.target_origin_id == old {
@@ -459,6 +480,15 @@ mod tests {
             "{changes:?}"
         );
         assert!(crate::resources::oai::used_by(&config).is_empty());
+        // The first step alone: the origin and the comment, the behavior as it was.
+        let (first, changes) = to_oac(&current, &spec, "EOAC").unwrap();
+        assert!(crate::resources::oai::used_by(&first).is_empty());
+        let b = first.default_cache_behavior.as_ref().unwrap();
+        assert_eq!(b.target_origin_id, ORIGIN_ID);
+        assert_eq!(b.viewer_protocol_policy, ViewerProtocolPolicy::AllowAll);
+        assert_eq!(first.comment, spec.distribution.comment);
+        assert_eq!(changes.len(), 4, "{changes:?}");
+        assert_eq!(to_oac(&first, &spec, "EOAC").unwrap().1, Vec::<String>::new());
         // A second reconcile finds nothing more to do.
         assert_eq!(reconcile(&config, &spec, links).unwrap().1, Vec::<String>::new());
     }
