@@ -3,6 +3,7 @@
 //! `Serialize` value that says its exit code); `run` has the printer render
 //! it once, as text, JSON and step summary.
 
+pub mod adopt;
 mod check;
 mod deploy;
 mod down;
@@ -62,17 +63,18 @@ pub async fn run(
             deploy::run(&clients, &spec, &waiting(settings), args, opts, printer).await?
         }
         Command::Completions(_) | Command::Man(_) => unreachable!("answered before settings are read"),
+        Command::Adopt(_) => unreachable!("run.rs runs adopt itself: it reads its settings from the stack"),
     })
 }
 
 /// Refusals found before any write, one line each.
-fn refused(refusals: Vec<Refusal>) -> anyhow::Error {
+pub(crate) fn refused(refusals: Vec<Refusal>) -> anyhow::Error {
     Failed::Refused(refusals.into_iter().map(|r| r.0).collect()).into()
 }
 
 /// How often and how long to wait for AWS (`Setting::PollSeconds` and
 /// `Setting::WaitMinutes`); the defaults suit AWS, where a deployment takes minutes.
-fn waiting(settings: &Settings) -> Waiting {
+pub(crate) fn waiting(settings: &Settings) -> Waiting {
     Waiting {
         every: settings.poll,
         timeout: settings.wait,
