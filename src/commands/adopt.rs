@@ -13,7 +13,7 @@ use crate::check::Http;
 use crate::cli::{AdoptArgs, Cli, Command, UpArgs};
 use crate::exit::{Exit, Failed};
 use crate::output::Printer;
-use crate::resources::{distribution, oai};
+use crate::resources::oai;
 use crate::settings::{Environment, Setting, Settings, Source};
 use crate::spec::Spec;
 use crate::takeover::{self, stack};
@@ -50,7 +50,9 @@ pub async fn run(cli: &Cli, printer: Printer) -> Result<Exit, Failed> {
     let name = &args.from_stack;
     let observed = stack::observe(&clients.cloudformation, name).await?;
     let Some(observed) = observed else {
-        return resume_without_stack(&clients, args, &printer).await;
+        return Err(Failed::Refused(vec![format!(
+            "stack {name}: does not exist, and none of that name was deleted in the last 90 days: check the name and the region (AWS_REGION)"
+        )]));
     };
 
     // 1. Read-only preflight.
@@ -65,21 +67,29 @@ pub async fn run(cli: &Cli, printer: Printer) -> Result<Exit, Failed> {
     let spec = Spec::new(&settings, &clients.region);
     let retain = stack::retained(&observed.template);
 
+    let deleted = observed.is_deleted();
     let mut plan = vec![format!("cdnctl adopt would take over stack {name}:")];
+    if deleted {
+        plan.push(format!(
+            "  stack {name}: deleted by an earlier run, every resource retained: finish the takeover"
+        ));
+    }
     plan.extend(
         observed
             .resources
             .iter()
             .map(|r| format!("  keep {} ({}) {}", r.logical_id, r.kind, r.physical_id)),
     );
-    if retain.is_some() {
+    if retain.is_some() && !deleted {
         plan.push(format!(
             "  stack {name}: a change set setting DeletionPolicy and UpdateReplacePolicy Retain on every resource"
         ));
     }
-    plan.push(format!(
-        "  stack {name}: delete it, every resource retained (the BootstrapVersion parameter and rule go with it)"
-    ));
+    if !deleted {
+        plan.push(format!(
+            "  stack {name}: delete it, every resource retained (the BootstrapVersion parameter and rule go with it)"
+        ));
+    }
     plan.extend(migration_lines(&spec, &found));
     plan.push("Settings read from the stack (add them to .env to keep them):".into());
     plan.extend(implied.iter().map(|(s, v)| format!("  {}={v}", s.name())));
@@ -92,13 +102,38 @@ pub async fn run(cli: &Cli, printer: Printer) -> Result<Exit, Failed> {
     }
 
     // 2. Detach the stack, nothing deleted.
+    if !deleted {
+        detach(&clients, &observed, retain, &waiting, &printer).await?;
+    }
+
+    // 3 and 4. OAI → OAC, then `up`.
+    migrate(
+        &clients,
+        &spec,
+        args,
+        &found.seed.distribution,
+        found.oai,
+        &waiting,
+        &printer,
+    )
+    .await
+}
+
+/// Retain on every resource (a change set), then delete the stack.
+async fn detach(
+    clients: &Clients,
+    observed: &stack::Observed,
+    retain: Option<serde_json::Value>,
+    waiting: &Waiting,
+    printer: &Printer,
+) -> Result<(), Failed> {
+    let name = &observed.name;
     let cfn = &clients.cloudformation;
     if let Some(template) = retain {
-        let change_set = format!(
-            "cdnctl-retain-{}",
-            crate::spec::stable_hash(&template.to_string()) % 1_000_000
-        );
-        let changes = stack::retain_change_set(cfn, &observed, &template, &change_set, &waiting, &printer).await?;
+        // A new name each run: CloudFormation deletes a change set left by an
+        // interrupted run when this one executes.
+        let change_set = format!("cdnctl-retain-{}", now_millis());
+        let changes = stack::retain_change_set(cfn, observed, &template, &change_set, waiting, printer).await?;
         printer.info(&format!("stack {name}: change set {change_set}:"));
         printer.lines(&changes.iter().map(|c| format!("  {}", c.line())).collect::<Vec<_>>());
         let harmful: Vec<String> = changes
@@ -107,7 +142,7 @@ pub async fn run(cli: &Cli, printer: Printer) -> Result<Exit, Failed> {
             .map(stack::Change::line)
             .collect();
         if !harmful.is_empty() {
-            stack::delete_change_set(cfn, &observed, &change_set).await?;
+            stack::delete_change_set(cfn, observed, &change_set).await?;
             return Err(Failed::Refused(
                 harmful
                     .into_iter()
@@ -115,7 +150,7 @@ pub async fn run(cli: &Cli, printer: Printer) -> Result<Exit, Failed> {
                     .collect(),
             ));
         }
-        stack::execute(cfn, &observed, &change_set, &waiting, &printer).await?;
+        stack::execute(cfn, observed, &change_set, waiting, printer).await?;
     }
     let now = stack::observe(cfn, name)
         .await?
@@ -136,60 +171,14 @@ pub async fn run(cli: &Cli, printer: Printer) -> Result<Exit, Failed> {
             .map(|r| format!("  {} ({}): Remove, policy Retain", r.logical_id, r.kind))
             .collect::<Vec<_>>(),
     );
-    stack::delete(cfn, &now, &waiting, &printer).await?;
-
-    // 3 and 4. OAI → OAC, then `up`.
-    migrate(
-        &clients,
-        &spec,
-        args,
-        &found.seed.distribution,
-        found.oai,
-        &waiting,
-        &printer,
-    )
-    .await
+    stack::delete(cfn, &now, waiting, printer).await?;
+    Ok(())
 }
 
-/// The stack is gone: an earlier run detached it (or it never existed).
-/// With the settings it printed, find the distribution and finish.
-async fn resume_without_stack(clients: &Clients, args: &AdoptArgs, printer: &Printer) -> Result<Exit, Failed> {
-    let name = &args.from_stack;
-    let settings = Settings::resolve(&args.settings, &Environment).map_err(|_| {
-        Failed::Refused(vec![format!(
-            "stack {name}: does not exist: to finish a takeover whose run deleted the stack, run `cdnctl adopt --from-stack {name}` again with the settings it printed (at least BUCKET_NAME)"
-        )])
-    })?;
-    let spec = Spec::new(&settings, &clients.region);
-    let waiting = super::waiting(&settings);
-    let listing = distribution::list(&clients.cloudfront, &spec).await?;
-    let serving = listing.serving(&spec.bucket);
-    let id = listing
-        .candidates
-        .first()
-        .map(|(id, _)| id.clone())
-        .or(listing.alias_taken_by.clone())
-        .or(if serving.len() == 1 {
-            serving.first().cloned()
-        } else {
-            None
-        })
-        .ok_or_else(|| {
-            Failed::Refused(vec![format!(
-                "stack {name}: does not exist, and no distribution reads bucket {} for it",
-                spec.bucket
-            )])
-        })?;
-    printer.info(&format!(
-        "stack {name}: gone (detached by an earlier run): taking over distribution {id}"
-    ));
-    if args.dry_run {
-        return Ok(Exit::Drift);
-    }
-    if !args.yes {
-        confirm(printer).await?;
-    }
-    migrate(clients, &spec, args, &id, None, &waiting, printer).await
+fn now_millis() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
 fn migration_lines(spec: &Spec, found: &takeover::Found) -> Vec<String> {

@@ -160,7 +160,11 @@ pub async fn preflight(
             refusals.push(format!("certificate {arn}: {status}, expected ISSUED"));
         }
     }
-    for drift in stack::drift(&clients.cloudformation, stack, waiting, events).await? {
+    let drifts = match stack.is_deleted() {
+        true => Vec::new(),
+        false => stack::drift(&clients.cloudformation, stack, waiting, events).await?,
+    };
+    for drift in drifts {
         refusals.push(format!(
             "stack {}: {drift}: drift on a resource cdnctl would retain; put it back as the stack says (or update the stack), then run `cdnctl adopt` again",
             stack.name

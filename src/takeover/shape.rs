@@ -59,7 +59,12 @@ pub fn seed(stack: &Observed) -> Result<Seed, Vec<String>> {
                 r.logical_id, r.kind
             ));
         }
-        if !r.status.ends_with("_COMPLETE") {
+        if stack.is_deleted() && r.status != "DELETE_SKIPPED" && r.kind != CDK_METADATA {
+            refusals.push(format!(
+                "stack {name}: was deleted, and {} ({}) with it ({}): there is nothing of it to take over",
+                r.logical_id, r.kind, r.status
+            ));
+        } else if !stack.is_deleted() && !r.status.ends_with("_COMPLETE") {
             refusals.push(format!("stack {name}: {} is {}", r.logical_id, r.status));
         }
     }

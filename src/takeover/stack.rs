@@ -33,22 +33,63 @@ pub struct Resource {
     pub status: String,
 }
 
-/// The stack by its name; `None` when no stack of that name exists (never
-/// made, or deleted: a deleted one is found by its id only).
+/// The stack by its name; a stack of that name deleted since (by an earlier
+/// run of `adopt`, its resources retained) when there is none, as
+/// CloudFormation keeps a deleted stack's template and resources for 90
+/// days; `None` when neither exists.
 pub async fn observe(cfn: &Client, name: &str) -> anyhow::Result<Option<Observed>> {
-    let stacks = match cfn.describe_stacks().stack_name(name).send().await {
-        Ok(out) => out,
-        Err(e) if message(&e).is_some_and(|m| m.contains("does not exist")) => return Ok(None),
+    let id = match cfn.describe_stacks().stack_name(name).send().await {
+        Ok(out) => out.stacks().first().and_then(|s| s.stack_id()).map(String::from),
+        Err(e) if message(&e).is_some_and(|m| m.contains("does not exist")) => None,
         Err(e) => return Err(describe(format!("stack {name}: DescribeStacks"), e)),
     };
-    let Some(s) = stacks.stacks().first() else {
-        return Ok(None);
+    let id = match id {
+        Some(id) => id,
+        None => match deleted(cfn, name).await? {
+            Some(id) => id,
+            None => return Ok(None),
+        },
     };
-    let id = s.stack_id().unwrap_or_default().to_string();
-    let status = s.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
-    if status == "DELETE_COMPLETE" {
-        return Ok(None);
+    read(cfn, name, &id).await.map(Some)
+}
+
+/// The id of the latest stack of this name that was deleted.
+async fn deleted(cfn: &Client, name: &str) -> anyhow::Result<Option<String>> {
+    let mut pages = cfn
+        .list_stacks()
+        .stack_status_filter(aws_sdk_cloudformation::types::StackStatus::DeleteComplete)
+        .into_paginator()
+        .send();
+    let mut latest: Option<(aws_smithy_types::DateTime, String)> = None;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| describe(format!("stack {name}: ListStacks"), e))?;
+        for s in page.stack_summaries().iter().filter(|s| s.stack_name() == Some(name)) {
+            let when = s.deletion_time().or(s.creation_time()).cloned();
+            if let (Some(when), Some(id)) = (when, s.stack_id()) {
+                if latest.as_ref().is_none_or(|(t, _)| when.as_nanos() > t.as_nanos()) {
+                    latest = Some((when, id.to_string()));
+                }
+            }
+        }
     }
+    Ok(latest.map(|(_, id)| id))
+}
+
+/// The stack by its id (a deleted one too): DescribeStacks, GetTemplate,
+/// DescribeStackResources.
+async fn read(cfn: &Client, name: &str, id: &str) -> anyhow::Result<Observed> {
+    let stacks = cfn
+        .describe_stacks()
+        .stack_name(id)
+        .send()
+        .await
+        .map_err(|e| describe(format!("stack {name}: DescribeStacks"), e))?;
+    let s = stacks
+        .stacks()
+        .first()
+        .ok_or_else(|| anyhow!("stack {name}: DescribeStacks of {id} answered no stack"))?;
+    let id = id.to_string();
+    let status = s.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
     let parameters = s
         .parameters()
         .iter()
@@ -83,14 +124,21 @@ pub async fn observe(cfn: &Client, name: &str) -> anyhow::Result<Option<Observed
             status: r.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
         })
         .collect();
-    Ok(Some(Observed {
+    Ok(Observed {
         id,
         name: name.to_string(),
         status,
         parameters,
         template,
         resources,
-    }))
+    })
+}
+
+impl Observed {
+    /// Deleted by an earlier run: what is left is to finish the migration.
+    pub fn is_deleted(&self) -> bool {
+        self.status == "DELETE_COMPLETE"
+    }
 }
 
 /// Drift on any of the stack's resources, one line each ("CdnBucket…

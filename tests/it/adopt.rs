@@ -365,3 +365,67 @@ fn refusals_name_the_reason_and_send_no_write() {
         run.stderr
     );
 }
+
+/// Killed after any of its writes (the emulator holds the next one and
+/// never applies it), `adopt` run again finishes from what it finds: the
+/// stack detached, deleted or not, the origin moved or not, the identity's
+/// grant removed or not. A visitor fetching through the edge meanwhile
+/// always gets 200.
+#[test]
+fn adopt_killed_after_any_write_finishes_on_the_next_run() {
+    let whole = seeded("adoptcount");
+    run(&whole.stack, &adopt_args(&whole.name, &["--yes"])).ok();
+    let total = whole.stack.writes().len();
+    assert!(total >= 8, "a takeover makes at least 8 writes, made {total}");
+
+    for k in 0..total {
+        let s = seeded("adoptkill");
+        let visitor = Visitor::start(&s.domain);
+        s.stack.configure(json!({"stall_after_writes": k}));
+        let args = adopt_args(&s.name, &["--yes"]);
+        let mut child = s
+            .stack
+            .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        inspect::wait_for_stall(&s.stack, &mut child);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        s.stack.configure(json!({"stall_after_writes": null}));
+
+        let again = run(&s.stack, &args);
+        let seen = visitor.stop();
+        assert_eq!(again.code, 0, "k={k}: the second run finishes\n{}", again.stderr);
+        assert!(seen.iter().all(|s| s == "200"), "k={k}: every fetch 200: {seen:?}");
+        block_on(async {
+            let gone = s.c.cloudformation.describe_stacks().stack_name(&s.name).send().await;
+            assert!(gone.is_err(), "k={k}: the stack is gone");
+            let oai =
+                s.c.cloudfront
+                    .get_cloud_front_origin_access_identity()
+                    .id(&s.oai)
+                    .send()
+                    .await;
+            assert!(oai.is_err(), "k={k}: the identity is deleted");
+            let d =
+                s.c.cloudfront
+                    .get_distribution()
+                    .id(&s.distribution)
+                    .send()
+                    .await
+                    .unwrap();
+            let config = d.distribution.unwrap().distribution_config.unwrap();
+            assert_eq!(
+                config.origins.unwrap().items[0]
+                    .s3_origin_config
+                    .as_ref()
+                    .unwrap()
+                    .origin_access_identity,
+                "",
+                "k={k}"
+            );
+        });
+    }
+}
