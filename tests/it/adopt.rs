@@ -191,6 +191,48 @@ fn adopt_takes_over_the_cdk_stack_while_it_serves() {
                 .await;
         assert!(oai.is_err(), "the identity is deleted");
         s.c.s3.head_bucket().bucket(&s.stack.bucket).send().await.unwrap();
+        // Tags merged: cdnctl's beside CloudFormation's, which stay.
+        let tags =
+            s.c.s3
+                .get_bucket_tagging()
+                .bucket(&s.stack.bucket)
+                .send()
+                .await
+                .unwrap();
+        let keys: Vec<&str> = tags.tag_set().iter().map(|t| t.key()).collect();
+        assert!(
+            keys.contains(&"cdnctl:stack") && keys.contains(&"aws:cloudformation:stack-name"),
+            "{keys:?}"
+        );
+        let arn =
+            s.c.cloudfront
+                .get_distribution()
+                .id(&s.distribution)
+                .send()
+                .await
+                .unwrap()
+                .distribution
+                .unwrap()
+                .arn;
+        let tags =
+            s.c.cloudfront
+                .list_tags_for_resource()
+                .resource(&arn)
+                .send()
+                .await
+                .unwrap();
+        let keys: Vec<String> = tags
+            .tags
+            .unwrap()
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.key)
+            .collect();
+        assert!(
+            keys.iter().any(|k| k == "cdnctl:stack") && keys.iter().any(|k| k == "aws:cloudformation:logical-id"),
+            "{keys:?}"
+        );
         let policy = s.c.s3.get_bucket_policy().bucket(&s.stack.bucket).send().await.unwrap();
         let policy = policy.policy.unwrap();
         assert!(!policy.contains("Origin Access Identity"), "{policy}");
