@@ -55,10 +55,24 @@ pub async fn run(cli: &Cli, printer: Printer) -> Result<Exit, Failed> {
         )]));
     };
 
-    // 1. Read-only preflight.
-    let bucket = takeover::shape::seed(&observed).map_err(Failed::Refused)?.bucket;
+    // 1. Read-only preflight, once any operation on the stack has finished
+    // (one an interrupted run started).
+    let bucket = observed.resources.iter().find(|r| r.kind == takeover::shape::BUCKET);
+    let Some(bucket) = bucket.map(|r| r.physical_id.clone()) else {
+        return Err(Failed::Refused(
+            takeover::shape::seed(&observed).err().unwrap_or_default(),
+        ));
+    };
     let early = resolve(args, &[(Setting::BucketName, bucket)])?;
     let waiting = super::waiting(&early);
+    let observed = if stack::in_progress(&observed.status) {
+        stack::at_rest(&clients.cloudformation, &observed, &waiting, &printer).await?;
+        stack::observe(&clients.cloudformation, name)
+            .await?
+            .ok_or_else(|| anyhow!("stack {name}: gone while cdnctl waited for it"))?
+    } else {
+        observed
+    };
     let found = takeover::preflight(&clients, &observed, &waiting, &printer)
         .await?
         .map_err(Failed::Refused)?;

@@ -24,6 +24,7 @@ use serde_json::Value;
 
 use crate::aws::{describe, optional, Clients, Waiting};
 use crate::events::Events;
+use crate::resources::kit::{Action as _, Cx};
 use crate::resources::{bucket_policy, distribution, dns, oac, oai};
 use crate::settings::Setting;
 use crate::spec::Spec;
@@ -427,9 +428,19 @@ pub async fn retire_oai(
             events.done(&format!("bucket {}: policy no longer grants {label}", spec.bucket));
         }
     }
-    let progress = crate::events::on_refusal(events, &label, "waiting for CloudFront to release it");
-    oai::delete(&clients.cloudfront, &identity.id, waiting, progress).await?;
-    events.done(&format!("{label}: delete"));
+    // The identity's own step, as `down` would plan it.
+    let facts = crate::resources::kit::Facts::default();
+    let cx = Cx {
+        clients,
+        spec,
+        facts: &facts,
+        waiting,
+        events,
+    };
+    for planned in oai::down(identity, &[]).steps {
+        planned.step.apply(&cx).await?;
+        events.done(&format!("{}: {}", planned.resource, planned.action));
+    }
     Ok(())
 }
 

@@ -134,6 +134,11 @@ async fn read(cfn: &Client, name: &str, id: &str) -> anyhow::Result<Observed> {
     })
 }
 
+/// An operation is running (a change set under review is not one).
+pub fn in_progress(status: &str) -> bool {
+    status.ends_with("_IN_PROGRESS") && status != "REVIEW_IN_PROGRESS"
+}
+
 impl Observed {
     /// Deleted by an earlier run: what is left is to finish the migration.
     pub fn is_deleted(&self) -> bool {
@@ -398,15 +403,14 @@ pub async fn delete(cfn: &Client, stack: &Observed, waiting: &Waiting, events: &
     settle(cfn, stack, "DELETE_COMPLETE", waiting, events).await
 }
 
-/// Poll the stack (by id: a deleted one is found by it) until it is no
-/// longer in progress; anything but `want` is an error naming the status.
-async fn settle(
+/// Wait until the stack's operation (one an interrupted run started, or
+/// this run's) has finished: its status and the reason given.
+pub async fn at_rest(
     cfn: &Client,
     stack: &Observed,
-    want: &str,
     waiting: &Waiting,
     events: &dyn Events,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(String, Option<String>)> {
     let name = &stack.name;
     let progress = events.progress(&format!("stack {name}"), "waiting for CloudFormation");
     let look = || async {
@@ -421,7 +425,7 @@ async fn settle(
             .and_then(|s| s.stack_status())
             .map(|s| s.as_str().to_string())
             .unwrap_or_default();
-        Ok(if status.ends_with("_IN_PROGRESS") {
+        Ok(if in_progress(&status) {
             Poll::Pending(status)
         } else {
             Poll::Ready((status, s.and_then(|s| s.stack_status_reason()).map(String::from)))
@@ -440,7 +444,20 @@ async fn settle(
         )
         .await;
     drop(progress);
-    let (status, reason) = done?;
+    done
+}
+
+/// Poll the stack (by id: a deleted one is found by it) until it is no
+/// longer in progress; anything but `want` is an error naming the status.
+async fn settle(
+    cfn: &Client,
+    stack: &Observed,
+    want: &str,
+    waiting: &Waiting,
+    events: &dyn Events,
+) -> anyhow::Result<()> {
+    let name = &stack.name;
+    let (status, reason) = at_rest(cfn, stack, waiting, events).await?;
     if status != want {
         bail!(
             "stack {name}: {status}{}, expected {want}: nothing was deleted (every resource is retained); see the stack's events, then run `cdnctl adopt` again",

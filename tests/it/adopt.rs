@@ -471,3 +471,43 @@ fn adopt_killed_after_any_write_finishes_on_the_next_run() {
         });
     }
 }
+
+/// Killed while CloudFormation still runs the change set it executed, the
+/// next run waits for the stack to come to rest rather than refuse it.
+#[test]
+fn a_rerun_waits_for_the_operation_an_interrupted_run_started() {
+    let s = seeded("adoptwait");
+    // Killed as soon as ExecuteChangeSet is sent: CloudFormation keeps the
+    // stack UPDATE_IN_PROGRESS for a while (stack_seconds).
+    s.stack.configure(json!({"stack_seconds": 5}));
+    let args = adopt_args(&s.name, &["--yes"]);
+    let mut child = s
+        .stack
+        .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while !s.stack.writes().iter().any(|r| r.op == "ExecuteChangeSet") {
+        assert!(child.try_wait().unwrap().is_none(), "adopt ended before executing its change set");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let status = block_on(async {
+        let out =
+            s.c.cloudformation
+                .describe_stacks()
+                .stack_name(&s.name)
+                .send()
+                .await
+                .unwrap();
+        out.stacks()[0].stack_status().unwrap().as_str().to_string()
+    });
+    assert_eq!(status, "UPDATE_IN_PROGRESS");
+    s.stack.configure(json!({"stack_seconds": 0}));
+    let before = s.stack.writes().len();
+    let again = run(&s.stack, &args).ok();
+    let next = s.stack.writes()[before].op.clone();
+    assert_eq!(next, "DeleteStack", "the retain change set, executed, is not made again\n{}", again.stderr);
+}
