@@ -12,11 +12,12 @@ use crate::aws::{Clients, Waiting};
 use crate::check::Http;
 use crate::cli::{AdoptArgs, Cli, Command, UpArgs};
 use crate::exit::{Exit, Failed};
-use crate::output::Printer;
+use crate::output::{Printer, Report, Text};
 use crate::resources::oai;
 use crate::settings::{Environment, Setting, Settings, Source};
 use crate::spec::Spec;
 use crate::takeover::{self, stack};
+use serde::Serialize;
 
 /// The environment, with what the stack implies for the settings it leaves unset.
 struct WithStack<'a> {
@@ -108,7 +109,15 @@ pub async fn run(cli: &Cli, printer: Printer) -> Result<Exit, Failed> {
     plan.push("Settings read from the stack (add them to .env to keep them):".into());
     plan.extend(implied.iter().map(|(s, v)| format!("  {}={v}", s.name())));
     printer.lines(&plan);
+    let mut report = AdoptReport {
+        stack: name.clone(),
+        distribution: found.seed.distribution.clone(),
+        taken_over: false,
+        plan: plan[1..].iter().map(|l| l.trim().to_string()).collect(),
+        settings: implied.iter().map(|(s, v)| (s.name().to_string(), v.clone())).collect(),
+    };
     if args.dry_run {
+        printer.report(&report);
         return Ok(Exit::Drift);
     }
     if !args.yes {
@@ -121,7 +130,7 @@ pub async fn run(cli: &Cli, printer: Printer) -> Result<Exit, Failed> {
     }
 
     // 3 and 4. OAI → OAC, then `up`.
-    migrate(
+    let exit = migrate(
         &clients,
         &spec,
         args,
@@ -130,7 +139,28 @@ pub async fn run(cli: &Cli, printer: Printer) -> Result<Exit, Failed> {
         &waiting,
         &printer,
     )
-    .await
+    .await?;
+    report.taken_over = true;
+    printer.report(&report);
+    Ok(exit)
+}
+
+/// `adopt`'s result: what it took over (or, with `--dry-run`, would) and the
+/// settings it read from the stack. Its lines went to people as it ran.
+#[derive(Debug, Serialize)]
+pub struct AdoptReport {
+    pub stack: String,
+    pub distribution: String,
+    pub taken_over: bool,
+    pub plan: Vec<String>,
+    /// The settings the stack implies, by variable.
+    pub settings: BTreeMap<String, String>,
+}
+
+impl Report for AdoptReport {
+    fn text(&self) -> Text {
+        Text::default()
+    }
 }
 
 /// Retain on every resource (a change set), then delete the stack.

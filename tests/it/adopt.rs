@@ -328,6 +328,19 @@ fn dry_run_prints_the_plan_and_the_settings_and_writes_nothing() {
         run.stderr
     );
     assert_eq!(settings[0].1, s.stack.bucket);
+    let json = s
+        .stack
+        .run_without_writes(
+            &adopt_args(&s.name, &["--dry-run", "--json"])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+        .code(3)
+        .json();
+    assert_eq!(json["settings"]["BUCKET_NAME"], s.stack.bucket.as_str());
+    assert_eq!(json["distribution"], s.distribution.as_str());
+    assert_eq!(json["taken_over"], false);
     // Elsewhere than a terminal, it needs --yes: still nothing written.
     let run = s
         .stack
@@ -489,7 +502,10 @@ fn a_rerun_waits_for_the_operation_an_interrupted_run_started() {
         .spawn()
         .unwrap();
     while !s.stack.writes().iter().any(|r| r.op == "ExecuteChangeSet") {
-        assert!(child.try_wait().unwrap().is_none(), "adopt ended before executing its change set");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "adopt ended before executing its change set"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     child.kill().unwrap();
@@ -509,5 +525,9 @@ fn a_rerun_waits_for_the_operation_an_interrupted_run_started() {
     let before = s.stack.writes().len();
     let again = run(&s.stack, &args).ok();
     let next = s.stack.writes()[before].op.clone();
-    assert_eq!(next, "DeleteStack", "the retain change set, executed, is not made again\n{}", again.stderr);
+    assert_eq!(
+        next, "DeleteStack",
+        "the retain change set, executed, is not made again\n{}",
+        again.stderr
+    );
 }

@@ -168,10 +168,22 @@ fn take_over_bucket_origin(
     if origins.iter().any(|o| o.id == ORIGIN_ID) {
         return;
     }
-    let Some(o) = origins
-        .iter_mut()
-        .find(|o| o.domain_name.eq_ignore_ascii_case(bucket_domain) && o.custom_origin_config.is_none())
-    else {
+    // An origin group names its members by id: such an origin keeps it.
+    let grouped = |id: &str| {
+        c.origin_groups
+            .as_ref()
+            .and_then(|g| g.items.as_ref())
+            .is_some_and(|groups| {
+                groups.iter().any(|g| {
+                    g.members
+                        .as_ref()
+                        .is_some_and(|m| m.items.iter().any(|m| m.origin_id == id))
+                })
+            })
+    };
+    let Some(o) = origins.iter_mut().find(|o| {
+        o.domain_name.eq_ignore_ascii_case(bucket_domain) && o.custom_origin_config.is_none() && !grouped(&o.id)
+    }) else {
         return;
     };
     let old = std::mem::replace(&mut o.id, ORIGIN_ID.to_string());
