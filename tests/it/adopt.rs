@@ -409,6 +409,44 @@ fn refusals_name_the_reason_and_send_no_write() {
         run.stderr
     );
 
+    // A resource added to the stack: not the seed's shape, named.
+    block_on(async {
+        let cfn = &s.c.cloudformation;
+        let got = cfn.get_template().stack_name(&s.name).send().await.unwrap();
+        let mut template: serde_json::Value = serde_json::from_str(got.template_body().unwrap()).unwrap();
+        template["Resources"]["LogsBucket"] =
+            json!({"Type": "AWS::S3::Bucket", "Properties": {"BucketName": format!("{}-logs", s.stack.bucket)}});
+        cfn.update_stack()
+            .stack_name(&s.name)
+            .template_body(template.to_string())
+            .parameters(
+                aws_sdk_cloudformation::types::Parameter::builder()
+                    .parameter_key("BootstrapVersion")
+                    .use_previous_value(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        loop {
+            let out = cfn.describe_stacks().stack_name(&s.name).send().await.unwrap();
+            let status = out.stacks()[0].stack_status().unwrap().as_str().to_string();
+            if !status.ends_with("_IN_PROGRESS") {
+                assert_eq!(status, "UPDATE_COMPLETE");
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    });
+    let run = s.stack.run_without_writes(&args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("holds 2 AWS::S3::Bucket (CdnBucketD3E1E7F8, LogsBucket)"),
+        "{}",
+        run.stderr
+    );
+
     // No stack of that name, and no settings to finish an earlier takeover.
     let run = s
         .stack
