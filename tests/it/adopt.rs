@@ -569,3 +569,22 @@ fn a_rerun_waits_for_the_operation_an_interrupted_run_started() {
         again.stderr
     );
 }
+
+/// `scripts/demo takeover`: the seed stack deployed, taken over, then
+/// `status` in sync and `up` with nothing to do.
+#[test]
+fn the_takeover_demo_runs_end_to_end() {
+    let out = Command::new(crate::harness::root().join("scripts/demo"))
+        .arg("takeover")
+        .env("CDNCTL_BIN", crate::harness::binary())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stderr.contains("✓ stack SeedCdnStack: DELETE_COMPLETE"), "{stderr}");
+    assert!(stderr.contains("200 through the origin access control"), "{stderr}");
+    assert!(stdout.contains("state: in_sync (exit code 0)"), "{stdout}");
+    assert!(stderr.contains("cdnctl up would: nothing to do"), "{stderr}");
+}
