@@ -68,7 +68,7 @@ pub async fn run(
 }
 
 /// Refusals found before any write, one line each.
-pub(crate) fn refused(refusals: Vec<Refusal>) -> anyhow::Error {
+fn refused(refusals: Vec<Refusal>) -> anyhow::Error {
     Failed::Refused(refusals.into_iter().map(|r| r.0).collect()).into()
 }
 
