@@ -79,6 +79,10 @@ pub async fn run(cli: &Cli, printer: Printer) -> Result<Exit, Failed> {
         .map_err(Failed::Refused)?;
     let implied = found.settings();
     let settings = resolve(args, &implied)?;
+    let conflicts = takeover::conflicts(&found, &settings);
+    if !conflicts.is_empty() {
+        return Err(Failed::Refused(conflicts));
+    }
     let spec = Spec::new(&settings, &clients.region);
     let retain = stack::retained(&observed.template);
 

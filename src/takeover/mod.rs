@@ -70,6 +70,40 @@ impl Found {
     }
 }
 
+/// Settings given (flags, environment, `.env`) that name another bucket,
+/// domain or certificate than the stack's: `adopt` takes the CDN over as it
+/// is; `up` changes it afterwards.
+pub fn conflicts(found: &Found, settings: &crate::settings::Settings) -> Vec<String> {
+    let implied = found.settings();
+    let of = |setting| implied.iter().find(|(s, _)| *s == setting).map(|(_, v)| v.as_str());
+    let mut out = Vec::new();
+    let mut differ = |setting: Setting, given: Option<&str>, stack: Option<&str>| {
+        if given != stack {
+            out.push(format!(
+                "{setting}: {} is set, the stack's is {}: unset it (adopt reads it from the stack), then change it with `cdnctl up` once adopted",
+                given.unwrap_or("none"),
+                stack.unwrap_or("none")
+            ));
+        }
+    };
+    differ(
+        Setting::BucketName,
+        Some(settings.bucket.as_str()),
+        of(Setting::BucketName),
+    );
+    differ(
+        Setting::Subdomain,
+        settings.domain.as_ref().map(|d| d.name.as_str()),
+        of(Setting::Subdomain),
+    );
+    differ(
+        Setting::CertificateArn,
+        settings.certificate_arn.as_deref(),
+        of(Setting::CertificateArn),
+    );
+    out
+}
+
 /// Read everything the takeover touches and say whether it may go on: the
 /// found resources, or every refusal (one line each). Sends no write.
 pub async fn preflight(

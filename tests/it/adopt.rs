@@ -351,7 +351,7 @@ fn dry_run_prints_the_plan_and_the_settings_and_writes_nothing() {
 
 #[test]
 fn refusals_name_the_reason_and_send_no_write() {
-    let s = seeded("adoptno");
+    let mut s = seeded("adoptno");
     let args = adopt_args(&s.name, &["--yes"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
 
@@ -408,6 +408,30 @@ fn refusals_name_the_reason_and_send_no_write() {
         "{}",
         run.stderr
     );
+    block_on(async {
+        s.c.s3
+            .put_object_acl()
+            .bucket(&s.stack.bucket)
+            .key("app.css")
+            .acl(aws_sdk_s3::types::ObjectCannedAcl::Private)
+            .send()
+            .await
+            .unwrap();
+    });
+
+    // A setting naming another bucket than the stack's.
+    s.stack.set("BUCKET_NAME", "someone-elses-bucket");
+    let run = s.stack.run_without_writes(&args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "BUCKET_NAME: someone-elses-bucket is set, the stack's is {}",
+            s.stack.bucket
+        )),
+        "{}",
+        run.stderr
+    );
+    s.stack.unset("BUCKET_NAME");
 
     // A resource added to the stack: not the seed's shape, named.
     block_on(async {
