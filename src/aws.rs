@@ -48,6 +48,8 @@ pub struct Clients {
     pub acm: aws_sdk_acm::Client,
     /// The KeyValueStore's data plane (the release pointer).
     pub kvs: aws_sdk_cloudfrontkeyvaluestore::Client,
+    /// The stack's region (`adopt --from-stack` reads a CloudFormation stack).
+    pub cloudformation: aws_sdk_cloudformation::Client,
     /// The bucket's region.
     pub region: String,
 }
@@ -120,6 +122,12 @@ impl Clients {
             acm: aws_sdk_acm::Client::from_conf(
                 aws_sdk_acm::config::Builder::from(&config)
                     .region(global_region)
+                    .retry_classifier(Unreachable)
+                    .interceptor(trace::Trace)
+                    .build(),
+            ),
+            cloudformation: aws_sdk_cloudformation::Client::from_conf(
+                aws_sdk_cloudformation::config::Builder::from(&config)
                     .retry_classifier(Unreachable)
                     .interceptor(trace::Trace)
                     .build(),

@@ -95,6 +95,10 @@ pub enum Command {
     /// For CI: `up`, then `sync DIR`, then `check`, stopping at the first that fails
     #[command(after_help = deploy_help())]
     Deploy(DeployArgs),
+    /// Take over the CDN that the CDK stack made, with no downtime: detach the stack (every resource kept),
+    /// move the distribution from its origin access identity to an origin access control, then `up`
+    #[command(after_help = ADOPT_HELP)]
+    Adopt(AdoptArgs),
     /// Print a shell completion script, e.g. `cdnctl completions bash > ~/.local/share/bash-completion/completions/cdnctl`
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `cdnctl man > ~/.local/share/man/man1/cdnctl.1`
@@ -216,6 +220,32 @@ pub struct UpArgs {
     /// Remove nothing at all: refuse a plan with any removal (`deploy`)
     #[arg(skip)]
     pub keep_everything: bool,
+}
+
+const ADOPT_HELP: &str = "\
+Reads the stack first and refuses, before any write, a stack that differs from the CDK stack cdnctl
+replaces (another resource, an S3 website origin, ACLs in use, drift, an operation in progress).
+Settings not given are read from the stack, and printed as .env lines. Run it again after an
+interruption: each step is decided from what exists in AWS.
+
+Exit codes: 0 taken over; 3 --dry-run (the plan printed); 1 error or refused; 2 usage.";
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The CloudFormation stack to take over (its name)
+    #[arg(long, value_name = "NAME")]
+    pub from_stack: String,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// Print the whole plan and change nothing (exit code 3)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (needed when not on a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+    /// How the probe through the edge reaches the site (as for `check`)
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -478,6 +508,7 @@ impl SettingsArgs {
             Command::Sync(a) => &a.settings,
             Command::Check(a) => &a.settings,
             Command::Deploy(a) => &a.sync.settings,
+            Command::Adopt(a) => &a.settings,
             // These need no settings: run.rs answers them before reading any.
             Command::Completions(_) | Command::Man(_) => {
                 unreachable!("answered before settings are read")
@@ -489,7 +520,6 @@ impl SettingsArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser as _;
 
     /// clap reads each flag's variable too (for `--help`), but only what the
     /// command line gave counts as a flag: the resolver reads the variables

@@ -159,7 +159,7 @@ pub const EXIT_STATUS: &[(u8, &str)] = &[
     (2, "Usage: bad flags or settings; nothing was sent to AWS."),
     (
         3,
-        "status: drift (something missing or differing); up, down and sync with --dry-run: changes pending.",
+        "status: drift (something missing or differing); up, down, sync, deploy and adopt with --dry-run: changes pending.",
     ),
     (
         4,

@@ -20,6 +20,7 @@ mod run;
 mod settings;
 mod spec;
 mod sync;
+mod takeover;
 
 fn main() -> std::process::ExitCode {
     run::main()

@@ -5,7 +5,7 @@
 use crate::observe::World;
 use crate::resources::kit::{Action, Cx, Fact, Learned, Part};
 use crate::resources::Kind;
-use crate::resources::{bucket, certificate, distribution, dns, function, kvs, oac, response_headers};
+use crate::resources::{bucket, certificate, distribution, dns, function, kvs, oac, oai, response_headers};
 use crate::spec::Spec;
 
 mod down;
@@ -82,6 +82,7 @@ steps!(
     Dns(dns),
     Store(kvs),
     Function(function),
+    Oai(oai),
 );
 
 #[derive(Debug, Clone, PartialEq)]

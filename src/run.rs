@@ -25,6 +25,16 @@ pub fn main() -> ExitCode {
     }
     init_tracing(cli.global.verbose, cli.global.quiet);
     let json = wants_json(&cli);
+    if let Command::Adopt(_) = &cli.command {
+        // Its settings come from the stack where not given: resolved once it is read.
+        let code = match load_env_file(&cli)
+            .and_then(|()| run_async(&cli, "adopt", |printer| commands::adopt::run(&cli, printer)))
+        {
+            Ok(exit) => exit,
+            Err(failure) => fail(json, &failure),
+        };
+        return ExitCode::from(code as u8);
+    }
     let code = match prepare(&cli).and_then(|(settings, sync)| execute(cli, settings, sync)) {
         Ok(exit) => exit,
         Err(failure) => fail(json, &failure),
@@ -65,12 +75,7 @@ fn prepare(cli: &Cli) -> Result<(Settings, Option<SyncOptions>), Failed> {
             )]));
         }
     }
-    let mut warnings =
-        crate::settings::dotenv::load(cli.global.env_file.as_deref()).map_err(|e| Failed::Settings(vec![e]))?;
-    warnings.extend(crate::settings::dotenv::environment_warnings());
-    for w in warnings {
-        eprintln!("cdnctl: warning: {w}");
-    }
+    load_env_file(cli)?;
     let settings = Settings::resolve(SettingsArgs::of(&cli.command), &Environment);
     let sync = match &cli.command {
         Command::Sync(args) => Some(SyncOptions::resolve(&args.request(), &Environment)),
@@ -85,6 +90,37 @@ fn prepare(cli: &Cli) -> Result<(Settings, Option<SyncOptions>), Failed> {
             Err(Failed::Settings(errors.iter().map(ToString::to_string).collect()))
         }
     }
+}
+
+/// The `.env` file (or `--env-file`) into the environment, its warnings on stderr.
+fn load_env_file(cli: &Cli) -> Result<(), Failed> {
+    let mut warnings =
+        crate::settings::dotenv::load(cli.global.env_file.as_deref()).map_err(|e| Failed::Settings(vec![e]))?;
+    warnings.extend(crate::settings::dotenv::environment_warnings());
+    for w in warnings {
+        eprintln!("cdnctl: warning: {w}");
+    }
+    Ok(())
+}
+
+/// Run a command that makes its own printer, raced against Ctrl-C.
+fn run_async<F>(cli: &Cli, verb: &'static str, command: impl FnOnce(Printer) -> F) -> Result<Exit, Failed>
+where
+    F: std::future::Future<Output = Result<Exit, Failed>>,
+{
+    let printer = Printer::new(cli.global.quiet, wants_json(cli));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failed::Error(anyhow::anyhow!("cannot start: {e}")))?;
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            result = command(printer) => Some(result),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    runtime.shutdown_background();
+    outcome.unwrap_or(Err(Failed::Interrupted(verb)))
 }
 
 fn execute(cli: Cli, settings: Settings, sync: Option<SyncOptions>) -> Result<Exit, Failed> {
@@ -109,6 +145,7 @@ fn execute(cli: Cli, settings: Settings, sync: Option<SyncOptions>) -> Result<Ex
             Command::Sync(_) => "sync",
             Command::Check(_) => "check",
             Command::Deploy(_) => "deploy",
+            Command::Adopt(_) => "adopt",
             Command::Completions(_) | Command::Man(_) => unreachable!("answered before settings are read"),
         }))
     })

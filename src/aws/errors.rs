@@ -26,6 +26,7 @@ const NOT_FOUND: &[&str] = &[
     "NoSuchWebsiteConfiguration",
     "NoSuchDistribution",
     "NoSuchOriginAccessControl",
+    "NoSuchCloudFrontOriginAccessIdentity",
     "NoSuchResponseHeadersPolicy",
     "NoSuchHostedZone",
     "NoSuchResource",
@@ -53,7 +54,7 @@ kinds! {
     /// Something else still uses it; AWS keeps saying so for minutes after
     /// the user is gone.
     is_in_use => "OriginAccessControlInUse" | "ResponseHeadersPolicyInUse" | "ResourceInUseException"
-        | "FunctionInUse" | "CannotDeleteEntityWhileInUse";
+        | "FunctionInUse" | "CannotDeleteEntityWhileInUse" | "CloudFrontOriginAccessIdentityInUse";
     /// It exists already: an earlier, interrupted run created it after this
     /// run looked (for a bucket: one of this account's).
     already_exists => "OriginAccessControlAlreadyExists" | "ResponseHeadersPolicyAlreadyExists"

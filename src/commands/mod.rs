@@ -3,6 +3,7 @@
 //! `Serialize` value that says its exit code); `run` has the printer render
 //! it once, as text, JSON and step summary.
 
+pub mod adopt;
 mod check;
 mod deploy;
 mod down;
@@ -66,6 +67,7 @@ pub async fn run(
             deploy::run(&clients, &spec, &waiting(settings), args, opts, printer).await?
         }
         Command::Completions(_) | Command::Man(_) => unreachable!("answered before settings are read"),
+        Command::Adopt(_) => unreachable!("run.rs runs adopt itself: it reads its settings from the stack"),
     })
 }
 
@@ -76,7 +78,7 @@ fn refused(refusals: Vec<Refusal>) -> anyhow::Error {
 
 /// How often and how long to wait for AWS (`Setting::PollSeconds` and
 /// `Setting::WaitMinutes`); the defaults suit AWS, where a deployment takes minutes.
-fn waiting(settings: &Settings) -> Waiting {
+pub(crate) fn waiting(settings: &Settings) -> Waiting {
     Waiting {
         every: settings.poll,
         timeout: settings.wait,

@@ -12,6 +12,7 @@ pub mod function;
 pub mod kit;
 pub mod kvs;
 pub mod oac;
+pub mod oai;
 pub mod response_headers;
 
 /// Which kind of AWS resource: what `status` groups drift by, and the
@@ -21,6 +22,7 @@ pub mod response_headers;
 pub enum Kind {
     Bucket,
     OriginAccessControl,
+    OriginAccessIdentity,
     ResponseHeadersPolicy,
     Distribution,
     Certificate,
@@ -33,6 +35,7 @@ impl Kind {
     pub const ALL: &'static [Kind] = &[
         Kind::Bucket,
         Kind::OriginAccessControl,
+        Kind::OriginAccessIdentity,
         Kind::ResponseHeadersPolicy,
         Kind::Distribution,
         Kind::Certificate,
@@ -46,6 +49,7 @@ impl Kind {
         match self {
             Kind::Bucket => "bucket",
             Kind::OriginAccessControl => "origin access control",
+            Kind::OriginAccessIdentity => "origin access identity",
             Kind::ResponseHeadersPolicy => "response headers policy",
             Kind::Distribution => "distribution",
             Kind::Certificate => "certificate",
@@ -60,6 +64,7 @@ impl Kind {
         match self {
             Kind::Bucket => "bucket",
             Kind::OriginAccessControl => "origin_access_control",
+            Kind::OriginAccessIdentity => "origin_access_identity",
             Kind::ResponseHeadersPolicy => "response_headers_policy",
             Kind::Distribution => "distribution",
             Kind::Certificate => "certificate",

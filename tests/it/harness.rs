@@ -369,6 +369,7 @@ pub struct Clients {
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub route53: aws_sdk_route53::Client,
     pub acm: aws_sdk_acm::Client,
+    pub cloudformation: aws_sdk_cloudformation::Client,
 }
 
 pub fn clients(stack: &Stack) -> Clients {
@@ -410,6 +411,7 @@ pub fn clients(stack: &Stack) -> Clients {
                 .build(),
         ),
         acm: aws_sdk_acm::Client::from_conf(aws_sdk_acm::config::Builder::from(&config).region(global).build()),
+        cloudformation: aws_sdk_cloudformation::Client::new(&config),
     }
 }
 

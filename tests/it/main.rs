@@ -1,6 +1,7 @@
 //! cdnctl's integration tests: the real binary against the local AWS emulator.
 //! One test binary, so every test shares one build and one emulator.
 
+mod adopt;
 mod browser;
 mod certificate;
 mod check;

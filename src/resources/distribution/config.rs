@@ -81,6 +81,24 @@ pub fn reconcile(
     Ok((c, changes.0))
 }
 
+/// Only the first step of taking over a distribution that reads the bucket
+/// through an origin access identity (the CDK's): its bucket origin read
+/// through the OAC instead, and the comment by which cdnctl finds it. Nothing
+/// a visitor notices, once the bucket policy grants the OAC beside the
+/// identity; `reconcile` (`up`) brings the rest to the spec afterwards.
+pub fn to_oac(
+    current: &DistributionConfig,
+    spec: &Spec,
+    oac_id: &str,
+) -> anyhow::Result<(DistributionConfig, Vec<String>)> {
+    let mut c = current.clone();
+    let mut changes = Changes::default();
+    set_origin(&mut c, &spec.distribution, oac_id, &mut changes)?;
+    changes.note("comment", c.comment.clone(), spec.distribution.comment.clone());
+    c.comment = spec.distribution.comment.clone();
+    Ok((c, changes.0))
+}
+
 /// One line per managed field whose value changes, in the order they are set.
 #[derive(Default)]
 struct Changes(Vec<String>);
@@ -108,6 +126,7 @@ fn set_origin(
         .origin_access_control_id(oac_id)
         .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
         .build()?;
+    take_over_bucket_origin(c, &mut origins, &want.origin_domain, changes);
     match origins.iter_mut().find(|o| o.id == ORIGIN_ID) {
         Some(o) => {
             changes.note("origin", o.domain_name.clone(), want.origin_domain.clone());
@@ -139,6 +158,52 @@ fn set_origin(
             .build()?,
     );
     Ok(())
+}
+
+/// A distribution cdnctl did not make (the CDK's) reads the bucket through
+/// an origin of another id, often with an origin access identity. Rather
+/// than add a second origin beside it, that origin becomes cdnctl's: renamed
+/// to `ORIGIN_ID`, with the behaviors that named it following, so that one
+/// update moves it to the OAC and the identity is left unused.
+fn take_over_bucket_origin(
+    c: &mut DistributionConfig,
+    origins: &mut [Origin],
+    bucket_domain: &str,
+    changes: &mut Changes,
+) {
+    if origins.iter().any(|o| o.id == ORIGIN_ID) {
+        return;
+    }
+    // An origin group names its members by id: such an origin keeps it.
+    let grouped = |id: &str| {
+        c.origin_groups
+            .as_ref()
+            .and_then(|g| g.items.as_ref())
+            .is_some_and(|groups| {
+                groups.iter().any(|g| {
+                    g.members
+                        .as_ref()
+                        .is_some_and(|m| m.items.iter().any(|m| m.origin_id == id))
+                })
+            })
+    };
+    let Some(o) = origins.iter_mut().find(|o| {
+        o.domain_name.eq_ignore_ascii_case(bucket_domain) && o.custom_origin_config.is_none() && !grouped(&o.id)
+    }) else {
+        return;
+    };
+    let old = std::mem::replace(&mut o.id, ORIGIN_ID.to_string());
+    changes.note("origin id", old.clone(), ORIGIN_ID.into());
+    if let Some(b) = c.default_cache_behavior.as_mut().filter(|b| b.target_origin_id == old) {
+        b.target_origin_id = ORIGIN_ID.into();
+    }
+    if let Some(behaviors) = c.cache_behaviors.as_mut() {
+        for b in behaviors.items.iter_mut().flatten() {
+            if b.target_origin_id == old {
+                b.target_origin_id = ORIGIN_ID.into();
+            }
+        }
+    }
 }
 
 /// The default behavior: our origin over HTTPS, compressed, with the managed
@@ -422,4 +487,82 @@ pub fn tag_differences(actual: &BTreeMap<String, String>, spec: &Spec) -> Vec<St
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{Flags, Settings};
+
+    /// The CDK's distribution: one bucket origin of its own id, read through
+    /// an origin access identity, served over plain HTTP too.
+    fn cdk_config(origin_domain: &str) -> DistributionConfig {
+        let origin = Origin::builder()
+            .id("SeedCdnStackCdnDistributionOrigin18EFCA8BB")
+            .domain_name(origin_domain)
+            .s3_origin_config(
+                S3OriginConfig::builder()
+                    .origin_access_identity("origin-access-identity/cloudfront/E2OAI")
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        let mut behavior = new_behavior().unwrap();
+        behavior.target_origin_id = origin.id.clone();
+        behavior.viewer_protocol_policy = ViewerProtocolPolicy::AllowAll;
+        DistributionConfig::builder()
+            .caller_reference("cdk")
+            .comment("")
+            .enabled(true)
+            .origins(Origins::builder().quantity(1).items(origin).build().unwrap())
+            .default_cache_behavior(behavior)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_cdk_origin_moves_from_its_identity_to_the_oac_in_place() {
+        let env: BTreeMap<String, String> = [("BUCKET_NAME".to_string(), "b-1".to_string())].into_iter().collect();
+        let spec = Spec::new(&Settings::resolve(&Flags::default(), &env).unwrap(), "eu-west-1");
+        let links = Links {
+            oac_id: "EOAC",
+            headers_policy_id: "hp",
+            certificate_arn: None,
+            function_arn: None,
+            keep_aliases: &[],
+        };
+        let current = cdk_config(&spec.distribution.origin_domain);
+        let (config, changes) = reconcile(&current, &spec, links).unwrap();
+        let origins = config.origins.as_ref().unwrap().items();
+        assert_eq!(origins.len(), 1, "no second origin beside the CDK's");
+        let o = &origins[0];
+        assert_eq!(o.id, ORIGIN_ID);
+        assert_eq!(o.origin_access_control_id.as_deref(), Some("EOAC"));
+        assert_eq!(o.s3_origin_config.as_ref().unwrap().origin_access_identity, "");
+        let b = config.default_cache_behavior.as_ref().unwrap();
+        assert_eq!(b.target_origin_id, ORIGIN_ID);
+        assert_eq!(b.viewer_protocol_policy, ViewerProtocolPolicy::RedirectToHttps);
+        assert!(
+            changes.iter().any(|c| c.starts_with("origin id: SeedCdnStack")),
+            "{changes:?}"
+        );
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.starts_with("origin access identity: origin-access-identity/cloudfront/E2OAI")),
+            "{changes:?}"
+        );
+        assert!(crate::resources::oai::used_by(&config).is_empty());
+        // The first step alone: the origin and the comment, the behavior as it was.
+        let (first, changes) = to_oac(&current, &spec, "EOAC").unwrap();
+        assert!(crate::resources::oai::used_by(&first).is_empty());
+        let b = first.default_cache_behavior.as_ref().unwrap();
+        assert_eq!(b.target_origin_id, ORIGIN_ID);
+        assert_eq!(b.viewer_protocol_policy, ViewerProtocolPolicy::AllowAll);
+        assert_eq!(first.comment, spec.distribution.comment);
+        assert_eq!(changes.len(), 4, "{changes:?}");
+        assert_eq!(to_oac(&first, &spec, "EOAC").unwrap().1, Vec::<String>::new());
+        // A second reconcile finds nothing more to do.
+        assert_eq!(reconcile(&config, &spec, links).unwrap().1, Vec::<String>::new());
+    }
 }
