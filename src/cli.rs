@@ -270,6 +270,10 @@ take something away (the custom domain's names, records or certificate, a {Bucke
 a web ACL), it stops before any write and names it; run `cdnctl up` for that. With --dry-run:
 `up --dry-run`, then (when up would change nothing) `sync DIR --dry-run`; no check.
 
+With {Releases} above 0, the second stage publishes DIR as a new release instead of `sync`, and
+switches to it in one KeyValueStore write, waiting until the edge serves it; there is no
+check stage then.
+
 Exit codes: those of the stage that stopped it: 0 all three passed; 1 an error in a stage (the
 message names it and the stages done); 3 with --dry-run when something would change; 6 a check
 probe failed (the files are published); 2 usage (nothing was run), or up would remove something

@@ -6,6 +6,7 @@
 mod check;
 mod deploy;
 mod down;
+mod releases;
 pub mod status;
 mod sync;
 mod up;
