@@ -250,9 +250,12 @@ impl Publisher<'_> {
         let page = probe_page(&items);
         let release = Release {
             id: id.clone(),
-            when: aws_smithy_types::DateTime::from(std::time::SystemTime::now())
-                .fmt(aws_smithy_types::date_time::Format::DateTime)
-                .unwrap_or_default(),
+            // To the second: a column people read.
+            when: aws_smithy_types::DateTime::from_secs(
+                aws_smithy_types::DateTime::from(std::time::SystemTime::now()).secs(),
+            )
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap_or_default(),
             source: super::source(),
             files: local.files.len() as u64,
             bytes: local.files.iter().map(|f| f.size).sum(),

@@ -98,6 +98,11 @@ impl<'a> Store<'a> {
         self.update(Some(puts), None).await
     }
 
+    /// A rollback: `live` alone.
+    pub async fn point(&self, id: &str) -> anyhow::Result<()> {
+        kvs::put(self.plane, &self.arn, kvs::LIVE, id).await
+    }
+
     /// Forget pruned releases, in one write.
     pub async fn forget(&self, ids: &[String]) -> anyhow::Result<()> {
         let deletes = ids

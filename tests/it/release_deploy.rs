@@ -1,8 +1,8 @@
 //! Publishing releases through the edge (`CDN_RELEASES`): `deploy` uploads a
 //! new release beside the live one and switches in one store write; the
 //! edge serves the old release whole until the switch and the new one whole
-//! after it; a page of an older release still loads its hashed chunks;
-//! pruning keeps assets.
+//! after it; `rollback` is one write; a page of an older release still loads
+//! its hashed chunks; `releases` lists what is kept; pruning keeps assets.
 //! The emulator's edge sees a store write only `kvs_propagation_seconds`
 //! after it, so a command that returned before the edge served its release
 //! would be caught by the first request after it.
@@ -55,7 +55,7 @@ fn keys_under(stack: &Stack, prefix: &str) -> Vec<String> {
 }
 
 #[test]
-fn deploy_switches_releases_whole_and_prunes_past_the_setting() {
+fn deploy_switches_releases_whole_and_rollback_is_one_write() {
     let stack = Stack::new("reldeploy").with("CDN_RELEASES", "2");
     let cdn = stack.run(&["up", "--json"]).ok().json()["distribution_domain"]
         .as_str()
@@ -138,16 +138,63 @@ fn deploy_switches_releases_whole_and_prunes_past_the_setting() {
         (200, "chunk lazy.aaaa1111bbbb.js".into())
     );
 
+    // Both listed, B live.
+    let listed = stack.run(&["releases", "--json"]).ok().json();
+    let ids: Vec<(&str, bool)> = listed["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["live"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(ids, vec![(release_b.as_str(), true), (release_a.as_str(), false)]);
+    assert_eq!(listed["releases"][0]["files"], 5);
+    let text = stack.run(&["releases"]).ok();
+    let live_line = text.stdout.lines().find(|l| l.starts_with("* ")).unwrap_or_default();
+    assert!(live_line.contains(&release_b), "{}", text.stdout);
+    assert!(
+        listed["releases"][0]["source"].as_str().unwrap().contains('@'),
+        "{listed:#}"
+    );
+
+    // Rollback: one write of `live`, and it returns once the edge serves A.
+    stack.configure(serde_json::json!({"kvs_propagation_seconds": 2}));
+    let before = stack.writes().len();
+    let back = run(&stack, &["rollback", "--json"]);
+    assert_eq!(back["release"], release_a.as_str());
+    assert_eq!(back["was"], release_b.as_str());
+    assert!(back["edge_seconds"].is_number(), "{back:#}");
+    let ops = writes_since(&stack, before);
+    assert_eq!(ops.len(), 1, "{ops:#?}");
+    assert!(
+        ops[0].contains("/key-value-stores/") && ops[0].ends_with("/keys/live"),
+        "{ops:#?}"
+    );
+    assert_eq!(
+        edge_get(&cdn, "/"),
+        (200, "home A".into()),
+        "rollback returned before the edge served A"
+    );
+
     // A third release, with 2 kept: A, neither live nor the one before C,
     // is pruned (its metadata and files); the assets stay.
     let third = run(&stack, &["deploy", c.to_str().unwrap(), "--json"]);
     let published = &third["stages"][1]["result"];
     let release_c = published["release"].as_str().unwrap().to_string();
     assert_eq!(published["pruned"], serde_json::json!([release_a]), "{published:#}");
-    assert_eq!(published["previous"], release_b.as_str());
+    assert_eq!(published["previous"], release_a.as_str());
     assert_eq!(edge_get(&cdn, "/"), (200, "home C".into()));
     assert!(keys_under(&stack, &format!("_cdnctl/releases/{release_a}/")).is_empty());
     assert_eq!(keys_under(&stack, &format!("_cdnctl/releases/{release_b}/")).len(), 3);
-    assert_eq!(keys_under(&stack, &format!("_cdnctl/releases/{release_c}/")).len(), 3);
     assert!(keys_under(&stack, "_cdnctl/assets/js/lazy.aaaa1111bbbb.js").len() == 1);
+    let listed = stack.run(&["releases", "--json"]).ok().json();
+    let ids: Vec<&str> = listed["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![release_c.as_str(), release_b.as_str()]);
+    // Rolling back to a pruned release is refused, with what is kept.
+    let refused = stack.run(&["rollback", &release_a]).code(1);
+    assert!(refused.stderr.contains("not a kept release"), "{}", refused.stderr);
 }
