@@ -99,6 +99,12 @@ pub enum Command {
     /// move the distribution from its origin access identity to an origin access control, then `up`
     #[command(after_help = ADOPT_HELP)]
     Adopt(AdoptArgs),
+    /// With CDN_RELEASES: list the kept releases (id, when, source, files, bytes, which is live)
+    #[command(after_help = RELEASES_HELP)]
+    Releases(ReleasesArgs),
+    /// With CDN_RELEASES: switch back to the release before the live one (or RELEASE) in one write
+    #[command(after_help = RELEASES_HELP)]
+    Rollback(RollbackArgs),
     /// Print a shell completion script, e.g. `cdnctl completions bash > ~/.local/share/bash-completion/completions/cdnctl`
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `cdnctl man > ~/.local/share/man/man1/cdnctl.1`
@@ -186,6 +192,36 @@ pub struct DeployArgs {
     pub sync: SyncArgs,
     #[command(flatten)]
     pub probe: ProbeArgs,
+}
+
+const RELEASES_HELP: &str = "\
+With CDN_RELEASES above 0, `cdnctl deploy DIR` publishes DIR as a new release under
+_cdnctl/releases/ID/ (content-hashed files once under _cdnctl/assets/) and switches the edge to
+it with one KeyValueStore write. `rollback` writes that pointer back: no upload, no
+invalidation; it waits until the edge serves the release (unless --no-wait) and says when.
+
+Exit codes: 0 done; 1 error; 2 usage, or a release that is not kept.
+
+Settings: as for `cdnctl up` (see `cdnctl up --help`).";
+
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The release to make live (see `cdnctl releases`); by default the one before the live one
+    #[arg(value_name = "RELEASE")]
+    pub release: Option<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+    /// Return once the pointer is written instead of waiting for the edge to serve the release
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -299,6 +335,10 @@ with nothing to change writes nothing to AWS. A deploy never removes anything: w
 take something away (the custom domain's names, records or certificate, a {BucketUsers} grant,
 a web ACL), it stops before any write and names it; run `cdnctl up` for that. With --dry-run:
 `up --dry-run`, then (when up would change nothing) `sync DIR --dry-run`; no check.
+
+With {Releases} above 0, the second stage publishes DIR as a new release instead of `sync`, and
+switches to it in one KeyValueStore write, waiting until the edge serves it (see `cdnctl
+releases --help`); there is no check stage then.
 
 Exit codes: those of the stage that stopped it: 0 all three passed; 1 an error in a stage (the
 message names it and the stages done); 3 with --dry-run when something would change; 6 a check
@@ -509,6 +549,8 @@ impl SettingsArgs {
             Command::Check(a) => &a.settings,
             Command::Deploy(a) => &a.sync.settings,
             Command::Adopt(a) => &a.settings,
+            Command::Releases(a) => &a.settings,
+            Command::Rollback(a) => &a.settings,
             // These need no settings: run.rs answers them before reading any.
             Command::Completions(_) | Command::Man(_) => {
                 unreachable!("answered before settings are read")

@@ -14,6 +14,7 @@ mod hint;
 mod observe;
 mod output;
 mod plan;
+mod release;
 mod report;
 mod resources;
 mod run;

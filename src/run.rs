@@ -146,6 +146,8 @@ fn execute(cli: Cli, settings: Settings, sync: Option<SyncOptions>) -> Result<Ex
             Command::Check(_) => "check",
             Command::Deploy(_) => "deploy",
             Command::Adopt(_) => "adopt",
+            Command::Releases(_) => "releases",
+            Command::Rollback(_) => "rollback",
             Command::Completions(_) | Command::Man(_) => unreachable!("answered before settings are read"),
         }))
     })

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{check, sync, up};
+use super::{check, releases, sync, up};
 use crate::aws::{Clients, Waiting};
 use crate::ci;
 use crate::cli::{CheckArgs, DeployArgs, UpArgs};
@@ -47,7 +47,9 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
     let dry_run = args.sync.dry_run;
-    let stages: &[Stage] = if dry_run {
+    // With releases, publishing waits for the edge to serve the new release
+    // itself; check does not know the releases' layout yet.
+    let stages: &[Stage] = if dry_run || spec.releases > 0 {
         &[Stage::Up, Stage::Sync]
     } else {
         &[Stage::Up, Stage::Sync, Stage::Check]
@@ -84,6 +86,9 @@ pub async fn run(
                 inner.report(&report);
                 report.exit()
             }),
+            Stage::Sync if spec.releases > 0 => {
+                releases::publish(clients, spec, waiting, opts, &args.probe, &inner).await
+            }
             Stage::Sync => sync::run(clients, spec, waiting, opts, &inner).await,
             Stage::Check => check::run(clients, spec, waiting, &check_args, &inner)
                 .await
@@ -135,6 +140,7 @@ fn report(printer: &Printer, spec: &Spec, dry_run: bool, done: &[Done], sections
         .find_map(|d| d.result["custom_url"].as_str().or(d.result["url"].as_str()))
         .map(String::from);
     let verdict = match (exit, dry_run) {
+        (Exit::Success, false) if last.stage != Stage::Check => "published a release; the edge serves it".to_string(),
         (Exit::Success, false) => "published, and every check passed".to_string(),
         (Exit::Success, true) => "dry run: nothing would change".to_string(),
         (Exit::Drift, true) => format!(

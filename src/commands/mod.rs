@@ -7,6 +7,8 @@ pub mod adopt;
 mod check;
 mod deploy;
 mod down;
+mod releases;
+mod rollback;
 pub mod status;
 mod sync;
 mod up;
@@ -65,6 +67,15 @@ pub async fn run(
         Command::Deploy(args) => {
             let opts = sync.expect("run.rs resolves deploy's sync options with the settings");
             deploy::run(&clients, &spec, &waiting(settings), args, opts, printer).await?
+        }
+        Command::Releases(_) => {
+            printer.report(&releases::run(&clients, &spec).await?);
+            Exit::Success
+        }
+        Command::Rollback(args) => {
+            let report = rollback::run(&clients, &spec, &waiting(settings), args, printer).await?;
+            printer.report(&report);
+            Exit::Success
         }
         Command::Completions(_) | Command::Man(_) => unreachable!("answered before settings are read"),
         Command::Adopt(_) => unreachable!("run.rs runs adopt itself: it reads its settings from the stack"),

@@ -38,6 +38,15 @@ pub async fn run(
     opts: &SyncOptions,
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
+    if spec.releases > 0 {
+        return Err(Failed::Refused(vec![format!(
+            "{}={}: the stack serves releases, which `cdnctl deploy DIR` publishes and switches to; \
+             sync would write the bucket's files in place, which visitors no longer get",
+            crate::settings::Setting::Releases,
+            spec.releases
+        )])
+        .into());
+    }
     let s3 = uploading_client(clients);
     let at = Pipeline {
         s3: &s3,

@@ -94,7 +94,6 @@ pub fn code(spec: &Spec) -> String {
 /// Whether a file name is content-hashed, by the function's rule (see
 /// `isHashed` in viewer_request.js; they must agree). The release publisher
 /// stores such files once, under `_cdnctl/assets/`.
-#[allow(dead_code)] // until releases are published (#27 item 2)
 pub fn is_hashed(file: &str) -> bool {
     let Some((stem, _)) = file.rsplit_once('.').filter(|(s, _)| !s.is_empty()) else {
         return false;

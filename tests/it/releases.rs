@@ -12,7 +12,7 @@ use crate::harness::{block_on, clients, emulator, Stack, REGION};
 use crate::inspect::distribution_of;
 
 /// One GET through the edge's HTTPS port for `cdn`: (status, body).
-fn edge_get(cdn: &str, path: &str) -> (u16, String) {
+pub(crate) fn edge_get(cdn: &str, path: &str) -> (u16, String) {
     let emu = emulator();
     let (address, port) = emu.edge_https.split_once(':').unwrap();
     let script = r#"
