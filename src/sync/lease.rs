@@ -19,9 +19,9 @@ use tokio::sync::Mutex;
 
 use super::holder::{Lease, TTL};
 use super::state::PrefixState;
+use super::stop::Stop;
 use crate::aws::{describe, Waiting};
-use crate::exit::Failed;
-use crate::output::Printer;
+use crate::events::{Events, Status};
 
 /// The holder renews it this often.
 const RENEW_EVERY: Duration = Duration::from_secs(60);
@@ -115,10 +115,10 @@ pub async fn unleased(
     me: &Lease,
     waiting: &Waiting,
     dry_run: bool,
-    printer: &Printer,
+    events: &dyn Events,
 ) -> anyhow::Result<(PrefixState, Version)> {
     let start = Instant::now();
-    let mut shown: Option<crate::output::Progress> = None;
+    let mut shown: Option<Box<dyn Status>> = None;
     loop {
         let (state, version, warning) = read(s3, bucket, key).await?;
         let now = now();
@@ -126,9 +126,9 @@ pub async fn unleased(
             Some(l) if !l.is_stale_for(me, now) => {
                 let what = format!("another sync is publishing here: {}", l.describe(now));
                 if dry_run {
-                    printer.warn(&format!("{bucket}/{key}: {what}; this plan may change"));
+                    events.warn(&format!("{bucket}/{key}: {what}; this plan may change"));
                 } else if start.elapsed() >= waiting.timeout {
-                    return Err(Failed::Refused(vec![
+                    return Err(Stop::Refused(vec![
                         format!("{bucket}/{key}: {what}"),
                         format!(
                             "waited {}s for it (CDN_WAIT_MINUTES): run `cdnctl sync` again once it has finished",
@@ -139,28 +139,69 @@ pub async fn unleased(
                 } else {
                     match &shown {
                         Some(p) => p.status(&what),
-                        None => shown = Some(printer.progress("sync", &format!("waiting: {what}"))),
+                        None => shown = Some(events.progress("sync", &format!("waiting: {what}"))),
                     }
                     tokio::time::sleep(waiting.every.clamp(Duration::from_millis(100), Duration::from_secs(5))).await;
                     continue;
                 }
             }
-            Some(l) => printer.info(&format!(
+            Some(l) => events.info(&format!(
                 "taking over the lease of a sync that is gone: {}",
                 l.describe(now)
             )),
             None => {}
         }
         if let Some(w) = warning {
-            printer.warn(&w);
+            events.warn(&w);
         }
         return Ok((state, version));
     }
 }
 
+/// How long a lease is known to be this run's after the write that took,
+/// renewed or confirmed it was *sent*, without asking S3 again. Another run
+/// takes a lease over only once it has not been renewed for [`TTL`]; this
+/// window is a small part of that, so the clocks' rates need not agree
+/// closely. Past it (a stage that took long, a stalled or suspended runner),
+/// the next stage starts only after one HeadObject has confirmed the lease.
+pub const CONFIRMED_FOR: Duration = Duration::from_secs(2);
+
+/// A moment on two clocks. Linux's monotonic clock stops while the machine
+/// is suspended and the wall clock may be set back: the time elapsed since
+/// is the larger of the two, so neither can make a lease look fresher than
+/// it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    at: Instant,
+    wall: std::time::SystemTime,
+}
+
+impl Mark {
+    pub fn now() -> Mark {
+        Mark {
+            at: Instant::now(),
+            wall: std::time::SystemTime::now(),
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.at.elapsed().max(self.wall.elapsed().unwrap_or_default())
+    }
+}
+
+/// What a held lease knows: the state this run last wrote, its version,
+/// whether another run took it over, and when it was last known to be this
+/// run's (the sending of the write or read that showed it).
+struct Holding {
+    state: PrefixState,
+    version: Version,
+    lost: bool,
+    confirmed: Mark,
+}
+
 /// A lease this run holds: renewed in the background until released.
 pub struct Held {
-    shared: Arc<Mutex<(PrefixState, Version, bool)>>,
+    shared: Arc<Mutex<Holding>>,
     renewer: tokio::task::JoinHandle<()>,
     s3: Client,
     bucket: String,
@@ -168,24 +209,34 @@ pub struct Held {
 }
 
 impl Held {
-    pub fn new(s3: &Client, bucket: &str, key: &str, state: PrefixState, version: Version) -> Held {
-        let shared = Arc::new(Mutex::new((state, version, false)));
+    /// The lease written as `version`, by a write sent at `sent`.
+    pub fn new(s3: &Client, bucket: &str, key: &str, state: PrefixState, version: Version, sent: Mark) -> Held {
+        let shared = Arc::new(Mutex::new(Holding {
+            state,
+            version,
+            lost: false,
+            confirmed: sent,
+        }));
         let renewer = {
             let (shared, s3, bucket, key) = (shared.clone(), s3.clone(), bucket.to_string(), key.to_string());
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(RENEW_EVERY).await;
                     let mut guard = shared.lock().await;
-                    let (state, version, lost) = &mut *guard;
-                    if *lost {
+                    let h = &mut *guard;
+                    if h.lost {
                         return;
                     }
-                    let Some(lease) = &mut state.lease else { return };
+                    let Some(lease) = &mut h.state.lease else { return };
                     lease.expires = now() + TTL;
                     let token = lease.token.clone();
-                    match write_mine(&s3, &bucket, &key, state, version, Some(&token)).await {
-                        Ok(Some(v)) => *version = v,
-                        Ok(None) => *lost = true,
+                    let sent = Mark::now();
+                    match write_mine(&s3, &bucket, &key, &h.state, &h.version, Some(&token)).await {
+                        Ok(Some(v)) => {
+                            h.version = v;
+                            h.confirmed = sent;
+                        }
+                        Ok(None) => h.lost = true,
                         Err(e) => tracing::warn!("{key}: renewing the lease: {e:#}"),
                     }
                 }
@@ -202,33 +253,41 @@ impl Held {
 
     /// Whether another run took the lease over (this one was stalled past [`TTL`]).
     pub async fn lost(&self) -> bool {
-        self.shared.lock().await.2
+        self.shared.lock().await.lost
     }
 
     /// Make sure the lease is still this run's before its next stage of
     /// writes: a run stalled past [`TTL`] (a suspended laptop, a frozen CI
     /// runner) may have been taken over without its renewer noticing yet.
-    /// One HeadObject `If-Match` the version this run last wrote; when that
-    /// differs (a renewal whose answer was lost, or another run), the state
-    /// read back tells whose lease it is.
+    /// Within [`CONFIRMED_FOR`] of the last write or read that showed it
+    /// this run's, that is known without a request. Past it, one HeadObject
+    /// `If-Match` the version this run last wrote; when that differs (a
+    /// renewal whose answer was lost, or another run), the state read back
+    /// tells whose lease it is.
     pub async fn confirm(&self) -> anyhow::Result<()> {
         let mut guard = self.shared.lock().await;
-        let (state, version, lost) = &mut *guard;
-        if !*lost {
-            if let Some(etag) = version.0.as_deref().filter(|e| !e.is_empty()) {
+        let h = &mut *guard;
+        if !h.lost {
+            if h.confirmed.elapsed() < CONFIRMED_FOR {
+                return Ok(());
+            }
+            let sent = Mark::now();
+            if let Some(etag) = h.version.0.as_deref().filter(|e| !e.is_empty()) {
                 let head = self.s3.head_object().bucket(&self.bucket).key(&self.key).if_match(etag);
                 if head.send().await.is_ok() {
+                    h.confirmed = sent;
                     return Ok(());
                 }
             }
             let (now, current, _) = read(&self.s3, &self.bucket, &self.key).await?;
-            let mine = state.lease.as_ref().map(|l| l.token.as_str());
+            let mine = h.state.lease.as_ref().map(|l| l.token.as_str());
             match now.lease {
                 Some(l) if Some(l.token.as_str()) == mine => {
-                    *version = current;
+                    h.version = current;
+                    h.confirmed = sent;
                     return Ok(());
                 }
-                _ => *lost = true,
+                _ => h.lost = true,
             }
         }
         Err(anyhow!(
@@ -238,24 +297,25 @@ impl Held {
         ))
     }
 
-    /// Give the lease back, writing `finish(state)` as the final state.
-    pub async fn release(self, finish: impl FnOnce(&mut PrefixState)) -> anyhow::Result<()> {
+    /// Give the lease back, writing `finish(state)` as the final state;
+    /// that state and its version.
+    pub async fn release(self, finish: impl FnOnce(&mut PrefixState)) -> anyhow::Result<(PrefixState, Version)> {
         self.renewer.abort();
         let mut guard = self.shared.lock().await;
-        let (state, version, lost) = &mut *guard;
+        let h = &mut *guard;
         let taken = || {
             anyhow!(
                 "{}: another sync took over this run's lease while it was stalled: run `cdnctl sync` again to check the result",
                 self.key
             )
         };
-        if *lost {
+        if h.lost {
             return Err(taken());
         }
-        finish(state);
-        let token = state.lease.take().map(|l| l.token);
-        match write_mine(&self.s3, &self.bucket, &self.key, state, version, token.as_deref()).await? {
-            Some(_) => Ok(()),
+        finish(&mut h.state);
+        let token = h.state.lease.take().map(|l| l.token);
+        match write_mine(&self.s3, &self.bucket, &self.key, &h.state, &h.version, token.as_deref()).await? {
+            Some(version) => Ok((h.state.clone(), version)),
             None => Err(taken()),
         }
     }
