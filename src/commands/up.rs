@@ -22,6 +22,30 @@ pub async fn run(
     args: &UpArgs,
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
+    Ok(outcome(clients, spec, waiting, args, printer).await?.exit)
+}
+
+/// What `deploy` takes from `up`: the exit code, the result as `--json`
+/// prints it, the changes made (or pending, for a dry run), and the stack as
+/// observed when up wrote nothing (it then stands as it was read, and
+/// `sync` and `check` need not read it again).
+pub struct Upshot {
+    pub exit: Exit,
+    pub report: serde_json::Value,
+    pub changes: usize,
+    pub distribution_id: Option<String>,
+    pub url: Option<String>,
+    pub unchanged: Option<World>,
+}
+
+/// `up`, printing as it goes, with what it did as a value.
+pub async fn outcome(
+    clients: &Clients,
+    spec: &Spec,
+    waiting: &Waiting,
+    args: &UpArgs,
+    printer: &Printer,
+) -> anyhow::Result<Upshot> {
     let world = observe(clients, spec, waiting, None).await?;
     let opts = UpOptions {
         adopt: args.adopt,
@@ -52,16 +76,25 @@ pub async fn run(
         if printer.json {
             printer.json(&plan.json());
         }
-        return Ok(if plan.writes().next().is_some() {
+        let exit = if plan.writes().next().is_some() {
             Exit::Drift
         } else {
             Exit::Success
+        };
+        return Ok(Upshot {
+            exit,
+            report: plan.json(),
+            changes,
+            distribution_id: None,
+            url: None,
+            unchanged: (exit == Exit::Success).then_some(world),
         });
     }
 
     if plan.changes.is_empty() {
         printer.info("Everything is up to date.");
     }
+    let unchanged = (plan.writes().next().is_none() && !world.moving.is_moving()).then(|| world.clone());
     let mut facts = apply(clients, spec, &plan, Facts::from(spec, &world), waiting, printer).await?;
     // A move to another name goes in steps, each once the one before has
     // deployed (resources::domain_move): waiting, take them in this run.
@@ -120,14 +153,21 @@ pub async fn run(
             printer.result(&format!("distribution: {} ({})", d.id, d.domain_name));
         }
         printer.result(&format!("url:          https://{cdn_domain}/"));
-        if let Some(c) = custom {
+        if let Some(c) = &custom {
             printer.result(&format!("custom url:   https://{c}/"));
         }
         if !opts.wait {
             printer.info("CloudFront is still deploying: `cdnctl status` tells when it is done.");
         }
     }
-    Ok(Exit::Success)
+    Ok(Upshot {
+        exit: Exit::Success,
+        distribution_id: d.map(|d| d.id.clone()),
+        url: Some(custom.map_or_else(|| format!("https://{cdn_domain}/"), |c| format!("https://{c}/"))),
+        report: result,
+        changes,
+        unchanged,
+    })
 }
 
 /// Removals `up` makes only when asked: none at all inside `deploy` (the
