@@ -10,6 +10,7 @@ use futures_util::future::join_all;
 use crate::aws::{describe, Clients, Waiting};
 use crate::resources::{distribution, dns};
 use crate::spec::Spec;
+use crate::sync::listing::RemoteObject;
 use crate::sync::remote;
 use crate::sync::rules;
 
@@ -50,21 +51,11 @@ pub struct Target {
 
 pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
     let bucket = spec.bucket.as_str();
-    let records = async {
-        let Some(domain) = &spec.domain else {
-            return anyhow::Ok(None);
-        };
-        Ok(Some(match dns::find_zone(&clients.route53, domain).await? {
-            dns::Zone::Found(id) => Ok(dns::observe(&clients.route53, &id, &domain.name).await?),
-            dns::Zone::Unusable(why) => Err(why),
-        }))
-    };
     // The stack's own distribution (its ownership tag, as for `sync`), never
     // a copy carrying only its comment.
-    let (stack, objects, records) = tokio::join!(
+    let (stack, objects) = tokio::join!(
         remote::find_destination(clients, spec, waiting),
-        remote::list(&clients.s3, bucket, ""),
-        records
+        remote::list(&clients.s3, bucket, "")
     );
     let stack = stack?;
     let (Some(id), Some(arn)) = (stack.distribution_id, stack.distribution_arn) else {
@@ -74,6 +65,43 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
         .await?
         .ok_or_else(|| anyhow!("distribution {id}: gone while checking: run `cdnctl up`"))?;
     let (objects, _) = objects?;
+    observed(clients, spec, &dist, &objects, &BTreeMap::new()).await
+}
+
+/// The target of a stack already read: its distribution, every object of
+/// its bucket, and the text of manifests known to be what the bucket holds
+/// (`deploy` has them from `up` and `sync`); other manifests are read.
+pub async fn observed(
+    clients: &Clients,
+    spec: &Spec,
+    dist: &distribution::Observed,
+    objects: &BTreeMap<String, RemoteObject>,
+    texts: &BTreeMap<String, String>,
+) -> anyhow::Result<Target> {
+    let records = async {
+        let Some(domain) = &spec.domain else {
+            return anyhow::Ok(None);
+        };
+        Ok(Some(match dns::find_zone(&clients.route53, domain).await? {
+            dns::Zone::Found(id) => Ok(dns::observe(&clients.route53, &id, &domain.name).await?),
+            dns::Zone::Unusable(why) => Err(why),
+        }))
+    };
+    let (target, records) = tokio::join!(sample(clients, spec, dist, objects, texts), records);
+    Ok(Target {
+        records: records?,
+        ..target?
+    })
+}
+
+async fn sample(
+    clients: &Clients,
+    spec: &Spec,
+    dist: &distribution::Observed,
+    objects: &BTreeMap<String, RemoteObject>,
+    texts: &BTreeMap<String, String>,
+) -> anyhow::Result<Target> {
+    let bucket = spec.bucket.as_str();
     let root = dist
         .config
         .default_root_object()
@@ -92,7 +120,13 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
         .filter(|k| rules::is_manifest(k))
         .take(MANIFESTS)
         .collect();
-    let texts = join_all(manifests.iter().map(|k| read_text(clients, bucket, k))).await;
+    let texts = join_all(manifests.iter().map(|k| async move {
+        match texts.get(*k) {
+            Some(text) => Ok(text.clone()),
+            None => read_text(clients, bucket, k).await,
+        }
+    }))
+    .await;
     for (key, text) in manifests.iter().zip(texts) {
         wanted.insert((*key).clone(), "manifest".into());
         let named = rules::manifest_files(key, &text?).unwrap_or_default();
@@ -160,7 +194,7 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
         samples,
         headers_policy_id,
         cors_origin,
-        records: records?,
+        records: None,
     })
 }
 

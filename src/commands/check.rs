@@ -1,6 +1,7 @@
 //! `cdnctl check`: probe the deployed site through the CDN as a browser
 //! would, and never write. Exit code 6 when a probe fails.
 
+use serde::Serialize;
 use serde_json::json;
 
 use super::now;
@@ -19,8 +20,24 @@ pub async fn run(
     args: &CheckArgs,
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
-    let http = Http::new(args.probe.ca_bundle.as_deref(), args.probe.connect_to.clone())?;
     let target = target::find(clients, spec, waiting).await?;
+    Ok(run_on(&target, args, printer).await?.0)
+}
+
+/// What the probes found, as `--json` prints it.
+#[derive(Debug, Serialize)]
+pub struct Checked {
+    pub url: String,
+    pub distribution: String,
+    pub ok: bool,
+    pub failed: usize,
+    pub probes: Vec<Outcome>,
+}
+
+/// `check` of a target already found (`deploy` finds it from what `up`
+/// and `sync` read): the exit code, and what the probes found.
+pub async fn run_on(target: &target::Target, args: &CheckArgs, printer: &Printer) -> anyhow::Result<(Exit, Checked)> {
+    let http = Http::new(args.probe.ca_bundle.as_deref(), args.probe.connect_to.clone())?;
     printer.info(&format!(
         "Checking https://{}/ (distribution {}, {} objects of {})",
         target.host,
@@ -28,10 +45,20 @@ pub async fn run(
         target.samples.len(),
         target.bucket
     ));
-    let outcomes = probes::run(&http, &target, now()).await;
+    let outcomes = probes::run(&http, target, now()).await;
     let failed = outcomes.iter().filter(|o| !o.ok).count();
-    report(printer, &target, &outcomes, failed);
-    Ok(if failed > 0 { Exit::CheckFailed } else { Exit::Success })
+    report(printer, target, &outcomes, failed);
+    let exit = if failed > 0 { Exit::CheckFailed } else { Exit::Success };
+    Ok((
+        exit,
+        Checked {
+            url: format!("https://{}/", target.host),
+            distribution: target.distribution_id.clone(),
+            ok: failed == 0,
+            failed,
+            probes: outcomes,
+        },
+    ))
 }
 
 fn report(printer: &Printer, target: &target::Target, outcomes: &[Outcome], failed: usize) {
