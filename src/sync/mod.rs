@@ -37,5 +37,5 @@ pub mod stop;
 pub mod transfer;
 
 pub use options::SyncOptions;
-pub use pipeline::{Outcome, Seen, Sync};
+pub use pipeline::{Outcome, Sync};
 pub use stop::Stop;

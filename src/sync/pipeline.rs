@@ -27,7 +27,7 @@ use super::scan::{self, LocalFile};
 use super::stages::{self, Published};
 use super::state::{Pending, PrefixState};
 use super::stop::Stop;
-use super::{hidden, report, transfer, SyncOptions};
+use super::{hidden, report, rules, transfer, SyncOptions};
 use crate::aws::{Clients, Waiting};
 use crate::events::Events;
 use crate::resources::distribution;
@@ -41,11 +41,14 @@ const RACES: usize = 10;
 pub enum Outcome {
     /// `--dry-run`: what it would do, and whether that changes anything.
     DryRun { report: report::DryRun, changes: bool },
-    /// Published (or nothing to publish): the figures, and the prefix's
-    /// objects as they now are (the listing with this run's writes).
+    /// Published (or nothing to publish): the figures, the prefix's
+    /// objects as they now are (the listing with this run's writes), and
+    /// the text of its manifests (`rules::is_manifest`), read from DIR:
+    /// each the very content the bucket holds.
     Synced {
         report: report::Synced,
         objects: BTreeMap<String, RemoteObject>,
+        manifests: BTreeMap<String, String>,
     },
 }
 
@@ -650,7 +653,16 @@ impl<'a> Sync<'a> {
             },
         );
         let mut objects = seen.objects.clone();
+        let mut manifests = BTreeMap::new();
         if published.failures.is_empty() {
+            for f in files.iter().filter(|f| rules::is_manifest(&f.key) && f.parts.is_empty()) {
+                // Read again, and kept only if it is still what went up.
+                if let Ok(bytes) = std::fs::read(&f.path) {
+                    if <md5::Md5 as md5::Digest>::digest(&bytes)[..] == f.md5[..] {
+                        manifests.insert(f.key.clone(), String::from_utf8_lossy(&bytes).into_owned());
+                    }
+                }
+            }
             for (i, _) in d.plan.uploads() {
                 let f = &files[i];
                 objects.insert(
@@ -666,6 +678,10 @@ impl<'a> Sync<'a> {
                 objects.remove(key);
             }
         }
-        Outcome::Synced { report, objects }
+        Outcome::Synced {
+            report,
+            objects,
+            manifests,
+        }
     }
 }
