@@ -8,6 +8,9 @@
 //! `If-Match`). A lease not renewed for [`TTL`] seconds (its run died) is
 //! stale, and so is one held by a process of this host that no longer exists
 //! or by an earlier attempt of the same CI run: the next run takes it over.
+//! "Not renewed for TTL" is judged by S3's clock (the state's Last-Modified
+//! against the Date of the answer that read it), so that no two runners'
+//! clocks need to agree.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,10 +43,58 @@ pub struct Version(pub Option<String>);
 /// The state and its version (`None`: no state yet). A state that is not
 /// cdnctl's JSON is taken as empty, with a warning.
 pub async fn read(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<(PrefixState, Version, Option<String>)> {
-    let out = match s3.get_object().bucket(bucket).key(key).send().await {
+    let (state, version, warning, _) = read_timed(s3, bucket, key).await?;
+    Ok((state, version, warning))
+}
+
+/// When the state was last written and what time it is, both by S3's clock
+/// (seconds since the epoch), as one answer told them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct S3Clock {
+    pub written: Option<i64>,
+    pub now: Option<i64>,
+}
+
+/// The Date header of the answer, S3's time, kept for [`read_timed`].
+#[derive(Debug, Default, Clone)]
+struct AnswerDate(std::sync::Arc<std::sync::Mutex<Option<i64>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for AnswerDate {
+    fn name(&self) -> &'static str {
+        "AnswerDate"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let date = context.response().headers().get("date").and_then(|d| {
+            aws_smithy_types::DateTime::from_str(d, aws_smithy_types::date_time::Format::HttpDate).ok()
+        });
+        if let Some(date) = date {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(date.secs());
+        }
+        Ok(())
+    }
+}
+
+/// [`read`], with S3's clock.
+async fn read_timed(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<(PrefixState, Version, Option<String>, S3Clock)> {
+    let date = AnswerDate::default();
+    let sent = s3.get_object().bucket(bucket).key(key).customize().interceptor(date.clone()).send().await;
+    let now = *date.0.lock().unwrap_or_else(|e| e.into_inner());
+    let out = match sent {
         Ok(out) => out,
-        Err(e) if crate::aws::is_not_found(&e) => return Ok((PrefixState::default(), Version(None), None)),
+        Err(e) if crate::aws::is_not_found(&e) => {
+            return Ok((PrefixState::default(), Version(None), None, S3Clock::default()))
+        }
         Err(e) => return Err(describe(format!("{key}: GetObject"), e)),
+    };
+    let clock = S3Clock {
+        written: out.last_modified().map(|t| t.secs()),
+        now,
     };
     let etag = out.e_tag().map(String::from);
     let body = out.body.collect().await.map_err(|e| anyhow!("{key}: GetObject: {e}"))?;
@@ -57,7 +108,7 @@ pub async fn read(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<(Prefi
             )),
         ),
     };
-    Ok((state, Version(etag.or(Some(String::new()))), warning))
+    Ok((state, Version(etag.or(Some(String::new()))), warning, clock))
 }
 
 /// Write the state only over `version`. `Ok(None)`: someone else wrote it
@@ -120,11 +171,11 @@ pub async fn unleased(
     let start = Instant::now();
     let mut shown: Option<Box<dyn Status>> = None;
     loop {
-        let (state, version, warning) = read(s3, bucket, key).await?;
+        let (state, version, warning, clock) = read_timed(s3, bucket, key).await?;
         let now = now();
         match state.lease.as_ref().filter(|l| l.token != me.token) {
-            Some(l) if !l.is_stale_for(me, now) => {
-                let what = format!("another sync is publishing here: {}", l.describe(now));
+            Some(l) if !l.is_stale_for(me, now, clock) => {
+                let what = format!("another sync is publishing here: {}", l.describe(now, clock));
                 if dry_run {
                     events.warn(&format!("{bucket}/{key}: {what}; this plan may change"));
                 } else if start.elapsed() >= waiting.timeout {
@@ -147,7 +198,7 @@ pub async fn unleased(
             }
             Some(l) => events.info(&format!(
                 "taking over the lease of a sync that is gone: {}",
-                l.describe(now)
+                l.describe(now, clock)
             )),
             None => {}
         }
