@@ -142,10 +142,7 @@ pub async fn run(
         return Ok(report(&at, dry_run, url));
     }
     // The stack as up read it, when up wrote nothing: sync's destination.
-    let stack = up
-        .unchanged
-        .as_ref()
-        .map(|world| world.owned_distribution(spec));
+    let stack = up.unchanged.as_ref().map(|world| world.owned_distribution(spec));
     let known = stack.map(|owned| Destination {
         distribution_id: owned.map(|d| d.id.clone()),
         distribution_arn: owned.map(|d| d.arn.clone()),

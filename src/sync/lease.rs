@@ -70,9 +70,10 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for AnswerDate {
         _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        let date = context.response().headers().get("date").and_then(|d| {
-            aws_smithy_types::DateTime::from_str(d, aws_smithy_types::date_time::Format::HttpDate).ok()
-        });
+        let date =
+            context.response().headers().get("date").and_then(|d| {
+                aws_smithy_types::DateTime::from_str(d, aws_smithy_types::date_time::Format::HttpDate).ok()
+            });
         if let Some(date) = date {
             *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(date.secs());
         }
@@ -81,9 +82,20 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for AnswerDate {
 }
 
 /// [`read`], with S3's clock.
-async fn read_timed(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<(PrefixState, Version, Option<String>, S3Clock)> {
+async fn read_timed(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+) -> anyhow::Result<(PrefixState, Version, Option<String>, S3Clock)> {
     let date = AnswerDate::default();
-    let sent = s3.get_object().bucket(bucket).key(key).customize().interceptor(date.clone()).send().await;
+    let sent = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .customize()
+        .interceptor(date.clone())
+        .send()
+        .await;
     let now = *date.0.lock().unwrap_or_else(|e| e.into_inner());
     let out = match sent {
         Ok(out) => out,
@@ -365,7 +377,16 @@ impl Held {
         }
         finish(&mut h.state);
         let token = h.state.lease.take().map(|l| l.token);
-        match write_mine(&self.s3, &self.bucket, &self.key, &h.state, &h.version, token.as_deref()).await? {
+        match write_mine(
+            &self.s3,
+            &self.bucket,
+            &self.key,
+            &h.state,
+            &h.version,
+            token.as_deref(),
+        )
+        .await?
+        {
             Some(version) => Ok((h.state.clone(), version)),
             None => Err(taken()),
         }

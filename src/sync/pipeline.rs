@@ -176,7 +176,11 @@ impl<'a> Sync<'a> {
     /// diff, and take the lease → transfer → invalidate ∥ record → delete.
     /// `destination` and `seen`, when the caller already has them (`deploy`
     /// observed the stack and read ahead), save their requests.
-    pub async fn run(&self, destination: Option<Destination>, seen: Option<anyhow::Result<Seen>>) -> anyhow::Result<Outcome> {
+    pub async fn run(
+        &self,
+        destination: Option<Destination>,
+        seen: Option<anyhow::Result<Seen>>,
+    ) -> anyhow::Result<Outcome> {
         let Gathered {
             destination,
             files,
@@ -187,7 +191,14 @@ impl<'a> Sync<'a> {
             Taken::Done(outcome) => return Ok(outcome),
         };
         let work = self.publish(&destination, &files, &decided, held).await?;
-        Ok(self.synced(&destination, &files, &seen, &decided, &work.published, work.invalidated.as_deref()))
+        Ok(self.synced(
+            &destination,
+            &files,
+            &seen,
+            &decided,
+            &work.published,
+            work.invalidated.as_deref(),
+        ))
     }
 
     /// The local scan ∥ the destination ∥ the state then the listing, all at
@@ -363,16 +374,37 @@ impl<'a> Sync<'a> {
     /// run achieved, whatever happened. When every file went up and nothing
     /// is to be deleted, the invalidation and the record go at once (see
     /// [`Sync::invalidate_and_release`]).
-    async fn publish(&self, destination: &Destination, files: &[LocalFile], d: &Decided, held: Held) -> anyhow::Result<Work> {
+    async fn publish(
+        &self,
+        destination: &Destination,
+        files: &[LocalFile],
+        d: &Decided,
+        held: Held,
+    ) -> anyhow::Result<Work> {
         let mut work = Work {
-            published: stages::publish(self.s3_ref(), self.bucket, files, &d.plan, self.opts.jobs, self.events, &held).await,
+            published: stages::publish(
+                &self.s3,
+                self.bucket,
+                files,
+                &d.plan,
+                self.opts.jobs,
+                self.events,
+                &held,
+            )
+            .await,
             ..Work::default()
         };
-        if work.published.failures.is_empty() && d.plan.deletes.is_empty() && !self.opts.wait {
-            self.invalidate_and_release(destination, d, held, &mut work).await?;
-            return Ok(work);
-        }
-        let result = self.finish(destination, d, &held, &mut work).await;
+        let result = if work.published.failures.is_empty() && d.plan.deletes.is_empty() && !self.opts.wait {
+            match self.still_held_for(&held, d).await {
+                Ok(()) => {
+                    self.invalidate_and_release(destination, d, held, &mut work).await?;
+                    return Ok(work);
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            self.finish(destination, d, &held, &mut work).await
+        };
         let fingerprint = self.opts.rules.fingerprint();
         let released = held
             .release(|s| work.record(d, fingerprint, &self.opts.prefix, s))
@@ -380,10 +412,6 @@ impl<'a> Sync<'a> {
         result?;
         released?;
         Ok(work)
-    }
-
-    fn s3_ref(&self) -> &aws_sdk_s3::Client {
-        &self.s3
     }
 
     /// Note what this run must invalidate, and take the lease, before
@@ -494,9 +522,6 @@ impl<'a> Sync<'a> {
         held: Held,
         work: &mut Work,
     ) -> anyhow::Result<()> {
-        if held.lost().await || d.batch.is_some() {
-            self.still_held(&held).await?;
-        }
         let fingerprint = self.opts.rules.fingerprint();
         // Recorded as if CloudFront has it: every file went up.
         let assumed = Work {
@@ -519,7 +544,10 @@ impl<'a> Sync<'a> {
                 paths: b.paths.clone(),
                 reference: b.reference.clone(),
             });
-            if lease::write(&self.s3, self.bucket, &self.key, &kept, &version).await?.is_none() {
+            if lease::write(&self.s3, self.bucket, &self.key, &kept, &version)
+                .await?
+                .is_none()
+            {
                 return Err(Stop::PartWay(format!(
                     "{e:#}\nthe files are live, but another sync started meanwhile and the invalidation could not be kept in {}: \
                      run `cdnctl sync` again once it has finished, and invalidate {} by hand if it still serves the old files",
@@ -533,15 +561,21 @@ impl<'a> Sync<'a> {
         Ok(())
     }
 
-    /// Invalidate, stop on failed files, delete. `out` keeps what was
-    /// achieved, also on error.
-    async fn finish(&self, destination: &Destination, d: &Decided, held: &Held, out: &mut Work) -> anyhow::Result<()> {
-        // Also after a partial failure: what was uploaded is live and stale at
-        // the edge. Not once another run holds the lease: its state has this
-        // run's pending invalidation, which it sends.
+    /// Before the invalidation, also after a partial failure (what was
+    /// uploaded is live and stale at the edge): the lease must still be this
+    /// run's. Not once another run holds it: its state has this run's
+    /// pending invalidation, which it sends.
+    async fn still_held_for(&self, held: &Held, d: &Decided) -> anyhow::Result<()> {
         if held.lost().await || d.batch.is_some() {
             self.still_held(held).await?;
         }
+        Ok(())
+    }
+
+    /// Invalidate, stop on failed files, delete. `out` keeps what was
+    /// achieved, also on error.
+    async fn finish(&self, destination: &Destination, d: &Decided, held: &Held, out: &mut Work) -> anyhow::Result<()> {
+        self.still_held_for(held, d).await?;
         self.invalidate(destination, d, &mut out.invalidated).await?;
         self.stop_on_failures(&out.published)?;
         out.deleted = self.delete(d, held).await?;
@@ -655,7 +689,10 @@ impl<'a> Sync<'a> {
         let mut objects = seen.objects.clone();
         let mut manifests = BTreeMap::new();
         if published.failures.is_empty() {
-            for f in files.iter().filter(|f| rules::is_manifest(&f.key) && f.parts.is_empty()) {
+            for f in files
+                .iter()
+                .filter(|f| rules::is_manifest(&f.key) && f.parts.is_empty())
+            {
                 // Read again, and kept only if it is still what went up.
                 if let Ok(bytes) = std::fs::read(&f.path) {
                     if <md5::Md5 as md5::Digest>::digest(&bytes)[..] == f.md5[..] {

@@ -13,8 +13,8 @@ use futures_util::{stream, StreamExt as _};
 
 use super::listing::{ObjectHeaders, RemoteObject};
 use super::scan::LocalFile;
-use crate::aws::{describe, Clients, Waiting};
 use super::stop::Stop;
+use crate::aws::{describe, Clients, Waiting};
 use crate::resources::{bucket, distribution};
 use crate::spec::Spec;
 

@@ -141,7 +141,12 @@ fn the_commonest_deploys_take_few_round_trips_in_a_row() {
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
     let rounds = harness::depth(&requests);
-    assert!(rounds <= 5, "{rounds} round trips in a row: {:#?}\n{}", timeline(&requests), run.stderr);
+    assert!(
+        rounds <= 5,
+        "{rounds} round trips in a row: {:#?}\n{}",
+        timeline(&requests),
+        run.stderr
+    );
 
     // Three files changed: a page, a stylesheet and its new hashed copy.
     harness::write(&dir, "index.html", b"<h1>v2</h1>");
@@ -153,7 +158,12 @@ fn the_commonest_deploys_take_few_round_trips_in_a_row() {
     assert_eq!(report["stages"][1]["result"]["uploaded"], 3, "{report:#}");
     let requests = stack.requests()[before..].to_vec();
     let rounds = harness::depth(&requests);
-    assert!(rounds <= 8, "{rounds} round trips in a row: {:#?}\n{}", timeline(&requests), run.stderr);
+    assert!(
+        rounds <= 8,
+        "{rounds} round trips in a row: {:#?}\n{}",
+        timeline(&requests),
+        run.stderr
+    );
 }
 
 /// Each request's start and end, in milliseconds from the first, and its operation.
