@@ -499,7 +499,11 @@ impl Tool {
         let ok = out.status.success();
         let json = || serde_json::from_slice::<serde_json::Value>(&out.stdout).ok();
         let invalidated = match self.kind {
-            Kind::Cdnctl if ok => Some(json().and_then(|v| v["invalidation"]["path_count"].as_u64()).unwrap_or(0)),
+            Kind::Cdnctl if ok => Some(
+                json()
+                    .and_then(|v| v["invalidation"]["path_count"].as_u64())
+                    .unwrap_or(0),
+            ),
             Kind::Deploy if ok => Some(
                 json()
                     .and_then(|v| v["stages"][1]["result"]["invalidation"]["path_count"].as_u64())
@@ -513,7 +517,10 @@ impl Tool {
             wall,
             requests: requests.len(),
             depth: depth(&requests),
-            writes_outside_notes: requests.iter().filter(|r| r.write && !r.op.contains("/.cdnctl/")).count(),
+            writes_outside_notes: requests
+                .iter()
+                .filter(|r| r.write && !r.op.contains("/.cdnctl/"))
+                .count(),
             written,
             heads,
             lists,
