@@ -101,9 +101,9 @@ fn main() {
         rows.push(t.measure("unchanged, fresh checkout", &checkout, &work));
     }
     // 3. Three files changed: a page, a stylesheet and its new hashed copy.
-    // collectstatic, which goes by modification times and skipped the fresh
-    // checkout, gets them in a copy of the tree it uploaded that keeps its
-    // modification times.
+    // collectstatic, which skipped the fresh checkout, gets them in a fresh
+    // copy of the tree, as a CI checkout gives it: new modification times,
+    // which is what it goes by.
     change_three(&checkout);
     let collected = work.join("collected");
     copy_tree(&tree, &collected);
