@@ -82,7 +82,7 @@ enum Taken {
     Held(Box<Claimed>),
     /// Nothing more to do: a dry run, or nothing to publish and the record
     /// up to date.
-    Done(Outcome),
+    Done(Box<Outcome>),
 }
 
 /// What the pipeline starts from: where to publish, the local files, and
@@ -188,7 +188,7 @@ impl<'a> Sync<'a> {
         } = self.gather(destination, seen).await?;
         let Claimed { seen, decided, held } = match self.diff_and_take(&destination, &files, seen).await? {
             Taken::Held(claimed) => *claimed,
-            Taken::Done(outcome) => return Ok(outcome),
+            Taken::Done(outcome) => return Ok(*outcome),
         };
         let work = self.publish(&destination, &files, &decided, held).await?;
         Ok(self.synced(
@@ -291,7 +291,7 @@ impl<'a> Sync<'a> {
             let s = seen?;
             let d = self.diff(destination, files, &s).await?;
             if self.opts.dry_run {
-                return Ok(Taken::Done(self.dry_run(files, &d)));
+                return Ok(Taken::Done(Box::new(self.dry_run(files, &d))));
             }
             match self.take(&s, &d).await? {
                 Attempt::Held(held) => {
@@ -302,14 +302,14 @@ impl<'a> Sync<'a> {
                     })))
                 }
                 Attempt::Recorded => {
-                    return Ok(Taken::Done(self.synced(
+                    return Ok(Taken::Done(Box::new(self.synced(
                         destination,
                         files,
                         &s,
                         &d,
                         &Published::default(),
                         None,
-                    )));
+                    ))));
                 }
                 Attempt::Raced if attempt == RACES => break,
                 Attempt::Raced => {}
