@@ -11,10 +11,14 @@
 //! ManifestStaticFilesStorage: originals and their hashed copies, 1 KB to a
 //! few MB, two files over the multipart threshold, and staticfiles.json.
 //! Scenarios: a fresh upload; the unchanged tree from a fresh checkout (new
-//! modification times, same content); three files changed; and cdnctl's peak
-//! memory for a tree of many small files; and how fast the local files are
-//! hashed, beside `md5sum` running on every core. Requests are counted by the
-//! emulator, per tool (each signs with its own access key). The Python peers
+//! modification times, same content); three files changed (every peer); then
+//! `cdnctl deploy` of the same tree with nothing changed and with three files
+//! changed; cdnctl's peak memory for a tree of many small files; and how fast
+//! the local files are hashed, beside `md5sum` running on every core.
+//! Requests are counted by the emulator, per tool (each signs with its own
+//! access key), and so are the round trips in a row: the longest chain of
+//! requests each sent after the one before it was answered, from the
+//! emulator's timeline (`harness::depth`). The Python peers
 //! are installed from PyPI into .emulator/bench-venv on first use, rclone from
 //! Debian (`apt-get install rclone`) when it is not on the PATH. A benchmark,
 //! not a test: it prints a table and checks nothing.
@@ -27,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::{emulator, root, Request, Stack, REGION};
+use harness::{depth, emulator, root, Request, Stack, REGION};
 use md5::{Digest as _, Md5};
 use serde_json::json;
 
@@ -97,22 +101,49 @@ fn main() {
         rows.push(t.measure("unchanged, fresh checkout", &checkout, &work));
     }
     // 3. Three files changed: a page, a stylesheet and its new hashed copy.
+    // collectstatic, which skipped the fresh checkout, gets them in a fresh
+    // copy of the tree, as a CI checkout gives it: new modification times,
+    // which is what it goes by.
     change_three(&checkout);
-    for t in tools.iter().filter(|t| !matches!(t.kind, Kind::Collectstatic(_))) {
-        rows.push(t.measure("3 files changed", &checkout, &work));
+    let collected = work.join("collected");
+    copy_tree(&tree, &collected);
+    change_three(&collected);
+    for t in &tools {
+        let dir = match t.kind {
+            Kind::Collectstatic(_) => &collected,
+            _ => &checkout,
+        };
+        rows.push(t.measure("3 files changed", dir, &work));
+    }
+
+    // 4. `cdnctl deploy` (up, sync, check through the emulator's edge) of the
+    // same tree: nothing changed, then three files changed.
+    let deploying = Tool::new("cdnctl deploy", Kind::Deploy);
+    deploying.stack.run(&["up", "--no-wait"]);
+    let deployed = work.join("deployed");
+    copy_tree(&tree, &deployed);
+    let first = deploying.measure("deploy, first", &deployed, &work);
+    deploying.stack.configure(json!({"delay_ms": delay_ms}));
+    if first.ok {
+        rows.push(deploying.measure("deploy, nothing changed", &deployed, &work));
+        change_three(&deployed);
+        rows.push(deploying.measure("deploy, 3 files changed", &deployed, &work));
+    } else {
+        rows.push(first);
     }
 
     println!(
-        "| scenario | tool | wall time | requests | objects written | HEADs | listing pages | invalidation paths |"
+        "| scenario | tool | wall time | requests | round trips in a row | objects written | HEADs | listing pages | invalidation paths |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {} | {:.1} s | {} | {} | {} | {} | {} |",
+            "| {} | {} | {:.1} s | {} | {} | {} | {} | {} | {} |",
             r.scenario,
             r.tool,
             r.wall.as_secs_f64(),
             r.requests,
+            r.depth,
             r.written,
             r.heads,
             r.lists,
@@ -149,6 +180,24 @@ fn main() {
         );
     }
     let find = |scenario: &str, tool: &str| rows.iter().find(|r| r.scenario == scenario && r.tool == tool && r.ok);
+    if let Some(c) = find("3 files changed", "cdnctl sync") {
+        for peer in ["s5cmd sync", "aws s3 sync", "rclone sync --checksum"] {
+            if let Some(p) = find("3 files changed", peer) {
+                println!(
+                    "3 files changed: cdnctl sync at {:.2}× {peer}'s speed ({} round trips in a row to its {})",
+                    p.wall.as_secs_f64() / c.wall.as_secs_f64(),
+                    c.depth,
+                    p.depth
+                );
+            }
+        }
+    }
+    for r in rows.iter().filter(|r| r.tool == "cdnctl deploy") {
+        println!(
+            "{}: {} requests, {} round trips in a row, {} writes outside .cdnctl/",
+            r.scenario, r.requests, r.depth, r.writes_outside_notes
+        );
+    }
     for scenario in ["fresh upload", "unchanged, fresh checkout", "3 files changed"] {
         if let (Some(c), Some(r)) = (find(scenario, "cdnctl sync"), find(scenario, "rclone sync --checksum")) {
             println!(
@@ -160,10 +209,10 @@ fn main() {
         }
     }
 
-    // 4. Hashing the local tree, beside md5sum.
+    // 5. Hashing the local tree, beside md5sum.
     hashing(&work, arg("--hash-mib", 1024), arg("--hash-rounds", 5));
 
-    // 5. Peak memory for many small files.
+    // 6. Peak memory for many small files.
     let many = work.join("many");
     small_tree(&many, memory_files);
     let stack = Stack::new("benchmem");
@@ -247,6 +296,8 @@ fn hashing(work: &Path, mib: u64, rounds: usize) {
 
 enum Kind {
     Cdnctl,
+    /// `cdnctl deploy`, through the emulator's edge.
+    Deploy,
     Aws(PathBuf),
     S5cmd(PathBuf),
     Rclone(PathBuf),
@@ -264,6 +315,10 @@ struct Row {
     tool: &'static str,
     wall: Duration,
     requests: usize,
+    /// Round trips in a row (`harness::depth`).
+    depth: usize,
+    /// Writes other than cdnctl's own notes under `.cdnctl/`.
+    writes_outside_notes: usize,
     written: usize,
     heads: usize,
     lists: usize,
@@ -313,6 +368,13 @@ impl Tool {
                     cmd.env("CDN_SYNC_JOBS", jobs);
                 }
                 cmd
+            }
+            Kind::Deploy => {
+                let mut args = vec!["deploy".to_string(), dir.display().to_string(), "--json".into()];
+                args.extend(harness::to_edge());
+                args.extend(harness::trust_emulator());
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                self.stack.command(&args)
             }
             Kind::Aws(venv) => {
                 let mut cmd = peer(venv, "aws");
@@ -435,11 +497,16 @@ impl Tool {
             })
             .count();
         let ok = out.status.success();
+        let json = || serde_json::from_slice::<serde_json::Value>(&out.stdout).ok();
         let invalidated = match self.kind {
             Kind::Cdnctl if ok => Some(
-                serde_json::from_slice::<serde_json::Value>(&out.stdout)
-                    .ok()
+                json()
                     .and_then(|v| v["invalidation"]["path_count"].as_u64())
+                    .unwrap_or(0),
+            ),
+            Kind::Deploy if ok => Some(
+                json()
+                    .and_then(|v| v["stages"][1]["result"]["invalidation"]["path_count"].as_u64())
                     .unwrap_or(0),
             ),
             _ => None,
@@ -449,6 +516,11 @@ impl Tool {
             tool: self.name,
             wall,
             requests: requests.len(),
+            depth: depth(&requests),
+            writes_outside_notes: requests
+                .iter()
+                .filter(|r| r.write && !r.op.contains("/.cdnctl/"))
+                .count(),
             written,
             heads,
             lists,

@@ -4,7 +4,6 @@
 //! workflow commands (`::error::`, `::warning::`) that GitHub shows as
 //! annotations. Nothing here decides an exit code.
 
-use crate::output::Printer;
 use crate::plan::Plan;
 use crate::report::{Health, Resource};
 
@@ -67,11 +66,6 @@ impl StepSummary {
             md.push('\n');
         }
         md
-    }
-
-    /// Append to $GITHUB_STEP_SUMMARY, through the printer.
-    pub fn write(&self, printer: &Printer) {
-        printer.step_summary(&self.markdown());
     }
 }
 

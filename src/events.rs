@@ -1,8 +1,7 @@
 //! Events: how the inner layers (resources, apply, sync, check) tell the
 //! command line what they are doing, without knowing how it is shown. The
 //! printer (`output.rs`, at the top of the house) implements [`Events`]; the
-//! inner layers take `&dyn Events` and never print. A test or a command that
-//! wants silence passes [`Silent`].
+//! inner layers take `&dyn Events` and never print.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,32 +30,6 @@ pub trait Status: Send + Sync {
 pub trait Transfer: Send + Sync {
     fn file_done(&self, bytes: u64, done: usize, files: usize);
     fn finish(&self);
-}
-
-/// Reports nothing.
-pub struct Silent;
-
-struct Nothing;
-
-impl Status for Nothing {
-    fn status(&self, _: &str) {}
-}
-
-impl Transfer for Nothing {
-    fn file_done(&self, _: u64, _: usize, _: usize) {}
-    fn finish(&self) {}
-}
-
-impl Events for Silent {
-    fn info(&self, _: &str) {}
-    fn done(&self, _: &str) {}
-    fn warn(&self, _: &str) {}
-    fn progress(&self, _: &str, _: &str) -> Box<dyn Status> {
-        Box::new(Nothing)
-    }
-    fn transfer(&self, _: usize, _: u64) -> Box<dyn Transfer> {
-        Box::new(Nothing)
-    }
 }
 
 /// A callback for a wait that may not happen: the first time AWS refuses

@@ -228,8 +228,6 @@ impl Progress {
             ));
         }
     }
-
-    pub fn finish(self) {}
 }
 
 impl Drop for Progress {
@@ -237,13 +235,6 @@ impl Drop for Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-}
-
-impl Printer {
-    /// A callback for a wait that may not happen (see [`crate::events::on_refusal`]).
-    pub fn on_refusal<'a>(&'a self, label: &str, what: &'a str) -> impl FnMut(&str, Duration) + Clone + 'a {
-        crate::events::on_refusal(self, label, what)
     }
 }
 

@@ -14,6 +14,7 @@ use crate::aws::{describe, Clients, Waiting};
 use crate::resources::distribution::Deployment;
 use crate::resources::{distribution, dns, response_headers};
 use crate::spec::{Headers, Spec, CORS_WITH_PREFLIGHT_AND_SECURITY};
+use crate::sync::listing::RemoteObject;
 use crate::sync::remote;
 use crate::sync::rules;
 
@@ -105,6 +106,35 @@ pub struct Target {
 
 pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
     let bucket = spec.bucket.as_str();
+    // The stack's own distribution (its ownership tag, as for `sync`), never
+    // a copy carrying only its comment.
+    let (stack, objects) = tokio::join!(
+        remote::find_destination(clients, spec, waiting),
+        remote::list(&clients.s3, bucket, "")
+    );
+    let stack = stack?;
+    let (Some(id), Some(arn)) = (stack.distribution_id, stack.distribution_arn) else {
+        anyhow::bail!("stack {bucket}: no distribution serves the bucket: run `cdnctl up` first");
+    };
+    let dist = distribution::observe(&clients.cloudfront, &id, &arn)
+        .await?
+        .ok_or_else(|| anyhow!("distribution {id}: gone while checking: run `cdnctl up`"))?;
+    let (objects, _) = objects?;
+    observed(clients, spec, &dist, &objects, &BTreeMap::new()).await
+}
+
+/// The target of a stack already read: its distribution, every object of
+/// its bucket, and the text of manifests known to be what the bucket holds
+/// (`deploy` has them from `up` and `sync`); other manifests are read. The
+/// records, the wanted headers policy and what is still settling are read
+/// beside the sampling.
+pub async fn observed(
+    clients: &Clients,
+    spec: &Spec,
+    dist: &distribution::Observed,
+    objects: &BTreeMap<String, RemoteObject>,
+    texts: &BTreeMap<String, String>,
+) -> anyhow::Result<Target> {
     let records = async {
         let Some(domain) = &spec.domain else {
             return anyhow::Ok(None);
@@ -114,17 +144,6 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
             dns::Zone::Unusable(why) => Err(why),
         }))
     };
-    // The stack's own distribution (its ownership tag, as for `sync`), never
-    // a copy carrying only its comment.
-    let (stack, objects, records) = tokio::join!(
-        remote::find_destination(clients, spec, waiting),
-        remote::list(&clients.s3, bucket, ""),
-        records
-    );
-    let stack = stack?;
-    let (Some(id), Some(arn)) = (stack.distribution_id, stack.distribution_arn) else {
-        anyhow::bail!("stack {bucket}: no distribution serves the bucket: run `cdnctl up` first");
-    };
     let wanted_policy = async {
         match &spec.headers {
             Headers::Managed { id, .. } => anyhow::Ok(Some(id.to_string())),
@@ -133,21 +152,41 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
                 .map(|p| p.id)),
         }
     };
-    let (dist, invalidations, wanted_headers_policy) = tokio::join!(
-        distribution::observe(&clients.cloudfront, &id, &arn),
-        in_progress(clients, &id),
-        wanted_policy
+    let settling = async {
+        let deploying_since = async {
+            match &dist.status {
+                Deployment::Deployed => anyhow::Ok(None),
+                Deployment::InProgress(_) => Ok(Some(last_modified(clients, &dist.id).await?)),
+            }
+        };
+        let (invalidations, deploying_since) = tokio::join!(in_progress(clients, &dist.id), deploying_since);
+        anyhow::Ok(Settling {
+            deploying_since: deploying_since?,
+            invalidations: invalidations?,
+        })
+    };
+    let (target, records, wanted_headers_policy, settling) = tokio::join!(
+        sample(clients, spec, dist, objects, texts),
+        records,
+        wanted_policy,
+        settling
     );
-    let dist = dist?.ok_or_else(|| anyhow!("distribution {id}: gone while checking: run `cdnctl up`"))?;
-    let deploying_since = match &dist.status {
-        Deployment::Deployed => None,
-        Deployment::InProgress(_) => Some(last_modified(clients, &id).await?),
-    };
-    let settling = Settling {
-        deploying_since,
-        invalidations: invalidations?,
-    };
-    let (objects, _) = objects?;
+    Ok(Target {
+        records: records?,
+        wanted_headers_policy: wanted_headers_policy?,
+        settling: settling?,
+        ..target?
+    })
+}
+
+async fn sample(
+    clients: &Clients,
+    spec: &Spec,
+    dist: &distribution::Observed,
+    objects: &BTreeMap<String, RemoteObject>,
+    texts: &BTreeMap<String, String>,
+) -> anyhow::Result<Target> {
+    let bucket = spec.bucket.as_str();
     let root = dist
         .config
         .default_root_object()
@@ -166,7 +205,13 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
         .filter(|k| rules::is_manifest(k))
         .take(MANIFESTS)
         .collect();
-    let texts = join_all(manifests.iter().map(|k| read_text(clients, bucket, k))).await;
+    let texts = join_all(manifests.iter().map(|k| async move {
+        match texts.get(*k) {
+            Some(text) => Ok(text.clone()),
+            None => read_text(clients, bucket, k).await,
+        }
+    }))
+    .await;
     for (key, text) in manifests.iter().zip(texts) {
         wanted.insert((*key).clone(), "manifest".into());
         let named = rules::manifest_files(key, &text?).unwrap_or_default();
@@ -239,12 +284,12 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
         missing_root_object,
         samples,
         headers_policy_id,
-        wanted_headers_policy: wanted_headers_policy?,
+        wanted_headers_policy: None,
         security_headers: security_headers(spec),
         cors_origin,
-        records: records?,
+        records: None,
         config: dist.config.clone(),
-        settling,
+        settling: Settling::default(),
         directories,
     })
 }

@@ -47,8 +47,21 @@ pub async fn run(
     args: &CheckArgs,
     printer: &Printer,
 ) -> anyhow::Result<CheckReport> {
+    let target = target::find(clients, spec, waiting).await?;
+    run_on(clients, spec, waiting, target, args, printer).await
+}
+
+/// `check` of a target already found (`deploy` finds it from what `up` and
+/// `sync` read); with `--wait`, after what is settling has settled.
+pub async fn run_on(
+    clients: &Clients,
+    spec: &Spec,
+    waiting: &Waiting,
+    mut target: target::Target,
+    args: &CheckArgs,
+    printer: &Printer,
+) -> anyhow::Result<CheckReport> {
     let http = Http::new(args.probe.ca_bundle.as_deref(), args.probe.connect_to.clone())?;
-    let mut target = target::find(clients, spec, waiting).await?;
     if args.wait && target.settling.is_pending() {
         settle::wait(clients, &target, waiting, printer).await?;
         target = target::find(clients, spec, waiting).await?;

@@ -1,18 +1,29 @@
 //! `cdnctl deploy DIR`: the CI job in one command. `up`, then `sync DIR`,
 //! then `check`, each the command of that name, stopping at the first that
-//! does not succeed; its exit code is deploy's. The stages' results and step
-//! summaries are gathered into one report and one summary.
+//! does not succeed; its exit code is deploy's. Each stage hands its result
+//! back as a value, and deploy renders them as one report and one summary.
+//!
+//! On a stack with releases, the sync stage publishes a release and waits
+//! until the edge serves it (`release/`), and there is no check stage yet:
+//! check samples the bucket's keys as URLs, which a release rewrites.
+//!
+//! One observation serves the three: while `up` reads the stack, `sync`
+//! reads its state and lists the prefix; when `up` wrote nothing, the stack
+//! it read is the stack `sync` publishes to and `check` probes, and the
+//! listing (with `sync`'s writes) is the bucket `check` samples.
 
 use serde_json::{json, Value};
 
 use super::{check, releases, sync, up};
 use crate::aws::{Clients, Waiting};
+use crate::check::target;
 use crate::ci;
 use crate::cli::{CheckArgs, DeployArgs, UpArgs};
 use crate::exit::{Exit, Failed};
-use crate::output::Printer;
+use crate::output::{Printer, Report as _};
 use crate::spec::Spec;
-use crate::sync::SyncOptions;
+use crate::sync::remote::Destination;
+use crate::sync::{Outcome, Sync, SyncOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -31,11 +42,41 @@ impl Stage {
     }
 }
 
-/// A stage that ran to its end: its exit code and its JSON result.
+/// A stage that ran to its end: its exit code, its result as its own
+/// `--json` prints it, and its line in deploy's report.
 struct Done {
     stage: Stage,
     exit: Exit,
     result: Value,
+    line: String,
+}
+
+/// What the stages have left for deploy: their summaries, and what they did.
+struct Deploy<'a> {
+    printer: &'a Printer,
+    spec: &'a Spec,
+    captured: std::sync::Arc<std::sync::Mutex<crate::output::Captured>>,
+    done: Vec<Done>,
+    sections: Vec<String>,
+}
+
+impl Deploy<'_> {
+    /// The stage's summaries, kept for the one summary.
+    fn gather(&mut self) {
+        let mut c = self.captured.lock().unwrap_or_else(|e| e.into_inner());
+        c.json.clear();
+        self.sections.append(&mut c.summaries);
+    }
+
+    /// A stage that failed: the summary so far, and the error as deploy's.
+    fn stopped(self, stage: Stage, e: anyhow::Error) -> anyhow::Error {
+        let stopped = format!("stopped at {} ({})", stage.name(), done_list(&self.done));
+        let heading = format!("{stopped}, exit code {}", Exit::Failure as u8);
+        let mut sections = self.sections;
+        sections.push(format!("{}\n\n", ci::inline(&format!("{e:#}"))));
+        write_summary(self.printer, self.spec, &heading, &sections);
+        Failed::from(e).within(&format!("deploy: {stopped}")).into()
+    }
 }
 
 pub async fn run(
@@ -47,13 +88,6 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
     let dry_run = args.sync.dry_run;
-    // With releases, publishing waits for the edge to serve the new release
-    // itself; check does not know the releases' layout yet.
-    let stages: &[Stage] = if dry_run || spec.releases > 0 {
-        &[Stage::Up, Stage::Sync]
-    } else {
-        &[Stage::Up, Stage::Sync, Stage::Check]
-    };
     let up_args = UpArgs {
         settings: args.sync.settings.clone(),
         dry_run,
@@ -71,54 +105,165 @@ pub async fn run(
         // What sync invalidated (and up deployed) reaches the edges first.
         wait: true,
     };
-    // The stages give deploy their results as JSON and their summaries, and
-    // deploy alone prints the result and writes the summary (so sync draws no
-    // progress bar: deploy is for CI, where there is no terminal anyway).
+    // The stages report progress through a printer that keeps their step
+    // summaries for deploy's one summary, and, as for JSON, prints no result
+    // and draws no progress bar (deploy is for CI, where there is no
+    // terminal anyway): their results come back as values.
     let (mut inner, captured) = printer.capturing();
     inner.json = true;
+    let mut at = Deploy {
+        printer,
+        spec,
+        captured,
+        done: Vec::new(),
+        sections: Vec::new(),
+    };
 
-    let mut done: Vec<Done> = Vec::new();
-    let mut sections: Vec<String> = Vec::new();
-    for &stage in stages {
-        printer.info(&format!("== deploy: {}", stage.name()));
-        let outcome = match stage {
-            Stage::Up => up::run(clients, spec, waiting, &up_args, &inner).await.map(|report| {
-                inner.report(&report);
-                report.exit()
-            }),
-            Stage::Sync if spec.releases > 0 => {
-                releases::publish(clients, spec, waiting, opts, &args.probe, &inner).await
-            }
-            Stage::Sync => sync::run(clients, spec, waiting, opts, &inner).await,
-            Stage::Check => check::run(clients, spec, waiting, &check_args, &inner)
-                .await
-                .map(|report| {
-                    inner.report(&report);
-                    report.exit
-                }),
-        };
-        let (result, summaries) = {
-            let mut c = captured.lock().unwrap_or_else(|e| e.into_inner());
-            (c.json.pop().unwrap_or(Value::Null), std::mem::take(&mut c.summaries))
-        };
-        sections.extend(summaries);
-        let exit = match outcome {
-            Ok(exit) => exit,
-            Err(e) => {
-                let stopped = format!("stopped at {} ({})", stage.name(), done_list(&done));
-                let heading = format!("{stopped}, exit code {}", Exit::Failure as u8);
-                let mut sections = sections;
-                sections.push(format!("{}\n\n", ci::inline(&format!("{e:#}"))));
-                write_summary(printer, spec, &heading, &sections);
-                return Err(Failed::from(e).within(&format!("deploy: {stopped}")).into());
-            }
-        };
-        done.push(Done { stage, exit, result });
-        if exit != Exit::Success {
-            break;
-        }
+    // up ∥ sync's first reads: the state, then the listing.
+    printer.info("== deploy: up");
+    let syncing = Sync::new(clients, spec, waiting, opts, &inner);
+    let (up, ahead) = tokio::join!(up::outcome(clients, spec, waiting, &up_args, &inner), syncing.look());
+    if let Ok(up) = &up {
+        inner.report(&up.report);
     }
-    Ok(report(printer, spec, dry_run, &done, &sections))
+    at.gather();
+    let up = match up {
+        Ok(up) => up,
+        Err(e) => return Err(at.stopped(Stage::Up, e)),
+    };
+    let (line, mut url) = match &up.report {
+        up::UpReport::Planned(p) => (format!("{} changes pending", p.writes), None),
+        up::UpReport::Applied(a) => (
+            format!(
+                "{} changes; distribution {}",
+                a.changes,
+                a.distribution_id.as_deref().unwrap_or("-")
+            ),
+            Some(a.custom_url.clone().unwrap_or_else(|| a.url.clone())),
+        ),
+    };
+    let up_exit = up.report.exit();
+    at.done.push(Done {
+        stage: Stage::Up,
+        exit: up_exit,
+        result: serde_json::to_value(&up.report).expect("serializable"),
+        line,
+    });
+    if up_exit != Exit::Success {
+        return Ok(report(&at, dry_run, url));
+    }
+    if spec.releases > 0 {
+        printer.info("== deploy: release");
+        let published = releases::publish(clients, spec, waiting, opts, &args.probe, &inner).await;
+        if let Ok(p) = &published {
+            inner.report(p);
+        }
+        at.gather();
+        let published = match published {
+            Ok(p) => p,
+            Err(e) => return Err(at.stopped(Stage::Sync, e)),
+        };
+        let line = format!(
+            "release {}: {} uploaded, {} unchanged{}",
+            published.release,
+            published.uploaded,
+            published.unchanged,
+            if published.dry_run { " (dry run)" } else { "" }
+        );
+        at.done.push(Done {
+            stage: Stage::Sync,
+            exit: if published.dry_run { Exit::Drift } else { Exit::Success },
+            result: serde_json::to_value(&published).expect("serializable"),
+            line,
+        });
+        return Ok(report(&at, dry_run, url));
+    }
+    // The stack as up read it, when up wrote nothing: sync's destination.
+    let stack = up.unchanged.as_ref().map(|world| world.owned_distribution(spec));
+    let known = stack.map(|owned| Destination {
+        distribution_id: owned.map(|d| d.id.clone()),
+        distribution_arn: owned.map(|d| d.arn.clone()),
+    });
+    let ahead = known.is_some().then_some(ahead);
+
+    printer.info("== deploy: sync");
+    let synced = syncing.run(known, ahead).await.map_err(sync::failed);
+    at.gather();
+    let synced = match synced {
+        Ok(outcome) => outcome,
+        Err(e) => return Err(at.stopped(Stage::Sync, e)),
+    };
+    let (exit, result, line, listed) = match synced {
+        Outcome::DryRun { report, changes } => (
+            if changes { Exit::Drift } else { Exit::Success },
+            serde_json::to_value(&report).expect("serializable"),
+            "changes pending (see above)".to_string(),
+            None,
+        ),
+        Outcome::Synced {
+            report,
+            objects,
+            manifests,
+        } => {
+            at.sections.extend(report.step_summary());
+            let line = format!(
+                "{} uploaded, {} headers updated, {} unchanged, {} deleted{}",
+                report.uploaded,
+                report.headers_updated,
+                report.unchanged,
+                report.deleted,
+                match report.invalidation.as_ref().and_then(|i| i.id.as_deref()) {
+                    Some(id) => format!(", invalidation {id}"),
+                    None => String::new(),
+                }
+            );
+            let value = serde_json::to_value(&report).expect("serializable");
+            (Exit::Success, value, line, Some((objects, manifests)))
+        }
+    };
+    at.done.push(Done {
+        stage: Stage::Sync,
+        exit,
+        result,
+        line,
+    });
+    if exit != Exit::Success || dry_run {
+        return Ok(report(&at, dry_run, url));
+    }
+
+    printer.info("== deploy: check");
+    // The distribution up read and the bucket as sync left it, when up
+    // wrote nothing and sync listed the whole bucket; else read afresh.
+    let found = match (stack.flatten(), listed.filter(|_| opts.prefix.is_empty())) {
+        (Some(dist), Some((objects, texts))) => target::observed(clients, spec, dist, &objects, &texts).await,
+        _ => target::find(clients, spec, waiting).await,
+    };
+    let checked = match found {
+        Ok(target) => check::run_on(clients, spec, waiting, target, &check_args, &inner).await,
+        Err(e) => Err(e),
+    };
+    if let Ok(checked) = &checked {
+        inner.report(checked);
+    }
+    at.gather();
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(e) => return Err(at.stopped(Stage::Check, e)),
+    };
+    let exit = checked.exit;
+    let total = checked.probes.len();
+    let line = match checked.failed {
+        0 => format!("all {total} probes passed"),
+        f => format!("{f} of {total} probes failed"),
+    };
+    url = Some(checked.url.clone());
+    at.done.push(Done {
+        stage: Stage::Check,
+        exit,
+        result: serde_json::to_value(&checked).expect("serializable"),
+        line,
+    });
+    Ok(report(&at, dry_run, url))
 }
 
 /// "up and sync done", "nothing done".
@@ -131,14 +276,10 @@ fn done_list(done: &[Done]) -> String {
 }
 
 /// The verdict, the result (text or JSON) and the one step summary.
-fn report(printer: &Printer, spec: &Spec, dry_run: bool, done: &[Done], sections: &[String]) -> Exit {
+fn report(at: &Deploy, dry_run: bool, url: Option<String>) -> Exit {
+    let (printer, spec, done) = (at.printer, at.spec, &at.done);
     let last = done.last().expect("up always runs");
     let exit = last.exit;
-    let url = done
-        .iter()
-        .rev()
-        .find_map(|d| d.result["custom_url"].as_str().or(d.result["url"].as_str()))
-        .map(String::from);
     let verdict = match (exit, dry_run) {
         (Exit::Success, false) if last.stage != Stage::Check => "published a release; the edge serves it".to_string(),
         (Exit::Success, false) => "published, and every check passed".to_string(),
@@ -155,7 +296,7 @@ fn report(printer: &Printer, spec: &Spec, dry_run: bool, done: &[Done], sections
             done_list(&done[..done.len() - 1])
         ),
     };
-    write_summary(printer, spec, &verdict, sections);
+    write_summary(printer, spec, &verdict, &at.sections);
     if printer.json {
         printer.json(&json!({
             "bucket": spec.bucket,
@@ -173,48 +314,13 @@ fn report(printer: &Printer, spec: &Spec, dry_run: bool, done: &[Done], sections
         return exit;
     }
     for d in done {
-        printer.result(&format!("{:<7}{}", format!("{}:", d.stage.name()), line(d)));
+        printer.result(&format!("{:<7}{}", format!("{}:", d.stage.name()), d.line));
     }
     if let Some(url) = &url {
         printer.result(&format!("url:   {url}"));
     }
     printer.info(&format!("cdnctl deploy {}: {verdict}", spec.bucket));
     exit
-}
-
-/// One stage's result in a line, from its JSON.
-fn line(d: &Done) -> String {
-    let r = &d.result;
-    let n = |k: &str| r[k].as_u64().unwrap_or(0);
-    match d.stage {
-        Stage::Up if r["changes"].is_array() => {
-            format!("{} changes pending", r["changes"].as_array().map_or(0, Vec::len))
-        }
-        Stage::Up => format!(
-            "{} changes; distribution {}",
-            n("changes"),
-            r["distribution_id"].as_str().unwrap_or("-")
-        ),
-        Stage::Sync if d.exit == Exit::Drift || r["dry_run"] == true => "changes pending (see above)".to_string(),
-        Stage::Sync => format!(
-            "{} uploaded, {} headers updated, {} unchanged, {} deleted{}",
-            n("uploaded"),
-            n("headers_updated"),
-            n("unchanged"),
-            n("deleted"),
-            match r["invalidation"]["id"].as_str() {
-                Some(id) => format!(", invalidation {id}"),
-                None => String::new(),
-            }
-        ),
-        Stage::Check => {
-            let total = r["probes"].as_array().map_or(0, Vec::len);
-            match n("failed") {
-                0 => format!("all {total} probes passed"),
-                f => format!("{f} of {total} probes failed"),
-            }
-        }
-    }
 }
 
 /// One summary: deploy's verdict, then each stage's own, a level down.

@@ -7,9 +7,8 @@ use serde::Serialize;
 use crate::aws::{Clients, Waiting};
 use crate::check::Http;
 use crate::cli::ProbeArgs;
-use crate::exit::Exit;
 use crate::output::Printer;
-use crate::release::publish::Publisher;
+use crate::release::publish::{Published, Publisher};
 use crate::release::store::Store;
 use crate::release::Release;
 use crate::report::{Report, Text};
@@ -25,9 +24,9 @@ pub async fn publish(
     opts: &SyncOptions,
     probe: &ProbeArgs,
     printer: &Printer,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<Published> {
     let http = Http::new(probe.ca_bundle.as_deref(), probe.connect_to.clone())?;
-    let published = Publisher {
+    Publisher {
         clients,
         spec,
         waiting,
@@ -36,9 +35,7 @@ pub async fn publish(
         events: printer,
     }
     .run()
-    .await?;
-    printer.report(&published);
-    Ok(if published.dry_run { Exit::Drift } else { Exit::Success })
+    .await
 }
 
 #[derive(Debug, Serialize)]

@@ -161,6 +161,25 @@ pub async fn run(
     args: &UpArgs,
     printer: &Printer,
 ) -> anyhow::Result<UpReport> {
+    Ok(outcome(clients, spec, waiting, args, printer).await?.report)
+}
+
+/// What `deploy` takes from `up`: its report, and the stack as observed when
+/// up wrote nothing (it then stands as it was read, and `sync` and `check`
+/// need not read it again).
+pub struct Upshot {
+    pub report: UpReport,
+    pub unchanged: Option<World>,
+}
+
+/// `up`, printing as it goes, with what it did as a value.
+pub async fn outcome(
+    clients: &Clients,
+    spec: &Spec,
+    waiting: &Waiting,
+    args: &UpArgs,
+    printer: &Printer,
+) -> anyhow::Result<Upshot> {
     let world = observe(clients, spec, waiting, None).await?;
     let opts = UpOptions {
         adopt: args.adopt,
@@ -187,12 +206,18 @@ pub async fn run(
             printer.info("note: `cdnctl up` as run here would refuse this plan:");
             printer.lines(&lines);
         }
-        return Ok(UpReport::Planned(PlanReport::new(&plan, &summary)));
+        let report = PlanReport::new(&plan, &summary);
+        let unchanged = (report.writes == 0).then_some(world);
+        return Ok(Upshot {
+            report: UpReport::Planned(report),
+            unchanged,
+        });
     }
 
     if plan.changes.is_empty() {
         printer.info("Everything is up to date.");
     }
+    let unchanged = (plan.writes().next().is_none() && !world.moving.is_moving()).then(|| world.clone());
     let mut facts = apply(clients, spec, &plan, plan::facts(spec, &world), waiting, printer).await?;
     // A move to another name goes in steps, each once the one before has
     // deployed (resources::domain_move): waiting, take them in this run.
@@ -231,7 +256,7 @@ pub async fn run(
     if let Some(c) = &custom {
         summary.link("custom domain", c);
     }
-    Ok(UpReport::Applied(Applied {
+    let report = UpReport::Applied(Applied {
         bucket: spec.bucket.clone(),
         region: spec.region.clone(),
         distribution_id: d.map(|d| d.id.clone()),
@@ -242,7 +267,8 @@ pub async fn run(
         waited: opts.wait,
         notes: plan.notes.iter().chain(&facts.notes).cloned().collect(),
         summary: summary.markdown(),
-    }))
+    });
+    Ok(Upshot { report, unchanged })
 }
 
 /// Removals `up` makes only when asked: none at all inside `deploy` (the

@@ -12,7 +12,7 @@ use super::listing::RemoteObject;
 use super::scan::LocalFile;
 use super::state::{self, PrefixState};
 use super::{remote, rules, SyncOptions};
-use crate::output::Printer;
+use crate::events::Events;
 
 /// Where, and for whom.
 pub struct Place<'a> {
@@ -21,7 +21,7 @@ pub struct Place<'a> {
     pub opts: &'a SyncOptions,
     /// Who publishes (the lease's holder), for the deploy's record.
     pub holder: &'a str,
-    pub printer: &'a Printer,
+    pub events: &'a dyn Events,
 }
 
 pub struct Decided {
@@ -50,7 +50,7 @@ pub async fn decide(
     let heads = if check_headers {
         let keys: Vec<String> = diff::unchanged(files, objects).iter().map(|f| f.key.clone()).collect();
         if !keys.is_empty() {
-            at.printer.info(&format!(
+            at.events.info(&format!(
                 "The header rules changed: checking the headers of {} files",
                 keys.len()
             ));

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lease::S3Clock;
+
 /// A lease expires this long after its holder last renewed it.
 pub const TTL: i64 = 300;
 
@@ -24,7 +26,13 @@ pub struct Lease {
     #[serde(default)]
     pub attempt: u32,
     pub since: i64,
+    /// By the holder's clock, for people and for earlier versions of cdnctl.
     pub expires: i64,
+    /// How long the lease protects its run after the state's last write
+    /// (taken or renewed), by S3's clock: what runs judge it by. Leases
+    /// written by earlier versions have none, and are judged by `expires`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
 }
 
 impl Lease {
@@ -65,13 +73,23 @@ impl Lease {
             attempt,
             since: now,
             expires: now + TTL,
+            ttl: Some(TTL),
+        }
+    }
+
+    /// Seconds until the lease expires: by S3's clock when the lease has a
+    /// `ttl` and the read told S3's times, else by `expires` and `now`.
+    pub fn expires_in(&self, now: i64, clock: S3Clock) -> i64 {
+        match (self.ttl, clock.written, clock.now) {
+            (Some(ttl), Some(written), Some(s3_now)) => written + ttl - s3_now,
+            _ => self.expires - now,
         }
     }
 
     /// Whether `other`'s lease no longer protects a run: expired, or its
     /// holder is known to be gone.
-    pub fn is_stale_for(&self, me: &Lease, now: i64) -> bool {
-        if self.expires <= now {
+    pub fn is_stale_for(&self, me: &Lease, now: i64, clock: S3Clock) -> bool {
+        if self.expires_in(now, clock) <= 0 {
             return true;
         }
         if self.ci_run.is_some() && self.ci_run == me.ci_run && self.attempt < me.attempt {
@@ -87,12 +105,12 @@ impl Lease {
     }
 
     /// "GitHub Actions run … (since 42s, expires in 4m18s)".
-    pub fn describe(&self, now: i64) -> String {
+    pub fn describe(&self, now: i64, clock: S3Clock) -> String {
         format!(
             "{} (started {} ago; its lease expires in {} unless renewed)",
             self.holder,
             human(now - self.since),
-            human(self.expires - now)
+            human(self.expires_in(now, clock))
         )
     }
 }
@@ -128,24 +146,51 @@ mod tests {
             attempt: ci.map(|(_, a)| a).unwrap_or(0),
             since: 100,
             expires: 100 + TTL,
+            ttl: None,
         }
     }
+
+    const NO_CLOCK: S3Clock = S3Clock {
+        written: None,
+        now: None,
+    };
 
     #[test]
     fn a_lease_is_stale_once_expired_or_its_holder_is_known_gone() {
         let me = lease("h", std::process::id(), "pid:[1]", None);
         // Alive elsewhere: not stale until it expires.
         let other = lease("other", 1, "pid:[1]", None);
-        assert!(!other.is_stale_for(&me, 200));
-        assert!(other.is_stale_for(&me, 100 + TTL));
+        assert!(!other.is_stale_for(&me, 200, NO_CLOCK));
+        assert!(other.is_stale_for(&me, 100 + TTL, NO_CLOCK));
         // A process of this machine that is gone (pid beyond any pid_max).
-        assert!(lease("h", u32::MAX - 1, "pid:[1]", None).is_stale_for(&me, 200));
+        assert!(lease("h", u32::MAX - 1, "pid:[1]", None).is_stale_for(&me, 200, NO_CLOCK));
         // Same host name, another container: its processes are not ours to see.
-        assert!(!lease("h", u32::MAX - 1, "pid:[2]", None).is_stale_for(&me, 200));
+        assert!(!lease("h", u32::MAX - 1, "pid:[2]", None).is_stale_for(&me, 200, NO_CLOCK));
         // An earlier attempt of the same CI run has ended; a parallel job has not.
         let me = lease("runner", 5, "pid:[1]", Some(("o/r/42", 2)));
-        assert!(lease("runner-2", 5, "pid:[1]", Some(("o/r/42", 1))).is_stale_for(&me, 200));
-        assert!(!lease("runner-2", 5, "pid:[1]", Some(("o/r/42", 2))).is_stale_for(&me, 200));
-        assert!(!lease("runner-2", 5, "pid:[1]", Some(("o/r/43", 1))).is_stale_for(&me, 200));
+        assert!(lease("runner-2", 5, "pid:[1]", Some(("o/r/42", 1))).is_stale_for(&me, 200, NO_CLOCK));
+        assert!(!lease("runner-2", 5, "pid:[1]", Some(("o/r/42", 2))).is_stale_for(&me, 200, NO_CLOCK));
+        assert!(!lease("runner-2", 5, "pid:[1]", Some(("o/r/43", 1))).is_stale_for(&me, 200, NO_CLOCK));
+    }
+
+    #[test]
+    fn expiry_goes_by_s3s_clock_whatever_the_runners_clocks_say() {
+        let me = lease("h", std::process::id(), "pid:[1]", None);
+        let other = Lease {
+            ttl: Some(TTL),
+            ..lease("other", 1, "pid:[1]", None)
+        };
+        // The holder's clock was an hour behind: its `expires` says long
+        // gone, but S3 last saw it write 10 s ago.
+        let s3 = |written, now| S3Clock {
+            written: Some(written),
+            now: Some(now),
+        };
+        assert!(!other.is_stale_for(&me, 100 + TTL + 3600, s3(5_000, 5_010)));
+        assert_eq!(other.expires_in(0, s3(5_000, 5_010)), TTL - 10);
+        // Not renewed for TTL by S3's clock: stale, even if `expires` is ahead.
+        assert!(other.is_stale_for(&me, 0, s3(5_000, 5_000 + TTL)));
+        // Without S3's times (or a lease of an earlier version), `expires`.
+        assert!(other.is_stale_for(&me, 100 + TTL, NO_CLOCK));
     }
 }

@@ -8,6 +8,9 @@
 //! `If-Match`). A lease not renewed for [`TTL`] seconds (its run died) is
 //! stale, and so is one held by a process of this host that no longer exists
 //! or by an earlier attempt of the same CI run: the next run takes it over.
+//! "Not renewed for TTL" is judged by S3's clock (the state's Last-Modified
+//! against the Date of the answer that read it), so that no two runners'
+//! clocks need to agree.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,9 +22,9 @@ use tokio::sync::Mutex;
 
 use super::holder::{Lease, TTL};
 use super::state::PrefixState;
+use super::stop::Stop;
 use crate::aws::{describe, Waiting};
-use crate::exit::Failed;
-use crate::output::Printer;
+use crate::events::{Events, Status};
 use crate::settings::Setting::WaitMinutes;
 
 /// The holder renews it this often.
@@ -41,10 +44,70 @@ pub struct Version(pub Option<String>);
 /// The state and its version (`None`: no state yet). A state that is not
 /// cdnctl's JSON is taken as empty, with a warning.
 pub async fn read(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<(PrefixState, Version, Option<String>)> {
-    let out = match s3.get_object().bucket(bucket).key(key).send().await {
+    let (state, version, warning, _) = read_timed(s3, bucket, key).await?;
+    Ok((state, version, warning))
+}
+
+/// When the state was last written and what time it is, both by S3's clock
+/// (seconds since the epoch), as one answer told them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct S3Clock {
+    pub written: Option<i64>,
+    pub now: Option<i64>,
+}
+
+/// The Date header of the answer, S3's time, kept for [`read_timed`].
+#[derive(Debug, Default, Clone)]
+struct AnswerDate(std::sync::Arc<std::sync::Mutex<Option<i64>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for AnswerDate {
+    fn name(&self) -> &'static str {
+        "AnswerDate"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let date =
+            context.response().headers().get("date").and_then(|d| {
+                aws_smithy_types::DateTime::from_str(d, aws_smithy_types::date_time::Format::HttpDate).ok()
+            });
+        if let Some(date) = date {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(date.secs());
+        }
+        Ok(())
+    }
+}
+
+/// [`read`], with S3's clock.
+async fn read_timed(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+) -> anyhow::Result<(PrefixState, Version, Option<String>, S3Clock)> {
+    let date = AnswerDate::default();
+    let sent = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .customize()
+        .interceptor(date.clone())
+        .send()
+        .await;
+    let now = *date.0.lock().unwrap_or_else(|e| e.into_inner());
+    let out = match sent {
         Ok(out) => out,
-        Err(e) if crate::aws::is_not_found(&e) => return Ok((PrefixState::default(), Version(None), None)),
+        Err(e) if crate::aws::is_not_found(&e) => {
+            return Ok((PrefixState::default(), Version(None), None, S3Clock::default()))
+        }
         Err(e) => return Err(describe(format!("{key}: GetObject"), e)),
+    };
+    let clock = S3Clock {
+        written: out.last_modified().map(|t| t.secs()),
+        now,
     };
     let etag = out.e_tag().map(String::from);
     let body = out.body.collect().await.map_err(|e| anyhow!("{key}: GetObject: {e}"))?;
@@ -58,7 +121,7 @@ pub async fn read(s3: &Client, bucket: &str, key: &str) -> anyhow::Result<(Prefi
             )),
         ),
     };
-    Ok((state, Version(etag.or(Some(String::new()))), warning))
+    Ok((state, Version(etag.or(Some(String::new()))), warning, clock))
 }
 
 /// Write the state only over `version`. `Ok(None)`: someone else wrote it
@@ -116,20 +179,20 @@ pub async fn unleased(
     me: &Lease,
     waiting: &Waiting,
     dry_run: bool,
-    printer: &Printer,
+    events: &dyn Events,
 ) -> anyhow::Result<(PrefixState, Version)> {
     let start = Instant::now();
-    let mut shown: Option<crate::output::Progress> = None;
+    let mut shown: Option<Box<dyn Status>> = None;
     loop {
-        let (state, version, warning) = read(s3, bucket, key).await?;
+        let (state, version, warning, clock) = read_timed(s3, bucket, key).await?;
         let now = now();
         match state.lease.as_ref().filter(|l| l.token != me.token) {
-            Some(l) if !l.is_stale_for(me, now) => {
-                let what = format!("another sync is publishing here: {}", l.describe(now));
+            Some(l) if !l.is_stale_for(me, now, clock) => {
+                let what = format!("another sync is publishing here: {}", l.describe(now, clock));
                 if dry_run {
-                    printer.warn(&format!("{bucket}/{key}: {what}; this plan may change"));
+                    events.warn(&format!("{bucket}/{key}: {what}; this plan may change"));
                 } else if start.elapsed() >= waiting.timeout {
-                    return Err(Failed::Refused(vec![
+                    return Err(Stop::Refused(vec![
                         format!("{bucket}/{key}: {what}"),
                         format!(
                             "waited {}s for it ({WaitMinutes}): run `cdnctl sync` again once it has finished",
@@ -140,28 +203,69 @@ pub async fn unleased(
                 } else {
                     match &shown {
                         Some(p) => p.status(&what),
-                        None => shown = Some(printer.progress("sync", &format!("waiting: {what}"))),
+                        None => shown = Some(events.progress("sync", &format!("waiting: {what}"))),
                     }
                     tokio::time::sleep(waiting.every.clamp(Duration::from_millis(100), Duration::from_secs(5))).await;
                     continue;
                 }
             }
-            Some(l) => printer.info(&format!(
+            Some(l) => events.info(&format!(
                 "taking over the lease of a sync that is gone: {}",
-                l.describe(now)
+                l.describe(now, clock)
             )),
             None => {}
         }
         if let Some(w) = warning {
-            printer.warn(&w);
+            events.warn(&w);
         }
         return Ok((state, version));
     }
 }
 
+/// How long a lease is known to be this run's after the write that took,
+/// renewed or confirmed it was *sent*, without asking S3 again. Another run
+/// takes a lease over only once it has not been renewed for [`TTL`]; this
+/// window is a small part of that, so the clocks' rates need not agree
+/// closely. Past it (a stage that took long, a stalled or suspended runner),
+/// the next stage starts only after one HeadObject has confirmed the lease.
+pub const CONFIRMED_FOR: Duration = Duration::from_secs(2);
+
+/// A moment on two clocks. Linux's monotonic clock stops while the machine
+/// is suspended and the wall clock may be set back: the time elapsed since
+/// is the larger of the two, so neither can make a lease look fresher than
+/// it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    at: Instant,
+    wall: std::time::SystemTime,
+}
+
+impl Mark {
+    pub fn now() -> Mark {
+        Mark {
+            at: Instant::now(),
+            wall: std::time::SystemTime::now(),
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.at.elapsed().max(self.wall.elapsed().unwrap_or_default())
+    }
+}
+
+/// What a held lease knows: the state this run last wrote, its version,
+/// whether another run took it over, and when it was last known to be this
+/// run's (the sending of the write or read that showed it).
+struct Holding {
+    state: PrefixState,
+    version: Version,
+    lost: bool,
+    confirmed: Mark,
+}
+
 /// A lease this run holds: renewed in the background until released.
 pub struct Held {
-    shared: Arc<Mutex<(PrefixState, Version, bool)>>,
+    shared: Arc<Mutex<Holding>>,
     renewer: tokio::task::JoinHandle<()>,
     s3: Client,
     bucket: String,
@@ -169,24 +273,34 @@ pub struct Held {
 }
 
 impl Held {
-    pub fn new(s3: &Client, bucket: &str, key: &str, state: PrefixState, version: Version) -> Held {
-        let shared = Arc::new(Mutex::new((state, version, false)));
+    /// The lease written as `version`, by a write sent at `sent`.
+    pub fn new(s3: &Client, bucket: &str, key: &str, state: PrefixState, version: Version, sent: Mark) -> Held {
+        let shared = Arc::new(Mutex::new(Holding {
+            state,
+            version,
+            lost: false,
+            confirmed: sent,
+        }));
         let renewer = {
             let (shared, s3, bucket, key) = (shared.clone(), s3.clone(), bucket.to_string(), key.to_string());
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(RENEW_EVERY).await;
                     let mut guard = shared.lock().await;
-                    let (state, version, lost) = &mut *guard;
-                    if *lost {
+                    let h = &mut *guard;
+                    if h.lost {
                         return;
                     }
-                    let Some(lease) = &mut state.lease else { return };
+                    let Some(lease) = &mut h.state.lease else { return };
                     lease.expires = now() + TTL;
                     let token = lease.token.clone();
-                    match write_mine(&s3, &bucket, &key, state, version, Some(&token)).await {
-                        Ok(Some(v)) => *version = v,
-                        Ok(None) => *lost = true,
+                    let sent = Mark::now();
+                    match write_mine(&s3, &bucket, &key, &h.state, &h.version, Some(&token)).await {
+                        Ok(Some(v)) => {
+                            h.version = v;
+                            h.confirmed = sent;
+                        }
+                        Ok(None) => h.lost = true,
                         Err(e) => tracing::warn!("{key}: renewing the lease: {e:#}"),
                     }
                 }
@@ -203,33 +317,41 @@ impl Held {
 
     /// Whether another run took the lease over (this one was stalled past [`TTL`]).
     pub async fn lost(&self) -> bool {
-        self.shared.lock().await.2
+        self.shared.lock().await.lost
     }
 
     /// Make sure the lease is still this run's before its next stage of
     /// writes: a run stalled past [`TTL`] (a suspended laptop, a frozen CI
     /// runner) may have been taken over without its renewer noticing yet.
-    /// One HeadObject `If-Match` the version this run last wrote; when that
-    /// differs (a renewal whose answer was lost, or another run), the state
-    /// read back tells whose lease it is.
+    /// Within [`CONFIRMED_FOR`] of the last write or read that showed it
+    /// this run's, that is known without a request. Past it, one HeadObject
+    /// `If-Match` the version this run last wrote; when that differs (a
+    /// renewal whose answer was lost, or another run), the state read back
+    /// tells whose lease it is.
     pub async fn confirm(&self) -> anyhow::Result<()> {
         let mut guard = self.shared.lock().await;
-        let (state, version, lost) = &mut *guard;
-        if !*lost {
-            if let Some(etag) = version.0.as_deref().filter(|e| !e.is_empty()) {
+        let h = &mut *guard;
+        if !h.lost {
+            if h.confirmed.elapsed() < CONFIRMED_FOR {
+                return Ok(());
+            }
+            let sent = Mark::now();
+            if let Some(etag) = h.version.0.as_deref().filter(|e| !e.is_empty()) {
                 let head = self.s3.head_object().bucket(&self.bucket).key(&self.key).if_match(etag);
                 if head.send().await.is_ok() {
+                    h.confirmed = sent;
                     return Ok(());
                 }
             }
             let (now, current, _) = read(&self.s3, &self.bucket, &self.key).await?;
-            let mine = state.lease.as_ref().map(|l| l.token.as_str());
+            let mine = h.state.lease.as_ref().map(|l| l.token.as_str());
             match now.lease {
                 Some(l) if Some(l.token.as_str()) == mine => {
-                    *version = current;
+                    h.version = current;
+                    h.confirmed = sent;
                     return Ok(());
                 }
-                _ => *lost = true,
+                _ => h.lost = true,
             }
         }
         Err(anyhow!(
@@ -239,24 +361,34 @@ impl Held {
         ))
     }
 
-    /// Give the lease back, writing `finish(state)` as the final state.
-    pub async fn release(self, finish: impl FnOnce(&mut PrefixState)) -> anyhow::Result<()> {
+    /// Give the lease back, writing `finish(state)` as the final state;
+    /// that state and its version.
+    pub async fn release(self, finish: impl FnOnce(&mut PrefixState)) -> anyhow::Result<(PrefixState, Version)> {
         self.renewer.abort();
         let mut guard = self.shared.lock().await;
-        let (state, version, lost) = &mut *guard;
+        let h = &mut *guard;
         let taken = || {
             anyhow!(
                 "{}: another sync took over this run's lease while it was stalled: run `cdnctl sync` again to check the result",
                 self.key
             )
         };
-        if *lost {
+        if h.lost {
             return Err(taken());
         }
-        finish(state);
-        let token = state.lease.take().map(|l| l.token);
-        match write_mine(&self.s3, &self.bucket, &self.key, state, version, token.as_deref()).await? {
-            Some(_) => Ok(()),
+        finish(&mut h.state);
+        let token = h.state.lease.take().map(|l| l.token);
+        match write_mine(
+            &self.s3,
+            &self.bucket,
+            &self.key,
+            &h.state,
+            &h.version,
+            token.as_deref(),
+        )
+        .await?
+        {
+            Some(version) => Ok((h.state.clone(), version)),
             None => Err(taken()),
         }
     }

@@ -4,8 +4,12 @@
 //! scan the local tree (hashes, headers) ∥ find the stack ∥ list the bucket
 //!    └─> diff (pure: upload, update headers, invalidate, delete)
 //!          └─> transfer (bounded concurrency): hashed files, the rest, manifests, pages
-//!                └─> invalidate └─> delete
+//!                └─> invalidate ∥ record └─> delete
 //! ```
+//!
+//! `pipeline.rs` runs it, reporting progress to `events::Events` and
+//! returning its outcome and reasons to stop as values (`stop.rs`); the
+//! command layer renders them.
 //!
 //! No HEAD per file: the listing's ETags decide what changed, and the
 //! fingerprint of the header rules (in the prefix's state) decides whether
@@ -22,13 +26,17 @@ pub mod invalidation;
 pub mod lease;
 pub mod listing;
 pub mod options;
+pub mod pipeline;
 pub mod remote;
 pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod stages;
 pub mod state;
+pub mod stop;
 pub mod transfer;
 pub mod warnings;
 
 pub use options::SyncOptions;
+pub use pipeline::{Outcome, Sync};
+pub use stop::Stop;

@@ -13,8 +13,8 @@ use futures_util::{stream, StreamExt as _};
 
 use super::listing::{ObjectHeaders, RemoteObject};
 use super::scan::LocalFile;
+use super::stop::Stop;
 use crate::aws::{describe, Clients, Waiting};
-use crate::exit::Failed;
 use crate::resources::{bucket, distribution};
 use crate::spec::Spec;
 
@@ -97,7 +97,7 @@ async fn owned_distribution(
         _ => None,
     };
     if let Some(refusal) = refusal {
-        return Err(Failed::Refused(vec![
+        return Err(Stop::Refused(vec![
             refusal,
             "sync sends its invalidation to the stack's own distribution only".into(),
         ])
@@ -110,22 +110,74 @@ async fn owned_distribution(
 /// come URL-encoded (EncodingType=url): one holding a control character
 /// would otherwise make the page unreadable XML, and every later run fail.
 pub async fn list(s3: &Client, bucket: &str, prefix: &str) -> anyhow::Result<(BTreeMap<String, RemoteObject>, usize)> {
+    list_ranges(s3, bucket, prefix, &[]).await
+}
+
+/// Keys a range is cut for: a page holds up to 1,000, and the keys expected
+/// are only a guess of what is there.
+const RANGE: usize = 900;
+
+/// [`list`], in ranges listed at once: one range per [`RANGE`] of the keys
+/// expected (`expected`, sorted: those the prefix's state says it
+/// published), so that a listing of many pages takes one round trip rather
+/// than one per page. Range i holds the keys after its first bound up to
+/// and including the next (ListObjectsV2's StartAfter); a range that holds
+/// more than a page goes on with its continuation token. Keys the guess
+/// missed are listed all the same, by the range they fall into.
+pub async fn list_ranges(
+    s3: &Client,
+    bucket: &str,
+    prefix: &str,
+    expected: &[String],
+) -> anyhow::Result<(BTreeMap<String, RemoteObject>, usize)> {
+    let bounds: Vec<&str> = expected.iter().skip(RANGE).step_by(RANGE).map(String::as_str).collect();
+    let ranges = (0..=bounds.len()).map(|i| {
+        let after = i.checked_sub(1).map(|j| bounds[j]);
+        let upto = bounds.get(i).copied();
+        list_range(s3, bucket, prefix, after, upto)
+    });
     let mut out = BTreeMap::new();
-    let mut pages = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .encoding_type(EncodingType::Url)
-        .set_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
-        .into_paginator()
-        .send();
-    let mut count = 0;
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| describe(format!("bucket {bucket}: ListObjectsV2"), e))?;
-        count += 1;
+    let mut pages = 0;
+    for range in futures_util::future::try_join_all(ranges).await? {
+        out.extend(range.0);
+        pages += range.1;
+    }
+    Ok((out, pages))
+}
+
+/// The keys under `prefix` after `after` up to and including `upto`.
+async fn list_range(
+    s3: &Client,
+    bucket: &str,
+    prefix: &str,
+    after: Option<&str>,
+    upto: Option<&str>,
+) -> anyhow::Result<(BTreeMap<String, RemoteObject>, usize)> {
+    let mut out = BTreeMap::new();
+    let mut pages = 0;
+    let mut token: Option<String> = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .encoding_type(EncodingType::Url)
+            .set_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
+            .set_start_after(after.filter(|_| token.is_none()).map(String::from))
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| describe(format!("bucket {bucket}: ListObjectsV2"), e))?;
+        pages += 1;
+        let mut past = false;
         for o in page.contents() {
             let Some(key) = o.key() else { continue };
+            let key = bucket::decode_key(key)?;
+            if upto.is_some_and(|u| key.as_str() > u) {
+                past = true; // the next range's
+                break;
+            }
             out.insert(
-                bucket::decode_key(key)?,
+                key,
                 RemoteObject {
                     size: o.size().unwrap_or(0).max(0) as u64,
                     etag: o.e_tag().unwrap_or("").trim_matches('"').to_string(),
@@ -133,8 +185,11 @@ pub async fn list(s3: &Client, bucket: &str, prefix: &str) -> anyhow::Result<(BT
                 },
             );
         }
+        match page.next_continuation_token() {
+            Some(next) if !past && page.is_truncated() == Some(true) => token = Some(next.to_string()),
+            _ => return Ok((out, pages)),
+        }
     }
-    Ok((out, count))
 }
 
 /// Content-Type and Cache-Control of each key, `jobs` HEADs at a time.

@@ -18,7 +18,7 @@ use super::diff::{Publish, Why};
 use super::lease::Held;
 use super::scan::LocalFile;
 use super::{rules, transfer};
-use crate::output::Printer;
+use crate::events::Events;
 
 #[derive(Debug, Default)]
 pub struct Published {
@@ -64,13 +64,13 @@ pub async fn publish(
     files: &[LocalFile],
     plan: &Publish,
     jobs: usize,
-    printer: &Printer,
+    events: &dyn Events,
     held: &Held,
 ) -> Published {
     let uploads: Vec<(usize, Why)> = plan.uploads().collect();
     let total_bytes: u64 = uploads.iter().map(|(i, _)| files[*i].size).sum();
     let todo = uploads.len() + plan.header_updates.len();
-    let progress = printer.transfer(todo, total_bytes);
+    let progress = events.transfer(todo, total_bytes);
     let mut stages: [Vec<Job>; 4] = Default::default();
     let writes = uploads.iter().map(|(i, why)| Job::Upload(*i, *why));
     for job in writes.chain(plan.header_updates.iter().map(|i| Job::Headers(*i))) {

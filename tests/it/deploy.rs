@@ -113,6 +113,71 @@ fn a_deploy_publishes_passes_check_through_the_edge_and_a_second_one_writes_noth
     assert!(md.starts_with("### cdnctl deploy"), "{md}");
 }
 
+/// Round trips in a row: the longest chain of requests each sent after the
+/// one before it was answered, from the emulator's timeline (`harness::depth`).
+/// A quarter of a second added to every request makes the requests of one
+/// round overlap whatever the machine's load.
+const DELAY_MS: u64 = 250;
+
+#[test]
+fn the_commonest_deploys_take_few_round_trips_in_a_row() {
+    let stack = Stack::new("deployrt");
+    let page: &[(&str, &[u8])] = &[("index.html", b"<h1>v1</h1>"), ("css/site.css", b"body{color:red}")];
+    let dir = collectstatic_site(stack.dir().join("static"), page);
+    let mut args = vec!["deploy".to_string(), dir.to_str().unwrap().to_string(), "--json".into()];
+    args.extend(to_edge());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    stack.run(&args).ok();
+    stack.configure(serde_json::json!({"delay_ms": DELAY_MS}));
+
+    // Nothing changed: reads only, but for the stack's own notes.
+    let before = stack.requests().len();
+    let run = stack.run(&args).ok();
+    let requests = stack.requests()[before..].to_vec();
+    let writes: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.write && !r.op.contains("/.cdnctl/"))
+        .map(|r| r.op.as_str())
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    let rounds = harness::depth(&requests);
+    assert!(
+        rounds <= 5,
+        "{rounds} round trips in a row: {:#?}\n{}",
+        timeline(&requests),
+        run.stderr
+    );
+
+    // Three files changed: a page, a stylesheet and its new hashed copy.
+    harness::write(&dir, "index.html", b"<h1>v2</h1>");
+    harness::write(&dir, "css/site.css", b"body{color:teal}");
+    harness::write(&dir, "css/site.0a1b2c3d4e5f.css", b"body{color:teal}");
+    let before = stack.requests().len();
+    let run = stack.run(&args).ok();
+    let report = run.json();
+    assert_eq!(report["stages"][1]["result"]["uploaded"], 3, "{report:#}");
+    let requests = stack.requests()[before..].to_vec();
+    let rounds = harness::depth(&requests);
+    assert!(
+        rounds <= 8,
+        "{rounds} round trips in a row: {:#?}\n{}",
+        timeline(&requests),
+        run.stderr
+    );
+}
+
+/// Each request's start and end, in milliseconds from the first, and its operation.
+fn timeline(requests: &[harness::Request]) -> Vec<String> {
+    let t0 = requests.first().map_or(0.0, |r| r.start);
+    requests
+        .iter()
+        .map(|r| {
+            let end = r.end.map_or("-".into(), |e| format!("{:.0}", (e - t0) * 1000.0));
+            format!("{:.0}..{end} {}", (r.start - t0) * 1000.0, r.op)
+        })
+        .collect()
+}
+
 #[test]
 fn a_failing_check_gives_exit_code_6_after_up_and_sync_are_done() {
     let mut stack = Stack::new("deployfail");

@@ -105,7 +105,7 @@ pub struct Request {
     /// throttle, error, reset or lost.
     pub fault: Option<String>,
     /// When the emulator received it and finished answering (seconds since the
-    /// epoch); for the benchmark's timeline.
+    /// epoch): the timeline that [`depth`] reads.
     #[allow(dead_code)]
     pub start: f64,
     #[allow(dead_code)]
@@ -113,8 +113,10 @@ pub struct Request {
 }
 
 /// The longest chain of requests each sent after the one before it was
-/// answered: the number of round trips on the critical path. It depends on
-/// timing, so only the benchmark reports it; no test asserts on it.
+/// answered: the number of round trips on the critical path. Requests sent
+/// at once overlap only if each takes longer than sending them does: with
+/// the emulator's `delay_ms` on every request they do, and a test may assert
+/// on it (the benchmark reports it).
 #[allow(dead_code)]
 pub fn depth(requests: &[Request]) -> usize {
     let mut by_start: Vec<&Request> = requests.iter().collect();

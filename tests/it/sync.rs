@@ -865,3 +865,50 @@ fn a_prefix_keeps_the_sync_within_it() {
     assert!(keys.contains(&"media/upload.png".to_string()) && keys.contains(&"static-old.txt".to_string()));
     assert!(!keys.contains(&"static/robots.txt".to_string()));
 }
+
+#[test]
+fn a_listing_in_ranges_at_once_misses_no_key() {
+    let stack = Stack::new("syncranges");
+    stack.run(&["up"]).ok();
+    let c = clients(&stack);
+    let bucket = stack.bucket.clone();
+    let b = bucket.as_str();
+    let dir = stack.dir().join("many");
+    for i in 0..1_000 {
+        write(&dir, &format!("d{}/f{i:04}.txt", i % 7), format!("file {i}").as_bytes());
+    }
+    sync(&stack, &dir, &[]).ok();
+    // Behind sync's back: another tool's objects before, between and after
+    // the ranges the state suggests, and one published file gone.
+    let put = |key: &str| {
+        block_on(
+            c.s3.put_object()
+                .bucket(b)
+                .key(key)
+                .body(b"other".to_vec().into())
+                .send(),
+        )
+        .unwrap();
+    };
+    for key in ["+first.txt", "d3/f0500-other.txt", "zz/last.txt"] {
+        put(key);
+    }
+    block_on(c.s3.delete_object().bucket(b).key("d5/f0999.txt").send()).unwrap();
+
+    let before = stack.requests().len();
+    let out = sync(&stack, &dir, &["--delete"]).ok().json();
+    // Two ranges of the 1,000 published keys, listed at once: every key seen.
+    assert_eq!(out["listing_pages"], 2, "{out}");
+    assert_eq!(out["uploaded"], 1, "the file gone from the bucket goes up again: {out}");
+    assert_eq!(
+        out["unpublished"], 3,
+        "another tool's objects are seen and left alone: {out}"
+    );
+    assert_eq!(out["unchanged"], 999, "{out}");
+    let lists = stack.requests()[before..]
+        .iter()
+        .filter(|r| r.op.starts_with(&format!("GET /{b}")) && r.op.contains("list-type=2"))
+        .count();
+    assert_eq!(lists, 2);
+    assert_eq!(body(&c, b, "d5/f0999.txt"), b"file 999");
+}

@@ -1,0 +1,724 @@
+//! The run of `sync DIR`: publish a directory to the stack's bucket, only
+//! what changed, in an order safe for rolling deploys, then invalidate what
+//! CloudFront holds stale, then delete what is gone; one writing run per
+//! prefix at a time (a lease in the prefix's state, `lease.rs`).
+//!
+//! Round trips, in order (each a set of requests sent at once):
+//! 1. the state ∥ the stack's bucket and distributions (unless known);
+//! 2. the listing, in ranges listed at once ∥ the distributions' tags;
+//! 3. the lease, with the invalidation this run owes;
+//! 4. the stages of writes that have files (`stages.rs`), pages last;
+//! 5. the invalidation ∥ the record, which gives the lease back.
+//!
+//! Progress goes to [`Events`]; the outcome and the reasons to stop come
+//! back as values ([`Outcome`], [`Stop`]) for the command layer to render.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::anyhow;
+
+use super::decide::{self, Decided};
+use super::diff::Publish;
+use super::holder::{self, Lease};
+use super::lease::{self, Held, Mark, Version};
+use super::listing::RemoteObject;
+use super::remote::{self, Destination};
+use super::scan::{self, LocalFile};
+use super::stages::{self, Published};
+use super::state::{Pending, PrefixState};
+use super::stop::Stop;
+use super::{hidden, report, rules, transfer, SyncOptions};
+use crate::aws::{Clients, Waiting};
+use crate::events::Events;
+use crate::resources::distribution;
+use crate::spec::Spec;
+
+/// How often to read the state again when another run changed it between
+/// this run's read and its write.
+const RACES: usize = 10;
+
+/// What a run ends with.
+pub enum Outcome {
+    /// `--dry-run`: what it would do, and whether that changes anything.
+    DryRun { report: report::DryRun, changes: bool },
+    /// Published (or nothing to publish): the figures, the prefix's
+    /// objects as they now are (the listing with this run's writes), and
+    /// the text of its manifests (`rules::is_manifest`), read from DIR:
+    /// each the very content the bucket holds.
+    Synced {
+        report: report::Synced,
+        objects: BTreeMap<String, RemoteObject>,
+        manifests: BTreeMap<String, String>,
+    },
+}
+
+/// One run of the pipeline, for one prefix.
+pub struct Sync<'a> {
+    clients: &'a Clients,
+    spec: &'a Spec,
+    /// Sends Content-MD5 with every upload (see [`uploading_client`]).
+    s3: aws_sdk_s3::Client,
+    bucket: &'a str,
+    /// The prefix's state object.
+    key: String,
+    opts: &'a SyncOptions,
+    waiting: &'a Waiting,
+    events: &'a dyn Events,
+    me: Lease,
+}
+
+/// The state (no other run holding it) and, read after it, the listing: a
+/// run that released its lease before the read has finished every write the
+/// listing must show.
+pub struct Seen {
+    state: PrefixState,
+    version: Version,
+    objects: BTreeMap<String, RemoteObject>,
+    pages: usize,
+}
+
+enum Taken {
+    /// The lease, with the pending invalidation noted: go ahead.
+    Held(Box<Claimed>),
+    /// Nothing more to do: a dry run, or nothing to publish and the record
+    /// up to date.
+    Done(Box<Outcome>),
+}
+
+/// What the pipeline starts from: where to publish, the local files, and
+/// the state and listing (an error there waits for the diff, which reads
+/// them again after a race).
+struct Gathered {
+    destination: Destination,
+    files: Vec<LocalFile>,
+    seen: anyhow::Result<Seen>,
+}
+
+/// What the diff decided, from what was seen, and the lease to write it.
+struct Claimed {
+    seen: Seen,
+    decided: Decided,
+    held: Held,
+}
+
+/// What one attempt to take the lease found.
+enum Attempt {
+    Held(Held),
+    /// Nothing to publish; the record is up to date.
+    Recorded,
+    /// Another run wrote the state first: read it again.
+    Raced,
+}
+
+#[derive(Default)]
+struct Work {
+    published: Published,
+    /// The invalidation's id, once CloudFront has it.
+    invalidated: Option<String>,
+    deleted: bool,
+}
+
+impl Work {
+    /// What this run achieved, into the state it leaves.
+    fn record(&self, d: &Decided, fingerprint: String, prefix: &str, state: &mut PrefixState) {
+        if self.invalidated.is_some() {
+            state.pending = None;
+        }
+        if d.check_headers && self.published.failures.is_empty() {
+            state.fingerprint = Some(fingerprint);
+        }
+        if self.deleted {
+            state.deleted(prefix, &d.plan.deletes);
+        }
+    }
+}
+
+/// Content-MD5 goes with every upload; the SDK's own checksums would make
+/// it read each streamed body twice (or send it aws-chunked).
+fn uploading_client(clients: &Clients) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        clients
+            .s3
+            .config()
+            .to_builder()
+            .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+            .build(),
+    )
+}
+
+/// cdnctl's own keys under the prefix (its state): never synced nor deleted.
+fn reserved(opts: &SyncOptions) -> String {
+    format!("{}.cdnctl/", opts.prefix)
+}
+
+impl<'a> Sync<'a> {
+    pub fn new(
+        clients: &'a Clients,
+        spec: &'a Spec,
+        waiting: &'a Waiting,
+        opts: &'a SyncOptions,
+        events: &'a dyn Events,
+    ) -> Sync<'a> {
+        Sync {
+            clients,
+            spec,
+            s3: uploading_client(clients),
+            bucket: spec.bucket.as_str(),
+            key: format!("{}state.json", reserved(opts)),
+            opts,
+            waiting,
+            events,
+            me: Lease::mine(lease::now()),
+        }
+    }
+
+    /// The pipeline: scan ∥ find the destination ∥ read the state and list →
+    /// diff, and take the lease → transfer → invalidate ∥ record → delete.
+    /// `destination` and `seen`, when the caller already has them (`deploy`
+    /// observed the stack and read ahead), save their requests.
+    pub async fn run(
+        &self,
+        destination: Option<Destination>,
+        seen: Option<anyhow::Result<Seen>>,
+    ) -> anyhow::Result<Outcome> {
+        let Gathered {
+            destination,
+            files,
+            seen,
+        } = self.gather(destination, seen).await?;
+        let Claimed { seen, decided, held } = match self.diff_and_take(&destination, &files, seen).await? {
+            Taken::Held(claimed) => *claimed,
+            Taken::Done(outcome) => return Ok(*outcome),
+        };
+        let work = self.publish(&destination, &files, &decided, held).await?;
+        Ok(self.synced(
+            &destination,
+            &files,
+            &seen,
+            &decided,
+            &work.published,
+            work.invalidated.as_deref(),
+        ))
+    }
+
+    /// The local scan ∥ the destination ∥ the state then the listing, all at
+    /// once. The listing's error waits: the diff reads it again on a race.
+    async fn gather(&self, known: Option<Destination>, seen: Option<anyhow::Result<Seen>>) -> anyhow::Result<Gathered> {
+        let opts = self.opts;
+        let scanning = {
+            let (dir, prefix, rules, reserved, follow, hidden) = (
+                opts.dir.clone(),
+                opts.prefix.clone(),
+                opts.rules.clone(),
+                reserved(opts),
+                opts.follow_links,
+                opts.include_hidden,
+            );
+            tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved, follow, hidden))
+        };
+        let destination = async {
+            match known {
+                Some(d) => Ok(d),
+                None => remote::find_destination(self.clients, self.spec, self.waiting).await,
+            }
+        };
+        let seen = async {
+            match seen {
+                Some(seen) => seen,
+                None => self.look().await,
+            }
+        };
+        let (destination, seen) = tokio::join!(destination, seen);
+        let destination = destination?;
+        let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
+        for w in &local.warnings {
+            self.events.warn(w);
+        }
+        let mut local = local;
+        if let Ok(s) = &seen {
+            self.leave_nested(&mut local.files, &s.objects);
+        }
+        if local.files.is_empty() && !(opts.delete && opts.max_deletes.is_unlimited()) {
+            return Err(Stop::Refused(vec![format!(
+                "DIR: {} holds no files to publish (did the build or collectstatic run?)",
+                opts.dir.display()
+            )])
+            .into());
+        }
+        Ok(Gathered {
+            destination,
+            files: local.files,
+            seen,
+        })
+    }
+
+    /// Files of DIR under a nested prefix that is synced on its own (it has
+    /// its own `.cdnctl/state.json`) are that prefix's: never overwritten
+    /// from here, with one warning.
+    fn leave_nested(&self, files: &mut Vec<LocalFile>, objects: &BTreeMap<String, RemoteObject>) {
+        let nested = decide::nested_prefixes(objects, &self.opts.prefix);
+        if nested.is_empty() {
+            return;
+        }
+        let before = files.len();
+        let mut under: BTreeSet<&str> = BTreeSet::new();
+        files.retain(|f| match nested.iter().find(|p| f.key.starts_with(p.as_str())) {
+            Some(p) => {
+                under.insert(p.as_str());
+                false
+            }
+            None => true,
+        });
+        if files.len() < before {
+            let prefixes = under.into_iter().collect::<Vec<_>>().join(", ");
+            self.events.warn(&format!(
+                "skipped {} file(s) under {prefixes}: published on its own (it has a .cdnctl/state.json), \
+                 so sync them there with --prefix; nothing under it is uploaded or deleted from here",
+                before - files.len()
+            ));
+        }
+    }
+
+    /// Diff, then take the lease before any write; read again (up to
+    /// [`RACES`] times) when another run wrote the state meanwhile.
+    async fn diff_and_take(
+        &self,
+        destination: &Destination,
+        files: &[LocalFile],
+        mut seen: anyhow::Result<Seen>,
+    ) -> anyhow::Result<Taken> {
+        for attempt in 0..=RACES {
+            let s = seen?;
+            let d = self.diff(destination, files, &s).await?;
+            if self.opts.dry_run {
+                return Ok(Taken::Done(Box::new(self.dry_run(files, &d))));
+            }
+            match self.take(&s, &d).await? {
+                Attempt::Held(held) => {
+                    return Ok(Taken::Held(Box::new(Claimed {
+                        seen: s,
+                        decided: d,
+                        held,
+                    })))
+                }
+                Attempt::Recorded => {
+                    return Ok(Taken::Done(Box::new(self.synced(
+                        destination,
+                        files,
+                        &s,
+                        &d,
+                        &Published::default(),
+                        None,
+                    ))));
+                }
+                Attempt::Raced if attempt == RACES => break,
+                Attempt::Raced => {}
+            }
+            self.events
+                .info("another sync changed this prefix meanwhile: reading it again");
+            seen = self.look().await;
+        }
+        Err(Stop::Refused(vec![format!(
+            "{}: other runs keep changing it: run `cdnctl sync` again",
+            self.key
+        )])
+        .into())
+    }
+
+    /// What to upload, correct, invalidate and delete; refused when it would
+    /// delete more than --max-deletes allows.
+    async fn diff(&self, destination: &Destination, files: &[LocalFile], seen: &Seen) -> anyhow::Result<Decided> {
+        let mut d = self.decide(files, seen).await?;
+        if destination.distribution_id.is_none() {
+            d.batch = None;
+        }
+        self.check_deletes(&d.plan)?;
+        self.left_alone(&d.plan);
+        Ok(d)
+    }
+
+    /// With --delete, one line for what it does not delete because cdnctl
+    /// did not publish it (the first keys with -v).
+    fn left_alone(&self, plan: &Publish) {
+        let n = plan.unpublished.len();
+        if !self.opts.delete || n == 0 {
+            return;
+        }
+        let nested = match plan.nested {
+            0 => String::new(),
+            m => format!(", {m} of them under prefixes synced on their own"),
+        };
+        let remedy = if self.opts.delete_unpublished {
+            ""
+        } else {
+            "; --delete-unpublished deletes those not under such a prefix"
+        };
+        self.events.info(&format!(
+            "{n} object(s) under {}/{} not published by cdnctl here{nested}: left alone{remedy}",
+            self.bucket, self.opts.prefix
+        ));
+        for key in plan.unpublished.iter().take(10) {
+            tracing::info!("  left alone: {key}");
+        }
+    }
+
+    /// The dry run's report, and whether anything would change.
+    fn dry_run(&self, files: &[LocalFile], d: &Decided) -> Outcome {
+        Outcome::DryRun {
+            report: report::DryRun::new(files, &d.plan, d.batch.as_ref(), self.bucket, &self.opts.prefix),
+            changes: d.plan.has_writes() || d.batch.is_some(),
+        }
+    }
+
+    /// Transfer, invalidate, delete; then give the lease back with what this
+    /// run achieved, whatever happened. When every file went up and nothing
+    /// is to be deleted, the invalidation and the record go at once (see
+    /// [`Sync::invalidate_and_release`]).
+    async fn publish(
+        &self,
+        destination: &Destination,
+        files: &[LocalFile],
+        d: &Decided,
+        held: Held,
+    ) -> anyhow::Result<Work> {
+        let mut work = Work {
+            published: stages::publish(
+                &self.s3,
+                self.bucket,
+                files,
+                &d.plan,
+                self.opts.jobs,
+                self.events,
+                &held,
+            )
+            .await,
+            ..Work::default()
+        };
+        let result = if work.published.failures.is_empty() && d.plan.deletes.is_empty() && !self.opts.wait {
+            match self.still_held_for(&held, d).await {
+                Ok(()) => {
+                    self.invalidate_and_release(destination, d, held, &mut work).await?;
+                    return Ok(work);
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            self.finish(destination, d, &held, &mut work).await
+        };
+        let fingerprint = self.opts.rules.fingerprint();
+        let released = held
+            .release(|s| work.record(d, fingerprint, &self.opts.prefix, s))
+            .await;
+        result?;
+        released?;
+        Ok(work)
+    }
+
+    /// Note what this run must invalidate, and take the lease, before
+    /// changing anything: a run interrupted after its uploads still
+    /// invalidates when run again. With nothing to publish, only the record
+    /// is written (if it changed).
+    async fn take(&self, seen: &Seen, d: &Decided) -> anyhow::Result<Attempt> {
+        let mut next = d.state.clone();
+        let idle = !d.plan.has_writes() && d.batch.is_none();
+        if idle {
+            if d.check_headers {
+                next.fingerprint = Some(self.opts.rules.fingerprint());
+            }
+            if next.same_record(&seen.state) && seen.state.lease.is_none() {
+                return Ok(Attempt::Recorded);
+            }
+        } else {
+            next.pending = d.batch.as_ref().map(|b| Pending {
+                paths: b.paths.clone(),
+                reference: b.reference.clone(),
+            });
+            let now = lease::now();
+            next.lease = Some(Lease {
+                since: now,
+                expires: now + holder::TTL,
+                ..self.me.clone()
+            });
+        }
+        let sent = Mark::now();
+        Ok(
+            match lease::write(&self.s3, self.bucket, &self.key, &next, &seen.version).await? {
+                None => Attempt::Raced,
+                Some(_) if idle => Attempt::Recorded,
+                Some(version) => Attempt::Held(Held::new(&self.s3, self.bucket, &self.key, next, version, sent)),
+            },
+        )
+    }
+
+    /// Read the state, waiting while another live run holds its lease, then
+    /// list: a run that released its lease before the read has finished
+    /// every write the listing must show. The listing goes in ranges at
+    /// once, cut where the state says the published keys are.
+    pub async fn look(&self) -> anyhow::Result<Seen> {
+        let (state, version) = lease::unleased(
+            &self.s3,
+            self.bucket,
+            &self.key,
+            &self.me,
+            self.waiting,
+            self.opts.dry_run,
+            self.events,
+        )
+        .await?;
+        let prefix = &self.opts.prefix;
+        let expected: Vec<String> = state.published.iter().map(|k| format!("{prefix}{k}")).collect();
+        let (mut objects, pages) = remote::list_ranges(&self.s3, self.bucket, prefix, &expected).await?;
+        // What sync does not publish (hidden files) is not its to delete.
+        objects.retain(|key, _| hidden::in_scope(key, prefix, self.opts.include_hidden));
+        Ok(Seen {
+            state,
+            version,
+            objects,
+            pages,
+        })
+    }
+
+    async fn decide(&self, files: &[LocalFile], seen: &Seen) -> anyhow::Result<Decided> {
+        let place = decide::Place {
+            s3: &self.s3,
+            bucket: self.bucket,
+            opts: self.opts,
+            holder: &self.me.holder,
+            events: self.events,
+        };
+        decide::decide(&place, files, &seen.state, &seen.objects).await
+    }
+
+    /// An empty or wrong DIR must not wipe the site. Judged on the files
+    /// that are not content-hashed, gone from DIR since this run: a routine
+    /// deploy replaces every hashed file (and keeps them a while), a wrong
+    /// DIR loses the pages.
+    fn check_deletes(&self, plan: &Publish) -> anyhow::Result<()> {
+        let limit = self.opts.max_deletes;
+        let (going, of) = (plan.going, plan.deletable);
+        if going == 0 || limit.allows(going, of) {
+            return Ok(());
+        }
+        Err(Stop::Refused(vec![format!(
+            "--max-deletes: {going} of the {of} files under {}/{} that are not content-hashed are gone from {} and would be deleted \
+             (at once or after --delete-grace), more than --max-deletes {limit} allows: \
+             check DIR and --prefix; if that is right, run again with a larger --max-deletes (100% for any)",
+            self.bucket,
+            self.opts.prefix,
+            self.opts.dir.display(),
+        )])
+        .into())
+    }
+
+    /// The happy path's last round: every file went up and nothing is to be
+    /// deleted, so the record that gives the lease back (pending cleared)
+    /// and the invalidation are sent at once. Should CloudFront refuse the
+    /// invalidation, the state gets it back as pending (over the version
+    /// just written), for the next run to send.
+    async fn invalidate_and_release(
+        &self,
+        destination: &Destination,
+        d: &Decided,
+        held: Held,
+        work: &mut Work,
+    ) -> anyhow::Result<()> {
+        let fingerprint = self.opts.rules.fingerprint();
+        // Recorded as if CloudFront has it: every file went up.
+        let assumed = Work {
+            invalidated: (d.batch.is_some() && destination.distribution_id.is_some()).then(String::new),
+            ..Work::default()
+        };
+        let ((sent, shown), released) = tokio::join!(
+            async {
+                let mut id = None;
+                let r = self.invalidate(destination, d, &mut id).await;
+                (r, id)
+            },
+            held.release(|s| assumed.record(d, fingerprint, &self.opts.prefix, s))
+        );
+        work.invalidated = shown;
+        let (state, version) = released?;
+        if let Err(e) = sent {
+            let mut kept = state;
+            kept.pending = d.batch.as_ref().map(|b| Pending {
+                paths: b.paths.clone(),
+                reference: b.reference.clone(),
+            });
+            if lease::write(&self.s3, self.bucket, &self.key, &kept, &version)
+                .await?
+                .is_none()
+            {
+                return Err(Stop::PartWay(format!(
+                    "{e:#}\nthe files are live, but another sync started meanwhile and the invalidation could not be kept in {}: \
+                     run `cdnctl sync` again once it has finished, and invalidate {} by hand if it still serves the old files",
+                    self.key,
+                    d.batch.as_ref().map(|b| b.paths.join(" ")).unwrap_or_default()
+                ))
+                .into());
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Before the invalidation, also after a partial failure (what was
+    /// uploaded is live and stale at the edge): the lease must still be this
+    /// run's. Not once another run holds it: its state has this run's
+    /// pending invalidation, which it sends.
+    async fn still_held_for(&self, held: &Held, d: &Decided) -> anyhow::Result<()> {
+        if held.lost().await || d.batch.is_some() {
+            self.still_held(held).await?;
+        }
+        Ok(())
+    }
+
+    /// Invalidate, stop on failed files, delete. `out` keeps what was
+    /// achieved, also on error.
+    async fn finish(&self, destination: &Destination, d: &Decided, held: &Held, out: &mut Work) -> anyhow::Result<()> {
+        self.still_held_for(held, d).await?;
+        self.invalidate(destination, d, &mut out.invalidated).await?;
+        self.stop_on_failures(&out.published)?;
+        out.deleted = self.delete(d, held).await?;
+        Ok(())
+    }
+
+    /// Stop when another run took over this run's lease while it was
+    /// stalled: the lease is checked, not only remembered.
+    async fn still_held(&self, held: &Held) -> anyhow::Result<()> {
+        match held.confirm().await {
+            Ok(()) => Ok(()),
+            Err(e) if held.lost().await => Err(Stop::PartWay(format!(
+                "{e:#}\nnothing more was uploaded, invalidated or deleted by this run"
+            ))
+            .into()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Invalidate what this run changed; `id` gets the invalidation's id as
+    /// soon as CloudFront has it (before waiting for it, with --wait).
+    async fn invalidate(&self, destination: &Destination, d: &Decided, id: &mut Option<String>) -> anyhow::Result<()> {
+        let events = self.events;
+        let (Some(b), Some(dist)) = (&d.batch, &destination.distribution_id) else {
+            if destination.distribution_id.is_none() && d.plan.invalidation.is_some() {
+                events.warn(&format!(
+                    "stack {} has no distribution yet: nothing to invalidate (run `cdnctl up`)",
+                    self.bucket
+                ));
+            }
+            return Ok(());
+        };
+        let room = crate::events::on_refusal(
+            events,
+            "invalidation",
+            "CloudFront's limits (3,000 paths, 15 wildcards in progress) are full: waiting for room",
+        );
+        let cf = &self.clients.cloudfront;
+        let sent = distribution::invalidate(cf, dist, &b.paths, &b.reference, self.waiting, room)
+            .await
+            .map_err(|e| {
+                Stop::PartWay(format!(
+                    "{e:#}\nthe files are live; the invalidation is kept in {} and sent by the next `cdnctl sync`; nothing was deleted",
+                    self.key
+                ))
+            })?;
+        events.info(&format!(
+            "Invalidating {} path{} on {dist} ({sent}); CloudFront's first 1,000 paths a month are free",
+            b.paths.len(),
+            if b.paths.len() == 1 { "" } else { "s" }
+        ));
+        *id = Some(sent.clone());
+        if self.opts.wait {
+            let p = events.progress("invalidation", &format!("{sent} in progress"));
+            transfer::wait_invalidated(cf, dist, &sent, self.waiting).await?;
+            drop(p);
+        }
+        Ok(())
+    }
+
+    /// Files that failed stop the run before any delete.
+    fn stop_on_failures(&self, published: &Published) -> anyhow::Result<()> {
+        let failures = &published.failures;
+        if failures.is_empty() {
+            return Ok(());
+        }
+        Err(Stop::PartWay(format!(
+            "{}\n{} file(s) failed; nothing was deleted: run `cdnctl sync` again to finish",
+            failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n"),
+            failures.len()
+        ))
+        .into())
+    }
+
+    /// Delete what is gone from DIR, unless another run took the lease over
+    /// while this one was stalled. Whether anything was deleted.
+    async fn delete(&self, d: &Decided, held: &Held) -> anyhow::Result<bool> {
+        if d.plan.deletes.is_empty() {
+            return Ok(false);
+        }
+        self.still_held(held).await?;
+        transfer::delete(&self.s3, self.bucket, &d.plan.deletes, self.opts.jobs).await?;
+        Ok(true)
+    }
+
+    /// The finished run's outcome: its figures, and the prefix's objects
+    /// with this run's writes.
+    fn synced(
+        &self,
+        stack: &Destination,
+        files: &[LocalFile],
+        seen: &Seen,
+        d: &Decided,
+        published: &Published,
+        invalidation_id: Option<&str>,
+    ) -> Outcome {
+        let report = report::Synced::new(
+            &d.plan,
+            report::Figures {
+                bucket: self.bucket,
+                prefix: &self.opts.prefix,
+                distribution_id: stack.distribution_id.as_deref(),
+                files: files.len(),
+                published,
+                headers_checked: d.heads_checked,
+                listing_pages: seen.pages,
+                batch: d.batch.as_ref(),
+                invalidation_id,
+            },
+        );
+        let mut objects = seen.objects.clone();
+        let mut manifests = BTreeMap::new();
+        if published.failures.is_empty() {
+            for f in files
+                .iter()
+                .filter(|f| rules::is_manifest(&f.key) && f.parts.is_empty())
+            {
+                // Read again, and kept only if it is still what went up.
+                if let Ok(bytes) = std::fs::read(&f.path) {
+                    if <md5::Md5 as md5::Digest>::digest(&bytes)[..] == f.md5[..] {
+                        manifests.insert(f.key.clone(), String::from_utf8_lossy(&bytes).into_owned());
+                    }
+                }
+            }
+            for (i, _) in d.plan.uploads() {
+                let f = &files[i];
+                objects.insert(
+                    f.key.clone(),
+                    RemoteObject {
+                        size: f.size,
+                        etag: f.etag(),
+                        last_modified: lease::now(),
+                    },
+                );
+            }
+            for key in &d.plan.deletes {
+                objects.remove(key);
+            }
+        }
+        Outcome::Synced {
+            report,
+            objects,
+            manifests,
+        }
+    }
+}
