@@ -33,6 +33,9 @@ fn normalize(stack: &Stack, text: &str) -> String {
         ),
         (r"\b[A-Z0-9]{12,14}\b", "[id]"),
         (r"127\.0\.0\.1:[0-9]+", "127.0.0.1:[port]"),
+        // check's fresh origin and missing key, new every run.
+        (r"cdnctl-check-[0-9a-f]+", "cdnctl-check-[n]"),
+        (r"\b[0-9]+ days left", "[n] days left"),
     ];
     let mut out = text;
     for (pattern, with) in rules {
@@ -278,6 +281,118 @@ cdnctl: nothing was changed
 --- stdout
 --- stderr
 note: bucket [bucket]: not tagged as this stack's, left alone
+"#,
+    );
+}
+
+#[test]
+fn sync_check_and_deploy_print_exactly_this() {
+    let stack = Stack::new("snapsite");
+    stack.run(&["up"]).ok();
+    let site = crate::harness::collectstatic_site(
+        stack.dir().join("site"),
+        &[("index.html", b"<!doctype html><title>t</title>")],
+    );
+    let site = site.to_str().unwrap();
+    let mut edge = crate::harness::to_edge();
+    edge.extend(crate::harness::trust_emulator());
+    let edge: Vec<&str> = edge.iter().map(String::as_str).collect();
+
+    let run = stack.run(&["sync", site, "--dry-run"]);
+    assert_shown(
+        &stack,
+        &run,
+        r#"exit 3
+--- stdout
+upload      css/site.5af66c1b1797.css (new; public, max-age=31536000, immutable)
+upload      js/app.0123456789ab.js (new; public, max-age=31536000, immutable)
+upload      fonts/f.woff2 (new; public, max-age=60, must-revalidate)
+upload      index.html (new; public, max-age=60, must-revalidate)
+upload      robots.txt (new; public, max-age=60, must-revalidate)
+upload      staticfiles.json (new; public, max-age=60, must-revalidate)
+--- stderr
+cdnctl sync would upload 6, update headers of 0, invalidate 0 paths, delete 0 (0 unchanged, 0 kept)
+"#,
+    );
+    let run = stack.run(&["sync", site]);
+    assert_shown(
+        &stack,
+        &run,
+        r#"exit 0
+--- stdout
+[bucket]/: 6 uploaded (189 B), 0 headers updated, 0 unchanged, 0 deleted, 0 kept
+--- stderr
+"#,
+    );
+    let run = stack.run(&["sync", site]);
+    assert_shown(
+        &stack,
+        &run,
+        r#"exit 0
+--- stdout
+[bucket]/: 0 uploaded (0 B), 0 headers updated, 6 unchanged, 0 deleted, 0 kept
+--- stderr
+"#,
+    );
+    let run = stack.run(&[&["check"][..], &edge].concat());
+    assert_shown(
+        &stack,
+        &run,
+        r#"exit 0
+--- stdout
+--- stderr
+Checking https://[cdn].cloudfront.net/ (distribution [id], 6 objects of [bucket])
+✓ cors distribution [id]: the stack's response headers policy [uuid] is on the default behavior
+✓ cors https://[cdn].cloudfront.net/fonts/f.woff2: a font from https://cdnctl-check-[n].example.com: Access-Control-Allow-Origin *
+✓ cors https://[cdn].cloudfront.net/js/app.0123456789ab.js: a module script from https://cdnctl-check-[n].example.com: Access-Control-Allow-Origin *
+✓ http2 [cdn].cloudfront.net: ALPN h2 (TLS 1.3); HttpVersion http2and3
+✓ missing https://[cdn].cloudfront.net/cdnctl-check-[n]-no-such-file.txt: 403 AccessDenied: S3 answers a missing key so when CloudFront may not list the bucket (as intended)
+✓ object https://[cdn].cloudfront.net/css/site.5af66c1b1797.css: named by staticfiles.json: 200 as browsers ask (br, gzip), text/css; charset=utf-8, public, max-age=31536000, immutable; uncompressed too
+✓ object https://[cdn].cloudfront.net/fonts/f.woff2: a .woff2 file: 200 as browsers ask (br, gzip), font/woff2, public, max-age=60, must-revalidate; uncompressed too
+✓ object https://[cdn].cloudfront.net/index.html: a .html file: 200 as browsers ask (br, gzip), text/html; charset=utf-8, public, max-age=60, must-revalidate; uncompressed too
+✓ object https://[cdn].cloudfront.net/js/app.0123456789ab.js: named by staticfiles.json: 200 as browsers ask (br, gzip), text/javascript; charset=utf-8, public, max-age=31536000, immutable; uncompressed too
+✓ object https://[cdn].cloudfront.net/robots.txt: a .txt file: 200 as browsers ask (br, gzip), text/plain; charset=utf-8, public, max-age=60, must-revalidate; uncompressed too
+✓ object https://[cdn].cloudfront.net/staticfiles.json: manifest: 200 as browsers ask (br, gzip), application/json; charset=utf-8, public, max-age=60, must-revalidate; uncompressed too
+✓ preflight https://[cdn].cloudfront.net/fonts/f.woff2: OPTIONS from https://cdnctl-check-[n].example.com: 200
+✓ redirect http://[cdn].cloudfront.net/css/site.5af66c1b1797.css: 301 to https
+✓ security https://[cdn].cloudfront.net/css/site.5af66c1b1797.css: x-content-type-options, referrer-policy, x-frame-options, strict-transport-security
+✓ tls [cdn].cloudfront.net: valid for [cdn].cloudfront.net, [n] days left
+https://[cdn].cloudfront.net/: all 15 probes passed
+"#,
+    );
+    let run = stack.run(&[&["deploy", site][..], &edge].concat());
+    assert_shown(
+        &stack,
+        &run,
+        r#"exit 0
+--- stdout
+up:    0 changes; distribution [id]
+sync:  0 uploaded, 0 headers updated, 6 unchanged, 0 deleted
+check: all 15 probes passed
+url:   https://[cdn].cloudfront.net/
+--- stderr
+== deploy: up
+Everything is up to date.
+== deploy: sync
+== deploy: check
+Checking https://[cdn].cloudfront.net/ (distribution [id], 6 objects of [bucket])
+✓ cors distribution [id]: the stack's response headers policy [uuid] is on the default behavior
+✓ cors https://[cdn].cloudfront.net/fonts/f.woff2: a font from https://cdnctl-check-[n].example.com: Access-Control-Allow-Origin *
+✓ cors https://[cdn].cloudfront.net/js/app.0123456789ab.js: a module script from https://cdnctl-check-[n].example.com: Access-Control-Allow-Origin *
+✓ http2 [cdn].cloudfront.net: ALPN h2 (TLS 1.3); HttpVersion http2and3
+✓ missing https://[cdn].cloudfront.net/cdnctl-check-[n]-no-such-file.txt: 403 AccessDenied: S3 answers a missing key so when CloudFront may not list the bucket (as intended)
+✓ object https://[cdn].cloudfront.net/css/site.5af66c1b1797.css: named by staticfiles.json: 200 as browsers ask (br, gzip), text/css; charset=utf-8, public, max-age=31536000, immutable; uncompressed too
+✓ object https://[cdn].cloudfront.net/fonts/f.woff2: a .woff2 file: 200 as browsers ask (br, gzip), font/woff2, public, max-age=60, must-revalidate; uncompressed too
+✓ object https://[cdn].cloudfront.net/index.html: a .html file: 200 as browsers ask (br, gzip), text/html; charset=utf-8, public, max-age=60, must-revalidate; uncompressed too
+✓ object https://[cdn].cloudfront.net/js/app.0123456789ab.js: named by staticfiles.json: 200 as browsers ask (br, gzip), text/javascript; charset=utf-8, public, max-age=31536000, immutable; uncompressed too
+✓ object https://[cdn].cloudfront.net/robots.txt: a .txt file: 200 as browsers ask (br, gzip), text/plain; charset=utf-8, public, max-age=60, must-revalidate; uncompressed too
+✓ object https://[cdn].cloudfront.net/staticfiles.json: manifest: 200 as browsers ask (br, gzip), application/json; charset=utf-8, public, max-age=60, must-revalidate; uncompressed too
+✓ preflight https://[cdn].cloudfront.net/fonts/f.woff2: OPTIONS from https://cdnctl-check-[n].example.com: 200
+✓ redirect http://[cdn].cloudfront.net/css/site.5af66c1b1797.css: 301 to https
+✓ security https://[cdn].cloudfront.net/css/site.5af66c1b1797.css: x-content-type-options, referrer-policy, x-frame-options, strict-transport-security
+✓ tls [cdn].cloudfront.net: valid for [cdn].cloudfront.net, [n] days left
+https://[cdn].cloudfront.net/: all 15 probes passed
+cdnctl deploy [bucket]: published, and every check passed
 "#,
     );
 }
