@@ -374,10 +374,16 @@ pub struct Clients {
     pub cloudformation: aws_sdk_cloudformation::Client,
 }
 
-pub fn clients(stack: &Stack) -> Clients {
+/// An HTTPS client that trusts the emulator's CA, and the credentials the
+/// tests' own reads sign with (their key kept apart from cdnctl's).
+pub fn inspecting(
+    stack: &Stack,
+) -> (
+    aws_smithy_runtime_api::client::http::SharedHttpClient,
+    aws_credential_types::Credentials,
+) {
     use aws_smithy_http_client::tls;
-    let emu = emulator();
-    let pem = std::fs::read(&emu.ca_bundle).unwrap();
+    let pem = std::fs::read(&emulator().ca_bundle).unwrap();
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
         .tls_context(
@@ -388,6 +394,12 @@ pub fn clients(stack: &Stack) -> Clients {
         )
         .build_https();
     let creds = aws_credential_types::Credentials::new(format!("INSPECT{}", stack.key), "secret", None, None, "test");
+    (http, creds)
+}
+
+pub fn clients(stack: &Stack) -> Clients {
+    let emu = emulator();
+    let (http, creds) = inspecting(stack);
     let config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .endpoint_url(&emu.endpoint)

@@ -53,19 +53,8 @@ fn store_client(stack: &Stack) -> aws_sdk_cloudfrontkeyvaluestore::Client {
             })
         }
     }
-    use aws_smithy_http_client::tls;
     let emu = emulator();
-    let pem = std::fs::read(&emu.ca_bundle).unwrap();
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
-        .tls_context(
-            tls::TlsContext::builder()
-                .with_trust_store(tls::TrustStore::empty().with_pem_certificate(pem))
-                .build()
-                .unwrap(),
-        )
-        .build_https();
-    let creds = aws_credential_types::Credentials::new(format!("INSPECT{}", stack.key), "secret", None, None, "test");
+    let (http, creds) = crate::harness::inspecting(stack);
     let config = aws_sdk_cloudfrontkeyvaluestore::Config::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .http_client(http)
