@@ -55,6 +55,21 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// S3 for uploads: Content-MD5 goes with every upload, so the SDK's own
+    /// checksums (which would read each streamed body twice, or send it
+    /// aws-chunked) are computed only where S3 requires them.
+    pub fn uploading_s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            self.s3
+                .config()
+                .to_builder()
+                .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+                .build(),
+        )
+    }
+}
+
+impl Clients {
     pub async fn connect(target: &Target) -> anyhow::Result<Clients> {
         let retry = RetryConfig::standard()
             .with_max_attempts(MAX_ATTEMPTS)

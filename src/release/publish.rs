@@ -208,7 +208,7 @@ impl Publisher<'_> {
             );
             tokio::task::spawn_blocking(move || scan::scan(&dir, "", &rules, ".cdnctl/", follow, hidden))
         };
-        let s3 = uploading_client(self.clients);
+        let s3 = self.clients.uploading_s3();
         let (destination, store) = tokio::join!(
             remote::find_destination(self.clients, spec, self.waiting),
             Store::find(self.clients, spec)
@@ -428,19 +428,6 @@ async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, keys: Vec<String>) -> any
         crate::resources::bucket::delete_objects(s3, bucket, ids).await?;
     }
     Ok(())
-}
-
-/// Content-MD5 goes with every upload; the SDK's own checksums would make
-/// it read each streamed body twice.
-fn uploading_client(clients: &Clients) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        clients
-            .s3
-            .config()
-            .to_builder()
-            .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
-            .build(),
-    )
 }
 
 #[cfg(test)]

@@ -206,6 +206,21 @@ impl<S> Part<S> {
     pub fn note(&mut self, note: String) {
         self.notes.push(note);
     }
+
+    /// `down` of a resource that distributions name: its delete once none
+    /// does (`users`: the distributions that still do), else a note.
+    pub fn delete_when_unused(delete: S, resource: &str, users: &[String]) -> Part<S> {
+        let mut part = Part::default();
+        if users.is_empty() {
+            part.step(delete, resource, "delete", vec![]);
+        } else {
+            part.note(format!(
+                "{resource}: still used by distribution {}: left alone",
+                users.join(", ")
+            ));
+        }
+        part
+    }
 }
 
 /// For each step, the steps it waits for: every other step providing one of

@@ -195,22 +195,10 @@ async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
 
 /// `down`: delete it once no distribution uses it.
 pub fn down(observed: &Observed, users: &[String], name: &str) -> Part<Step> {
-    let mut part = Part::default();
-    if users.is_empty() {
-        let id = observed.id.clone();
-        part.step(
-            Step::Delete { id },
-            &format!("origin access control {name}"),
-            "delete",
-            vec![],
-        );
-    } else {
-        part.note(format!(
-            "origin access control {name}: still used by distribution {}: left alone",
-            users.join(", ")
-        ));
-    }
-    part
+    let delete = Step::Delete {
+        id: observed.id.clone(),
+    };
+    Part::delete_when_unused(delete, &format!("origin access control {name}"), users)
 }
 
 /// `up`: create it, or correct what differs.

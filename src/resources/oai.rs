@@ -213,24 +213,10 @@ impl Action for Step {
 
 /// Delete the OAI once no origin of any distribution (`users`) uses it.
 pub fn down(observed: &Observed, users: &[String]) -> Part<Step> {
-    let mut part = Part::default();
-    let r = format!("origin access identity {}", observed.id);
-    if users.is_empty() {
-        part.step(
-            Step::Delete {
-                id: observed.id.clone(),
-            },
-            &r,
-            "delete",
-            vec![],
-        );
-    } else {
-        part.note(format!(
-            "{r}: still used by distribution {}: left alone",
-            users.join(", ")
-        ));
-    }
-    part
+    let delete = Step::Delete {
+        id: observed.id.clone(),
+    };
+    Part::delete_when_unused(delete, &format!("origin access identity {}", observed.id), users)
 }
 
 #[cfg(test)]

@@ -363,24 +363,14 @@ pub fn refusal(observed: &Observed, want: &OwnedHeaders) -> Option<String> {
 
 /// `down`: delete the stack's policy once no distribution uses it.
 pub fn down(observed: &Observed, users: &[String]) -> Part<Step> {
-    let mut part = Part::default();
-    let r = format!("response headers policy {}", observed.config.name());
-    if users.is_empty() {
-        part.step(
-            Step::Delete {
-                id: observed.id.clone(),
-            },
-            &r,
-            "delete",
-            vec![],
-        );
-    } else {
-        part.note(format!(
-            "{r}: still used by distribution {}: left alone",
-            users.join(", ")
-        ));
-    }
-    part
+    let delete = Step::Delete {
+        id: observed.id.clone(),
+    };
+    Part::delete_when_unused(
+        delete,
+        &format!("response headers policy {}", observed.config.name()),
+        users,
+    )
 }
 
 /// `up`: create the stack's own policy (`owned`: the one found, if the

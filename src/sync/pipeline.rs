@@ -58,7 +58,7 @@ pub enum Outcome {
 pub struct Sync<'a> {
     clients: &'a Clients,
     spec: &'a Spec,
-    /// Sends Content-MD5 with every upload (see [`uploading_client`]).
+    /// Sends Content-MD5 with every upload (`Clients::uploading_s3`).
     s3: aws_sdk_s3::Client,
     bucket: &'a str,
     /// The prefix's state object.
@@ -135,19 +135,6 @@ impl Work {
     }
 }
 
-/// Content-MD5 goes with every upload; the SDK's own checksums would make
-/// it read each streamed body twice (or send it aws-chunked).
-fn uploading_client(clients: &Clients) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        clients
-            .s3
-            .config()
-            .to_builder()
-            .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
-            .build(),
-    )
-}
-
 /// cdnctl's own keys under the prefix (its state): never synced nor deleted.
 fn reserved(opts: &SyncOptions) -> String {
     format!("{}.cdnctl/", opts.prefix)
@@ -164,7 +151,7 @@ impl<'a> Sync<'a> {
         Sync {
             clients,
             spec,
-            s3: uploading_client(clients),
+            s3: clients.uploading_s3(),
             bucket: spec.bucket.as_str(),
             key: format!("{}state.json", reserved(opts)),
             opts,
