@@ -12,7 +12,8 @@
 //! it read is the stack `sync` publishes to and `check` probes, and the
 //! listing (with `sync`'s writes) is the bucket `check` samples.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::{check, releases, sync, up};
 use crate::aws::{Clients, Waiting};
@@ -20,7 +21,7 @@ use crate::check::target;
 use crate::ci;
 use crate::cli::{CheckArgs, DeployArgs, UpArgs};
 use crate::exit::{Exit, Failed};
-use crate::output::{Printer, Report as _};
+use crate::output::{Printer, Report, Text};
 use crate::spec::Spec;
 use crate::sync::remote::Destination;
 use crate::sync::{Outcome, Sync, SyncOptions};
@@ -74,7 +75,7 @@ impl Deploy<'_> {
         let heading = format!("{stopped}, exit code {}", Exit::Failure as u8);
         let mut sections = self.sections;
         sections.push(format!("{}\n\n", ci::inline(&format!("{e:#}"))));
-        write_summary(self.printer, self.spec, &heading, &sections);
+        self.printer.step_summary(&summary(self.spec, &heading, &sections));
         Failed::from(e).within(&format!("deploy: {stopped}")).into()
     }
 }
@@ -86,7 +87,7 @@ pub async fn run(
     args: &DeployArgs,
     opts: &SyncOptions,
     printer: &Printer,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<DeployReport> {
     let dry_run = args.sync.dry_run;
     let up_args = UpArgs {
         settings: args.sync.settings.clone(),
@@ -275,9 +276,53 @@ fn done_list(done: &[Done]) -> String {
     }
 }
 
-/// The verdict, the result (text or JSON) and the one step summary.
-fn report(at: &Deploy, dry_run: bool, url: Option<String>) -> Exit {
-    let (printer, spec, done) = (at.printer, at.spec, &at.done);
+/// deploy's result: each stage's exit code and its own result, the verdict.
+#[derive(Debug, Serialize)]
+pub struct DeployReport {
+    pub bucket: String,
+    pub url: Option<String>,
+    pub ok: bool,
+    pub exit_code: u8,
+    pub stopped_at: Option<&'static str>,
+    pub dry_run: bool,
+    pub stages: Vec<StageReport>,
+    #[serde(skip)]
+    pub exit: Exit,
+    #[serde(skip)]
+    lines: Vec<String>,
+    #[serde(skip)]
+    verdict: String,
+    #[serde(skip)]
+    summary: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StageReport {
+    pub stage: &'static str,
+    pub exit_code: u8,
+    pub result: Value,
+}
+
+impl Report for DeployReport {
+    fn text(&self) -> Text {
+        let mut result = self.lines.clone();
+        if let Some(url) = &self.url {
+            result.push(format!("url:   {url}"));
+        }
+        Text {
+            result,
+            info: vec![format!("cdnctl deploy {}: {}", self.bucket, self.verdict)],
+        }
+    }
+
+    fn step_summary(&self) -> Option<String> {
+        Some(self.summary.clone())
+    }
+}
+
+/// The verdict, and the one report of the stages that ran.
+fn report(at: &Deploy, dry_run: bool, url: Option<String>) -> DeployReport {
+    let (spec, done) = (at.spec, &at.done);
     let last = done.last().expect("up always runs");
     let exit = last.exit;
     let verdict = match (exit, dry_run) {
@@ -296,35 +341,33 @@ fn report(at: &Deploy, dry_run: bool, url: Option<String>) -> Exit {
             done_list(&done[..done.len() - 1])
         ),
     };
-    write_summary(printer, spec, &verdict, &at.sections);
-    if printer.json {
-        printer.json(&json!({
-            "bucket": spec.bucket,
-            "url": url,
-            "ok": exit == Exit::Success,
-            "exit_code": exit as u8,
-            "stopped_at": (exit != Exit::Success).then(|| last.stage.name()),
-            "dry_run": dry_run,
-            "stages": done.iter().map(|d| json!({
-                "stage": d.stage.name(),
-                "exit_code": d.exit as u8,
-                "result": d.result,
-            })).collect::<Vec<_>>(),
-        }));
-        return exit;
+    DeployReport {
+        bucket: spec.bucket.clone(),
+        url,
+        ok: exit == Exit::Success,
+        exit_code: exit as u8,
+        stopped_at: (exit != Exit::Success).then(|| last.stage.name()),
+        dry_run,
+        stages: done
+            .iter()
+            .map(|d| StageReport {
+                stage: d.stage.name(),
+                exit_code: d.exit as u8,
+                result: d.result.clone(),
+            })
+            .collect(),
+        exit,
+        lines: done
+            .iter()
+            .map(|d| format!("{:<7}{}", format!("{}:", d.stage.name()), d.line))
+            .collect(),
+        summary: summary(spec, &verdict, &at.sections),
+        verdict,
     }
-    for d in done {
-        printer.result(&format!("{:<7}{}", format!("{}:", d.stage.name()), d.line));
-    }
-    if let Some(url) = &url {
-        printer.result(&format!("url:   {url}"));
-    }
-    printer.info(&format!("cdnctl deploy {}: {verdict}", spec.bucket));
-    exit
 }
 
 /// One summary: deploy's verdict, then each stage's own, a level down.
-fn write_summary(printer: &Printer, spec: &Spec, verdict: &str, sections: &[String]) {
+fn summary(spec: &Spec, verdict: &str, sections: &[String]) -> String {
     let mut md = format!("### cdnctl deploy {}: {}\n\n", ci::code(&spec.bucket), verdict);
     for s in sections {
         let s = s.replace("\n### ", "\n#### ");
@@ -333,5 +376,5 @@ fn write_summary(printer: &Printer, spec: &Spec, verdict: &str, sections: &[Stri
             None => md.push_str(&s),
         }
     }
-    printer.step_summary(&md);
+    md
 }

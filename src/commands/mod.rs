@@ -66,7 +66,9 @@ pub async fn run(
         }
         Command::Deploy(args) => {
             let opts = sync.expect("run.rs resolves deploy's sync options with the settings");
-            deploy::run(&clients, &spec, &waiting(settings), args, opts, printer).await?
+            let report = deploy::run(&clients, &spec, &waiting(settings), args, opts, printer).await?;
+            printer.report(&report);
+            report.exit
         }
         Command::Releases(_) => {
             printer.report(&releases::run(&clients, &spec).await?);
