@@ -341,7 +341,7 @@ a web ACL), it stops before any write and names it; run `cdnctl up` for that. Wi
 
 With {Releases} above 0, the second stage publishes DIR as a new release instead of `sync`, and
 switches to it in one KeyValueStore write, waiting until the edge serves it (see `cdnctl
-releases --help`); there is no check stage then.
+releases --help`); check then probes the live release at the paths visitors use.
 
 Exit codes: those of the stage that stopped it: 0 all three passed; 1 an error in a stage (the
 message names it and the stages done); 3 with --dry-run when something would change; 6 a check

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use futures_util::future::join_all;
 
 use super::http::{Answer, Failure, Http};
-use super::target::{Sample, Target};
+use super::target::{Sample, Serving, Target};
 use super::Outcome;
 use crate::resources::dns;
 use crate::settings::Setting::CorsOrigins;
@@ -37,10 +37,11 @@ pub async fn run(http: &Http, target: &Target, now: i64) -> Vec<Outcome> {
         Box::pin(security(http, target)),
         Box::pin(protocols(http, target)),
         Box::pin(directories(http, target)),
+        Box::pin(async move { release(target) }),
     ];
     for sample in &target.samples {
         probes.push(Box::pin(async move { object(http, target, sample).await }));
-        if sample.key.contains('+') {
+        if sample.path.contains('+') {
             probes.push(Box::pin(async move { vec![plus(http, target, sample).await] }));
         }
     }
@@ -65,8 +66,9 @@ fn refused(target: &Target, path: &str, a: &Answer) -> String {
             target.bucket, target.distribution_id
         ),
         Some("NoSuchKey") => format!(
-            "NoSuchKey from S3 through CloudFront for {path}: the object is gone from {}; publish it again with `cdnctl sync DIR`",
-            target.bucket
+            "NoSuchKey from S3 through CloudFront for {path}: the object is gone from {}; publish it again with {}",
+            target.bucket,
+            target.serving.publish()
         ),
         Some(code) => format!("{} {code} from S3 through CloudFront for {path}", a.status),
         None => format!("{} for {path} (x-cache: {})", a.status, a.header("x-cache").unwrap_or("none")),
@@ -283,7 +285,7 @@ async fn redirect(http: &Http, target: &Target) -> Vec<Outcome> {
     let path = target
         .samples
         .first()
-        .map(|s| format!("/{}", encode(&s.key)))
+        .map(Sample::url_path)
         .unwrap_or_else(|| "/".into());
     let url = format!("http://{host}{path}");
     let outcome = match http.request(false, host, "GET", &path, &[]).await {
@@ -311,18 +313,30 @@ async fn redirect(http: &Http, target: &Target) -> Vec<Outcome> {
 async fn root(http: &Http, target: &Target) -> Vec<Outcome> {
     let url = format!("https://{}/", target.host);
     if let Some(key) = &target.missing_root_object {
-        return vec![Outcome::fail(
-            "root",
-            &url,
-            format!("the DefaultRootObject {key} is not in the bucket {}: `/` answers an error; publish it with `cdnctl sync DIR`", target.bucket),
-        )];
+        let message = match &target.serving {
+            Serving::Release(id) => format!(
+                "release {id} has no {key}: `/` answers an error; publish DIR with its {key} with `cdnctl deploy DIR`"
+            ),
+            Serving::NoRelease => format!(
+                "no release is live and the bucket {} has no {key}: `/` answers an error; `cdnctl deploy DIR` publishes the first release",
+                target.bucket
+            ),
+            Serving::InPlace => format!(
+                "the DefaultRootObject {key} is not in the bucket {}: `/` answers an error; publish it with `cdnctl sync DIR`",
+                target.bucket
+            ),
+        };
+        return vec![match target.serving {
+            Serving::InPlace => Outcome::fail("root", &url, message),
+            _ => Outcome::in_bucket("root", &url, message),
+        }];
     }
     let Some(sample) = &target.default_root_object else {
         return Vec::new();
     };
     vec![match http.request(true, &target.host, "GET", "/", &[]).await {
         Ok(a) if a.status == 200 && etag_of(&a) == sample.etag => {
-            Outcome::pass("root", &url, format!("serves {}", sample.key))
+            Outcome::pass("root", &url, format!("serves {}", sample.path))
         }
         Ok(a) if a.status == 200 => Outcome::stale(
             "root",
@@ -330,7 +344,7 @@ async fn root(http: &Http, target: &Target) -> Vec<Outcome> {
             "/",
             format!(
                 "`/` serves a stale copy of {} (ETag {}, the bucket has {}): {}",
-                sample.key,
+                sample.path,
                 etag_of(&a),
                 sample.etag,
                 invalidation(target, "/")
@@ -384,7 +398,7 @@ async fn object(http: &Http, target: &Target, sample: &Sample) -> Vec<Outcome> {
 }
 
 async fn object_as(http: &Http, target: &Target, sample: &Sample, headers: &[(&str, &str)], how: &str) -> Outcome {
-    let path = format!("/{}", encode(&sample.key));
+    let path = sample.url_path();
     let url = format!("https://{}{path}", target.host);
     let a = match http.request(true, &target.host, "GET", &path, headers).await {
         Ok(a) => a,
@@ -392,6 +406,21 @@ async fn object_as(http: &Http, target: &Target, sample: &Sample, headers: &[(&s
     };
     if a.status != 200 && a.status != 206 {
         return Outcome::fail("object", &url, refused(target, &path, &a));
+    }
+    // A file of the live release carries its id: the edge serves that release.
+    if let Serving::Release(id) = &target.serving {
+        let served = a.header(&format!("x-amz-meta-{}", crate::release::META));
+        if sample.key.starts_with(&crate::release::prefix(id)) && served != Some(id.as_str()) {
+            return Outcome::fail(
+                "object",
+                &url,
+                format!(
+                    "{path}: the edge serves {} {how}, but the live release is {id}: the store's `live` reaches the edges seconds after it is written; if it stays so, the function of distribution {} does not read the store (`cdnctl status` shows it)",
+                    served.map(|r| format!("release {r}")).unwrap_or_else(|| "a file of no release".into()),
+                    target.distribution_id
+                ),
+            );
+        }
     }
     let edge = etag_of(&a);
     if edge != sample.etag {
@@ -454,7 +483,7 @@ async fn object_as(http: &Http, target: &Target, sample: &Sample, headers: &[(&s
 /// A key with `+` requested as a page links it, `+` and all: S3 reads that
 /// `+` as a space.
 async fn plus(http: &Http, target: &Target, sample: &Sample) -> Outcome {
-    let path = format!("/{}", encode(&sample.key).replace("%2B", "+"));
+    let path = format!("/{}", encode(&sample.path).replace("%2B", "+"));
     let url = format!("https://{}{path}", target.host);
     match http.request(true, &target.host, "GET", &path, &[]).await {
         Ok(a) if a.status == 200 && etag_of(&a) == sample.etag => {
@@ -465,10 +494,10 @@ async fn plus(http: &Http, target: &Target, sample: &Sample) -> Outcome {
             &url,
             format!(
                 "a page linking {} as written gets {} (S3 reads `+` in a URL path as a space, the key {:?}): rename the file without `+`, or link it as {}",
-                sample.key,
+                sample.path,
                 a.status,
-                sample.key.replace('+', " "),
-                encode(&sample.key)
+                sample.path.replace('+', " "),
+                encode(&sample.path)
             ),
         ),
         Err(f) => Outcome::fail("object", &url, unreachable(target, &url, &f)),
@@ -476,19 +505,51 @@ async fn plus(http: &Http, target: &Target, sample: &Sample) -> Outcome {
 }
 
 /// `dir/index.html` requested as pages link it, `dir/`: DefaultRootObject
-/// applies at the root only, so CloudFront asks S3 for the key `dir/`.
+/// applies at the root only, so CloudFront asks S3 for the key `dir/`. With
+/// releases, the stack's function serves `dir/index.html` for it: anything
+/// else is a failure.
 async fn directories(http: &Http, target: &Target) -> Vec<Outcome> {
-    let probes = target.directories.iter().map(|key| async move {
-        let dir = key.trim_end_matches("index.html");
+    let probes = target.directories.iter().map(|index| async move {
+        let dir = index.trim_end_matches("index.html");
         let path = format!("/{}", encode(dir));
         let url = format!("https://{}{path}", target.host);
-        match http.request(true, &target.host, "GET", &path, &[]).await {
+        let answer = http.request(true, &target.host, "GET", &path, &[]).await;
+        if target.serving.by_function() {
+            let held = target.samples.iter().find(|s| &s.path == index).map(|s| s.etag.as_str());
+            return match answer {
+                Ok(a) if a.status == 200 && held.is_none_or(|e| e == etag_of(&a)) => {
+                    Outcome::pass("directory", &url, format!("{path} serves {index}"))
+                }
+                Ok(a) if a.status == 200 => Outcome::stale(
+                    "directory",
+                    &url,
+                    &path,
+                    format!(
+                        "{path}: the edge serves a stale copy of {index} (ETag {}, the bucket has {}): {}",
+                        etag_of(&a),
+                        held.unwrap_or(""),
+                        invalidation(target, &path)
+                    ),
+                ),
+                Ok(a) => Outcome::fail(
+                    "directory",
+                    &url,
+                    format!(
+                        "{path} answers {} although {index} is published: the stack's function serves directory indexes; `cdnctl up` publishes it ({})",
+                        a.status,
+                        refused(target, &path, &a)
+                    ),
+                ),
+                Err(f) => Outcome::fail("directory", &url, unreachable(target, &url, &f)),
+            };
+        }
+        match answer {
             Ok(a) if a.status == 200 => Outcome::pass("directory", &url, format!("{path} serves {}", a.status)),
             Ok(a) => Outcome::warn(
                 "directory",
                 &url,
                 format!(
-                    "{path} answers {}, {key} is only served by its full name: DefaultRootObject applies at the root only, so pages must link {key}; a release (the CloudFront Function's directory index) serves {path}, publishing in place cannot",
+                    "{path} answers {}, {index} is only served by its full name: DefaultRootObject applies at the root only, so pages must link {index}; a release (the CloudFront Function's directory index) serves {path}, publishing in place cannot",
                     a.status
                 ),
             ),
@@ -496,6 +557,43 @@ async fn directories(http: &Http, target: &Target) -> Vec<Outcome> {
         }
     });
     join_all(probes).await
+}
+
+/// With releases: which release visitors get (the store's `live`), and the
+/// files its manifests and pages name that the bucket lacks.
+fn release(target: &Target) -> Vec<Outcome> {
+    let url = format!("https://{}/", target.host);
+    let mut out = match &target.serving {
+        Serving::InPlace => return Vec::new(),
+        Serving::Release(id) => vec![Outcome::pass(
+            "release",
+            &url,
+            format!("release {id} is live (the store's `live`); its files probed at the paths visitors use"),
+        )],
+        Serving::NoRelease => vec![Outcome::in_bucket(
+            "release",
+            &url,
+            format!(
+                "no release is live: the stack's store has no `live`, so the edge serves the bucket {}'s files in place; `cdnctl deploy DIR` publishes the first release",
+                target.bucket
+            ),
+        )],
+    };
+    for absent in &target.absent {
+        let path = format!("/{}", encode(&absent.path));
+        out.push(Outcome::in_bucket(
+            "object",
+            format!("https://{}{path}", target.host),
+            format!(
+                "{path}: {}, but {} is not in the bucket {}: visitors get an error for it; {} publishes it again",
+                absent.why,
+                absent.key,
+                target.bucket,
+                target.serving.publish()
+            ),
+        ));
+    }
+    out
 }
 
 /// The security headers (HSTS among them) the stack's response headers
@@ -506,7 +604,7 @@ async fn security(http: &Http, target: &Target) -> Vec<Outcome> {
     }
     let path = match (&target.default_root_object, target.samples.first()) {
         (Some(_), _) => "/".to_string(),
-        (None, Some(s)) => format!("/{}", encode(&s.key)),
+        (None, Some(s)) => s.url_path(),
         (None, None) => return Vec::new(),
     };
     let url = format!("https://{}{path}", target.host);
@@ -637,7 +735,7 @@ async fn cors(http: &Http, target: &Target) -> Vec<Outcome> {
     let origin = target.cors_origin.as_str();
     let pick = |exts: &[&str]| {
         target.samples.iter().find(|s| {
-            let ext = s.key.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+            let ext = s.path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
             exts.contains(&ext.as_str())
         })
     };
@@ -699,7 +797,7 @@ fn no_cors(target: &Target, origin: &str) -> String {
 }
 
 async fn cross_origin(http: &Http, target: &Target, sample: &Sample, what: &str, origin: &str) -> Outcome {
-    let path = format!("/{}", encode(&sample.key));
+    let path = sample.url_path();
     let url = format!("https://{}{path}", target.host);
     match http
         .request(true, &target.host, "GET", &path, &[("origin", origin)])
@@ -727,7 +825,7 @@ async fn cross_origin(http: &Http, target: &Target, sample: &Sample, what: &str,
 }
 
 async fn preflight(http: &Http, target: &Target, sample: &Sample, origin: &str) -> Outcome {
-    let path = format!("/{}", encode(&sample.key));
+    let path = sample.url_path();
     let url = format!("https://{}{path}", target.host);
     let headers = [("origin", origin), ("access-control-request-method", "GET")];
     match http.request(true, &target.host, "OPTIONS", &path, &headers).await {

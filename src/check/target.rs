@@ -3,6 +3,14 @@
 //! name the site is served at, the DNS records, the response headers the
 //! stack wants, and a sample of the bucket's objects with the headers S3
 //! holds for them.
+//!
+//! On a stack with releases, visitors never name the bucket's keys: the
+//! stack's function serves `/<path>` from the live release
+//! (`_cdnctl/releases/<id>/<path>`) or, for a content-hashed name, from the
+//! shared assets (`_cdnctl/assets/<path>`). So the sample is the live
+//! release's files (the store's `live`), each probed at the path a visitor
+//! uses, and the shared assets its manifests and pages name, each looked up
+//! in the bucket: one named but missing is a broken page.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,12 +19,15 @@ use aws_sdk_cloudfront::types::DistributionConfig;
 use futures_util::future::join_all;
 
 use crate::aws::{describe, Clients, Waiting};
+use crate::release::store::Store;
 use crate::resources::distribution::Deployment;
+use crate::resources::function::{is_hashed, ROOT};
 use crate::resources::{distribution, dns, response_headers};
 use crate::spec::{Headers, Spec, CORS_WITH_PREFLIGHT_AND_SECURITY};
 use crate::sync::listing::RemoteObject;
 use crate::sync::remote;
 use crate::sync::rules;
+use crate::sync::warnings;
 
 /// Objects probed per kind, so a large bucket stays a quick check.
 const MANIFESTS: usize = 5;
@@ -27,11 +38,58 @@ const PLUS_KEYS: usize = 5;
 const DIRECTORIES: usize = 5;
 /// In-progress invalidations read in full (their paths).
 const INVALIDATIONS: usize = 10;
+/// A release's pages read for the assets they name, and assets per page.
+const PAGES: usize = 3;
+const PER_PAGE: usize = 10;
+/// Pages larger than this are not read.
+const PAGE_MAX: u64 = 2 << 20;
+
+/// How a visitor's URL path reaches the bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Serving {
+    /// `/<key>` is the key (releases off).
+    InPlace,
+    /// The stack's function serves this release, the store's `live`.
+    Release(String),
+    /// Releases on, but none is live: the function serves the bucket's
+    /// files in place (and directory indexes).
+    NoRelease,
+}
+
+impl Serving {
+    /// Whether the stack's function serves the requests (directory indexes).
+    pub fn by_function(&self) -> bool {
+        *self != Serving::InPlace
+    }
+
+    /// The command that publishes the files again.
+    pub fn publish(&self) -> &'static str {
+        match self {
+            Serving::InPlace => "`cdnctl sync DIR`",
+            _ => "`cdnctl deploy DIR`",
+        }
+    }
+}
+
+/// A file a release's manifest or page names that is not in the bucket.
+#[derive(Debug, Clone)]
+pub struct Absent {
+    /// The URL path, without the leading `/`.
+    pub path: String,
+    /// Where it should be.
+    pub key: String,
+    /// "named by staticfiles.json".
+    pub why: String,
+}
 
 /// One object of the bucket and what S3 holds for it.
 #[derive(Debug, Clone)]
 pub struct Sample {
+    /// Its key in the bucket, which HEAD reads.
     pub key: String,
+    /// The path a visitor requests it at, without the leading `/`: the key
+    /// in place, its path in the release with releases.
+    pub path: String,
     /// Why it is probed: "manifest", "named by staticfiles.json", "a .css file".
     pub why: String,
     /// Without quotes.
@@ -40,6 +98,13 @@ pub struct Sample {
     pub cache_control: Option<String>,
     /// Bytes: a large object is probed by its first byte only.
     pub size: i64,
+}
+
+impl Sample {
+    /// The URL path a visitor requests: `/` and the path, percent-encoded.
+    pub fn url_path(&self) -> String {
+        format!("/{}", super::probes::encode(&self.path))
+    }
 }
 
 /// What may still change at the edges without anything being broken: a
@@ -82,9 +147,15 @@ pub struct Target {
     pub distribution_id: String,
     pub distribution_domain: String,
     pub bucket: String,
+    /// How visitors' paths reach the bucket.
+    pub serving: Serving,
+    /// What `/` serves: the DefaultRootObject, or with releases the
+    /// function's `index.html`.
     pub default_root_object: Option<Sample>,
-    /// The DefaultRootObject is set but not in the bucket.
+    /// The DefaultRootObject (or a release's `index.html`) is not in the bucket.
     pub missing_root_object: Option<String>,
+    /// Files a release's manifests or pages name, missing from the bucket.
+    pub absent: Vec<Absent>,
     pub samples: Vec<Sample>,
     pub headers_policy_id: Option<String>,
     /// The response headers policy the stack's settings want on the default
@@ -100,11 +171,14 @@ pub struct Target {
     /// The distribution's whole configuration, as the API last returned it.
     pub config: DistributionConfig,
     pub settling: Settling,
-    /// `dir/index.html` keys, probed as `dir/` (how pages link directories).
+    /// `dir/index.html` paths, probed as `dir/` (how pages link directories).
     pub directories: Vec<String>,
 }
 
 pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
+    if spec.releases > 0 {
+        return find_release(clients, spec, waiting).await;
+    }
     let bucket = spec.bucket.as_str();
     // The stack's own distribution (its ownership tag, as for `sync`), never
     // a copy carrying only its comment.
@@ -112,28 +186,71 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
         remote::find_destination(clients, spec, waiting),
         remote::list(&clients.s3, bucket, "")
     );
-    let stack = stack?;
-    let (Some(id), Some(arn)) = (stack.distribution_id, stack.distribution_arn) else {
-        anyhow::bail!("stack {bucket}: no distribution serves the bucket: run `cdnctl up` first");
-    };
-    let dist = distribution::observe(&clients.cloudfront, &id, &arn)
-        .await?
-        .ok_or_else(|| anyhow!("distribution {id}: gone while checking: run `cdnctl up`"))?;
+    let dist = serving_distribution(clients, spec, stack?).await?;
     let (objects, _) = objects?;
     observed(clients, spec, &dist, &objects, &BTreeMap::new()).await
+}
+
+/// A stack with releases: the live release (the store's `live`) and its
+/// files; without one, the bucket's files outside `_cdnctl/`.
+async fn find_release(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
+    let (stack, seen) = tokio::join!(remote::find_destination(clients, spec, waiting), async {
+        Store::find(clients, spec).await?.read().await
+    });
+    let (stack, seen) = (stack?, seen?);
+    let (serving, prefix) = match seen.live {
+        Some(id) => (Serving::Release(id.clone()), crate::release::prefix(&id)),
+        None => (Serving::NoRelease, String::new()),
+    };
+    let (dist, objects) = tokio::join!(
+        serving_distribution(clients, spec, stack),
+        remote::list(&clients.s3, &spec.bucket, &prefix)
+    );
+    let (objects, _) = objects?;
+    observed_as(clients, spec, &dist?, &objects, &BTreeMap::new(), serving).await
+}
+
+/// The distribution that serves the stack's bucket.
+async fn serving_distribution(
+    clients: &Clients,
+    spec: &Spec,
+    stack: remote::Destination,
+) -> anyhow::Result<distribution::Observed> {
+    let (Some(id), Some(arn)) = (stack.distribution_id, stack.distribution_arn) else {
+        anyhow::bail!(
+            "stack {}: no distribution serves the bucket: run `cdnctl up` first",
+            spec.bucket
+        );
+    };
+    distribution::observe(&clients.cloudfront, &id, &arn)
+        .await?
+        .ok_or_else(|| anyhow!("distribution {id}: gone while checking: run `cdnctl up`"))
 }
 
 /// The target of a stack already read: its distribution, every object of
 /// its bucket, and the text of manifests known to be what the bucket holds
 /// (`deploy` has them from `up` and `sync`); other manifests are read. The
 /// records, the wanted headers policy and what is still settling are read
-/// beside the sampling.
+/// beside the sampling. The bucket's files are served in place.
 pub async fn observed(
     clients: &Clients,
     spec: &Spec,
     dist: &distribution::Observed,
     objects: &BTreeMap<String, RemoteObject>,
     texts: &BTreeMap<String, String>,
+) -> anyhow::Result<Target> {
+    observed_as(clients, spec, dist, objects, texts, Serving::InPlace).await
+}
+
+/// `observed`, the objects served as `serving` says (with a release:
+/// `objects` are the release's files, under its prefix).
+async fn observed_as(
+    clients: &Clients,
+    spec: &Spec,
+    dist: &distribution::Observed,
+    objects: &BTreeMap<String, RemoteObject>,
+    texts: &BTreeMap<String, String>,
+    serving: Serving,
 ) -> anyhow::Result<Target> {
     let records = async {
         let Some(domain) = &spec.domain else {
@@ -166,7 +283,7 @@ pub async fn observed(
         })
     };
     let (target, records, wanted_headers_policy, settling) = tokio::join!(
-        sample(clients, spec, dist, objects, texts),
+        sample(clients, spec, dist, objects, texts, serving),
         records,
         wanted_policy,
         settling
@@ -185,16 +302,36 @@ async fn sample(
     dist: &distribution::Observed,
     objects: &BTreeMap<String, RemoteObject>,
     texts: &BTreeMap<String, String>,
+    serving: Serving,
 ) -> anyhow::Result<Target> {
     let bucket = spec.bucket.as_str();
-    let root = dist
-        .config
-        .default_root_object()
-        .filter(|r| !r.is_empty())
-        .map(|r| r.trim_start_matches('/').to_string());
+    // What `/` serves: with releases, the function's directory index.
+    let root = match serving {
+        Serving::InPlace => dist
+            .config
+            .default_root_object()
+            .filter(|r| !r.is_empty())
+            .map(|r| r.trim_start_matches('/').to_string()),
+        _ => Some("index.html".to_string()),
+    };
+    // The files as visitors reach them: URL path (no leading `/`) → key.
+    let release = match &serving {
+        Serving::Release(id) => Some(crate::release::prefix(id)),
+        _ => None,
+    };
+    let ours = format!("{ROOT}/");
+    let files: BTreeMap<String, String> = objects
+        .keys()
+        .filter_map(|k| match (&serving, &release) {
+            (Serving::InPlace, _) => Some((k.clone(), k.clone())),
+            (_, Some(prefix)) => k.strip_prefix(prefix.as_str()).map(|p| (p.to_string(), k.clone())),
+            (_, None) => (!k.starts_with(&ours)).then(|| (k.clone(), k.clone())),
+        })
+        .collect();
+    let size = |path: &str| files.get(path).and_then(|k| objects.get(k)).map_or(0, |o| o.size);
 
     // Which objects to probe: the manifests, what they name, one per kind.
-    let visible: Vec<&String> = objects
+    let visible: Vec<&String> = files
         .keys()
         .filter(|k| !k.ends_with('/') && !k.starts_with(".cdnctl/") && !k.contains("/.cdnctl/"))
         .collect();
@@ -205,19 +342,52 @@ async fn sample(
         .filter(|k| rules::is_manifest(k))
         .take(MANIFESTS)
         .collect();
-    let texts = join_all(manifests.iter().map(|k| async move {
-        match texts.get(*k) {
+    // With a release, its pages too: the assets they name are shared.
+    let mut pages: Vec<&String> = Vec::new();
+    if release.is_some() {
+        pages.extend(visible.iter().copied().filter(|p| *p == "index.html"));
+        pages.extend(
+            visible
+                .iter()
+                .copied()
+                .filter(|p| *p != "index.html" && (p.ends_with(".html") || p.ends_with(".htm"))),
+        );
+        pages.retain(|p| size(p) <= PAGE_MAX);
+        pages.truncate(PAGES);
+    }
+    let read = manifests.iter().chain(&pages).map(|path| async {
+        let key = &files[*path];
+        match texts.get(key) {
             Some(text) => Ok(text.clone()),
-            None => read_text(clients, bucket, k).await,
+            None => read_text(clients, bucket, key).await,
         }
-    }))
-    .await;
-    for (key, text) in manifests.iter().zip(texts) {
-        wanted.insert((*key).clone(), "manifest".into());
-        let named = rules::manifest_files(key, &text?).unwrap_or_default();
-        let file = key.rsplit('/').next().unwrap_or(key);
-        for name in named.into_iter().filter(|n| objects.contains_key(n)).take(PER_MANIFEST) {
+    });
+    let mut read = join_all(read).await.into_iter();
+    for path in &manifests {
+        let text = read.next().expect("one text per manifest")?;
+        wanted.insert((*path).clone(), "manifest".into());
+        let named = rules::manifest_files(path, &text).unwrap_or_default();
+        let file = path.rsplit('/').next().unwrap_or(path);
+        // In place, what is not in the bucket is not probed; a release's
+        // manifest names files of the release or shared assets, all looked up.
+        for name in named
+            .into_iter()
+            .filter(|n| files.contains_key(n) || release.is_some())
+            .take(PER_MANIFEST)
+        {
             wanted.entry(name).or_insert_with(|| format!("named by {file}"));
+        }
+    }
+    for page in &pages {
+        let text = read.next().expect("one text per page")?;
+        let hashed = warnings::page_links(&text)
+            .into_iter()
+            .filter_map(|link| warnings::resolve(page, &link))
+            .filter(|p| is_hashed(p.rsplit('/').next().unwrap_or(p)))
+            .filter(|p| !wanted.contains_key(p))
+            .collect::<BTreeSet<_>>();
+        for name in hashed.into_iter().take(PER_PAGE) {
+            wanted.insert(name, format!("named by {page}"));
         }
     }
     let mut kinds = BTreeSet::new();
@@ -236,8 +406,12 @@ async fn sample(
             wanted.entry((*key).clone()).or_insert(kind);
         }
     }
-    if let Some(root) = root.as_ref().filter(|r| objects.contains_key(*r)) {
-        wanted.entry(root.clone()).or_insert_with(|| "DefaultRootObject".into());
+    if let Some(root) = root.as_ref().filter(|r| files.contains_key(*r)) {
+        let why = match serving {
+            Serving::InPlace => "DefaultRootObject",
+            _ => "the release's home page",
+        };
+        wanted.entry(root.clone()).or_insert_with(|| why.into());
     }
     for key in visible.iter().filter(|k| k.contains('+')).take(PLUS_KEYS) {
         wanted.entry((*key).clone()).or_insert_with(|| "a key with `+`".into());
@@ -251,16 +425,38 @@ async fn sample(
     for key in &directories {
         wanted.entry(key.clone()).or_insert_with(|| "a directory index".into());
     }
-    let heads = join_all(wanted.iter().map(|(key, why)| head(clients, bucket, key, why))).await;
+    // Each path's key: listed, else (a release's manifest or page named
+    // it) a shared asset, else where the release would hold it.
+    let located: Vec<(String, String, String, bool)> = wanted
+        .into_iter()
+        .map(|(path, why)| match (files.get(&path), &release) {
+            (Some(key), _) => (key.clone(), path, why, false),
+            (None, Some(_)) if is_hashed(path.rsplit('/').next().unwrap_or(&path)) => {
+                (format!("{}{path}", crate::release::assets()), path, why, true)
+            }
+            (None, prefix) => (format!("{}{path}", prefix.as_deref().unwrap_or("")), path, why, true),
+        })
+        .collect();
+    let heads = join_all(
+        located
+            .iter()
+            .map(|(key, path, why, _)| head(clients, bucket, key, path, why)),
+    )
+    .await;
     let mut samples = Vec::new();
-    for sample in heads {
-        if let Some(sample) = sample? {
-            samples.push(sample);
+    let mut absent = Vec::new();
+    for ((key, path, why, named), sample) in located.into_iter().zip(heads) {
+        match sample? {
+            Some(sample) => samples.push(sample),
+            // Named by the release but not in the bucket: a broken page.
+            None if named => absent.push(Absent { path, key, why }),
+            // Deleted since the listing: nothing to probe.
+            None => {}
         }
     }
     let default_root_object = root
         .as_ref()
-        .and_then(|r| samples.iter().find(|s| &s.key == r).cloned());
+        .and_then(|r| samples.iter().find(|s| &s.path == r).cloned());
     let missing_root_object = root.filter(|_| default_root_object.is_none());
 
     let host = spec
@@ -280,8 +476,10 @@ async fn sample(
         distribution_id: dist.id.clone(),
         distribution_domain: dist.domain_name.clone(),
         bucket: bucket.to_string(),
+        serving,
         default_root_object,
         missing_root_object,
+        absent,
         samples,
         headers_policy_id,
         wanted_headers_policy: None,
@@ -430,16 +628,17 @@ async fn read_text(clients: &Clients, bucket: &str, key: &str) -> anyhow::Result
     Ok(String::from_utf8_lossy(&bytes.into_bytes()).into_owned())
 }
 
-async fn head(clients: &Clients, bucket: &str, key: &str, why: &str) -> anyhow::Result<Option<Sample>> {
+async fn head(clients: &Clients, bucket: &str, key: &str, path: &str, why: &str) -> anyhow::Result<Option<Sample>> {
     let out = clients.s3.head_object().bucket(bucket).key(key).send().await;
     let out = match out {
         Ok(out) => out,
-        // Deleted since the listing: nothing to probe.
+        // Not there (deleted since the listing, or named but missing).
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(None),
         Err(e) => return Err(describe(format!("bucket {bucket}: HeadObject {key}"), e)),
     };
     Ok(Some(Sample {
         key: key.to_string(),
+        path: path.to_string(),
         why: why.to_string(),
         etag: out.e_tag().unwrap_or("").trim_matches('"').to_string(),
         content_type: out.content_type().map(String::from),

@@ -19,6 +19,9 @@ use crate::spec::Spec;
 pub struct CheckReport {
     pub url: String,
     pub distribution: String,
+    /// With releases: the live release probed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
     pub ok: bool,
     pub failed: usize,
     pub settling: bool,
@@ -66,12 +69,15 @@ pub async fn run_on(
         settle::wait(clients, &target, waiting, printer).await?;
         target = target::find(clients, spec, waiting).await?;
     }
+    let what = match &target.serving {
+        target::Serving::Release(id) => format!("files of release {id} in {}", target.bucket),
+        _ => format!("objects of {}", target.bucket),
+    };
     printer.info(&format!(
-        "Checking https://{}/ (distribution {}, {} objects of {})",
+        "Checking https://{}/ (distribution {}, {} {what})",
         target.host,
         target.distribution_id,
-        target.samples.len(),
-        target.bucket
+        target.samples.len()
     ));
     let mut outcomes = probes::run(&http, &target, now()).await;
     let verdict = explain(&target.settling, &target.distribution_id, &mut outcomes);
@@ -85,6 +91,10 @@ pub async fn run_on(
     Ok(CheckReport {
         url: format!("https://{}/", target.host),
         distribution: target.distribution_id.clone(),
+        release: match &target.serving {
+            target::Serving::Release(id) => Some(id.clone()),
+            _ => None,
+        },
         ok: failed == 0,
         failed,
         settling: exit == Exit::NotReady,

@@ -4,8 +4,8 @@
 //! back as a value, and deploy renders them as one report and one summary.
 //!
 //! On a stack with releases, the sync stage publishes a release and waits
-//! until the edge serves it (`release/`), and there is no check stage yet:
-//! check samples the bucket's keys as URLs, which a release rewrites.
+//! until the edge serves it (`release/`); check then probes the live
+//! release at the paths visitors use (`check::target` reads the store).
 //!
 //! One observation serves the three: while `up` reads the stack, `sync`
 //! reads its state and lists the prefix; when `up` wrote nothing, the stack
@@ -132,7 +132,7 @@ pub async fn run(
         Ok(up) => up,
         Err(e) => return Err(at.stopped(Stage::Up, e)),
     };
-    let (line, mut url) = match &up.report {
+    let (line, url) = match &up.report {
         up::UpReport::Planned(p) => (format!("{} changes pending", p.writes), None),
         up::UpReport::Applied(a) => (
             format!(
@@ -171,13 +171,20 @@ pub async fn run(
             published.unchanged,
             if published.dry_run { " (dry run)" } else { "" }
         );
+        let exit = if published.dry_run { Exit::Drift } else { Exit::Success };
         at.done.push(Done {
             stage: Stage::Sync,
-            exit: if published.dry_run { Exit::Drift } else { Exit::Success },
+            exit,
             result: serde_json::to_value(&published).expect("serializable"),
             line,
         });
-        return Ok(report(&at, dry_run, url));
+        if exit != Exit::Success || dry_run {
+            return Ok(report(&at, dry_run, url));
+        }
+        // The release the store now names, read afresh: its files, at the
+        // paths visitors use.
+        let found = target::find(clients, spec, waiting).await;
+        return check_stage(at, clients, spec, waiting, found, &check_args, &inner, dry_run).await;
     }
     // The stack as up read it, when up wrote nothing: sync's destination.
     let stack = up.unchanged.as_ref().map(|world| world.owned_distribution(spec));
@@ -232,15 +239,30 @@ pub async fn run(
         return Ok(report(&at, dry_run, url));
     }
 
-    printer.info("== deploy: check");
     // The distribution up read and the bucket as sync left it, when up
     // wrote nothing and sync listed the whole bucket; else read afresh.
     let found = match (stack.flatten(), listed.filter(|_| opts.prefix.is_empty())) {
         (Some(dist), Some((objects, texts))) => target::observed(clients, spec, dist, &objects, &texts).await,
         _ => target::find(clients, spec, waiting).await,
     };
+    check_stage(at, clients, spec, waiting, found, &check_args, &inner, dry_run).await
+}
+
+/// The last stage: `check` of the target found, its line and the report.
+#[allow(clippy::too_many_arguments)]
+async fn check_stage(
+    mut at: Deploy<'_>,
+    clients: &Clients,
+    spec: &Spec,
+    waiting: &Waiting,
+    found: anyhow::Result<target::Target>,
+    check_args: &CheckArgs,
+    inner: &Printer,
+    dry_run: bool,
+) -> anyhow::Result<DeployReport> {
+    at.printer.info("== deploy: check");
     let checked = match found {
-        Ok(target) => check::run_on(clients, spec, waiting, target, &check_args, &inner).await,
+        Ok(target) => check::run_on(clients, spec, waiting, target, check_args, inner).await,
         Err(e) => Err(e),
     };
     if let Ok(checked) = &checked {
@@ -257,7 +279,7 @@ pub async fn run(
         0 => format!("all {total} probes passed"),
         f => format!("{f} of {total} probes failed"),
     };
-    url = Some(checked.url.clone());
+    let url = Some(checked.url.clone());
     at.done.push(Done {
         stage: Stage::Check,
         exit,
@@ -326,7 +348,9 @@ fn report(at: &Deploy, dry_run: bool, url: Option<String>) -> DeployReport {
     let last = done.last().expect("up always runs");
     let exit = last.exit;
     let verdict = match (exit, dry_run) {
-        (Exit::Success, false) if last.stage != Stage::Check => "published a release; the edge serves it".to_string(),
+        (Exit::Success, false) if spec.releases > 0 => {
+            "published a release, the edge serves it, and every check passed".to_string()
+        }
         (Exit::Success, false) => "published, and every check passed".to_string(),
         (Exit::Success, true) => "dry run: nothing would change".to_string(),
         (Exit::Drift, true) => format!(

@@ -76,7 +76,7 @@ fn is_page(key: &str) -> bool {
 }
 
 /// The values of `href` and `src` attributes, quoted or not.
-fn page_links(html: &str) -> Vec<String> {
+pub fn page_links(html: &str) -> Vec<String> {
     let mut out = Vec::new();
     let lower = html.to_ascii_lowercase();
     for attr in ["href=", "src="] {
@@ -101,7 +101,7 @@ fn page_links(html: &str) -> Vec<String> {
 
 /// The key a link on the page `page` (a key) leads to, or None for links
 /// elsewhere (another host, a scheme, a fragment only).
-fn resolve(page: &str, link: &str) -> Option<String> {
+pub fn resolve(page: &str, link: &str) -> Option<String> {
     let link = link.split(['#', '?']).next().unwrap_or("");
     if link.is_empty() || link.starts_with("//") || link.split('/').next().is_some_and(|s| s.contains(':')) {
         return None;

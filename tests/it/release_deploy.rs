@@ -198,3 +198,131 @@ fn deploy_switches_releases_whole_and_rollback_is_one_write() {
     let refused = stack.run(&["rollback", &release_a]).code(1);
     assert!(refused.stderr.contains("not a kept release"), "{}", refused.stderr);
 }
+
+/// A site whose home page names its hashed scripts and links `docs/`.
+fn linked_site(dir: &Path, home: &str, chunk: &str) {
+    let page = format!(
+        r#"<h1>{home}</h1><script type="module" src="/js/app.0123456789ab.js"></script><script src="js/{chunk}"></script><a href="docs/">Docs</a>"#
+    );
+    write(dir, "index.html", page.as_bytes());
+    write(dir, "docs/index.html", b"<h1>docs</h1>");
+    write(dir, "robots.txt", b"User-agent: *");
+    write(dir, "js/app.0123456789ab.js", b"import('./lazy')");
+    write(dir, &format!("js/{chunk}"), format!("chunk {chunk}").as_bytes());
+}
+
+/// The probes of a `check --json`: (probe, target, ok, message).
+fn probes_of(report: &Value) -> Vec<(String, String, bool, String)> {
+    report["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["probe"].as_str().unwrap().to_string(),
+                p["target"].as_str().unwrap().to_string(),
+                p["ok"].as_bool().unwrap(),
+                p["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn check_probes_the_live_release_at_the_paths_visitors_use() {
+    let stack = Stack::new("relcheck").with("CDN_RELEASES", "3");
+    stack.run(&["up"]).ok();
+    let check = || {
+        let args = at_edge(&["check", "--json"]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        stack.run_without_writes(&args)
+    };
+
+    // No release yet: a plain failure, with the command that fixes it.
+    let none = check().code(6);
+    let release = probes_of(&none.json())
+        .into_iter()
+        .find(|p| p.0 == "release")
+        .expect("a release probe");
+    assert!(!release.2, "{release:?}");
+    assert!(release.3.contains("no release is live"), "{release:?}");
+    assert!(release.3.contains("`cdnctl deploy DIR`"), "{release:?}");
+    assert!(none
+        .stderr
+        .lines()
+        .any(|l| l.starts_with('✗') && l.contains("no release is live")));
+
+    // Deploy runs check once the release is live, and names it a stage.
+    let (a, b) = (stack.dir().join("a"), stack.dir().join("b"));
+    linked_site(&a, "home A", "lazy.aaaa1111bbbb.js");
+    linked_site(&b, "home B", "lazy.cccc2222dddd.js");
+    run(&stack, &["deploy", a.to_str().unwrap(), "--json"]);
+    let deployed = run(&stack, &["deploy", b.to_str().unwrap(), "--json"]);
+    let stages: Vec<&str> = deployed["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["up", "sync", "check"], "{deployed:#}");
+    let release_b = deployed["stages"][1]["result"]["release"].as_str().unwrap().to_string();
+    let checked = &deployed["stages"][2]["result"];
+    assert_eq!(checked["ok"], true, "{checked:#}");
+    assert_eq!(checked["release"], release_b.as_str(), "{checked:#}");
+
+    // check alone: B's files, at the paths a visitor uses, never the keys.
+    let passed = check().ok();
+    let report = passed.json();
+    assert_eq!(report["release"], release_b.as_str(), "{report:#}");
+    let probes = probes_of(&report);
+    assert!(probes.iter().all(|p| !p.1.contains("_cdnctl")), "{probes:#?}");
+    let has = |probe: &str, end: &str| probes.iter().any(|p| p.0 == probe && p.1.ends_with(end) && p.2);
+    for path in [
+        "/index.html",
+        "/docs/index.html",
+        "/robots.txt",
+        // Shared assets, named by B's home page.
+        "/js/app.0123456789ab.js",
+        "/js/lazy.cccc2222dddd.js",
+    ] {
+        assert!(has("object", path), "{path} not probed: {probes:#?}");
+    }
+    assert!(
+        !probes.iter().any(|p| p.1.ends_with("/js/lazy.aaaa1111bbbb.js")),
+        "A's chunk is not B's: {probes:#?}"
+    );
+    assert!(has("root", "/"), "{probes:#?}");
+    // The function serves `docs/`: a pass, not the in-place warning.
+    let directory = probes.iter().find(|p| p.0 == "directory").expect("a directory probe");
+    assert!(directory.1.ends_with("/docs/") && directory.2, "{directory:?}");
+    assert!(
+        report["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.get("warning").is_none()),
+        "{report:#}"
+    );
+
+    // B broken behind cdnctl's back: its chunk gone from the bucket. check
+    // fails, naming the path a visitor requests.
+    let c = clients(&stack);
+    let key = "_cdnctl/assets/js/lazy.cccc2222dddd.js";
+    block_on(c.s3.delete_object().bucket(&stack.bucket).key(key).send()).unwrap();
+    let broken = check().code(6);
+    let failed: Vec<_> = probes_of(&broken.json()).into_iter().filter(|p| !p.2).collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    let (probe, target, _, message) = &failed[0];
+    assert_eq!(probe, "object");
+    assert!(target.ends_with("/js/lazy.cccc2222dddd.js"), "{target}");
+    assert!(message.contains("named by index.html"), "{message}");
+    assert!(message.contains("`cdnctl deploy DIR`"), "{message}");
+    assert!(
+        broken
+            .stderr
+            .lines()
+            .any(|l| l.starts_with('✗') && l.contains("/js/lazy.cccc2222dddd.js")),
+        "{}",
+        broken.stderr
+    );
+}

@@ -507,6 +507,56 @@ fn the_demo_runs_end_to_end() {
     assert!(!crate::harness::root().join(folder).exists(), "{folder} is left behind");
 }
 
+/// `scripts/demo releases`: a release, a second release and a rollback,
+/// each seen through the emulator's edge as a visitor gets it.
+#[test]
+fn the_releases_demo_runs_end_to_end() {
+    let out = std::process::Command::new(crate::harness::root().join("scripts/demo"))
+        .arg("releases")
+        .env("CDNCTL_BIN", env!("CARGO_BIN_EXE_cdnctl"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    // Each deploy publishes a release and passes check through the edge.
+    assert_eq!(stdout.matches("check: all ").count(), 2, "{stdout}");
+    assert!(!stdout.contains("probes failed"), "{stdout}");
+    // What a visitor gets: version 1, version 2 (and its docs/), then after
+    // the rollback version 1 again, from the release that was live first.
+    let visits: Vec<(&str, &str)> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("visitor: GET https://static.example.com"))
+        .filter_map(|l| l.split_once(": 200, release "))
+        .collect();
+    assert_eq!(visits.len(), 4, "{stdout}");
+    let release = |i: usize| visits[i].1.split(':').next().unwrap();
+    assert!(visits[0].1.contains("<h1>version 1</h1>"), "{visits:?}");
+    assert!(visits[1].1.contains("<h1>version 2</h1>"), "{visits:?}");
+    assert!(
+        visits[2].0 == "/docs/" && visits[2].1.contains("<h1>docs</h1>"),
+        "{visits:?}"
+    );
+    assert!(visits[3].1.contains("<h1>version 1</h1>"), "{visits:?}");
+    assert_ne!(release(0), release(1), "{visits:?}");
+    assert_eq!(
+        release(0),
+        release(3),
+        "the rollback serves the first release again: {visits:?}"
+    );
+    assert!(stderr.contains("$ cdnctl rollback"), "{stderr}");
+    assert!(stdout.contains(&format!("live: {}", release(0))), "{stdout}");
+    // The closing check probes the rolled-back release.
+    assert!(stderr.contains(&format!("release {} is live", release(0))), "{stderr}");
+    let folder = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("== working in "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("the demo names no folder: {stderr}"));
+    assert!(!crate::harness::root().join(folder).exists(), "{folder} is left behind");
+}
+
 #[test]
 fn a_missing_region_or_missing_credentials_is_a_clear_error() {
     let stack = Stack::new("nocreds");
