@@ -142,7 +142,7 @@ pub fn explain(settling: &target::Settling, distribution_id: &str, outcomes: &mu
 
 #[cfg(test)]
 mod tests {
-    use super::target::{Pending, Settling};
+    use super::target::settling::{Pending, Settling};
     use super::*;
 
     #[test]

@@ -29,7 +29,7 @@ use crate::sync::remote;
 use crate::sync::rules;
 use crate::sync::warnings;
 
-mod settling;
+pub mod settling;
 
 pub use settling::Settling;
 use settling::{in_progress, last_modified};
