@@ -66,6 +66,8 @@ kinds! {
     is_access_denied => "AccessDenied";
     /// The ETag sent with If-Match is no longer the current one.
     is_stale_etag => "PreconditionFailed";
+    /// A key value store changed between the read of its ETag and the write.
+    is_store_conflict => "ConflictException";
     /// A conditional write lost: another writer came first (412), the object
     /// was removed (404 with If-Match), or S3 saw a concurrent write (409).
     is_lost_conditional_write => "PreconditionFailed" | "NoSuchKey" | "ConditionalRequestConflict";

@@ -6,7 +6,7 @@ use anyhow::anyhow;
 use aws_sdk_cloudfrontkeyvaluestore::types::{DeleteKeyRequestListItem, PutKeyRequestListItem};
 
 use super::Release;
-use crate::aws::{code, describe, Clients};
+use crate::aws::{describe, Clients};
 use crate::resources::kvs;
 use crate::spec::Spec;
 
@@ -121,30 +121,15 @@ impl<'a> Store<'a> {
         puts: Option<Vec<PutKeyRequestListItem>>,
         deletes: Option<Vec<DeleteKeyRequestListItem>>,
     ) -> anyhow::Result<()> {
-        let what = format!("key value store {}", self.arn);
-        let mut attempts = 0;
-        loop {
-            let current = self
-                .plane
-                .describe_key_value_store()
-                .kvs_arn(&self.arn)
-                .send()
-                .await
-                .map_err(|e| describe(format!("{what}: DescribeKeyValueStore"), e))?;
-            let written = self
-                .plane
+        kvs::write_current(self.plane, &self.arn, "UpdateKeys", |etag| {
+            self.plane
                 .update_keys()
                 .kvs_arn(&self.arn)
                 .set_puts(puts.clone())
                 .set_deletes(deletes.clone())
-                .if_match(current.e_tag)
+                .if_match(etag)
                 .send()
-                .await;
-            match written {
-                Ok(_) => return Ok(()),
-                Err(e) if code(&e) == Some("ConflictException") && attempts < 3 => attempts += 1,
-                Err(e) => return Err(describe(format!("{what}: UpdateKeys"), e)),
-            }
-        }
+        })
+        .await
     }
 }

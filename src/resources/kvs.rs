@@ -30,7 +30,7 @@ use std::time::Duration;
 use anyhow::anyhow;
 use aws_sdk_cloudfront::Client;
 
-use crate::aws::{code, created_or_found, describe, optional, Guarded, Poll, Waiting};
+use crate::aws::{created_or_found, describe, is_store_conflict, optional, Guarded, Poll, Waiting};
 use crate::resources::kit::{Action, Cx, Fact, Known, Learned, Part};
 use crate::resources::Kind;
 
@@ -102,14 +102,40 @@ pub async fn get(
     Ok(optional(format!("key value store {arn}: GetKey {key}"), out)?.map(|o| o.value))
 }
 
-/// Write one key, naming the store's current ETag. Another writer between
-/// the read and the write makes it ConflictException: read and write again.
+/// Write one key, naming the store's current ETag (`write_current`).
 pub async fn put(
     plane: &aws_sdk_cloudfrontkeyvaluestore::Client,
     arn: &str,
     key: &str,
     value: &str,
 ) -> anyhow::Result<()> {
+    write_current(plane, arn, &format!("PutKey {key}"), |etag| {
+        plane.put_key().kvs_arn(arn).key(key).value(value).if_match(etag).send()
+    })
+    .await
+}
+
+/// Read the store's current ETag and `write` with it (If-Match). Another
+/// writer between the read and the write makes it ConflictException: read
+/// and write again, three times at most.
+pub async fn write_current<T, E, Fut>(
+    plane: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+    op: &str,
+    write: impl Fn(String) -> Fut,
+) -> anyhow::Result<()>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    Fut: std::future::Future<
+        Output = Result<
+            T,
+            aws_smithy_runtime_api::client::result::SdkError<
+                E,
+                aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+            >,
+        >,
+    >,
+{
     let what = format!("key value store {arn}");
     let mut attempts = 0;
     loop {
@@ -119,19 +145,20 @@ pub async fn put(
             .send()
             .await
             .map_err(|e| describe(format!("{what}: DescribeKeyValueStore"), e))?;
-        let written = plane
-            .put_key()
-            .kvs_arn(arn)
-            .key(key)
-            .value(value)
-            .if_match(current.e_tag)
-            .send()
-            .await;
-        match written {
+        match write(current.e_tag).await {
             Ok(_) => return Ok(()),
-            Err(e) if code(&e) == Some("ConflictException") && attempts < 3 => attempts += 1,
-            Err(e) => return Err(describe(format!("{what}: PutKey {key}"), e)),
+            Err(e) if is_store_conflict(&e) && attempts < 3 => attempts += 1,
+            Err(e) => return Err(describe(format!("{what}: {op}"), e)),
         }
+    }
+}
+
+/// What a step needs of a store: its id and ARN.
+fn known(s: &aws_sdk_cloudfront::types::KeyValueStore) -> Known {
+    Known {
+        id: s.id().to_string(),
+        arn: s.arn().to_string(),
+        domain_name: String::new(),
     }
 }
 
@@ -141,15 +168,7 @@ pub async fn create(cf: &Client, name: &str, comment: &str) -> anyhow::Result<Kn
     created_or_found(
         format!("key value store {name}: CreateKeyValueStore"),
         created,
-        |out| {
-            out.key_value_store()
-                .map(|s| Known {
-                    id: s.id().to_string(),
-                    arn: s.arn().to_string(),
-                    domain_name: String::new(),
-                })
-                .unwrap_or_default()
-        },
+        |out| out.key_value_store().map(known).unwrap_or_default(),
         || async {
             let out = cf
                 .describe_key_value_store()
@@ -160,11 +179,7 @@ pub async fn create(cf: &Client, name: &str, comment: &str) -> anyhow::Result<Kn
             let s = out
                 .key_value_store()
                 .ok_or_else(|| anyhow!("key value store {name}: reported to exist but not described"))?;
-            Ok(Known {
-                id: s.id().to_string(),
-                arn: s.arn().to_string(),
-                domain_name: String::new(),
-            })
+            Ok(known(s))
         },
     )
     .await
