@@ -401,11 +401,21 @@ fn release(target: &Target) -> Vec<Outcome> {
             &url,
             format!("release {id} is live (the store's `live`); its files probed at the paths visitors use"),
         )],
+        // Releases just turned on for a site published in place: the
+        // function serves those files (probed as any) until the first release.
+        Serving::NoRelease if !target.samples.is_empty() => vec![Outcome::pass(
+            "release",
+            &url,
+            format!(
+                "no release yet: the function serves the bucket {}'s files in place (probed below) until `cdnctl deploy DIR` publishes the first",
+                target.bucket
+            ),
+        )],
         Serving::NoRelease => vec![Outcome::in_bucket(
             "release",
             &url,
             format!(
-                "no release is live: the stack's store has no `live`, so the edge serves the bucket {}'s files in place; `cdnctl deploy DIR` publishes the first release",
+                "no release is live: the stack's store has no `live`, so the edge serves the bucket {}'s files in place, and it has none; `cdnctl deploy DIR` publishes the first release",
                 target.bucket
             ),
         )],

@@ -49,10 +49,27 @@ pub async fn wait_for(
     waiting: &Waiting,
     events: &dyn Events,
 ) -> anyhow::Result<Duration> {
+    wait_until(http, host, page, Some(id), waiting, events).await
+}
+
+/// Ask the edge for `page` until it answers from release `want`, or with
+/// `None` from the bucket's files in place (a 200 without a release).
+pub async fn wait_until(
+    http: &Http,
+    host: &str,
+    page: &str,
+    want: Option<&str>,
+    waiting: &Waiting,
+    events: &dyn Events,
+) -> anyhow::Result<Duration> {
     let start = Instant::now();
+    let (label, wanted, done) = match want {
+        Some(id) => (format!("release {id}"), "it", "switched"),
+        None => ("releases off".to_string(), "the files in place", "`live` deleted"),
+    };
     let progress = events.progress(
-        &format!("release {id}"),
-        &format!("waiting for the edge to serve it (https://{host}{page})"),
+        &label,
+        &format!("waiting for the edge to serve {wanted} (https://{host}{page})"),
     );
     let header = format!("x-amz-meta-{META}");
     waiting
@@ -61,7 +78,7 @@ pub async fn wait_for(
             || async {
                 let answer = http.request(true, host, "GET", page, &[]).await;
                 Ok(match answer {
-                    Ok(a) if a.header(&header) == Some(id) => Poll::Ready(()),
+                    Ok(a) if a.header(&header) == want && (want.is_some() || a.status == 200) => Poll::Ready(()),
                     Ok(a) => Poll::Pending(match a.header(&header) {
                         Some(other) => format!("the edge still serves release {other}"),
                         None => format!("the edge answers {} without a release", a.status),
@@ -71,7 +88,7 @@ pub async fn wait_for(
             },
             |status, waited| {
                 anyhow!(
-                    "release {id}: switched, but after {}s {status} (https://{host}{page}); \
+                    "{label}: {done}, but after {}s {status} (https://{host}{page}); \
                      the store's write reaches the edges by itself: run `cdnctl releases` later",
                     waited.as_secs()
                 )

@@ -103,6 +103,13 @@ impl<'a> Store<'a> {
         kvs::put(self.plane, &self.arn, kvs::LIVE, id).await
     }
 
+    /// Releases off: `live` deleted, so the function serves the bucket's
+    /// files in place (one write; the records are kept).
+    pub async fn unpoint(&self) -> anyhow::Result<()> {
+        let delete = DeleteKeyRequestListItem::builder().key(kvs::LIVE).build()?;
+        self.update(None, Some(vec![delete])).await
+    }
+
     /// Forget pruned releases, in one write.
     pub async fn forget(&self, ids: &[String]) -> anyhow::Result<()> {
         let deletes = ids

@@ -8,7 +8,7 @@ mod steps;
 
 pub use cache::invalidate;
 use config::tags;
-pub use config::{new_config, reconcile, tag_differences, to_oac, Links};
+pub use config::{new_config, reconcile, runs_function, tag_differences, to_oac, Links};
 pub use steps::{down, forget_cors_answers, up, Step};
 
 use std::collections::BTreeMap;

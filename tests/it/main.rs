@@ -26,6 +26,7 @@ mod packaging;
 mod profile;
 mod real_aws;
 mod release_deploy;
+mod release_toggle;
 mod releases;
 mod removals;
 mod safety;

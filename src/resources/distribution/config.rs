@@ -270,6 +270,17 @@ fn set_default_behavior(
     Ok(())
 }
 
+/// The stack's viewer-request function on the default behavior: its ARN,
+/// if the configuration runs it.
+pub fn runs_function<'a>(c: &'a DistributionConfig, bucket: &str) -> Option<&'a str> {
+    let ours = format!(":function/{}", crate::resources::function::name(bucket));
+    c.default_cache_behavior
+        .as_ref()
+        .and_then(|b| b.function_associations.as_ref())
+        .and_then(|f| f.items().iter().find(|a| a.function_arn.ends_with(&ours)))
+        .map(|a| a.function_arn.as_str())
+}
+
 /// The default behavior's viewer-request function: the stack's with releases
 /// on; without, the stack's is removed and any other kept. Associations of
 /// other event types, and other behaviors', are left as they are.
