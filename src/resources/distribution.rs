@@ -380,6 +380,7 @@ fn certificate_refused(links: Links<'_>, err: anyhow::Error) -> anyhow::Error {
 /// Send back the whole config with If-Match. `done` tells whether a config
 /// already has what this update wants: if the ETag changed because an earlier
 /// attempt of this very update went through (its answer lost), that is success.
+#[allow(clippy::too_many_arguments)]
 pub async fn update(
     cf: &Client,
     id: &str,
