@@ -39,8 +39,10 @@ pub const VALUE_MAX: usize = 1024;
 /// A key at most 512 bytes.
 pub const KEY_MAX: usize = 512;
 /// A store at most 5 MB.
+#[cfg(test)]
 pub const STORE_MAX: usize = 5 * 1024 * 1024;
-/// A function's code at most 10 KB.
+/// A function's code at most 10 KB (`function.rs` keeps its code under it).
+#[cfg(test)]
 pub const FUNCTION_MAX: usize = 10 * 1024;
 /// Releases of a chain before the base: bounds the function's walk and the
 /// prefixes a route keeps from pruning.
