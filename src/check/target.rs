@@ -22,7 +22,6 @@ use futures_util::future::join_all;
 
 use crate::aws::{describe, Clients, Waiting};
 use crate::release::route::Route;
-use crate::release::store::Store;
 use crate::resources::distribution::Deployment;
 use crate::resources::function::{is_hashed, ROOT};
 use crate::resources::{distribution, dns, response_headers};
@@ -32,6 +31,7 @@ use crate::sync::remote;
 use crate::sync::rules;
 use crate::sync::warnings;
 
+mod release;
 pub mod settling;
 
 pub use settling::Settling;
@@ -151,7 +151,7 @@ pub struct Target {
 
 pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
     if spec.releases > 0 {
-        return find_release(clients, spec, waiting).await;
+        return release::find(clients, spec, waiting).await;
     }
     let bucket = spec.bucket.as_str();
     // The stack's own distribution (its ownership tag, as for `sync`), never
@@ -163,31 +163,6 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
     let dist = serving_distribution(clients, spec, stack?).await?;
     let (objects, _) = objects?;
     observed(clients, spec, &dist, &objects, &BTreeMap::new()).await
-}
-
-/// A stack with releases: the live release (the store's `live`) and its
-/// files; without one, the bucket's files outside `_cdnctl/`.
-async fn find_release(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
-    let (stack, seen) = tokio::join!(remote::find_destination(clients, spec, waiting), async {
-        Store::find(clients, spec).await?.read().await
-    });
-    let (stack, seen) = (stack?, seen?);
-    let (serving, route) = match seen.route {
-        Some(route) => (Serving::Release(route.head().to_string()), Some(route)),
-        None => (Serving::NoRelease, None),
-    };
-    // The prefixes the live route reads, or the bucket's files in place.
-    let reads: Vec<String> = match &route {
-        Some(r) => r.ids().map(crate::release::prefix).collect(),
-        None => vec![String::new()],
-    };
-    let (dist, listed) = tokio::join!(
-        serving_distribution(clients, spec, stack),
-        futures_util::future::try_join_all(reads.iter().map(|p| remote::list(&clients.s3, &spec.bucket, p)))
-    );
-    let objects: BTreeMap<String, RemoteObject> = listed?.into_iter().flat_map(|(o, _)| o).collect();
-    let dist = dist?;
-    observed_as(clients, spec, &dist, &objects, &BTreeMap::new(), serving, route.as_ref()).await
 }
 
 /// The distribution that serves the stack's bucket.

@@ -182,6 +182,9 @@ pub fn unreferenced(pruned: &[String], kept: &[route::Route], route_of: impl Fn(
 }
 
 #[cfg(test)]
+mod figures;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

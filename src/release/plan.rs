@@ -128,7 +128,13 @@ pub fn plan<'a>(
     };
     let paths: BTreeSet<&str> = own.iter().map(|f| f.rel.as_str()).collect();
     let removed: Vec<String> = live
-        .map(|l| l.files.keys().filter(|p| !paths.contains(p.as_str())).cloned().collect())
+        .map(|l| {
+            l.files
+                .keys()
+                .filter(|p| !paths.contains(p.as_str()))
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     let mut changed: BTreeSet<&str> = own
         .iter()

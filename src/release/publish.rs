@@ -133,11 +133,7 @@ impl Publisher<'_> {
         let seen = store.read().await?;
         let previous = seen.live.clone();
         // Every release the live route reads, listed.
-        let reads: Vec<String> = seen
-            .route
-            .iter()
-            .flat_map(|r| r.ids().map(String::from))
-            .collect();
+        let reads: Vec<String> = seen.route.iter().flat_map(|r| r.ids().map(String::from)).collect();
         let shared = assets();
         let (listed, stored, host) = tokio::join!(
             futures_util::future::try_join_all(reads.iter().map(|id| {
@@ -239,11 +235,11 @@ impl Publisher<'_> {
             return Ok(out);
         };
         self.events.info(&format!(
-            "release {id}: {} to upload, {} to copy, {} kept where {} holds them ({shape:?}), {} assets already stored",
+            "release {id} ({}): {} to upload, {} to copy, {} kept where older releases hold them, {} assets already stored",
+            shape.words(),
             out.uploaded,
             out.copied,
             out.kept,
-            previous.as_deref().unwrap_or("no earlier release"),
             out.assets_stored
         ));
         for batch in [shared, own] {
@@ -395,4 +391,3 @@ async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, keys: Vec<String>) -> any
     }
     Ok(())
 }
-

@@ -80,6 +80,17 @@ pub enum Shape {
     Whole,
 }
 
+impl Shape {
+    /// What it means, for a line of progress.
+    pub fn words(self) -> &'static str {
+        match self {
+            Shape::Chained => "chained on the live release",
+            Shape::Squashed => "the live chain folded into it",
+            Shape::Whole => "holding every file",
+        }
+    }
+}
+
 /// A path's code: FNV-1a (32 bits) over its UTF-16 code units, folded to 30
 /// bits. The path is the key under the release's prefix (`docs/index.html`).
 pub fn code(path: &str) -> u32 {
@@ -133,7 +144,10 @@ impl Route {
                     .chunks(WIDTH)
                     .map(undigits)
                     .collect::<Option<BTreeSet<u32>>>()?;
-                Some(Delta { id: id.to_string(), codes })
+                Some(Delta {
+                    id: id.to_string(),
+                    codes,
+                })
             })
             .collect::<Option<Vec<_>>>()?;
         Some(Route { chain, base })
@@ -220,7 +234,12 @@ pub fn next<'a>(live: Option<&Route>, id: &str, changed: impl IntoIterator<Item 
     let squashed = Route {
         chain: vec![Delta {
             id: id.to_string(),
-            codes: live.chain.iter().flat_map(|d| d.codes.iter().copied()).chain(codes).collect(),
+            codes: live
+                .chain
+                .iter()
+                .flat_map(|d| d.codes.iter().copied())
+                .chain(codes)
+                .collect(),
         }],
         base: live.base.clone(),
     };

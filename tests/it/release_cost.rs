@@ -85,7 +85,12 @@ fn a_release_costs_what_changed() {
     assert!(bookkeeping <= 3, "{bookkeeping} writes of bookkeeping: {second:#}");
     assert_eq!(bookkeeping, 1, "{second:#}");
     assert_eq!(
-        (&second["uploaded"], &second["copied"], &second["kept"], &second["shape"]),
+        (
+            &second["uploaded"],
+            &second["copied"],
+            &second["kept"],
+            &second["shape"]
+        ),
         (
             &Value::from(3),
             &Value::from(0),

@@ -70,7 +70,11 @@ fn only_what_changed_is_written() {
     let route = Route::whole("r1");
     let live = live_files(
         &route,
-        &listed(&[("index.html", b"old home"), ("about.html", b"about"), ("robots.txt", b"robots")]),
+        &listed(&[
+            ("index.html", b"old home"),
+            ("about.html", b"about"),
+            ("robots.txt", b"robots"),
+        ]),
     );
     let stored: BTreeMap<String, RemoteObject> =
         [("_cdnctl/assets/js/app.0123456789ab.js".to_string(), object(b"app"))].into();

@@ -118,7 +118,11 @@ fn the_function_resolves_as_the_publisher_does() {
         serde_json::to_string(&paths).unwrap(),
         serde_json::to_string(&value).unwrap(),
     );
-    let out = std::process::Command::new("node").arg("-e").arg(&script).output().unwrap();
+    let out = std::process::Command::new("node")
+        .arg("-e")
+        .arg(&script)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let (codes, held): (Vec<String>, Vec<String>) = serde_json::from_slice(&out.stdout).unwrap();
     let want_codes: Vec<String> = paths
