@@ -142,3 +142,72 @@ fn a_release_costs_what_changed() {
     assert_eq!(edge_get(&cdn, "/pages/p9.html"), (200, "page 9".into()));
     assert_eq!(edge_get(&cdn, "/pages/p7.html"), (200, "page 7 v2".into()));
 }
+
+/// route.rs's `code` (FNV-1a over UTF-16 units, folded to 30 bits), to find
+/// two paths the function cannot tell apart.
+fn code(path: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for unit in path.encode_utf16() {
+        h ^= u32::from(unit);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    (h ^ (h >> 30)) & 0x3fff_ffff
+}
+
+/// Two pages whose paths share a code: when one changes, the route sends
+/// both to the new release, so the publisher copies the other in, and the
+/// edge (running the function) serves each its own content. Then a chain
+/// grown past its bound is folded into one release, and the edge still
+/// serves every page from the release holding it.
+#[test]
+fn a_shared_code_is_copied_in_and_a_long_chain_is_folded() {
+    let mut seen = std::collections::HashMap::new();
+    let (x, y) = (0..)
+        .map(|i| format!("c/{i}.html"))
+        .find_map(|p| seen.insert(code(&p), p.clone()).map(|other| (other, p)))
+        .unwrap();
+    let stack = Stack::new("relcode").with("CDN_RELEASES", "3");
+    let cdn = stack.run(&["up", "--json"]).ok().json()["distribution_domain"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = |n: usize, pages: &[(&str, String)]| {
+        let d = stack.dir().join(format!("v{n}"));
+        write(&d, "index.html", format!("home {n}").as_bytes());
+        for (rel, body) in pages {
+            write(&d, rel, body.as_bytes());
+        }
+        d
+    };
+    let pages = |n: usize| -> Vec<(&str, String)> {
+        vec![
+            (x.as_str(), if n == 0 { "x".into() } else { "x changed".into() }),
+            (y.as_str(), "y".into()),
+        ]
+    };
+    deploy(&stack, &dir(0, &pages(0)));
+    let (shared, (uploads, copies, _)) = deploy(&stack, &dir(1, &pages(1)));
+    // The home page and x sent; y, unchanged, copied in beside x.
+    assert_eq!((uploads, copies), (2, 1), "{shared:#}");
+    assert_eq!(edge_get(&cdn, &format!("/{x}")), (200, "x changed".into()));
+    assert_eq!(edge_get(&cdn, &format!("/{y}")), (200, "y".into()));
+
+    // Releases 2..=10 change the home page only: the chain grows to 10.
+    for n in 2..=10 {
+        let (p, (uploads, copies, _)) = deploy(&stack, &dir(n, &pages(1)));
+        assert_eq!(
+            (uploads, copies, &p["shape"]),
+            (1, 0, &Value::from("chained")),
+            "{n}: {p:#}"
+        );
+    }
+    // The 11th folds the chain into itself: the home page sent, x and y
+    // (changed since the base) copied, the base still read for the rest.
+    let (folded, (uploads, copies, bookkeeping)) = deploy(&stack, &dir(11, &pages(1)));
+    assert_eq!(folded["shape"], "squashed", "{folded:#}");
+    assert_eq!((uploads, copies), (1, 2), "{folded:#}");
+    assert!(bookkeeping <= 3, "{bookkeeping}: {folded:#}");
+    assert_eq!(edge_get(&cdn, "/"), (200, "home 11".into()));
+    assert_eq!(edge_get(&cdn, &format!("/{x}")), (200, "x changed".into()));
+    assert_eq!(edge_get(&cdn, &format!("/{y}")), (200, "y".into()));
+}
