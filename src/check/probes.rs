@@ -238,15 +238,21 @@ async fn object_as(http: &Http, target: &Target, sample: &Sample, headers: &[(&s
     if a.status != 200 && a.status != 206 {
         return Outcome::fail("object", &url, refused(target, &path, &a));
     }
-    // A file of the live release carries its id: the edge serves that release.
-    if let Serving::Release(id) = &target.serving {
+    // A file carries the id of the release holding it: the edge serves the
+    // one the live route resolves the path to (the sample's key).
+    if let (Serving::Release(id), Some(holder)) = (&target.serving, crate::release::holder_of(&sample.key)) {
         let served = a.header(&format!("x-amz-meta-{}", crate::release::META));
-        if sample.key.starts_with(&crate::release::prefix(id)) && served != Some(id.as_str()) {
+        if served != Some(holder) {
+            let from = if holder == id {
+                String::new()
+            } else {
+                format!(" (its route serves this path from release {holder})")
+            };
             return Outcome::fail(
                 "object",
                 &url,
                 format!(
-                    "{path}: the edge serves {} {how}, but the live release is {id}: the store's `live` reaches the edges seconds after it is written; if it stays so, the function of distribution {} does not read the store (`cdnctl status` shows it)",
+                    "{path}: the edge serves {} {how}, but the live release is {id}{from}: the store's `live` reaches the edges seconds after it is written; if it stays so, the function of distribution {} does not read the store (`cdnctl status` shows it)",
                     served.map(|r| format!("release {r}")).unwrap_or_else(|| "a file of no release".into()),
                     target.distribution_id
                 ),

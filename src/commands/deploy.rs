@@ -169,7 +169,13 @@ pub async fn run(
             published.release,
             published.uploaded,
             published.unchanged,
-            if published.dry_run { " (dry run)" } else { "" }
+            if published.dry_run {
+                " (dry run)"
+            } else if !published.switched {
+                " (nothing switched: it stays live)"
+            } else {
+                ""
+            }
         );
         let exit = if published.dry_run { Exit::Drift } else { Exit::Success };
         at.done.push(Done {

@@ -191,7 +191,7 @@ pub async fn outcome(
         now: now(),
     };
     let plan = plan::up(spec, &world, &opts).map_err(refused)?;
-    let release_kept = plan::release_kept(spec, &world).map(str::to_string);
+    let release_kept = plan::release_kept(spec, &world);
     if !args.dry_run || args.keep_everything {
         withhold(spec, &world, &plan, args)?;
     }

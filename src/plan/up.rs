@@ -2,6 +2,7 @@
 
 use super::{Plan, Step, UpOptions};
 use crate::observe::World;
+use crate::release::route::Route;
 use crate::resources::kit::{Facts, Known};
 use crate::resources::Kind;
 use crate::resources::{bucket, certificate, distribution, dns, domain_move, function, kvs, oac, response_headers};
@@ -199,12 +200,14 @@ pub fn facts(spec: &Spec, world: &World) -> Facts {
 /// With releases off in the settings, the release the stack's function
 /// still serves: it stays attached, since detaching it would serve the
 /// bucket's files in place (stale, or none) instead.
-pub fn release_kept<'a>(spec: &Spec, world: &'a World) -> Option<&'a str> {
+pub fn release_kept(spec: &Spec, world: &World) -> Option<String> {
     let dist = world.distribution.as_ref()?;
     distribution::runs_function(&dist.config, &spec.bucket)?;
     let comment = crate::spec::comment(&spec.bucket);
     let store = world.store.as_ref().filter(|s| s.is_owned(&comment))?;
-    (spec.releases == 0).then_some(store.live.as_deref()?)
+    let live = store.live.as_deref().filter(|_| spec.releases == 0)?;
+    // `live` holds the live release's route: its newest release is the one.
+    Some(Route::parse(live).map_or_else(|| live.to_string(), |r| r.head().to_string()))
 }
 
 /// Neither the store nor the function of the stack's name belongs to

@@ -41,5 +41,5 @@ pub async fn serve_in_place(
     let (store, destination) = (store?, destination?);
     let host = edge::host(clients, spec, &destination).await?;
     store.unpoint().await?;
-    edge::wait_until(http, &host, page, None, waiting, events).await
+    edge::wait_in_place(http, &host, page, waiting, events).await
 }

@@ -1,8 +1,6 @@
 //! Publishing DIR as a new release, switching to it, and pruning (see the
-//! module above for the layout and what it costs). The plan is pure; the
-//! writes follow it.
-
-use std::collections::BTreeMap;
+//! module above for the layout and what it costs). The plan is pure
+//! (`plan.rs`, `route.rs`); the writes follow it.
 
 use anyhow::anyhow;
 use aws_sdk_s3::primitives::ByteStream;
@@ -10,131 +8,46 @@ use aws_sdk_s3::types::{MetadataDirective, ObjectIdentifier};
 use futures_util::{stream, StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
 
+use super::plan::{live_files, plan, probe_page, Action, Item, Live};
+use super::route::Shape;
 use super::store::Store;
 use super::{assets, edge, prefix, Release, META};
 use crate::aws::{describe, Clients, Waiting};
 use crate::check::Http;
 use crate::events::Events;
 use crate::report::{Report, Text};
-use crate::resources::function::is_hashed;
 use crate::spec::Spec;
-use crate::sync::listing::RemoteObject;
-use crate::sync::scan::{self, LocalFile};
+use crate::sync::scan;
 use crate::sync::{remote, SyncOptions};
-
-/// What to do with one file of the release.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Send its bytes.
-    Upload,
-    /// Unchanged since the release `from`'s: copy it inside the bucket.
-    Copy { from: String },
-    /// A content-hashed file already stored with these bytes.
-    Stored,
-}
-
-#[derive(Debug, Clone)]
-pub struct Item<'a> {
-    pub file: &'a LocalFile,
-    pub key: String,
-    pub cache_control: String,
-    pub action: Action,
-}
-
-/// Each file's key and action. Refused (every such file named) when a
-/// content-hashed name is already stored with other bytes: an asset is
-/// shared by the kept releases and is never overwritten.
-pub fn plan<'a>(
-    files: &'a [LocalFile],
-    id: &str,
-    opts: &SyncOptions,
-    previous: Option<(&str, &BTreeMap<String, RemoteObject>)>,
-    stored: &BTreeMap<String, RemoteObject>,
-) -> Result<Vec<Item<'a>>, Vec<String>> {
-    let mut items = Vec::with_capacity(files.len());
-    let mut refused = Vec::new();
-    for f in files {
-        let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
-        let item = if is_hashed(name) {
-            let key = format!("{}{}", assets(), f.rel);
-            let action = match stored.get(&key) {
-                Some(o) if f.same_content(&o.etag) => Action::Stored,
-                Some(_) => {
-                    refused.push(format!(
-                        "{}: its name says its content is hashed, but {key} holds other bytes: a build \
-                         that changes a file must change its hashed name (an asset is shared by every \
-                         kept release and never overwritten)",
-                        f.rel
-                    ));
-                    continue;
-                }
-                None => Action::Upload,
-            };
-            Item {
-                file: f,
-                key,
-                cache_control: opts.rules.cache_control(&f.rel, true).to_string(),
-                action,
-            }
-        } else {
-            let action = previous
-                .and_then(|(from, objects)| {
-                    let o = objects.get(&format!("{}{}", prefix(from), f.rel))?;
-                    f.same_content(&o.etag).then(|| Action::Copy { from: from.to_string() })
-                })
-                .unwrap_or(Action::Upload);
-            Item {
-                file: f,
-                key: format!("{}{}", prefix(id), f.rel),
-                cache_control: f.cache_control.clone(),
-                action,
-            }
-        };
-        items.push(item);
-    }
-    if refused.is_empty() {
-        Ok(items)
-    } else {
-        Err(refused)
-    }
-}
-
-/// A URL path of a page of the release, to ask the edge which release it
-/// serves: the root's index, else the first page, else the first file not
-/// content-hashed.
-pub fn probe_page(items: &[Item]) -> Option<String> {
-    let own: Vec<&str> = items
-        .iter()
-        .filter(|i| !matches!(i.action, Action::Stored) && !i.key.starts_with(&assets()))
-        .map(|i| i.file.rel.as_str())
-        .collect();
-    if own.contains(&"index.html") {
-        return Some("/".into());
-    }
-    own.iter()
-        .find(|r| r.ends_with(".html"))
-        .or(own.first())
-        .map(|r| format!("/{}", crate::check::probes::encode(r)))
-}
 
 /// What a release's publication did.
 #[derive(Debug, Serialize)]
 pub struct Published {
     pub bucket: String,
+    /// The new release; the live one when nothing changed.
     pub release: String,
     /// The release live before, if any.
     pub previous: Option<String>,
+    /// Whether `live` was switched (not when no file that is not
+    /// content-hashed changed).
+    pub switched: bool,
+    /// How its route was made: chained on the live one, squashed, or whole.
+    pub shape: Option<Shape>,
     pub files: u64,
     pub bytes: u64,
     /// Files sent, and their bytes.
     pub uploaded: usize,
     pub bytes_uploaded: u64,
-    /// Files copied inside the bucket from the previous release.
+    /// Unchanged files the release holds, copied inside the bucket.
     pub copied: usize,
+    /// Unchanged files left where an older release of its route holds them.
+    pub kept: usize,
     /// Content-hashed files already stored.
     pub assets_stored: usize,
-    /// Copied or already stored: nothing sent.
+    /// Copied, kept or already stored: nothing sent.
     pub unchanged: usize,
+    /// Paths of the previous release this one no longer has.
+    pub removed: usize,
     /// Seconds from the switch until the edge served it.
     pub edge_seconds: Option<f64>,
     pub pruned: Vec<String>,
@@ -156,20 +69,23 @@ impl Report for Published {
                 ""
             }
         )];
+        let over = self.previous.as_deref().unwrap_or("no earlier release");
         result.push(format!(
-            "  {} uploaded ({} bytes), {} copied from {}, {} assets already stored",
-            self.uploaded,
-            self.bytes_uploaded,
-            self.copied,
-            self.previous.as_deref().unwrap_or("no earlier release"),
-            self.assets_stored
+            "  {} uploaded ({} bytes), {} copied, {} kept in the releases before {over}, {} removed, {} assets already stored",
+            self.uploaded, self.bytes_uploaded, self.copied, self.kept, self.removed, self.assets_stored
         ));
+        if !self.switched && !self.dry_run {
+            result.push(format!(
+                "  no file that is not content-hashed changed: {} stays live, nothing switched",
+                self.release
+            ));
+        }
         if let Some(s) = self.edge_seconds {
             result.push(format!("  live: the edge serves it, {s:.1}s after the switch"));
         }
         if !self.pruned.is_empty() {
             result.push(format!(
-                "  pruned {} ({} files deleted; assets kept)",
+                "  pruned {} ({} files deleted; assets and what kept releases read kept)",
                 self.pruned.join(", "),
                 self.deleted
             ));
@@ -216,14 +132,17 @@ impl Publisher<'_> {
         let (destination, store) = (destination?, store?);
         let seen = store.read().await?;
         let previous = seen.live.clone();
+        // Every release the live route reads, listed.
+        let reads: Vec<String> = seen.route.iter().flat_map(|r| r.ids().map(String::from)).collect();
         let shared = assets();
         let (listed, stored, host) = tokio::join!(
-            async {
-                match &previous {
-                    Some(p) => remote::list(&s3, &spec.bucket, &prefix(p)).await.map(|(o, _)| o),
-                    None => Ok(BTreeMap::new()),
+            futures_util::future::try_join_all(reads.iter().map(|id| {
+                let s3 = &s3;
+                async move {
+                    let (objects, _) = remote::list(s3, &spec.bucket, &prefix(id)).await?;
+                    anyhow::Ok((id.clone(), objects))
                 }
-            },
+            })),
             remote::list(&s3, &spec.bucket, &shared),
             edge::host(self.clients, spec, &destination)
         );
@@ -238,16 +157,21 @@ impl Publisher<'_> {
                 opts.dir.display()
             );
         }
+        let rules = opts.rules.fingerprint();
+        let files = seen.route.as_ref().map(|r| live_files(r, &listed));
+        let live = seen.route.as_ref().zip(files.as_ref()).map(|(route, files)| Live {
+            route,
+            files,
+            same_rules: seen
+                .releases
+                .iter()
+                .find(|r| Some(&r.id) == previous.as_ref())
+                .is_some_and(|r| r.rules.as_deref() == Some(rules.as_str())),
+        });
         let id = super::new_id(std::time::SystemTime::now());
-        let items = plan(
-            &local.files,
-            &id,
-            opts,
-            previous.as_deref().map(|p| (p, &listed)),
-            &stored,
-        )
-        .map_err(crate::exit::Failed::Refused)?;
-        let page = probe_page(&items);
+        let planned = plan(&local.files, &id, opts, live.as_ref(), &stored).map_err(crate::exit::Failed::Refused)?;
+        let items = &planned.items;
+        let page = probe_page(items);
         let release = Release {
             id: id.clone(),
             // To the second: a column people read.
@@ -260,12 +184,20 @@ impl Publisher<'_> {
             files: local.files.len() as u64,
             bytes: local.files.iter().map(|f| f.size).sum(),
             page: page.clone(),
+            rules: Some(rules),
         };
         let count = |want: fn(&Action) -> bool| items.iter().filter(|i| want(&i.action)).count();
+        let switched = planned.route.is_some();
         let mut out = Published {
             bucket: spec.bucket.clone(),
-            release: id.clone(),
+            release: if switched {
+                id.clone()
+            } else {
+                previous.clone().unwrap_or_default()
+            },
             previous: previous.clone(),
+            switched,
+            shape: planned.route.as_ref().map(|(_, s)| *s),
             files: release.files,
             bytes: release.bytes,
             uploaded: count(|a| *a == Action::Upload),
@@ -275,8 +207,10 @@ impl Publisher<'_> {
                 .map(|i| i.file.size)
                 .sum(),
             copied: count(|a| matches!(a, Action::Copy { .. })),
+            kept: count(|a| matches!(a, Action::Kept { .. })),
             assets_stored: count(|a| *a == Action::Stored),
             unchanged: count(|a| *a != Action::Upload),
+            removed: planned.removed.len(),
             edge_seconds: None,
             pruned: vec![],
             deleted: 0,
@@ -286,24 +220,34 @@ impl Publisher<'_> {
             return Ok(out);
         }
 
-        self.events.info(&format!(
-            "release {id}: {} to upload, {} to copy from {}, {} assets already stored",
-            out.uploaded,
-            out.copied,
-            previous.as_deref().unwrap_or("no earlier release"),
-            out.assets_stored
-        ));
         // Assets first: a page of the release never names one not yet there.
         let (shared, own): (Vec<&Item>, Vec<&Item>) = items
             .iter()
-            .filter(|i| i.action != Action::Stored)
+            .filter(|i| matches!(i.action, Action::Upload | Action::Copy { .. }))
             .partition(|i| i.key.starts_with(&assets()));
+        let Some((route, shape)) = &planned.route else {
+            self.transfer(&s3, &id, &shared).await?;
+            self.events.done(&format!(
+                "release {}: no file that is not content-hashed changed: it stays live ({} new assets stored)",
+                out.release,
+                shared.len()
+            ));
+            return Ok(out);
+        };
+        self.events.info(&format!(
+            "release {id} ({}): {} to upload, {} to copy, {} kept where older releases hold them, {} assets already stored",
+            shape.words(),
+            out.uploaded,
+            out.copied,
+            out.kept,
+            out.assets_stored
+        ));
         for batch in [shared, own] {
             self.transfer(&s3, &id, &batch).await?;
         }
 
         // The switch: one write. Nothing was visible before it.
-        store.switch(&release).await?;
+        store.switch(&release, route).await?;
         self.events.done(&format!(
             "release {id}: switched (`live`, {})",
             previous
@@ -313,7 +257,7 @@ impl Publisher<'_> {
         ));
         match &page {
             Some(page) => {
-                let took = edge::wait_for(self.http, &host, page, &id, self.waiting, self.events).await?;
+                let took = edge::wait_for(self.http, &host, page, &id, &id, self.waiting, self.events).await?;
                 out.edge_seconds = Some(took.as_secs_f64());
                 self.events.done(&format!(
                     "release {id}: the edge serves it ({:.1}s)",
@@ -326,18 +270,36 @@ impl Publisher<'_> {
             )),
         }
 
-        // Prune, now that the release is live.
+        // Prune, now that the release is live: the records past the
+        // setting, and the prefixes no kept release's route reads.
+        let mut routes = seen.routes.clone();
+        routes.insert(id.clone(), route.clone());
         let mut all = seen.releases;
         all.push(release);
         let pruned = super::to_prune(&all, Some(&id), spec.releases as usize);
         if !pruned.is_empty() {
+            let route_of = |r: &str| routes.get(r).cloned().unwrap_or_else(|| super::route::Route::whole(r));
+            let kept: Vec<super::route::Route> = all
+                .iter()
+                .filter(|r| !pruned.contains(&r.id))
+                .map(|r| route_of(&r.id))
+                .collect();
+            let doomed = super::unreferenced(&pruned, &kept, route_of);
             store.forget(&pruned).await?;
-            for old in &pruned {
+            for old in &doomed {
                 let (objects, _) = remote::list(&s3, &spec.bucket, &prefix(old)).await?;
                 out.deleted += objects.len();
                 delete(&s3, &spec.bucket, objects.into_keys().collect()).await?;
             }
-            self.events.done(&format!("pruned {}", pruned.join(", ")));
+            self.events.done(&format!(
+                "pruned {}{}",
+                pruned.join(", "),
+                if doomed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (files of {} deleted)", doomed.join(", "))
+                }
+            ));
         }
         out.pruned = pruned;
         Ok(out)
@@ -370,8 +332,8 @@ impl Publisher<'_> {
     }
 }
 
-/// One file's write: a PUT with its bytes, or a copy from the earlier
-/// release with the headers set again (the rules may have changed).
+/// One file's write: a PUT with its bytes, or a copy from where an earlier
+/// release holds it, with the headers set again (the rules may have changed).
 async fn send(s3: &aws_sdk_s3::Client, bucket: &str, id: &str, item: &Item<'_>) -> anyhow::Result<()> {
     let f = item.file;
     let what = format!("bucket {bucket}: {}", item.key);
@@ -400,7 +362,7 @@ async fn send(s3: &aws_sdk_s3::Client, bucket: &str, id: &str, item: &Item<'_>) 
             s3.copy_object()
                 .bucket(bucket)
                 .key(&item.key)
-                .copy_source(copy_source(bucket, &format!("{}{}", prefix(from), f.rel)))
+                .copy_source(copy_source(bucket, from))
                 .metadata_directive(MetadataDirective::Replace)
                 .content_type(&f.content_type)
                 .cache_control(&item.cache_control)
@@ -409,7 +371,7 @@ async fn send(s3: &aws_sdk_s3::Client, bucket: &str, id: &str, item: &Item<'_>) 
                 .await
                 .map_err(|e| describe(format!("{what}: CopyObject"), e))?;
         }
-        Action::Stored => {}
+        Action::Stored | Action::Kept { .. } => {}
     }
     Ok(())
 }
@@ -428,98 +390,4 @@ async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, keys: Vec<String>) -> any
         crate::resources::bucket::delete_objects(s3, bucket, ids).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file(rel: &str, body: &[u8]) -> LocalFile {
-        use md5::{Digest as _, Md5};
-        LocalFile {
-            key: rel.into(),
-            rel: rel.into(),
-            path: rel.into(),
-            size: body.len() as u64,
-            md5: Md5::digest(body).into(),
-            parts: vec![],
-            whole_md5: Default::default(),
-            hashed: false,
-            manifest: false,
-            content_type: "text/html".into(),
-            cache_control: "no-cache".into(),
-        }
-    }
-
-    fn object(body: &[u8]) -> RemoteObject {
-        use md5::{Digest as _, Md5};
-        RemoteObject {
-            size: body.len() as u64,
-            etag: scan::hex(&Md5::digest(body)),
-            last_modified: 0,
-        }
-    }
-
-    fn opts() -> SyncOptions {
-        let request = crate::sync::options::SyncRequest {
-            dir: ".".into(),
-            prefix: None,
-            settings: Default::default(),
-            delete: false,
-            delete_unpublished: false,
-            delete_grace: "7d".into(),
-            dry_run: false,
-            wait: false,
-            follow_links: false,
-            include_hidden: false,
-        };
-        SyncOptions::resolve(&request, &BTreeMap::<String, String>::new()).unwrap()
-    }
-
-    /// Three changed files of many: three uploads; the rest copied or stored.
-    #[test]
-    fn only_what_changed_is_uploaded() {
-        let files = vec![
-            file("index.html", b"new home"),
-            file("about.html", b"about"),
-            file("js/app.0123456789ab.js", b"app"),
-            file("js/new.abcdef012345.js", b"new chunk"),
-            file("robots.txt", b"changed robots"),
-        ];
-        let previous: BTreeMap<String, RemoteObject> = [
-            ("_cdnctl/releases/r1/index.html", object(b"old home")),
-            ("_cdnctl/releases/r1/about.html", object(b"about")),
-            ("_cdnctl/releases/r1/robots.txt", object(b"robots")),
-        ]
-        .into_iter()
-        .map(|(k, o)| (k.to_string(), o))
-        .collect();
-        let stored: BTreeMap<String, RemoteObject> =
-            [("_cdnctl/assets/js/app.0123456789ab.js".to_string(), object(b"app"))].into();
-        let o = opts();
-        let items = plan(&files, "r2", &o, Some(("r1", &previous)), &stored).unwrap();
-        let got: Vec<(&str, &Action)> = items.iter().map(|i| (i.key.as_str(), &i.action)).collect();
-        let copy = Action::Copy { from: "r1".into() };
-        assert_eq!(
-            got,
-            vec![
-                ("_cdnctl/releases/r2/index.html", &Action::Upload),
-                ("_cdnctl/releases/r2/about.html", &copy),
-                ("_cdnctl/assets/js/app.0123456789ab.js", &Action::Stored),
-                ("_cdnctl/assets/js/new.abcdef012345.js", &Action::Upload),
-                ("_cdnctl/releases/r2/robots.txt", &Action::Upload),
-            ]
-        );
-        assert_eq!(probe_page(&items).as_deref(), Some("/"));
-    }
-
-    #[test]
-    fn an_asset_is_never_overwritten_with_other_bytes() {
-        let files = vec![file("js/app.0123456789ab.js", b"other bytes")];
-        let stored: BTreeMap<String, RemoteObject> =
-            [("_cdnctl/assets/js/app.0123456789ab.js".to_string(), object(b"app"))].into();
-        let refused = plan(&files, "r2", &opts(), None, &stored).unwrap_err();
-        assert_eq!(refused.len(), 1);
-        assert!(refused[0].starts_with("js/app.0123456789ab.js: "), "{refused:?}");
-    }
 }

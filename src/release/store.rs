@@ -1,10 +1,12 @@
 //! The releases as the stack's KeyValueStore records them (`kvs.rs`'s
-//! keys): the live pointer and each release's metadata. Every write names
-//! the ETag read just before it (If-Match); a conflict is read again.
+//! keys): the live route, each release's metadata and its route (`route.rs`).
+//! Every write names the ETag read just before it (If-Match); a conflict is
+//! read again.
 
 use anyhow::anyhow;
 use aws_sdk_cloudfrontkeyvaluestore::types::{DeleteKeyRequestListItem, PutKeyRequestListItem};
 
+use super::route::{Route, KEY_MAX, VALUE_MAX};
 use super::Release;
 use crate::aws::{describe, Clients};
 use crate::resources::kvs;
@@ -12,6 +14,8 @@ use crate::spec::Spec;
 
 /// The store's metadata keys: `release:<id>`.
 const RELEASE: &str = "release:";
+/// Each release's route: `route:<id>` (what a rollback writes to `live`).
+const ROUTE: &str = "route:";
 
 /// The stack's store, found by its name.
 pub struct Store<'a> {
@@ -21,8 +25,21 @@ pub struct Store<'a> {
 
 /// What the store says: the live release and every recorded one.
 pub struct Seen {
+    /// The live release: the newest of the live route.
     pub live: Option<String>,
+    /// The live route (a plain id before chains: a base).
+    pub route: Option<Route>,
     pub releases: Vec<Release>,
+    /// Each recorded route, by release.
+    pub routes: std::collections::BTreeMap<String, Route>,
+}
+
+impl Seen {
+    /// A release's route: recorded, else (recorded before chains) the
+    /// release whole.
+    pub fn route_of(&self, id: &str) -> Route {
+        self.routes.get(id).cloned().unwrap_or_else(|| Route::whole(id))
+    }
 }
 
 impl<'a> Store<'a> {
@@ -52,6 +69,7 @@ impl<'a> Store<'a> {
     pub async fn read(&self) -> anyhow::Result<Seen> {
         let mut live = None;
         let mut releases = Vec::new();
+        let mut routes = std::collections::BTreeMap::new();
         let mut token: Option<String> = None;
         loop {
             let page = self
@@ -65,6 +83,10 @@ impl<'a> Store<'a> {
             for item in page.items() {
                 if item.key() == kvs::LIVE {
                     live = Some(item.value().to_string());
+                } else if let Some(id) = item.key().strip_prefix(ROUTE) {
+                    if let Some(route) = Route::parse(item.value()) {
+                        routes.insert(id.to_string(), route);
+                    }
                 } else if let Some(id) = item.key().strip_prefix(RELEASE) {
                     if let Ok(mut r) = serde_json::from_str::<Release>(item.value()) {
                         r.id = id.to_string();
@@ -78,29 +100,60 @@ impl<'a> Store<'a> {
             }
         }
         super::newest_first(&mut releases);
-        Ok(Seen { live, releases })
+        let route = match live {
+            Some(value) => Some(Route::parse(&value).ok_or_else(|| {
+                anyhow!(
+                    "key value store {}: `live` holds {value:?}, not a release's route: \
+                     `cdnctl rollback RELEASE` writes a kept one",
+                    self.arn
+                )
+            })?),
+            None => None,
+        };
+        Ok(Seen {
+            live: route.as_ref().map(|r| r.head().to_string()),
+            route,
+            releases,
+            routes,
+        })
     }
 
-    /// The switch: `live` and the release's metadata in one write.
-    pub async fn switch(&self, release: &Release) -> anyhow::Result<()> {
+    /// The switch, in one write: the release's metadata, its route, and
+    /// `live` set to that route.
+    pub async fn switch(&self, release: &Release, route: &Route) -> anyhow::Result<()> {
         let mut value = serde_json::to_value(release)?;
         value.as_object_mut().map(|o| o.remove("id"));
+        let route = route.encode();
         let puts = vec![
             PutKeyRequestListItem::builder()
                 .key(format!("{RELEASE}{}", release.id))
                 .value(value.to_string())
                 .build()?,
             PutKeyRequestListItem::builder()
-                .key(kvs::LIVE)
-                .value(&release.id)
+                .key(format!("{ROUTE}{}", release.id))
+                .value(&route)
                 .build()?,
+            PutKeyRequestListItem::builder().key(kvs::LIVE).value(route).build()?,
         ];
+        // Refused here, with what is too long, rather than by the store.
+        for put in &puts {
+            if put.key().len() > KEY_MAX || put.value().len() > VALUE_MAX {
+                anyhow::bail!(
+                    "release {}: its key {} would hold {} bytes under a {}-byte key; a store takes keys of \
+                     at most {KEY_MAX} bytes and values of at most {VALUE_MAX} (CloudFront quotas)",
+                    release.id,
+                    put.key(),
+                    put.value().len(),
+                    put.key().len()
+                );
+            }
+        }
         self.update(Some(puts), None).await
     }
 
-    /// A rollback: `live` alone.
-    pub async fn point(&self, id: &str) -> anyhow::Result<()> {
-        kvs::put(self.plane, &self.arn, kvs::LIVE, id).await
+    /// A rollback: `live` alone, set to the release's route.
+    pub async fn point(&self, route: &Route) -> anyhow::Result<()> {
+        kvs::put(self.plane, &self.arn, kvs::LIVE, &route.encode()).await
     }
 
     /// Releases off: `live` deleted, so the function serves the bucket's
@@ -110,15 +163,12 @@ impl<'a> Store<'a> {
         self.update(None, Some(vec![delete])).await
     }
 
-    /// Forget pruned releases, in one write.
+    /// Forget pruned releases (their metadata and routes), in one write.
     pub async fn forget(&self, ids: &[String]) -> anyhow::Result<()> {
         let deletes = ids
             .iter()
-            .map(|id| {
-                DeleteKeyRequestListItem::builder()
-                    .key(format!("{RELEASE}{id}"))
-                    .build()
-            })
+            .flat_map(|id| [format!("{RELEASE}{id}"), format!("{ROUTE}{id}")])
+            .map(|key| DeleteKeyRequestListItem::builder().key(key).build())
             .collect::<Result<Vec<_>, _>>()?;
         self.update(None, Some(deletes)).await
     }

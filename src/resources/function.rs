@@ -7,17 +7,20 @@
 //!
 //! Releases in the bucket (what the function serves):
 //!
-//! - `_cdnctl/releases/<id>/<path>`: a release's files, each release whole
-//!   under its own prefix, so publishing one never touches another.
+//! - `_cdnctl/releases/<id>/<path>`: the files release `<id>` holds (what it
+//!   changed, or every file for a whole one), so publishing one never
+//!   touches another.
 //! - `_cdnctl/assets/<path>`: content-hashed files (`is_hashed`: the name
 //!   changes with the content), stored once and named by every release that
 //!   has them, so a page of any kept release still loads its chunks (an open
 //!   tab, a rollback). A false "hashed" is still served (the publisher uses
 //!   the same rule and never overwrites an asset with other bytes); a missed
 //!   one is only stored per release.
-//! - For a request `/<path>`, the function reads `live` from the store and
-//!   rewrites the URI to one of those; the release is then part of the cache
-//!   key, so switching `live` needs no invalidation. Without `live` (no
+//! - For a request `/<path>`, the function reads the route in `live` from
+//!   the store (`routeKey`), finds the release holding the path (`resolve`,
+//!   as `release/route.rs` does) and rewrites the URI to one of those; the
+//!   release is then part of the cache key, so switching `live` needs no
+//!   invalidation. Without `live` (no
 //!   release yet) the bucket's files are served in place, as before releases.
 //! - Visitors never name `_cdnctl/` themselves: `/_cdnctl/x` is rewritten
 //!   under the release like any path.

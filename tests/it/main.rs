@@ -25,6 +25,7 @@ mod output;
 mod packaging;
 mod profile;
 mod real_aws;
+mod release_cost;
 mod release_deploy;
 mod release_toggle;
 mod releases;

@@ -58,7 +58,11 @@ fn releases_report(spec: &Spec, world: &World, drift: &dyn Fn(Kind) -> Vec<Strin
     };
     let store = world.store.as_ref();
     let live = store.map(|s| match &s.live {
-        Some(r) => format!("{}; live release {r}", s.arn),
+        // `live` holds the live route: its newest release is the live one.
+        Some(r) => match crate::release::route::Route::parse(r) {
+            Some(route) => format!("{}; live release {}", s.arn, route.head()),
+            None => format!("{}; `live` holds {r:?}, not a release's route", s.arn),
+        },
         None => format!("{}; no release published yet (files served in place)", s.arn),
     });
     let f = world.function.as_ref();

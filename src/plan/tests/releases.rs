@@ -289,7 +289,7 @@ fn releases_turned_off_keep_a_live_release_and_detach_an_unused_function() {
     // bucket's files in place are not that release), and says why.
     let off = spec(&[]);
     world.store.as_mut().unwrap().live = Some("r1".into());
-    assert_eq!(release_kept(&off, &world), Some("r1"));
+    assert_eq!(release_kept(&off, &world).as_deref(), Some("r1"));
     let plan = up(&off, &world, &up_opts(false)).unwrap();
     assert!(removals(&plan, &world, &off).is_empty(), "{plan:?}");
     assert!(

@@ -25,6 +25,60 @@ function isHashed(file) {
     return /^[A-Za-z0-9_]{8,64}$/.test(hash) && /[0-9]/.test(hash) && /[A-Za-z]/.test(hash);
 }
 
+// A path's code, as route.rs's `code`: FNV-1a (32 bits) over its UTF-16
+// code units, folded to 30 bits, written as 5 digits. The multiplication by
+// the FNV prime (2^24 + 403) is done with shifts, exact below 2^53.
+const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+function pathCode(path) {
+    let h = 2166136261;
+    for (let i = 0; i < path.length; i++) {
+        h ^= path.charCodeAt(i);
+        h = (h + (h << 1) + (h << 4) + (h << 7) + (h << 8) + (h << 24)) >>> 0;
+    }
+    h = (h ^ (h >>> 30)) & 0x3fffffff;
+    let code = '';
+    for (let i = 0; i < 5; i++) {
+        code = DIGITS.charAt(h & 63) + code;
+        h = h >>> 6;
+    }
+    return code;
+}
+
+// The release holding `path` in a route (see route.rs): `id:codes,` entries,
+// newest first, then the base release. The first entry whose codes have the
+// path's holds it (or lacks it: deleted); otherwise the base does.
+function resolve(route, path) {
+    const entries = route.split(',');
+    const code = pathCode(path);
+    for (let i = 0; i < entries.length - 1; i++) {
+        const colon = entries[i].indexOf(':');
+        const codes = entries[i].substring(colon + 1);
+        for (let at = codes.indexOf(code); at !== -1; at = codes.indexOf(code, at + 1)) {
+            if (at % 5 === 0) {
+                return entries[i].substring(0, colon);
+            }
+        }
+    }
+    return entries[entries.length - 1];
+}
+
+// The store key holding the route this request is served by.
+function routeKey(request) {
+    return 'live';
+}
+
+// The key under a release's prefix for a URI, as S3 reads it: `+` is a
+// space, then percent-decoded.
+function keyOf(uri) {
+    const path = uri.substring(1).replace(/\+/g, ' ');
+    try {
+        return decodeURIComponent(path);
+    } catch (e) {
+        return path;
+    }
+}
+
 async function handler(event) {
     const request = event.request;
     let uri = request.uri;
@@ -44,14 +98,14 @@ async function handler(event) {
         }
         file = uri.substring(uri.lastIndexOf('/') + 1);
     }
-    let release = null;
+    let route = null;
     try {
-        release = await kvs.get('live');
+        route = await kvs.get(routeKey(request));
     } catch (e) {
         // No release published yet: the bucket's files are served in place.
     }
-    if (release) {
-        const space = isHashed(file) ? '/assets' : '/releases/' + release;
+    if (route) {
+        const space = isHashed(file) ? '/assets' : '/releases/' + resolve(route, keyOf(uri));
         uri = '/' + CONFIG.root + space + uri;
     }
     request.uri = uri;
