@@ -29,6 +29,7 @@ use crate::sync::remote;
 use crate::sync::rules;
 use crate::sync::warnings;
 
+pub mod not_found;
 pub mod settling;
 
 pub use settling::Settling;
@@ -144,6 +145,8 @@ pub struct Target {
     pub settling: Settling,
     /// `dir/index.html` paths, probed as `dir/` (how pages link directories).
     pub directories: Vec<String>,
+    /// The page missing files get (`Setting::NotFound`), if one is configured.
+    pub not_found: Option<not_found::NotFoundPage>,
 }
 
 pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
@@ -253,13 +256,15 @@ async fn observed_as(
             invalidations: invalidations?,
         })
     };
-    let (target, records, wanted_headers_policy, settling) = tokio::join!(
+    let (target, records, wanted_headers_policy, settling, page) = tokio::join!(
         sample(clients, spec, dist, objects, texts, serving),
         records,
         wanted_policy,
-        settling
+        settling,
+        not_found::read(clients, &spec.bucket, &dist.config)
     );
     Ok(Target {
+        not_found: page?,
         records: records?,
         wanted_headers_policy: wanted_headers_policy?,
         settling: settling?,
@@ -460,6 +465,7 @@ async fn sample(
         config: dist.config.clone(),
         settling: Settling::default(),
         directories,
+        not_found: None,
     })
 }
 

@@ -96,6 +96,9 @@ pub async fn run(
             seen.live.as_deref().unwrap_or("none")
         ));
     }
+    let destination = remote::find_destination(clients, spec, waiting).await?;
+    let dist = destination.distribution_id.as_deref();
+    release::not_found::follow(clients, spec, dist, &target.id, waiting, printer).await?;
     let mut out = RolledBack {
         bucket: spec.bucket.clone(),
         release: target.id.clone(),
@@ -113,7 +116,6 @@ pub async fn run(
         ));
         return Ok(out);
     };
-    let destination = remote::find_destination(clients, spec, waiting).await?;
     let host = edge::host(clients, spec, &destination).await?;
     let http = Http::new(args.probe.ca_bundle.as_deref(), args.probe.connect_to.clone())?;
     let took = edge::wait_for(&http, &host, page, &target.id, waiting, printer).await?;

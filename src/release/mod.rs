@@ -46,6 +46,7 @@
 //! distinct hashed file ever published.
 
 pub mod edge;
+pub mod not_found;
 pub mod publish;
 pub mod store;
 

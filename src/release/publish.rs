@@ -238,6 +238,7 @@ impl Publisher<'_> {
                 opts.dir.display()
             );
         }
+        super::not_found::ready(spec, opts, &local.files).map_err(crate::exit::Failed::Refused)?;
         let id = super::new_id(std::time::SystemTime::now());
         let items = plan(
             &local.files,
@@ -311,6 +312,8 @@ impl Publisher<'_> {
                 .map(|p| format!("was {p}"))
                 .unwrap_or_else(|| "the first release".into())
         ));
+        let dist = destination.distribution_id.as_deref();
+        super::not_found::follow(self.clients, spec, dist, &id, self.waiting, self.events).await?;
         match &page {
             Some(page) => {
                 let took = edge::wait_for(self.http, &host, page, &id, self.waiting, self.events).await?;

@@ -234,6 +234,9 @@ impl<'a> Sync<'a> {
             )])
             .into());
         }
+        if let Some(why) = not_found_missing(self.spec, opts, &local.files) {
+            return Err(Stop::Refused(vec![why]).into());
+        }
         Ok(Gathered {
             destination,
             files: local.files,
@@ -498,4 +501,23 @@ impl<'a> Sync<'a> {
         )])
         .into())
     }
+}
+
+/// `Setting::NotFound` names a page of the site: a sync of the whole site
+/// (no prefix) whose DIR lacks it is refused before any write, since every
+/// missing path would then get S3's error (or a page left from an older
+/// build) instead of the site's 404 page. A sync of a prefix publishes part
+/// of the site, and the page may be another part's.
+pub fn not_found_missing(spec: &Spec, opts: &SyncOptions, files: &[LocalFile]) -> Option<String> {
+    let page = spec.not_found.as_deref()?;
+    let rel = page.trim_start_matches('/');
+    let has = |f: &LocalFile| f.rel == rel;
+    (opts.prefix.is_empty() && !files.iter().any(has)).then(|| {
+        format!(
+            "{}: {page} is not in DIR ({}): build the site's 404 page there, or unset {}",
+            crate::settings::Setting::NotFound,
+            opts.dir.display(),
+            crate::settings::Setting::NotFound
+        )
+    })
 }
