@@ -511,13 +511,21 @@ impl<'a> Sync<'a> {
 pub fn not_found_missing(spec: &Spec, opts: &SyncOptions, files: &[LocalFile]) -> Option<String> {
     let page = spec.not_found.as_deref()?;
     let rel = page.trim_start_matches('/');
-    let has = |f: &LocalFile| f.rel == rel;
-    (opts.prefix.is_empty() && !files.iter().any(has)).then(|| {
-        format!(
-            "{}: {page} is not in DIR ({}): build the site's 404 page there, or unset {}",
-            crate::settings::Setting::NotFound,
-            opts.dir.display(),
-            crate::settings::Setting::NotFound
-        )
-    })
+    (opts.prefix.is_empty() && !files.iter().any(|f| f.rel == rel)).then(|| not_in_dir(page, opts))
+}
+
+/// The same, from the file system alone: for `deploy` to refuse before
+/// `up` writes anything (the scan then decides as above).
+pub fn not_found_absent(spec: &Spec, opts: &SyncOptions) -> Option<String> {
+    let page = spec.not_found.as_deref()?;
+    let path = opts.dir.join(page.trim_start_matches('/'));
+    (opts.prefix.is_empty() && !path.is_file()).then(|| not_in_dir(page, opts))
+}
+
+fn not_in_dir(page: &str, opts: &SyncOptions) -> String {
+    let setting = crate::settings::Setting::NotFound;
+    format!(
+        "{setting}: {page} is not in DIR ({}): build the site's 404 page there, or unset {setting}",
+        opts.dir.display()
+    )
 }
