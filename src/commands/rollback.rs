@@ -98,7 +98,7 @@ pub async fn run(
     }
     let destination = remote::find_destination(clients, spec, waiting).await?;
     let dist = destination.distribution_id.as_deref();
-    release::not_found::follow(clients, spec, dist, &target.id, waiting, printer).await?;
+    release::not_found::follow(clients, spec, dist, &target.id, !args.no_wait, waiting, printer).await?;
     let mut out = RolledBack {
         bucket: spec.bucket.clone(),
         release: target.id.clone(),

@@ -61,13 +61,15 @@ fn release_key(id: &str, path: &str) -> String {
     }
 }
 
-/// The fixed key made a copy of release `id`'s page, its path invalidated;
-/// nothing when they already match. Called once the store names `id`.
+/// The fixed key made a copy of release `id`'s page, its path invalidated,
+/// and with `wait` the invalidation waited for (the edges then serve the
+/// page); nothing when they already match. Called once the store names `id`.
 pub async fn follow(
     clients: &Clients,
     spec: &Spec,
     distribution_id: Option<&str>,
     id: &str,
+    wait: bool,
     waiting: &Waiting,
     events: &dyn Events,
 ) -> anyhow::Result<Followed> {
@@ -110,6 +112,10 @@ pub async fn follow(
         |s, _| progress.status(s),
     )
     .await?;
+    if wait {
+        progress.status(&format!("waiting for invalidation {invalidation} of /{fixed}"));
+        crate::sync::transfer::wait_invalidated(&clients.cloudfront, dist, &invalidation, waiting).await?;
+    }
     events.done(&format!(
         "404 page: release {id}'s {page} (copied to {fixed}, invalidation {invalidation})"
     ));

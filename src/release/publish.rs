@@ -313,7 +313,7 @@ impl Publisher<'_> {
                 .unwrap_or_else(|| "the first release".into())
         ));
         let dist = destination.distribution_id.as_deref();
-        super::not_found::follow(self.clients, spec, dist, &id, self.waiting, self.events).await?;
+        super::not_found::follow(self.clients, spec, dist, &id, true, self.waiting, self.events).await?;
         match &page {
             Some(page) => {
                 let took = edge::wait_for(self.http, &host, page, &id, self.waiting, self.events).await?;

@@ -213,7 +213,9 @@ fn with_releases_the_page_follows_the_live_release_and_a_rollback() {
     assert_eq!(edge_get(&cdn, "/js/gone.0123456789ab.js"), (404, "lost A".into()));
     assert_eq!(edge_get(&cdn, "/"), (200, "home".into()));
 
-    // A new page: the edge serves it once deploy returns (the same paths).
+    // A new page: the edge serves it once deploy returns (the same paths),
+    // though invalidations take 2 s to complete.
+    stack.configure(serde_json::json!({"invalidation_seconds": 2}));
     run(&stack, &["deploy", b.to_str().unwrap(), "--json"]);
     assert_eq!(edge_get(&cdn, "/missing.html"), (404, "lost B".into()));
     // A missing hashed name is shared by the releases (`_cdnctl/assets/`):
@@ -235,9 +237,10 @@ fn with_releases_the_page_follows_the_live_release_and_a_rollback() {
     );
     assert_eq!(edge_get(&cdn, "/missing.html"), (404, "lost B".into()));
 
-    // Rolling back to A brings A's page back.
+    // Rolling back to A brings A's page back, waited for.
     let before = stack.writes().len();
-    run(&stack, &["rollback", &release_a, "--json"]);
+    let rolled = run(&stack, &["rollback", &release_a, "--json"]);
+    assert_eq!(rolled["release"], release_a.as_str(), "{rolled:#}");
     let ops: Vec<String> = stack.writes()[before..].iter().map(|r| r.op.clone()).collect();
     assert!(ops.iter().any(|o| o.contains("_cdnctl/404.html")), "{ops:#?}");
     assert!(ops.iter().any(|o| o.contains("invalidation")), "{ops:#?}");
