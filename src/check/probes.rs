@@ -475,13 +475,27 @@ fn not_found_page(target: &Target, page: &NotFoundPage, path: &str, url: &str, a
             ),
         );
     };
+    if a.status < 300 && page.status < 300 {
+        return Outcome::fail(
+            "missing",
+            url,
+            format!(
+                "a file that cannot exist answers {} with {}: distribution {}'s error responses turn missing files into pages, so search engines index them and broken links go unnoticed; remove them, or set {}={} and run `cdnctl up` (which answers 404)",
+                a.status,
+                page.path,
+                target.distribution_id,
+                crate::settings::Setting::NotFound,
+                page.path
+            ),
+        );
+    }
     if a.status < 300 {
         return Outcome::fail(
             "missing",
             url,
             format!(
-                "a file that cannot exist answers {} (want {} with {}): search engines and visitors see a page where nothing is; `cdnctl up` sets the error responses to answer {}",
-                a.status, page.status, page.path, page.status
+                "a file that cannot exist answers {} (want {} with {}): search engines and visitors see a page where nothing is",
+                a.status, page.status, page.path
             ),
         );
     }

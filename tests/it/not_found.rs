@@ -247,3 +247,67 @@ fn with_releases_the_page_follows_the_live_release_and_a_rollback() {
     assert_eq!(edge_get(&cdn, "/missing.html"), (404, "lost A".into()));
     assert_eq!(edge_get(&cdn, "/another.css"), (404, "lost A".into()));
 }
+
+/// Error responses made by hand that answer missing files with a page and
+/// 200: check fails and says how to get a 404; `up` with the setting
+/// refuses to overwrite them, before any write.
+#[test]
+fn a_hand_made_200_page_fails_check_and_is_not_overwritten() {
+    let stack = Stack::new("nfhand");
+    let dir = stack.dir().join("site");
+    site(&dir, Some("lost"));
+    run(&stack, &["deploy", dir.to_str().unwrap(), "--json"]);
+    let c = clients(&stack);
+    let dist = block_on(distribution_of(&c, &stack.bucket)).unwrap();
+    let got = block_on(c.cloudfront.get_distribution_config().id(&dist.id).send()).unwrap();
+    let mut config = got.distribution_config.unwrap();
+    let items: Vec<CustomErrorResponse> = [403, 404]
+        .into_iter()
+        .map(|code| {
+            CustomErrorResponse::builder()
+                .error_code(code)
+                .response_page_path("/404.html")
+                .response_code("200")
+                .build()
+                .unwrap()
+        })
+        .collect();
+    config.custom_error_responses = Some(
+        CustomErrorResponses::builder()
+            .quantity(2)
+            .set_items(Some(items))
+            .build()
+            .unwrap(),
+    );
+    block_on(
+        c.cloudfront
+            .update_distribution()
+            .id(&dist.id)
+            .if_match(got.e_tag.unwrap())
+            .distribution_config(config)
+            .send(),
+    )
+    .unwrap();
+    assert_eq!(edge_get(&dist.domain_name, "/nothing.html"), (200, "lost".into()));
+    let args: Vec<String> = ["check", "--json"]
+        .into_iter()
+        .map(String::from)
+        .chain(to_edge())
+        .chain(trust_emulator())
+        .collect();
+    let answer = stack.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_ne!(answer.code, 0);
+    let probe = missing_probe(&answer.json());
+    let message = probe["message"].as_str().unwrap();
+    assert!(message.contains("answers 200 with /404.html"), "{probe:#}");
+    assert!(message.contains("set CDN_NOT_FOUND=/404.html and run `cdnctl up`"), "{probe:#}");
+
+    let stack = stack.with("CDN_NOT_FOUND", "/404.html");
+    let refused = stack.run_without_writes(&["up"]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("custom error responses cdnctl did not make (403 → /404.html with 200"),
+        "{}",
+        refused.stderr
+    );
+}
