@@ -1,7 +1,9 @@
 //! `cdnctl rollback [RELEASE]`: point `live` back at the release before the
 //! live one (or the one named). One store write: no upload, no
-//! invalidation (the release is part of the cache key). Then wait until the
-//! edge serves it, and say when.
+//! invalidation (the release is part of the cache key); with a 404 page
+//! (`Setting::NotFound`) that differs between the two releases, also its
+//! copy to the fixed key and a one-path invalidation (`release::not_found`).
+//! Then wait until the edge serves it, and say when.
 
 use serde::Serialize;
 

@@ -98,10 +98,12 @@ pub async fn follow(
         .send()
         .await
         .map_err(|e| describe(format!("bucket {bucket}: {fixed}: CopyObject"), e))?;
-    let dist = distribution_id.ok_or_else(|| {
-        anyhow::anyhow!("stack {bucket}: no distribution serves the bucket: run `cdnctl up` first")
-    })?;
-    let millis = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+    let dist = distribution_id
+        .ok_or_else(|| anyhow::anyhow!("stack {bucket}: no distribution serves the bucket: run `cdnctl up` first"))?;
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
     let progress = events.progress("404 page", &format!("invalidating /{fixed}"));
     let invalidation = distribution::invalidate(
         &clients.cloudfront,
@@ -138,8 +140,14 @@ mod tests {
     #[test]
     fn the_page_is_read_where_the_function_would_find_it() {
         assert_eq!(release_key("r1", "/404.html"), "_cdnctl/releases/r1/404.html");
-        assert_eq!(release_key("r1", "/errors/404.html"), "_cdnctl/releases/r1/errors/404.html");
-        assert_eq!(release_key("r1", "/404.5af66c1b1797.html"), "_cdnctl/assets/404.5af66c1b1797.html");
+        assert_eq!(
+            release_key("r1", "/errors/404.html"),
+            "_cdnctl/releases/r1/errors/404.html"
+        );
+        assert_eq!(
+            release_key("r1", "/404.5af66c1b1797.html"),
+            "_cdnctl/assets/404.5af66c1b1797.html"
+        );
         assert_eq!(release_page_key(), "_cdnctl/404.html");
     }
 }

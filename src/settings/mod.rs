@@ -274,7 +274,7 @@ impl Settings {
                 .take::<()>(Err(bad(
                     NotFound.name(),
                     v,
-                    &format!("a file's path in the site, from the root, e.g. /404.html ({why})"),
+                    format!("a file's path in the site, from the root, e.g. /404.html ({why})"),
                 )))
                 .is_some(),
         });

@@ -204,7 +204,10 @@ pub fn page_path(value: &str) -> Result<(), &'static str> {
     if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
         return Err("it has an empty, . or .. segment");
     }
-    if value.chars().any(|c| c.is_whitespace() || c.is_control() || "*?#\\%".contains(c)) {
+    if value
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "*?#\\%".contains(c))
+    {
         return Err("it has a space, *, ?, #, % or \\");
     }
     if segments[0] == "_cdnctl" || segments.contains(&".cdnctl") {

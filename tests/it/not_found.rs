@@ -86,10 +86,18 @@ fn in_place_a_missing_path_gets_the_page_with_404_and_unsetting_removes_it() {
     stack.run(&["up"]).ok();
     let refused = stack.run_without_writes(&["sync", d]);
     assert_ne!(refused.code, 0);
-    assert!(refused.stderr.contains("CDN_NOT_FOUND: /404.html is not in DIR"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("CDN_NOT_FOUND: /404.html is not in DIR"),
+        "{}",
+        refused.stderr
+    );
     let refused = stack.run_without_writes(&["deploy", d]);
     assert_ne!(refused.code, 0);
-    assert!(refused.stderr.contains("CDN_NOT_FOUND: /404.html is not in DIR"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("CDN_NOT_FOUND: /404.html is not in DIR"),
+        "{}",
+        refused.stderr
+    );
 
     site(&dir, Some("<h1>lost</h1>"));
     run(&stack, &["deploy", d, "--json"]);
@@ -110,14 +118,23 @@ fn in_place_a_missing_path_gets_the_page_with_404_and_unsetting_removes_it() {
     let check = run(&stack, &["check", "--json"]);
     let probe = missing_probe(&check);
     assert_eq!(probe["ok"], true, "{probe:#}");
-    assert!(probe["message"].as_str().unwrap().contains("the site's 404 page (/404.html)"), "{probe:#}");
+    assert!(
+        probe["message"]
+            .as_str()
+            .unwrap()
+            .contains("the site's 404 page (/404.html)"),
+        "{probe:#}"
+    );
     stack.run(&["status"]).ok();
 
     // A hand-made error response of another code stays through everything.
     let dist = block_on(distribution_of(&c, &stack.bucket)).unwrap();
     let got = block_on(c.cloudfront.get_distribution_config().id(&dist.id).send()).unwrap();
     let mut config = got.distribution_config.unwrap();
-    let mut items = config.custom_error_responses().map(|r| r.items().to_vec()).unwrap_or_default();
+    let mut items = config
+        .custom_error_responses()
+        .map(|r| r.items().to_vec())
+        .unwrap_or_default();
     items.push(
         CustomErrorResponse::builder()
             .error_code(503)
@@ -145,16 +162,21 @@ fn in_place_a_missing_path_gets_the_page_with_404_and_unsetting_removes_it() {
 
     // The page removed from the bucket: check names it.
     block_on(c.s3.delete_object().bucket(&stack.bucket).key("404.html").send()).unwrap();
-    let answer = stack.run(&[
-        &["check", "--json"][..],
-        &to_edge().iter().map(String::as_str).collect::<Vec<_>>(),
-        &trust_emulator().iter().map(String::as_str).collect::<Vec<_>>(),
-    ]
-    .concat());
+    let answer = stack.run(
+        &[
+            &["check", "--json"][..],
+            &to_edge().iter().map(String::as_str).collect::<Vec<_>>(),
+            &trust_emulator().iter().map(String::as_str).collect::<Vec<_>>(),
+        ]
+        .concat(),
+    );
     assert_ne!(answer.code, 0);
     let probe = missing_probe(&answer.json());
     assert!(
-        probe["message"].as_str().unwrap().contains("the 404 page /404.html is not in bucket"),
+        probe["message"]
+            .as_str()
+            .unwrap()
+            .contains("the 404 page /404.html is not in bucket"),
         "{probe:#}"
     );
 
@@ -204,7 +226,11 @@ fn with_releases_the_page_follows_the_live_release_and_a_rollback() {
 
     let refused = stack.run_without_writes(&["deploy", none.to_str().unwrap()]);
     assert_ne!(refused.code, 0);
-    assert!(refused.stderr.contains("CDN_NOT_FOUND: /404.html is not in DIR"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("CDN_NOT_FOUND: /404.html is not in DIR"),
+        "{}",
+        refused.stderr
+    );
 
     let first = run(&stack, &["deploy", a.to_str().unwrap(), "--json"]);
     let release_a = first["stages"][1]["result"]["release"].as_str().unwrap().to_string();
@@ -300,13 +326,18 @@ fn a_hand_made_200_page_fails_check_and_is_not_overwritten() {
     let probe = missing_probe(&answer.json());
     let message = probe["message"].as_str().unwrap();
     assert!(message.contains("answers 200 with /404.html"), "{probe:#}");
-    assert!(message.contains("set CDN_NOT_FOUND=/404.html and run `cdnctl up`"), "{probe:#}");
+    assert!(
+        message.contains("set CDN_NOT_FOUND=/404.html and run `cdnctl up`"),
+        "{probe:#}"
+    );
 
     let stack = stack.with("CDN_NOT_FOUND", "/404.html");
     let refused = stack.run_without_writes(&["up"]);
     assert_ne!(refused.code, 0);
     assert!(
-        refused.stderr.contains("custom error responses cdnctl did not make (403 → /404.html with 200"),
+        refused
+            .stderr
+            .contains("custom error responses cdnctl did not make (403 → /404.html with 200"),
         "{}",
         refused.stderr
     );

@@ -20,7 +20,11 @@ pub struct NotFoundPage {
 }
 
 /// The page of the distribution's 403 (else 404) error response, if it has one.
-pub async fn read(clients: &Clients, bucket: &str, config: &DistributionConfig) -> anyhow::Result<Option<NotFoundPage>> {
+pub async fn read(
+    clients: &Clients,
+    bucket: &str,
+    config: &DistributionConfig,
+) -> anyhow::Result<Option<NotFoundPage>> {
     let items = config
         .custom_error_responses()
         .map(|r| r.items().to_vec())

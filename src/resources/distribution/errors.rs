@@ -105,7 +105,7 @@ pub fn set(c: &mut DistributionConfig, spec: &Spec) -> anyhow::Result<Option<Str
     let page = page_path(spec);
     let mut wanted: Vec<CustomErrorResponse> = current
         .iter()
-        .filter(|e| !is_ours(e) && !(page.is_some() && CODES.contains(&e.error_code)))
+        .filter(|e| !(is_ours(e) || page.is_some() && CODES.contains(&e.error_code)))
         .cloned()
         .collect();
     if let Some(page) = &page {
@@ -178,7 +178,10 @@ mod tests {
         let mut c = config(vec![entry(503, "/down.html", "503")]);
         let wanted = spec(&[("CDN_NOT_FOUND", "/404.html")]);
         let line = set(&mut c, &wanted).unwrap().unwrap();
-        assert!(line.starts_with("404 page: none → 403→/404.html, 404→/404.html"), "{line}");
+        assert!(
+            line.starts_with("404 page: none → 403→/404.html, 404→/404.html"),
+            "{line}"
+        );
         let all = items(&c);
         assert_eq!(all.len(), 3);
         assert!(all.iter().any(|e| e.error_code == 503));
@@ -210,7 +213,10 @@ mod tests {
     fn a_hand_made_spa_entry_is_refused_not_overwritten_and_kept_when_unset() {
         let spa = config(vec![entry(403, "/index.html", "200")]);
         let why = refusal(&spa, &spec(&[("CDN_NOT_FOUND", "/404.html")]), "E1").unwrap();
-        assert!(why.starts_with("CDN_NOT_FOUND: distribution E1 has custom error responses"), "{why}");
+        assert!(
+            why.starts_with("CDN_NOT_FOUND: distribution E1 has custom error responses"),
+            "{why}"
+        );
         assert!(why.contains("403 → /index.html with 200"), "{why}");
         let mut c = spa.clone();
         assert_eq!(set(&mut c, &spec(&[])).unwrap(), None);
