@@ -475,6 +475,16 @@ fn not_found_page(target: &Target, page: &NotFoundPage, path: &str, url: &str, a
             ),
         );
     };
+    if let (Some(live), Serving::Release(id)) = (&page.behind, &target.serving) {
+        return Outcome::in_bucket(
+            "missing",
+            url,
+            format!(
+                "the 404 page {} ({}) is not release {id}'s ({live}): a deploy or rollback stopped before copying it; `cdnctl rollback {id}` copies it (and writes nothing else, {id} being live)",
+                page.path, page.key
+            ),
+        );
+    }
     if a.status < 300 && page.status < 300 {
         return Outcome::fail(
             "missing",

@@ -256,12 +256,16 @@ async fn observed_as(
             invalidations: invalidations?,
         })
     };
+    let live_page = match (&serving, &spec.not_found) {
+        (Serving::Release(id), Some(page)) => Some(crate::release::not_found::release_key(id, page)),
+        _ => None,
+    };
     let (target, records, wanted_headers_policy, settling, page) = tokio::join!(
         sample(clients, spec, dist, objects, texts, serving),
         records,
         wanted_policy,
         settling,
-        not_found::read(clients, &spec.bucket, &dist.config)
+        not_found::read(clients, &spec.bucket, &dist.config, live_page)
     );
     Ok(Target {
         not_found: page?,

@@ -52,7 +52,7 @@ pub fn ready(spec: &Spec, opts: &SyncOptions, files: &[LocalFile]) -> Result<(),
 }
 
 /// Where release `id` holds the page `path` (`/404.html`).
-fn release_key(id: &str, path: &str) -> String {
+pub fn release_key(id: &str, path: &str) -> String {
     let rel = path.trim_start_matches('/');
     if is_hashed(rel.rsplit('/').next().unwrap_or(rel)) {
         format!("{}{rel}", assets())

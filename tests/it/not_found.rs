@@ -342,3 +342,53 @@ fn a_hand_made_200_page_fails_check_and_is_not_overwritten() {
         refused.stderr
     );
 }
+
+/// With releases, a fixed key that is not the live release's page (a
+/// deploy stopped between the switch and the copy) fails check, which
+/// names the fix; the fix (`rollback` to the live release) copies it only.
+#[test]
+fn check_finds_a_404_page_left_behind_and_rollback_to_the_live_release_fixes_it() {
+    let stack = Stack::new("nfbehind")
+        .with("CDN_RELEASES", "2")
+        .with("CDN_NOT_FOUND", "/404.html");
+    stack.run(&["up"]).ok();
+    let dir = stack.dir().join("a");
+    site(&dir, Some("lost A"));
+    let deployed = run(&stack, &["deploy", dir.to_str().unwrap(), "--json"]);
+    let id = deployed["stages"][1]["result"]["release"].as_str().unwrap().to_string();
+    let c = clients(&stack);
+    block_on(
+        c.s3.put_object()
+            .bucket(&stack.bucket)
+            .key("_cdnctl/404.html")
+            .body(b"an older page".to_vec().into())
+            .content_type("text/html")
+            .send(),
+    )
+    .unwrap();
+    let args: Vec<String> = ["check", "--json"]
+        .into_iter()
+        .map(String::from)
+        .chain(to_edge())
+        .chain(trust_emulator())
+        .collect();
+    let answer = stack.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_ne!(answer.code, 0);
+    let probe = missing_probe(&answer.json());
+    let message = probe["message"].as_str().unwrap();
+    assert!(message.contains(&format!("is not release {id}'s")), "{probe:#}");
+    assert!(
+        message.contains(&format!("`cdnctl rollback {id}` copies it")),
+        "{probe:#}"
+    );
+
+    let before = stack.writes().len();
+    run(&stack, &["rollback", &id, "--json"]);
+    let ops: Vec<String> = stack.writes()[before..].iter().map(|r| r.op.clone()).collect();
+    assert!(ops.iter().all(|o| !o.contains("key-value-stores")), "{ops:#?}");
+    assert!(ops.iter().any(|o| o.contains("_cdnctl/404.html")), "{ops:#?}");
+    let check = run(&stack, &["check", "--json"]);
+    assert_eq!(missing_probe(&check)["ok"], true, "{check:#}");
+    let cdn = block_on(distribution_of(&c, &stack.bucket)).unwrap().domain_name;
+    assert_eq!(edge_get(&cdn, "/missing.html"), (404, "lost A".into()));
+}

@@ -17,13 +17,19 @@ pub struct NotFoundPage {
     /// The page's key, and its bytes; None when the bucket lacks it.
     pub key: String,
     pub body: Option<Vec<u8>>,
+    /// With releases: the live release's page when the fixed key holds
+    /// other bytes (a deploy or rollback stopped before copying it).
+    pub behind: Option<String>,
 }
 
-/// The page of the distribution's 403 (else 404) error response, if it has one.
+/// The page of the distribution's 403 (else 404) error response, if it
+/// has one; with `live`, the key of the live release's own page, compared
+/// with it.
 pub async fn read(
     clients: &Clients,
     bucket: &str,
     config: &DistributionConfig,
+    live: Option<String>,
 ) -> anyhow::Result<Option<NotFoundPage>> {
     let items = config
         .custom_error_responses()
@@ -40,22 +46,45 @@ pub async fn read(
         .and_then(|c| c.parse().ok())
         .unwrap_or(entry.error_code() as u16);
     let key = path.trim_start_matches('/').to_string();
-    let body = match clients.s3.get_object().bucket(bucket).key(&key).send().await {
-        Ok(out) => Some(
-            out.body
+    let live_etag = async {
+        match &live {
+            Some(k) => etag(clients, bucket, k).await,
+            None => Ok(None),
+        }
+    };
+    let (got, live_etag) = tokio::join!(clients.s3.get_object().bucket(bucket).key(&key).send(), live_etag);
+    let (body, fixed_etag) = match got {
+        Ok(out) => {
+            let tag = out.e_tag().map(String::from);
+            let bytes = out
+                .body
                 .collect()
                 .await
-                .map_err(|e| anyhow::anyhow!("bucket {bucket}: reading {key}: {e}"))?
-                .into_bytes()
-                .to_vec(),
-        ),
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => None,
+                .map_err(|e| anyhow::anyhow!("bucket {bucket}: reading {key}: {e}"))?;
+            (Some(bytes.into_bytes().to_vec()), tag)
+        }
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => (None, None),
         Err(e) => return Err(describe(format!("bucket {bucket}: GetObject {key}"), e)),
+    };
+    // A live release without the page (published before the setting) is
+    // not "behind": the fixed key keeps the last page, as `follow` does.
+    let behind = match live_etag? {
+        Some(tag) if body.is_some() && fixed_etag.as_deref() != Some(tag.as_str()) => live,
+        _ => None,
     };
     Ok(Some(NotFoundPage {
         path: path.to_string(),
         status,
         key,
         body,
+        behind,
     }))
+}
+
+async fn etag(clients: &Clients, bucket: &str, key: &str) -> anyhow::Result<Option<String>> {
+    match clients.s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(out) => Ok(out.e_tag().map(String::from)),
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
+        Err(e) => Err(describe(format!("bucket {bucket}: HeadObject {key}"), e)),
+    }
 }
