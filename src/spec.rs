@@ -47,6 +47,9 @@ pub struct Spec {
     /// Releases kept (0: off) and the SPA fallback page, for the function.
     pub releases: u32,
     pub spa_fallback: Option<String>,
+    /// The site's page for a missing file, served with status 404
+    /// (`Setting::NotFound`): the distribution's custom error responses.
+    pub not_found: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +122,7 @@ impl Spec {
             domain: settings.domain.clone(),
             releases: settings.releases,
             spa_fallback: settings.spa_fallback.clone(),
+            not_found: settings.not_found.clone(),
             bucket,
         }
     }

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use futures_util::future::join_all;
 
 use super::http::{Answer, Failure, Http};
+use super::target::not_found::NotFoundPage;
 use super::target::{Sample, Serving, Target};
 use super::Outcome;
 use crate::resources::dns;
@@ -446,7 +447,14 @@ fn release(target: &Target) -> Vec<Outcome> {
 async fn missing(http: &Http, target: &Target, now: i64) -> Vec<Outcome> {
     let path = format!("/cdnctl-check-{now}-no-such-file.txt");
     let url = format!("https://{}{path}", target.host);
-    let outcome = match http.request(true, &target.host, "GET", &path, &[]).await {
+    let answer = http.request(true, &target.host, "GET", &path, &[]).await;
+    if let Some(page) = &target.not_found {
+        return vec![match answer {
+            Ok(a) => not_found_page(target, page, &path, &url, &a),
+            Err(f) => Outcome::fail("missing", &url, unreachable(target, &url, &f)),
+        }];
+    }
+    let outcome = match answer {
         Ok(a) if a.status == 403 && a.s3_code().as_deref() == Some("AccessDenied") => Outcome::pass(
             "missing",
             &url,
@@ -465,6 +473,90 @@ async fn missing(http: &Http, target: &Target, now: i64) -> Vec<Outcome> {
         Err(f) => Outcome::fail("missing", &url, unreachable(target, &url, &f)),
     };
     vec![outcome]
+}
+
+/// With a 404 page (`Setting::NotFound`): a missing path must get that
+/// page, with its status (404), never a 200.
+fn not_found_page(target: &Target, page: &NotFoundPage, path: &str, url: &str, a: &Answer) -> Outcome {
+    let Some(body) = &page.body else {
+        return Outcome::in_bucket(
+            "missing",
+            url,
+            format!(
+                "the 404 page {} is not in bucket {} ({}): CloudFront then answers every missing path with S3's error; publish a DIR that has it with {}",
+                page.path,
+                target.bucket,
+                page.key,
+                target.serving.publish()
+            ),
+        );
+    };
+    if let (Some(live), Serving::Release(id)) = (&page.behind, &target.serving) {
+        return Outcome::in_bucket(
+            "missing",
+            url,
+            format!(
+                "the 404 page {} ({}) is not release {id}'s ({live}): a deploy or rollback stopped before copying it; `cdnctl rollback {id}` copies it (and writes nothing else, {id} being live)",
+                page.path, page.key
+            ),
+        );
+    }
+    if a.status < 300 && page.status < 300 {
+        return Outcome::fail(
+            "missing",
+            url,
+            format!(
+                "a file that cannot exist answers {} with {}: distribution {}'s error responses turn missing files into pages, so search engines index them and broken links go unnoticed; remove them, or set {}={} and run `cdnctl up` (which answers 404)",
+                a.status,
+                page.path,
+                target.distribution_id,
+                crate::settings::Setting::NotFound,
+                page.path
+            ),
+        );
+    }
+    if a.status < 300 {
+        return Outcome::fail(
+            "missing",
+            url,
+            format!(
+                "a file that cannot exist answers {} (want {} with {}): search engines and visitors see a page where nothing is",
+                a.status, page.status, page.path
+            ),
+        );
+    }
+    if a.status != page.status {
+        return Outcome::fail(
+            "missing",
+            url,
+            format!(
+                "{} instead of the 404 page {} (its error responses are not applied): {}",
+                a.status,
+                page.path,
+                refused(target, path, a)
+            ),
+        );
+    }
+    if a.body != *body {
+        return Outcome::stale(
+            "missing",
+            url,
+            &page.path,
+            format!(
+                "{} with another body than {} in bucket {} ({}): the edge holds an older copy of the page; {}",
+                a.status,
+                page.key,
+                target.bucket,
+                page.path,
+                invalidation(target, &page.path)
+            ),
+        );
+    }
+    Outcome::pass(
+        "missing",
+        url,
+        format!("{}: the site's 404 page ({})", a.status, page.path),
+    )
 }
 
 /// A key as a URL path: every byte but unreserved characters and `/` percent-encoded.

@@ -31,6 +31,7 @@ use crate::sync::remote;
 use crate::sync::rules;
 use crate::sync::warnings;
 
+pub mod not_found;
 mod release;
 pub mod settling;
 
@@ -147,6 +148,8 @@ pub struct Target {
     pub settling: Settling,
     /// `dir/index.html` paths, probed as `dir/` (how pages link directories).
     pub directories: Vec<String>,
+    /// The page missing files get (`Setting::NotFound`), if one is configured.
+    pub not_found: Option<not_found::NotFoundPage>,
 }
 
 pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
@@ -238,13 +241,19 @@ async fn observed_as(
             invalidations: invalidations?,
         })
     };
-    let (target, records, wanted_headers_policy, settling) = tokio::join!(
+    let live_page = match (&serving, &spec.not_found) {
+        (Serving::Release(id), Some(page)) => Some(crate::release::not_found::live_key(route, id, page)),
+        _ => None,
+    };
+    let (target, records, wanted_headers_policy, settling, page) = tokio::join!(
         sample(clients, spec, dist, objects, texts, serving, route),
         records,
         wanted_policy,
-        settling
+        settling,
+        not_found::read(clients, &spec.bucket, &dist.config, live_page)
     );
     Ok(Target {
+        not_found: page?,
         records: records?,
         wanted_headers_policy: wanted_headers_policy?,
         settling: settling?,
@@ -455,6 +464,7 @@ async fn sample(
         config: dist.config.clone(),
         settling: Settling::default(),
         directories,
+        not_found: None,
     })
 }
 

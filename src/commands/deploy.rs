@@ -106,6 +106,10 @@ pub async fn run(
         // What sync invalidated (and up deployed) reaches the edges first.
         wait: true,
     };
+    // A DIR without the site's 404 page: refused before `up` writes.
+    if let Some(why) = crate::sync::pipeline::not_found_absent(spec, opts) {
+        return Err(crate::exit::Failed::Refused(vec![why]).into());
+    }
     // The stages report progress through a printer that keeps their step
     // summaries for deploy's one summary, and, as for JSON, prints no result
     // and draws no progress bar (deploy is for CI, where there is no

@@ -1,8 +1,10 @@
 //! `cdnctl rollback [RELEASE]`: point `live` back at the release before the
 //! live one (or the one named): its route, recorded at its deploy, written to
 //! `live`. One store write: no upload, no invalidation (the release is part
-//! of the cache key). Then wait until the edge serves it (a path the two
-//! routes serve from different releases), and say when.
+//! of the cache key); with a 404 page (`Setting::NotFound`) that differs
+//! between the two releases, also its copy to the fixed key and a one-path
+//! invalidation (`release::not_found`). Then wait until the edge serves it (a
+//! path the two routes serve from different releases), and say when.
 
 use serde::Serialize;
 
@@ -98,6 +100,10 @@ pub async fn run(
             seen.live.as_deref().unwrap_or("none")
         ));
     }
+    let destination = remote::find_destination(clients, spec, waiting).await?;
+    let dist = destination.distribution_id.as_deref();
+    let holder = release::not_found::holder(Some(&route), &target.id, spec);
+    release::not_found::follow(clients, spec, dist, holder, !args.no_wait, waiting, printer).await?;
     let mut out = RolledBack {
         bucket: spec.bucket.clone(),
         release: target.id.clone(),
@@ -116,7 +122,6 @@ pub async fn run(
         ));
         return Ok(out);
     };
-    let destination = remote::find_destination(clients, spec, waiting).await?;
     let host = edge::host(clients, spec, &destination).await?;
     let http = Http::new(args.probe.ca_bundle.as_deref(), args.probe.connect_to.clone())?;
     let took = edge::wait_for(&http, &host, &page, &holder, &target.id, waiting, printer).await?;

@@ -51,6 +51,7 @@
 //! distinct hashed file ever published.
 
 pub mod edge;
+pub mod not_found;
 pub mod off;
 pub mod plan;
 pub mod publish;

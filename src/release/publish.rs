@@ -157,6 +157,7 @@ impl Publisher<'_> {
                 opts.dir.display()
             );
         }
+        super::not_found::ready(spec, opts, &local.files).map_err(crate::exit::Failed::Refused)?;
         let rules = opts.rules.fingerprint();
         let files = seen.route.as_ref().map(|r| live_files(r, &listed));
         let live = seen.route.as_ref().zip(files.as_ref()).map(|(route, files)| Live {
@@ -255,6 +256,9 @@ impl Publisher<'_> {
                 .map(|p| format!("was {p}"))
                 .unwrap_or_else(|| "the first release".into())
         ));
+        let dist = destination.distribution_id.as_deref();
+        let holder = super::not_found::holder(Some(route), &id, spec);
+        super::not_found::follow(self.clients, spec, dist, holder, true, self.waiting, self.events).await?;
         match &page {
             Some(page) => {
                 let took = edge::wait_for(self.http, &host, page, &id, &id, self.waiting, self.events).await?;

@@ -4,6 +4,7 @@
 
 mod cache;
 mod config;
+pub mod errors;
 mod steps;
 
 pub use cache::invalidate;
@@ -534,6 +535,7 @@ pub fn refusals(
             d.id
         ));
     }
+    out.extend(observed.and_then(|d| errors::refusal(&d.config, spec, &d.id)));
     if !duplicates.is_empty() {
         out.push(format!(
             "distribution: several carry this stack's comment ({} besides the first): delete the extra ones by hand",

@@ -33,6 +33,7 @@ pub enum Setting {
     WaitMinutes,
     Releases,
     SpaFallback,
+    NotFound,
     CacheRules,
     SyncJobs,
     SyncMaxDeletes,
@@ -218,6 +219,11 @@ pub const DEFS: &[Def] = &[
     Def {
         about: "with releases: the page extensionless paths fall back to, e.g. /index.html",
         ..def(Setting::SpaFallback, "CDN_SPA_FALLBACK", Stack)
+    },
+    Def {
+        about: "the site's page for a missing file, served with status 404, e.g. /404.html\n\
+                (sync and deploy refuse a DIR without it)",
+        ..def(Setting::NotFound, "CDN_NOT_FOUND", Stack)
     },
     Def {
         flag: Some("--cache-rules"),

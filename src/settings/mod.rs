@@ -85,6 +85,8 @@ pub struct Settings {
     pub releases: u32,
     /// The page extensionless paths fall back to, with releases.
     pub spa_fallback: Option<String>,
+    /// The page a missing file gets, with status 404 (`Setting::NotFound`).
+    pub not_found: Option<String>,
 }
 
 /// [`Setting::Hsts`]: the Strict-Transport-Security header.
@@ -266,6 +268,16 @@ impl Settings {
                 .take::<()>(Err(bad(SpaFallback.name(), v, "a page's path, e.g. /index.html")))
                 .is_some()
         });
+        let not_found = pick(NotFound).filter(|v| match values::page_path(v) {
+            Ok(()) => true,
+            Err(why) => errors
+                .take::<()>(Err(bad(
+                    NotFound.name(),
+                    v,
+                    format!("a file's path in the site, from the root, e.g. /404.html ({why})"),
+                )))
+                .is_some(),
+        });
 
         match bucket {
             Some(bucket) if errors.0.is_empty() => Ok(Settings {
@@ -283,6 +295,7 @@ impl Settings {
                 hsts,
                 releases,
                 spa_fallback,
+                not_found,
             }),
             _ => Err(errors),
         }

@@ -21,6 +21,7 @@ mod health;
 mod hints;
 mod iam;
 mod inspect;
+mod not_found;
 mod output;
 mod packaging;
 mod profile;

@@ -78,6 +78,7 @@ pub fn reconcile(
     set_aliases(&mut c, want, links.keep_aliases, &mut changes)?;
     set_certificate(&mut c, links.certificate_arn, &mut changes);
     set_web_acl(&mut c, &want.waf, &mut changes);
+    changes.0.extend(super::errors::set(&mut c, spec)?);
     Ok((c, changes.0))
 }
 
