@@ -93,7 +93,7 @@ pub async fn run(
     let switched = seen.live.as_deref() != Some(target.id.as_str());
     let route = seen.route_of(&target.id);
     if switched {
-        store.point(&route).await?;
+        store.point(&target.id, &route, &seen).await?;
         printer.done(&format!(
             "live: {} (one write; was {})",
             target.id,

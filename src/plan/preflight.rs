@@ -2,7 +2,7 @@
 
 use super::{Refusal, UpOptions};
 use crate::observe::World;
-use crate::resources::{bucket, certificate, distribution, dns, response_headers};
+use crate::resources::{bucket, certificate, distribution, dns, kvs, response_headers};
 use crate::spec::{Headers, Spec};
 
 /// Reasons not to write anything: a write would fail, or would touch what is
@@ -41,6 +41,9 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
     if let (Some(records), Some(domain)) = (&world.records, &spec.domain) {
         let dist_domain = dist.map(|d| d.domain_name.as_str());
         refusals.extend(dns::refusals(records, &domain.name, dist_domain, opts.adopt));
+    }
+    if let Some(store) = &world.store {
+        refusals.extend(kvs::refusal(store, &crate::spec::comment(&spec.bucket)));
     }
     refusals.into_iter().map(Refusal).collect()
 }

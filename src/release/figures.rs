@@ -66,6 +66,7 @@ fn simulate(releases: usize, changes: impl Fn(usize) -> Vec<usize>) -> Figures {
             bytes: 123_456_789,
             page: Some("/".into()),
             rules: Some("0123456789abcdef".into()),
+            previous: None,
         };
         routes.insert(id.clone(), r.encode());
         kept.push(release);

@@ -44,7 +44,8 @@
 //! assets are stored and the live release stays.
 //!
 //! Pruning keeps the newest `Setting::Releases` releases, and always the live
-//! one and the one before it (a rollback's target). A pruned release loses
+//! one and the one before it (a rollback's target: the release live when
+//! the live one was published). A pruned release loses
 //! its metadata and route keys; its prefix is deleted once no kept release's
 //! route reads it (`unreferenced`). Assets are kept (a kept release may name
 //! them, and whether one does is not recorded): they grow with every
@@ -83,6 +84,10 @@ pub struct Release {
     /// The fingerprint of the header rules its files were written with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<String>,
+    /// The release live when it was published: where a rollback from it
+    /// goes (after a rollback, not the newest older one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
 }
 
 /// Where a release's files live.
@@ -147,12 +152,21 @@ pub fn newest_first(releases: &mut [Release]) {
     releases.sort_by(|a, b| b.id.cmp(&a.id));
 }
 
-/// The release before `live` (the newest older one): where a rollback goes.
+/// The release before `live`: the one live when it was published, if kept
+/// (after a rollback to T and a deploy, T, not the release rolled back
+/// from), else the newest older one. Where a rollback goes.
 pub fn before<'a>(releases: &'a [Release], live: &str) -> Option<&'a Release> {
-    releases
+    let recorded = releases
         .iter()
-        .filter(|r| r.id.as_str() < live)
-        .max_by(|a, b| a.id.cmp(&b.id))
+        .find(|r| r.id == live)
+        .and_then(|r| r.previous.as_deref())
+        .and_then(|p| releases.iter().find(|r| r.id == p));
+    recorded.or_else(|| {
+        releases
+            .iter()
+            .filter(|r| r.id.as_str() < live)
+            .max_by(|a, b| a.id.cmp(&b.id))
+    })
 }
 
 /// The releases to prune: past the newest `keep`, never the live one nor
@@ -199,6 +213,7 @@ mod tests {
             bytes: 0,
             page: None,
             rules: None,
+            previous: None,
         }
     }
 

@@ -186,6 +186,7 @@ impl Publisher<'_> {
             bytes: local.files.iter().map(|f| f.size).sum(),
             page: page.clone(),
             rules: Some(rules),
+            previous: previous.clone(),
         };
         let count = |want: fn(&Action) -> bool| items.iter().filter(|i| want(&i.action)).count();
         let switched = planned.route.is_some();
@@ -248,7 +249,7 @@ impl Publisher<'_> {
         }
 
         // The switch: one write. Nothing was visible before it.
-        store.switch(&release, route).await?;
+        let etag = store.switch(&release, route, &seen).await?;
         self.events.done(&format!(
             "release {id}: switched (`live`, {})",
             previous
@@ -289,7 +290,14 @@ impl Publisher<'_> {
                 .map(|r| route_of(&r.id))
                 .collect();
             let doomed = super::unreferenced(&pruned, &kept, route_of);
-            store.forget(&pruned).await?;
+            if !store.forget(&pruned, &etag).await? {
+                // A rollback or another deploy wrote since the switch: what
+                // this run planned to prune may be what is live now.
+                self.events.warn(&format!(
+                    "release {id}: the store changed after the switch: nothing pruned (the next deploy prunes)"
+                ));
+                return Ok(out);
+            }
             for old in &doomed {
                 let (objects, _) = remote::list(&s3, &spec.bucket, &prefix(old)).await?;
                 out.deleted += objects.len();

@@ -9,7 +9,7 @@
 //!
 //! | key              | value                                    | written by   |
 //! |------------------|------------------------------------------|--------------|
-//! | `layout`         | `1`: this table's version                | `up`         |
+//! | `layout`         | `2`: this table's version                | `up`         |
 //! | `live`           | the live release's route (`release/route.rs`): a plain id, or `id:codes,…,base` (≤ 1 KB) | deploy, rollback |
 //! | `release:<id>`   | JSON: when, source, files, bytes, rules (< 1 KB) | deploy      |
 //! | `route:<id>`     | that release's route, what a rollback writes to `live` | deploy |
@@ -39,7 +39,10 @@ use crate::resources::Kind;
 pub const LIVE: &str = "live";
 /// The key saying which version of the layout above the store holds.
 pub const LAYOUT: &str = "layout";
-pub const LAYOUT_VERSION: &str = "1";
+/// 1: `live` held a release id; 2: it holds a route (`release/route.rs`).
+/// A store of a newer layout is refused (`refusal`): an older cdnctl would
+/// read its values wrong.
+pub const LAYOUT_VERSION: &str = "2";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
@@ -51,6 +54,10 @@ pub struct Observed {
     /// The data plane's view: the live release, and the layout version.
     pub live: Option<String>,
     pub layout: Option<String>,
+    /// The data plane's ETag, read before anything a caller lists after:
+    /// a write naming it fails (ConflictException) if any other write came
+    /// between (`release::store`).
+    pub etag: Option<String>,
 }
 
 impl Observed {
@@ -78,10 +85,15 @@ pub async fn observe(
     let s = out
         .key_value_store()
         .ok_or_else(|| anyhow!("{what}: answered without the store"))?;
-    let (live, layout) = if s.status() == Some("READY") {
-        tokio::try_join!(get(plane, s.arn(), LIVE), get(plane, s.arn(), LAYOUT))?
+    let (live, layout, etag) = if s.status() == Some("READY") {
+        let (live, layout, etag) = tokio::try_join!(
+            get(plane, s.arn(), LIVE),
+            get(plane, s.arn(), LAYOUT),
+            current_etag(plane, s.arn())
+        )?;
+        (live, layout, Some(etag))
     } else {
-        (None, None)
+        (None, None, None)
     };
     Ok(Some(Observed {
         id: s.id().to_string(),
@@ -90,7 +102,16 @@ pub async fn observe(
         status: s.status().unwrap_or_default().to_string(),
         live,
         layout,
+        etag,
     }))
+}
+
+/// The store's ETag as the data plane has it now.
+pub async fn current_etag(plane: &aws_sdk_cloudfrontkeyvaluestore::Client, arn: &str) -> anyhow::Result<String> {
+    let out = plane.describe_key_value_store().kvs_arn(arn).send().await;
+    Ok(out
+        .map_err(|e| describe(format!("key value store {arn}: DescribeKeyValueStore"), e))?
+        .e_tag)
 }
 
 /// A key's value, `None` when the key is not there.
@@ -140,13 +161,7 @@ where
     let what = format!("key value store {arn}");
     let mut attempts = 0;
     loop {
-        let current = plane
-            .describe_key_value_store()
-            .kvs_arn(arn)
-            .send()
-            .await
-            .map_err(|e| describe(format!("{what}: DescribeKeyValueStore"), e))?;
-        match write(current.e_tag).await {
+        match write(current_etag(plane, arn).await?).await {
             Ok(_) => return Ok(()),
             Err(e) if is_store_conflict(&e) && attempts < 3 => attempts += 1,
             Err(e) => return Err(describe(format!("{what}: {op}"), e)),
@@ -328,6 +343,20 @@ pub fn up(observed: Option<&Observed>, name: &str, comment: &str) -> Part<Step> 
         Some(_) => {}
     }
     part
+}
+
+/// A store written by a newer cdnctl (a layout above this one's): nothing
+/// is written, since this version would read its values wrong.
+pub fn refusal(observed: &Observed, comment: &str) -> Option<String> {
+    let theirs: u32 = observed.layout.as_deref()?.parse().ok()?;
+    let ours: u32 = LAYOUT_VERSION.parse().ok()?;
+    (observed.is_owned(comment) && theirs > ours).then(|| {
+        format!(
+            "key value store {}: its layout is version {theirs}, written by a newer cdnctl (this one knows \
+             {ours}): upgrade cdnctl here; every publisher of a stack must run the same version",
+            observed.id
+        )
+    })
 }
 
 /// `down`: delete it once the function that names it is gone.

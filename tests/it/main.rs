@@ -28,6 +28,7 @@ mod profile;
 mod real_aws;
 mod release_cost;
 mod release_deploy;
+mod release_race;
 mod release_toggle;
 mod releases;
 mod removals;

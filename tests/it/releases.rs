@@ -41,7 +41,7 @@ print(json.dumps([r.status, r.read().decode("utf-8", "replace")]))
 
 /// A data-plane client of the inspecting key, sending to the emulator as
 /// given (AWS's rules would put the account id before its host).
-fn store_client(stack: &Stack) -> aws_sdk_cloudfrontkeyvaluestore::Client {
+pub(crate) fn store_client(stack: &Stack) -> aws_sdk_cloudfrontkeyvaluestore::Client {
     use aws_sdk_cloudfrontkeyvaluestore::config::endpoint::{DefaultResolver, EndpointFuture, Params, ResolveEndpoint};
     #[derive(Debug)]
     struct AsGiven(String);
@@ -92,7 +92,7 @@ fn releases_serve_the_live_release_and_go_in_order() {
     assert_eq!(store.comment, format!("cdnctl: {}", stack.bucket));
     let keys = store_client(&stack);
     let layout = block_on(keys.get_key().kvs_arn(&store.arn).key("layout").send()).unwrap();
-    assert_eq!(layout.value, "1");
+    assert_eq!(layout.value, "2");
     let stage = |stage: FunctionStage| {
         block_on(async {
             let d = c

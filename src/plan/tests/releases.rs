@@ -14,6 +14,7 @@ fn a_store(spec: &Spec) -> crate::resources::kvs::Observed {
         status: "READY".into(),
         live: None,
         layout: Some(crate::resources::kvs::LAYOUT_VERSION.into()),
+        etag: None,
     }
 }
 
@@ -328,4 +329,23 @@ fn releases_turned_off_keep_a_live_release_and_detach_an_unused_function() {
         !plan.changes.iter().any(|c| c.resource.starts_with("function")),
         "{plan:?}"
     );
+}
+
+#[test]
+fn a_store_of_a_newer_layout_is_refused_before_any_write() {
+    let on = spec(&[("CDN_RELEASES", "3")]);
+    let mut world = nothing();
+    let mut store = a_store(&on);
+    store.layout = Some("3".into());
+    world.store = Some(store);
+    let refused = up(&on, &world, &up_opts(false)).unwrap_err();
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.0.contains("layout is version 3, written by a newer cdnctl")),
+        "{refused:?}"
+    );
+    // Today's layout, or an older one (rewritten), is not.
+    world.store.as_mut().unwrap().layout = Some("1".into());
+    assert!(up(&on, &world, &up_opts(false)).is_ok());
 }
