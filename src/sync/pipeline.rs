@@ -232,7 +232,9 @@ impl<'a> Sync<'a> {
                 None => self.look_early(walked).await,
             }
         };
-        let (destination, seen) = tokio::join!(destination, seen);
+        // The state's read and the listing first: the listing is the
+        // longest request of the round.
+        let (seen, destination) = tokio::join!(seen, destination);
         let destination = destination?;
         let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
         for w in &local.warnings {

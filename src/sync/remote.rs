@@ -1,6 +1,7 @@
-//! The bucket side, read-only: find the stack (the same bucket observation
-//! and distribution listing as `up`), list the objects, read headers when the
-//! rules changed, and read the deployed manifests. The prefix's own state
+//! The bucket side, read-only: find the stack (the bucket's existence, tags
+//! and encryption, and the same distribution listing as `up`), list the
+//! objects, read headers when the rules changed, and read the deployed
+//! manifests. The prefix's own state
 //! (rules' fingerprint, pending invalidation, deploys, lease) is `state.rs`
 //! and `lease.rs`.
 
@@ -28,7 +29,13 @@ pub struct Destination {
 /// The stack's bucket and distribution, or a clear refusal.
 pub async fn find_destination(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Destination> {
     let (state, listing) = tokio::join!(
-        bucket::observe(&clients.s3, &spec.bucket, &clients.region, waiting),
+        bucket::observe_reading(
+            &clients.s3,
+            &spec.bucket,
+            &clients.region,
+            waiting,
+            bucket::Reads::Publishing
+        ),
         distribution::list(&clients.cloudfront, spec)
     );
     match state? {
