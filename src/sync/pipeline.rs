@@ -79,9 +79,9 @@ pub struct Sync<'a> {
     me: Lease,
 }
 
-/// The state (no other run holding it) and, read after it, the listing: a
-/// run that released its lease before the read has finished every write the
-/// listing must show.
+/// The state (no other run holding it) and a listing that shows every write
+/// of a run that released its lease before the read: listed after it, or
+/// with it when that run is long finished (`Sync::look_early`).
 pub struct Seen {
     state: PrefixState,
     version: Version,
