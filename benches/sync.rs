@@ -4,6 +4,13 @@
 //!
 //!     cargo bench --bench sync [-- --delay-ms 100 --files 2000 --memory-files 20000 --skip-peers --skip-collectstatic]
 //!     cargo bench --bench sync -- --only-hashing [--hash-mib 1024 --hash-rounds 5]
+//!     cargo bench --bench sync -- --peers s5cmd --skip-hashing --skip-memory --timeline
+//!
+//! `--peers a,b` keeps only the peers named (`aws`, `s5cmd`, `rclone`,
+//! `collectstatic`); `--skip-hashing` and `--skip-memory` leave out those
+//! sections; `--timeline` prints, for every cdnctl row, where its wall time
+//! went: start-up before the first request, each round trip in a row, the
+//! gaps between them (cdnctl's own work) and the time after the last answer.
 //!
 //! `CDN_SYNC_JOBS` in the environment is passed on to cdnctl.
 //!
@@ -31,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::{depth, emulator, root, Request, Stack, REGION};
+use harness::{depth, depths, emulator, root, Request, Stack, REGION};
 use md5::{Digest as _, Md5};
 use serde_json::json;
 
@@ -50,6 +57,9 @@ fn main() {
     let skip_peers = std::env::args().any(|a| a == "--skip-peers");
     // collectstatic HEADs every file before it uploads it: minutes at 100 ms.
     let skip_collectstatic = std::env::args().any(|a| a == "--skip-collectstatic");
+    let peers: Option<String> = std::env::args().skip_while(|a| a != "--peers").nth(1);
+    let wanted = |peer: &str| peers.as_deref().is_none_or(|p| p.split(',').any(|w| w == peer));
+    let timeline = std::env::args().any(|a| a == "--timeline");
     let work = root().join(".emulator").join("bench-sync");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
@@ -65,20 +75,28 @@ fn main() {
         bytes as f64 / 1e6
     );
     let venv = if skip_peers { None } else { peers_venv() };
-    let rclone = if skip_peers { None } else { rclone() };
+    let rclone = if skip_peers || !wanted("rclone") {
+        None
+    } else {
+        rclone()
+    };
 
     // Every tool gets its own stack (bucket and access key); `up` runs
     // before the delay is set.
     Stack::new("warmup").run(&["status"]);
     let mut tools: Vec<Tool> = vec![Tool::new("cdnctl sync", Kind::Cdnctl)];
     if let Some(venv) = &venv {
-        tools.push(Tool::new("aws s3 sync", Kind::Aws(venv.clone())));
-        tools.push(Tool::new("s5cmd sync", Kind::S5cmd(venv.clone())));
+        if wanted("aws") {
+            tools.push(Tool::new("aws s3 sync", Kind::Aws(venv.clone())));
+        }
+        if wanted("s5cmd") {
+            tools.push(Tool::new("s5cmd sync", Kind::S5cmd(venv.clone())));
+        }
     }
-    if let Some(rclone) = &rclone {
+    if let (Some(rclone), true) = (&rclone, wanted("rclone")) {
         tools.push(Tool::new("rclone sync --checksum", Kind::Rclone(rclone.clone())));
     }
-    if let (Some(venv), false) = (&venv, skip_collectstatic) {
+    if let (Some(venv), false, true) = (&venv, skip_collectstatic, wanted("collectstatic")) {
         tools.push(Tool::new(
             "collectstatic (django-storages)",
             Kind::Collectstatic(venv.clone()),
@@ -150,13 +168,21 @@ fn main() {
             r.invalidated.map(|n| n.to_string()).unwrap_or_else(|| "—".into())
         );
     }
+    if timeline {
+        for r in rows
+            .iter()
+            .filter(|r| r.tool.starts_with("cdnctl") || r.scenario == "3 files changed")
+        {
+            print_timeline(r);
+        }
+    }
     for r in rows.iter().filter(|r| !r.ok) {
         println!("\nnote: {} ({}) failed: {}", r.tool, r.scenario, r.error);
     }
     if venv.is_none() && !skip_peers {
         println!("\nnote: the Python peers could not be installed (see .emulator/bench-venv.log); no rows for aws, s5cmd or collectstatic");
     }
-    if rclone.is_none() && !skip_peers {
+    if rclone.is_none() && !skip_peers && wanted("rclone") {
         println!("\nnote: rclone is not on the PATH and could not be installed with apt-get (see .emulator/bench-rclone.log); no rows for rclone");
     }
     if skip_collectstatic {
@@ -210,9 +236,14 @@ fn main() {
     }
 
     // 5. Hashing the local tree, beside md5sum.
-    hashing(&work, arg("--hash-mib", 1024), arg("--hash-rounds", 5));
+    if !std::env::args().any(|a| a == "--skip-hashing") {
+        hashing(&work, arg("--hash-mib", 1024), arg("--hash-rounds", 5));
+    }
 
     // 6. Peak memory for many small files.
+    if std::env::args().any(|a| a == "--skip-memory") {
+        return;
+    }
     let many = work.join("many");
     small_tree(&many, memory_files);
     let stack = Stack::new("benchmem");
@@ -325,6 +356,11 @@ struct Row {
     invalidated: Option<u64>,
     ok: bool,
     error: String,
+    /// When the tool was started and when it exited (seconds since the
+    /// epoch, as the emulator's timeline), and what it sent.
+    spawned: f64,
+    exited: f64,
+    log: Vec<Request>,
 }
 
 impl Tool {
@@ -449,6 +485,7 @@ impl Tool {
 
     fn measure(&self, scenario: &'static str, dir: &Path, work: &Path) -> Row {
         let before = self.stack.requests().len();
+        let spawned = epoch();
         let start = Instant::now();
         let out = self
             .command(dir, work)
@@ -456,6 +493,7 @@ impl Tool {
             .output()
             .expect("the tool runs");
         let wall = start.elapsed();
+        let exited = epoch();
         // The emulator logs a request as it arrives; let the last ones land.
         std::thread::sleep(Duration::from_millis(200));
         let requests: Vec<Request> = self.stack.requests()[before..].to_vec();
@@ -531,6 +569,76 @@ impl Tool {
                 .last()
                 .unwrap_or("")
                 .to_string(),
+            spawned,
+            exited,
+            log: requests,
+        }
+    }
+}
+
+fn epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Where a run's wall time went, from the emulator's timeline: start-up
+/// before the first request, each round trip in a row (the requests at that
+/// place in their chains: when the first was sent, when the last was
+/// answered), the gaps between rounds (the tool's own work, or waiting on a
+/// connection), and the time from the last answer to the exit. With few
+/// requests, every request too.
+fn print_timeline(r: &Row) {
+    let ms = |t: f64| (t - r.spawned) * 1000.0;
+    println!(
+        "\n{} ({}): {:.0} ms wall, {} requests",
+        r.tool,
+        r.scenario,
+        (r.exited - r.spawned) * 1000.0,
+        r.log.len()
+    );
+    let places = depths(&r.log);
+    let rounds = places.iter().copied().max().unwrap_or(0);
+    let mut last_end = r.spawned;
+    for round in 1..=rounds {
+        let of: Vec<&Request> = r
+            .log
+            .iter()
+            .zip(&places)
+            .filter(|(_, &p)| p == round)
+            .map(|(q, _)| q)
+            .collect();
+        let first = of.iter().map(|q| q.start).fold(f64::MAX, f64::min);
+        let end = of.iter().filter_map(|q| q.end).fold(f64::MIN, f64::max);
+        let label = match round {
+            1 => "start-up",
+            _ if first < last_end => "overlap",
+            _ => "gap",
+        };
+        println!(
+            "  {label:>8} {:6.0} ms | round {round}: {:3} request(s), {:6.0} → {:6.0} ms ({:.0} ms)",
+            (first - last_end).abs() * 1000.0,
+            of.len(),
+            ms(first),
+            ms(end),
+            (end - first) * 1000.0
+        );
+        last_end = last_end.max(end);
+    }
+    println!("  {:>8} {:6.0} ms", "exit", (r.exited - last_end) * 1000.0);
+    if r.log.len() <= 60 {
+        let mut order: Vec<usize> = (0..r.log.len()).collect();
+        order.sort_by(|&a, &b| r.log[a].start.total_cmp(&r.log[b].start));
+        for i in order {
+            let q = &r.log[i];
+            println!(
+                "    {:6.0} → {:>6} ms  round {}  {}",
+                ms(q.start),
+                q.end.map(|e| format!("{:.0}", ms(e))).unwrap_or_else(|| "—".into()),
+                places[i],
+                q.op.chars().take(110).collect::<String>()
+            );
         }
     }
 }

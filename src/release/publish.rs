@@ -122,7 +122,7 @@ impl Publisher<'_> {
                 opts.follow_links,
                 opts.include_hidden,
             );
-            tokio::task::spawn_blocking(move || scan::scan(&dir, "", &rules, ".cdnctl/", follow, hidden))
+            tokio::task::spawn_blocking(move || scan::scan(&dir, "", &rules, ".cdnctl/", follow, hidden, |_| {}))
         };
         let s3 = self.clients.uploading_s3();
         let (destination, store) = tokio::join!(

@@ -62,10 +62,32 @@ const NEW_BUCKET_WINDOW: Duration = Duration::from_secs(120);
 /// rather than take that for "no tags" (and the stack's own bucket for
 /// someone else's).
 pub async fn observe(s3: &Client, bucket: &str, region: &str, waiting: &Waiting) -> anyhow::Result<State> {
+    observe_reading(s3, bucket, region, waiting, Reads::All).await
+}
+
+/// Which of the bucket's settings a read asks S3 for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Every setting `up` manages.
+    All,
+    /// What publishing into the bucket needs (sync's lookup): whether it
+    /// exists and is this account's, its tags and its default encryption.
+    /// The rest of [`Observed`] stays empty: not for drift.
+    Publishing,
+}
+
+/// [`observe`], reading only what `reads` asks for.
+pub async fn observe_reading(
+    s3: &Client,
+    bucket: &str,
+    region: &str,
+    waiting: &Waiting,
+    reads: Reads,
+) -> anyhow::Result<State> {
     let start = tokio::time::Instant::now();
     let settle = waiting.at_most(NEW_BUCKET_WINDOW);
     loop {
-        match observe_once(s3, bucket, region).await? {
+        match observe_once(s3, bucket, region, reads).await? {
             Some(state) => return Ok(state),
             None if start.elapsed() < settle.timeout => {
                 tokio::time::sleep(settle.every.min(Duration::from_secs(2))).await
@@ -79,17 +101,18 @@ pub async fn observe(s3: &Client, bucket: &str, region: &str, waiting: &Waiting)
 }
 
 /// `None` when the bucket exists but its settings are not readable yet.
-async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result<Option<State>> {
+async fn observe_once(s3: &Client, bucket: &str, region: &str, reads: Reads) -> anyhow::Result<Option<State>> {
     let what = |w: &str| format!("bucket {bucket}: {w}");
+    let all = reads == Reads::All;
     let (head, tags, pab, ownership, encryption, cors, policy, website) = tokio::join!(
         s3.head_bucket().bucket(bucket).send(),
         s3.get_bucket_tagging().bucket(bucket).send(),
-        s3.get_public_access_block().bucket(bucket).send(),
-        s3.get_bucket_ownership_controls().bucket(bucket).send(),
+        when(all, s3.get_public_access_block().bucket(bucket).send()),
+        when(all, s3.get_bucket_ownership_controls().bucket(bucket).send()),
         s3.get_bucket_encryption().bucket(bucket).send(),
-        s3.get_bucket_cors().bucket(bucket).send(),
-        s3.get_bucket_policy().bucket(bucket).send(),
-        s3.get_bucket_website().bucket(bucket).send(),
+        when(all, s3.get_bucket_cors().bucket(bucket).send()),
+        when(all, s3.get_bucket_policy().bucket(bucket).send()),
+        when(all, s3.get_bucket_website().bucket(bucket).send()),
     );
     if head
         .as_ref()
@@ -115,12 +138,12 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
     }
     let unsettled = [
         bucket_missing(tags.as_ref().err()),
-        bucket_missing(pab.as_ref().err()),
-        bucket_missing(ownership.as_ref().err()),
+        bucket_missing(pab.as_ref().and_then(|r| r.as_ref().err())),
+        bucket_missing(ownership.as_ref().and_then(|r| r.as_ref().err())),
         bucket_missing(encryption.as_ref().err()),
-        bucket_missing(cors.as_ref().err()),
-        bucket_missing(policy.as_ref().err()),
-        bucket_missing(website.as_ref().err()),
+        bucket_missing(cors.as_ref().and_then(|r| r.as_ref().err())),
+        bucket_missing(policy.as_ref().and_then(|r| r.as_ref().err())),
+        bucket_missing(website.as_ref().and_then(|r| r.as_ref().err())),
     ];
     if unsettled.contains(&true) {
         return Ok(None);
@@ -128,7 +151,7 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
     let tags = optional(what("GetBucketTagging"), tags)?
         .map(|t| tag_map(t.tag_set().iter().map(|t| (t.key(), Some(t.value())))))
         .unwrap_or_default();
-    let public_access_block = optional(what("GetPublicAccessBlock"), pab)?
+    let public_access_block = read(what("GetPublicAccessBlock"), pab)?
         .and_then(|o| o.public_access_block_configuration().cloned())
         .map(|c| {
             [
@@ -138,7 +161,7 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
                 c.restrict_public_buckets().unwrap_or(false),
             ]
         });
-    let ownership = optional(what("GetBucketOwnershipControls"), ownership)?.and_then(|o| {
+    let ownership = read(what("GetBucketOwnershipControls"), ownership)?.and_then(|o| {
         o.ownership_controls()
             .and_then(|c| c.rules().first())
             .map(|r| r.object_ownership().as_str().to_string())
@@ -149,7 +172,7 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
             .and_then(|r| r.apply_server_side_encryption_by_default())
             .map(|d| d.sse_algorithm().as_str().to_string())
     });
-    let cors = optional(what("GetBucketCors"), cors)?.and_then(|o| {
+    let cors = read(what("GetBucketCors"), cors)?.and_then(|o| {
         o.cors_rules().first().map(|r| Cors {
             allowed_origins: r.allowed_origins().to_vec(),
             allowed_methods: r.allowed_methods().to_vec(),
@@ -157,10 +180,10 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
             max_age_seconds: r.max_age_seconds().unwrap_or(0),
         })
     });
-    let policy = optional(what("GetBucketPolicy"), policy)?
+    let policy = read(what("GetBucketPolicy"), policy)?
         .and_then(|o| o.policy().map(String::from))
         .map(|p| serde_json::from_str(&p).unwrap_or(Value::String(p)));
-    let website = optional(what("GetBucketWebsite"), website)?.is_some();
+    let website = read(what("GetBucketWebsite"), website)?.is_some();
     Ok(Some(State::Present(Observed {
         tags,
         public_access_block,
@@ -170,6 +193,23 @@ async fn observe_once(s3: &Client, bucket: &str, region: &str) -> anyhow::Result
         policy,
         website,
     })))
+}
+
+/// `f`'s output, if `on`; else nothing is sent.
+async fn when<F: std::future::Future>(on: bool, f: F) -> Option<F::Output> {
+    if on {
+        Some(f.await)
+    } else {
+        None
+    }
+}
+
+/// [`optional`], for a read that may not have been sent (`None`).
+fn read<T, E>(what: String, sent: Option<Result<T, SdkError<E, HttpResponse>>>) -> anyhow::Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    sent.map_or(Ok(None), |r| optional(what, r))
 }
 
 /// Whether a request failed because the bucket is not there.

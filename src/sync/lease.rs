@@ -56,9 +56,18 @@ pub struct S3Clock {
     pub now: Option<i64>,
 }
 
-/// The Date header of the answer, S3's time, kept for [`read_timed`].
+/// The Date header of the answers, S3's time: the earliest seen (of a
+/// request and its retries, or of several requests), kept for
+/// [`read_timed`] and the listing (`remote::list_ranges_dated`).
 #[derive(Debug, Default, Clone)]
-struct AnswerDate(std::sync::Arc<std::sync::Mutex<Option<i64>>>);
+pub struct AnswerDate(std::sync::Arc<std::sync::Mutex<Option<i64>>>);
+
+impl AnswerDate {
+    /// The earliest Date seen, in seconds since the epoch.
+    pub fn earliest(&self) -> Option<i64> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 impl aws_smithy_runtime_api::client::interceptors::Intercept for AnswerDate {
     fn name(&self) -> &'static str {
@@ -76,7 +85,8 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for AnswerDate {
                 aws_smithy_types::DateTime::from_str(d, aws_smithy_types::date_time::Format::HttpDate).ok()
             });
         if let Some(date) = date {
-            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(date.secs());
+            let mut earliest = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            *earliest = Some(earliest.map_or(date.secs(), |e| e.min(date.secs())));
         }
         Ok(())
     }
@@ -97,7 +107,7 @@ async fn read_timed(
         .interceptor(date.clone())
         .send()
         .await;
-    let now = *date.0.lock().unwrap_or_else(|e| e.into_inner());
+    let now = date.earliest();
     let out = match sent {
         Ok(out) => out,
         Err(e) if crate::aws::is_not_found(&e) => {
@@ -171,7 +181,9 @@ async fn write_once(
 
 /// Read the state, waiting while another live run holds its lease (up to
 /// `waiting`'s budget, with progress), or taking over a stale one. A dry run
-/// does not wait: it warns that its plan may change.
+/// does not wait: it warns that its plan may change. With the state, S3's
+/// clock as its first read told it when that read found no other run's
+/// lease (`None` after a wait or a takeover, or in a dry run that found one).
 pub async fn unleased(
     s3: &Client,
     bucket: &str,
@@ -180,13 +192,17 @@ pub async fn unleased(
     waiting: &Waiting,
     dry_run: bool,
     events: &dyn Events,
-) -> anyhow::Result<(PrefixState, Version)> {
+) -> anyhow::Result<(PrefixState, Version, Option<S3Clock>)> {
     let start = Instant::now();
     let mut shown: Option<Box<dyn Status>> = None;
+    let mut first = true;
     loop {
         let (state, version, warning, clock) = read_timed(s3, bucket, key).await?;
         let now = now();
-        match state.lease.as_ref().filter(|l| l.token != me.token) {
+        let other = state.lease.as_ref().filter(|l| l.token != me.token);
+        let settled = (first && other.is_none()).then_some(clock);
+        first = false;
+        match other {
             Some(l) if !l.is_stale_for(me, now, clock) => {
                 let what = format!("another sync is publishing here: {}", l.describe(now, clock));
                 if dry_run {
@@ -218,7 +234,7 @@ pub async fn unleased(
         if let Some(w) = warning {
             events.warn(&w);
         }
-        return Ok((state, version));
+        return Ok((state, version, settled));
     }
 }
 

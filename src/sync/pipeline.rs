@@ -4,8 +4,11 @@
 //! prefix at a time (a lease in the prefix's state, `lease.rs`).
 //!
 //! Round trips, in order (each a set of requests sent at once):
-//! 1. the state ∥ the stack's bucket and distributions (unless known);
-//! 2. the listing, in ranges listed at once ∥ the distributions' tags;
+//! 1. the state ∥ the listing, in ranges cut where DIR's keys are, listed
+//!    at once ∥ the stack's bucket and distributions (unless known); the
+//!    listing goes again after the state only when it could miss a write
+//!    of a run that gave its lease back moments before (`look_early`);
+//! 2. the distributions' tags, while the listing's pages are served;
 //! 3. the lease, with the invalidation this run owes;
 //! 4. the stages of writes that have files (`stages.rs`), pages last;
 //! 5. the invalidation ∥ the record, which gives the lease back.
@@ -39,6 +42,13 @@ use crate::spec::Spec;
 /// this run's read and its write.
 const RACES: usize = 10;
 
+/// How long after the state's last write (S3's clock, whole seconds) a
+/// listing sent with the state's read must have been served to be kept
+/// (`Sync::look_early`): the two clocks' truncation to seconds, the write's
+/// own duration and the page's, with room to spare. A run that gave its
+/// lease back less long ago costs one more round trip, not a stale listing.
+const LISTED_AFTER: i64 = 5;
+
 /// What a run ends with.
 pub enum Outcome {
     /// `--dry-run`: what it would do, and whether that changes anything.
@@ -69,9 +79,9 @@ pub struct Sync<'a> {
     me: Lease,
 }
 
-/// The state (no other run holding it) and, read after it, the listing: a
-/// run that released its lease before the read has finished every write the
-/// listing must show.
+/// The state (no other run holding it) and a listing that shows every write
+/// of a run that released its lease before the read: listed after it, or
+/// with it when that run is long finished (`Sync::look_early`).
 pub struct Seen {
     state: PrefixState,
     version: Version,
@@ -194,6 +204,7 @@ impl<'a> Sync<'a> {
     /// once. The listing's error waits: the diff reads it again on a race.
     async fn gather(&self, known: Option<Destination>, seen: Option<anyhow::Result<Seen>>) -> anyhow::Result<Gathered> {
         let opts = self.opts;
+        let (keys, walked) = tokio::sync::oneshot::channel();
         let scanning = {
             let (dir, prefix, rules, reserved, follow, hidden) = (
                 opts.dir.clone(),
@@ -203,7 +214,11 @@ impl<'a> Sync<'a> {
                 opts.follow_links,
                 opts.include_hidden,
             );
-            tokio::task::spawn_blocking(move || scan::scan(&dir, &prefix, &rules, &reserved, follow, hidden))
+            tokio::task::spawn_blocking(move || {
+                scan::scan(&dir, &prefix, &rules, &reserved, follow, hidden, |k| {
+                    let _ = keys.send(k);
+                })
+            })
         };
         let destination = async {
             match known {
@@ -214,10 +229,12 @@ impl<'a> Sync<'a> {
         let seen = async {
             match seen {
                 Some(seen) => seen,
-                None => self.look().await,
+                None => self.look_early(walked).await,
             }
         };
-        let (destination, seen) = tokio::join!(destination, seen);
+        // The state's read and the listing first: the listing is the
+        // longest request of the round.
+        let (seen, destination) = tokio::join!(seen, destination);
         let destination = destination?;
         let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
         for w in &local.warnings {
@@ -447,7 +464,51 @@ impl<'a> Sync<'a> {
     /// every write the listing must show. The listing goes in ranges at
     /// once, cut where the state says the published keys are.
     pub async fn look(&self) -> anyhow::Result<Seen> {
-        let (state, version) = lease::unleased(
+        let (state, version, _) = self.unleased().await?;
+        self.list_after(state, version).await
+    }
+
+    /// [`Sync::look`] in one round trip when it can be: the listing is sent
+    /// with the state's read, in ranges cut where DIR's keys are (`keys`,
+    /// from the scan's walk, before any file is hashed). It is kept only
+    /// when it cannot miss a write of a run that gave its lease back before
+    /// the read: the read found no other run's lease, and S3 served every
+    /// page of the listing at least [`LISTED_AFTER`] after the state's last
+    /// write (its Last-Modified against the listing's Date, both S3's
+    /// clock), or there is no state yet (no run has finished). Otherwise
+    /// (a run finished moments ago, a wait, a takeover) it lists again,
+    /// after the read, as `look` does.
+    async fn look_early(&self, keys: tokio::sync::oneshot::Receiver<Vec<String>>) -> anyhow::Result<Seen> {
+        let prefix = &self.opts.prefix;
+        let date = lease::AnswerDate::default();
+        let listing = async {
+            let guess = keys.await.unwrap_or_default();
+            remote::list_ranges_dated(&self.s3, self.bucket, prefix, &guess, &date).await
+        };
+        let (read, listed) = tokio::join!(self.unleased(), listing);
+        let (state, version, clock) = read?;
+        let listed_after = |written: Option<i64>| match (version.0.is_some(), written, date.earliest()) {
+            (false, _, _) => true,
+            (true, Some(written), Some(served)) => served >= written + LISTED_AFTER,
+            _ => false,
+        };
+        match (listed, clock) {
+            (Ok((mut objects, pages)), Some(clock)) if listed_after(clock.written) => {
+                objects.retain(|key, _| hidden::in_scope(key, prefix, self.opts.include_hidden));
+                Ok(Seen {
+                    state,
+                    version,
+                    objects,
+                    pages,
+                })
+            }
+            _ => self.list_after(state, version).await,
+        }
+    }
+
+    /// Read the state, waiting while another live run holds its lease.
+    async fn unleased(&self) -> anyhow::Result<(PrefixState, Version, Option<lease::S3Clock>)> {
+        lease::unleased(
             &self.s3,
             self.bucket,
             &self.key,
@@ -456,7 +517,14 @@ impl<'a> Sync<'a> {
             self.opts.dry_run,
             self.events,
         )
-        .await?;
+        .await
+    }
+
+    /// List, after the state was read: a run that released its lease before
+    /// the read has finished every write the listing must show. The listing
+    /// goes in ranges at once, cut where the state says the published keys
+    /// are.
+    async fn list_after(&self, state: PrefixState, version: Version) -> anyhow::Result<Seen> {
         let prefix = &self.opts.prefix;
         let expected: Vec<String> = state.published.iter().map(|k| format!("{prefix}{k}")).collect();
         let (mut objects, pages) = remote::list_ranges(&self.s3, self.bucket, prefix, &expected).await?;

@@ -1,6 +1,7 @@
-//! The bucket side, read-only: find the stack (the same bucket observation
-//! and distribution listing as `up`), list the objects, read headers when the
-//! rules changed, and read the deployed manifests. The prefix's own state
+//! The bucket side, read-only: find the stack (the bucket's existence, tags
+//! and encryption, and the same distribution listing as `up`), list the
+//! objects, read headers when the rules changed, and read the deployed
+//! manifests. The prefix's own state
 //! (rules' fingerprint, pending invalidation, deploys, lease) is `state.rs`
 //! and `lease.rs`.
 
@@ -11,6 +12,7 @@ use aws_sdk_s3::types::EncodingType;
 use aws_sdk_s3::Client;
 use futures_util::{stream, StreamExt as _};
 
+use super::lease::AnswerDate;
 use super::listing::{ObjectHeaders, RemoteObject};
 use super::scan::LocalFile;
 use super::stop::Stop;
@@ -27,7 +29,13 @@ pub struct Destination {
 /// The stack's bucket and distribution, or a clear refusal.
 pub async fn find_destination(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Destination> {
     let (state, listing) = tokio::join!(
-        bucket::observe(&clients.s3, &spec.bucket, &clients.region, waiting),
+        bucket::observe_reading(
+            &clients.s3,
+            &spec.bucket,
+            &clients.region,
+            waiting,
+            bucket::Reads::Publishing
+        ),
         distribution::list(&clients.cloudfront, spec)
     );
     match state? {
@@ -130,11 +138,23 @@ pub async fn list_ranges(
     prefix: &str,
     expected: &[String],
 ) -> anyhow::Result<(BTreeMap<String, RemoteObject>, usize)> {
+    list_ranges_dated(s3, bucket, prefix, expected, &AnswerDate::default()).await
+}
+
+/// [`list_ranges`], keeping in `date` the earliest Date (S3's clock) of its
+/// answers: no page of the listing was served before it.
+pub async fn list_ranges_dated(
+    s3: &Client,
+    bucket: &str,
+    prefix: &str,
+    expected: &[String],
+    date: &AnswerDate,
+) -> anyhow::Result<(BTreeMap<String, RemoteObject>, usize)> {
     let bounds: Vec<&str> = expected.iter().skip(RANGE).step_by(RANGE).map(String::as_str).collect();
     let ranges = (0..=bounds.len()).map(|i| {
         let after = i.checked_sub(1).map(|j| bounds[j]);
         let upto = bounds.get(i).copied();
-        list_range(s3, bucket, prefix, after, upto)
+        list_range(s3, bucket, prefix, after, upto, date)
     });
     let mut out = BTreeMap::new();
     let mut pages = 0;
@@ -152,6 +172,7 @@ async fn list_range(
     prefix: &str,
     after: Option<&str>,
     upto: Option<&str>,
+    date: &AnswerDate,
 ) -> anyhow::Result<(BTreeMap<String, RemoteObject>, usize)> {
     let mut out = BTreeMap::new();
     let mut pages = 0;
@@ -164,6 +185,8 @@ async fn list_range(
             .set_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
             .set_start_after(after.filter(|_| token.is_none()).map(String::from))
             .set_continuation_token(token.take())
+            .customize()
+            .interceptor(date.clone())
             .send()
             .await
             .map_err(|e| describe(format!("bucket {bucket}: ListObjectsV2"), e))?;

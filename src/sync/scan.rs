@@ -107,6 +107,8 @@ pub struct Scan {
 /// problem found (up to a few), so one run shows what to fix. With
 /// `follow_links`, links out of `dir` are followed too; with
 /// `include_hidden`, hidden files and directories are published too.
+/// `keys` gets the files' keys, sorted, as soon as the walk has them,
+/// before any file is hashed (sync cuts its listing where they are).
 pub fn scan(
     dir: &Path,
     prefix: &str,
@@ -114,11 +116,15 @@ pub fn scan(
     reserved: &str,
     follow_links: bool,
     include_hidden: bool,
+    keys: impl FnOnce(Vec<String>),
 ) -> anyhow::Result<Scan> {
     let mut notes = Notes::default();
     let found = walk(dir, follow_links, include_hidden, &mut notes)?;
     let manifests = Manifests::read(&found);
     let mut files = describe(found, prefix, reserved, rules, &manifests, &mut notes);
+    let mut sorted: Vec<String> = files.iter().map(|f| f.key.clone()).collect();
+    sorted.sort_unstable();
+    keys(sorted);
     let started = std::time::Instant::now();
     notes.problems.extend(hash_all(&mut files));
     tracing::debug!(
@@ -382,7 +388,7 @@ mod tests {
         let data: Vec<u8> = (0..(PART_SIZE * 2 + 5)).map(|i| (i % 251) as u8).collect();
         std::fs::write(&big, &data).unwrap();
         std::fs::write(dir.join("small.txt"), b"hello").unwrap();
-        let scan = scan(&dir, "p/", &CacheRules::default(), ".cdnctl/", false, false).unwrap();
+        let scan = scan(&dir, "p/", &CacheRules::default(), ".cdnctl/", false, false, |_| {}).unwrap();
         let big = scan.files.iter().find(|f| f.rel == "big.bin").unwrap();
         let mut expected = Md5::new();
         for chunk in data.chunks(PART_SIZE as usize) {
@@ -422,12 +428,12 @@ mod tests {
         std::os::unix::fs::symlink("css/a.css", dir.join("in.css")).unwrap();
         std::os::unix::fs::symlink("css", dir.join("styles")).unwrap();
         let rels = |s: &Scan| s.files.iter().map(|f| f.rel.clone()).collect::<Vec<_>>();
-        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false, false).unwrap();
+        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false, false, |_| {}).unwrap();
         assert_eq!(rels(&found), vec!["css/a.css", "in.css", "styles/a.css"]);
         assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
         assert!(found.warnings[0].contains("out, x"), "{:?}", found.warnings);
         assert!(found.warnings[0].contains("--follow-links"), "{:?}", found.warnings);
-        let all = scan(&dir, "", &CacheRules::default(), ".cdnctl/", true, false).unwrap();
+        let all = scan(&dir, "", &CacheRules::default(), ".cdnctl/", true, false, |_| {}).unwrap();
         assert_eq!(
             rels(&all),
             vec!["css/a.css", "in.css", "out/credentials", "styles/a.css", "x"]
@@ -455,7 +461,7 @@ mod tests {
         }
         let manifest = r#"{"index.html": {"file": "assets/index-D-Xa1bQz.js", "isEntry": true}}"#;
         std::fs::write(dir.join("app/.vite/manifest.json"), manifest).unwrap();
-        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false, false).unwrap();
+        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false, false, |_| {}).unwrap();
         let hashed: Vec<&str> = found
             .files
             .iter()

@@ -122,18 +122,26 @@ pub struct Request {
 /// on it (the benchmark reports it).
 #[allow(dead_code)]
 pub fn depth(requests: &[Request]) -> usize {
-    let mut by_start: Vec<&Request> = requests.iter().collect();
-    by_start.sort_by(|a, b| a.start.total_cmp(&b.start));
-    let mut depth = vec![0usize; by_start.len()];
-    for i in 0..by_start.len() {
-        let before = (0..i)
-            .filter(|&j| by_start[j].end.is_some_and(|end| end <= by_start[i].start))
-            .map(|j| depth[j])
+    depths(requests).into_iter().max().unwrap_or(0)
+}
+
+/// Each request's place in its chain (1: sent before any answer came), in
+/// the order given: [`depth`] is the largest.
+#[allow(dead_code)]
+pub fn depths(requests: &[Request]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by(|&a, &b| requests[a].start.total_cmp(&requests[b].start));
+    let mut depth = vec![0usize; requests.len()];
+    for (n, &i) in order.iter().enumerate() {
+        let before = order[..n]
+            .iter()
+            .filter(|&&j| requests[j].end.is_some_and(|end| end <= requests[i].start))
+            .map(|&j| depth[j])
             .max()
             .unwrap_or(0);
         depth[i] = before + 1;
     }
-    depth.into_iter().max().unwrap_or(0)
+    depth
 }
 
 /// What one run of the binary did.

@@ -263,8 +263,12 @@ fn fresh_sync_sets_headers_and_a_resync_from_a_fresh_checkout_only_lists() {
     );
     assert_eq!(state["lease"], Value::Null, "the lease is given back: {state}");
 
-    // A fresh checkout of the same tree: new mtimes, same content.
+    // A fresh checkout of the same tree: new mtimes, same content; later
+    // than the run before, as CI's deploys are (a run moments after another
+    // lists again once it has read the state: see
+    // the_listing_goes_with_the_states_read_unless_a_run_just_finished).
     let again = fresh_copy(&stack, &dir, "checkout");
+    std::thread::sleep(LATER);
     let before = stack.requests().len();
     let out = sync(&stack, &again, &[]).ok().json();
     let requests = stack.requests()[before..].to_vec();
@@ -894,10 +898,13 @@ fn a_listing_in_ranges_at_once_misses_no_key() {
         put(key);
     }
     block_on(c.s3.delete_object().bucket(b).key("d5/f0999.txt").send()).unwrap();
+    // Later than a run that just finished, so that the listing sent with the
+    // state's read is the one kept (see below).
+    std::thread::sleep(LATER);
 
     let before = stack.requests().len();
     let out = sync(&stack, &dir, &["--delete"]).ok().json();
-    // Two ranges of the 1,000 published keys, listed at once: every key seen.
+    // Two ranges of DIR's 1,000 keys, listed at once: every key seen.
     assert_eq!(out["listing_pages"], 2, "{out}");
     assert_eq!(out["uploaded"], 1, "the file gone from the bucket goes up again: {out}");
     assert_eq!(
@@ -911,4 +918,54 @@ fn a_listing_in_ranges_at_once_misses_no_key() {
         .count();
     assert_eq!(lists, 2);
     assert_eq!(body(&c, b, "d5/f0999.txt"), b"file 999");
+}
+
+/// Longer after a run gave its lease back than the pipeline's LISTED_AFTER.
+const LATER: std::time::Duration = std::time::Duration::from_secs(6);
+
+#[test]
+fn the_listing_goes_with_the_states_read_unless_a_run_just_finished() {
+    let stack = Stack::new("synclistearly");
+    stack.run(&["up"]).ok();
+    let dir = stack.dir().join("site");
+    for i in 0..30 {
+        write(&dir, &format!("f{i:02}.txt"), format!("file {i}").as_bytes());
+    }
+    sync(&stack, &dir, &[]).ok();
+    stack.configure(json!({"delay_ms": 250}));
+    let b = stack.bucket.clone();
+    let is_list = |r: &Request| r.op.starts_with(&format!("GET /{b}")) && r.op.contains("list-type=2");
+    let changed = |rel: &str| {
+        write(&dir, rel, b"changed");
+        let before = stack.requests().len();
+        let out = sync(&stack, &dir, &[]).ok().json();
+        assert_eq!(out["uploaded"], 1, "{out}");
+        assert_eq!(out["unchanged"], 29, "{out}");
+        let requests = stack.requests()[before..].to_vec();
+        let read = requests
+            .iter()
+            .find(|r| r.op.starts_with(&format!("GET /{b}/.cdnctl/state.json")))
+            .and_then(|r| r.end)
+            .expect("the state is read");
+        let lists: Vec<f64> = requests.iter().filter(|r| is_list(r)).map(|r| r.start).collect();
+        (lists, read, requests)
+    };
+
+    // Right after a run gave its lease back, a listing sent with the read
+    // could miss that run's last writes: it lists again once the state is read.
+    let (lists, read, _) = changed("f00.txt");
+    assert!(lists.iter().any(|&start| start >= read), "{lists:?} {read}");
+
+    // Later (as CI's deploys are): one listing, sent with the state's read,
+    // in the first round trip, and 5 round trips in a row in all.
+    std::thread::sleep(LATER);
+    let (lists, read, requests) = changed("f01.txt");
+    assert_eq!(lists.len(), 1, "{lists:?}");
+    assert!(
+        lists[0] < read,
+        "listed at {} after the read answered at {read}",
+        lists[0]
+    );
+    let rounds = crate::harness::depth(&requests);
+    assert!(rounds <= 5, "{rounds} round trips in a row: {requests:#?}");
 }
