@@ -195,6 +195,10 @@ pub struct DeployArgs {
     pub sync: SyncArgs,
     #[command(flatten)]
     pub probe: ProbeArgs,
+    /// Publish DIR as preview NAME, served at https://NAME.DOMAIN, leaving the live release alone
+    /// (needs releases, a custom domain and CDN_PREVIEWS=on)
+    #[arg(long, value_name = "NAME")]
+    pub preview: Option<String>,
 }
 
 const RELEASES_HELP: &str = "\
@@ -211,6 +215,9 @@ Settings: as for `cdnctl up` (see `cdnctl up --help`).";
 pub struct ReleasesArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
+    /// Remove preview NAME: its pointer, its record and its files (shared assets stay)
+    #[arg(long, value_name = "NAME")]
+    pub remove: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,7 @@ use crate::ci;
 use crate::cli::{CheckArgs, DeployArgs, UpArgs};
 use crate::exit::{Exit, Failed};
 use crate::output::{Printer, Report, Text};
+use crate::release::preview;
 use crate::spec::Spec;
 use crate::sync::remote::Destination;
 use crate::sync::{Outcome, Sync, SyncOptions};
@@ -89,6 +90,13 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<DeployReport> {
     let dry_run = args.sync.dry_run;
+    // A preview's name and whether the stack can serve one, before any write.
+    if let Some(name) = &args.preview {
+        preview::check_name(name).map_err(|e| Failed::Settings(vec![e]))?;
+        if let Some(why) = preview::refusal(spec, name) {
+            return Err(Failed::Refused(vec![why]).into());
+        }
+    }
     let up_args = UpArgs {
         settings: args.sync.settings.clone(),
         dry_run,
@@ -155,7 +163,16 @@ pub async fn run(
     }
     if spec.releases > 0 {
         printer.info("== deploy: release");
-        let published = releases::publish(clients, spec, waiting, opts, &args.probe, &inner).await;
+        let published = releases::publish(
+            clients,
+            spec,
+            waiting,
+            opts,
+            &args.probe,
+            args.preview.as_deref(),
+            &inner,
+        )
+        .await;
         if let Ok(p) = &published {
             inner.report(p);
         }
@@ -165,7 +182,12 @@ pub async fn run(
             Err(e) => return Err(at.stopped(Stage::Sync, e)),
         };
         let line = format!(
-            "release {}: {} uploaded, {} unchanged{}",
+            "{}release {}: {} uploaded, {} unchanged{}",
+            published
+                .preview
+                .as_deref()
+                .map(|n| format!("preview {n}, "))
+                .unwrap_or_default(),
             published.release,
             published.uploaded,
             published.unchanged,
@@ -180,6 +202,17 @@ pub async fn run(
         });
         if exit != Exit::Success || dry_run {
             return Ok(report(&at, dry_run, url));
+        }
+        if let Some(preview_url) = &published.preview_url {
+            // `check` probes what `live` names; a preview's own check is
+            // the edge serving its page at its host (waited for above).
+            at.sections.push(format!(
+                "Preview {}: {preview_url}\n\nThe edge serves its release {} (checked on one page; \
+                 `check` probes the live release only).\n\n",
+                ci::code(published.preview.as_deref().unwrap_or("")),
+                ci::code(&published.release)
+            ));
+            return Ok(report(&at, dry_run, Some(preview_url.clone())));
         }
         // The release the store now names, read afresh: its files, at the
         // paths visitors use.
@@ -348,6 +381,16 @@ fn report(at: &Deploy, dry_run: bool, url: Option<String>) -> DeployReport {
     let last = done.last().expect("up always runs");
     let exit = last.exit;
     let verdict = match (exit, dry_run) {
+        (Exit::Success, false)
+            if done
+                .iter()
+                .any(|d| d.result.get("preview_url").is_some_and(|u| u.is_string())) =>
+        {
+            format!(
+                "published preview at {}, and the edge serves it",
+                url.as_deref().unwrap_or("-")
+            )
+        }
         (Exit::Success, false) if spec.releases > 0 => {
             "published a release, the edge serves it, and every check passed".to_string()
         }

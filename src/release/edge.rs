@@ -39,12 +39,13 @@ pub async fn host(clients: &Clients, spec: &Spec, destination: &Destination) -> 
         .ok_or_else(|| anyhow!("distribution {id}: answered without its domain name"))
 }
 
-/// Ask the edge for `page` until its answer comes from release `id`; how
-/// long that took.
+/// Ask the edge for `page` (with `headers`: a preview's credentials) until
+/// its answer comes from release `id`; how long that took.
 pub async fn wait_for(
     http: &Http,
     host: &str,
     page: &str,
+    headers: &[(&str, &str)],
     id: &str,
     waiting: &Waiting,
     events: &dyn Events,
@@ -59,7 +60,7 @@ pub async fn wait_for(
         .until(
             |status| progress.status(status),
             || async {
-                let answer = http.request(true, host, "GET", page, &[]).await;
+                let answer = http.request(true, host, "GET", page, headers).await;
                 Ok(match answer {
                     Ok(a) if a.header(&header) == Some(id) => Poll::Ready(()),
                     Ok(a) => Poll::Pending(match a.header(&header) {

@@ -46,6 +46,7 @@
 //! distinct hashed file ever published.
 
 pub mod edge;
+pub mod preview;
 pub mod publish;
 pub mod store;
 
@@ -71,6 +72,9 @@ pub struct Release {
     /// A URL path of one of its pages, to ask the edge which release it serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
+    /// The preview it serves (`preview:NAME`), for a preview's release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
 }
 
 /// Where a release's files live.
@@ -166,6 +170,7 @@ mod tests {
             files: 0,
             bytes: 0,
             page: None,
+            preview: None,
         }
     }
 

@@ -10,7 +10,7 @@ use aws_sdk_s3::types::{MetadataDirective, ObjectIdentifier};
 use futures_util::{stream, StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
 
-use super::store::Store;
+use super::store::{Pointer, Store};
 use super::{assets, edge, prefix, Release, META};
 use crate::aws::{describe, Clients, Waiting};
 use crate::check::Http;
@@ -138,15 +138,24 @@ pub struct Published {
     /// Seconds from the switch until the edge served it.
     pub edge_seconds: Option<f64>,
     pub pruned: Vec<String>,
-    /// Files of pruned releases deleted.
+    /// Files of pruned releases (and removed previews) deleted.
     pub deleted: usize,
+    /// The preview published (`--preview NAME`), and where it is served.
+    pub preview: Option<String>,
+    pub preview_url: Option<String>,
+    /// Previews removed: this one's replaced release, those past their days.
+    pub previews_removed: Vec<String>,
     pub dry_run: bool,
 }
 
 impl Report for Published {
     fn text(&self) -> Text {
         let mut result = vec![format!(
-            "release {}: {} files, {} bytes{}",
+            "{}release {}: {} files, {} bytes{}",
+            self.preview
+                .as_deref()
+                .map(|n| format!("preview {n}: "))
+                .unwrap_or_default(),
             self.release,
             self.files,
             self.bytes,
@@ -164,8 +173,16 @@ impl Report for Published {
             self.previous.as_deref().unwrap_or("no earlier release"),
             self.assets_stored
         ));
-        if let Some(s) = self.edge_seconds {
-            result.push(format!("  live: the edge serves it, {s:.1}s after the switch"));
+        match (self.edge_seconds, &self.preview_url) {
+            (Some(s), Some(url)) => result.push(format!("  the edge serves it at {url}, {s:.1}s after the switch")),
+            (Some(s), None) => result.push(format!("  live: the edge serves it, {s:.1}s after the switch")),
+            _ => {}
+        }
+        if !self.previews_removed.is_empty() {
+            result.push(format!("  previews removed: {}", self.previews_removed.join(", ")));
+        }
+        if let Some(url) = &self.preview_url {
+            result.push(format!("preview: {url}"));
         }
         if !self.pruned.is_empty() {
             result.push(format!(
@@ -186,6 +203,8 @@ pub struct Publisher<'a> {
     pub opts: &'a SyncOptions,
     pub http: &'a Http,
     pub events: &'a dyn Events,
+    /// `--preview NAME`: publish to `preview:NAME` instead of `live`.
+    pub preview: Option<&'a str>,
 }
 
 impl Publisher<'_> {
@@ -216,6 +235,11 @@ impl Publisher<'_> {
         let (destination, store) = (destination?, store?);
         let seen = store.read().await?;
         let previous = seen.live.clone();
+        let (pointer, preview_host) = match (self.preview, &spec.previews) {
+            (Some(name), Some(p)) => (Pointer::Preview(name.to_string()), Some(p.host(name))),
+            (Some(name), None) => anyhow::bail!("--preview {name}: previews are off on this stack"),
+            (None, _) => (Pointer::Live, None),
+        };
         let shared = assets();
         let (listed, stored, host) = tokio::join!(
             async {
@@ -228,6 +252,7 @@ impl Publisher<'_> {
             edge::host(self.clients, spec, &destination)
         );
         let (listed, (stored, _), host) = (listed?, stored?, host?);
+        let host = preview_host.clone().unwrap_or(host);
         let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
         for w in &local.warnings {
             self.events.warn(w);
@@ -260,6 +285,7 @@ impl Publisher<'_> {
             files: local.files.len() as u64,
             bytes: local.files.iter().map(|f| f.size).sum(),
             page: page.clone(),
+            preview: self.preview.map(String::from),
         };
         let count = |want: fn(&Action) -> bool| items.iter().filter(|i| want(&i.action)).count();
         let mut out = Published {
@@ -280,6 +306,9 @@ impl Publisher<'_> {
             edge_seconds: None,
             pruned: vec![],
             deleted: 0,
+            preview: self.preview.map(String::from),
+            preview_url: preview_host.as_ref().map(|h| format!("https://{h}/")),
+            previews_removed: vec![],
             dry_run: opts.dry_run,
         };
         if opts.dry_run {
@@ -303,17 +332,34 @@ impl Publisher<'_> {
         }
 
         // The switch: one write. Nothing was visible before it.
-        store.switch(&release).await?;
+        store.switch(&pointer, &release).await?;
+        let replaced: Vec<String> = match &pointer {
+            Pointer::Live => vec![],
+            Pointer::Preview(name) => seen
+                .previews
+                .iter()
+                .filter(|p| &p.name == name && p.id != id)
+                .map(|p| p.id.clone())
+                .collect(),
+        };
         self.events.done(&format!(
-            "release {id}: switched (`live`, {})",
-            previous
-                .as_deref()
-                .map(|p| format!("was {p}"))
-                .unwrap_or_else(|| "the first release".into())
+            "release {id}: switched (`{}`, {})",
+            pointer.key(),
+            match (&pointer, previous.as_deref(), replaced.first()) {
+                (Pointer::Live, Some(p), _) => format!("was {p}"),
+                (Pointer::Live, None, _) => "the first release".into(),
+                (Pointer::Preview(_), _, Some(r)) => format!("was {r}"),
+                (Pointer::Preview(_), _, None) => "a new preview".into(),
+            }
         ));
         match &page {
             Some(page) => {
-                let took = edge::wait_for(self.http, &host, page, &id, self.waiting, self.events).await?;
+                // A preview host asks for its credentials, when set.
+                let auth = (spec.previews.as_ref())
+                    .filter(|_| self.preview.is_some())
+                    .and_then(|p| p.authorization());
+                let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+                let took = edge::wait_for(self.http, &host, page, &headers, &id, self.waiting, self.events).await?;
                 out.edge_seconds = Some(took.as_secs_f64());
                 self.events.done(&format!(
                     "release {id}: the edge serves it ({:.1}s)",
@@ -324,6 +370,27 @@ impl Publisher<'_> {
                 "release {id}: every file is content-hashed, so no page tells which release the edge \
                  serves: not waited for (a store write reaches the edges within seconds)"
             )),
+        }
+
+        // Previews past their days, and the release this preview replaced.
+        let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now()).secs();
+        let expired = spec.previews.as_ref().map_or_else(Vec::new, |p| {
+            super::preview::expired(&seen.previews, p.days, now)
+                .into_iter()
+                .filter(|e| Some(e.name.as_str()) != self.preview)
+                .collect()
+        });
+        if !expired.is_empty() || !replaced.is_empty() {
+            out.deleted += super::preview::remove(&store, &s3, &spec.bucket, &expired, &replaced).await?;
+            out.previews_removed = expired.iter().map(|p| p.name.clone()).collect();
+            out.previews_removed
+                .extend(replaced.iter().map(|r| format!("{r} (replaced)")));
+            self.events
+                .done(&format!("previews removed: {}", out.previews_removed.join(", ")));
+        }
+        if self.preview.is_some() {
+            // A preview never counts among the releases: nothing to prune.
+            return Ok(out);
         }
 
         // Prune, now that the release is live.
@@ -419,7 +486,7 @@ fn copy_source(bucket: &str, key: &str) -> String {
     format!("{bucket}/{}", crate::check::probes::encode(key))
 }
 
-async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, keys: Vec<String>) -> anyhow::Result<()> {
+pub(super) async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, keys: Vec<String>) -> anyhow::Result<()> {
     for chunk in keys.chunks(1000) {
         let ids = chunk
             .iter()

@@ -15,10 +15,14 @@
 //!   tab, a rollback). A false "hashed" is still served (the publisher uses
 //!   the same rule and never overwrites an asset with other bytes); a missed
 //!   one is only stored per release.
-//! - For a request `/<path>`, the function reads `live` from the store and
-//!   rewrites the URI to one of those; the release is then part of the cache
+//! - For a request `/<path>`, the function reads one key from the store,
+//!   chosen by `routeKey` (`live`, or `preview:NAME` for the host
+//!   NAME.DOMAIN with previews on), and `resolve` rewrites the URI under
+//!   the release that key names; the release is then part of the cache
 //!   key, so switching `live` needs no invalidation. Without `live` (no
-//!   release yet) the bucket's files are served in place, as before releases.
+//!   release yet) the bucket's files are served in place, as before
+//!   releases; an unknown preview is answered 404 by the function, and with
+//!   `Setting::PreviewAuth` a preview host asks for basic auth (401).
 //! - Visitors never name `_cdnctl/` themselves: `/_cdnctl/x` is rewritten
 //!   under the release like any path.
 //!
@@ -76,7 +80,14 @@ pub fn name(bucket: &str) -> String {
 
 /// The code cdnctl publishes for this spec.
 pub fn code(spec: &Spec) -> String {
-    let config = serde_json::json!({"root": ROOT, "spa": spec.spa_fallback});
+    let previews = spec.previews.as_ref();
+    let config = serde_json::json!({
+        "root": ROOT,
+        "spa": spec.spa_fallback,
+        "domain": previews.map(|p| &p.domain),
+        // As browsers send it; readable by anyone who can read the function.
+        "auth": previews.and_then(|p| p.authorization()),
+    });
     SOURCE
         .lines()
         .map(|l| {
@@ -468,12 +479,24 @@ mod tests {
             ("BUCKET_NAME".to_string(), "b-1".to_string()),
             ("CDN_RELEASES".to_string(), "3".to_string()),
             ("CDN_SPA_FALLBACK".to_string(), format!("/{}.html", "a".repeat(200))),
+            ("HOSTED_ZONE_NAME".to_string(), "example.com".to_string()),
+            ("SUBDOMAIN".to_string(), "a".repeat(50)),
+            ("CDN_PREVIEWS".to_string(), "on".to_string()),
+            ("CDN_PREVIEW_AUTH".to_string(), format!("u:{}", "p".repeat(190))),
         ]
         .into();
         let settings = crate::settings::Settings::resolve(&Default::default(), &env).unwrap();
         let code = code(&Spec::new(&settings, "eu-west-1"));
         assert!(code.len() < MAX_CODE / 2, "{} bytes", code.len());
-        assert!(code.contains("const CONFIG = {\"root\":\"_cdnctl\",\"spa\":\"/aaa"));
+        let config = code.lines().find(|l| l.starts_with("const CONFIG = ")).unwrap();
+        for part in [
+            "\"root\":\"_cdnctl\"",
+            "\"spa\":\"/aaa",
+            "\"domain\":\"aaaa",
+            "\"auth\":\"Basic dTpw",
+        ] {
+            assert!(config.contains(part), "{part} in {config}");
+        }
         assert_eq!(code.matches("const CONFIG").count(), 1);
     }
 

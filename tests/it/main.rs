@@ -23,6 +23,7 @@ mod iam;
 mod inspect;
 mod output;
 mod packaging;
+mod previews;
 mod profile;
 mod real_aws;
 mod release_deploy;

@@ -3,7 +3,7 @@
 // layout it serves; cdnctl replaces the CONFIG line with the stack's values.
 import cf from 'cloudfront';
 
-const CONFIG = {"root":"_cdnctl","spa":null};
+const CONFIG = {"root":"_cdnctl","spa":null,"domain":null,"auth":null};
 
 const kvs = cf.kvs();
 
@@ -25,35 +25,66 @@ function isHashed(file) {
     return /^[A-Za-z0-9_]{8,64}$/.test(hash) && /[0-9]/.test(hash) && /[A-Za-z]/.test(hash);
 }
 
+// The store key naming what this request is served from: `preview:NAME`
+// for the host NAME.<domain> (one label, with previews on), else `live`.
+function routeKey(request) {
+    if (CONFIG.domain && request.headers.host) {
+        const host = request.headers.host.value.toLowerCase();
+        const suffix = '.' + CONFIG.domain;
+        const name = host.substring(0, host.length - suffix.length);
+        if (host.endsWith(suffix) && name !== '' && name.indexOf('.') === -1) {
+            return 'preview:' + name;
+        }
+    }
+    return 'live';
+}
+
+// The URI in the bucket for `path` (a visitor's, index and fallback
+// applied) under `route`, the value a route key holds.
+function resolve(route, path) {
+    const file = path.substring(path.lastIndexOf('/') + 1);
+    const space = isHashed(file) ? '/assets' : '/releases/' + route;
+    return '/' + CONFIG.root + space + path;
+}
+
+function answer(code, description, headers) {
+    return {statusCode: code, statusDescription: description, headers: headers || {}};
+}
+
 async function handler(event) {
     const request = event.request;
     let uri = request.uri;
-    let file = uri.substring(uri.lastIndexOf('/') + 1);
-    if (file === '') {
+    const last = uri.substring(uri.lastIndexOf('/') + 1);
+    if (last === '') {
         // Directory index: /docs/ serves docs/index.html.
         uri += 'index.html';
-        file = 'index.html';
-    } else if (file.indexOf('.') === -1) {
+    } else if (last.indexOf('.') === -1) {
         // An extensionless path: the SPA's page when there is one, else the
         // directory's index (/docs serves docs/index.html). A missing .js,
         // .css or font is never answered with a page.
-        if (CONFIG.spa) {
-            uri = CONFIG.spa;
-        } else {
-            uri += '/index.html';
+        uri = CONFIG.spa ? CONFIG.spa : uri + '/index.html';
+    }
+    const key = routeKey(request);
+    const preview = key !== 'live';
+    if (preview && CONFIG.auth) {
+        const given = request.headers.authorization;
+        if (!given || given.value !== CONFIG.auth) {
+            return answer(401, 'Unauthorized', {'www-authenticate': {value: 'Basic realm="preview"'}});
         }
-        file = uri.substring(uri.lastIndexOf('/') + 1);
     }
-    let release = null;
+    let route = null;
     try {
-        release = await kvs.get('live');
+        route = await kvs.get(key);
     } catch (e) {
+        // No such key: no release published yet, or no such preview.
+    }
+    if (route) {
+        request.uri = resolve(route, uri);
+    } else if (preview) {
+        return answer(404, 'Not Found');
+    } else {
         // No release published yet: the bucket's files are served in place.
+        request.uri = uri;
     }
-    if (release) {
-        const space = isHashed(file) ? '/assets' : '/releases/' + release;
-        uri = '/' + CONFIG.root + space + uri;
-    }
-    request.uri = uri;
     return request;
 }
