@@ -264,3 +264,110 @@ fn previews_are_refused_without_a_custom_domain() {
         run.stderr
     );
 }
+
+/// Pruning never counts or removes a preview; one older than
+/// `CDN_PREVIEW_DAYS` goes after the next successful deploy.
+#[test]
+fn pruning_spares_previews_and_old_ones_expire() {
+    let (stack, _, domain) = Stack::new("prevexp")
+        .with("CDN_RELEASES", "1")
+        .with("CDN_PREVIEWS", "on")
+        .with_domain();
+    let dirs: Vec<_> = ["a", "p", "q", "c", "e"]
+        .iter()
+        .map(|n| {
+            let dir = stack.dir().join(n);
+            site(&dir, &format!("home {n}"));
+            dir
+        })
+        .collect();
+    stack.run(&["up"]).ok();
+    let release = |run: crate::harness::Run| {
+        run.ok().json()["stages"][1]["result"]["release"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let a = release(at_edge(&stack, &["deploy", dirs[0].to_str().unwrap(), "--json"]));
+    let p = release(at_edge(
+        &stack,
+        &["deploy", dirs[1].to_str().unwrap(), "--preview", "old", "--json"],
+    ));
+    let q = release(at_edge(
+        &stack,
+        &["deploy", dirs[2].to_str().unwrap(), "--preview", "new", "--json"],
+    ));
+    at_edge(&stack, &["deploy", dirs[3].to_str().unwrap()]).ok();
+    let pruned = at_edge(&stack, &["deploy", dirs[4].to_str().unwrap(), "--json"])
+        .ok()
+        .json();
+    // Keeping 1: the oldest live release goes; the previews, though older
+    // than the kept releases, are not counted.
+    assert_eq!(
+        pruned["stages"][1]["result"]["pruned"],
+        serde_json::json!([a]),
+        "{pruned:#}"
+    );
+    assert!(!keys_under(&stack, &format!("_cdnctl/releases/{p}/")).is_empty());
+    assert_eq!(body(&format!("old.{domain}")), (200, "home p".into()));
+
+    // Preview `old` published 40 days ago (its record says so).
+    let keys = crate::releases::store_client(&stack);
+    let c = clients(&stack);
+    let name = format!("cdnctl-{}", stack.bucket);
+    block_on(async {
+        let arn = c
+            .cloudfront
+            .describe_key_value_store()
+            .name(&name)
+            .send()
+            .await
+            .unwrap()
+            .key_value_store
+            .unwrap()
+            .arn;
+        let key = format!("release:{p}");
+        let record = keys.get_key().kvs_arn(&arn).key(&key).send().await.unwrap().value;
+        let mut record: serde_json::Value = serde_json::from_str(&record).unwrap();
+        let when = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400);
+        record["when"] = aws_smithy_types::DateTime::from(when)
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap()
+            .into();
+        let etag = keys
+            .describe_key_value_store()
+            .kvs_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .e_tag;
+        keys.put_key()
+            .kvs_arn(&arn)
+            .key(&key)
+            .value(record.to_string())
+            .if_match(etag)
+            .send()
+            .await
+            .unwrap();
+    });
+    let next = at_edge(&stack, &["deploy", dirs[0].to_str().unwrap(), "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        next["stages"][1]["result"]["previews_removed"],
+        serde_json::json!(["old"]),
+        "{next:#}"
+    );
+    assert!(keys_under(&stack, &format!("_cdnctl/releases/{p}/")).is_empty());
+    assert!(!keys_under(&stack, &format!("_cdnctl/releases/{q}/")).is_empty());
+    assert_eq!(body(&format!("old.{domain}")).0, 404);
+    assert_eq!(body(&format!("new.{domain}")), (200, "home q".into()));
+    let listed = stack.run(&["releases", "--json"]).ok().json();
+    let names: Vec<&str> = listed["previews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["new"]);
+}

@@ -41,7 +41,7 @@ print(json.dumps([r.status, r.read().decode("utf-8", "replace")]))
 
 /// A data-plane client of the inspecting key, sending to the emulator as
 /// given (AWS's rules would put the account id before its host).
-fn store_client(stack: &Stack) -> aws_sdk_cloudfrontkeyvaluestore::Client {
+pub(crate) fn store_client(stack: &Stack) -> aws_sdk_cloudfrontkeyvaluestore::Client {
     use aws_sdk_cloudfrontkeyvaluestore::config::endpoint::{DefaultResolver, EndpointFuture, Params, ResolveEndpoint};
     #[derive(Debug)]
     struct AsGiven(String);
