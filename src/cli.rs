@@ -207,6 +207,10 @@ _cdnctl/releases/ID/ (content-hashed files once under _cdnctl/assets/) and switc
 it with one KeyValueStore write. `rollback` writes that pointer back: no upload, no
 invalidation; it waits until the edge serves the release (unless --no-wait) and says when.
 
+With CDN_PREVIEWS=on (and a custom domain), `cdnctl deploy DIR --preview NAME` publishes a release
+served at https://NAME.DOMAIN that never touches `live`; `releases` lists previews with their URL,
+`releases --remove NAME` removes one, `rollback` never picks one.
+
 Exit codes: 0 done; 1 error; 2 usage, or a release that is not kept.
 
 Settings: as for `cdnctl up` (see `cdnctl up --help`).";

@@ -159,12 +159,16 @@ fn a_preview_is_served_at_its_host_and_the_live_site_stays() {
     let release_b = published["release"].as_str().unwrap().to_string();
     assert_eq!(body(&host), (200, "preview B".into()));
     assert_eq!(body(&domain), (200, "home A".into()));
-    let text = at_edge(&stack, &["deploy", b.to_str().unwrap(), "--preview", "pr-2"]).ok();
-    assert!(
-        text.stdout.contains(&format!("https://pr-2.{domain}/")),
-        "{}",
-        text.stdout
-    );
+    // In CI: the URL on stdout and in the step summary, for a PR comment.
+    let summary = stack.dir().join("summary.md");
+    let ci = stack.with("GITHUB_STEP_SUMMARY", summary.to_str().unwrap());
+    let text = at_edge(&ci, &["deploy", b.to_str().unwrap(), "--preview", "pr-2"]).ok();
+    let url_2 = format!("https://pr-2.{domain}/");
+    assert!(text.stdout.contains(&url_2), "{}", text.stdout);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains(&format!("published preview at {url_2}")), "{md}");
+    assert!(md.contains(&format!("Preview `pr-2`: {url_2}")), "{md}");
+    let stack = ci;
     // An unknown preview: 404 from the function, not the live site.
     let (status, _) = body(&format!("pr-9.{domain}"));
     assert_eq!(status, 404);
