@@ -375,3 +375,43 @@ fn pruning_spares_previews_and_old_ones_expire() {
         .collect();
     assert_eq!(names, vec!["new"]);
 }
+
+/// Previews turned off again: `up` takes `*.DOMAIN` off the distribution,
+/// its records and (through a certificate without it) the certificate,
+/// the way a domain move ends, and the site serves throughout.
+#[test]
+fn previews_turned_off_leave_the_domain_serving() {
+    let (stack, zone_id, domain) = Stack::new("prevoff")
+        .with("CDN_RELEASES", "2")
+        .with("CDN_PREVIEWS", "on")
+        .with_domain();
+    let dir = stack.dir().join("a");
+    site(&dir, "home");
+    stack.run(&["up"]).ok();
+    at_edge(&stack, &["deploy", dir.to_str().unwrap()]).ok();
+    let mut stack = stack;
+    stack.set("CDN_PREVIEWS", "off");
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let run = stack.run(&["up"]);
+        runs.push(format!("{}\n{}", run.stdout, run.stderr));
+        assert_eq!(run.code, 0, "{runs:#?}");
+        assert_eq!(body(&domain), (200, "home".into()), "{runs:#?}");
+    }
+    let cl = clients(&stack);
+    let dist = block_on(distribution_of(&cl, &stack.bucket)).unwrap();
+    assert_eq!(
+        dist.config.aliases.unwrap().items.unwrap(),
+        vec![domain.clone()],
+        "{runs:#?}"
+    );
+    let records = block_on(cl.route53.list_resource_record_sets().hosted_zone_id(&zone_id).send()).unwrap();
+    assert!(
+        records
+            .resource_record_sets()
+            .iter()
+            .all(|r| !r.name().replace("\\052", "*").starts_with("*.")),
+        "{runs:#?}"
+    );
+    stack.run_without_writes(&["up"]).ok();
+}
