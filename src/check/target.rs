@@ -29,6 +29,7 @@ use crate::sync::remote;
 use crate::sync::rules;
 use crate::sync::warnings;
 
+pub mod preview;
 pub mod settling;
 
 pub use settling::Settling;

@@ -6,6 +6,8 @@
 //! On a stack with releases, the sync stage publishes a release and waits
 //! until the edge serves it (`release/`); check then probes the live
 //! release at the paths visitors use (`check::target` reads the store).
+//! With `--preview NAME`, the release is NAME's and check probes it at
+//! NAME.DOMAIN (unless previews ask for credentials, which probes lack).
 //!
 //! One observation serves the three: while `up` reads the stack, `sync`
 //! reads its state and lists the prefix; when `up` wrote nothing, the stack
@@ -203,16 +205,23 @@ pub async fn run(
         if exit != Exit::Success || dry_run {
             return Ok(report(&at, dry_run, url));
         }
-        if let Some(preview_url) = &published.preview_url {
-            // `check` probes what `live` names; a preview's own check is
-            // the edge serving its page at its host (waited for above).
-            at.sections.push(format!(
-                "Preview {}: {preview_url}\n\nThe edge serves its release {} (checked on one page; \
-                 `check` probes the live release only).\n\n",
-                ci::code(published.preview.as_deref().unwrap_or("")),
-                ci::code(&published.release)
-            ));
-            return Ok(report(&at, dry_run, Some(preview_url.clone())));
+        if let Some(name) = &published.preview {
+            let url = published.preview_url.clone();
+            let where_ = format!("Preview {}: {}\n\n", ci::code(name), url.as_deref().unwrap_or("-"));
+            if spec.previews.as_ref().is_some_and(|p| p.auth.is_some()) {
+                // check's probes send no credentials: the edge serving the
+                // preview's page at its host (waited for above) is its check.
+                at.sections.push(format!(
+                    "{where_}The edge serves its release {} (checked on one page: with {} set, `check`'s \
+                     probes would all be refused).\n\n",
+                    ci::code(&published.release),
+                    crate::settings::Setting::PreviewAuth
+                ));
+                return Ok(report(&at, dry_run, url));
+            }
+            at.sections.push(where_);
+            let found = target::preview::find(clients, spec, waiting, name).await;
+            return check_stage(at, clients, spec, waiting, found, &check_args, &inner, dry_run).await;
         }
         // The release the store now names, read afresh: its files, at the
         // paths visitors use.
@@ -387,8 +396,13 @@ fn report(at: &Deploy, dry_run: bool, url: Option<String>) -> DeployReport {
                 .any(|d| d.result.get("preview_url").is_some_and(|u| u.is_string())) =>
         {
             format!(
-                "published preview at {}, and the edge serves it",
-                url.as_deref().unwrap_or("-")
+                "published preview at {}, and the edge serves it{}",
+                url.as_deref().unwrap_or("-"),
+                if last.stage == Stage::Check {
+                    ", and every check passed"
+                } else {
+                    ""
+                }
             )
         }
         (Exit::Success, false) if spec.releases > 0 => {

@@ -157,6 +157,13 @@ fn a_preview_is_served_at_its_host_and_the_live_site_stays() {
     let published = &out["stages"][1]["result"];
     assert_eq!(published["preview_url"], url.as_str());
     let release_b = published["release"].as_str().unwrap().to_string();
+    // check then probed the preview's release at its host.
+    let checked = &out["stages"][2];
+    assert_eq!(checked["stage"], "check", "{out:#}");
+    assert_eq!(checked["exit_code"], 0, "{out:#}");
+    let probed = checked["result"].to_string();
+    assert!(probed.contains(&host), "{checked:#}");
+    assert!(probed.contains(&release_b), "{checked:#}");
     assert_eq!(body(&host), (200, "preview B".into()));
     assert_eq!(body(&domain), (200, "home A".into()));
     // In CI: the URL on stdout and in the step summary, for a PR comment.
