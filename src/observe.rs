@@ -46,8 +46,10 @@ pub struct World {
     /// Object versions and delete markers in the bucket, counted up to a limit
     /// (only when asked: `down` needs it, `up` and `status` do not).
     pub objects: Option<u64>,
-    /// The release pointer's store and the function, looked for only with
-    /// releases on.
+    /// The release pointer's store and the function: looked for with
+    /// releases on, by `down`, and when the distribution runs the function
+    /// though releases are off (a live release is never dropped by a
+    /// setting).
     pub store: Option<kvs::Observed>,
     pub function: Option<function::Observed>,
 }
@@ -88,11 +90,22 @@ pub async fn observe(
         dns_chain(clients, spec),
         certificates_chain(clients, spec),
         given_certificate(clients, spec),
-        releases_chain(clients, spec)
+        releases_chain(clients, spec, spec.releases > 0 || count_objects_up_to.is_some())
     );
-    let (store, function) = releases?;
     let ((bucket, objects), (listing, distribution), (zone, records, wildcard_records)) =
         (bucket?, distribution?, dns?);
+    // Releases off, but the distribution still runs the stack's function
+    // (turned off while a release is live): read them after all.
+    let (store, function) = match releases? {
+        (None, None)
+            if distribution
+                .as_ref()
+                .is_some_and(|d| distribution::runs_function(&d.config, &spec.bucket).is_some()) =>
+        {
+            releases_chain(clients, spec, true).await?
+        }
+        found => found,
+    };
     let (listed, mut owned) = certs?;
     let zone_id = match &zone {
         Some(dns::Zone::Found(id)) => Some(id.clone()),
@@ -171,12 +184,15 @@ pub async fn observe(
     })
 }
 
-/// With releases on: the store (and its pointer) and the function.
+/// The store (and its pointer) and the function of the stack's name, when
+/// `wanted`: with releases on, and for `down` (which counts objects), so
+/// that what releases left is removed with the stack.
 async fn releases_chain(
     clients: &Clients,
     spec: &Spec,
+    wanted: bool,
 ) -> anyhow::Result<(Option<kvs::Observed>, Option<function::Observed>)> {
-    if spec.releases == 0 {
+    if !wanted {
         return Ok((None, None));
     }
     let name = function::name(&spec.bucket);

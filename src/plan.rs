@@ -16,7 +16,7 @@ mod up;
 pub use down::{down, DownOptions};
 pub use preflight::preflight;
 pub use removals::{explain, removals};
-pub use up::{changes, facts};
+pub use up::{changes, facts, release_kept};
 
 /// The plan's steps: one variant per resource module, each wrapping that
 /// module's own `Step`. A new resource is one line here; its module says,

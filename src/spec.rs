@@ -49,6 +49,9 @@ pub struct Spec {
     pub spa_fallback: Option<String>,
     /// Previews at NAME.DOMAIN: only with releases and a custom domain.
     pub previews: Option<Previews>,
+    /// The site's page for a missing file, served with status 404
+    /// (`Setting::NotFound`): the distribution's custom error responses.
+    pub not_found: Option<String>,
 }
 
 /// Previews (`Setting::Previews`): a release served at NAME.DOMAIN through
@@ -167,6 +170,7 @@ impl Spec {
             releases: settings.releases,
             spa_fallback: settings.spa_fallback.clone(),
             previews,
+            not_found: settings.not_found.clone(),
             bucket,
         }
     }

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use futures_util::future::join_all;
 
 use super::http::{Answer, Failure, Http};
+use super::target::not_found::NotFoundPage;
 use super::target::{Sample, Serving, Target};
 use super::Outcome;
 use crate::resources::dns;
@@ -238,15 +239,21 @@ async fn object_as(http: &Http, target: &Target, sample: &Sample, headers: &[(&s
     if a.status != 200 && a.status != 206 {
         return Outcome::fail("object", &url, refused(target, &path, &a));
     }
-    // A file of the live release carries its id: the edge serves that release.
-    if let Serving::Release(id) = &target.serving {
+    // A file carries the id of the release holding it: the edge serves the
+    // one the live route resolves the path to (the sample's key).
+    if let (Serving::Release(id), Some(holder)) = (&target.serving, crate::release::holder_of(&sample.key)) {
         let served = a.header(&format!("x-amz-meta-{}", crate::release::META));
-        if sample.key.starts_with(&crate::release::prefix(id)) && served != Some(id.as_str()) {
+        if served != Some(holder) {
+            let from = if holder == id {
+                String::new()
+            } else {
+                format!(" (its route serves this path from release {holder})")
+            };
             return Outcome::fail(
                 "object",
                 &url,
                 format!(
-                    "{path}: the edge serves {} {how}, but the live release is {id}: the store's `live` reaches the edges seconds after it is written; if it stays so, the function of distribution {} does not read the store (`cdnctl status` shows it)",
+                    "{path}: the edge serves {} {how}, but the live release is {id}{from}: the store's `live` reaches the edges seconds after it is written; if it stays so, the function of distribution {} does not read the store (`cdnctl status` shows it)",
                     served.map(|r| format!("release {r}")).unwrap_or_else(|| "a file of no release".into()),
                     target.distribution_id
                 ),
@@ -401,11 +408,21 @@ fn release(target: &Target) -> Vec<Outcome> {
             &url,
             format!("release {id} is live (the store's `live`); its files probed at the paths visitors use"),
         )],
+        // Releases just turned on for a site published in place: the
+        // function serves those files (probed as any) until the first release.
+        Serving::NoRelease if !target.samples.is_empty() => vec![Outcome::pass(
+            "release",
+            &url,
+            format!(
+                "no release yet: the function serves the bucket {}'s files in place (probed below) until `cdnctl deploy DIR` publishes the first",
+                target.bucket
+            ),
+        )],
         Serving::NoRelease => vec![Outcome::in_bucket(
             "release",
             &url,
             format!(
-                "no release is live: the stack's store has no `live`, so the edge serves the bucket {}'s files in place; `cdnctl deploy DIR` publishes the first release",
+                "no release is live: the stack's store has no `live`, so the edge serves the bucket {}'s files in place, and it has none; `cdnctl deploy DIR` publishes the first release",
                 target.bucket
             ),
         )],
@@ -430,7 +447,14 @@ fn release(target: &Target) -> Vec<Outcome> {
 async fn missing(http: &Http, target: &Target, now: i64) -> Vec<Outcome> {
     let path = format!("/cdnctl-check-{now}-no-such-file.txt");
     let url = format!("https://{}{path}", target.host);
-    let outcome = match http.request(true, &target.host, "GET", &path, &[]).await {
+    let answer = http.request(true, &target.host, "GET", &path, &[]).await;
+    if let Some(page) = &target.not_found {
+        return vec![match answer {
+            Ok(a) => not_found_page(target, page, &path, &url, &a),
+            Err(f) => Outcome::fail("missing", &url, unreachable(target, &url, &f)),
+        }];
+    }
+    let outcome = match answer {
         Ok(a) if a.status == 403 && a.s3_code().as_deref() == Some("AccessDenied") => Outcome::pass(
             "missing",
             &url,
@@ -449,6 +473,90 @@ async fn missing(http: &Http, target: &Target, now: i64) -> Vec<Outcome> {
         Err(f) => Outcome::fail("missing", &url, unreachable(target, &url, &f)),
     };
     vec![outcome]
+}
+
+/// With a 404 page (`Setting::NotFound`): a missing path must get that
+/// page, with its status (404), never a 200.
+fn not_found_page(target: &Target, page: &NotFoundPage, path: &str, url: &str, a: &Answer) -> Outcome {
+    let Some(body) = &page.body else {
+        return Outcome::in_bucket(
+            "missing",
+            url,
+            format!(
+                "the 404 page {} is not in bucket {} ({}): CloudFront then answers every missing path with S3's error; publish a DIR that has it with {}",
+                page.path,
+                target.bucket,
+                page.key,
+                target.serving.publish()
+            ),
+        );
+    };
+    if let (Some(live), Serving::Release(id)) = (&page.behind, &target.serving) {
+        return Outcome::in_bucket(
+            "missing",
+            url,
+            format!(
+                "the 404 page {} ({}) is not release {id}'s ({live}): a deploy or rollback stopped before copying it; `cdnctl rollback {id}` copies it (and writes nothing else, {id} being live)",
+                page.path, page.key
+            ),
+        );
+    }
+    if a.status < 300 && page.status < 300 {
+        return Outcome::fail(
+            "missing",
+            url,
+            format!(
+                "a file that cannot exist answers {} with {}: distribution {}'s error responses turn missing files into pages, so search engines index them and broken links go unnoticed; remove them, or set {}={} and run `cdnctl up` (which answers 404)",
+                a.status,
+                page.path,
+                target.distribution_id,
+                crate::settings::Setting::NotFound,
+                page.path
+            ),
+        );
+    }
+    if a.status < 300 {
+        return Outcome::fail(
+            "missing",
+            url,
+            format!(
+                "a file that cannot exist answers {} (want {} with {}): search engines and visitors see a page where nothing is",
+                a.status, page.status, page.path
+            ),
+        );
+    }
+    if a.status != page.status {
+        return Outcome::fail(
+            "missing",
+            url,
+            format!(
+                "{} instead of the 404 page {} (its error responses are not applied): {}",
+                a.status,
+                page.path,
+                refused(target, path, a)
+            ),
+        );
+    }
+    if a.body != *body {
+        return Outcome::stale(
+            "missing",
+            url,
+            &page.path,
+            format!(
+                "{} with another body than {} in bucket {} ({}): the edge holds an older copy of the page; {}",
+                a.status,
+                page.key,
+                target.bucket,
+                page.path,
+                invalidation(target, &page.path)
+            ),
+        );
+    }
+    Outcome::pass(
+        "missing",
+        url,
+        format!("{}: the site's 404 page ({})", a.status, page.path),
+    )
 }
 
 /// A key as a URL path: every byte but unreserved characters and `/` percent-encoded.

@@ -5,12 +5,14 @@
 //! holds for them.
 //!
 //! On a stack with releases, visitors never name the bucket's keys: the
-//! stack's function serves `/<path>` from the live release
-//! (`_cdnctl/releases/<id>/<path>`) or, for a content-hashed name, from the
-//! shared assets (`_cdnctl/assets/<path>`). So the sample is the live
-//! release's files (the store's `live`), each probed at the path a visitor
-//! uses, and the shared assets its manifests and pages name, each looked up
-//! in the bucket: one named but missing is a broken page.
+//! stack's function serves `/<path>` from the release the live route
+//! resolves it to (`_cdnctl/releases/<id>/<path>`, `release::route`) or, for
+//! a content-hashed name, from the shared assets (`_cdnctl/assets/<path>`).
+//! So the sample is the live release's files (the prefixes the store's
+//! `live` route reads, each path where the route resolves it), each probed at
+//! the path a visitor uses and expected from the release holding it, and the
+//! shared assets its manifests and pages name, each looked up in the bucket:
+//! one named but missing is a broken page.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,7 +21,7 @@ use aws_sdk_cloudfront::types::DistributionConfig;
 use futures_util::future::join_all;
 
 use crate::aws::{describe, Clients, Waiting};
-use crate::release::store::Store;
+use crate::release::route::Route;
 use crate::resources::distribution::Deployment;
 use crate::resources::function::{is_hashed, ROOT};
 use crate::resources::{distribution, dns, response_headers};
@@ -29,7 +31,8 @@ use crate::sync::remote;
 use crate::sync::rules;
 use crate::sync::warnings;
 
-pub mod preview;
+pub mod not_found;
+pub mod release;
 pub mod settling;
 
 pub use settling::Settling;
@@ -145,11 +148,13 @@ pub struct Target {
     pub settling: Settling,
     /// `dir/index.html` paths, probed as `dir/` (how pages link directories).
     pub directories: Vec<String>,
+    /// The page missing files get (`Setting::NotFound`), if one is configured.
+    pub not_found: Option<not_found::NotFoundPage>,
 }
 
 pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
     if spec.releases > 0 {
-        return find_release(clients, spec, waiting).await;
+        return release::find(clients, spec, waiting).await;
     }
     let bucket = spec.bucket.as_str();
     // The stack's own distribution (its ownership tag, as for `sync`), never
@@ -161,25 +166,6 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
     let dist = serving_distribution(clients, spec, stack?).await?;
     let (objects, _) = objects?;
     observed(clients, spec, &dist, &objects, &BTreeMap::new()).await
-}
-
-/// A stack with releases: the live release (the store's `live`) and its
-/// files; without one, the bucket's files outside `_cdnctl/`.
-async fn find_release(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
-    let (stack, seen) = tokio::join!(remote::find_destination(clients, spec, waiting), async {
-        Store::find(clients, spec).await?.read().await
-    });
-    let (stack, seen) = (stack?, seen?);
-    let (serving, prefix) = match seen.live {
-        Some(id) => (Serving::Release(id.clone()), crate::release::prefix(&id)),
-        None => (Serving::NoRelease, String::new()),
-    };
-    let (dist, objects) = tokio::join!(
-        serving_distribution(clients, spec, stack),
-        remote::list(&clients.s3, &spec.bucket, &prefix)
-    );
-    let (objects, _) = objects?;
-    observed_as(clients, spec, &dist?, &objects, &BTreeMap::new(), serving).await
 }
 
 /// The distribution that serves the stack's bucket.
@@ -211,11 +197,11 @@ pub async fn observed(
     objects: &BTreeMap<String, RemoteObject>,
     texts: &BTreeMap<String, String>,
 ) -> anyhow::Result<Target> {
-    observed_as(clients, spec, dist, objects, texts, Serving::InPlace).await
+    observed_as(clients, spec, dist, objects, texts, Serving::InPlace, None).await
 }
 
 /// `observed`, the objects served as `serving` says (with a release:
-/// `objects` are the release's files, under its prefix).
+/// `objects` are the files under the prefixes its `route` reads).
 async fn observed_as(
     clients: &Clients,
     spec: &Spec,
@@ -223,6 +209,7 @@ async fn observed_as(
     objects: &BTreeMap<String, RemoteObject>,
     texts: &BTreeMap<String, String>,
     serving: Serving,
+    route: Option<&Route>,
 ) -> anyhow::Result<Target> {
     let records = async {
         let Some(domain) = &spec.domain else {
@@ -254,13 +241,19 @@ async fn observed_as(
             invalidations: invalidations?,
         })
     };
-    let (target, records, wanted_headers_policy, settling) = tokio::join!(
-        sample(clients, spec, dist, objects, texts, serving),
+    let live_page = match (&serving, &spec.not_found) {
+        (Serving::Release(id), Some(page)) => Some(crate::release::not_found::live_key(route, id, page)),
+        _ => None,
+    };
+    let (target, records, wanted_headers_policy, settling, page) = tokio::join!(
+        sample(clients, spec, dist, objects, texts, serving, route),
         records,
         wanted_policy,
-        settling
+        settling,
+        not_found::read(clients, &spec.bucket, &dist.config, live_page)
     );
     Ok(Target {
+        not_found: page?,
         records: records?,
         wanted_headers_policy: wanted_headers_policy?,
         settling: settling?,
@@ -275,6 +268,7 @@ async fn sample(
     objects: &BTreeMap<String, RemoteObject>,
     texts: &BTreeMap<String, String>,
     serving: Serving,
+    route: Option<&Route>,
 ) -> anyhow::Result<Target> {
     let bucket = spec.bucket.as_str();
     // What `/` serves: with releases, the function's directory index.
@@ -286,17 +280,20 @@ async fn sample(
             .map(|r| r.trim_start_matches('/').to_string()),
         _ => Some("index.html".to_string()),
     };
-    // The files as visitors reach them: URL path (no leading `/`) → key.
-    let release = match &serving {
-        Serving::Release(id) => Some(crate::release::prefix(id)),
-        _ => None,
-    };
+    // The files as visitors reach them: URL path (no leading `/`) → key;
+    // with a release, each path from the release its route resolves it to
+    // (a path a newer release of the route removed is no file of it).
+    let release = route.filter(|_| matches!(serving, Serving::Release(_)));
     let ours = format!("{ROOT}/");
+    let releases = format!("{ROOT}/releases/");
     let files: BTreeMap<String, String> = objects
         .keys()
-        .filter_map(|k| match (&serving, &release) {
+        .filter_map(|k| match (&serving, release) {
             (Serving::InPlace, _) => Some((k.clone(), k.clone())),
-            (_, Some(prefix)) => k.strip_prefix(prefix.as_str()).map(|p| (p.to_string(), k.clone())),
+            (_, Some(route)) => {
+                let (id, path) = k.strip_prefix(&releases)?.split_once('/')?;
+                (route.resolve(path) == id).then(|| (path.to_string(), k.clone()))
+            }
             (_, None) => (!k.starts_with(&ours)).then(|| (k.clone(), k.clone())),
         })
         .collect();
@@ -398,15 +395,21 @@ async fn sample(
         wanted.entry(key.clone()).or_insert_with(|| "a directory index".into());
     }
     // Each path's key: listed, else (a release's manifest or page named
-    // it) a shared asset, else where the release would hold it.
+    // it) a shared asset, else where the route would read it.
     let located: Vec<(String, String, String, bool)> = wanted
         .into_iter()
-        .map(|(path, why)| match (files.get(&path), &release) {
+        .map(|(path, why)| match (files.get(&path), release) {
             (Some(key), _) => (key.clone(), path, why, false),
             (None, Some(_)) if is_hashed(path.rsplit('/').next().unwrap_or(&path)) => {
                 (format!("{}{path}", crate::release::assets()), path, why, true)
             }
-            (None, prefix) => (format!("{}{path}", prefix.as_deref().unwrap_or("")), path, why, true),
+            (None, Some(route)) => (
+                format!("{}{path}", crate::release::prefix(route.resolve(&path))),
+                path,
+                why,
+                true,
+            ),
+            (None, None) => (path.clone(), path, why, true),
         })
         .collect();
     let heads = join_all(
@@ -461,6 +464,7 @@ async fn sample(
         config: dist.config.clone(),
         settling: Settling::default(),
         directories,
+        not_found: None,
     })
 }
 

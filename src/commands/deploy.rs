@@ -116,6 +116,10 @@ pub async fn run(
         // What sync invalidated (and up deployed) reaches the edges first.
         wait: true,
     };
+    // A DIR without the site's 404 page: refused before `up` writes.
+    if let Some(why) = crate::sync::pipeline::not_found_absent(spec, opts) {
+        return Err(crate::exit::Failed::Refused(vec![why]).into());
+    }
     // The stages report progress through a printer that keeps their step
     // summaries for deploy's one summary, and, as for JSON, prints no result
     // and draws no progress bar (deploy is for CI, where there is no
@@ -193,7 +197,13 @@ pub async fn run(
             published.release,
             published.uploaded,
             published.unchanged,
-            if published.dry_run { " (dry run)" } else { "" }
+            if published.dry_run {
+                " (dry run)"
+            } else if !published.switched {
+                " (nothing switched: it stays live)"
+            } else {
+                ""
+            }
         );
         let exit = if published.dry_run { Exit::Drift } else { Exit::Success };
         at.done.push(Done {
@@ -220,7 +230,7 @@ pub async fn run(
                 return Ok(report(&at, dry_run, url));
             }
             at.sections.push(where_);
-            let found = target::preview::find(clients, spec, waiting, name).await;
+            let found = target::release::preview(clients, spec, waiting, name).await;
             return check_stage(at, clients, spec, waiting, found, &check_args, &inner, dry_run).await;
         }
         // The release the store now names, read afresh: its files, at the
@@ -280,6 +290,35 @@ pub async fn run(
     if exit != Exit::Success || dry_run {
         return Ok(report(&at, dry_run, url));
     }
+    // Releases turned off: DIR is now in place; serve it (release/off.rs).
+    if let Some(release) = &up.release_kept {
+        printer.info(&format!("== deploy: serve in place (release {release} was live)"));
+        let page = listed.as_ref().and_then(|(objects, _)| in_place_page(objects.keys()));
+        let off = match page {
+            Some(page) => {
+                let http = crate::check::Http::new(args.probe.ca_bundle.as_deref(), args.probe.connect_to.clone())?;
+                crate::release::off::serve_in_place(clients, spec, waiting, &http, &page, &inner).await
+            }
+            None => Err(anyhow::anyhow!(
+                "{}=0: no page of {} is in the bucket to serve in place; release {release} stays live",
+                crate::settings::Setting::Releases.name(),
+                args.sync.dir.display()
+            )),
+        };
+        at.gather();
+        match off {
+            Ok(took) => at.done.push(Done {
+                stage: Stage::Sync,
+                exit: Exit::Success,
+                result: serde_json::json!({"releases": "off", "was_live": release, "edge_seconds": took.as_secs_f64()}),
+                line: format!(
+                    "releases off: the edge serves the files in place after {}s",
+                    took.as_secs()
+                ),
+            }),
+            Err(e) => return Err(at.stopped(Stage::Sync, e)),
+        }
+    }
 
     // The distribution up read and the bucket as sync left it, when up
     // wrote nothing and sync listed the whole bucket; else read afresh.
@@ -329,6 +368,17 @@ async fn check_stage(
         line,
     });
     Ok(report(&at, dry_run, url))
+}
+
+/// A page of the files in place to ask the edge for, by its key (the home
+/// page first), never a release's file or the stack's notes.
+fn in_place_page<'a>(keys: impl Iterator<Item = &'a String>) -> Option<String> {
+    let pages: Vec<&String> = keys
+        .filter(|k| !k.starts_with("_cdnctl/") && !k.starts_with(".cdnctl/") && k.ends_with(".html"))
+        .filter(|k| k.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b)))
+        .collect();
+    let home = pages.iter().find(|k| k.as_str() == "index.html");
+    home.or(pages.first()).map(|k| format!("/{k}"))
 }
 
 /// "up and sync done", "nothing done".

@@ -140,9 +140,10 @@ pub async fn run(clients: &Clients, spec: &Spec, args: &ReleasesArgs) -> anyhow:
             )])
             .into());
         };
+        let kept = preview::kept_routes(&seen, &[name.as_str()]);
         let gone = seen.previews.remove(at);
         let s3 = clients.uploading_s3();
-        deleted = Some(preview::remove(&store, &s3, &spec.bucket, &[gone], &[]).await?);
+        deleted = Some(preview::remove(&store, &s3, &spec.bucket, &[gone], &[], &kept).await?);
     }
     let host = |name: &str| match &spec.previews {
         Some(p) => p.host(name),

@@ -1,7 +1,10 @@
 //! `cdnctl rollback [RELEASE]`: point `live` back at the release before the
-//! live one (or the one named). One store write: no upload, no
-//! invalidation (the release is part of the cache key). Then wait until the
-//! edge serves it, and say when.
+//! live one (or the one named): its route, recorded at its deploy, written to
+//! `live`. One store write: no upload, no invalidation (the release is part
+//! of the cache key); with a 404 page (`Setting::NotFound`) that differs
+//! between the two releases, also its copy to the fixed key and a one-path
+//! invalidation (`release::not_found`). Then wait until the edge serves it (a
+//! path the two routes serve from different releases), and say when.
 
 use serde::Serialize;
 
@@ -88,14 +91,19 @@ pub async fn run(
         }
     };
     let switched = seen.live.as_deref() != Some(target.id.as_str());
+    let route = seen.route_of(&target.id);
     if switched {
-        store.point(&target.id).await?;
+        store.point(&route).await?;
         printer.done(&format!(
             "live: {} (one write; was {})",
             target.id,
             seen.live.as_deref().unwrap_or("none")
         ));
     }
+    let destination = remote::find_destination(clients, spec, waiting).await?;
+    let dist = destination.distribution_id.as_deref();
+    let holder = release::not_found::holder(Some(&route), &target.id, spec);
+    release::not_found::follow(clients, spec, dist, holder, !args.no_wait, waiting, printer).await?;
     let mut out = RolledBack {
         bucket: spec.bucket.clone(),
         release: target.id.clone(),
@@ -106,17 +114,17 @@ pub async fn run(
     if args.no_wait {
         return Ok(out);
     }
-    let Some(page) = &target.page else {
+    let from = seen.route.clone().unwrap_or_else(|| route.clone());
+    let Some((page, holder)) = edge::probe(&clients.s3, &spec.bucket, &from, &route).await? else {
         printer.warn(&format!(
-            "release {}: no page of it is recorded to ask the edge: not waited for",
+            "release {}: no file of it tells it from the release that was live: not waited for",
             target.id
         ));
         return Ok(out);
     };
-    let destination = remote::find_destination(clients, spec, waiting).await?;
     let host = edge::host(clients, spec, &destination).await?;
     let http = Http::new(args.probe.ca_bundle.as_deref(), args.probe.connect_to.clone())?;
-    let took = edge::wait_for(&http, &host, page, &[], &target.id, waiting, printer).await?;
+    let took = edge::wait_for(&http, &host, &page, &[], &holder, &target.id, waiting, printer).await?;
     out.edge_seconds = Some(took.as_secs_f64());
     Ok(out)
 }

@@ -170,6 +170,9 @@ pub async fn run(
 pub struct Upshot {
     pub report: UpReport,
     pub unchanged: Option<World>,
+    /// With releases off in the settings, the release the stack's function
+    /// still serves (`plan::release_kept`).
+    pub release_kept: Option<String>,
 }
 
 /// `up`, printing as it goes, with what it did as a value.
@@ -188,6 +191,7 @@ pub async fn outcome(
         now: now(),
     };
     let plan = plan::up(spec, &world, &opts).map_err(refused)?;
+    let release_kept = plan::release_kept(spec, &world);
     if !args.dry_run || args.keep_everything {
         withhold(spec, &world, &plan, args)?;
     }
@@ -211,6 +215,7 @@ pub async fn outcome(
         return Ok(Upshot {
             report: UpReport::Planned(report),
             unchanged,
+            release_kept,
         });
     }
 
@@ -268,7 +273,11 @@ pub async fn outcome(
         notes: plan.notes.iter().chain(&facts.notes).cloned().collect(),
         summary: summary.markdown(),
     });
-    Ok(Upshot { report, unchanged })
+    Ok(Upshot {
+        report,
+        unchanged,
+        release_kept,
+    })
 }
 
 /// Removals `up` makes only when asked: none at all inside `deploy` (the

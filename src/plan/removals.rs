@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{Plan, Step};
 use crate::observe::World;
 use crate::resources::kit::Fact;
-use crate::resources::{bucket, bucket_policy, certificate, distribution, dns, function};
+use crate::resources::{bucket, bucket_policy, certificate, distribution, dns};
 use crate::settings::Setting;
 use crate::spec::Spec;
 
@@ -70,8 +70,12 @@ pub fn removals(plan: &Plan, world: &World, spec: &Spec) -> Vec<Removal> {
                 }
                 // Without its function the edge stops serving the live
                 // release: the bucket's files are served in place again.
-                let name = function::name(&spec.bucket);
-                if let (Some(arn), None) = (viewer_function(&have.config, &name), viewer_function(config, &name)) {
+                let live = world.store.as_ref().is_some_and(|s| s.live.is_some());
+                if let (Some(arn), None, true) = (
+                    distribution::runs_function(&have.config, &spec.bucket),
+                    distribution::runs_function(config, &spec.bucket),
+                    live,
+                ) {
                     push(
                         format!("distribution {id}: stop running function {arn} (releases: the live release is no longer served)"),
                         false,
@@ -131,16 +135,6 @@ fn certificate_of(c: &aws_sdk_cloudfront::types::DistributionConfig) -> Option<&
         .as_ref()
         .and_then(|v| v.acm_certificate_arn.as_deref())
         .filter(|a| !a.is_empty())
-}
-
-/// The stack's viewer-request function on the default behavior, if named.
-fn viewer_function<'a>(c: &'a aws_sdk_cloudfront::types::DistributionConfig, name: &str) -> Option<&'a str> {
-    let ours = format!(":function/{name}");
-    c.default_cache_behavior
-        .as_ref()
-        .and_then(|b| b.function_associations.as_ref())
-        .and_then(|f| f.items().iter().find(|a| a.function_arn.ends_with(&ours)))
-        .map(|a| a.function_arn.as_str())
 }
 
 fn web_acl(c: &aws_sdk_cloudfront::types::DistributionConfig) -> Option<&str> {

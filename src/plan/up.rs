@@ -2,9 +2,11 @@
 
 use super::{Plan, Step, UpOptions};
 use crate::observe::World;
+use crate::release::route::Route;
 use crate::resources::kit::{Facts, Known};
 use crate::resources::Kind;
 use crate::resources::{bucket, certificate, distribution, dns, domain_move, function, kvs, oac, response_headers};
+use crate::settings::Setting;
 use crate::spec::{Headers, Spec};
 
 /// The changes that make the world match the spec, as if every resource
@@ -47,6 +49,28 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
     // Releases: the store holding the pointer, and the function reading it.
     let comment = crate::spec::comment(&spec.bucket);
     let releases = spec.releases > 0 && releases_free(world, &comment);
+    if let Some(live) = release_kept(spec, world) {
+        // Releases off in the settings, but a release is what visitors
+        // get: without the function the edge would serve the bucket's
+        // files in place, which are not that release. `deploy DIR` puts
+        // them there first, then serves them in place.
+        plan.notes.push(format!(
+            "{}=0, but visitors get release {live} through function {}: it stays until `cdnctl deploy DIR` \
+             publishes DIR in place and serves that instead (or set {} again)",
+            Setting::Releases.name(),
+            function::name(&spec.bucket),
+            Setting::Releases.name(),
+        ));
+    } else if spec.releases == 0 && world.function.as_ref().is_some_and(|f| f.is_owned(&comment)) {
+        // No release live: detaching the function changes no file a visitor
+        // gets. The function and the store are then unused, and kept (they
+        // hold the records of past releases) until `down`.
+        let name = function::name(&spec.bucket);
+        plan.notes.push(format!(
+            "function {name} and key value store {name}: not used with {} 0: `cdnctl down` removes them with the stack",
+            Setting::Releases.name(),
+        ));
+    }
     if spec.releases > 0 {
         let name = function::name(&spec.bucket);
         plan.add(kvs::up(world.store.as_ref(), &name, &comment));
@@ -63,7 +87,11 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
     // The distribution. The ids it links to are the observed ones; where one
     // is created in this run, the apply step fills it in.
     let known = facts(spec, world);
-    let links = distribution::Links::planned(&known, spec.domain.is_some(), releases);
+    let links = distribution::Links::planned(
+        &known,
+        spec.domain.is_some(),
+        releases || release_kept(spec, world).is_some(),
+    );
     plan.add(distribution::up(dist, spec, links));
     // Origins the bucket's CORS rules stop allowing: S3's answers for them
     // may sit in the edge's cache, served to every origin until they expire.
@@ -158,7 +186,8 @@ pub fn facts(spec: &Spec, world: &World) -> Facts {
             }),
         );
     }
-    if let Some(f) = world.function.as_ref().filter(|f| f.is_owned(&comment)) {
+    let runs = spec.releases > 0 || release_kept(spec, world).is_some();
+    if let Some(f) = world.function.as_ref().filter(|f| runs && f.is_owned(&comment)) {
         facts.set(
             Kind::Function,
             Some(Known {
@@ -171,6 +200,19 @@ pub fn facts(spec: &Spec, world: &World) -> Facts {
     facts.zone_id = world.zone_id.clone();
     facts.keep_aliases = world.moving.keep_aliases().to_vec();
     facts
+}
+
+/// With releases off in the settings, the release the stack's function
+/// still serves: it stays attached, since detaching it would serve the
+/// bucket's files in place (stale, or none) instead.
+pub fn release_kept(spec: &Spec, world: &World) -> Option<String> {
+    let dist = world.distribution.as_ref()?;
+    distribution::runs_function(&dist.config, &spec.bucket)?;
+    let comment = crate::spec::comment(&spec.bucket);
+    let store = world.store.as_ref().filter(|s| s.is_owned(&comment))?;
+    let live = store.live.as_deref().filter(|_| spec.releases == 0)?;
+    // `live` holds the live release's route: its newest release is the one.
+    Some(Route::parse(live).map_or_else(|| live.to_string(), |r| r.head().to_string()))
 }
 
 /// Neither the store nor the function of the stack's name belongs to

@@ -4,19 +4,21 @@
 //! `resources/function.rs`'s; the store's keys are `resources/kvs.rs`'s.
 //!
 //! ```text
-//! scan DIR (sync's scan and header rules) ∥ the store: live, releases ∥ list
-//! the live release's prefix and the assets
-//!    └─> plan (pure): each file uploaded, copied from the live release, or an
-//!        asset already stored; refused if an asset would change bytes
+//! scan DIR (sync's scan and header rules) ∥ the store: live route, releases
+//! ∥ list the prefixes the live route reads, and the assets
+//!    └─> plan (pure, plan.rs): the files that changed since the live release,
+//!        the new route (route.rs: chained, squashed or whole), each file
+//!        uploaded, copied, kept where an older release holds it, or an asset
+//!        already stored; refused if an asset would change bytes
 //!          └─> transfer (bounded): assets, then the release's files
-//!                └─> switch: one UpdateKeys (`live` + `release:<id>`, If-Match)
-//!                      └─> wait for the edge to serve the release
+//!                └─> switch: one UpdateKeys (`live`, `release:<id>`, `route:<id>`; If-Match)
+//!                      └─> wait for the edge to serve a path the release holds
 //!                            └─> prune releases past the setting
 //! ```
 //!
 //! Layout, as the function reads it:
-//! - `_cdnctl/releases/<id>/<path>`: every file of the release that is not
-//!   content-hashed, each carrying `x-amz-meta-cdnctl-release: <id>`, so
+//! - `_cdnctl/releases/<id>/<path>`: the files release `<id>` holds (not
+//!   content-hashed), each carrying `x-amz-meta-cdnctl-release: <id>`, so
 //!   the edge's answer says which release it came from (how the switch and a
 //!   rollback know the edge serves it);
 //! - `_cdnctl/assets/<path>`: content-hashed files (`function::is_hashed`),
@@ -25,29 +27,37 @@
 //!   shared by every release, so an open tab of an older release still loads
 //!   its chunks.
 //!
-//! What a release costs (the design choice): a release prefix must hold the
-//! release whole, since the function picks one prefix per request and cannot
-//! ask S3 whether a file exists there. So a file unchanged since the live
-//! release is not uploaded but copied inside S3 (CopyObject: no bytes sent,
-//! headers set again from the rules), a changed or new one is uploaded, and
-//! a hashed one already stored costs nothing. Bytes sent grow with what
-//! changed; the requests grow with the number of files that are not hashed
-//! (one copy each), and the bookkeeping is one store write (the switch) plus
-//! one more when an old release is pruned. The cheaper alternative, letting
-//! the function fall back to an older release for files a release did not
-//! change, needs per-path knowledge at the edge: a filter of changed paths in
-//! the release's value (a value is at most 1 KB), with its own hash in the
-//! function and here. It would make the copies go too; it is not done yet.
+//! What a release costs: it holds only what it changed. Its route
+//! (`route.rs`, the value of `live`) names, per path, the release whose
+//! prefix holds it: the new release for the paths it changed (added,
+//! modified or removed), else the live route's answer. So a release that
+//! changes 3 files uploads those 3 and copies nothing; the bookkeeping is
+//! one store write (the switch), one more when a release is pruned, and a
+//! DeleteObjects for a pruned prefix no kept route reads. When the chain
+//! would pass `route::MAX_CHAIN` or the store's value quota, the new release
+//! folds the chain into one entry (copying the files the chain changed) or,
+//! when even that does not fit, holds every file again (a copy each, as a
+//! first release uploads each): the README gives the amortized figures.
+//! When the header rules changed since the live release, the release is
+//! whole too, so each file's headers are set again. A release in which no
+//! file that is not content-hashed changed switches nothing: its new
+//! assets are stored and the live release stays.
 //!
 //! Pruning keeps the newest `Setting::Releases` releases, and always the live
 //! one and the one before it (a rollback's target). A pruned release loses
-//! its metadata key and its prefix; assets are kept (a kept release may
-//! name them, and whether one does is not recorded): they grow with every
+//! its metadata and route keys; its prefix is deleted once no kept release's
+//! route reads it (`unreferenced`). Assets are kept (a kept release may name
+//! them, and whether one does is not recorded): they grow with every
 //! distinct hashed file ever published.
 
 pub mod edge;
+pub mod not_found;
+pub mod off;
+pub mod plan;
 pub mod preview;
+mod prune;
 pub mod publish;
+pub mod route;
 pub mod store;
 
 use serde::{Deserialize, Serialize};
@@ -75,11 +85,20 @@ pub struct Release {
     /// The preview it serves (`preview:NAME`), for a preview's release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// The fingerprint of the header rules its files were written with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<String>,
 }
 
 /// Where a release's files live.
 pub fn prefix(id: &str) -> String {
     format!("{ROOT}/releases/{id}/")
+}
+
+/// The release whose prefix holds `key`, if it is a release's file.
+pub fn holder_of(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix(ROOT)?.strip_prefix("/releases/")?;
+    rest.split_once('/').map(|(id, _)| id)
 }
 
 /// Where content-hashed files live.
@@ -158,6 +177,20 @@ pub fn to_prune(releases: &[Release], live: Option<&str>, keep: usize) -> Vec<St
         .collect()
 }
 
+/// The releases whose prefixes can go once `pruned` are: those their routes
+/// read that no route of a `kept` release reads.
+pub fn unreferenced(pruned: &[String], kept: &[route::Route], route_of: impl Fn(&str) -> route::Route) -> Vec<String> {
+    let read: std::collections::BTreeSet<&str> = kept.iter().flat_map(|r| r.ids()).collect();
+    let candidates: std::collections::BTreeSet<String> = pruned
+        .iter()
+        .flat_map(|p| route_of(p).ids().map(String::from).collect::<Vec<_>>())
+        .collect();
+    candidates.into_iter().filter(|c| !read.contains(c.as_str())).collect()
+}
+
+#[cfg(test)]
+mod figures;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,7 +204,34 @@ mod tests {
             bytes: 0,
             page: None,
             preview: None,
+            rules: None,
         }
+    }
+
+    /// A pruned release's prefix stays while a kept route reads it, and goes
+    /// with the last release whose route did.
+    #[test]
+    fn pruning_keeps_the_prefixes_kept_routes_read() {
+        use route::{next, Route};
+        let (r1, _) = next(None, "r1", []);
+        let (r2, _) = next(Some(&r1), "r2", ["a.html"]);
+        let (r3, _) = next(Some(&r2), "r3", ["b.html"]);
+        let (r4, _) = next(Some(&r3), "r4", ["a.html"]);
+        let routes: std::collections::BTreeMap<&str, Route> =
+            [("r1", r1), ("r2", r2), ("r3", r3.clone()), ("r4", r4.clone())].into();
+        let route_of = |id: &str| routes[id].clone();
+        // r1 and r2 pruned; r3 and r4 read both.
+        let pruned = vec!["r1".to_string(), "r2".to_string()];
+        assert!(unreferenced(&pruned, &[r3.clone(), r4.clone()], route_of).is_empty());
+        // A new base r5 kept with r4: r1, r2 (read by r3 only) and r3 go.
+        let r5 = Route::whole("r5");
+        let pruned = vec!["r3".to_string()];
+        assert_eq!(
+            unreferenced(&pruned, &[r4.clone(), r5.clone()], route_of),
+            Vec::<String>::new()
+        );
+        let pruned = vec!["r3".to_string(), "r4".to_string()];
+        assert_eq!(unreferenced(&pruned, &[r5], route_of), vec!["r1", "r2", "r3", "r4"]);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Publishing DIR as a new release, switching to it, and pruning (see the
-//! module above for the layout and what it costs). The plan is pure; the
-//! writes follow it.
-
-use std::collections::BTreeMap;
+//! module above for the layout and what it costs). The plan is pure
+//! (`plan.rs`, `route.rs`); the writes follow it. A preview
+//! (`--preview NAME`, `preview.rs`) is planned over the live route the same
+//! way and switched through `preview:NAME` instead of `live`.
 
 use anyhow::anyhow;
 use aws_sdk_s3::primitives::ByteStream;
@@ -10,131 +10,46 @@ use aws_sdk_s3::types::{MetadataDirective, ObjectIdentifier};
 use futures_util::{stream, StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
 
+use super::plan::{live_files, plan, probe_page, Action, Item, Live};
+use super::route::Shape;
 use super::store::{Pointer, Store};
 use super::{assets, edge, prefix, Release, META};
 use crate::aws::{describe, Clients, Waiting};
 use crate::check::Http;
 use crate::events::Events;
 use crate::report::{Report, Text};
-use crate::resources::function::is_hashed;
 use crate::spec::Spec;
-use crate::sync::listing::RemoteObject;
-use crate::sync::scan::{self, LocalFile};
+use crate::sync::scan;
 use crate::sync::{remote, SyncOptions};
-
-/// What to do with one file of the release.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Send its bytes.
-    Upload,
-    /// Unchanged since the release `from`'s: copy it inside the bucket.
-    Copy { from: String },
-    /// A content-hashed file already stored with these bytes.
-    Stored,
-}
-
-#[derive(Debug, Clone)]
-pub struct Item<'a> {
-    pub file: &'a LocalFile,
-    pub key: String,
-    pub cache_control: String,
-    pub action: Action,
-}
-
-/// Each file's key and action. Refused (every such file named) when a
-/// content-hashed name is already stored with other bytes: an asset is
-/// shared by the kept releases and is never overwritten.
-pub fn plan<'a>(
-    files: &'a [LocalFile],
-    id: &str,
-    opts: &SyncOptions,
-    previous: Option<(&str, &BTreeMap<String, RemoteObject>)>,
-    stored: &BTreeMap<String, RemoteObject>,
-) -> Result<Vec<Item<'a>>, Vec<String>> {
-    let mut items = Vec::with_capacity(files.len());
-    let mut refused = Vec::new();
-    for f in files {
-        let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
-        let item = if is_hashed(name) {
-            let key = format!("{}{}", assets(), f.rel);
-            let action = match stored.get(&key) {
-                Some(o) if f.same_content(&o.etag) => Action::Stored,
-                Some(_) => {
-                    refused.push(format!(
-                        "{}: its name says its content is hashed, but {key} holds other bytes: a build \
-                         that changes a file must change its hashed name (an asset is shared by every \
-                         kept release and never overwritten)",
-                        f.rel
-                    ));
-                    continue;
-                }
-                None => Action::Upload,
-            };
-            Item {
-                file: f,
-                key,
-                cache_control: opts.rules.cache_control(&f.rel, true).to_string(),
-                action,
-            }
-        } else {
-            let action = previous
-                .and_then(|(from, objects)| {
-                    let o = objects.get(&format!("{}{}", prefix(from), f.rel))?;
-                    f.same_content(&o.etag).then(|| Action::Copy { from: from.to_string() })
-                })
-                .unwrap_or(Action::Upload);
-            Item {
-                file: f,
-                key: format!("{}{}", prefix(id), f.rel),
-                cache_control: f.cache_control.clone(),
-                action,
-            }
-        };
-        items.push(item);
-    }
-    if refused.is_empty() {
-        Ok(items)
-    } else {
-        Err(refused)
-    }
-}
-
-/// A URL path of a page of the release, to ask the edge which release it
-/// serves: the root's index, else the first page, else the first file not
-/// content-hashed.
-pub fn probe_page(items: &[Item]) -> Option<String> {
-    let own: Vec<&str> = items
-        .iter()
-        .filter(|i| !matches!(i.action, Action::Stored) && !i.key.starts_with(&assets()))
-        .map(|i| i.file.rel.as_str())
-        .collect();
-    if own.contains(&"index.html") {
-        return Some("/".into());
-    }
-    own.iter()
-        .find(|r| r.ends_with(".html"))
-        .or(own.first())
-        .map(|r| format!("/{}", crate::check::probes::encode(r)))
-}
 
 /// What a release's publication did.
 #[derive(Debug, Serialize)]
 pub struct Published {
     pub bucket: String,
+    /// The new release; the live one when nothing changed.
     pub release: String,
     /// The release live before, if any.
     pub previous: Option<String>,
+    /// Whether `live` was switched (not when no file that is not
+    /// content-hashed changed).
+    pub switched: bool,
+    /// How its route was made: chained on the live one, squashed, or whole.
+    pub shape: Option<Shape>,
     pub files: u64,
     pub bytes: u64,
     /// Files sent, and their bytes.
     pub uploaded: usize,
     pub bytes_uploaded: u64,
-    /// Files copied inside the bucket from the previous release.
+    /// Unchanged files the release holds, copied inside the bucket.
     pub copied: usize,
+    /// Unchanged files left where an older release of its route holds them.
+    pub kept: usize,
     /// Content-hashed files already stored.
     pub assets_stored: usize,
-    /// Copied or already stored: nothing sent.
+    /// Copied, kept or already stored: nothing sent.
     pub unchanged: usize,
+    /// Paths of the previous release this one no longer has.
+    pub removed: usize,
     /// Seconds from the switch until the edge served it.
     pub edge_seconds: Option<f64>,
     pub pruned: Vec<String>,
@@ -165,14 +80,17 @@ impl Report for Published {
                 ""
             }
         )];
+        let over = self.previous.as_deref().unwrap_or("no earlier release");
         result.push(format!(
-            "  {} uploaded ({} bytes), {} copied from {}, {} assets already stored",
-            self.uploaded,
-            self.bytes_uploaded,
-            self.copied,
-            self.previous.as_deref().unwrap_or("no earlier release"),
-            self.assets_stored
+            "  {} uploaded ({} bytes), {} copied, {} kept in the releases before {over}, {} removed, {} assets already stored",
+            self.uploaded, self.bytes_uploaded, self.copied, self.kept, self.removed, self.assets_stored
         ));
+        if !self.switched && !self.dry_run {
+            result.push(format!(
+                "  no file that is not content-hashed changed: {} stays live, nothing switched",
+                self.release
+            ));
+        }
         match (self.edge_seconds, &self.preview_url) {
             (Some(s), Some(url)) => result.push(format!("  the edge serves it at {url}, {s:.1}s after the switch")),
             (Some(s), None) => result.push(format!("  live: the edge serves it, {s:.1}s after the switch")),
@@ -186,7 +104,7 @@ impl Report for Published {
         }
         if !self.pruned.is_empty() {
             result.push(format!(
-                "  pruned {} ({} files deleted; assets kept)",
+                "  pruned {} ({} files deleted; assets and what kept releases read kept)",
                 self.pruned.join(", "),
                 self.deleted
             ));
@@ -240,14 +158,17 @@ impl Publisher<'_> {
             (Some(name), None) => anyhow::bail!("--preview {name}: previews are off on this stack"),
             (None, _) => (Pointer::Live, None),
         };
+        // Every release the live route reads, listed.
+        let reads: Vec<String> = seen.route.iter().flat_map(|r| r.ids().map(String::from)).collect();
         let shared = assets();
         let (listed, stored, host) = tokio::join!(
-            async {
-                match &previous {
-                    Some(p) => remote::list(&s3, &spec.bucket, &prefix(p)).await.map(|(o, _)| o),
-                    None => Ok(BTreeMap::new()),
+            futures_util::future::try_join_all(reads.iter().map(|id| {
+                let s3 = &s3;
+                async move {
+                    let (objects, _) = remote::list(s3, &spec.bucket, &prefix(id)).await?;
+                    anyhow::Ok((id.clone(), objects))
                 }
-            },
+            })),
             remote::list(&s3, &spec.bucket, &shared),
             edge::host(self.clients, spec, &destination)
         );
@@ -263,16 +184,24 @@ impl Publisher<'_> {
                 opts.dir.display()
             );
         }
+        super::not_found::ready(spec, opts, &local.files).map_err(crate::exit::Failed::Refused)?;
+        let rules = opts.rules.fingerprint();
+        let files = seen.route.as_ref().map(|r| live_files(r, &listed));
+        let live = seen.route.as_ref().zip(files.as_ref()).map(|(route, files)| Live {
+            route,
+            files,
+            same_rules: seen
+                .releases
+                .iter()
+                .find(|r| Some(&r.id) == previous.as_ref())
+                .is_some_and(|r| r.rules.as_deref() == Some(rules.as_str())),
+            // A preview is always a release of its own, over the live route.
+            always: self.preview.is_some(),
+        });
         let id = super::new_id(std::time::SystemTime::now());
-        let items = plan(
-            &local.files,
-            &id,
-            opts,
-            previous.as_deref().map(|p| (p, &listed)),
-            &stored,
-        )
-        .map_err(crate::exit::Failed::Refused)?;
-        let page = probe_page(&items);
+        let planned = plan(&local.files, &id, opts, live.as_ref(), &stored).map_err(crate::exit::Failed::Refused)?;
+        let items = &planned.items;
+        let page = probe_page(items);
         let release = Release {
             id: id.clone(),
             // To the second: a column people read.
@@ -286,12 +215,20 @@ impl Publisher<'_> {
             bytes: local.files.iter().map(|f| f.size).sum(),
             page: page.clone(),
             preview: self.preview.map(String::from),
+            rules: Some(rules),
         };
         let count = |want: fn(&Action) -> bool| items.iter().filter(|i| want(&i.action)).count();
+        let switched = planned.route.is_some();
         let mut out = Published {
             bucket: spec.bucket.clone(),
-            release: id.clone(),
+            release: if switched {
+                id.clone()
+            } else {
+                previous.clone().unwrap_or_default()
+            },
             previous: previous.clone(),
+            switched,
+            shape: planned.route.as_ref().map(|(_, s)| *s),
             files: release.files,
             bytes: release.bytes,
             uploaded: count(|a| *a == Action::Upload),
@@ -301,8 +238,10 @@ impl Publisher<'_> {
                 .map(|i| i.file.size)
                 .sum(),
             copied: count(|a| matches!(a, Action::Copy { .. })),
+            kept: count(|a| matches!(a, Action::Kept { .. })),
             assets_stored: count(|a| *a == Action::Stored),
             unchanged: count(|a| *a != Action::Upload),
+            removed: planned.removed.len(),
             edge_seconds: None,
             pruned: vec![],
             deleted: 0,
@@ -315,43 +254,53 @@ impl Publisher<'_> {
             return Ok(out);
         }
 
-        self.events.info(&format!(
-            "release {id}: {} to upload, {} to copy from {}, {} assets already stored",
-            out.uploaded,
-            out.copied,
-            previous.as_deref().unwrap_or("no earlier release"),
-            out.assets_stored
-        ));
         // Assets first: a page of the release never names one not yet there.
         let (shared, own): (Vec<&Item>, Vec<&Item>) = items
             .iter()
-            .filter(|i| i.action != Action::Stored)
+            .filter(|i| matches!(i.action, Action::Upload | Action::Copy { .. }))
             .partition(|i| i.key.starts_with(&assets()));
+        let Some((route, shape)) = &planned.route else {
+            self.transfer(&s3, &id, &shared).await?;
+            self.events.done(&format!(
+                "release {}: no file that is not content-hashed changed: it stays live ({} new assets stored)",
+                out.release,
+                shared.len()
+            ));
+            return Ok(out);
+        };
+        self.events.info(&format!(
+            "release {id} ({}): {} to upload, {} to copy, {} kept where older releases hold them, {} assets already stored",
+            shape.words(),
+            out.uploaded,
+            out.copied,
+            out.kept,
+            out.assets_stored
+        ));
         for batch in [shared, own] {
             self.transfer(&s3, &id, &batch).await?;
         }
 
         // The switch: one write. Nothing was visible before it.
-        store.switch(&pointer, &release).await?;
-        let replaced: Vec<String> = match &pointer {
-            Pointer::Live => vec![],
-            Pointer::Preview(name) => seen
-                .previews
-                .iter()
-                .filter(|p| &p.name == name && p.id != id)
-                .map(|p| p.id.clone())
-                .collect(),
+        store.switch(&pointer, &release, route).await?;
+        let was = match &pointer {
+            Pointer::Live => previous.clone(),
+            Pointer::Preview(name) => seen.previews.iter().find(|p| &p.name == name).map(|p| p.id.clone()),
         };
         self.events.done(&format!(
             "release {id}: switched (`{}`, {})",
             pointer.key(),
-            match (&pointer, previous.as_deref(), replaced.first()) {
-                (Pointer::Live, Some(p), _) => format!("was {p}"),
-                (Pointer::Live, None, _) => "the first release".into(),
-                (Pointer::Preview(_), _, Some(r)) => format!("was {r}"),
-                (Pointer::Preview(_), _, None) => "a new preview".into(),
+            match (was, &pointer) {
+                (Some(p), _) => format!("was {p}"),
+                (None, Pointer::Live) => "the first release".into(),
+                (None, Pointer::Preview(_)) => "a new preview".into(),
             }
         ));
+        if pointer == Pointer::Live {
+            // The 404 page is the live site's: a preview leaves it alone.
+            let dist = destination.distribution_id.as_deref();
+            let holder = super::not_found::holder(Some(route), &id, spec);
+            super::not_found::follow(self.clients, spec, dist, holder, true, self.waiting, self.events).await?;
+        }
         match &page {
             Some(page) => {
                 // A preview host asks for its credentials, when set.
@@ -359,7 +308,8 @@ impl Publisher<'_> {
                     .filter(|_| self.preview.is_some())
                     .and_then(|p| p.authorization());
                 let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
-                let took = edge::wait_for(self.http, &host, page, &headers, &id, self.waiting, self.events).await?;
+                let took =
+                    edge::wait_for(self.http, &host, page, &headers, &id, &id, self.waiting, self.events).await?;
                 out.edge_seconds = Some(took.as_secs_f64());
                 self.events.done(&format!(
                     "release {id}: the edge serves it ({:.1}s)",
@@ -372,41 +322,9 @@ impl Publisher<'_> {
             )),
         }
 
-        // Previews past their days, and the release this preview replaced.
-        let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now()).secs();
-        let expired = spec.previews.as_ref().map_or_else(Vec::new, |p| {
-            super::preview::expired(&seen.previews, p.days, now)
-                .into_iter()
-                .filter(|e| Some(e.name.as_str()) != self.preview)
-                .collect()
-        });
-        if !expired.is_empty() || !replaced.is_empty() {
-            out.deleted += super::preview::remove(&store, &s3, &spec.bucket, &expired, &replaced).await?;
-            out.previews_removed = expired.iter().map(|p| p.name.clone()).collect();
-            out.previews_removed
-                .extend(replaced.iter().map(|r| format!("{r} (replaced)")));
-            self.events
-                .done(&format!("previews removed: {}", out.previews_removed.join(", ")));
-        }
-        if self.preview.is_some() {
-            // A preview never counts among the releases: nothing to prune.
-            return Ok(out);
-        }
-
-        // Prune, now that the release is live.
-        let mut all = seen.releases;
-        all.push(release);
-        let pruned = super::to_prune(&all, Some(&id), spec.releases as usize);
-        if !pruned.is_empty() {
-            store.forget(&pruned).await?;
-            for old in &pruned {
-                let (objects, _) = remote::list(&s3, &spec.bucket, &prefix(old)).await?;
-                out.deleted += objects.len();
-                delete(&s3, &spec.bucket, objects.into_keys().collect()).await?;
-            }
-            self.events.done(&format!("pruned {}", pruned.join(", ")));
-        }
-        out.pruned = pruned;
+        // Previews past their days or replaced by this one, then (for a
+        // live release) the releases past the setting.
+        self.after_switch(&store, &s3, seen, release, route, &mut out).await?;
         Ok(out)
     }
 
@@ -437,8 +355,8 @@ impl Publisher<'_> {
     }
 }
 
-/// One file's write: a PUT with its bytes, or a copy from the earlier
-/// release with the headers set again (the rules may have changed).
+/// One file's write: a PUT with its bytes, or a copy from where an earlier
+/// release holds it, with the headers set again (the rules may have changed).
 async fn send(s3: &aws_sdk_s3::Client, bucket: &str, id: &str, item: &Item<'_>) -> anyhow::Result<()> {
     let f = item.file;
     let what = format!("bucket {bucket}: {}", item.key);
@@ -467,7 +385,7 @@ async fn send(s3: &aws_sdk_s3::Client, bucket: &str, id: &str, item: &Item<'_>) 
             s3.copy_object()
                 .bucket(bucket)
                 .key(&item.key)
-                .copy_source(copy_source(bucket, &format!("{}{}", prefix(from), f.rel)))
+                .copy_source(copy_source(bucket, from))
                 .metadata_directive(MetadataDirective::Replace)
                 .content_type(&f.content_type)
                 .cache_control(&item.cache_control)
@@ -476,7 +394,7 @@ async fn send(s3: &aws_sdk_s3::Client, bucket: &str, id: &str, item: &Item<'_>) 
                 .await
                 .map_err(|e| describe(format!("{what}: CopyObject"), e))?;
         }
-        Action::Stored => {}
+        Action::Stored | Action::Kept { .. } => {}
     }
     Ok(())
 }
@@ -495,98 +413,4 @@ pub(super) async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, keys: Vec<Stri
         crate::resources::bucket::delete_objects(s3, bucket, ids).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file(rel: &str, body: &[u8]) -> LocalFile {
-        use md5::{Digest as _, Md5};
-        LocalFile {
-            key: rel.into(),
-            rel: rel.into(),
-            path: rel.into(),
-            size: body.len() as u64,
-            md5: Md5::digest(body).into(),
-            parts: vec![],
-            whole_md5: Default::default(),
-            hashed: false,
-            manifest: false,
-            content_type: "text/html".into(),
-            cache_control: "no-cache".into(),
-        }
-    }
-
-    fn object(body: &[u8]) -> RemoteObject {
-        use md5::{Digest as _, Md5};
-        RemoteObject {
-            size: body.len() as u64,
-            etag: scan::hex(&Md5::digest(body)),
-            last_modified: 0,
-        }
-    }
-
-    fn opts() -> SyncOptions {
-        let request = crate::sync::options::SyncRequest {
-            dir: ".".into(),
-            prefix: None,
-            settings: Default::default(),
-            delete: false,
-            delete_unpublished: false,
-            delete_grace: "7d".into(),
-            dry_run: false,
-            wait: false,
-            follow_links: false,
-            include_hidden: false,
-        };
-        SyncOptions::resolve(&request, &BTreeMap::<String, String>::new()).unwrap()
-    }
-
-    /// Three changed files of many: three uploads; the rest copied or stored.
-    #[test]
-    fn only_what_changed_is_uploaded() {
-        let files = vec![
-            file("index.html", b"new home"),
-            file("about.html", b"about"),
-            file("js/app.0123456789ab.js", b"app"),
-            file("js/new.abcdef012345.js", b"new chunk"),
-            file("robots.txt", b"changed robots"),
-        ];
-        let previous: BTreeMap<String, RemoteObject> = [
-            ("_cdnctl/releases/r1/index.html", object(b"old home")),
-            ("_cdnctl/releases/r1/about.html", object(b"about")),
-            ("_cdnctl/releases/r1/robots.txt", object(b"robots")),
-        ]
-        .into_iter()
-        .map(|(k, o)| (k.to_string(), o))
-        .collect();
-        let stored: BTreeMap<String, RemoteObject> =
-            [("_cdnctl/assets/js/app.0123456789ab.js".to_string(), object(b"app"))].into();
-        let o = opts();
-        let items = plan(&files, "r2", &o, Some(("r1", &previous)), &stored).unwrap();
-        let got: Vec<(&str, &Action)> = items.iter().map(|i| (i.key.as_str(), &i.action)).collect();
-        let copy = Action::Copy { from: "r1".into() };
-        assert_eq!(
-            got,
-            vec![
-                ("_cdnctl/releases/r2/index.html", &Action::Upload),
-                ("_cdnctl/releases/r2/about.html", &copy),
-                ("_cdnctl/assets/js/app.0123456789ab.js", &Action::Stored),
-                ("_cdnctl/assets/js/new.abcdef012345.js", &Action::Upload),
-                ("_cdnctl/releases/r2/robots.txt", &Action::Upload),
-            ]
-        );
-        assert_eq!(probe_page(&items).as_deref(), Some("/"));
-    }
-
-    #[test]
-    fn an_asset_is_never_overwritten_with_other_bytes() {
-        let files = vec![file("js/app.0123456789ab.js", b"other bytes")];
-        let stored: BTreeMap<String, RemoteObject> =
-            [("_cdnctl/assets/js/app.0123456789ab.js".to_string(), object(b"app"))].into();
-        let refused = plan(&files, "r2", &opts(), None, &stored).unwrap_err();
-        assert_eq!(refused.len(), 1);
-        assert!(refused[0].starts_with("js/app.0123456789ab.js: "), "{refused:?}");
-    }
 }

@@ -1,13 +1,17 @@
 //! The releases as the stack's KeyValueStore records them (`kvs.rs`'s
-//! keys): the pointers (`live`, and `preview:NAME` for each preview) and
-//! each release's metadata (`release:<id>`; a preview's names its preview).
-//! A pointer's value is written by `route` alone and read by `release_of`
-//! alone, so `live` and a preview hold the same kind of value. Every write
-//! names the ETag read just before it (If-Match); a conflict is read again.
+//! keys): the pointers (`live`, and `preview:NAME` for each preview), each
+//! holding a route (`route.rs`), each release's metadata (`release:<id>`; a
+//! preview's names its preview) and each live release's route (`route:<id>`,
+//! what a rollback writes; a preview's route is its pointer's value). A
+//! pointer's value is written as `Route::encode` gives it and read back with
+//! `Route::parse`, so `live` and a preview hold the same kind of value.
+//! Every write names the ETag read just before it (If-Match); a conflict is
+//! read again.
 
 use anyhow::anyhow;
 use aws_sdk_cloudfrontkeyvaluestore::types::{DeleteKeyRequestListItem, PutKeyRequestListItem};
 
+use super::route::{Route, KEY_MAX, VALUE_MAX};
 use super::Release;
 use crate::aws::{describe, Clients};
 use crate::resources::kvs;
@@ -15,10 +19,12 @@ use crate::spec::Spec;
 
 /// The store's metadata keys: `release:<id>`.
 const RELEASE: &str = "release:";
+/// Each release's route: `route:<id>` (what a rollback writes to `live`).
+const ROUTE: &str = "route:";
 /// A preview's pointer: `preview:NAME` (the function's `routeKey`).
 const PREVIEW: &str = "preview:";
 
-/// A key the function reads to pick a release.
+/// A key the function reads a route from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pointer {
     Live,
@@ -34,22 +40,13 @@ impl Pointer {
     }
 }
 
-/// The value a pointer holds to serve release `id` (the function's
-/// `resolve` reads it).
-pub fn route(id: &str) -> String {
-    id.to_string()
-}
-
-/// The release a pointer's value serves (`route`'s inverse).
-pub fn release_of(value: &str) -> String {
-    value.to_string()
-}
-
-/// A preview: its name and the release it serves (the metadata, when read).
+/// A preview: its name, its route (`preview:NAME`'s value), the release it
+/// publishes (the route's head) and that release's metadata, when read.
 #[derive(Debug, Clone)]
 pub struct Preview {
     pub name: String,
     pub id: String,
+    pub route: Route,
     pub release: Option<Release>,
 }
 
@@ -62,9 +59,23 @@ pub struct Store<'a> {
 /// What the store says: the live release, every recorded one (previews'
 /// apart), and the previews.
 pub struct Seen {
+    /// The live release: the newest of the live route.
     pub live: Option<String>,
+    /// The live route (a plain id before chains: a base).
+    pub route: Option<Route>,
     pub releases: Vec<Release>,
+    /// Each recorded route, by release.
+    pub routes: std::collections::BTreeMap<String, Route>,
+    /// By name.
     pub previews: Vec<Preview>,
+}
+
+impl Seen {
+    /// A release's route: recorded, else (recorded before chains) the
+    /// release whole.
+    pub fn route_of(&self, id: &str) -> Route {
+        self.routes.get(id).cloned().unwrap_or_else(|| Route::whole(id))
+    }
 }
 
 impl<'a> Store<'a> {
@@ -91,10 +102,11 @@ impl<'a> Store<'a> {
     }
 
     /// The live release, the recorded ones and the previews (unreadable
-    /// metadata is skipped).
+    /// metadata, and a preview whose value is no route, are skipped).
     pub async fn read(&self) -> anyhow::Result<Seen> {
         let mut live = None;
         let mut releases = Vec::new();
+        let mut routes = std::collections::BTreeMap::new();
         let mut pointers = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -108,9 +120,15 @@ impl<'a> Store<'a> {
                 .map_err(|e| describe(format!("key value store {}: ListKeys", self.arn), e))?;
             for item in page.items() {
                 if item.key() == kvs::LIVE {
-                    live = Some(release_of(item.value()));
+                    live = Some(item.value().to_string());
                 } else if let Some(name) = item.key().strip_prefix(PREVIEW) {
-                    pointers.push((name.to_string(), release_of(item.value())));
+                    if let Some(route) = Route::parse(item.value()) {
+                        pointers.push((name.to_string(), route));
+                    }
+                } else if let Some(id) = item.key().strip_prefix(ROUTE) {
+                    if let Some(route) = Route::parse(item.value()) {
+                        routes.insert(id.to_string(), route);
+                    }
                 } else if let Some(id) = item.key().strip_prefix(RELEASE) {
                     if let Ok(mut r) = serde_json::from_str::<Release>(item.value()) {
                         r.id = id.to_string();
@@ -131,42 +149,87 @@ impl<'a> Store<'a> {
         super::newest_first(&mut releases);
         let previews = pointers
             .into_iter()
-            .map(|(name, id)| Preview {
-                release: previewed.iter().find(|r| r.id == id).cloned(),
+            .map(|(name, route)| Preview {
+                id: route.head().to_string(),
+                release: previewed.iter().find(|r| r.id == route.head()).cloned(),
                 name,
-                id,
+                route,
             })
             .collect();
+        let route = match live {
+            Some(value) => Some(Route::parse(&value).ok_or_else(|| {
+                anyhow!(
+                    "key value store {}: `live` holds {value:?}, not a release's route: \
+                     `cdnctl rollback RELEASE` writes a kept one",
+                    self.arn
+                )
+            })?),
+            None => None,
+        };
         Ok(Seen {
-            live,
+            live: route.as_ref().map(|r| r.head().to_string()),
+            route,
             releases,
+            routes,
             previews,
         })
     }
 
-    /// The switch: the pointer and the release's metadata in one write.
-    pub async fn switch(&self, pointer: &Pointer, release: &Release) -> anyhow::Result<()> {
+    /// The switch, in one write: the release's metadata and `pointer` set to
+    /// its route; for `live`, the route is recorded too (`route:<id>`, what
+    /// a rollback writes). The only write of a new route to a pointer.
+    pub async fn switch(&self, pointer: &Pointer, release: &Release, route: &Route) -> anyhow::Result<()> {
         let mut value = serde_json::to_value(release)?;
         value.as_object_mut().map(|o| o.remove("id"));
-        let puts = vec![
-            PutKeyRequestListItem::builder()
-                .key(format!("{RELEASE}{}", release.id))
-                .value(value.to_string())
-                .build()?,
+        let route = route.encode();
+        let mut puts = vec![PutKeyRequestListItem::builder()
+            .key(format!("{RELEASE}{}", release.id))
+            .value(value.to_string())
+            .build()?];
+        if *pointer == Pointer::Live {
+            puts.push(
+                PutKeyRequestListItem::builder()
+                    .key(format!("{ROUTE}{}", release.id))
+                    .value(&route)
+                    .build()?,
+            );
+        }
+        puts.push(
             PutKeyRequestListItem::builder()
                 .key(pointer.key())
-                .value(route(&release.id))
+                .value(route)
                 .build()?,
-        ];
+        );
+        // Refused here, with what is too long, rather than by the store.
+        for put in &puts {
+            if put.key().len() > KEY_MAX || put.value().len() > VALUE_MAX {
+                anyhow::bail!(
+                    "release {}: its key {} would hold {} bytes under a {}-byte key; a store takes keys of \
+                     at most {KEY_MAX} bytes and values of at most {VALUE_MAX} (CloudFront quotas)",
+                    release.id,
+                    put.key(),
+                    put.value().len(),
+                    put.key().len()
+                );
+            }
+        }
         self.update(Some(puts), None).await
     }
 
-    /// A rollback: `live` alone.
-    pub async fn point(&self, id: &str) -> anyhow::Result<()> {
-        kvs::put(self.plane, &self.arn, kvs::LIVE, &route(id)).await
+    /// A rollback: `live` alone, set to the release's route.
+    pub async fn point(&self, route: &Route) -> anyhow::Result<()> {
+        kvs::put(self.plane, &self.arn, kvs::LIVE, &route.encode()).await
     }
 
-    /// Forget previews (their pointers) and releases (their metadata), in one write.
+    /// Releases off: `live` deleted, so the function serves the bucket's
+    /// files in place (one write; the records are kept).
+    pub async fn unpoint(&self) -> anyhow::Result<()> {
+        let delete = DeleteKeyRequestListItem::builder().key(kvs::LIVE).build()?;
+        self.update(None, Some(vec![delete])).await
+    }
+
+    /// Forget previews (their pointers) and their releases (their
+    /// metadata), in one write.
     pub async fn forget_previews(&self, names: &[String], ids: &[String]) -> anyhow::Result<()> {
         let keys = names
             .iter()
@@ -181,15 +244,12 @@ impl<'a> Store<'a> {
         self.update(None, Some(deletes)).await
     }
 
-    /// Forget pruned releases, in one write.
+    /// Forget pruned releases (their metadata and routes), in one write.
     pub async fn forget(&self, ids: &[String]) -> anyhow::Result<()> {
         let deletes = ids
             .iter()
-            .map(|id| {
-                DeleteKeyRequestListItem::builder()
-                    .key(format!("{RELEASE}{id}"))
-                    .build()
-            })
+            .flat_map(|id| [format!("{RELEASE}{id}"), format!("{ROUTE}{id}")])
+            .map(|key| DeleteKeyRequestListItem::builder().key(key).build())
             .collect::<Result<Vec<_>, _>>()?;
         self.update(None, Some(deletes)).await
     }

@@ -4,11 +4,12 @@
 
 mod cache;
 mod config;
+pub mod errors;
 mod steps;
 
 pub use cache::invalidate;
 use config::tags;
-pub use config::{new_config, reconcile, tag_differences, to_oac, Links};
+pub use config::{new_config, reconcile, runs_function, tag_differences, to_oac, Links};
 pub use steps::{down, forget_cors_answers, up, Step};
 
 use std::collections::BTreeMap;
@@ -380,6 +381,7 @@ fn certificate_refused(links: Links<'_>, err: anyhow::Error) -> anyhow::Error {
 /// Send back the whole config with If-Match. `done` tells whether a config
 /// already has what this update wants: if the ETag changed because an earlier
 /// attempt of this very update went through (its answer lost), that is success.
+#[allow(clippy::too_many_arguments)]
 pub async fn update(
     cf: &Client,
     id: &str,
@@ -533,6 +535,7 @@ pub fn refusals(
             d.id
         ));
     }
+    out.extend(observed.and_then(|d| errors::refusal(&d.config, spec, &d.id)));
     if !duplicates.is_empty() {
         out.push(format!(
             "distribution: several carry this stack's comment ({} besides the first): delete the extra ones by hand",

@@ -7,22 +7,24 @@
 //!
 //! Releases in the bucket (what the function serves):
 //!
-//! - `_cdnctl/releases/<id>/<path>`: a release's files, each release whole
-//!   under its own prefix, so publishing one never touches another.
+//! - `_cdnctl/releases/<id>/<path>`: the files release `<id>` holds (what it
+//!   changed, or every file for a whole one), so publishing one never
+//!   touches another.
 //! - `_cdnctl/assets/<path>`: content-hashed files (`is_hashed`: the name
 //!   changes with the content), stored once and named by every release that
 //!   has them, so a page of any kept release still loads its chunks (an open
 //!   tab, a rollback). A false "hashed" is still served (the publisher uses
 //!   the same rule and never overwrites an asset with other bytes); a missed
 //!   one is only stored per release.
-//! - For a request `/<path>`, the function reads one key from the store,
-//!   chosen by `routeKey` (`live`, or `preview:NAME` for the host
-//!   NAME.DOMAIN with previews on), and `resolve` rewrites the URI under
-//!   the release that key names; the release is then part of the cache
-//!   key, so switching `live` needs no invalidation. Without `live` (no
-//!   release yet) the bucket's files are served in place, as before
-//!   releases; an unknown preview is answered 404 by the function, and with
-//!   `Setting::PreviewAuth` a preview host asks for basic auth (401).
+//! - For a request `/<path>`, the function reads the route in one key of
+//!   the store, chosen by `routeKey` (`live`, or `preview:NAME` for the
+//!   host NAME.DOMAIN with previews on), finds the release holding the path
+//!   (`resolve`, as `release/route.rs` does) and rewrites the URI to one of
+//!   those; the release is then part of the cache key, so switching `live`
+//!   needs no invalidation. Without `live` (no release yet) the bucket's
+//!   files are served in place, as before releases; an unknown preview is
+//!   answered 404 by the function, and with `Setting::PreviewAuth` a
+//!   preview host asks for basic auth (401).
 //! - Visitors never name `_cdnctl/` themselves: `/_cdnctl/x` is rewritten
 //!   under the release like any path.
 //!
@@ -78,7 +80,8 @@ pub fn name(bucket: &str) -> String {
     )
 }
 
-/// The code cdnctl publishes for this spec.
+/// The code cdnctl publishes for this spec: `viewer_request.js` without
+/// its comment lines, the CONFIG line set to the stack's values.
 pub fn code(spec: &Spec) -> String {
     let previews = spec.previews.as_ref();
     let config = serde_json::json!({
@@ -88,8 +91,11 @@ pub fn code(spec: &Spec) -> String {
         // As browsers send it; readable by anyone who can read the function.
         "auth": previews.and_then(|p| p.authorization()),
     });
+    // Comment lines stay in the repository: the code sent counts against
+    // the quota, and the function's comments are for its readers here.
     SOURCE
         .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
         .map(|l| {
             if l.starts_with("const CONFIG = ") {
                 format!("const CONFIG = {config};")

@@ -10,17 +10,18 @@
 //! | key              | value                                    | written by   |
 //! |------------------|------------------------------------------|--------------|
 //! | `layout`         | `1`: this table's version                | `up`         |
-//! | `live`           | the live release's id, e.g. `r20261205-0125-3f2a` | deploy, rollback |
-//! | `release:<id>`   | JSON: when, source, files, bytes (< 1 KB) | deploy      |
-//! | `preview:<name>` | a release id served at `<name>.<domain>` | deploy --preview |
+//! | `live`           | the live release's route (`release/route.rs`): a plain id, or `id:codes,…,base` (≤ 1 KB) | deploy, rollback |
+//! | `release:<id>`   | JSON: when, source, files, bytes, rules (< 1 KB) | deploy      |
+//! | `route:<id>`     | that release's route, what a rollback writes to `live` | deploy |
+//! | `preview:<name>` | a route served at `<name>.<domain>` | deploy --preview |
 //!
-//! There is no key per file: what a release holds is the bucket's prefix
-//! (see `function.rs`), so the store's size does not grow with the site. Ten
-//! kept releases, a few previews and their metadata are under 20 keys of
-//! under 1.1 KB each, about 20 KB of the 5 MB, for a site of 20,000 files or
-//! 2 million. A switch (deploy, rollback) is one write of `live`: the edge
-//! then serves the other release whole, with no invalidation, since the
-//! release is part of the cache key's path.
+//! There is no key per file: a route names at most `route::MAX_CHAIN + 1`
+//! release prefixes and the codes of the paths each changed, so the store's
+//! size does not grow with the site. Ten kept releases are 21 keys of at
+//! most 1.1 KB each, about 23 KB of the 5 MB, for a site of 20,000 files or
+//! 2 million (README, Releases, gives the measured figures). A switch
+//! (deploy, rollback) is one write: the edge then serves the other release,
+//! with no invalidation, since the release is part of the cache key's path.
 //!
 //! The data plane (`cloudfront-keyvaluestore`, SigV4A) is `Clients::kvs`;
 //! every write names the store's current ETag (If-Match).
@@ -34,7 +35,7 @@ use crate::aws::{created_or_found, describe, is_store_conflict, optional, Guarde
 use crate::resources::kit::{Action, Cx, Fact, Known, Learned, Part};
 use crate::resources::Kind;
 
-/// The key naming the live release.
+/// The key holding the live release's route.
 pub const LIVE: &str = "live";
 /// The key saying which version of the layout above the store holds.
 pub const LAYOUT: &str = "layout";

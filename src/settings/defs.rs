@@ -36,6 +36,7 @@ pub enum Setting {
     Previews,
     PreviewAuth,
     PreviewDays,
+    NotFound,
     CacheRules,
     SyncJobs,
     SyncMaxDeletes,
@@ -240,6 +241,11 @@ pub const DEFS: &[Def] = &[
                 (default 30)",
         default: Some("30"),
         ..def(Setting::PreviewDays, "CDN_PREVIEW_DAYS", Stack)
+    },
+    Def {
+        about: "the site's page for a missing file, served with status 404, e.g. /404.html\n\
+                (sync and deploy refuse a DIR without it)",
+        ..def(Setting::NotFound, "CDN_NOT_FOUND", Stack)
     },
     Def {
         flag: Some("--cache-rules"),

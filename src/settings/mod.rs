@@ -91,6 +91,8 @@ pub struct Settings {
     pub preview_auth: Option<String>,
     /// Days a preview is kept.
     pub preview_days: u32,
+    /// The page a missing file gets, with status 404 (`Setting::NotFound`).
+    pub not_found: Option<String>,
 }
 
 /// [`Setting::Hsts`]: the Strict-Transport-Security header.
@@ -272,6 +274,16 @@ impl Settings {
                 .take::<()>(Err(bad(SpaFallback.name(), v, "a page's path, e.g. /index.html")))
                 .is_some()
         });
+        let not_found = pick(NotFound).filter(|v| match values::page_path(v) {
+            Ok(()) => true,
+            Err(why) => errors
+                .take::<()>(Err(bad(
+                    NotFound.name(),
+                    v,
+                    format!("a file's path in the site, from the root, e.g. /404.html ({why})"),
+                )))
+                .is_some(),
+        });
 
         let previews = or_default(Previews)
             .and_then(|v| errors.take(parse_switch(Previews, &v)))
@@ -333,6 +345,7 @@ impl Settings {
                 previews,
                 preview_auth,
                 preview_days,
+                not_found,
             }),
             _ => Err(errors),
         }

@@ -189,3 +189,32 @@ pub fn parse_tags(list: &str) -> Result<BTreeMap<String, String>, SettingError> 
     }
     Ok(tags)
 }
+
+/// [`Setting::NotFound`]: a file's path in the site, as CloudFront's
+/// ResponsePagePath takes it: from the root, a file (not a directory), no
+/// wildcard, query or fragment, and outside what cdnctl reserves
+/// (`_cdnctl/`, `.cdnctl/`). Err: what is wrong with it.
+pub fn page_path(value: &str) -> Result<(), &'static str> {
+    let rest = value.strip_prefix('/').ok_or("it must start with /")?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    let file = segments.last().copied().unwrap_or_default();
+    if rest.is_empty() || file.is_empty() {
+        return Err("it names a directory, not a file");
+    }
+    if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+        return Err("it has an empty, . or .. segment");
+    }
+    if value
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "*?#\\%".contains(c))
+    {
+        return Err("it has a space, *, ?, #, % or \\");
+    }
+    if segments[0] == "_cdnctl" || segments.contains(&".cdnctl") {
+        return Err("_cdnctl/ and .cdnctl/ are cdnctl's own");
+    }
+    if !file.contains('.') || value.len() > 1024 {
+        return Err("it must be a file with an extension, e.g. 404.html");
+    }
+    Ok(())
+}

@@ -234,6 +234,9 @@ impl<'a> Sync<'a> {
             )])
             .into());
         }
+        if let Some(why) = not_found_missing(self.spec, opts, &local.files) {
+            return Err(Stop::Refused(vec![why]).into());
+        }
         Ok(Gathered {
             destination,
             files: local.files,
@@ -498,4 +501,31 @@ impl<'a> Sync<'a> {
         )])
         .into())
     }
+}
+
+/// `Setting::NotFound` names a page of the site: a sync of the whole site
+/// (no prefix) whose DIR lacks it is refused before any write, since every
+/// missing path would then get S3's error (or a page left from an older
+/// build) instead of the site's 404 page. A sync of a prefix publishes part
+/// of the site, and the page may be another part's.
+pub fn not_found_missing(spec: &Spec, opts: &SyncOptions, files: &[LocalFile]) -> Option<String> {
+    let page = spec.not_found.as_deref()?;
+    let rel = page.trim_start_matches('/');
+    (opts.prefix.is_empty() && !files.iter().any(|f| f.rel == rel)).then(|| not_in_dir(page, opts))
+}
+
+/// The same, from the file system alone: for `deploy` to refuse before
+/// `up` writes anything (the scan then decides as above).
+pub fn not_found_absent(spec: &Spec, opts: &SyncOptions) -> Option<String> {
+    let page = spec.not_found.as_deref()?;
+    let path = opts.dir.join(page.trim_start_matches('/'));
+    (opts.prefix.is_empty() && !path.is_file()).then(|| not_in_dir(page, opts))
+}
+
+fn not_in_dir(page: &str, opts: &SyncOptions) -> String {
+    let setting = crate::settings::Setting::NotFound;
+    format!(
+        "{setting}: {page} is not in DIR ({}): build the site's 404 page there, or unset {setting}",
+        opts.dir.display()
+    )
 }

@@ -70,11 +70,13 @@ What it models:
   security headers with their override flags, custom headers, removed headers.
   Without a policy, S3's own CORS answer needs the Origin forwarded (origin
   request policy CORS-S3Origin), and is cached with the first request.
+- Custom error responses (error_pages.py): the entry's ResponsePagePath
+  fetched from the origin through the cache, without the function, served
+  with its ResponseCode and cached for its ErrorCachingMinTTL.
 - Via: 1.1 <id>.cloudfront.net (CloudFront), X-Amz-Cf-Pop, X-Amz-Cf-Id.
 
 What it does not model: more than one POP (an invalidation or a deployment
-completes everywhere at once), custom error responses' pages (only their
-ErrorCachingMinTTL), Lambda@Edge (CloudFront Functions run: function_edge.py),
+completes everywhere at once), Lambda@Edge (CloudFront Functions run: function_edge.py),
 signed URLs, WAF
 rules themselves, custom (non-S3) origins (502), multipart ranges, cookies
 in the cache key, HTTP/2 and HTTP/3 (ALPN offers h2 where the distribution
@@ -105,6 +107,7 @@ import os
 import re
 import secrets
 import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -706,6 +709,11 @@ def ttl_of(policy, headers):
 def error_ttl(dist, config, status, headers):
     """How long an error from the origin stays cached ("How CloudFront
     processes HTTP 4xx and 5xx status codes from your origin")."""
+    import error_pages
+
+    configured = error_pages.min_ttl(config, status)
+    if configured is not None:  # "the minimum amount of time ... to cache the HTTP status code specified in ErrorCode"
+        return configured
     if status in CACHED_ERRORS_WITH_MAX_AGE:
         directives = _directives(headers)
         for name in ("s-maxage", "max-age"):
@@ -714,10 +722,6 @@ def error_ttl(dist, config, status, headers):
         return 0  # a 400, 403, 412 or 415 without max-age is not cached
     if status not in CACHED_ERRORS:
         return 0
-    for custom in (config.CustomErrorResponses or {}).get("Items") or []:
-        custom = custom.get("CustomErrorResponse", custom) if isinstance(custom, dict) else custom
-        if isinstance(custom, dict) and str(custom.get("ErrorCode")) == str(status) and custom.get("ErrorCachingMinTTL") is not None:
-            return int(custom["ErrorCachingMinTTL"])
     return _owner_knob(dist, "edge_error_ttl", ERROR_TTL)
 
 
@@ -877,6 +881,11 @@ def handle(environ, scheme):
         if result["status"] >= 400:
             ttl = error_ttl(dist, config, result["status"], result["headers"])
             state = "Error"
+            import error_pages  # the entry's page instead of the origin's error (its own file)
+
+            page = error_pages.respond(sys.modules[__name__], backend, dist, config, account, result["status"], encoding)
+            if page is not None:
+                result, ttl = page, page.pop("ttl")
         else:
             ttl = ttl_of(cache, result["headers"])
             if entry is not None and entry.get("etag") == result.get("etag") and entry["status"] == 200:

@@ -323,7 +323,9 @@ class Harness:
                     WRITES[key] = WRITES.get(key, 0) + 1
                     limit = knobs.get("stall_after_writes")
                     stall = limit is not None and WRITES[key] > limit
-                entry = {"service": service, "op": op, "write": write, "fault": fault, "stalled": stall, "start": started}
+                entry = {"service": service, "op": op, "write": write, "fault": fault, "stalled": stall, "start": started,
+                         # A CopyObject is a PUT naming its source: counted apart from uploads.
+                         "copy": bool(environ.get("HTTP_X_AMZ_COPY_SOURCE"))}
                 LOG.setdefault(key, []).append(entry)
         if stall:
             time.sleep(knobs.get("stall_seconds", 30))

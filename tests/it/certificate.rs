@@ -6,8 +6,11 @@
 use crate::harness::{block_on, clients, Clients, Stack};
 use crate::inspect::{self, distribution_of, issued_certificate, records_of};
 
-/// The certificates ACM holds for `domain`: (arn, status, tags).
-fn certificates_for(c: &Clients, domain: &str) -> Vec<(String, String, Vec<(String, String)>)> {
+/// A certificate as ACM holds it: (arn, status, tags).
+type Found = (String, String, Vec<(String, String)>);
+
+/// The certificates ACM holds for `domain`.
+fn certificates_for(c: &Clients, domain: &str) -> Vec<Found> {
     block_on(async {
         let list = c.acm.list_certificates().send().await.unwrap();
         let mut out = Vec::new();

@@ -70,6 +70,11 @@ fn the_emulators_edge_runs_cloudfront_functions_like_cloudfront() {
 }
 
 #[test]
+fn the_emulators_edge_serves_custom_error_responses_like_cloudfront() {
+    run_selftest("error_pages_selftest.py");
+}
+
+#[test]
 fn the_emulators_origin_access_identities_behave_like_cloudfront() {
     run_selftest("oai_selftest.py");
 }

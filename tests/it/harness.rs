@@ -99,6 +99,9 @@ impl Emulator {
 pub struct Request {
     pub op: String,
     pub write: bool,
+    /// A CopyObject (a PUT naming `x-amz-copy-source`).
+    #[allow(dead_code)]
+    pub copy: bool,
     /// Held by the emulator's `stall_after_writes` and never applied.
     pub stalled: bool,
     /// The fault the emulator injected instead of (or after) answering:
@@ -328,6 +331,7 @@ impl Stack {
             .map(|r| Request {
                 op: r["op"].as_str().unwrap_or("").to_string(),
                 write: r["write"].as_bool().unwrap_or(false),
+                copy: r["copy"].as_bool().unwrap_or(false),
                 stalled: r["stalled"].as_bool().unwrap_or(false),
                 fault: r["fault"].as_str().map(String::from),
                 start: r["start"].as_f64().unwrap_or(0.0),

@@ -265,12 +265,16 @@ fn the_policy_grants_every_action_the_code_calls() {
     );
 
     // CI's status role needs what `status` reads; `sync`'s reads of objects
-    // and invalidations, and `check`'s reads of objects, belong to the deploy role.
+    // and invalidations, and `check`'s and the releases' (deploy, rollback)
+    // reads of objects, belong to the deploy role.
     let status = allowed(&policy("iam-policy-status.json"));
     let reads: Vec<Call> = calls
         .iter()
         .filter(|c| !c.place.starts_with("src/sync/") && !c.place.starts_with("src/commands/sync.rs"))
-        .filter(|c| !(c.place.starts_with("src/check/") && c.service == "s3" && c.operation.ends_with("_object")))
+        .filter(|c| {
+            let deploying = c.place.starts_with("src/check/") || c.place.starts_with("src/release/");
+            !(deploying && c.service == "s3" && c.operation.ends_with("_object"))
+        })
         // `adopt` is a one-off takeover run by an administrator, not CI's status role.
         .filter(|c| !ADOPT_ONLY.iter().any(|p| c.place.starts_with(p)))
         .filter(|c| actions(c.service, &c.operation).iter().all(|a| is_read(a)))

@@ -25,7 +25,7 @@ fn site(dir: &Path, home: &str, chunk: &str) {
 }
 
 /// `cdnctl ARGS` with the flags that reach the emulator's edge.
-fn at_edge(args: &[&str]) -> Vec<String> {
+pub(crate) fn at_edge(args: &[&str]) -> Vec<String> {
     args.iter()
         .map(|a| a.to_string())
         .chain(to_edge())
@@ -33,7 +33,7 @@ fn at_edge(args: &[&str]) -> Vec<String> {
         .collect()
 }
 
-fn run(stack: &Stack, args: &[&str]) -> Value {
+pub(crate) fn run(stack: &Stack, args: &[&str]) -> Value {
     let args = at_edge(args);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     stack.run(&args).ok().json()
@@ -44,7 +44,7 @@ fn writes_since(stack: &Stack, from: usize) -> Vec<String> {
     stack.writes()[from..].iter().map(|r| r.op.clone()).collect()
 }
 
-fn keys_under(stack: &Stack, prefix: &str) -> Vec<String> {
+pub(crate) fn keys_under(stack: &Stack, prefix: &str) -> Vec<String> {
     let c = clients(stack);
     block_on(c.s3.list_objects_v2().bucket(&stack.bucket).prefix(prefix).send())
         .unwrap()
@@ -114,23 +114,26 @@ fn deploy_switches_releases_whole_and_rollback_is_one_write() {
     let release_b = published["release"].as_str().unwrap().to_string();
     assert_eq!(published["previous"], release_a.as_str());
     // What changed is sent (the home page, the new chunk); the unchanged
-    // pages are copied inside the bucket; the shared script costs nothing;
-    // one store write switches.
+    // pages stay where A holds them (B's route reads them there); the
+    // shared script costs nothing; one store write switches.
     assert_eq!(
         (
             &published["uploaded"],
             &published["copied"],
+            &published["kept"],
             &published["assets_stored"]
         ),
-        (&Value::from(2), &Value::from(2), &Value::from(1)),
+        (&Value::from(2), &Value::from(0), &Value::from(2), &Value::from(1)),
         "{published:#}"
     );
+    assert_eq!(published["shape"], "chained", "{published:#}");
     let ops = writes_since(&stack, before);
     let files: Vec<&String> = ops.iter().filter(|o| o.contains("/_cdnctl/")).collect();
     let store: Vec<&String> = ops.iter().filter(|o| o.contains("/key-value-stores/")).collect();
-    assert_eq!(files.len(), 4, "{ops:#?}");
+    assert_eq!(files.len(), 2, "{ops:#?}");
     assert_eq!(store.len(), 1, "{ops:#?}");
-    assert_eq!(ops.len(), 5, "{ops:#?}");
+    assert_eq!(ops.len(), 3, "{ops:#?}");
+    assert_eq!(edge_get(&cdn, "/about.html"), (200, "about us".into()));
 
     // Skew: a page of A still loads A's lazy chunk once B is live.
     assert_eq!(
@@ -176,15 +179,19 @@ fn deploy_switches_releases_whole_and_rollback_is_one_write() {
     );
 
     // A third release, with 2 kept: A, neither live nor the one before C,
-    // is pruned (its metadata and files); the assets stay.
+    // is pruned (its metadata); its files stay, since B's and C's routes
+    // read them (C changed only its home page); the assets stay.
     let third = run(&stack, &["deploy", c.to_str().unwrap(), "--json"]);
     let published = &third["stages"][1]["result"];
     let release_c = published["release"].as_str().unwrap().to_string();
     assert_eq!(published["pruned"], serde_json::json!([release_a]), "{published:#}");
+    assert_eq!(published["deleted"], 0, "{published:#}");
     assert_eq!(published["previous"], release_a.as_str());
     assert_eq!(edge_get(&cdn, "/"), (200, "home C".into()));
-    assert!(keys_under(&stack, &format!("_cdnctl/releases/{release_a}/")).is_empty());
-    assert_eq!(keys_under(&stack, &format!("_cdnctl/releases/{release_b}/")).len(), 3);
+    assert_eq!(edge_get(&cdn, "/robots.txt"), (200, "User-agent: *".into()));
+    assert_eq!(keys_under(&stack, &format!("_cdnctl/releases/{release_a}/")).len(), 3);
+    assert_eq!(keys_under(&stack, &format!("_cdnctl/releases/{release_b}/")).len(), 1);
+    assert_eq!(keys_under(&stack, &format!("_cdnctl/releases/{release_c}/")).len(), 1);
     assert!(keys_under(&stack, "_cdnctl/assets/js/lazy.aaaa1111bbbb.js").len() == 1);
     let listed = stack.run(&["releases", "--json"]).ok().json();
     let ids: Vec<&str> = listed["releases"]

@@ -117,7 +117,10 @@ fn up_with_a_custom_domain_adds_alias_certificate_and_records() {
     assert_eq!(out["custom_url"], format!("https://{domain}/"));
 
     let d = block_on(distribution_of(&c, &stack.bucket)).unwrap();
-    assert_eq!(d.config.aliases.as_ref().unwrap().items(), [domain.clone()]);
+    assert_eq!(
+        d.config.aliases.as_ref().unwrap().items(),
+        std::slice::from_ref(&domain)
+    );
     let v = d.config.viewer_certificate.as_ref().unwrap();
     assert_eq!(v.acm_certificate_arn.as_deref(), Some(cert.as_str()));
     assert_eq!(v.ssl_support_method.as_ref().map(|m| m.as_str()), Some("sni-only"));

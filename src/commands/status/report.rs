@@ -37,7 +37,9 @@ pub fn report(spec: &Spec, world: &World, plan: &Plan, now: i64) -> Vec<Resource
 
 /// With releases on: the store, with the live release, and the function.
 fn releases_report(spec: &Spec, world: &World, drift: &dyn Fn(Kind) -> Vec<String>) -> Vec<Resource> {
-    if spec.releases == 0 {
+    // With releases off, only what is left of them (still serving a
+    // release, or unused until `down`).
+    if spec.releases == 0 && world.store.is_none() && world.function.is_none() {
         return vec![];
     }
     let (name, comment) = (function::name(&spec.bucket), crate::spec::comment(&spec.bucket));
@@ -56,7 +58,11 @@ fn releases_report(spec: &Spec, world: &World, drift: &dyn Fn(Kind) -> Vec<Strin
     };
     let store = world.store.as_ref();
     let live = store.map(|s| match &s.live {
-        Some(r) => format!("{}; live release {r}", s.arn),
+        // `live` holds the live route: its newest release is the live one.
+        Some(r) => match crate::release::route::Route::parse(r) {
+            Some(route) => format!("{}; live release {}", s.arn, route.head()),
+            None => format!("{}; `live` holds {r:?}, not a release's route", s.arn),
+        },
         None => format!("{}; no release published yet (files served in place)", s.arn),
     });
     let f = world.function.as_ref();
@@ -68,7 +74,7 @@ fn releases_report(spec: &Spec, world: &World, drift: &dyn Fn(Kind) -> Vec<Strin
         };
         format!("{}; {stage}", f.arn)
     });
-    vec![
+    let rows = vec![
         piece(
             Kind::KeyValueStore,
             store.is_some(),
@@ -84,7 +90,8 @@ fn releases_report(spec: &Spec, world: &World, drift: &dyn Fn(Kind) -> Vec<Strin
             false,
             published.unwrap_or_default(),
         ),
-    ]
+    ];
+    rows.into_iter().filter(|r| spec.releases > 0 || r.present).collect()
 }
 
 /// What a visitor gets: a bucket CloudFront cannot read is not ok.

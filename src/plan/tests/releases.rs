@@ -260,7 +260,7 @@ fn the_function_association_keeps_what_was_added_by_hand() {
 }
 
 #[test]
-fn releases_turned_off_is_a_removal_naming_the_setting() {
+fn releases_turned_off_keep_a_live_release_and_detach_an_unused_function() {
     let on = spec(&[("CDN_RELEASES", "3")]);
     let owned = on.tags.clone();
     let mut world = nothing();
@@ -285,19 +285,47 @@ fn releases_turned_off_is_a_removal_naming_the_setting() {
     let plan = up(&on, &world, &up_opts(false)).unwrap();
     assert!(removals(&plan, &world, &on).is_empty(), "{plan:?}");
 
-    // CDN_RELEASES missing (0): the edge would stop serving the live release.
+    // CDN_RELEASES missing (0), a release live: the function stays (the
+    // bucket's files in place are not that release), and says why.
     let off = spec(&[]);
+    world.store.as_mut().unwrap().live = Some("r1".into());
+    assert_eq!(release_kept(&off, &world).as_deref(), Some("r1"));
     let plan = up(&off, &world, &up_opts(false)).unwrap();
-    let found = removals(&plan, &world, &off);
-    let lines: Vec<&str> = found.iter().map(|r| r.what.as_str()).collect();
-    assert_eq!(
-        lines,
-        [format!(
-            "distribution E1: stop running function {FUNCTION_ARN} (releases: the live release is no longer served)"
-        )]
+    assert!(removals(&plan, &world, &off).is_empty(), "{plan:?}");
+    assert!(
+        !plan
+            .changes
+            .iter()
+            .any(|c| c.details.iter().any(|l| l.contains("viewer-request function"))),
+        "{plan:?}"
     );
-    assert_eq!(
-        explain("stop:", &found, None).last().unwrap(),
-        "no ./.env here; CDN_RELEASES is not set"
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("visitors get release r1") && n.contains("CDN_RELEASES=0")),
+        "{:?}",
+        plan.notes
+    );
+
+    // No release live: the function serves the files in place already, so
+    // detaching it is no removal; the function and store stay for `down`.
+    world.store.as_mut().unwrap().live = None;
+    assert_eq!(release_kept(&off, &world), None);
+    let plan = up(&off, &world, &up_opts(false)).unwrap();
+    assert!(removals(&plan, &world, &off).is_empty(), "{plan:?}");
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.details.iter().any(|l| l.contains("viewer-request function"))),
+        "{plan:?}"
+    );
+    assert!(
+        plan.notes.iter().any(|n| n.contains("`cdnctl down` removes them")),
+        "{:?}",
+        plan.notes
+    );
+    assert!(
+        !plan.changes.iter().any(|c| c.resource.starts_with("function")),
+        "{plan:?}"
     );
 }

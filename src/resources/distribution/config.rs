@@ -78,6 +78,7 @@ pub fn reconcile(
     set_aliases(&mut c, want, links.keep_aliases, &mut changes)?;
     set_certificate(&mut c, links.certificate_arn, &mut changes);
     set_web_acl(&mut c, &want.waf, &mut changes);
+    changes.0.extend(super::errors::set(&mut c, spec)?);
     Ok((c, changes.0))
 }
 
@@ -268,6 +269,17 @@ fn set_default_behavior(
     }
     c.default_cache_behavior = Some(b);
     Ok(())
+}
+
+/// The stack's viewer-request function on the default behavior: its ARN,
+/// if the configuration runs it.
+pub fn runs_function<'a>(c: &'a DistributionConfig, bucket: &str) -> Option<&'a str> {
+    let ours = format!(":function/{}", crate::resources::function::name(bucket));
+    c.default_cache_behavior
+        .as_ref()
+        .and_then(|b| b.function_associations.as_ref())
+        .and_then(|f| f.items().iter().find(|a| a.function_arn.ends_with(&ours)))
+        .map(|a| a.function_arn.as_str())
 }
 
 /// The default behavior's viewer-request function: the stack's with releases

@@ -25,7 +25,45 @@ function isHashed(file) {
     return /^[A-Za-z0-9_]{8,64}$/.test(hash) && /[0-9]/.test(hash) && /[A-Za-z]/.test(hash);
 }
 
-// The store key naming what this request is served from: `preview:NAME`
+// A path's code, as route.rs's `code`: FNV-1a (32 bits) over its UTF-16
+// code units, folded to 30 bits, written as 5 digits. The multiplication by
+// the FNV prime (2^24 + 403) is done with shifts, exact below 2^53.
+const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+function pathCode(path) {
+    let h = 2166136261;
+    for (let i = 0; i < path.length; i++) {
+        h ^= path.charCodeAt(i);
+        h = (h + (h << 1) + (h << 4) + (h << 7) + (h << 8) + (h << 24)) >>> 0;
+    }
+    h = (h ^ (h >>> 30)) & 0x3fffffff;
+    let code = '';
+    for (let i = 0; i < 5; i++) {
+        code = DIGITS.charAt(h & 63) + code;
+        h = h >>> 6;
+    }
+    return code;
+}
+
+// The release holding `path` in a route (see route.rs): `id:codes,` entries,
+// newest first, then the base release. The first entry whose codes have the
+// path's holds it (or lacks it: deleted); otherwise the base does.
+function resolve(route, path) {
+    const entries = route.split(',');
+    const code = pathCode(path);
+    for (let i = 0; i < entries.length - 1; i++) {
+        const colon = entries[i].indexOf(':');
+        const codes = entries[i].substring(colon + 1);
+        for (let at = codes.indexOf(code); at !== -1; at = codes.indexOf(code, at + 1)) {
+            if (at % 5 === 0) {
+                return entries[i].substring(0, colon);
+            }
+        }
+    }
+    return entries[entries.length - 1];
+}
+
+// The store key holding the route this request is served by: `preview:NAME`
 // for the host NAME.<domain> (one label, with previews on), else `live`.
 function routeKey(request) {
     if (CONFIG.domain && request.headers.host) {
@@ -39,12 +77,15 @@ function routeKey(request) {
     return 'live';
 }
 
-// The URI in the bucket for `path` (a visitor's, index and fallback
-// applied) under `route`, the value a route key holds.
-function resolve(route, path) {
-    const file = path.substring(path.lastIndexOf('/') + 1);
-    const space = isHashed(file) ? '/assets' : '/releases/' + route;
-    return '/' + CONFIG.root + space + path;
+// The key under a release's prefix for a URI, as S3 reads it: `+` is a
+// space, then percent-decoded.
+function keyOf(uri) {
+    const path = uri.substring(1).replace(/\+/g, ' ');
+    try {
+        return decodeURIComponent(path);
+    } catch (e) {
+        return path;
+    }
 }
 
 function answer(code, description, headers) {
@@ -54,15 +95,21 @@ function answer(code, description, headers) {
 async function handler(event) {
     const request = event.request;
     let uri = request.uri;
-    const last = uri.substring(uri.lastIndexOf('/') + 1);
-    if (last === '') {
+    let file = uri.substring(uri.lastIndexOf('/') + 1);
+    if (file === '') {
         // Directory index: /docs/ serves docs/index.html.
         uri += 'index.html';
-    } else if (last.indexOf('.') === -1) {
+        file = 'index.html';
+    } else if (file.indexOf('.') === -1) {
         // An extensionless path: the SPA's page when there is one, else the
         // directory's index (/docs serves docs/index.html). A missing .js,
         // .css or font is never answered with a page.
-        uri = CONFIG.spa ? CONFIG.spa : uri + '/index.html';
+        if (CONFIG.spa) {
+            uri = CONFIG.spa;
+        } else {
+            uri += '/index.html';
+        }
+        file = uri.substring(uri.lastIndexOf('/') + 1);
     }
     const key = routeKey(request);
     const preview = key !== 'live';
@@ -79,12 +126,13 @@ async function handler(event) {
         // No such key: no release published yet, or no such preview.
     }
     if (route) {
-        request.uri = resolve(route, uri);
+        const space = isHashed(file) ? '/assets' : '/releases/' + resolve(route, keyOf(uri));
+        uri = '/' + CONFIG.root + space + uri;
     } else if (preview) {
         return answer(404, 'Not Found');
-    } else {
-        // No release published yet: the bucket's files are served in place.
-        request.uri = uri;
     }
+    // Without a route (no release published yet) the bucket's files are
+    // served in place.
+    request.uri = uri;
     return request;
 }
