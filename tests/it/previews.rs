@@ -422,3 +422,99 @@ fn previews_turned_off_leave_the_domain_serving() {
     );
     stack.run_without_writes(&["up"]).ok();
 }
+
+/// A preview is planned over the live route: it uploads what differs from
+/// the live site and reads every other path from the live releases, whose
+/// files pruning keeps while it reads them; its removal deletes its own
+/// files and those only it still read, never a kept release's.
+#[test]
+fn a_preview_holds_what_differs_from_live_and_reads_the_rest() {
+    let (stack, _, domain) = Stack::new("prevshare")
+        .with("CDN_RELEASES", "1")
+        .with("CDN_PREVIEWS", "on")
+        .with_domain();
+    let pages = |dir: &Path, home: &str, about: &str| {
+        write(dir, "index.html", home.as_bytes());
+        write(dir, "about.html", about.as_bytes());
+        write(dir, "js/app.0123456789ab.js", b"app");
+        for i in 0..20 {
+            write(dir, &format!("pages/p{i}.html"), format!("page {i}").as_bytes());
+        }
+    };
+    let (a, p, c, e) = (
+        stack.dir().join("a"),
+        stack.dir().join("p"),
+        stack.dir().join("c"),
+        stack.dir().join("e"),
+    );
+    pages(&a, "home A", "about A");
+    pages(&p, "home A", "about P");
+    pages(&c, "home C", "about A");
+    pages(&e, "home E", "about A");
+    stack.run(&["up"]).ok();
+    let release = |out: &serde_json::Value| out["stages"][1]["result"]["release"].as_str().unwrap().to_string();
+    let release_a = release(&at_edge(&stack, &["deploy", a.to_str().unwrap(), "--json"]).ok().json());
+
+    // The preview changes about.html alone: one upload, no copy.
+    let before = stack.writes().len();
+    let out = at_edge(&stack, &["deploy", p.to_str().unwrap(), "--preview", "pr-1", "--json"])
+        .ok()
+        .json();
+    let writes = stack.writes()[before..].to_vec();
+    let release_p = release(&out);
+    let published = &out["stages"][1]["result"];
+    assert_eq!(
+        (published["uploaded"].as_u64(), published["copied"].as_u64()),
+        (Some(1), Some(0)),
+        "{published:#}"
+    );
+    assert_eq!(writes.iter().filter(|r| r.copy).count(), 0, "{writes:#?}");
+    assert_eq!(
+        keys_under(&stack, &format!("_cdnctl/releases/{release_p}/")),
+        vec![format!("_cdnctl/releases/{release_p}/about.html")]
+    );
+    // check probed the preview through its route: each path from its holder.
+    assert_eq!(out["stages"][2]["exit_code"], 0, "{out:#}");
+    let host = format!("pr-1.{domain}");
+    let meta = "x-amz-meta-cdnctl-release";
+    let (status, holder, page) = get(&host, "/about.html", &[], meta);
+    assert_eq!(
+        (status, holder.as_deref(), page.as_str()),
+        (200, Some(release_p.as_str()), "about P")
+    );
+    let (status, holder, page) = get(&host, "/pages/p3.html", &[], meta);
+    assert_eq!(
+        (status, holder.as_deref(), page.as_str()),
+        (200, Some(release_a.as_str()), "page 3")
+    );
+    assert_eq!(get(&domain, "/about.html", &[], meta).2, "about A");
+
+    // Live moves on: a whole release (other header rules), then one over it.
+    // Keeping 1, A is pruned; no kept release reads its files, the preview
+    // does: they stay, and the preview still serves them.
+    let mut stack = stack;
+    stack.set("CDN_CACHE_RULES", "*.html=no-cache");
+    let release_c = release(&at_edge(&stack, &["deploy", c.to_str().unwrap(), "--json"]).ok().json());
+    let out = at_edge(&stack, &["deploy", e.to_str().unwrap(), "--json"]).ok().json();
+    assert_eq!(
+        out["stages"][1]["result"]["pruned"],
+        serde_json::json!([release_a]),
+        "{out:#}"
+    );
+    assert!(!keys_under(&stack, &format!("_cdnctl/releases/{release_a}/")).is_empty());
+    let (status, holder, page) = get(&host, "/pages/p3.html", &[], meta);
+    assert_eq!(
+        (status, holder.as_deref(), page.as_str()),
+        (200, Some(release_a.as_str()), "page 3")
+    );
+    assert_eq!(get(&host, "/", &[], meta).2, "home A");
+    assert_eq!(get(&domain, "/", &[], meta).2, "home E");
+
+    // Removed: its own file and A's (read by nothing kept now) go; C's stay.
+    let removed = stack.run(&["releases", "--remove", "pr-1", "--json"]).ok().json();
+    assert_eq!(removed["deleted"].as_u64(), Some(1 + 22), "{removed:#}");
+    assert!(keys_under(&stack, &format!("_cdnctl/releases/{release_p}/")).is_empty());
+    assert!(keys_under(&stack, &format!("_cdnctl/releases/{release_a}/")).is_empty());
+    assert!(!keys_under(&stack, &format!("_cdnctl/releases/{release_c}/")).is_empty());
+    assert_eq!(get(&domain, "/pages/p3.html", &[], meta).2, "page 3");
+}
