@@ -11,9 +11,11 @@
 //!        uploaded, copied, kept where an older release holds it, or an asset
 //!        already stored; refused if an asset would change bytes
 //!          └─> transfer (bounded): assets, then the release's files
-//!                └─> switch: one UpdateKeys (`live`, `release:<id>`, `route:<id>`; If-Match)
+//!                └─> switch: one UpdateKeys (`live`, `release:<id>`, `route:<id>`;
+//!                    a preview: `preview:NAME`, `release:<id>`; If-Match)
 //!                      └─> wait for the edge to serve a path the release holds
-//!                            └─> prune releases past the setting
+//!                            └─> remove previews expired or replaced, then
+//!                                prune releases past the setting (`prune.rs`)
 //! ```
 //!
 //! Layout, as the function reads it:
@@ -46,9 +48,10 @@
 //! Pruning keeps the newest `Setting::Releases` releases, and always the live
 //! one and the one before it (a rollback's target). A pruned release loses
 //! its metadata and route keys; its prefix is deleted once no kept release's
-//! route reads it (`unreferenced`). Assets are kept (a kept release may name
-//! them, and whether one does is not recorded): they grow with every
-//! distinct hashed file ever published.
+//! route, nor any preview's route, reads it (`unreferenced`; a preview is
+//! planned over the live route and reads its releases: `preview.rs`). Assets
+//! are kept (a kept release may name them, and whether one does is not
+//! recorded): they grow with every distinct hashed file ever published.
 
 pub mod edge;
 pub mod not_found;

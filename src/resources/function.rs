@@ -544,4 +544,46 @@ mod tests {
             assert!(!is_hashed(f), "{f}");
         }
     }
+
+    /// The function's `routeKey`, run by node with the CONFIG `code` writes:
+    /// a preview's key only for one label under the stack's domain.
+    #[test]
+    fn route_key_picks_a_preview_by_its_host() {
+        let env: std::collections::BTreeMap<String, String> = [
+            ("BUCKET_NAME".to_string(), "b-1".to_string()),
+            ("CDN_RELEASES".to_string(), "3".to_string()),
+            ("HOSTED_ZONE_NAME".to_string(), "example.com".to_string()),
+            ("SUBDOMAIN".to_string(), "static".to_string()),
+            ("CDN_PREVIEWS".to_string(), "on".to_string()),
+        ]
+        .into();
+        let settings = crate::settings::Settings::resolve(&Default::default(), &env).unwrap();
+        let code = code(&Spec::new(&settings, "eu-west-1"));
+        let config = code.lines().find(|l| l.starts_with("const CONFIG = ")).unwrap();
+        let start = code.find("function routeKey(").unwrap();
+        let end = start + code[start..].find("\n}\n").unwrap() + 2;
+        let hosts = [
+            ("static.example.com", "live"),
+            ("pr-1.static.example.com", "preview:pr-1"),
+            ("PR-2.Static.Example.COM", "preview:pr-2"),
+            ("a.b.static.example.com", "live"),
+            ("xstatic.example.com", "live"),
+            (".static.example.com", "live"),
+            ("other.example.com", "live"),
+        ];
+        let script = format!(
+            "{config}\n{}\nconst hosts = {};\nconsole.log(JSON.stringify(hosts.map(h => routeKey({{headers: {{host: {{value: h}}}}}}))));",
+            &code[start..end],
+            serde_json::to_string(&hosts.iter().map(|(h, _)| *h).collect::<Vec<_>>()).unwrap(),
+        );
+        let out = std::process::Command::new("node")
+            .arg("-e")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let keys: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+        let want: Vec<&str> = hosts.iter().map(|(_, k)| *k).collect();
+        assert_eq!(keys, want);
+    }
 }
