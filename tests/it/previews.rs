@@ -4,7 +4,9 @@
 //! emulator's edge, which runs the LIVE function with the Host the visitor
 //! sent, while the live host keeps the live release; `releases` lists it,
 //! `rollback` never picks it, pruning never counts it; basic auth guards
-//! preview hosts only; `releases --remove` and age remove it.
+//! preview hosts only; `releases --remove` and age remove it. A preview is
+//! planned over the live route and shares its files; the 404 page is the
+//! live site's.
 
 use std::path::Path;
 use std::process::Command;
@@ -517,4 +519,53 @@ fn a_preview_holds_what_differs_from_live_and_reads_the_rest() {
     assert!(keys_under(&stack, &format!("_cdnctl/releases/{release_a}/")).is_empty());
     assert!(!keys_under(&stack, &format!("_cdnctl/releases/{release_c}/")).is_empty());
     assert_eq!(get(&domain, "/pages/p3.html", &[], meta).2, "page 3");
+}
+
+/// With `CDN_NOT_FOUND`, the 404 page is the live site's: a missing path on
+/// a preview host gets it with status 404 (not the preview's own page),
+/// and `check` against the preview expects that and passes.
+#[test]
+fn a_preview_gets_the_live_sites_404_page() {
+    let (stack, _, domain) = Stack::new("prev404")
+        .with("CDN_RELEASES", "2")
+        .with("CDN_PREVIEWS", "on")
+        .with("CDN_NOT_FOUND", "/404.html")
+        .with_domain();
+    let (live, preview) = (stack.dir().join("live"), stack.dir().join("preview"));
+    site(&live, "home");
+    write(&live, "404.html", b"live: not here");
+    site(&preview, "preview home");
+    write(&preview, "404.html", b"preview: not here");
+    stack.run(&["up"]).ok();
+    at_edge(&stack, &["deploy", live.to_str().unwrap()]).ok();
+    let out = at_edge(
+        &stack,
+        &["deploy", preview.to_str().unwrap(), "--preview", "pr-1", "--json"],
+    )
+    .ok()
+    .json();
+    let checked = &out["stages"][2];
+    assert_eq!(
+        (&checked["stage"], &checked["exit_code"]),
+        (&"check".into(), &0.into()),
+        "{out:#}"
+    );
+    let missing = checked["result"]["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["probe"] == "missing")
+        .cloned()
+        .unwrap();
+    assert!(
+        missing.to_string().contains(&format!("https://pr-1.{domain}/")),
+        "{missing:#}"
+    );
+    assert_eq!(missing["ok"], true, "{missing:#}");
+    let host = format!("pr-1.{domain}");
+    let (status, _, page) = get(&host, "/no-such-page.html", &[], "x");
+    assert_eq!((status, page.as_str()), (404, "live: not here"));
+    assert_eq!(body(&host), (200, "preview home".into()));
+    let (status, _, page) = get(&domain, "/no-such-page.html", &[], "x");
+    assert_eq!((status, page.as_str()), (404, "live: not here"));
 }
