@@ -195,6 +195,10 @@ pub struct DeployArgs {
     pub sync: SyncArgs,
     #[command(flatten)]
     pub probe: ProbeArgs,
+    /// Publish DIR as preview NAME, served at https://NAME.DOMAIN, leaving the live release alone
+    /// (needs releases, a custom domain and CDN_PREVIEWS=on)
+    #[arg(long, value_name = "NAME")]
+    pub preview: Option<String>,
 }
 
 const RELEASES_HELP: &str = "\
@@ -202,6 +206,10 @@ With CDN_RELEASES above 0, `cdnctl deploy DIR` publishes DIR as a new release un
 _cdnctl/releases/ID/ (content-hashed files once under _cdnctl/assets/) and switches the edge to
 it with one KeyValueStore write. `rollback` writes that pointer back: no upload, no
 invalidation; it waits until the edge serves the release (unless --no-wait) and says when.
+
+With CDN_PREVIEWS=on (and a custom domain), `cdnctl deploy DIR --preview NAME` publishes a release
+served at https://NAME.DOMAIN that never touches `live`; `releases` lists previews with their URL,
+`releases --remove NAME` removes one, `rollback` never picks one.
 
 Exit codes: 0 done; 1 error; 2 usage, or a release that is not kept.
 
@@ -211,6 +219,9 @@ Settings: as for `cdnctl up` (see `cdnctl up --help`).";
 pub struct ReleasesArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
+    /// Remove preview NAME: its pointer, its record and its files (shared assets stay)
+    #[arg(long, value_name = "NAME")]
+    pub remove: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,8 @@ pub struct World {
     pub zone: Option<dns::Zone>,
     pub zone_id: Option<String>,
     pub records: Option<dns::Observed>,
+    /// With previews: the records of `*.DOMAIN`.
+    pub wildcard_records: Option<dns::Observed>,
     /// The certificate the distribution should use: the given one, or the
     /// stack's own live one.
     pub certificate: Option<certificate::Observed>,
@@ -90,7 +92,8 @@ pub async fn observe(
         given_certificate(clients, spec),
         releases_chain(clients, spec, spec.releases > 0 || count_objects_up_to.is_some())
     );
-    let ((bucket, objects), (listing, distribution), (zone, records)) = (bucket?, distribution?, dns?);
+    let ((bucket, objects), (listing, distribution), (zone, records, wildcard_records)) =
+        (bucket?, distribution?, dns?);
     // Releases off, but the distribution still runs the stack's function
     // (turned off while a release is live): read them after all.
     let (store, function) = match releases? {
@@ -134,16 +137,10 @@ pub async fn observe(
 
     // Second round: the validation record, and leftovers of an old domain.
     let owned_distribution = distribution.as_ref().filter(|d| spec.is_owned(&d.tags));
-    let wanted = spec.domain.as_ref().map(|d| d.name.as_str());
+    let wanted = &spec.distribution.aliases;
     let old_aliases: Vec<String> = owned_distribution
         .and_then(|d| d.config.aliases.as_ref())
-        .map(|a| {
-            a.items()
-                .iter()
-                .filter(|a| Some(a.as_str()) != wanted)
-                .cloned()
-                .collect()
-        })
+        .map(|a| a.items().iter().filter(|a| !wanted.contains(a)).cloned().collect())
         .unwrap_or_default();
     // Certificates of the old aliases, and the one the distribution uses
     // now, if they are the stack's and not already seen.
@@ -175,6 +172,7 @@ pub async fn observe(
         zone,
         zone_id,
         records,
+        wildcard_records,
         certificate,
         validation_record: validation_record?,
         spare_certificates,
@@ -235,16 +233,28 @@ async fn distribution_chain(
 }
 
 /// The hosted zone, then the custom domain's records in it.
-async fn dns_chain(clients: &Clients, spec: &Spec) -> anyhow::Result<(Option<dns::Zone>, Option<dns::Observed>)> {
+async fn dns_chain(
+    clients: &Clients,
+    spec: &Spec,
+) -> anyhow::Result<(Option<dns::Zone>, Option<dns::Observed>, Option<dns::Observed>)> {
     let Some(domain) = &spec.domain else {
-        return Ok((None, None));
+        return Ok((None, None, None));
     };
     let zone = dns::find_zone(&clients.route53, domain).await?;
-    let records = match &zone {
-        dns::Zone::Found(id) => Some(dns::observe(&clients.route53, id, &domain.name).await?),
-        dns::Zone::Unusable(_) => None,
+    let (records, wildcard) = match &zone {
+        dns::Zone::Found(id) => {
+            let wildcard = spec.previews.as_ref().map(|p| p.wildcard());
+            let (records, wildcard) = tokio::join!(dns::observe(&clients.route53, id, &domain.name), async {
+                match &wildcard {
+                    Some(w) => dns::observe(&clients.route53, id, w).await.map(Some),
+                    None => Ok(None),
+                }
+            });
+            (Some(records?), wildcard?)
+        }
+        dns::Zone::Unusable(_) => (None, None),
     };
-    Ok((Some(zone), records))
+    Ok((Some(zone), records, wildcard))
 }
 
 /// Every certificate listed, then the stack's for its domain (live and dead).

@@ -47,9 +47,42 @@ pub struct Spec {
     /// Releases kept (0: off) and the SPA fallback page, for the function.
     pub releases: u32,
     pub spa_fallback: Option<String>,
+    /// Previews at NAME.DOMAIN: only with releases and a custom domain.
+    pub previews: Option<Previews>,
     /// The site's page for a missing file, served with status 404
     /// (`Setting::NotFound`): the distribution's custom error responses.
     pub not_found: Option<String>,
+}
+
+/// Previews (`Setting::Previews`): a release served at NAME.DOMAIN through
+/// the wildcard alias `*.DOMAIN`, never touching `live`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Previews {
+    /// The custom domain; a preview's host is NAME.{domain}.
+    pub domain: String,
+    /// `USER:PASSWORD` asked for on preview hosts.
+    pub auth: Option<String>,
+    /// Days a preview is kept.
+    pub days: u32,
+}
+
+impl Previews {
+    /// `*.DOMAIN`: the distribution's alias, the certificate's SAN, the record.
+    pub fn wildcard(&self) -> String {
+        format!("*.{}", self.domain)
+    }
+
+    /// The Authorization header a preview host asks for, as browsers send it.
+    pub fn authorization(&self) -> Option<String> {
+        self.auth
+            .as_ref()
+            .map(|a| format!("Basic {}", aws_smithy_types::base64::encode(a)))
+    }
+
+    /// Where preview NAME is served.
+    pub fn host(&self, name: &str) -> String {
+        format!("{name}.{}", self.domain)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +129,15 @@ pub struct DistributionSpec {
 impl Spec {
     pub fn new(settings: &Settings, region: &str) -> Spec {
         let bucket = settings.bucket.clone();
+        let previews = settings
+            .domain
+            .as_ref()
+            .filter(|_| settings.previews && settings.releases > 0)
+            .map(|d| Previews {
+                domain: d.name.clone(),
+                auth: settings.preview_auth.clone(),
+                days: settings.preview_days,
+            });
         let mut tags = settings.tags.clone();
         tags.insert(OWNER_TAG.to_string(), bucket.clone());
         Spec {
@@ -114,7 +156,12 @@ impl Spec {
                 caller_reference: format!("cdnctl-{bucket}"),
                 comment: comment(&bucket),
                 origin_domain: format!("{bucket}.s3.{region}.amazonaws.com"),
-                aliases: settings.domain.iter().map(|d| d.name.clone()).collect(),
+                aliases: settings
+                    .domain
+                    .iter()
+                    .map(|d| d.name.clone())
+                    .chain(previews.iter().map(Previews::wildcard))
+                    .collect(),
                 certificate_arn: settings.certificate_arn.clone(),
                 waf: settings.waf.clone(),
                 price_class: settings.price_class.clone(),
@@ -122,6 +169,7 @@ impl Spec {
             domain: settings.domain.clone(),
             releases: settings.releases,
             spa_fallback: settings.spa_fallback.clone(),
+            previews,
             not_found: settings.not_found.clone(),
             bucket,
         }

@@ -32,7 +32,7 @@ use crate::sync::rules;
 use crate::sync::warnings;
 
 pub mod not_found;
-mod release;
+pub mod release;
 pub mod settling;
 
 pub use settling::Settling;

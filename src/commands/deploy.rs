@@ -6,6 +6,8 @@
 //! On a stack with releases, the sync stage publishes a release and waits
 //! until the edge serves it (`release/`); check then probes the live
 //! release at the paths visitors use (`check::target` reads the store).
+//! With `--preview NAME`, the release is NAME's and check probes it at
+//! NAME.DOMAIN (unless previews ask for credentials, which probes lack).
 //!
 //! One observation serves the three: while `up` reads the stack, `sync`
 //! reads its state and lists the prefix; when `up` wrote nothing, the stack
@@ -22,6 +24,7 @@ use crate::ci;
 use crate::cli::{CheckArgs, DeployArgs, UpArgs};
 use crate::exit::{Exit, Failed};
 use crate::output::{Printer, Report, Text};
+use crate::release::preview;
 use crate::spec::Spec;
 use crate::sync::remote::Destination;
 use crate::sync::{Outcome, Sync, SyncOptions};
@@ -89,6 +92,13 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<DeployReport> {
     let dry_run = args.sync.dry_run;
+    // A preview's name and whether the stack can serve one, before any write.
+    if let Some(name) = &args.preview {
+        preview::check_name(name).map_err(|e| Failed::Settings(vec![e]))?;
+        if let Some(why) = preview::refusal(spec, name) {
+            return Err(Failed::Refused(vec![why]).into());
+        }
+    }
     let up_args = UpArgs {
         settings: args.sync.settings.clone(),
         dry_run,
@@ -159,7 +169,16 @@ pub async fn run(
     }
     if spec.releases > 0 {
         printer.info("== deploy: release");
-        let published = releases::publish(clients, spec, waiting, opts, &args.probe, &inner).await;
+        let published = releases::publish(
+            clients,
+            spec,
+            waiting,
+            opts,
+            &args.probe,
+            args.preview.as_deref(),
+            &inner,
+        )
+        .await;
         if let Ok(p) = &published {
             inner.report(p);
         }
@@ -169,7 +188,12 @@ pub async fn run(
             Err(e) => return Err(at.stopped(Stage::Sync, e)),
         };
         let line = format!(
-            "release {}: {} uploaded, {} unchanged{}",
+            "{}release {}: {} uploaded, {} unchanged{}",
+            published
+                .preview
+                .as_deref()
+                .map(|n| format!("preview {n}, "))
+                .unwrap_or_default(),
             published.release,
             published.uploaded,
             published.unchanged,
@@ -190,6 +214,24 @@ pub async fn run(
         });
         if exit != Exit::Success || dry_run {
             return Ok(report(&at, dry_run, url));
+        }
+        if let Some(name) = &published.preview {
+            let url = published.preview_url.clone();
+            let where_ = format!("Preview {}: {}\n\n", ci::code(name), url.as_deref().unwrap_or("-"));
+            if spec.previews.as_ref().is_some_and(|p| p.auth.is_some()) {
+                // check's probes send no credentials: the edge serving the
+                // preview's page at its host (waited for above) is its check.
+                at.sections.push(format!(
+                    "{where_}The edge serves its release {} (checked on one page: with {} set, `check`'s \
+                     probes would all be refused).\n\n",
+                    ci::code(&published.release),
+                    crate::settings::Setting::PreviewAuth
+                ));
+                return Ok(report(&at, dry_run, url));
+            }
+            at.sections.push(where_);
+            let found = target::release::preview(clients, spec, waiting, name).await;
+            return check_stage(at, clients, spec, waiting, found, &check_args, &inner, dry_run).await;
         }
         // The release the store now names, read afresh: its files, at the
         // paths visitors use.
@@ -398,6 +440,21 @@ fn report(at: &Deploy, dry_run: bool, url: Option<String>) -> DeployReport {
     let last = done.last().expect("up always runs");
     let exit = last.exit;
     let verdict = match (exit, dry_run) {
+        (Exit::Success, false)
+            if done
+                .iter()
+                .any(|d| d.result.get("preview_url").is_some_and(|u| u.is_string())) =>
+        {
+            format!(
+                "published preview at {}, and the edge serves it{}",
+                url.as_deref().unwrap_or("-"),
+                if last.stage == Stage::Check {
+                    ", and every check passed"
+                } else {
+                    ""
+                }
+            )
+        }
         (Exit::Success, false) if spec.releases > 0 => {
             "published a release, the edge serves it, and every check passed".to_string()
         }

@@ -70,8 +70,8 @@ pub async fn run(
             printer.report(&report);
             report.exit
         }
-        Command::Releases(_) => {
-            printer.report(&releases::run(&clients, &spec).await?);
+        Command::Releases(args) => {
+            printer.report(&releases::run(&clients, &spec, args).await?);
             Exit::Success
         }
         Command::Rollback(args) => {

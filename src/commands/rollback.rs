@@ -124,7 +124,7 @@ pub async fn run(
     };
     let host = edge::host(clients, spec, &destination).await?;
     let http = Http::new(args.probe.ca_bundle.as_deref(), args.probe.connect_to.clone())?;
-    let took = edge::wait_for(&http, &host, &page, &holder, &target.id, waiting, printer).await?;
+    let took = edge::wait_for(&http, &host, &page, &[], &holder, &target.id, waiting, printer).await?;
     out.edge_seconds = Some(took.as_secs_f64());
     Ok(out)
 }

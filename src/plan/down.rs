@@ -48,6 +48,9 @@ pub fn down(spec: &Spec, world: &World, opts: &DownOptions) -> Result<Plan, Vec<
     if let (Some(records), Some(zone_id), Some(domain)) = (&world.records, &world.zone_id, &spec.domain) {
         let dist_domain = dist.map(|d| d.domain_name.as_str());
         plan.add(dns::down(records, zone_id, &domain.name, dist_domain));
+        if let (Some(wild), Some(previews)) = (&world.wildcard_records, &spec.previews) {
+            plan.add(dns::down(wild, zone_id, &previews.wildcard(), dist_domain));
+        }
     }
     if let (Some(dns::Zone::Unusable(why)), Some(domain)) = (&world.zone, &spec.domain) {
         plan.notes.push(format!(

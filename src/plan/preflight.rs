@@ -32,6 +32,22 @@ pub fn preflight(spec: &Spec, world: &World, opts: &UpOptions) -> Vec<Refusal> {
             opts.now,
         ));
     }
+    // A given certificate must cover the previews' `*.DOMAIN` as well.
+    if let (Some(arn), Some(previews), Some(cert)) =
+        (&spec.distribution.certificate_arn, &spec.previews, &world.certificate)
+    {
+        let wildcard = previews.wildcard();
+        if !cert.names.iter().any(|n| certificate::covers(n, &wildcard)) {
+            refusals.push(format!(
+                "{}: certificate {arn} covers {}, not {wildcard}, which previews ({}=on) are served at: \
+                 use a certificate that also names {wildcard}, or set {}=off",
+                crate::settings::Setting::CertificateArn,
+                cert.names.join(", "),
+                crate::settings::Setting::Previews,
+                crate::settings::Setting::Previews,
+            ));
+        }
+    }
     if let Some(dns::Zone::Unusable(why)) = &world.zone {
         refusals.push(why.clone());
     }

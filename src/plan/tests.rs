@@ -33,6 +33,7 @@ fn nothing() -> World {
         zone: None,
         zone_id: None,
         records: None,
+        wildcard_records: None,
         certificate: None,
         validation_record: None,
         spare_certificates: Vec::new(),

@@ -105,6 +105,11 @@ pub fn changes(spec: &Spec, world: &World, opts: &UpOptions) -> Plan {
     if let (Some(domain), Some(zone_id)) = (&spec.domain, &world.zone_id) {
         let in_place = (world.records.as_ref()).is_some_and(|rs| dist.is_some_and(|d| rs.points_at(&d.domain_name)));
         plan.add(dns::up(&domain.name, zone_id, in_place));
+        if let Some(previews) = &spec.previews {
+            let in_place =
+                (world.wildcard_records.as_ref()).is_some_and(|rs| dist.is_some_and(|d| rs.points_at(&d.domain_name)));
+            plan.add(dns::wildcard(&previews.wildcard(), zone_id, in_place));
+        }
     }
 
     // What the stack owns and no longer needs: records of a domain removed

@@ -44,19 +44,23 @@ pub async fn host(clients: &Clients, spec: &Spec, destination: &Destination) -> 
         .ok_or_else(|| anyhow!("distribution {id}: answered without its domain name"))
 }
 
-/// Ask the edge for `page` until its answer comes from release `holder`
-/// (the one the route of release `id` resolves it to); how long that took.
+/// Ask the edge for `page` (with `headers`: a preview's credentials) until
+/// its answer comes from release `holder` (the one the route of release
+/// `id` resolves it to); how long that took.
+#[allow(clippy::too_many_arguments)]
 pub async fn wait_for(
     http: &Http,
     host: &str,
     page: &str,
+    headers: &[(&str, &str)],
     holder: &str,
     id: &str,
     waiting: &Waiting,
     events: &dyn Events,
 ) -> anyhow::Result<Duration> {
     let label = format!("release {id}");
-    wait_until(http, host, page, Some(holder), &label, "switched", waiting, events).await
+    let ask = Ask { host, page, headers };
+    wait_until(http, &ask, Some(holder), &label, "switched", waiting, events).await
 }
 
 /// Ask the edge for `page` until a 200 comes from the bucket's files in
@@ -68,32 +72,34 @@ pub async fn wait_in_place(
     waiting: &Waiting,
     events: &dyn Events,
 ) -> anyhow::Result<Duration> {
-    wait_until(
-        http,
+    let ask = Ask {
         host,
         page,
-        None,
-        "releases off",
-        "`live` deleted",
-        waiting,
-        events,
-    )
-    .await
+        headers: &[],
+    };
+    wait_until(http, &ask, None, "releases off", "`live` deleted", waiting, events).await
+}
+
+/// What the edge is asked: `page` at `host`, with `headers`.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
+    host: &'a str,
+    page: &'a str,
+    headers: &'a [(&'a str, &'a str)],
 }
 
 /// Ask the edge for `page` until it answers from release `want`, or with
 /// `None` from the files in place; `done` says what was written.
-#[allow(clippy::too_many_arguments)]
 async fn wait_until(
     http: &Http,
-    host: &str,
-    page: &str,
+    ask: &Ask<'_>,
     want: Option<&str>,
     label: &str,
     done: &str,
     waiting: &Waiting,
     events: &dyn Events,
 ) -> anyhow::Result<Duration> {
+    let Ask { host, page, headers } = *ask;
     let start = Instant::now();
     let wanted = if want.is_some() { "it" } else { "the files in place" };
     let progress = events.progress(
@@ -105,7 +111,7 @@ async fn wait_until(
         .until(
             |status| progress.status(status),
             || async {
-                let answer = http.request(true, host, "GET", page, &[]).await;
+                let answer = http.request(true, host, "GET", page, headers).await;
                 Ok(match answer {
                     Ok(a) if a.header(&header) == want && (want.is_some() || a.status == 200) => Poll::Ready(()),
                     Ok(a) => Poll::Pending(match (a.header(&header), want) {

@@ -65,6 +65,7 @@ fn simulate(releases: usize, changes: impl Fn(usize) -> Vec<usize>) -> Figures {
             files: FILES as u64,
             bytes: 123_456_789,
             page: Some("/".into()),
+            preview: None,
             rules: Some("0123456789abcdef".into()),
             previous: None,
         };

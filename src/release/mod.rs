@@ -11,9 +11,11 @@
 //!        uploaded, copied, kept where an older release holds it, or an asset
 //!        already stored; refused if an asset would change bytes
 //!          └─> transfer (bounded): assets, then the release's files
-//!                └─> switch: one UpdateKeys (`live`, `release:<id>`, `route:<id>`; If-Match)
+//!                └─> switch: one UpdateKeys (`live`, `release:<id>`, `route:<id>`;
+//!                    a preview: `preview:NAME`, `release:<id>`; If-Match)
 //!                      └─> wait for the edge to serve a path the release holds
-//!                            └─> prune releases past the setting
+//!                            └─> remove previews expired or replaced, then
+//!                                prune releases past the setting (`prune.rs`)
 //! ```
 //!
 //! Layout, as the function reads it:
@@ -47,14 +49,17 @@
 //! one and the one before it (a rollback's target: the release live when
 //! the live one was published). A pruned release loses
 //! its metadata and route keys; its prefix is deleted once no kept release's
-//! route reads it (`unreferenced`). Assets are kept (a kept release may name
-//! them, and whether one does is not recorded): they grow with every
-//! distinct hashed file ever published.
+//! route, nor any preview's route, reads it (`unreferenced`; a preview is
+//! planned over the live route and reads its releases: `preview.rs`). Assets
+//! are kept (a kept release may name them, and whether one does is not
+//! recorded): they grow with every distinct hashed file ever published.
 
 pub mod edge;
 pub mod not_found;
 pub mod off;
 pub mod plan;
+pub mod preview;
+mod prune;
 pub mod publish;
 pub mod route;
 pub mod store;
@@ -81,6 +86,9 @@ pub struct Release {
     /// A URL path of one of its pages, to ask the edge which release it serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
+    /// The preview it serves (`preview:NAME`), for a preview's release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
     /// The fingerprint of the header rules its files were written with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<String>,
@@ -212,6 +220,7 @@ mod tests {
             files: 0,
             bytes: 0,
             page: None,
+            preview: None,
             rules: None,
             previous: None,
         }

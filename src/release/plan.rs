@@ -45,6 +45,9 @@ pub struct Live<'a> {
     /// Its files carry this run's header rules (else the new release is a
     /// whole one, each file's headers set again).
     pub same_rules: bool,
+    /// A release is made even when nothing changed (a preview: its own
+    /// release, holding one page, so that the edge tells it is served).
+    pub always: bool,
 }
 
 #[derive(Debug)]
@@ -144,10 +147,11 @@ pub fn plan<'a>(
     let route = match live {
         None => Some(route::next(None, id, [])),
         Some(l) if !l.same_rules => Some((Route::whole(id), Shape::Whole)),
-        Some(_) if changed.is_empty() && removed.is_empty() => None,
+        Some(l) if changed.is_empty() && removed.is_empty() && !l.always => None,
         Some(l) => {
-            // A release that only removes paths holds a copy of one page,
-            // so that asking the edge for it tells which release it serves.
+            // A release that only removes paths (or a preview that changes
+            // nothing) holds a copy of one page, so that asking the edge for
+            // it tells which release it serves.
             if changed.is_empty() {
                 if let Some(page) = probe_path(own.iter().map(|f| f.rel.as_str())) {
                     changed.insert(page);

@@ -1,6 +1,8 @@
 //! Publishing DIR as a new release, switching to it, and pruning (see the
 //! module above for the layout and what it costs). The plan is pure
-//! (`plan.rs`, `route.rs`); the writes follow it.
+//! (`plan.rs`, `route.rs`); the writes follow it. A preview
+//! (`--preview NAME`, `preview.rs`) is planned over the live route the same
+//! way and switched through `preview:NAME` instead of `live`.
 
 use anyhow::anyhow;
 use aws_sdk_s3::primitives::ByteStream;
@@ -10,7 +12,7 @@ use serde::Serialize;
 
 use super::plan::{live_files, plan, probe_page, Action, Item, Live};
 use super::route::Shape;
-use super::store::Store;
+use super::store::{Pointer, Store};
 use super::{assets, edge, prefix, Release, META};
 use crate::aws::{describe, Clients, Waiting};
 use crate::check::Http;
@@ -51,15 +53,24 @@ pub struct Published {
     /// Seconds from the switch until the edge served it.
     pub edge_seconds: Option<f64>,
     pub pruned: Vec<String>,
-    /// Files of pruned releases deleted.
+    /// Files of pruned releases (and removed previews) deleted.
     pub deleted: usize,
+    /// The preview published (`--preview NAME`), and where it is served.
+    pub preview: Option<String>,
+    pub preview_url: Option<String>,
+    /// Previews removed: this one's replaced release, those past their days.
+    pub previews_removed: Vec<String>,
     pub dry_run: bool,
 }
 
 impl Report for Published {
     fn text(&self) -> Text {
         let mut result = vec![format!(
-            "release {}: {} files, {} bytes{}",
+            "{}release {}: {} files, {} bytes{}",
+            self.preview
+                .as_deref()
+                .map(|n| format!("preview {n}: "))
+                .unwrap_or_default(),
             self.release,
             self.files,
             self.bytes,
@@ -80,8 +91,16 @@ impl Report for Published {
                 self.release
             ));
         }
-        if let Some(s) = self.edge_seconds {
-            result.push(format!("  live: the edge serves it, {s:.1}s after the switch"));
+        match (self.edge_seconds, &self.preview_url) {
+            (Some(s), Some(url)) => result.push(format!("  the edge serves it at {url}, {s:.1}s after the switch")),
+            (Some(s), None) => result.push(format!("  live: the edge serves it, {s:.1}s after the switch")),
+            _ => {}
+        }
+        if !self.previews_removed.is_empty() {
+            result.push(format!("  previews removed: {}", self.previews_removed.join(", ")));
+        }
+        if let Some(url) = &self.preview_url {
+            result.push(format!("preview: {url}"));
         }
         if !self.pruned.is_empty() {
             result.push(format!(
@@ -102,6 +121,8 @@ pub struct Publisher<'a> {
     pub opts: &'a SyncOptions,
     pub http: &'a Http,
     pub events: &'a dyn Events,
+    /// `--preview NAME`: publish to `preview:NAME` instead of `live`.
+    pub preview: Option<&'a str>,
 }
 
 impl Publisher<'_> {
@@ -132,6 +153,11 @@ impl Publisher<'_> {
         let (destination, store) = (destination?, store?);
         let seen = store.read().await?;
         let previous = seen.live.clone();
+        let (pointer, preview_host) = match (self.preview, &spec.previews) {
+            (Some(name), Some(p)) => (Pointer::Preview(name.to_string()), Some(p.host(name))),
+            (Some(name), None) => anyhow::bail!("--preview {name}: previews are off on this stack"),
+            (None, _) => (Pointer::Live, None),
+        };
         // Every release the live route reads, listed.
         let reads: Vec<String> = seen.route.iter().flat_map(|r| r.ids().map(String::from)).collect();
         let shared = assets();
@@ -147,6 +173,7 @@ impl Publisher<'_> {
             edge::host(self.clients, spec, &destination)
         );
         let (listed, (stored, _), host) = (listed?, stored?, host?);
+        let host = preview_host.clone().unwrap_or(host);
         let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
         for w in &local.warnings {
             self.events.warn(w);
@@ -168,6 +195,8 @@ impl Publisher<'_> {
                 .iter()
                 .find(|r| Some(&r.id) == previous.as_ref())
                 .is_some_and(|r| r.rules.as_deref() == Some(rules.as_str())),
+            // A preview is always a release of its own, over the live route.
+            always: self.preview.is_some(),
         });
         let id = super::new_id(std::time::SystemTime::now());
         let planned = plan(&local.files, &id, opts, live.as_ref(), &stored).map_err(crate::exit::Failed::Refused)?;
@@ -185,6 +214,7 @@ impl Publisher<'_> {
             files: local.files.len() as u64,
             bytes: local.files.iter().map(|f| f.size).sum(),
             page: page.clone(),
+            preview: self.preview.map(String::from),
             rules: Some(rules),
             previous: previous.clone(),
         };
@@ -216,6 +246,9 @@ impl Publisher<'_> {
             edge_seconds: None,
             pruned: vec![],
             deleted: 0,
+            preview: self.preview.map(String::from),
+            preview_url: preview_host.as_ref().map(|h| format!("https://{h}/")),
+            previews_removed: vec![],
             dry_run: opts.dry_run,
         };
         if opts.dry_run {
@@ -249,20 +282,35 @@ impl Publisher<'_> {
         }
 
         // The switch: one write. Nothing was visible before it.
-        let etag = store.switch(&release, route, &seen).await?;
+        let etag = store.switch(&pointer, &release, route, &seen).await?;
+        let was = match &pointer {
+            Pointer::Live => previous.clone(),
+            Pointer::Preview(name) => seen.previews.iter().find(|p| &p.name == name).map(|p| p.id.clone()),
+        };
         self.events.done(&format!(
-            "release {id}: switched (`live`, {})",
-            previous
-                .as_deref()
-                .map(|p| format!("was {p}"))
-                .unwrap_or_else(|| "the first release".into())
+            "release {id}: switched (`{}`, {})",
+            pointer.key(),
+            match (was, &pointer) {
+                (Some(p), _) => format!("was {p}"),
+                (None, Pointer::Live) => "the first release".into(),
+                (None, Pointer::Preview(_)) => "a new preview".into(),
+            }
         ));
-        let dist = destination.distribution_id.as_deref();
-        let holder = super::not_found::holder(Some(route), &id, spec);
-        super::not_found::follow(self.clients, spec, dist, holder, true, self.waiting, self.events).await?;
+        if pointer == Pointer::Live {
+            // The 404 page is the live site's: a preview leaves it alone.
+            let dist = destination.distribution_id.as_deref();
+            let holder = super::not_found::holder(Some(route), &id, spec);
+            super::not_found::follow(self.clients, spec, dist, holder, true, self.waiting, self.events).await?;
+        }
         match &page {
             Some(page) => {
-                let took = edge::wait_for(self.http, &host, page, &id, &id, self.waiting, self.events).await?;
+                // A preview host asks for its credentials, when set.
+                let auth = (spec.previews.as_ref())
+                    .filter(|_| self.preview.is_some())
+                    .and_then(|p| p.authorization());
+                let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+                let took =
+                    edge::wait_for(self.http, &host, page, &headers, &id, &id, self.waiting, self.events).await?;
                 out.edge_seconds = Some(took.as_secs_f64());
                 self.events.done(&format!(
                     "release {id}: the edge serves it ({:.1}s)",
@@ -275,45 +323,10 @@ impl Publisher<'_> {
             )),
         }
 
-        // Prune, now that the release is live: the records past the
-        // setting, and the prefixes no kept release's route reads.
-        let mut routes = seen.routes.clone();
-        routes.insert(id.clone(), route.clone());
-        let mut all = seen.releases;
-        all.push(release);
-        let pruned = super::to_prune(&all, Some(&id), spec.releases as usize);
-        if !pruned.is_empty() {
-            let route_of = |r: &str| routes.get(r).cloned().unwrap_or_else(|| super::route::Route::whole(r));
-            let kept: Vec<super::route::Route> = all
-                .iter()
-                .filter(|r| !pruned.contains(&r.id))
-                .map(|r| route_of(&r.id))
-                .collect();
-            let doomed = super::unreferenced(&pruned, &kept, route_of);
-            if !store.forget(&pruned, &etag).await? {
-                // A rollback or another deploy wrote since the switch: what
-                // this run planned to prune may be what is live now.
-                self.events.warn(&format!(
-                    "release {id}: the store changed after the switch: nothing pruned (the next deploy prunes)"
-                ));
-                return Ok(out);
-            }
-            for old in &doomed {
-                let (objects, _) = remote::list(&s3, &spec.bucket, &prefix(old)).await?;
-                out.deleted += objects.len();
-                delete(&s3, &spec.bucket, objects.into_keys().collect()).await?;
-            }
-            self.events.done(&format!(
-                "pruned {}{}",
-                pruned.join(", "),
-                if doomed.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (files of {} deleted)", doomed.join(", "))
-                }
-            ));
-        }
-        out.pruned = pruned;
+        // Previews past their days or replaced by this one, then (for a
+        // live release) the releases past the setting.
+        self.after_switch(&store, &s3, seen, release, route, &etag, &mut out)
+            .await?;
         Ok(out)
     }
 
@@ -393,7 +406,7 @@ fn copy_source(bucket: &str, key: &str) -> String {
     format!("{bucket}/{}", crate::check::probes::encode(key))
 }
 
-async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, keys: Vec<String>) -> anyhow::Result<()> {
+pub(super) async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, keys: Vec<String>) -> anyhow::Result<()> {
     for chunk in keys.chunks(1000) {
         let ids = chunk
             .iter()

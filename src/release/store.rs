@@ -1,5 +1,10 @@
 //! The releases as the stack's KeyValueStore records them (`kvs.rs`'s
-//! keys): the live route, each release's metadata and its route (`route.rs`).
+//! keys): the pointers (`live`, and `preview:NAME` for each preview), each
+//! holding a route (`route.rs`), each release's metadata (`release:<id>`; a
+//! preview's names its preview) and each live release's route (`route:<id>`,
+//! what a rollback writes; a preview's route is its pointer's value). A
+//! pointer's value is written as `Route::encode` gives it and read back with
+//! `Route::parse`, so `live` and a preview hold the same kind of value.
 //!
 //! The switch, a rollback and pruning write only if the store is as they read
 //! it: they name the ETag read before the listing (If-Match), so another
@@ -8,6 +13,8 @@
 //! made only if `live` is still what was planned on; else refused, with
 //! nothing switched. Two racing deploys or a deploy racing a rollback can
 //! then never undo each other, nor point `live` at files pruned meanwhile.
+//! Other writes (a preview's removal, releases turned off) name the ETag
+//! read just before them.
 
 use anyhow::anyhow;
 use aws_sdk_cloudfrontkeyvaluestore::types::{DeleteKeyRequestListItem, PutKeyRequestListItem};
@@ -22,6 +29,34 @@ use crate::spec::Spec;
 const RELEASE: &str = "release:";
 /// Each release's route: `route:<id>` (what a rollback writes to `live`).
 const ROUTE: &str = "route:";
+/// A preview's pointer: `preview:NAME` (the function's `routeKey`).
+const PREVIEW: &str = "preview:";
+
+/// A key the function reads a route from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pointer {
+    Live,
+    Preview(String),
+}
+
+impl Pointer {
+    pub fn key(&self) -> String {
+        match self {
+            Pointer::Live => kvs::LIVE.to_string(),
+            Pointer::Preview(name) => format!("{PREVIEW}{name}"),
+        }
+    }
+}
+
+/// A preview: its name, its route (`preview:NAME`'s value), the release it
+/// publishes (the route's head) and that release's metadata, when read.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub name: String,
+    pub id: String,
+    pub route: Route,
+    pub release: Option<Release>,
+}
 
 /// The stack's store, found by its name.
 pub struct Store<'a> {
@@ -31,7 +66,8 @@ pub struct Store<'a> {
     etag: String,
 }
 
-/// What the store says: the live release and every recorded one.
+/// What the store says: the live release, every recorded one (previews'
+/// apart), and the previews.
 pub struct Seen {
     /// The live release: the newest of the live route.
     pub live: Option<String>,
@@ -40,6 +76,8 @@ pub struct Seen {
     pub releases: Vec<Release>,
     /// Each recorded route, by release.
     pub routes: std::collections::BTreeMap<String, Route>,
+    /// By name.
+    pub previews: Vec<Preview>,
     /// `live` as stored, and the ETag read before the listing.
     pub value: Option<String>,
     pub etag: String,
@@ -81,7 +119,8 @@ impl<'a> Store<'a> {
         }
     }
 
-    /// The live release and the recorded ones (unreadable metadata is skipped).
+    /// The live release, the recorded ones and the previews (unreadable
+    /// metadata, and a preview whose value is no route, are skipped).
     pub async fn read(&self) -> anyhow::Result<Seen> {
         self.list(self.etag.clone()).await
     }
@@ -96,6 +135,7 @@ impl<'a> Store<'a> {
         let mut live = None;
         let mut releases = Vec::new();
         let mut routes = std::collections::BTreeMap::new();
+        let mut pointers = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let page = self
@@ -109,6 +149,10 @@ impl<'a> Store<'a> {
             for item in page.items() {
                 if item.key() == kvs::LIVE {
                     live = Some(item.value().to_string());
+                } else if let Some(name) = item.key().strip_prefix(PREVIEW) {
+                    if let Some(route) = Route::parse(item.value()) {
+                        pointers.push((name.to_string(), route));
+                    }
                 } else if let Some(id) = item.key().strip_prefix(ROUTE) {
                     if let Some(route) = Route::parse(item.value()) {
                         routes.insert(id.to_string(), route);
@@ -125,7 +169,21 @@ impl<'a> Store<'a> {
                 _ => break,
             }
         }
+        // A preview's release is not among the releases: never pruned,
+        // never a rollback's target. Its metadata without its pointer (an
+        // interrupted write) is left out too.
+        let (previewed, mut releases): (Vec<Release>, Vec<Release>) =
+            releases.into_iter().partition(|r| r.preview.is_some());
         super::newest_first(&mut releases);
+        let previews = pointers
+            .into_iter()
+            .map(|(name, route)| Preview {
+                id: route.head().to_string(),
+                release: previewed.iter().find(|r| r.id == route.head()).cloned(),
+                name,
+                route,
+            })
+            .collect();
         let route = match &live {
             Some(value) => Some(Route::parse(value).ok_or_else(|| {
                 anyhow!(
@@ -141,30 +199,46 @@ impl<'a> Store<'a> {
             route,
             releases,
             routes,
+            previews,
             value: live,
             etag,
         })
     }
 
-    /// The switch, in one write: the release's metadata, its route, and
-    /// `live` set to that route.
-    /// Answers the ETag after it, for pruning. Refused when `live` changed
-    /// since `seen` was read.
-    pub async fn switch(&self, release: &Release, route: &Route, seen: &Seen) -> anyhow::Result<String> {
+    /// The switch, in one write: the release's metadata and `pointer` set to
+    /// its route; for `live`, the route is recorded too (`route:<id>`, what
+    /// a rollback writes). The only write of a new route to a pointer.
+    /// Refused when `live` changed since `seen` was read (a preview is
+    /// planned over the live route too); answers the ETag after it.
+    pub async fn switch(
+        &self,
+        pointer: &Pointer,
+        release: &Release,
+        route: &Route,
+        seen: &Seen,
+    ) -> anyhow::Result<String> {
+        let written = route.clone();
         let mut value = serde_json::to_value(release)?;
         value.as_object_mut().map(|o| o.remove("id"));
         let route = route.encode();
-        let puts = vec![
+        let mut puts = vec![PutKeyRequestListItem::builder()
+            .key(format!("{RELEASE}{}", release.id))
+            .value(value.to_string())
+            .build()?];
+        if *pointer == Pointer::Live {
+            puts.push(
+                PutKeyRequestListItem::builder()
+                    .key(format!("{ROUTE}{}", release.id))
+                    .value(&route)
+                    .build()?,
+            );
+        }
+        puts.push(
             PutKeyRequestListItem::builder()
-                .key(format!("{RELEASE}{}", release.id))
-                .value(value.to_string())
+                .key(pointer.key())
+                .value(route)
                 .build()?,
-            PutKeyRequestListItem::builder()
-                .key(format!("{ROUTE}{}", release.id))
-                .value(&route)
-                .build()?,
-            PutKeyRequestListItem::builder().key(kvs::LIVE).value(&route).build()?,
-        ];
+        );
         // Refused here, with what is too long, rather than by the store.
         for put in &puts {
             if put.key().len() > KEY_MAX || put.value().len() > VALUE_MAX {
@@ -178,27 +252,27 @@ impl<'a> Store<'a> {
                 );
             }
         }
+        let landed = |now: &Seen| match pointer {
+            Pointer::Live => now.route.as_ref() == Some(&written),
+            Pointer::Preview(name) => now.previews.iter().any(|p| &p.name == name && p.route == written),
+        };
         let what = format!("release {}", release.id);
-        self.update_as_read(&what, seen, Some(puts), None, Some(&route), |_| true)
+        self.update_as_read(&what, seen, Some(puts), None, landed, |_| true)
             .await
     }
 
     /// A rollback: `live` alone, set to the release's route; refused when
     /// `live` changed since `seen`, or the release is no longer kept.
     pub async fn point(&self, id: &str, route: &Route, seen: &Seen) -> anyhow::Result<()> {
-        let value = route.encode();
-        let put = PutKeyRequestListItem::builder().key(kvs::LIVE).value(&value).build()?;
+        let put = PutKeyRequestListItem::builder()
+            .key(kvs::LIVE)
+            .value(route.encode())
+            .build()?;
+        let landed = |now: &Seen| now.route.as_ref() == Some(route);
         let kept = |now: &Seen| now.releases.iter().any(|r| r.id == id);
-        self.update_as_read(
-            &format!("rollback to {id}"),
-            seen,
-            Some(vec![put]),
-            None,
-            Some(&value),
-            kept,
-        )
-        .await
-        .map(|_| ())
+        self.update_as_read(&format!("rollback to {id}"), seen, Some(vec![put]), None, landed, kept)
+            .await
+            .map(|_| ())
     }
 
     /// Releases off: `live` deleted, so the function serves the bucket's
@@ -206,6 +280,22 @@ impl<'a> Store<'a> {
     pub async fn unpoint(&self) -> anyhow::Result<()> {
         let delete = DeleteKeyRequestListItem::builder().key(kvs::LIVE).build()?;
         self.update(None, Some(vec![delete])).await
+    }
+
+    /// Forget previews (their pointers) and their releases (their
+    /// metadata), in one write.
+    pub async fn forget_previews(&self, names: &[String], ids: &[String]) -> anyhow::Result<()> {
+        let keys = names
+            .iter()
+            .map(|n| Pointer::Preview(n.clone()).key())
+            .chain(ids.iter().map(|id| format!("{RELEASE}{id}")));
+        let deletes = keys
+            .map(|key| DeleteKeyRequestListItem::builder().key(key).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        if deletes.is_empty() {
+            return Ok(());
+        }
+        self.update(None, Some(deletes)).await
     }
 
     /// Forget pruned releases (their metadata and routes), in one write,
@@ -244,16 +334,17 @@ impl<'a> Store<'a> {
         }
     }
 
-    /// The write, if the store is as `seen` read it; after another writer,
-    /// again if `live` is unchanged and `still` holds of the store now
-    /// (other keys, a preview's or a record, may change meanwhile).
+    /// The write, if the store is as `seen` read it. After another writer,
+    /// read again: done if this very write landed (its answer lost), again
+    /// if `live` is unchanged and `still` holds (other keys, a preview's or
+    /// a record, may change meanwhile), else refused.
     async fn update_as_read(
         &self,
         what: &str,
         seen: &Seen,
         puts: Option<Vec<PutKeyRequestListItem>>,
         deletes: Option<Vec<DeleteKeyRequestListItem>>,
-        landed: Option<&str>,
+        landed: impl Fn(&Seen) -> bool,
         still: impl Fn(&Seen) -> bool,
     ) -> anyhow::Result<String> {
         let mut etag = seen.etag.clone();
@@ -262,8 +353,7 @@ impl<'a> Store<'a> {
                 return Ok(done);
             }
             let now = self.reread().await?;
-            // This very write, landed though its answer was lost.
-            if now.value.is_some() && now.value.as_deref() == landed {
+            if landed(&now) {
                 return Ok(now.etag);
             }
             if now.value != seen.value || !still(&now) {

@@ -346,7 +346,8 @@ async fn observe_all(r53: &Client, zone_id: &str, name: &str) -> anyhow::Result<
     Ok(out
         .resource_record_sets()
         .iter()
-        .filter(|r| r.name().eq_ignore_ascii_case(&fqdn))
+        // Route53 lists `*` as `\\052` (RFC 1035's escape).
+        .filter(|r| r.name().replace("\\052", "*").eq_ignore_ascii_case(&fqdn))
         .cloned()
         .collect())
 }
@@ -371,6 +372,8 @@ async fn send(r53: &Client, zone_id: &str, name: &str, changes: Vec<Change>, com
 pub enum Step {
     /// Point the custom domain's A and AAAA records at the distribution.
     Upsert { zone_id: String },
+    /// Point `*.DOMAIN`'s A and AAAA records at the distribution (previews).
+    Wildcard { zone_id: String, name: String },
     /// Delete these records of `name`, where they still point at the stack's distribution.
     Delete {
         zone_id: String,
@@ -385,14 +388,16 @@ impl Action for Step {
     fn needs(&self) -> Vec<Fact> {
         match self {
             // Once the distribution answers for the name.
-            Step::Upsert { .. } => vec![Fact::Exists(Kind::Distribution), Fact::Written(Kind::Distribution)],
+            Step::Upsert { .. } | Step::Wildcard { .. } => {
+                vec![Fact::Exists(Kind::Distribution), Fact::Written(Kind::Distribution)]
+            }
             Step::Delete { .. } => vec![],
         }
     }
 
     fn provides(&self) -> Vec<Fact> {
         match self {
-            Step::Upsert { .. } => vec![Fact::Exists(Self::KIND)],
+            Step::Upsert { .. } | Step::Wildcard { .. } => vec![Fact::Exists(Self::KIND)],
             Step::Delete { .. } => vec![Fact::Gone(Self::KIND)],
         }
     }
@@ -414,6 +419,10 @@ async fn apply(step: &Step, cx: &Cx<'_>) -> anyhow::Result<Learned> {
                 &cx.facts.known(Kind::Distribution)?.domain_name,
             )
             .await?;
+            Learned::Nothing
+        }
+        Step::Wildcard { zone_id, name } => {
+            upsert(route53, zone_id, name, &cx.facts.known(Kind::Distribution)?.domain_name).await?;
             Learned::Nothing
         }
         Step::Delete { zone_id, name, .. } => {
@@ -498,6 +507,25 @@ pub fn up(domain: &str, zone_id: &str, in_place: bool) -> Part<Step> {
             step,
             &format!("DNS {domain}"),
             "point A and AAAA at the distribution",
+            vec![],
+        );
+    }
+    part
+}
+
+/// `up` with previews: point `*.DOMAIN`'s A and AAAA records at the
+/// distribution, unless they do (`in_place`).
+pub fn wildcard(name: &str, zone_id: &str, in_place: bool) -> Part<Step> {
+    let mut part = Part::default();
+    if !in_place {
+        let step = Step::Wildcard {
+            zone_id: zone_id.to_string(),
+            name: name.to_string(),
+        };
+        part.step(
+            step,
+            &format!("DNS {name}"),
+            "point A and AAAA at the distribution (previews)",
             vec![],
         );
     }

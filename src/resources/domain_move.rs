@@ -67,7 +67,8 @@ impl Phase {
 /// The names the stack's certificate must have now: the new name (primary),
 /// and while carrying, the old ones too.
 pub fn certificate_names(spec: &Spec, phase: &Phase) -> Vec<String> {
-    let mut names: Vec<String> = spec.domain.iter().map(|d| d.name.clone()).collect();
+    // The domain, then `*.DOMAIN` with previews: the distribution's aliases.
+    let mut names: Vec<String> = spec.distribution.aliases.clone();
     if let Phase::Carry { old } = phase {
         names.extend(old.iter().cloned());
     }
@@ -84,7 +85,7 @@ pub fn phase(
     given: Option<&certificate::Observed>,
     owned: &[certificate::Observed],
 ) -> Phase {
-    let (Some(domain), Some(d)) = (&spec.domain, dist) else {
+    let (Some(_), Some(d)) = (&spec.domain, dist) else {
         return Phase::None;
     };
     let aliases: Vec<String> = d
@@ -93,7 +94,11 @@ pub fn phase(
         .as_ref()
         .map(|a| a.items().to_vec())
         .unwrap_or_default();
-    let old: Vec<String> = aliases.iter().filter(|a| **a != domain.name).cloned().collect();
+    let old: Vec<String> = aliases
+        .iter()
+        .filter(|a| !spec.distribution.aliases.contains(a))
+        .cloned()
+        .collect();
     if old.is_empty() {
         return Phase::None;
     }
@@ -104,7 +109,7 @@ pub fn phase(
             return Phase::None;
         }
     }
-    let carried = aliases.contains(&domain.name)
+    let carried = spec.distribution.aliases.iter().all(|a| aliases.contains(a))
         && d.status == distribution::Deployment::Deployed
         && records.is_some_and(|r| {
             r.a.as_ref().is_some_and(|r| dns::points_at(r, &d.domain_name))
@@ -116,7 +121,7 @@ pub fn phase(
     if given.is_some() {
         return Phase::Finish { old };
     }
-    let alone = [domain.name.clone()];
+    let alone = spec.distribution.aliases.clone();
     match certificate::best_for(owned, &alone) {
         Some(c) if c.status == certificate::Status::Issued => Phase::Finish { old },
         _ => {

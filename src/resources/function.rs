@@ -16,12 +16,15 @@
 //!   tab, a rollback). A false "hashed" is still served (the publisher uses
 //!   the same rule and never overwrites an asset with other bytes); a missed
 //!   one is only stored per release.
-//! - For a request `/<path>`, the function reads the route in `live` from
-//!   the store (`routeKey`), finds the release holding the path (`resolve`,
-//!   as `release/route.rs` does) and rewrites the URI to one of those; the
-//!   release is then part of the cache key, so switching `live` needs no
-//!   invalidation. Without `live` (no
-//!   release yet) the bucket's files are served in place, as before releases.
+//! - For a request `/<path>`, the function reads the route in one key of
+//!   the store, chosen by `routeKey` (`live`, or `preview:NAME` for the
+//!   host NAME.DOMAIN with previews on), finds the release holding the path
+//!   (`resolve`, as `release/route.rs` does) and rewrites the URI to one of
+//!   those; the release is then part of the cache key, so switching `live`
+//!   needs no invalidation. Without `live` (no release yet) the bucket's
+//!   files are served in place, as before releases; an unknown preview is
+//!   answered 404 by the function, and with `Setting::PreviewAuth` a
+//!   preview host asks for basic auth (401).
 //! - Visitors never name `_cdnctl/` themselves: `/_cdnctl/x` is rewritten
 //!   under the release like any path.
 //!
@@ -77,11 +80,22 @@ pub fn name(bucket: &str) -> String {
     )
 }
 
-/// The code cdnctl publishes for this spec.
+/// The code cdnctl publishes for this spec: `viewer_request.js` without
+/// its comment lines, the CONFIG line set to the stack's values.
 pub fn code(spec: &Spec) -> String {
-    let config = serde_json::json!({"root": ROOT, "spa": spec.spa_fallback});
+    let previews = spec.previews.as_ref();
+    let config = serde_json::json!({
+        "root": ROOT,
+        "spa": spec.spa_fallback,
+        "domain": previews.map(|p| &p.domain),
+        // As browsers send it; readable by anyone who can read the function.
+        "auth": previews.and_then(|p| p.authorization()),
+    });
+    // Comment lines stay in the repository: the code sent counts against
+    // the quota, and the function's comments are for its readers here.
     SOURCE
         .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
         .map(|l| {
             if l.starts_with("const CONFIG = ") {
                 format!("const CONFIG = {config};")
@@ -471,12 +485,24 @@ mod tests {
             ("BUCKET_NAME".to_string(), "b-1".to_string()),
             ("CDN_RELEASES".to_string(), "3".to_string()),
             ("CDN_SPA_FALLBACK".to_string(), format!("/{}.html", "a".repeat(200))),
+            ("HOSTED_ZONE_NAME".to_string(), "example.com".to_string()),
+            ("SUBDOMAIN".to_string(), "a".repeat(50)),
+            ("CDN_PREVIEWS".to_string(), "on".to_string()),
+            ("CDN_PREVIEW_AUTH".to_string(), format!("u:{}", "p".repeat(190))),
         ]
         .into();
         let settings = crate::settings::Settings::resolve(&Default::default(), &env).unwrap();
         let code = code(&Spec::new(&settings, "eu-west-1"));
         assert!(code.len() < MAX_CODE / 2, "{} bytes", code.len());
-        assert!(code.contains("const CONFIG = {\"root\":\"_cdnctl\",\"spa\":\"/aaa"));
+        let config = code.lines().find(|l| l.starts_with("const CONFIG = ")).unwrap();
+        for part in [
+            "\"root\":\"_cdnctl\"",
+            "\"spa\":\"/aaa",
+            "\"domain\":\"aaaa",
+            "\"auth\":\"Basic dTpw",
+        ] {
+            assert!(config.contains(part), "{part} in {config}");
+        }
         assert_eq!(code.matches("const CONFIG").count(), 1);
     }
 
@@ -517,5 +543,47 @@ mod tests {
         ] {
             assert!(!is_hashed(f), "{f}");
         }
+    }
+
+    /// The function's `routeKey`, run by node with the CONFIG `code` writes:
+    /// a preview's key only for one label under the stack's domain.
+    #[test]
+    fn route_key_picks_a_preview_by_its_host() {
+        let env: std::collections::BTreeMap<String, String> = [
+            ("BUCKET_NAME".to_string(), "b-1".to_string()),
+            ("CDN_RELEASES".to_string(), "3".to_string()),
+            ("HOSTED_ZONE_NAME".to_string(), "example.com".to_string()),
+            ("SUBDOMAIN".to_string(), "static".to_string()),
+            ("CDN_PREVIEWS".to_string(), "on".to_string()),
+        ]
+        .into();
+        let settings = crate::settings::Settings::resolve(&Default::default(), &env).unwrap();
+        let code = code(&Spec::new(&settings, "eu-west-1"));
+        let config = code.lines().find(|l| l.starts_with("const CONFIG = ")).unwrap();
+        let start = code.find("function routeKey(").unwrap();
+        let end = start + code[start..].find("\n}\n").unwrap() + 2;
+        let hosts = [
+            ("static.example.com", "live"),
+            ("pr-1.static.example.com", "preview:pr-1"),
+            ("PR-2.Static.Example.COM", "preview:pr-2"),
+            ("a.b.static.example.com", "live"),
+            ("xstatic.example.com", "live"),
+            (".static.example.com", "live"),
+            ("other.example.com", "live"),
+        ];
+        let script = format!(
+            "{config}\n{}\nconst hosts = {};\nconsole.log(JSON.stringify(hosts.map(h => routeKey({{headers: {{host: {{value: h}}}}}}))));",
+            &code[start..end],
+            serde_json::to_string(&hosts.iter().map(|(h, _)| *h).collect::<Vec<_>>()).unwrap(),
+        );
+        let out = std::process::Command::new("node")
+            .arg("-e")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let keys: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+        let want: Vec<&str> = hosts.iter().map(|(_, k)| *k).collect();
+        assert_eq!(keys, want);
     }
 }

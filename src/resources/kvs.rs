@@ -13,7 +13,7 @@
 //! | `live`           | the live release's route (`release/route.rs`): a plain id, or `id:codes,…,base` (≤ 1 KB) | deploy, rollback |
 //! | `release:<id>`   | JSON: when, source, files, bytes, rules (< 1 KB) | deploy      |
 //! | `route:<id>`     | that release's route, what a rollback writes to `live` | deploy |
-//! | `preview:<name>` | a route served at `<name>.<domain>` | deploy --preview |
+//! | `preview:<name>` | a preview's route, planned over `live`'s, served at `<name>.<domain>` (its `release:<id>` names the preview; no `route:<id>`) | deploy --preview |
 //!
 //! There is no key per file: a route names at most `route::MAX_CHAIN + 1`
 //! release prefixes and the codes of the paths each changed, so the store's

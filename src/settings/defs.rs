@@ -33,6 +33,9 @@ pub enum Setting {
     WaitMinutes,
     Releases,
     SpaFallback,
+    Previews,
+    PreviewAuth,
+    PreviewDays,
     NotFound,
     CacheRules,
     SyncJobs,
@@ -219,6 +222,25 @@ pub const DEFS: &[Def] = &[
     Def {
         about: "with releases: the page extensionless paths fall back to, e.g. /index.html",
         ..def(Setting::SpaFallback, "CDN_SPA_FALLBACK", Stack)
+    },
+    Def {
+        about: "with releases and a custom domain: `on` serves previews (`deploy DIR --preview\n\
+                NAME`) at NAME.DOMAIN: `up` adds *.DOMAIN to the distribution, the certificate\n\
+                and Route53 (default off)",
+        default: Some("off"),
+        values: &["on", "off"],
+        ..def(Setting::Previews, "CDN_PREVIEWS", Stack)
+    },
+    Def {
+        about: "USER:PASSWORD that previews ask for (HTTP basic auth, checked in the function,\n\
+                whose code anyone with CloudFront read access in the account can read)",
+        ..def(Setting::PreviewAuth, "CDN_PREVIEW_AUTH", Stack)
+    },
+    Def {
+        about: "days a preview is kept: older ones are removed after a successful deploy\n\
+                (default 30)",
+        default: Some("30"),
+        ..def(Setting::PreviewDays, "CDN_PREVIEW_DAYS", Stack)
     },
     Def {
         about: "the site's page for a missing file, served with status 404, e.g. /404.html\n\

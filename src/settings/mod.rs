@@ -85,6 +85,12 @@ pub struct Settings {
     pub releases: u32,
     /// The page extensionless paths fall back to, with releases.
     pub spa_fallback: Option<String>,
+    /// Previews at NAME.DOMAIN (needs releases and a custom domain).
+    pub previews: bool,
+    /// `USER:PASSWORD` previews ask for.
+    pub preview_auth: Option<String>,
+    /// Days a preview is kept.
+    pub preview_days: u32,
     /// The page a missing file gets, with status 404 (`Setting::NotFound`).
     pub not_found: Option<String>,
 }
@@ -279,6 +285,47 @@ impl Settings {
                 .is_some(),
         });
 
+        let previews = or_default(Previews)
+            .and_then(|v| errors.take(parse_switch(Previews, &v)))
+            .unwrap_or_default();
+        if previews && domain.is_none() {
+            errors.take::<()>(Err(SettingError {
+                setting: Previews.name(),
+                problem: format!(
+                    "on needs a custom domain ({Subdomain} and {HostedZoneName}): previews are served at \
+                     NAME.DOMAIN, and cloudfront.net has no subdomains"
+                ),
+            }));
+        }
+        if previews && releases == 0 {
+            errors.take::<()>(Err(SettingError {
+                setting: Previews.name(),
+                problem: format!("on needs releases: set {Releases} to the number of releases to keep"),
+            }));
+        }
+        let preview_auth = pick(PreviewAuth).filter(|v| {
+            let ok = v.split_once(':').is_some_and(|(u, p)| !u.is_empty() && !p.is_empty())
+                && v.len() <= 200
+                && v.bytes().all(|b| b.is_ascii_graphic());
+            ok || errors
+                .take::<()>(Err(bad(
+                    PreviewAuth.name(),
+                    "(hidden)",
+                    "USER:PASSWORD, printable ASCII without spaces, at most 200 characters",
+                )))
+                .is_some()
+        });
+        let preview_days = or_default(PreviewDays)
+            .and_then(|v| {
+                errors.take(
+                    v.parse()
+                        .ok()
+                        .filter(|n| (1..=3650).contains(n))
+                        .ok_or_else(|| bad(PreviewDays.name(), &v, "days to keep a preview, 1 to 3650")),
+                )
+            })
+            .unwrap_or(30);
+
         match bucket {
             Some(bucket) if errors.0.is_empty() => Ok(Settings {
                 bucket,
@@ -295,6 +342,9 @@ impl Settings {
                 hsts,
                 releases,
                 spa_fallback,
+                previews,
+                preview_auth,
+                preview_days,
                 not_found,
             }),
             _ => Err(errors),

@@ -182,13 +182,23 @@ def _backends():
 
 
 def find_distribution(host):
-    """(backend, distribution) serving host (a name, any case), or (None, None)."""
+    """(backend, distribution) serving host (a name, any case), or (None, None).
+    An exact name wins; else a wildcard alias `*.example.com` serves any name
+    ending in `.example.com` ("Using wildcards in alternate domain names":
+    www.example.com, a.b.example.com; the certificate still must cover it)."""
     host = (host or "").lower().rstrip(".")
-    for backend in _backends():
-        for dist in list(backend.distributions.values()):
-            if host == dist.domain_name.lower() or host in _aliases(dist):
-                return backend, dist
+    found = [(backend, dist) for backend in _backends() for dist in list(backend.distributions.values())]
+    for backend, dist in found:
+        if host == dist.domain_name.lower() or host in _aliases(dist):
+            return backend, dist
+    for backend, dist in found:
+        if _wildcard_match(host, _aliases(dist)):
+            return backend, dist
     return None, None
+
+
+def _wildcard_match(host, aliases):
+    return any(a.startswith("*.") and host.endswith(a[1:]) and len(host) > len(a) - 1 for a in aliases)
 
 
 def live_config(dist):
@@ -1025,7 +1035,8 @@ class Certificates:
             return self.default()
         # HttpVersion http2 / http2and3 offer h2 in ALPN; http1.1 / http3 do not.
         h2 = "http2" in str(live_config(dist).HttpVersion or "http2")
-        if name.lower() not in _aliases(dist):
+        aliases = _aliases(dist)
+        if name.lower() not in aliases and not _wildcard_match(name.lower(), aliases):
             return self.default(h2)
         arn = live_config(dist).ViewerCertificate.acm_certificate_arn
         cert = _acm_certificate(arn) if arn else None

@@ -623,6 +623,43 @@ def test_tls():
     check("an EXPIRED ACM certificate: expired at the edge", error is not None and "expired" in error.lower(), error)
 
 
+def test_wildcard_alias():
+    """A distribution holding `*.DOMAIN` (previews) serves any NAME.DOMAIN with
+    the certificate's wildcard SAN; the exact alias still wins; ACM takes the
+    SAN and Route53 the wildcard alias record."""
+    c = Clients("AKIAEDGEWILD")
+    zone = c.r53.create_hosted_zone(Name="edge-wild.example", CallerReference=f"wild-{time.time()}")["HostedZone"]["Id"]
+    domain = "static.edge-wild.example"
+    cert = c.acm.request_certificate(DomainName=domain, SubjectAlternativeNames=[domain, f"*.{domain}"],
+                                     ValidationMethod="DNS")["CertificateArn"]
+    described = c.acm.describe_certificate(CertificateArn=cert)["Certificate"]
+    check("ACM keeps the wildcard SAN", f"*.{domain}" in described["SubjectAlternativeNames"], described)
+    c.r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": f"{VALIDATION}.{domain}.", "Type": "CNAME", "TTL": 300,
+        "ResourceRecords": [{"Value": "_x.acm-validations.aws."}]}}]})
+    deadline = time.time() + 15
+    while c.acm.describe_certificate(CertificateArn=cert)["Certificate"]["Status"] != "ISSUED" and time.time() < deadline:
+        time.sleep(0.2)
+    bucket = "edge-wild"
+    make_bucket(c, bucket)
+    put(c, bucket, "a.txt", b"a", ContentType="text/plain")
+    dist_id, arn, cf_domain = distribution(c, "ref-wild", bucket, oac_id=oac(c, "oac-wild"),
+                                           aliases=[domain, f"*.{domain}"], cert=cert)
+    grant(c, bucket, arn=arn)
+    c.r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": f"*.{domain}.", "Type": "A",
+        "AliasTarget": {"HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": f"{cf_domain}.", "EvaluateTargetHealth": False}}}]})
+    listed = c.r53.list_resource_record_sets(HostedZoneId=zone, StartRecordName=f"*.{domain}.")["ResourceRecordSets"]
+    names = [r["Name"] for r in listed if r["Type"] == "A"]
+    check("Route53 keeps the wildcard alias record (listed as \\052 or *)",
+          any(n.replace("\\052", "*") == f"*.{domain}." for n in names), names)
+    check("TLS for NAME.DOMAIN from the wildcard SAN", tls_error(f"pr-1.{domain}") is None, tls_error(f"pr-1.{domain}"))
+    check("NAME.DOMAIN serves through the wildcard alias", (a := get(f"pr-1.{domain}", "/a.txt")).status == 200 and a.body == b"a", a)
+    check("the exact alias still serves", (a := get(domain, "/a.txt")).status == 200, a)
+    error = tls_error(f"a.b.{domain}")
+    check("two labels down: the wildcard certificate does not cover it", error is not None and "mismatch" in error.lower(), error)
+
+
 def alpn(host, offered=("h2", "http/1.1")):
     address, port = INFO["edge_https"].split(":")
     ctx = ssl.create_default_context(cafile=INFO["ca_bundle"])

@@ -24,6 +24,7 @@ mod inspect;
 mod not_found;
 mod output;
 mod packaging;
+mod previews;
 mod profile;
 mod real_aws;
 mod release_cost;

@@ -299,16 +299,24 @@ fn leftovers_report(world: &World) -> Vec<Resource> {
     certificates.chain(records).collect()
 }
 
-/// The custom domain's A and AAAA records.
+/// The custom domain's A and AAAA records, and with previews `*.DOMAIN`'s.
 fn records_report(spec: &Spec, world: &World) -> Vec<Resource> {
     let Some(domain) = &spec.domain else {
         return Vec::new();
     };
     let d = world.distribution.as_ref();
-    let records = world.records.clone().unwrap_or_default();
-    [("A", &records.a), ("AAAA", &records.aaaa)]
+    let mut names = vec![(domain.name.clone(), world.records.clone().unwrap_or_default())];
+    if let Some(p) = &spec.previews {
+        names.push((p.wildcard(), world.wildcard_records.clone().unwrap_or_default()));
+    }
+    names
         .into_iter()
-        .map(|(kind, record)| {
+        .flat_map(|(name, records)| {
+            [("A", records.a), ("AAAA", records.aaaa)]
+                .into_iter()
+                .map(move |(kind, record)| (name.clone(), kind, record))
+        })
+        .map(|(name, kind, record)| {
             let points = record
                 .as_ref()
                 .is_some_and(|r| d.is_some_and(|d| dns::points_at(r, &d.domain_name)));
@@ -317,14 +325,14 @@ fn records_report(spec: &Spec, world: &World) -> Vec<Resource> {
                 Some(_) if points => Health::Ok,
                 Some(_) => Health::WrongTarget,
             };
-            let differences = match record {
+            let differences = match &record {
                 Some(r) if !points => vec![format!(
                     "points at {}, not at this stack's distribution",
                     dns::target(r)
                 )],
                 _ => vec![],
             };
-            Resource::new(Kind::DnsRecord, format!("{} {kind}", domain.name), health)
+            Resource::new(Kind::DnsRecord, format!("{name} {kind}"), health)
                 .present(record.is_some())
                 .owned(points)
                 .detail(record.as_ref().map(dns::target).unwrap_or_default())

@@ -83,6 +83,7 @@ fn only_what_changed_is_written() {
         route: &route,
         files: &live,
         same_rules: true,
+        always: false,
     };
     let planned = plan(&files, "r2", &o, Some(&l), &stored).unwrap();
     let kept = Action::Kept { by: "r1".into() };
@@ -117,6 +118,7 @@ fn a_first_release_or_new_rules_hold_every_file() {
         route: &route,
         files: &live,
         same_rules: false,
+        always: false,
     };
     let planned = plan(&files, "r2", &o, Some(&l), &BTreeMap::new()).unwrap();
     assert_eq!(
@@ -146,10 +148,26 @@ fn nothing_changed_switches_nothing_and_a_removal_holds_one_page() {
         route: &route,
         files: &same,
         same_rules: true,
+        always: false,
     };
     let planned = plan(&files, "r2", &o, Some(&l), &BTreeMap::new()).unwrap();
     assert!(planned.route.is_none());
     assert!(planned.items.iter().all(|i| matches!(i.action, Action::Kept { .. })));
+
+    // A preview of the same files is a release of its own all the same,
+    // chained over the live route: one page copied, the rest read from r1.
+    let l = Live {
+        route: &route,
+        files: &same,
+        same_rules: true,
+        always: true,
+    };
+    let planned = plan(&files, "p1", &o, Some(&l), &BTreeMap::new()).unwrap();
+    let (p1, _) = planned.route.as_ref().unwrap();
+    assert_eq!(p1.ids().collect::<Vec<_>>(), vec!["p1", "r1"]);
+    assert_eq!((p1.resolve("index.html"), p1.resolve("about.html")), ("p1", "r1"));
+    assert!(matches!(planned.items[0].action, Action::Copy { .. }));
+    assert!(matches!(planned.items[1].action, Action::Kept { .. }));
 
     // old.html removed: the route names it (so r2 lacks it) and r2 holds a
     // copy of its home page for the edge to tell.
@@ -158,6 +176,7 @@ fn nothing_changed_switches_nothing_and_a_removal_holds_one_page() {
         route: &route,
         files: &live,
         same_rules: true,
+        always: false,
     };
     let planned = plan(&files, "r2", &o, Some(&l), &BTreeMap::new()).unwrap();
     assert_eq!(planned.removed, vec!["old.html".to_string()]);
@@ -202,6 +221,7 @@ fn a_code_collision_is_copied_in() {
         route: &route,
         files: &live,
         same_rules: true,
+        always: false,
     };
     let planned = plan(&files, "r2", &opts(), Some(&l), &BTreeMap::new()).unwrap();
     assert_eq!(planned.items[0].action, Action::Upload);

@@ -3,7 +3,7 @@
 // layout it serves; cdnctl replaces the CONFIG line with the stack's values.
 import cf from 'cloudfront';
 
-const CONFIG = {"root":"_cdnctl","spa":null};
+const CONFIG = {"root":"_cdnctl","spa":null,"domain":null,"auth":null};
 
 const kvs = cf.kvs();
 
@@ -63,8 +63,17 @@ function resolve(route, path) {
     return entries[entries.length - 1];
 }
 
-// The store key holding the route this request is served by.
+// The store key holding the route this request is served by: `preview:NAME`
+// for the host NAME.<domain> (one label, with previews on), else `live`.
 function routeKey(request) {
+    if (CONFIG.domain && request.headers.host) {
+        const host = request.headers.host.value.toLowerCase();
+        const suffix = '.' + CONFIG.domain;
+        const name = host.substring(0, host.length - suffix.length);
+        if (host.endsWith(suffix) && name !== '' && name.indexOf('.') === -1) {
+            return 'preview:' + name;
+        }
+    }
     return 'live';
 }
 
@@ -77,6 +86,10 @@ function keyOf(uri) {
     } catch (e) {
         return path;
     }
+}
+
+function answer(code, description, headers) {
+    return {statusCode: code, statusDescription: description, headers: headers || {}};
 }
 
 async function handler(event) {
@@ -98,16 +111,28 @@ async function handler(event) {
         }
         file = uri.substring(uri.lastIndexOf('/') + 1);
     }
+    const key = routeKey(request);
+    const preview = key !== 'live';
+    if (preview && CONFIG.auth) {
+        const given = request.headers.authorization;
+        if (!given || given.value !== CONFIG.auth) {
+            return answer(401, 'Unauthorized', {'www-authenticate': {value: 'Basic realm="preview"'}});
+        }
+    }
     let route = null;
     try {
-        route = await kvs.get(routeKey(request));
+        route = await kvs.get(key);
     } catch (e) {
-        // No release published yet: the bucket's files are served in place.
+        // No such key: no release published yet, or no such preview.
     }
     if (route) {
         const space = isHashed(file) ? '/assets' : '/releases/' + resolve(route, keyOf(uri));
         uri = '/' + CONFIG.root + space + uri;
+    } else if (preview) {
+        return answer(404, 'Not Found');
     }
+    // Without a route (no release published yet) the bucket's files are
+    // served in place.
     request.uri = uri;
     return request;
 }
