@@ -12,7 +12,6 @@ pub use public::{end_public_access, serves_public_refusal};
 pub use steps::{down, up, Step};
 
 use std::collections::BTreeMap;
-
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};

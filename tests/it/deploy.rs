@@ -140,7 +140,7 @@ fn the_commonest_deploys_take_few_round_trips_in_a_row() {
         .map(|r| r.op.as_str())
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
-    let rounds = harness::depth(&requests);
+    let rounds = harness::depth_of_one_stack(&requests);
     assert!(
         rounds <= 5,
         "{rounds} round trips in a row: {:#?}\n{}",
@@ -157,7 +157,7 @@ fn the_commonest_deploys_take_few_round_trips_in_a_row() {
     let report = run.json();
     assert_eq!(report["stages"][1]["result"]["uploaded"], 3, "{report:#}");
     let requests = stack.requests()[before..].to_vec();
-    let rounds = harness::depth(&requests);
+    let rounds = harness::depth_of_one_stack(&requests);
     assert!(
         rounds <= 8,
         "{rounds} round trips in a row: {:#?}\n{}",

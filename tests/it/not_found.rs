@@ -13,16 +13,7 @@ use crate::harness::{block_on, clients, to_edge, trust_emulator, write, Clients,
 use crate::inspect::distribution_of;
 use crate::releases::edge_get;
 
-fn run(stack: &Stack, args: &[&str]) -> Value {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string())
-        .chain(to_edge())
-        .chain(trust_emulator())
-        .collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    stack.run(&args).ok().json()
-}
+use crate::release_deploy::run;
 
 /// (code, page, response code, min TTL) of each error response, by code.
 fn error_responses(c: &Clients, bucket: &str) -> Vec<(i32, String, String, i64)> {

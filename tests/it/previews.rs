@@ -11,8 +11,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::{block_on, clients, emulator, to_edge, trust_emulator, write, Stack};
+use crate::harness::{block_on, clients, emulator, write, Stack};
 use crate::inspect::distribution_of;
+use crate::release_deploy::keys_under;
 
 /// One GET through the edge's HTTPS port for `host` with `headers`:
 /// (status, a header's value, body).
@@ -58,24 +59,8 @@ fn site(dir: &Path, home: &str) {
 }
 
 fn at_edge(stack: &Stack, args: &[&str]) -> crate::harness::Run {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string())
-        .chain(to_edge())
-        .chain(trust_emulator())
-        .collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    stack.run(&args)
-}
-
-fn keys_under(stack: &Stack, prefix: &str) -> Vec<String> {
-    let c = clients(stack);
-    block_on(c.s3.list_objects_v2().bucket(&stack.bucket).prefix(prefix).send())
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(String::from))
-        .collect()
+    let args = crate::release_deploy::at_edge(args);
+    stack.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 #[test]

@@ -8,7 +8,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::harness::{block_on, clients, to_edge, trust_emulator, write, Stack};
+use crate::harness::{block_on, clients, write, Stack};
+use crate::release_deploy::{at_edge, run};
 use crate::releases::{edge_get, store_client};
 
 /// A home page and 7 more pages, all changed by each release.
@@ -20,20 +21,8 @@ fn site(dir: &Path, home: &str) {
     }
 }
 
-fn at_edge(args: &[&str]) -> Vec<String> {
-    args.iter()
-        .map(|a| a.to_string())
-        .chain(to_edge())
-        .chain(trust_emulator())
-        .collect()
-}
-
 fn deploy(stack: &Stack, dir: &Path) -> Value {
-    let args = at_edge(&["deploy", dir.to_str().unwrap(), "--json"]);
-    stack
-        .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .ok()
-        .json()
+    run(stack, &["deploy", dir.to_str().unwrap(), "--json"])
 }
 
 /// Starts `deploy DIR` with the stack's key's requests slowed, runs

@@ -8,8 +8,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::harness::{block_on, clients, to_edge, trust_emulator, write, Stack};
+use crate::harness::{block_on, clients, write, Stack};
 use crate::inspect::distribution_of;
+use crate::release_deploy::{at_edge, run};
 use crate::releases::edge_get;
 
 fn site(dir: &Path, home: &str) {
@@ -25,12 +26,10 @@ const PAGE: &str = "/about.html";
 /// for `PAGE`: the bodies seen, in order, and the command's JSON.
 fn watched(stack: &Stack, cdn: &str, args: &[&str]) -> (Vec<String>, Value) {
     // `deploy` reaches the emulator's edge; `up` never asks it.
-    let edge = (args[0] == "deploy").then(|| to_edge().into_iter().chain(trust_emulator()));
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string())
-        .chain(edge.into_iter().flatten())
-        .collect();
+    let args: Vec<String> = match args[0] {
+        "deploy" => at_edge(args),
+        _ => args.iter().map(|a| a.to_string()).collect(),
+    };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut child = stack
         .command(&args)
@@ -81,13 +80,7 @@ fn releases_turn_on_and_off_while_the_site_serves() {
     let up = stack.run(&["up", "--json"]).ok().json();
     let cdn = up["distribution_domain"].as_str().unwrap().to_string();
     stack.configure(serde_json::json!({"kvs_propagation_seconds": 2, "deploy_seconds": 2}));
-    let args: Vec<String> = ["deploy", a.to_str().unwrap()]
-        .iter()
-        .map(|a| a.to_string())
-        .chain(to_edge())
-        .chain(trust_emulator())
-        .collect();
-    stack.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    run(&stack, &["deploy", a.to_str().unwrap(), "--json"]);
     assert_eq!(edge_get(&cdn, PAGE), (200, "about home A".into()));
 
     // On: the function is attached and serves the bucket's files in place
@@ -98,16 +91,7 @@ fn releases_turn_on_and_off_while_the_site_serves() {
     assert_eq!(functions(&stack).len(), 1);
     assert_eq!(edge_get(&cdn, "/index.html"), (200, "home A".into()));
     // check probes those files, and passes: the site works as it did.
-    let args: Vec<String> = ["check", "--json"]
-        .iter()
-        .map(|a| a.to_string())
-        .chain(to_edge())
-        .chain(trust_emulator())
-        .collect();
-    let checked = stack
-        .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .ok()
-        .json();
+    let checked = run(&stack, &["check", "--json"]);
     let release = checked["probes"]
         .as_array()
         .unwrap()
