@@ -125,7 +125,7 @@ fn ca_spki_hash() -> String {
 
 /// Open `url` in headless chromium, with the CDN's name mapped to the
 /// emulator's edge; the page's `#results`.
-fn browse(stack: &Stack, url: &str, cdn: &str) -> Value {
+pub(crate) fn browse(stack: &Stack, url: &str, cdn: &str) -> Value {
     assert!(
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: ./scripts/test installs it (apt-get install --no-install-recommends chromium)"

@@ -3,6 +3,7 @@
 
 mod adopt;
 mod browser;
+mod browser_release;
 mod certificate;
 mod check;
 mod ci;
