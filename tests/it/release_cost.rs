@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::harness::{write, Request, Stack};
-use crate::release_deploy::{keys_under, run};
+use crate::release_deploy::{kept, keys_under, run};
 use crate::releases::edge_get;
 
 /// Pages besides the home page.
@@ -124,14 +124,8 @@ fn a_release_costs_what_changed() {
         keys_under(&stack, &format!("_cdnctl/releases/{release_a}/")).len(),
         PAGES + 2
     );
-    let listed = stack.run(&["releases", "--json"]).ok().json();
-    let ids: Vec<&str> = listed["releases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, vec![release_c.as_str(), release_b.as_str()]);
+    let ids = kept(&stack);
+    assert_eq!(ids, [release_c.clone(), release_b.clone()]);
 
     // Rollback to B: one write, and the removed page is served again (from A).
     let before = stack.writes().len();

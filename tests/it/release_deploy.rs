@@ -44,6 +44,17 @@ fn writes_since(stack: &Stack, from: usize) -> Vec<String> {
     stack.writes()[from..].iter().map(|r| r.op.clone()).collect()
 }
 
+/// The kept releases' ids, newest first, as `cdnctl releases --json` lists them.
+pub(crate) fn kept(stack: &Stack) -> Vec<String> {
+    let listed = stack.run(&["releases", "--json"]).ok().json();
+    listed["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub(crate) fn keys_under(stack: &Stack, prefix: &str) -> Vec<String> {
     let c = clients(stack);
     block_on(c.s3.list_objects_v2().bucket(&stack.bucket).prefix(prefix).send())
@@ -207,14 +218,8 @@ fn deploy_switches_releases_whole_and_rollback_is_one_write() {
     assert!(keys_under(&stack, &format!("_cdnctl/releases/{release_b}/")).is_empty());
     assert_eq!(keys_under(&stack, &format!("_cdnctl/releases/{release_c}/")).len(), 1);
     assert!(keys_under(&stack, "_cdnctl/assets/js/lazy.aaaa1111bbbb.js").len() == 1);
-    let listed = stack.run(&["releases", "--json"]).ok().json();
-    let ids: Vec<&str> = listed["releases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, vec![release_d.as_str(), release_c.as_str()]);
+    let ids = kept(&stack);
+    assert_eq!(ids, [release_d.clone(), release_c.clone()]);
     // Rolling back to a pruned release is refused, with what is kept.
     let refused = stack.run(&["rollback", &release_a]).code(1);
     assert!(refused.stderr.contains("not a kept release"), "{}", refused.stderr);
