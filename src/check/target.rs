@@ -27,9 +27,9 @@ use crate::resources::function::{is_hashed, ROOT};
 use crate::resources::{distribution, dns, response_headers};
 use crate::spec::{Headers, Spec, CORS_WITH_PREFLIGHT_AND_SECURITY};
 use crate::sync::listing::RemoteObject;
-use crate::sync::remote;
 use crate::sync::rules;
 use crate::sync::warnings;
+use crate::sync::{destination, remote};
 
 pub mod not_found;
 pub mod release;
@@ -160,7 +160,7 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
     // The stack's own distribution (its ownership tag, as for `sync`), never
     // a copy carrying only its comment.
     let (stack, objects) = tokio::join!(
-        remote::find_destination(clients, spec, waiting),
+        destination::find_destination(clients, spec, waiting),
         remote::list(&clients.s3, bucket, "")
     );
     let dist = serving_distribution(clients, spec, stack?).await?;
@@ -172,7 +172,7 @@ pub async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::
 async fn serving_distribution(
     clients: &Clients,
     spec: &Spec,
-    stack: remote::Destination,
+    stack: destination::Destination,
 ) -> anyhow::Result<distribution::Observed> {
     let (Some(id), Some(arn)) = (stack.distribution_id, stack.distribution_arn) else {
         anyhow::bail!(

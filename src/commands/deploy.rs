@@ -26,7 +26,7 @@ use crate::exit::{Exit, Failed};
 use crate::output::{Printer, Report, Text};
 use crate::release::preview;
 use crate::spec::Spec;
-use crate::sync::remote::Destination;
+use crate::sync::destination::Destination;
 use crate::sync::{Outcome, Sync, SyncOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

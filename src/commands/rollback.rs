@@ -18,7 +18,7 @@ use crate::release::{self, edge};
 use crate::report::{Report, Text};
 use crate::settings::Setting::Releases;
 use crate::spec::Spec;
-use crate::sync::remote;
+use crate::sync::destination;
 
 #[derive(Debug, Serialize)]
 pub struct RolledBack {
@@ -100,7 +100,7 @@ pub async fn run(
             seen.live.as_deref().unwrap_or("none")
         ));
     }
-    let destination = remote::find_destination(clients, spec, waiting).await?;
+    let destination = destination::find_destination(clients, spec, waiting).await?;
     let dist = destination.distribution_id.as_deref();
     let holder = release::not_found::holder(Some(&route), &target.id, spec);
     release::not_found::follow(clients, spec, dist, holder, !args.no_wait, waiting, printer).await?;

@@ -18,7 +18,8 @@ use crate::aws::{Clients, Poll, Waiting};
 use crate::check::Http;
 use crate::events::Events;
 use crate::spec::Spec;
-use crate::sync::remote::{self, Destination};
+use crate::sync::destination::Destination;
+use crate::sync::remote;
 
 /// Where visitors reach the stack: the custom domain, else the
 /// distribution's own name.

@@ -22,7 +22,7 @@ use crate::aws::{Clients, Waiting};
 use crate::check::Http;
 use crate::events::Events;
 use crate::spec::Spec;
-use crate::sync::remote;
+use crate::sync::destination;
 
 /// Steps 2 and 3: `live` deleted, then the edge asked for `page` (a URL
 /// path the in-place files serve) until it answers without a release.
@@ -36,7 +36,7 @@ pub async fn serve_in_place(
 ) -> anyhow::Result<Duration> {
     let (store, destination) = tokio::join!(
         Store::find(clients, spec),
-        remote::find_destination(clients, spec, waiting)
+        destination::find_destination(clients, spec, waiting)
     );
     let (store, destination) = (store?, destination?);
     let host = edge::host(clients, spec, &destination).await?;

@@ -20,7 +20,7 @@ use crate::events::Events;
 use crate::report::{Report, Text};
 use crate::spec::Spec;
 use crate::sync::scan;
-use crate::sync::{remote, SyncOptions};
+use crate::sync::{destination, remote, SyncOptions};
 
 /// What a release's publication did.
 #[derive(Debug, Serialize)]
@@ -147,7 +147,7 @@ impl Publisher<'_> {
         };
         let s3 = self.clients.uploading_s3();
         let (destination, store) = tokio::join!(
-            remote::find_destination(self.clients, spec, self.waiting),
+            destination::find_destination(self.clients, spec, self.waiting),
             Store::find(self.clients, spec)
         );
         let (destination, store) = (destination?, store?);

@@ -37,9 +37,11 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// The distribution ARN that the desired CloudFront grant names.
-fn distribution_arn(desired: &Value) -> Option<String> {
-    statements(desired)
+/// The distribution ARN that a policy's CloudFront grant (cdnctl's
+/// `CloudFrontRead` statement) names: the desired one's, or the bucket's
+/// current one's, which is how sync finds the stack's distribution.
+pub fn distribution_arn(policy: &Value) -> Option<String> {
+    statements(policy)
         .iter()
         .find(|s| sid(s) == "CloudFrontRead")
         .and_then(|s| s.pointer("/Condition/StringEquals/AWS:SourceArn"))

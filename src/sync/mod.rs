@@ -9,7 +9,9 @@
 //!
 //! `pipeline.rs` runs it, reporting progress to `events::Events` and
 //! returning its outcome and reasons to stop as values (`stop.rs`); the
-//! command layer renders them.
+//! command layer renders them. `destination.rs` finds the stack (the bucket,
+//! and the distribution its policy names), `remote.rs` reads the bucket's
+//! objects.
 //!
 //! No HEAD per file: the listing's ETags decide what changed, and the
 //! fingerprint of the header rules (in the prefix's state) decides whether
@@ -18,6 +20,7 @@
 //! two runs from writing at once.
 
 pub mod decide;
+pub mod destination;
 pub mod diff;
 pub mod glob;
 pub mod hidden;

@@ -5,10 +5,12 @@
 //!
 //! Round trips, in order (each a set of requests sent at once):
 //! 1. the state ∥ the listing, in ranges cut where DIR's keys are, listed
-//!    at once ∥ the stack's bucket and distributions (unless known); the
+//!    at once ∥ the stack's bucket and its policy (unless known); the
 //!    listing goes again after the state only when it could miss a write
 //!    of a run that gave its lease back moments before (`look_early`);
-//! 2. the distributions' tags, while the listing's pages are served;
+//! 2. the tags of the distribution the policy names, while the listing's
+//!    pages are served (when it is not the stack's, the distributions are
+//!    listed, then their tags read: `destination.rs`);
 //! 3. the lease, with the invalidation this run owes;
 //! 4. the stages of writes that have files (`stages.rs`), pages last;
 //! 5. the invalidation ∥ the record, which gives the lease back.
@@ -21,11 +23,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::anyhow;
 
 use super::decide::{self, Decided};
+use super::destination::{self, Destination};
 use super::diff::Publish;
 use super::holder::{self, Lease};
 use super::lease::{self, Held, Mark, Version};
 use super::listing::RemoteObject;
-use super::remote::{self, Destination};
+use super::remote;
 use super::scan::{self, LocalFile};
 use super::stages::{self, Published};
 use super::state::{Pending, PrefixState};
@@ -223,7 +226,7 @@ impl<'a> Sync<'a> {
         let destination = async {
             match known {
                 Some(d) => Ok(d),
-                None => remote::find_destination(self.clients, self.spec, self.waiting).await,
+                None => destination::find_destination(self.clients, self.spec, self.waiting).await,
             }
         };
         let seen = async {

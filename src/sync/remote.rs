@@ -1,7 +1,6 @@
-//! The bucket side, read-only: find the stack (the bucket's existence, tags
-//! and encryption, and the same distribution listing as `up`), list the
-//! objects, read headers when the rules changed, and read the deployed
-//! manifests. The prefix's own state
+//! The bucket's objects, read-only: list them, read headers when the rules
+//! changed, and read the deployed manifests. Finding the stack is
+//! `destination.rs`; the prefix's own state
 //! (rules' fingerprint, pending invalidation, deploys, lease) is `state.rs`
 //! and `lease.rs`.
 
@@ -15,104 +14,8 @@ use futures_util::{stream, StreamExt as _};
 use super::lease::AnswerDate;
 use super::listing::{ObjectHeaders, RemoteObject};
 use super::scan::LocalFile;
-use super::stop::Stop;
-use crate::aws::{describe, Clients, Waiting};
-use crate::resources::{bucket, distribution};
-use crate::spec::Spec;
-
-pub struct Destination {
-    pub distribution_id: Option<String>,
-    /// Its ARN, for reading its tags and configuration.
-    pub distribution_arn: Option<String>,
-}
-
-/// The stack's bucket and distribution, or a clear refusal.
-pub async fn find_destination(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Destination> {
-    let (state, listing) = tokio::join!(
-        bucket::observe_reading(
-            &clients.s3,
-            &spec.bucket,
-            &clients.region,
-            waiting,
-            bucket::Reads::Publishing
-        ),
-        distribution::list(&clients.cloudfront, spec)
-    );
-    match state? {
-        bucket::State::Absent => anyhow::bail!(
-            "stack {0}: the bucket {0} does not exist: run `cdnctl up` first (with the same settings)",
-            spec.bucket
-        ),
-        bucket::State::Foreign => anyhow::bail!(
-            "stack {0}: the bucket {0} belongs to another account or is not readable with these credentials",
-            spec.bucket
-        ),
-        bucket::State::Present(b) if !spec.is_owned(&b.tags) => anyhow::bail!(
-            "stack {0}: the bucket {0} was not created by cdnctl (no cdnctl:stack tag): run `cdnctl up --adopt` first",
-            spec.bucket
-        ),
-        // Under SSE-KMS or DSSE-KMS, S3's ETags are not MD5s: sync, which
-        // finds what changed by comparing them with the files' MD5s, would
-        // upload everything on every run. Refuse before any write.
-        bucket::State::Present(b) if b.encryption.as_deref().is_some_and(|e| e.starts_with("aws:kms")) => anyhow::bail!(
-            "bucket {0}: its default encryption is {1}: S3's ETags are then not MD5 digests, and sync compares them \
-             with the files' MD5s to find what changed, so it would upload every file on every run. \
-             The stack's setting is SSE-S3 (AES256): run `cdnctl up` to restore it, then sync again\nnothing was uploaded or deleted",
-            spec.bucket,
-            b.encryption.as_deref().unwrap_or_default()
-        ),
-        bucket::State::Present(_) => {}
-    };
-    let owned = owned_distribution(clients, spec, listing?).await?;
-    let (distribution_id, distribution_arn) = owned.unzip();
-    Ok(Destination {
-        distribution_id,
-        distribution_arn,
-    })
-}
-
-/// The stack's distribution among those carrying its comment: the one with
-/// its ownership tag, as for `up`. A copy without the tag (made in the
-/// console, say) is not the stack's and gets no invalidation, and the
-/// stack's own is never left stale for it. Several tagged, or only untagged
-/// ones: refused before any write, as `up` refuses them.
-async fn owned_distribution(
-    clients: &Clients,
-    spec: &Spec,
-    listing: distribution::Listing,
-) -> anyhow::Result<Option<(String, String)>> {
-    let tags = futures_util::future::try_join_all(
-        listing
-            .candidates
-            .iter()
-            .map(|(id, arn)| distribution::tags_of(&clients.cloudfront, id, arn)),
-    )
-    .await?;
-    let (owned, foreign): (Vec<_>, Vec<_>) = listing
-        .candidates
-        .iter()
-        .zip(&tags)
-        .partition(|(_, tags)| spec.is_owned(tags));
-    let owned: Vec<&(String, String)> = owned.into_iter().map(|(candidate, _)| candidate).collect();
-    let refusal = match (owned.as_slice(), foreign.first()) {
-        ([], Some(((id, _), _))) => Some(format!(
-            "distribution {id}: carries this stack's comment but not its cdnctl:stack tag: run `cdnctl up --adopt` to take it over"
-        )),
-        ([_, rest @ ..], _) if !rest.is_empty() => Some(format!(
-            "distribution: several carry this stack's comment and tag ({} besides the first): delete the extra ones by hand",
-            rest.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", ")
-        )),
-        _ => None,
-    };
-    if let Some(refusal) = refusal {
-        return Err(Stop::Refused(vec![
-            refusal,
-            "sync sends its invalidation to the stack's own distribution only".into(),
-        ])
-        .into());
-    }
-    Ok(owned.first().map(|&candidate| candidate.clone()))
-}
+use crate::aws::describe;
+use crate::resources::bucket;
 
 /// Every object under `prefix`: one paginated ListObjectsV2, no HEAD. Keys
 /// come URL-encoded (EncodingType=url): one holding a control character

@@ -40,6 +40,7 @@ mod snapshots;
 mod status;
 mod sync;
 mod sync_deploys;
+mod sync_destination;
 mod sync_publish;
 mod sync_safety;
 mod sync_scope;

@@ -507,9 +507,30 @@ fn sync_invalidates_the_stacks_own_distribution_not_an_untagged_copy() {
     let checked = stack.run_without_writes(&args).ok().json();
     assert_eq!(checked["distribution"], own.as_str(), "{checked}");
 
-    // Tagged as the stack's too, the copy makes two: sync refuses, writing nothing.
+    // Tagged as the stack's too, the copy makes two. sync goes by the bucket
+    // policy, whose CloudFront grant names the stack's own (the one that
+    // reads the bucket): that one alone is invalidated, and no distribution
+    // is listed.
     set_owner_tag(&c, &copy, Some(&stack.bucket));
     crate::sync::write(&dir, "index.html", b"<h1>v3</h1>");
+    let before = stack.requests().len();
+    crate::sync::sync(&stack, &dir, &[]).ok();
+    assert!(
+        !stack.requests()[before..]
+            .iter()
+            .any(|r| r.op.split('?').next() == Some("GET /2020-05-31/distribution")),
+        "ListDistributions sent"
+    );
+    assert_eq!(invalidation_count(&c, &own), 2);
+    assert_eq!(invalidation_count(&c, &copy), 0, "the copy was invalidated");
+    // Without the policy's word, the two tagged ones are found by listing:
+    // refused, writing nothing.
+    let policy = block_on(c.s3.get_bucket_policy().bucket(&stack.bucket).send())
+        .unwrap()
+        .policy
+        .unwrap();
+    block_on(c.s3.delete_bucket_policy().bucket(&stack.bucket).send()).unwrap();
+    crate::sync::write(&dir, "index.html", b"<h1>v4</h1>");
     let run = stack.run_without_writes(&["sync", dir.to_str().unwrap()]).code(1);
     assert!(
         run.stderr.contains("several carry this stack's comment and tag") && run.stderr.contains(&own),
@@ -518,7 +539,10 @@ fn sync_invalidates_the_stacks_own_distribution_not_an_untagged_copy() {
     );
 
     // Neither tagged (the stack's own untagged by hand): refused, naming the
-    // first, rather than published with nothing invalidated.
+    // first, rather than published with nothing invalidated; with the
+    // policy back, which names a distribution that is no longer tagged as
+    // the stack's.
+    block_on(c.s3.put_bucket_policy().bucket(&stack.bucket).policy(policy).send()).unwrap();
     set_owner_tag(&c, &copy, None);
     set_owner_tag(&c, &own, None);
     let run = stack.run_without_writes(&["sync", dir.to_str().unwrap()]).code(1);

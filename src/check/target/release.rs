@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{observed_as, remote, serving_distribution, Serving, Target};
+use super::{destination, observed_as, remote, serving_distribution, Serving, Target};
 use crate::aws::{Clients, Waiting};
 use crate::release::route::Route;
 use crate::release::store::Store;
@@ -14,7 +14,7 @@ use crate::sync::listing::RemoteObject;
 /// A stack with releases: the live release (the store's `live`) and its
 /// files; without one, the bucket's files outside `_cdnctl/`.
 pub(super) async fn find(clients: &Clients, spec: &Spec, waiting: &Waiting) -> anyhow::Result<Target> {
-    let (stack, seen) = tokio::join!(remote::find_destination(clients, spec, waiting), async {
+    let (stack, seen) = tokio::join!(destination::find_destination(clients, spec, waiting), async {
         Store::find(clients, spec).await?.read().await
     });
     let (stack, seen) = (stack?, seen?);
@@ -31,7 +31,7 @@ pub async fn preview(clients: &Clients, spec: &Spec, waiting: &Waiting, name: &s
         .previews
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("--preview {name}: previews are off on this stack"))?;
-    let (stack, seen) = tokio::join!(remote::find_destination(clients, spec, waiting), async {
+    let (stack, seen) = tokio::join!(destination::find_destination(clients, spec, waiting), async {
         Store::find(clients, spec).await?.read().await
     });
     let (stack, seen) = (stack?, seen?);
@@ -53,7 +53,7 @@ pub async fn preview(clients: &Clients, spec: &Spec, waiting: &Waiting, name: &s
 async fn routed(
     clients: &Clients,
     spec: &Spec,
-    stack: remote::Destination,
+    stack: destination::Destination,
     route: Option<Route>,
 ) -> anyhow::Result<Target> {
     let serving = match &route {
