@@ -115,9 +115,11 @@ fn a_deploy_publishes_passes_check_through_the_edge_and_a_second_one_writes_noth
 
 /// Round trips in a row: the longest chain of requests each sent after the
 /// one before it was answered, from the emulator's timeline (`harness::depth`).
-/// A quarter of a second added to every request makes the requests of one
-/// round overlap whatever the machine's load.
-const DELAY_MS: u64 = 250;
+/// Half a second added to every request makes the requests of one round
+/// overlap whatever the machine's load: with tests four at a time and the
+/// release wheels building beside them, a quarter of a second was not always
+/// longer than the time the emulator took to take in one round's requests.
+const DELAY_MS: u64 = 500;
 
 #[test]
 fn the_commonest_deploys_take_few_round_trips_in_a_row() {

@@ -932,7 +932,7 @@ fn the_listing_goes_with_the_states_read_unless_a_run_just_finished() {
         write(&dir, &format!("f{i:02}.txt"), format!("file {i}").as_bytes());
     }
     sync(&stack, &dir, &[]).ok();
-    stack.configure(json!({"delay_ms": 250}));
+    stack.configure(json!({"delay_ms": 500}));
     let b = stack.bucket.clone();
     let is_list = |r: &Request| r.op.starts_with(&format!("GET /{b}")) && r.op.contains("list-type=2");
     let changed = |rel: &str| {

@@ -124,7 +124,7 @@ fn sync_finds_its_distribution_through_the_bucket_policy_without_listing_distrib
     // Later than the run before (as CI's deploys are), every request slowed
     // so that the requests of one round overlap.
     std::thread::sleep(std::time::Duration::from_secs(6));
-    stack.configure(json!({"delay_ms": 250}));
+    stack.configure(json!({"delay_ms": 500}));
     let (requests, out) = sync_changed(&stack, "<h1>v2</h1>");
     assert_eq!(out["invalidation"]["path_count"], 2, "{out}");
     let listed: Vec<&str> = requests
