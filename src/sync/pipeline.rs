@@ -36,6 +36,7 @@ use super::stop::Stop;
 use super::{hidden, report, rules, transfer, SyncOptions};
 
 mod ending;
+mod look;
 use crate::aws::{Clients, Waiting};
 use crate::events::Events;
 use crate::resources::distribution;
@@ -460,85 +461,6 @@ impl<'a> Sync<'a> {
                 Some(version) => Attempt::Held(Held::new(&self.s3, self.bucket, &self.key, next, version, sent)),
             },
         )
-    }
-
-    /// Read the state, waiting while another live run holds its lease, then
-    /// list: a run that released its lease before the read has finished
-    /// every write the listing must show. The listing goes in ranges at
-    /// once, cut where the state says the published keys are.
-    pub async fn look(&self) -> anyhow::Result<Seen> {
-        let (state, version, _) = self.unleased().await?;
-        self.list_after(state, version).await
-    }
-
-    /// [`Sync::look`] in one round trip when it can be: the listing is sent
-    /// with the state's read, in ranges cut where DIR's keys are (`keys`,
-    /// from the scan's walk, before any file is hashed). It is kept only
-    /// when it cannot miss a write of a run that gave its lease back before
-    /// the read: the read found no other run's lease, and S3 served every
-    /// page of the listing at least [`LISTED_AFTER`] after the state's last
-    /// write (its Last-Modified against the listing's Date, both S3's
-    /// clock), or there is no state yet (no run has finished). Otherwise
-    /// (a run finished moments ago, a wait, a takeover) it lists again,
-    /// after the read, as `look` does.
-    async fn look_early(&self, keys: tokio::sync::oneshot::Receiver<Vec<String>>) -> anyhow::Result<Seen> {
-        let prefix = &self.opts.prefix;
-        let date = lease::AnswerDate::default();
-        let listing = async {
-            let guess = keys.await.unwrap_or_default();
-            remote::list_ranges_dated(&self.s3, self.bucket, prefix, &guess, &date).await
-        };
-        let (read, listed) = tokio::join!(self.unleased(), listing);
-        let (state, version, clock) = read?;
-        let listed_after = |written: Option<i64>| match (version.0.is_some(), written, date.earliest()) {
-            (false, _, _) => true,
-            (true, Some(written), Some(served)) => served >= written + LISTED_AFTER,
-            _ => false,
-        };
-        match (listed, clock) {
-            (Ok((mut objects, pages)), Some(clock)) if listed_after(clock.written) => {
-                objects.retain(|key, _| hidden::in_scope(key, prefix, self.opts.include_hidden));
-                Ok(Seen {
-                    state,
-                    version,
-                    objects,
-                    pages,
-                })
-            }
-            _ => self.list_after(state, version).await,
-        }
-    }
-
-    /// Read the state, waiting while another live run holds its lease.
-    async fn unleased(&self) -> anyhow::Result<(PrefixState, Version, Option<lease::S3Clock>)> {
-        lease::unleased(
-            &self.s3,
-            self.bucket,
-            &self.key,
-            &self.me,
-            self.waiting,
-            self.opts.dry_run,
-            self.events,
-        )
-        .await
-    }
-
-    /// List, after the state was read: a run that released its lease before
-    /// the read has finished every write the listing must show. The listing
-    /// goes in ranges at once, cut where the state says the published keys
-    /// are.
-    async fn list_after(&self, state: PrefixState, version: Version) -> anyhow::Result<Seen> {
-        let prefix = &self.opts.prefix;
-        let expected: Vec<String> = state.published.iter().map(|k| format!("{prefix}{k}")).collect();
-        let (mut objects, pages) = remote::list_ranges(&self.s3, self.bucket, prefix, &expected).await?;
-        // What sync does not publish (hidden files) is not its to delete.
-        objects.retain(|key, _| hidden::in_scope(key, prefix, self.opts.include_hidden));
-        Ok(Seen {
-            state,
-            version,
-            objects,
-            pages,
-        })
     }
 
     async fn decide(&self, files: &[LocalFile], seen: &Seen) -> anyhow::Result<Decided> {
