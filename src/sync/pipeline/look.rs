@@ -40,14 +40,8 @@ impl Sync<'_> {
             _ => false,
         };
         match (listed, clock) {
-            (Ok((mut objects, pages)), Some(clock)) if listed_after(clock.written) => {
-                objects.retain(|key, _| hidden::in_scope(key, prefix, self.opts.include_hidden));
-                Ok(Seen {
-                    state,
-                    version,
-                    objects,
-                    pages,
-                })
+            (Ok((objects, pages)), Some(clock)) if listed_after(clock.written) => {
+                Ok(self.seen(state, version, objects, pages))
             }
             _ => self.list_after(state, version).await,
         }
@@ -74,14 +68,26 @@ impl Sync<'_> {
     async fn list_after(&self, state: PrefixState, version: Version) -> anyhow::Result<Seen> {
         let prefix = &self.opts.prefix;
         let expected: Vec<String> = state.published.iter().map(|k| format!("{prefix}{k}")).collect();
-        let (mut objects, pages) = remote::list_ranges(&self.s3, self.bucket, prefix, &expected).await?;
-        // What sync does not publish (hidden files) is not its to delete.
+        let (objects, pages) = remote::list_ranges(&self.s3, self.bucket, prefix, &expected).await?;
+        Ok(self.seen(state, version, objects, pages))
+    }
+
+    /// What was seen, the listing kept to what sync publishes: what it does
+    /// not (hidden files) is not its to delete.
+    fn seen(
+        &self,
+        state: PrefixState,
+        version: Version,
+        mut objects: BTreeMap<String, RemoteObject>,
+        pages: usize,
+    ) -> Seen {
+        let prefix = &self.opts.prefix;
         objects.retain(|key, _| hidden::in_scope(key, prefix, self.opts.include_hidden));
-        Ok(Seen {
+        Seen {
             state,
             version,
             objects,
             pages,
-        })
+        }
     }
 }
