@@ -803,11 +803,19 @@ fn django_tree(dir: &Path, files: usize) -> u64 {
     total + manifest.len() as u64
 }
 
-/// Three changed files: a page-like original, a stylesheet and its new hashed copy.
+/// Three changed files, as collectstatic leaves them: a page-like original
+/// (the tree has no HTML: Django renders its pages), a stylesheet and its
+/// new hashed copy; and staticfiles.json rewritten to name the copy, which
+/// makes the manifest a fourth changed file (the old copy stays, as
+/// collectstatic leaves it).
 fn change_three(dir: &Path) {
     write(dir, "robots.txt", b"User-agent: *\nDisallow: /admin/\n");
     write(dir, "css/file0.css", b"body{color:teal}");
     write(dir, "css/file0.0a1b2c3d4e5f.css", b"body{color:teal}");
+    let path = dir.join("staticfiles.json");
+    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["paths"]["css/file0.css"] = json!("css/file0.0a1b2c3d4e5f.css");
+    std::fs::write(path, manifest.to_string()).unwrap();
 }
 
 fn small_tree(dir: &Path, files: usize) {

@@ -213,6 +213,7 @@ mod tests {
             whole_md5: Default::default(),
             hashed,
             manifest: rules::is_manifest(key),
+            manifest_read: false,
             content_type: rules::content_type(key).into(),
             cache_control: rules::CacheRules::default().cache_control(key, hashed).into(),
         }

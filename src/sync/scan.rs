@@ -52,6 +52,10 @@ pub struct LocalFile {
     pub whole_md5: std::sync::OnceLock<Option<[u8; 16]>>,
     pub hashed: bool,
     pub manifest: bool,
+    /// A manifest whose names cdnctl read (staticfiles.json, Vite's), none
+    /// of them a page: every file it names is hashed, so it waits for the
+    /// hashed files only, not for the rest (`stages.rs`).
+    pub manifest_read: bool,
     pub content_type: String,
     pub cache_control: String,
 }
@@ -174,24 +178,34 @@ impl Notes {
 struct Manifests {
     hashed_names: BTreeSet<String>,
     roots: BTreeSet<String>,
+    /// The manifests whose names were read, none of them a page.
+    read: BTreeSet<String>,
 }
 
 impl Manifests {
     fn read(found: &[Found]) -> Manifests {
         let mut hashed_names = BTreeSet::new();
         let mut roots = BTreeSet::new();
+        let mut read = BTreeSet::new();
         for (rel, path, _) in found {
             if rules::is_manifest(rel) {
                 let names = std::fs::read_to_string(path)
                     .ok()
                     .and_then(|text| rules::manifest_files(rel, &text));
                 if let Some(names) = names {
+                    if !names.iter().any(|n| rules::is_page(n)) {
+                        read.insert(rel.clone());
+                    }
                     hashed_names.extend(names);
                     roots.insert(rules::manifest_root(rel).to_string());
                 }
             }
         }
-        Manifests { hashed_names, roots }
+        Manifests {
+            hashed_names,
+            roots,
+            read,
+        }
     }
 
     fn covered(&self, rel: &str) -> bool {
@@ -237,6 +251,7 @@ fn describe(
             cache_control: rules.cache_control(&rel, hashed).to_string(),
             content_type: rules::content_type(&rel).to_string(),
             manifest: rules::is_manifest(&rel),
+            manifest_read: manifests.read.contains(&rel),
             key,
             rel,
             path,
@@ -474,6 +489,33 @@ mod tests {
             hashed,
             vec!["app/assets/index-D-Xa1bQz.js", "other/assets/index-B_x1Kq9z.js"]
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_manifest_read_waits_for_hashed_files_only_unless_it_names_a_page() {
+        let dir = tree("manifests");
+        for (rel, text) in [
+            ("static/staticfiles.json", r#"{"paths": {"a.css": "a.0123456789ab.css"}}"#),
+            ("static/a.0123456789ab.css", "a"),
+            ("pages/staticfiles.json", r#"{"paths": {"i.html": "i.0123456789ab.html"}}"#),
+            ("pages/i.0123456789ab.html", "i"),
+            ("pwa/manifest.json", r#"{"icons": [{"src": "icon.png"}]}"#),
+            ("broken/staticfiles.json", "{"),
+        ] {
+            std::fs::create_dir_all(dir.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(dir.join(rel), text).unwrap();
+        }
+        let found = scan(&dir, "", &CacheRules::default(), ".cdnctl/", false, false, |_| {}).unwrap();
+        let read: Vec<&str> = found
+            .files
+            .iter()
+            .filter(|f| f.manifest_read)
+            .map(|f| f.rel.as_str())
+            .collect();
+        // Not one naming a page, one cdnctl cannot read (a web app's), nor
+        // one it could not parse: those go after the rest.
+        assert_eq!(read, vec!["static/staticfiles.json"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -3,7 +3,10 @@
 //! 2. the rest (images, scripts and styles with plain names, …) and the
 //!    header corrections;
 //! 3. manifests: whoever reads one (the app's servers, the next deploy)
-//!    finds every file it names;
+//!    finds every file it names. One whose names cdnctl read
+//!    (staticfiles.json, Vite's) names hashed files only, none a page: it
+//!    goes with the rest, as soon as what it names is there, which saves
+//!    collectstatic's every change a round trip;
 //! 4. pages (`*.html`), last: a visitor who gets a new page finds everything
 //!    it refers to, hashed or not, already there. Manifests go before them
 //!    because a page may link one (a web app's `manifest.json`) and no
@@ -51,7 +54,7 @@ fn stage(f: &LocalFile, job: Job) -> usize {
         1
     } else if f.hashed {
         0
-    } else if f.manifest {
+    } else if f.manifest && !f.manifest_read {
         2
     } else {
         1

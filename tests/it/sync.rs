@@ -213,7 +213,10 @@ fn fresh_sync_sets_headers_and_a_resync_from_a_fresh_checkout_only_lists() {
     let b = bucket.as_str();
     let dir = django_tree(&stack, "static");
 
+    // With AWS's latency, so that what goes together overlaps.
+    stack.configure(json!({"delay_ms": 100}));
     let out = sync(&stack, &dir, &[]).ok().json();
+    stack.configure(json!({"delay_ms": null}));
     assert_eq!(out["uploaded"], 13, "{out}");
     assert_eq!(
         out["invalidation"],
@@ -242,19 +245,54 @@ fn fresh_sync_sets_headers_and_a_resync_from_a_fresh_checkout_only_lists() {
         let (ct, cc, _) = head(&c, b, key);
         assert_eq!((ct.as_str(), cc.as_str()), (content_type, cache_control), "{key}");
     }
-    // Hashed files went up before the rest, then the manifest, the pages last.
+    // Hashed files went up before the rest. The manifest, which names hashed
+    // files only, went once they were all there (with the rest, not after
+    // it), and the pages last, once everything else was.
     let requests = stack.requests();
-    let puts: Vec<&str> = requests
+    let puts: Vec<&Request> = requests
         .iter()
         .filter(|r| r.op.starts_with(&format!("PUT /{b}/")) && !r.op.contains(".cdnctl"))
-        .map(|r| r.op.split('?').next().unwrap())
-        .filter(|p| !p.ends_with('/'))
         .collect();
-    let position = |k: &str| puts.iter().position(|p| p.ends_with(k)).unwrap();
-    assert!(position("site.5af66c1b1797.css") < position("robots.txt"), "{puts:?}");
-    assert!(position("logo.deadbeefcafe.png") < position("index.html"), "{puts:?}");
-    let pages = puts.iter().filter(|p| p.ends_with(".html")).count();
-    assert_eq!(position("staticfiles.json"), puts.len() - 1 - pages, "{puts:?}");
+    let put = |k: &str| {
+        *puts
+            .iter()
+            .find(|r| r.op.split('?').next().unwrap().ends_with(&format!("/{k}")))
+            .unwrap_or_else(|| panic!("{k} not uploaded: {puts:#?}"))
+    };
+    let landed = |k: &str| put(k).end.unwrap();
+    let hashed = [
+        "css/site.5af66c1b1797.css",
+        "js/app.0123456789ab.js",
+        "img/logo.deadbeefcafe.png",
+    ];
+    let rest = [
+        "css/site.css",
+        "js/app.js",
+        "img/logo.png",
+        "fonts/f.woff2",
+        "robots.txt",
+        "data.json",
+        "noext",
+    ];
+    let pages = ["index.html", "docs/index.html"];
+    for h in hashed {
+        for later in rest.iter().chain(&["staticfiles.json"]).chain(&pages) {
+            assert!(landed(h) <= put(later).start, "{h} before {later}: {puts:#?}");
+        }
+    }
+    for before in rest.iter().chain(&["staticfiles.json"]) {
+        for page in pages {
+            assert!(landed(before) <= put(page).start, "{before} before {page}: {puts:#?}");
+        }
+    }
+    // The manifest went with the rest, in the same round trip.
+    let first_rest = rest.iter().map(|k| put(k).start).fold(f64::MAX, f64::min);
+    let last_rest = rest.iter().map(|k| landed(k)).fold(0.0, f64::max);
+    let manifest = put("staticfiles.json");
+    assert!(
+        manifest.start < last_rest && first_rest < landed("staticfiles.json"),
+        "{puts:#?}"
+    );
     let state = crate::sync_deploys::state(&c, b, "");
     assert_eq!(
         state["fingerprint"].as_str().map(str::len),

@@ -13,6 +13,7 @@ fn file(rel: &str, body: &[u8]) -> LocalFile {
         whole_md5: Default::default(),
         hashed: false,
         manifest: false,
+        manifest_read: false,
         content_type: "text/html".into(),
         cache_control: "no-cache".into(),
     }
