@@ -241,10 +241,12 @@ pub async fn unleased(
 /// How long a lease is known to be this run's after the write that took,
 /// renewed or confirmed it was *sent*, without asking S3 again. Another run
 /// takes a lease over only once it has not been renewed for [`TTL`]; this
-/// window is a small part of that, so the clocks' rates need not agree
-/// closely. Past it (a stage that took long, a stalled or suspended runner),
-/// the next stage starts only after one HeadObject has confirmed the lease.
-pub const CONFIRMED_FOR: Duration = Duration::from_secs(2);
+/// window is a small part of that (1/30), so the clocks' rates need not
+/// agree closely. Past it (a stage that took long, a stalled or suspended
+/// runner), the next stage starts only after one HeadObject has confirmed
+/// the lease. At 2 s, a collectstatic deploy's four stages of writes at
+/// 500 ms a request crossed it, for one round trip in a row more.
+pub const CONFIRMED_FOR: Duration = Duration::from_secs(10);
 
 /// A moment on two clocks. Linux's monotonic clock stops while the machine
 /// is suspended and the wall clock may be set back: the time elapsed since

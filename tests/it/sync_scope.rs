@@ -316,8 +316,9 @@ fn a_run_whose_lease_was_taken_over_stops_before_its_next_stage() {
     sync(&stack, &v1, &[]).ok();
     let v2 = tree(&stack, "v2", &[("index.html", &page("2")), ("app.20000000a.js", "v2")]);
 
-    // The run takes the lease, then stalls on its first upload (the hashed file)...
-    stack.configure(json!({"stall_after_writes": 1, "stall_seconds": 3}));
+    // The run takes the lease, then stalls on its first upload (the hashed
+    // file) past the time its lease is known to be its own (10 s)...
+    stack.configure(json!({"stall_after_writes": 1, "stall_seconds": 12}));
     let mut run = stack
         .command(&["sync", v2.to_str().unwrap(), "--jobs", "1"])
         .stdout(std::process::Stdio::null())
