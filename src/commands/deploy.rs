@@ -134,9 +134,12 @@ pub async fn run(
         sections: Vec::new(),
     };
 
-    // up ∥ sync's first reads: the state, then the listing.
+    // up ∥ sync's first reads (the state, then the listing) ∥ DIR's scan,
+    // which hashes every file: sync would otherwise start it only once up
+    // is done. (A release's publishing scans DIR its own way.)
     printer.info("== deploy: up");
     let syncing = Sync::new(clients, spec, waiting, opts, &inner);
+    let scanned = (spec.releases == 0).then(|| syncing.scan_ahead(|_| {}));
     let (up, ahead) = tokio::join!(up::outcome(clients, spec, waiting, &up_args, &inner), syncing.look());
     if let Ok(up) = &up {
         inner.report(&up.report);
@@ -247,7 +250,7 @@ pub async fn run(
     let ahead = known.is_some().then_some(ahead);
 
     printer.info("== deploy: sync");
-    let synced = syncing.run(known, ahead).await.map_err(sync::failed);
+    let synced = syncing.run(known, ahead, scanned).await.map_err(sync::failed);
     at.gather();
     let synced = match synced {
         Ok(outcome) => outcome,

@@ -27,7 +27,7 @@ pub async fn run(
         .into());
     }
     let outcome = Sync::new(clients, spec, waiting, opts, printer)
-        .run(None, None)
+        .run(None, None, None)
         .await
         .map_err(failed)?;
     Ok(render(printer, &outcome))

@@ -110,6 +110,9 @@ struct Gathered {
     seen: anyhow::Result<Seen>,
 }
 
+/// DIR's scan under way ([`Sync::scan_ahead`]).
+pub struct Scanning(tokio::task::JoinHandle<anyhow::Result<scan::Scan>>);
+
 /// What the diff decided, from what was seen, and the lease to write it.
 struct Claimed {
     seen: Seen,
@@ -178,17 +181,19 @@ impl<'a> Sync<'a> {
     /// The pipeline: scan ∥ find the destination ∥ read the state and list →
     /// diff, and take the lease → transfer → invalidate ∥ record → delete.
     /// `destination` and `seen`, when the caller already has them (`deploy`
-    /// observed the stack and read ahead), save their requests.
+    /// observed the stack and read ahead), save their requests; `scanned`
+    /// (from [`Sync::scan_ahead`]) is DIR's scan, started earlier.
     pub async fn run(
         &self,
         destination: Option<Destination>,
         seen: Option<anyhow::Result<Seen>>,
+        scanned: Option<Scanning>,
     ) -> anyhow::Result<Outcome> {
         let Gathered {
             destination,
             files,
             seen,
-        } = self.gather(destination, seen).await?;
+        } = self.gather(destination, seen, scanned).await?;
         let Claimed { seen, decided, held } = match self.diff_and_take(&destination, &files, seen).await? {
             Taken::Held(claimed) => *claimed,
             Taken::Done(outcome) => return Ok(*outcome),
@@ -204,26 +209,39 @@ impl<'a> Sync<'a> {
         ))
     }
 
+    /// DIR's walk and hashing, started now on a thread of its own: for a
+    /// caller (`deploy`) with other work to do first, while the disk and a
+    /// core are idle. `keys` gets DIR's keys once walked, before hashing.
+    pub fn scan_ahead(&self, keys: impl FnOnce(Vec<String>) + Send + 'static) -> Scanning {
+        let opts = self.opts;
+        let (dir, prefix, rules, reserved, follow, hidden) = (
+            opts.dir.clone(),
+            opts.prefix.clone(),
+            opts.rules.clone(),
+            reserved(opts),
+            opts.follow_links,
+            opts.include_hidden,
+        );
+        Scanning(tokio::task::spawn_blocking(move || {
+            scan::scan(&dir, &prefix, &rules, &reserved, follow, hidden, keys)
+        }))
+    }
+
     /// The local scan ∥ the destination ∥ the state then the listing, all at
     /// once. The listing's error waits: the diff reads it again on a race.
-    async fn gather(&self, known: Option<Destination>, seen: Option<anyhow::Result<Seen>>) -> anyhow::Result<Gathered> {
+    async fn gather(
+        &self,
+        known: Option<Destination>,
+        seen: Option<anyhow::Result<Seen>>,
+        scanned: Option<Scanning>,
+    ) -> anyhow::Result<Gathered> {
         let opts = self.opts;
         let (keys, walked) = tokio::sync::oneshot::channel();
-        let scanning = {
-            let (dir, prefix, rules, reserved, follow, hidden) = (
-                opts.dir.clone(),
-                opts.prefix.clone(),
-                opts.rules.clone(),
-                reserved(opts),
-                opts.follow_links,
-                opts.include_hidden,
-            );
-            tokio::task::spawn_blocking(move || {
-                scan::scan(&dir, &prefix, &rules, &reserved, follow, hidden, |k| {
-                    let _ = keys.send(k);
-                })
+        let scanning = scanned.unwrap_or_else(|| {
+            self.scan_ahead(|k| {
+                let _ = keys.send(k);
             })
-        };
+        });
         let destination = async {
             match known {
                 Some(d) => Ok(d),
@@ -240,7 +258,7 @@ impl<'a> Sync<'a> {
         // longest request of the round.
         let (seen, destination) = tokio::join!(seen, destination);
         let destination = destination?;
-        let local = scanning.await.map_err(|e| anyhow!("scan: {e}"))??;
+        let local = scanning.0.await.map_err(|e| anyhow!("scan: {e}"))??;
         for w in &local.warnings {
             self.events.warn(w);
         }

@@ -496,9 +496,15 @@ mod tests {
     fn a_manifest_read_waits_for_hashed_files_only_unless_it_names_a_page() {
         let dir = tree("manifests");
         for (rel, text) in [
-            ("static/staticfiles.json", r#"{"paths": {"a.css": "a.0123456789ab.css"}}"#),
+            (
+                "static/staticfiles.json",
+                r#"{"paths": {"a.css": "a.0123456789ab.css"}}"#,
+            ),
             ("static/a.0123456789ab.css", "a"),
-            ("pages/staticfiles.json", r#"{"paths": {"i.html": "i.0123456789ab.html"}}"#),
+            (
+                "pages/staticfiles.json",
+                r#"{"paths": {"i.html": "i.0123456789ab.html"}}"#,
+            ),
             ("pages/i.0123456789ab.html", "i"),
             ("pwa/manifest.json", r#"{"icons": [{"src": "icon.png"}]}"#),
             ("broken/staticfiles.json", "{"),

@@ -150,14 +150,22 @@ fn the_commonest_deploys_take_few_round_trips_in_a_row() {
         run.stderr
     );
 
-    // Three files changed: a page, a stylesheet and its new hashed copy.
+    // Three files changed: a page, a stylesheet and its new hashed copy,
+    // which the manifest now names (as collectstatic writes it): three
+    // stages of uploads (the copy; the stylesheet with the manifest; the
+    // page).
     harness::write(&dir, "index.html", b"<h1>v2</h1>");
     harness::write(&dir, "css/site.css", b"body{color:teal}");
     harness::write(&dir, "css/site.0a1b2c3d4e5f.css", b"body{color:teal}");
+    let manifest = serde_json::json!({"paths": {
+        "css/site.css": "css/site.0a1b2c3d4e5f.css",
+        "js/app.js": "js/app.0123456789ab.js",
+    }, "version": "1.1"});
+    harness::write(&dir, "staticfiles.json", manifest.to_string().as_bytes());
     let before = stack.requests().len();
     let run = stack.run(&args).ok();
     let report = run.json();
-    assert_eq!(report["stages"][1]["result"]["uploaded"], 3, "{report:#}");
+    assert_eq!(report["stages"][1]["result"]["uploaded"], 4, "{report:#}");
     let requests = stack.requests()[before..].to_vec();
     let rounds = harness::depth_of_one_stack(&requests);
     assert!(

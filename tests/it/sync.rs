@@ -1007,3 +1007,35 @@ fn the_listing_goes_with_the_states_read_unless_a_run_just_finished() {
     let rounds = crate::harness::depth_of_one_stack(&requests);
     assert!(rounds <= 5, "{rounds} round trips in a row: {requests:#?}");
 }
+
+#[test]
+fn a_collectstatic_change_takes_six_round_trips_in_a_row() {
+    let stack = Stack::new("synccollect");
+    stack.run(&["up"]).ok();
+    let dir = django_tree(&stack, "static");
+    sync(&stack, &dir, &[]).ok();
+    std::thread::sleep(LATER);
+    stack.configure(json!({"delay_ms": 500}));
+
+    // What collectstatic leaves after a stylesheet changed: the original,
+    // its new hashed copy, the manifest naming the copy; and robots.txt.
+    write(&dir, "css/site.css", b"body{color:teal}");
+    write(&dir, "css/site.0a1b2c3d4e5f.css", b"body{color:teal}");
+    write(&dir, "robots.txt", b"User-agent: *\nDisallow: /admin/");
+    let manifest = json!({"paths": {
+        "css/site.css": "css/site.0a1b2c3d4e5f.css",
+        "js/app.js": "js/app.0123456789ab.js",
+        "img/logo.png": "img/logo.deadbeefcafe.png",
+    }, "version": "1.1"});
+    write(&dir, "staticfiles.json", manifest.to_string().as_bytes());
+    let before = stack.requests().len();
+    let out = sync(&stack, &dir, &[]).ok().json();
+    assert_eq!(out["uploaded"], 4, "{out}");
+    let requests = stack.requests()[before..].to_vec();
+    // The state's read, the listing and the bucket's reads; the
+    // distribution's tags (named by the bucket policy); the lease; the
+    // hashed copy; the rest with the manifest; the invalidation with the
+    // record. The tags come while the listing is served.
+    let rounds = crate::harness::depth_of_one_stack(&requests);
+    assert!(rounds <= 6, "{rounds} round trips in a row: {requests:#?}");
+}
