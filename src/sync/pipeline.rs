@@ -12,7 +12,9 @@
 //!    pages are served (when it is not the stack's, the distributions are
 //!    listed, then their tags read: `destination.rs`);
 //! 3. the lease, with the invalidation this run owes;
-//! 4. the stages of writes that have files (`stages.rs`), pages last;
+//! 4. the stages of writes that have files (`stages.rs`), pages last: for
+//!    a collectstatic change, the new hashed copies, then the rest with
+//!    staticfiles.json;
 //! 5. the invalidation ∥ the record, which gives the lease back.
 //!
 //! Progress goes to [`Events`]; the outcome and the reasons to stop come
