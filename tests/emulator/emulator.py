@@ -1085,7 +1085,6 @@ def _denies_plain_http(statement):
 
 
 def main():
-    sys.setswitchinterval(float(os.environ.get("SWI", "0.005")))
     directory = sys.argv[1] if len(sys.argv) > 1 else ".emulator/run"
     paths = make_certificates(directory)
 
