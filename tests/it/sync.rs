@@ -213,8 +213,9 @@ fn fresh_sync_sets_headers_and_a_resync_from_a_fresh_checkout_only_lists() {
     let b = bucket.as_str();
     let dir = django_tree(&stack, "static");
 
-    // With AWS's latency, so that what goes together overlaps.
-    stack.configure(json!({"delay_ms": 100}));
+    // With latency, so that what goes together overlaps (500 ms, as the
+    // round-trip tests: a loaded machine can be slow to take a request).
+    stack.configure(json!({"delay_ms": 500}));
     let out = sync(&stack, &dir, &[]).ok().json();
     stack.configure(json!({"delay_ms": null}));
     assert_eq!(out["uploaded"], 13, "{out}");
