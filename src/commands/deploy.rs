@@ -134,13 +134,29 @@ pub async fn run(
         sections: Vec::new(),
     };
 
-    // up ∥ sync's first reads (the state, then the listing) ∥ DIR's scan,
-    // which hashes every file: sync would otherwise start it only once up
-    // is done. (A release's publishing scans DIR its own way.)
+    // up ∥ sync's first reads ∥ DIR's scan, which hashes every file (sync
+    // would otherwise start it only once up is done). The state's read and
+    // the listing go at once, the listing cut where DIR's keys are, as soon
+    // as the scan has walked DIR (`look_early`). A release's publishing
+    // scans DIR its own way: there, the state is read, then listed.
     printer.info("== deploy: up");
     let syncing = Sync::new(clients, spec, waiting, opts, &inner);
-    let scanned = (spec.releases == 0).then(|| syncing.scan_ahead(|_| {}));
-    let (up, ahead) = tokio::join!(up::outcome(clients, spec, waiting, &up_args, &inner), syncing.look());
+    let (scanned, walked) = (spec.releases == 0)
+        .then(|| {
+            let (keys, walked) = tokio::sync::oneshot::channel();
+            let scanned = syncing.scan_ahead(move |k| {
+                let _ = keys.send(k);
+            });
+            (scanned, walked)
+        })
+        .unzip();
+    let looking = async {
+        match walked {
+            Some(walked) => syncing.look_early(walked).await,
+            None => syncing.look().await,
+        }
+    };
+    let (up, ahead) = tokio::join!(up::outcome(clients, spec, waiting, &up_args, &inner), looking);
     if let Ok(up) = &up {
         inner.report(&up.report);
     }

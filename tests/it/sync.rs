@@ -960,7 +960,7 @@ fn a_listing_in_ranges_at_once_misses_no_key() {
 }
 
 /// Longer after a run gave its lease back than the pipeline's LISTED_AFTER.
-const LATER: std::time::Duration = std::time::Duration::from_secs(6);
+pub(crate) const LATER: std::time::Duration = std::time::Duration::from_secs(6);
 
 #[test]
 fn the_listing_goes_with_the_states_read_unless_a_run_just_finished() {

@@ -25,7 +25,7 @@ impl Sync<'_> {
     /// clock), or there is no state yet (no run has finished). Otherwise
     /// (a run finished moments ago, a wait, a takeover) it lists again,
     /// after the read, as `look` does.
-    pub(super) async fn look_early(&self, keys: tokio::sync::oneshot::Receiver<Vec<String>>) -> anyhow::Result<Seen> {
+    pub async fn look_early(&self, keys: tokio::sync::oneshot::Receiver<Vec<String>>) -> anyhow::Result<Seen> {
         let prefix = &self.opts.prefix;
         let date = lease::AnswerDate::default();
         let listing = async {
