@@ -24,7 +24,9 @@ impl Sync<'_> {
     /// write (its Last-Modified against the listing's Date, both S3's
     /// clock), or there is no state yet (no run has finished). Otherwise
     /// (a run finished moments ago, a wait, a takeover) it lists again,
-    /// after the read, as `look` does.
+    /// after the read, as `look` does: as soon as the read shows it must
+    /// (S3's clock at the read is not yet [`LISTED_AFTER`] past the state's
+    /// last write), not once the first listing is in.
     pub async fn look_early(&self, keys: tokio::sync::oneshot::Receiver<Vec<String>>) -> anyhow::Result<Seen> {
         let prefix = &self.opts.prefix;
         let date = lease::AnswerDate::default();
@@ -32,15 +34,26 @@ impl Sync<'_> {
             let guess = keys.await.unwrap_or_default();
             remote::list_ranges_dated(&self.s3, self.bucket, prefix, &guess, &date).await
         };
-        let (read, listed) = tokio::join!(self.unleased(), listing);
-        let (state, version, clock) = read?;
+        let reading = async {
+            let (state, version, clock) = self.unleased().await?;
+            let later = |c: &lease::S3Clock| c.now.zip(c.written).is_some_and(|(now, w)| now >= w + LISTED_AFTER);
+            let again = if version.0.is_some() && !clock.as_ref().is_some_and(later) {
+                Some(self.list_after(state.clone(), version.clone()).await)
+            } else {
+                None
+            };
+            anyhow::Ok((state, version, clock, again))
+        };
+        let (read, listed) = tokio::join!(reading, listing);
+        let (state, version, clock, again) = read?;
         let listed_after = |written: Option<i64>| match (version.0.is_some(), written, date.earliest()) {
             (false, _, _) => true,
             (true, Some(written), Some(served)) => served >= written + LISTED_AFTER,
             _ => false,
         };
-        match (listed, clock) {
-            (Ok((objects, pages)), Some(clock)) if listed_after(clock.written) => {
+        match (again, listed, clock) {
+            (Some(seen), _, _) => seen,
+            (None, Ok((objects, pages)), Some(clock)) if listed_after(clock.written) => {
                 Ok(self.seen(state, version, objects, pages))
             }
             _ => self.list_after(state, version).await,
