@@ -141,18 +141,10 @@ pub async fn run(
     // scans DIR its own way: there, the state is read, then listed.
     printer.info("== deploy: up");
     let syncing = Sync::new(clients, spec, waiting, opts, &inner);
-    let (scanned, walked) = (spec.releases == 0)
-        .then(|| {
-            let (keys, walked) = tokio::sync::oneshot::channel();
-            let scanned = syncing.scan_ahead(move |k| {
-                let _ = keys.send(k);
-            });
-            (scanned, walked)
-        })
-        .unzip();
+    let scanned = (spec.releases == 0).then(|| syncing.scan_ahead());
     let looking = async {
-        match walked {
-            Some(walked) => syncing.look_early(walked).await,
+        match &scanned {
+            Some(scanning) => syncing.look_early(scanning).await,
             None => syncing.look().await,
         }
     };

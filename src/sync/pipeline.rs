@@ -112,8 +112,25 @@ struct Gathered {
     seen: anyhow::Result<Seen>,
 }
 
-/// DIR's scan under way ([`Sync::scan_ahead`]).
-pub struct Scanning(tokio::task::JoinHandle<anyhow::Result<scan::Scan>>);
+/// DIR's scan under way ([`Sync::scan_ahead`]): its result, and DIR's keys
+/// as soon as it has walked DIR, before hashing (for the listing's ranges).
+pub struct Scanning {
+    task: tokio::task::JoinHandle<anyhow::Result<scan::Scan>>,
+    walked: tokio::sync::watch::Receiver<Option<std::sync::Arc<Vec<String>>>>,
+}
+
+impl Scanning {
+    /// DIR's keys, once walked; none if the walk failed (the scan's error
+    /// then stops the run).
+    pub async fn keys(&self) -> std::sync::Arc<Vec<String>> {
+        let mut walked = self.walked.clone();
+        let keys = match walked.wait_for(Option::is_some).await {
+            Ok(keys) => keys.clone().unwrap_or_default(),
+            Err(_) => Default::default(),
+        };
+        keys
+    }
+}
 
 /// What the diff decided, from what was seen, and the lease to write it.
 struct Claimed {
@@ -213,9 +230,10 @@ impl<'a> Sync<'a> {
 
     /// DIR's walk and hashing, started now on a thread of its own: for a
     /// caller (`deploy`) with other work to do first, while the disk and a
-    /// core are idle. `keys` gets DIR's keys once walked, before hashing.
-    pub fn scan_ahead(&self, keys: impl FnOnce(Vec<String>) + Send + 'static) -> Scanning {
+    /// core are idle.
+    pub fn scan_ahead(&self) -> Scanning {
         let opts = self.opts;
+        let (keys, walked) = tokio::sync::watch::channel(None);
         let (dir, prefix, rules, reserved, follow, hidden) = (
             opts.dir.clone(),
             opts.prefix.clone(),
@@ -224,9 +242,12 @@ impl<'a> Sync<'a> {
             opts.follow_links,
             opts.include_hidden,
         );
-        Scanning(tokio::task::spawn_blocking(move || {
-            scan::scan(&dir, &prefix, &rules, &reserved, follow, hidden, keys)
-        }))
+        let task = tokio::task::spawn_blocking(move || {
+            scan::scan(&dir, &prefix, &rules, &reserved, follow, hidden, |k| {
+                let _ = keys.send(Some(std::sync::Arc::new(k)));
+            })
+        });
+        Scanning { task, walked }
     }
 
     /// The local scan ∥ the destination ∥ the state then the listing, all at
@@ -238,12 +259,7 @@ impl<'a> Sync<'a> {
         scanned: Option<Scanning>,
     ) -> anyhow::Result<Gathered> {
         let opts = self.opts;
-        let (keys, walked) = tokio::sync::oneshot::channel();
-        let scanning = scanned.unwrap_or_else(|| {
-            self.scan_ahead(|k| {
-                let _ = keys.send(k);
-            })
-        });
+        let scanning = scanned.unwrap_or_else(|| self.scan_ahead());
         let destination = async {
             match known {
                 Some(d) => Ok(d),
@@ -253,14 +269,14 @@ impl<'a> Sync<'a> {
         let seen = async {
             match seen {
                 Some(seen) => seen,
-                None => self.look_early(walked).await,
+                None => self.look_early(&scanning).await,
             }
         };
         // The state's read and the listing first: the listing is the
         // longest request of the round.
         let (seen, destination) = tokio::join!(seen, destination);
         let destination = destination?;
-        let local = scanning.0.await.map_err(|e| anyhow!("scan: {e}"))??;
+        let local = scanning.task.await.map_err(|e| anyhow!("scan: {e}"))??;
         for w in &local.warnings {
             self.events.warn(w);
         }

@@ -16,8 +16,8 @@ impl Sync<'_> {
     }
 
     /// [`Sync::look`] in one round trip when it can be: the listing is sent
-    /// with the state's read, in ranges cut where DIR's keys are (`keys`,
-    /// from the scan's walk, before any file is hashed). It is kept only
+    /// with the state's read, in ranges cut where DIR's keys are (from
+    /// `scanning`'s walk, before any file is hashed). It is kept only
     /// when it cannot miss a write of a run that gave its lease back before
     /// the read: the read found no other run's lease, and S3 served every
     /// page of the listing at least [`LISTED_AFTER`] after the state's last
@@ -27,11 +27,11 @@ impl Sync<'_> {
     /// after the read, as `look` does: as soon as the read shows it must
     /// (S3's clock at the read is not yet [`LISTED_AFTER`] past the state's
     /// last write), not once the first listing is in.
-    pub async fn look_early(&self, keys: tokio::sync::oneshot::Receiver<Vec<String>>) -> anyhow::Result<Seen> {
+    pub async fn look_early(&self, scanning: &Scanning) -> anyhow::Result<Seen> {
         let prefix = &self.opts.prefix;
         let date = lease::AnswerDate::default();
         let listing = async {
-            let guess = keys.await.unwrap_or_default();
+            let guess = scanning.keys().await;
             remote::list_ranges_dated(&self.s3, self.bucket, prefix, &guess, &date).await
         };
         let reading = async {
